@@ -1,0 +1,1 @@
+"""One module per engine; each imports its engine lazily and turns its failures into our errors."""

@@ -1,0 +1,47 @@
+"""The `voice-guide` command: finds the subcommands in `voice_guide.commands` and maps our errors to
+one clear sentence and an exit code, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from voice_guide import __version__, commands
+from voice_guide.errors import VoiceGuideError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voice-guide",
+        description="An offline, voice-first audio guide for acute facial palsy. "
+        "Run it with no command to start the spoken menu.",
+    )
+    parser.add_argument("--version", action="version", version=f"voice-guide {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules = [
+        importlib.import_module(f"{commands.__name__}.{info.name}")
+        for info in pkgutil.iter_modules(commands.__path__)
+        if not info.name.startswith("_")
+    ]
+    for module in sorted(modules, key=lambda m: getattr(m, "ORDER", 50)):
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        args = parser.parse_args(["guide", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        return int(args.func(args) or 0)
+    except VoiceGuideError as err:
+        print(f"voice-guide: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("voice-guide: stopped.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,94 @@
+"""The small protocols behind which every engine sits.
+
+The pure core (content, matching, session, timeline) never imports an engine; the player and the CLI
+are handed objects that satisfy these protocols: real adapters from `voice_guide.adapters`, or the fakes
+in `voice_guide.testing`.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Iterator, Protocol, runtime_checkable
+
+import numpy as np
+
+from voice_guide.audio import Audio
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """How the guide speaks."""
+
+    rate: int = 150
+    """Words per minute; slow by default, made for the ear."""
+    volume: float = 1.0
+    """0.0 to 1.0."""
+    voice: str | None = None
+    """Engine voice id or name; None for the engine's default English voice."""
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    """Turns text into audio (it never plays it)."""
+
+    name: str
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class Playback(Protocol):
+    """A sound that is playing; `stop` cuts it at once, mid-sentence."""
+
+    def stop(self) -> None: ...
+
+    def done(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until finished or `timeout`; True when finished."""
+        ...
+
+
+@runtime_checkable
+class AudioOut(Protocol):
+    """A speaker."""
+
+    def play(self, audio: Audio) -> Playback: ...
+
+
+@runtime_checkable
+class AudioIn(Protocol):
+    """A microphone: `blocks()` yields float32 mono blocks at `rate` until closed."""
+
+    rate: int
+
+    def blocks(self) -> AbstractContextManager[Iterator[np.ndarray]]: ...
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One recogniser guess for an utterance."""
+
+    text: str
+    """Lower-case words; empty when the recogniser heard nothing it knows."""
+    confidence: float = 1.0
+    """0.0 to 1.0, the engine's own confidence, calibrated where the adapter can."""
+
+
+@runtime_checkable
+class Recognizer(Protocol):
+    """Decodes one utterance (16 kHz mono) into an n-best list, best first."""
+
+    name: str
+
+    def decode(self, audio: Audio) -> list[Hypothesis]: ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...

@@ -1,0 +1,36 @@
+"""Where the guide keeps its files: per-user folders from platformdirs, or all under
+`VOICE_GUIDE_HOME` when that is set (tests and portable installs)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP = "voice-guide"
+
+
+def _home() -> Path | None:
+    value = os.environ.get("VOICE_GUIDE_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def config_dir() -> Path:
+    home = _home()
+    return home / "config" if home else Path(platformdirs.user_config_dir(APP))
+
+
+def data_dir() -> Path:
+    home = _home()
+    return home / "data" if home else Path(platformdirs.user_data_dir(APP))
+
+
+def cache_dir() -> Path:
+    home = _home()
+    return home / "cache" if home else Path(platformdirs.user_cache_dir(APP))
+
+
+def ensure(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

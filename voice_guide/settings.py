@@ -1,0 +1,117 @@
+"""The user's settings: a small versioned JSON file, written atomically.
+
+A file that is corrupt, truncated, from a newer version or not ours is moved aside as a backup, the
+defaults are used, and `Settings.notice` holds one sentence to tell the user (once).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+from voice_guide import paths
+from voice_guide.errors import UsageError
+from voice_guide.fileio import atomic_write_text
+
+FORMAT = "voice-guide-settings"
+VERSION = 1
+RECOGNISERS = ("auto", "vosk", "pocketsphinx")
+SYNTHESIZERS = ("pyttsx3", "espeak-ng")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a user may set; every field has a safe default."""
+
+    rate: int = 150
+    """Speaking rate in words per minute (80-300)."""
+    volume: float = 1.0
+    """Speech volume, 0.1-1.0."""
+    voice: str | None = None
+    """Synthesiser voice; None for the default English voice."""
+    synthesizer: str = "pyttsx3"
+    """'pyttsx3' (default) or 'espeak-ng' (the same voice, called directly)."""
+    recogniser: str = "auto"
+    """'auto' uses Vosk when a model is present, else pocketsphinx."""
+    vosk_model: str | None = None
+    """Path of a Vosk model folder; VOICE_GUIDE_VOSK_MODEL overrides it."""
+    trailing_silence: float = 0.8
+    """Seconds of quiet that end an utterance; raise it for slow speakers."""
+    max_utterance: float = 4.0
+    """Longest utterance in seconds; longer speech is not a command."""
+    input_device: str | None = None
+    """sounddevice input device name or index; None for the system default."""
+    output_device: str | None = None
+    """sounddevice output device name or index; None for the system default."""
+    notice: str = field(default="", compare=False)
+    """Set when the file could not be used: one sentence to tell the user."""
+
+    def validated(self) -> "Settings":
+        problems = []
+        if not 80 <= int(self.rate) <= 300:
+            problems.append(f"rate must be 80 to 300 words a minute, not {self.rate}")
+        if not 0.1 <= float(self.volume) <= 1.0:
+            problems.append(f"volume must be 0.1 to 1.0, not {self.volume}")
+        if self.synthesizer not in SYNTHESIZERS:
+            problems.append(f"synthesizer must be one of {', '.join(SYNTHESIZERS)}")
+        if self.recogniser not in RECOGNISERS:
+            problems.append(f"recogniser must be one of {', '.join(RECOGNISERS)}")
+        if not 0.2 <= float(self.trailing_silence) <= 5.0:
+            problems.append("trailing_silence must be 0.2 to 5 seconds")
+        if not 1.0 <= float(self.max_utterance) <= 15.0:
+            problems.append("max_utterance must be 1 to 15 seconds")
+        if problems:
+            raise UsageError("Bad setting: " + "; ".join(problems) + ".")
+        return self
+
+    def with_changes(self, **changes) -> "Settings":
+        return replace(self, **changes).validated()
+
+    def vosk_model_path(self) -> str | None:
+        return os.environ.get("VOICE_GUIDE_VOSK_MODEL") or self.vosk_model
+
+
+def settings_path() -> Path:
+    return paths.config_dir() / "settings.json"
+
+
+def _from_dict(data: dict) -> Settings:
+    if data.get("format") != FORMAT:
+        raise ValueError("not a voice-guide settings file")
+    if int(data.get("version", 0)) > VERSION:
+        raise ValueError(f"written by a newer voice-guide (version {data.get('version')})")
+    known = {f.name for f in fields(Settings)} - {"notice"}
+    values = {k: v for k, v in data.get("settings", {}).items() if k in known}
+    return Settings(**values).validated()
+
+
+def load(path: Path | None = None) -> Settings:
+    """The saved settings, or the defaults (with a notice) when the file cannot be used."""
+    path = path or settings_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        return Settings(notice=f"Your settings could not be read ({exc.strerror}); using the defaults.")
+    try:
+        return _from_dict(json.loads(text))
+    except (ValueError, TypeError, AttributeError, UsageError) as exc:
+        backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+        try:
+            os.replace(path, backup)
+            where = f" The old file was kept as {backup.name}."
+        except OSError:
+            where = ""
+        return Settings(notice=f"Your settings file could not be used ({exc}); using the defaults.{where}")
+
+
+def save(settings: Settings, path: Path | None = None) -> Path:
+    path = path or settings_path()
+    paths.ensure(path.parent)
+    values = {k: v for k, v in asdict(settings.validated()).items() if k != "notice"}
+    atomic_write_text(path, json.dumps({"format": FORMAT, "version": VERSION, "settings": values}, indent=2))
+    return path

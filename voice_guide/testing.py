@@ -1,0 +1,121 @@
+"""Fakes for every engine protocol, shipped with the package so tests (ours and users') pass them in
+instead of patching anything."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections import deque
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from voice_guide.audio import Audio, tone
+from voice_guide.engines import Hypothesis, VoiceSettings
+
+
+class FakeSynthesizer:
+    """Speaks every word as a short quiet tone: duration follows the word count and the rate, so
+    timing maths can be checked without an engine."""
+
+    name = "fake"
+
+    def __init__(self, rate: int = 22050) -> None:
+        self.rate = rate
+        self.calls: list[str] = []
+        self.closed = False
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        self.calls.append(text)
+        words = max(1, len(text.split()))
+        seconds = words * 60.0 / settings.rate
+        return tone(220.0, seconds, self.rate, volume=0.3 * settings.volume)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class MemoryPlayback:
+    """A playback that finishes when its fake clock (or `finish()`) says so."""
+
+    def __init__(self, audio: Audio, instant: bool) -> None:
+        self.audio = audio
+        self.stopped = False
+        self._done = threading.Event()
+        if instant:
+            self._done.set()
+
+    def stop(self) -> None:
+        self.stopped = True
+        self._done.set()
+
+    def finish(self) -> None:
+        self._done.set()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+
+class MemoryAudioOut:
+    """A speaker that keeps everything it was asked to play."""
+
+    def __init__(self, instant: bool = True) -> None:
+        self.instant = instant
+        self.played: list[MemoryPlayback] = []
+
+    def play(self, audio: Audio) -> MemoryPlayback:
+        playback = MemoryPlayback(audio, self.instant)
+        self.played.append(playback)
+        return playback
+
+
+class ScriptedAudioIn:
+    """A microphone that yields the given sound in fixed blocks, then (optionally) silence."""
+
+    def __init__(self, audio: Audio, blocksize: int = 1600, then_silence: float = 0.0) -> None:
+        self.rate = audio.rate
+        self.blocksize = blocksize
+        tail = np.zeros(round(then_silence * audio.rate), dtype=np.float32)
+        self._samples = np.concatenate([audio.samples, tail])
+
+    @contextlib.contextmanager
+    def blocks(self) -> Iterator[Iterator[np.ndarray]]:
+        def gen() -> Iterator[np.ndarray]:
+            for i in range(0, len(self._samples), self.blocksize):
+                yield self._samples[i : i + self.blocksize]
+
+        yield gen()
+
+
+class ScriptedRecognizer:
+    """Answers each `decode` with the next scripted n-best list (empty once the script runs out)."""
+
+    name = "scripted"
+
+    def __init__(self, script: Iterable[Sequence[Hypothesis] | str]) -> None:
+        self._script = deque(
+            [Hypothesis(item)] if isinstance(item, str) else list(item) for item in script
+        )
+        self.decoded: list[Audio] = []
+
+    def decode(self, audio: Audio) -> list[Hypothesis]:
+        self.decoded.append(audio)
+        return self._script.popleft() if self._script else []
+
+
+class FakeClock:
+    """Time that moves only when slept through or advanced."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.t = start
+
+    def now(self) -> float:
+        return self.t
+
+    def sleep(self, seconds: float) -> None:
+        self.t += max(0.0, seconds)
+
+    advance = sleep
