@@ -1,0 +1,98 @@
+"""`voice-guide doctor`: what works here — voice, audio devices, ffmpeg, recogniser model — and what to
+do about anything that does not."""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+from dataclasses import dataclass
+from typing import Callable
+
+ORDER = 70
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the report."""
+
+    name: str
+    ok: bool
+    detail: str
+
+
+def check_voice(settings) -> Check:
+    from voice_guide.engines import VoiceSettings
+    from voice_guide.speech import open_synthesizer
+
+    synth = open_synthesizer(settings)
+    try:
+        audio = synth.synthesize("Hello.", VoiceSettings(settings.rate, settings.volume, settings.voice))
+    finally:
+        synth.close()
+    if audio.duration <= 0.1:
+        return Check("voice", False, f"{synth.name} gave no sound; run scripts/setup.sh again")
+    return Check("voice", True, f"{synth.name} speaks ({audio.duration:.1f} s for 'Hello.')")
+
+
+def check_tool(tool: str, why: str) -> Callable[[object], Check]:
+    def run(_settings) -> Check:
+        path = shutil.which(tool)
+        if path:
+            return Check(tool, True, path)
+        return Check(tool, False, f"not installed ({why}); run scripts/setup.sh or apt-get install {tool}")
+
+    return run
+
+
+def check_devices(settings) -> Check:
+    from voice_guide.adapters.sounddevice_audio import list_devices
+
+    inputs, outputs = list_devices()
+    if not outputs:
+        return Check("audio", False, "no speaker or sound output found; connect one, or use 'export' "
+                     "to make audio files for another player")
+    mic = f"{len(inputs)} microphone(s)" if inputs else "no microphone (keyboard control only)"
+    return Check("audio", True, f"{len(outputs)} output(s), {mic}")
+
+
+def check_recogniser(settings) -> Check:
+    from voice_guide.recognition import recognizer_choice
+
+    return Check("recogniser", True, str(recognizer_choice(settings)))
+
+
+CHECKS = [
+    check_voice,
+    check_tool("espeak-ng", "the guide's voice"),
+    check_tool("ffmpeg", "export to mp3, ogg and m4a"),
+    check_devices,
+    check_recogniser,
+]
+
+
+def run_checks(settings, checks=CHECKS) -> list[Check]:
+    results = []
+    for check in checks:
+        name = getattr(check, "__name__", "check").removeprefix("check_")
+        try:
+            results.append(check(settings))
+        except Exception as exc:  # a doctor reports every failure, whatever its kind
+            results.append(Check(name, False, str(exc) or type(exc).__name__))
+    return results
+
+
+def run(args: argparse.Namespace) -> int:
+    from voice_guide import settings as settings_mod
+
+    settings = settings_mod.load()
+    if settings.notice:
+        print(settings.notice)
+    results = run_checks(settings)
+    for r in results:
+        print(f"{'ok     ' if r.ok else 'PROBLEM'}  {r.name}: {r.detail}")
+    return 0 if all(r.ok for r in results) else 1
+
+
+def register(sub) -> None:
+    p = sub.add_parser("doctor", help="check what works here: voice, audio devices, ffmpeg, recogniser")
+    p.set_defaults(func=run)
