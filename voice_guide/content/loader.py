@@ -35,6 +35,8 @@ def _is_number(value: Any) -> bool:
 
 
 def _text(source: str, data: dict, key: str, where: str = "", *, required: bool, empty_ok: bool) -> str:
+    """A checked text with its line breaks and runs of spaces made single spaces, so files can wrap
+    long sentences freely."""
     if key not in data:
         if required:
             raise ContentError(f"{source}: {where}{key} is missing; add it as a quoted text.")
@@ -44,7 +46,7 @@ def _text(source: str, data: dict, key: str, where: str = "", *, required: bool,
         raise ContentError(f"{source}: {where}{key} must be a quoted text, not {type(value).__name__}.")
     if not empty_ok and not value.strip():
         raise ContentError(f"{source}: {where}{key} must not be empty.")
-    return value.strip()
+    return " ".join(value.split())
 
 
 def _flag(source: str, data: dict, key: str, where: str = "") -> bool:
@@ -239,13 +241,6 @@ def fixed_seconds(item: Item, rate_wpm: float) -> float:
     speech = estimate_speech_seconds(item.title, rate_wpm)
     speech += sum(estimate_speech_seconds(s.say, rate_wpm) for s in item.steps)
     return speech + sum(s.hold for s in item.steps if not s.fill)
-
-
-def fill_seconds(item: Item, rate_wpm: float) -> float:
-    """How long the fill hold lasts so a session takes its `length`; 0 for topics or if too slow."""
-    if item.kind != "session" or item.length is None:
-        return 0.0
-    return max(0.0, item.length - fixed_seconds(item, rate_wpm))
 
 
 def planned_seconds(item: Item, rate_wpm: float) -> float:
