@@ -1,0 +1,79 @@
+"""`voice-guide list` and `voice-guide show`, run through the real CLI entry point."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice_guide.cli import main
+from voice_guide.commands.list import clock
+from voice_guide.commands.show import spoken_duration
+from voice_guide.content.loader import load_library
+
+NAMES = load_library().names()
+
+
+@pytest.fixture(autouse=True)
+def _private_home(guide_home):
+    """Settings come from an empty home, so the default speaking rate is used."""
+    return guide_home
+
+
+def test_list_prints_one_line_per_item_in_menu_order(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == NAMES
+    assert lines[0].split()[1] == "topic" and lines[0].endswith("safety")
+    assert sum(line.endswith("safety") for line in lines) == 1
+    by_name = {line.split()[0]: line for line in lines}
+    assert "Gentle self massage" in by_name["self-massage"]
+    assert by_name["self-massage"].split()[1] == "session"
+    assert by_name["self-massage"].split()[-1] == "3:30"
+    assert by_name["quiet-face"].split()[-1] == "10:00"
+    assert by_name["muscle-by-muscle"].split()[-1] == "5:00"
+    assert "\t" not in "".join(lines)
+
+
+def test_show_session_prints_words_and_silences(capsys):
+    assert main(["show", "self-massage"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == "Gentle self massage"
+    assert "a few drops of massage oil or gel" in out
+    assert "(quiet for 12 seconds, between two soft chimes)" in lines
+    fill_notes = [line for line in lines if "the rest of the planned time" in line]
+    assert len(fill_notes) == 1 and fill_notes[0].startswith("(quiet for about ")
+    assert lines[-1].startswith("Now slowly let your hands rest.")
+
+
+def test_show_marks_the_halfway_of_the_quiet_sitting(capsys):
+    assert main(["show", "quiet", "face"]) == 0
+    out = capsys.readouterr().out
+    assert "the rest of the planned time, between two soft chimes, with 'halfway' said in the middle" in out
+
+
+def test_show_topic_prints_only_the_words(capsys):
+    assert main(["show", "What to do"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "What to do"
+    assert "prednisone" in out and "(" not in out
+
+
+def test_show_unknown_name_exits_2_listing_every_name(capsys):
+    assert main(["show", "exercises"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("voice-guide: There is no topic or session called 'exercises'")
+    for name in NAMES:
+        assert name in err
+
+
+@pytest.mark.parametrize("seconds, text", [(0, "0:00"), (59.6, "1:00"), (210, "3:30"), (600, "10:00")])
+def test_clock(seconds, text):
+    assert clock(seconds) == text
+
+
+@pytest.mark.parametrize("seconds, text", [
+    (1, "1 second"), (45, "45 seconds"), (60, "1 minute"), (90, "1 minute 30 seconds"),
+    (600, "10 minutes"), (121.4, "2 minutes 1 second"),
+])
+def test_spoken_duration(seconds, text):
+    assert spoken_duration(seconds) == text
