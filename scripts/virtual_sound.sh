@@ -85,9 +85,11 @@ start() {
     fi
     PULSE_SERVER="$SERVER" pactl set-default-sink vsink >/dev/null
     PULSE_SERVER="$SERVER" pactl set-default-source vsink.monitor >/dev/null
-    # One reader kept on the monitor: without it every new stream start waits ~2 s for the sink to wake.
+    # One reader kept on the monitor, asking for low latency: the null sink runs at the lowest latency
+    # any client asks for: with a default parec (2 s) every playback start waits ~2 s, and below
+    # ~100 ms PortAudio streams underrun.
     if ! alive "$PAREC_PID"; then
-        PULSE_SERVER="$SERVER" nohup setsid parec --device=vsink.monitor --raw >/dev/null 2>&1 </dev/null &
+        PULSE_SERVER="$SERVER" nohup setsid parec --device=vsink.monitor --raw --latency-msec=100 >/dev/null 2>&1 </dev/null &
         echo $! >"$PAREC_PID"
     fi
     echo "export PULSE_SERVER=$SERVER"

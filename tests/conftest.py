@@ -1,0 +1,70 @@
+"""Shared fixtures: a private home folder, and the virtual sound server for tests marked `sound`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VIRTUAL_SOUND = ROOT / "scripts" / "virtual_sound.sh"
+
+
+@pytest.fixture
+def guide_home(tmp_path, monkeypatch) -> Path:
+    """VOICE_GUIDE_HOME pointed at an empty temporary folder (settings, cache and data go there)."""
+    home = tmp_path / "voice-guide-home"
+    home.mkdir()
+    monkeypatch.setenv("VOICE_GUIDE_HOME", str(home))
+    return home
+
+
+def _answers(server: str | None) -> bool:
+    if not server or not shutil.which("pactl"):
+        return False
+    env = dict(os.environ, PULSE_SERVER=server)
+    try:
+        return subprocess.run(["pactl", "info"], env=env, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+def _unavailable(reason: str):
+    """No sound server is a failure in CI (it must be tested there) and a skip on a developer's box."""
+    if os.environ.get("CI"):
+        pytest.fail(f"virtual sound server unavailable in CI: {reason}")
+    pytest.skip(f"virtual sound server unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def sound_server() -> str:
+    """The PULSE_SERVER of a running (virtual) sound server, set in os.environ.
+
+    It must be set before sounddevice is first imported: PortAudio lists the devices once, at load.
+    """
+    server = os.environ.get("PULSE_SERVER")
+    if not _answers(server):
+        if "sounddevice" in sys.modules and not os.environ.get("CI"):
+            pytest.skip("sounddevice was imported before the sound server was up")
+        if not shutil.which("pulseaudio"):
+            _unavailable("pulseaudio is not installed (run scripts/setup.sh)")
+        proc = subprocess.run(["bash", str(VIRTUAL_SOUND)], capture_output=True, text=True, timeout=60)
+        line = next((l for l in proc.stdout.splitlines() if l.startswith("export PULSE_SERVER=")), "")
+        if proc.returncode != 0 or not line:
+            _unavailable(f"scripts/virtual_sound.sh failed: {proc.stderr.strip()[-500:]}")
+        server = line.split("=", 1)[1].strip()
+        if not _answers(server):
+            _unavailable(f"{server} does not answer")
+        os.environ["PULSE_SERVER"] = server
+    return server
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Every test marked `sound` gets the sound server, whether or not it asks for the fixture."""
+    for item in items:
+        if item.get_closest_marker("sound") and "sound_server" not in item.fixturenames:
+            item.fixturenames.insert(0, "sound_server")

@@ -1,0 +1,196 @@
+"""The speaker and microphone adapters against real PortAudio: the virtual sound server plays what we
+send and its monitor records it back."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voice_guide.audio import Audio, rms_dbfs, tone
+from voice_guide.engines import AudioIn, AudioOut, Playback
+
+ROOT = Path(__file__).resolve().parent.parent
+QUIET_DBFS = -50.0
+
+
+class Recorder:
+    """Records from SounddeviceIn on a thread, keeping each block with the time it arrived."""
+
+    def __init__(self, mic) -> None:
+        self.mic = mic
+        self.blocks: list[tuple[float, np.ndarray]] = []
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        try:
+            with self.mic.blocks() as blocks:
+                for block in blocks:
+                    self.blocks.append((time.monotonic(), block))
+                    self._ready.set()
+                    if self._stop.is_set():
+                        return
+        except BaseException as exc:  # surfaced by the test
+            self.error = exc
+            self._ready.set()
+
+    def __enter__(self) -> "Recorder":
+        self._thread.start()
+        assert self._ready.wait(10), "the microphone delivered nothing"
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def since(self, t: float) -> np.ndarray:
+        return np.concatenate([b for when, b in self.blocks if when >= t] or [np.zeros(0, np.float32)])
+
+    def all(self) -> np.ndarray:
+        return self.since(0.0)
+
+
+def peak_frequency(samples: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
+    return float(np.fft.rfftfreq(len(samples), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def loud_part(samples: np.ndarray, rate: int) -> np.ndarray:
+    """The 50 ms frames above the quiet threshold, joined."""
+    n = rate // 20
+    frames = [samples[i : i + n] for i in range(0, len(samples) - n + 1, n)]
+    return np.concatenate([f for f in frames if rms_dbfs(f) > QUIET_DBFS] or [np.zeros(0, np.float32)])
+
+
+@pytest.fixture
+def devices(sound_server):
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+
+    return SounddeviceOut(), SounddeviceIn(rate=16000, blocksize=1600)
+
+
+@pytest.mark.sound
+def test_adapters_satisfy_the_protocols(devices):
+    out, mic = devices
+    assert isinstance(out, AudioOut)
+    assert isinstance(mic, AudioIn)
+    playback = out.play(tone(440.0, 0.1, 22050))
+    assert isinstance(playback, Playback)
+    assert playback.wait(5)
+
+
+@pytest.mark.sound
+@pytest.mark.parametrize("freq, rate", [(660.0, 22050), (1000.0, 48000)])
+def test_played_tone_is_recorded_at_its_frequency(devices, freq, rate):
+    out, mic = devices
+    with Recorder(mic) as rec:
+        playback = out.play(tone(freq, 1.0, rate, volume=0.5))
+        assert playback.wait(10)
+        assert playback.error is None
+        time.sleep(0.5)
+    assert rec.error is None
+    heard = loud_part(rec.all(), mic.rate)
+    assert len(heard) >= 0.5 * mic.rate, "the tone was not heard"
+    assert abs(peak_frequency(heard, mic.rate) - freq) < 15
+
+
+@pytest.mark.sound
+def test_stop_cuts_the_sound_mid_play(devices):
+    out, mic = devices
+    with Recorder(mic) as rec:
+        playback = out.play(tone(880.0, 6.0, 22050, volume=0.5))
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and len(loud_part(rec.all(), mic.rate)) < 0.3 * mic.rate:
+            time.sleep(0.05)
+        stopped_at = time.monotonic()
+        playback.stop()
+        assert playback.done()
+        assert playback.wait(0)
+        time.sleep(1.5)
+    assert rec.error is None
+    assert len(loud_part(rec.all(), mic.rate)) >= 0.3 * mic.rate, "the tone never started"
+    after = rec.since(stopped_at + 0.8)
+    assert len(after) >= 0.5 * mic.rate
+    assert rms_dbfs(after) < QUIET_DBFS, "still sounding well after stop()"
+    assert playback.error is None
+
+
+@pytest.mark.sound
+def test_a_new_sound_stops_the_one_playing(devices):
+    out, _ = devices
+    first = out.play(tone(440.0, 5.0, 22050))
+    second = out.play(tone(550.0, 0.2, 22050))
+    assert first.done()
+    assert second.wait(5)
+    assert second.error is None
+
+
+@pytest.mark.sound
+def test_empty_sound_finishes_at_once(devices):
+    out, _ = devices
+    assert out.play(Audio(np.zeros(0, np.float32), 22050)).wait(1)
+
+
+@pytest.mark.sound
+def test_rendered_speech_plays_and_is_heard(devices, guide_home):
+    from voice_guide.engines import VoiceSettings
+    from voice_guide.speech import open_synthesizer
+    from voice_guide.settings import Settings
+
+    out, mic = devices
+    synth = open_synthesizer(Settings())
+    try:
+        speech = synth.synthesize("Breathe in slowly, and let your shoulders drop.", VoiceSettings())
+    finally:
+        synth.close()
+    with Recorder(mic) as rec:
+        playback = out.play(speech)
+        assert playback.wait(speech.duration + 10)
+        time.sleep(0.5)
+    heard = loud_part(rec.all(), mic.rate)
+    assert len(heard) >= 0.4 * speech.duration * mic.rate
+
+
+@pytest.mark.sound
+def test_list_devices_sees_the_virtual_card(devices):
+    from voice_guide.adapters.sounddevice_audio import list_devices
+
+    inputs, outputs = list_devices()
+    assert inputs and outputs
+    assert any(d.is_default for d in outputs)
+
+
+def test_no_sound_server_means_device_errors_that_say_what_to_do(tmp_path):
+    """In a fresh process that can reach no sound server, both directions fail with DeviceError."""
+    code = (
+        "from voice_guide.adapters.sounddevice_audio import SounddeviceOut, SounddeviceIn, list_devices\n"
+        "from voice_guide.audio import tone\n"
+        "from voice_guide.errors import DeviceError\n"
+        "ins, outs = list_devices()\n"
+        "print('devices', len(ins), len(outs))\n"
+        "for f in (lambda: SounddeviceOut().play(tone(440, 0.2, 22050)),\n"
+        "          lambda: SounddeviceIn().blocks().__enter__()):\n"
+        "    try:\n"
+        "        f()\n"
+        "        print('no error')\n"
+        "    except DeviceError as e:\n"
+        "        print('DeviceError', e)\n"
+    )
+    env = dict(os.environ, PULSE_SERVER=f"unix:{tmp_path}/no-server", PYTHONPATH=str(ROOT))
+    env.pop("ALSA_CONFIG_PATH", None)
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    if "devices 0 0" not in proc.stdout:
+        pytest.skip("this machine has a real sound card")
+    errors = [l for l in proc.stdout.splitlines() if l.startswith("DeviceError")]
+    assert len(errors) == 2
+    assert "No speaker" in errors[0] and "No microphone" in errors[1]

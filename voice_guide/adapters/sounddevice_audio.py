@@ -1,0 +1,299 @@
+"""Speaker and microphone through sounddevice (PortAudio).
+
+sounddevice is imported lazily: PortAudio enumerates devices once, when it is first loaded, so a sound
+server (e.g. the virtual one from scripts/virtual_sound.sh) must be reachable before then. Playback
+feeds a callback from an in-memory buffer so `stop()` cuts within one block, mid-word; recording hands
+fixed-size blocks over a queue so a slow consumer never makes PortAudio drop audio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from voice_guide.audio import Audio, resample
+from voice_guide.errors import DeviceError, EngineError
+
+BLOCK_SECONDS = 0.02
+"""Output block length: how late a `stop()` may cut (plus the device's own buffer, which abort drops)."""
+
+STALL_SECONDS = 3.0
+"""A stream that has delivered nothing for this long (after starting) is treated as gone."""
+
+NO_OUTPUT = (
+    "No speaker or sound output was found. Plug in headphones or a speaker (or check that the sound "
+    "system is running), then try again; `voice-guide doctor` lists the devices it can see."
+)
+NO_INPUT = (
+    "No microphone was found. Plug in a microphone or headset (or check that the sound system is "
+    "running), then try again; `voice-guide doctor` lists the devices it can see."
+)
+
+
+def _sd():
+    """The sounddevice module, or an EngineError saying how to install PortAudio."""
+    try:
+        import sounddevice
+    except OSError as exc:  # "PortAudio library not found"
+        raise EngineError(
+            "The PortAudio sound library is not installed; run scripts/setup.sh "
+            "(or apt-get install libportaudio2)."
+        ) from exc
+    except ImportError as exc:
+        raise EngineError(
+            "The sounddevice package is missing; reinstall voice-guide (pip install sounddevice)."
+        ) from exc
+    return sounddevice
+
+
+def _device(value: str | int | None) -> str | int | None:
+    """Settings keep devices as text; a number in text means a PortAudio index."""
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """One sound device as `doctor` reports it."""
+
+    index: int
+    name: str
+    channels: int
+    default_rate: float
+    is_default: bool
+
+
+def list_devices() -> tuple[list[DeviceInfo], list[DeviceInfo]]:
+    """(inputs, outputs) that PortAudio can see; empty lists when there are none."""
+    sd = _sd()
+    try:
+        devices = sd.query_devices()
+        default_in, default_out = (_index_or_none(x) for x in sd.default.device)
+    except sd.PortAudioError as exc:
+        raise DeviceError(f"The sound devices could not be listed ({exc}).") from exc
+    inputs, outputs = [], []
+    for dev in devices:
+        i = int(dev["index"])
+        if dev["max_input_channels"] > 0:
+            inputs.append(DeviceInfo(i, dev["name"], int(dev["max_input_channels"]),
+                                     float(dev["default_samplerate"]), i == default_in))
+        if dev["max_output_channels"] > 0:
+            outputs.append(DeviceInfo(i, dev["name"], int(dev["max_output_channels"]),
+                                      float(dev["default_samplerate"]), i == default_out))
+    return inputs, outputs
+
+
+def _index_or_none(value) -> int | None:
+    try:
+        return int(value) if int(value) >= 0 else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _check_device(sd, device, kind: str) -> dict:
+    """The device's info, or DeviceError when there is no such (or no default) device."""
+    try:
+        info = sd.query_devices(device, kind=kind)
+    except (sd.PortAudioError, ValueError) as exc:
+        raise DeviceError(NO_OUTPUT if kind == "output" else NO_INPUT) from exc
+    channels = info["max_output_channels" if kind == "output" else "max_input_channels"]
+    if channels < 1:
+        raise DeviceError(NO_OUTPUT if kind == "output" else NO_INPUT)
+    return info
+
+
+class SounddevicePlayback:
+    """One sound playing through an OutputStream; `error` holds a DeviceError if the device failed."""
+
+    def __init__(self, samples: np.ndarray, sd) -> None:
+        self._samples = samples
+        self._sd = sd
+        self._pos = 0
+        self._finished = threading.Event()
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._closed = False
+        self._progress_at = time.monotonic()
+        self.stream = None
+        self.error: DeviceError | None = None
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        a = self._pos
+        chunk = self._samples[a : a + frames]
+        outdata[: len(chunk), 0] = chunk
+        outdata[len(chunk) :, 0] = 0.0
+        self._pos = a + frames
+        self._progress_at = time.monotonic()
+        if self._pos >= len(self._samples):
+            raise self._sd.CallbackStop
+
+    def _on_finished(self) -> None:
+        if not self._stopped and self._pos < len(self._samples) and self.error is None:
+            self.error = DeviceError(
+                "The sound output stopped in the middle of playing; check the speaker or headphones."
+            )
+        self._finished.set()
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._closed or self.stream is None:
+                return
+            self._closed = True
+            stream = self.stream
+        with contextlib.suppress(Exception):
+            stream.abort()
+        with contextlib.suppress(Exception):
+            stream.close()
+
+    def stop(self) -> None:
+        """Cut the sound now: abort drops what the device still has buffered."""
+        self._stopped = True
+        self._close()
+        self._finished.set()
+
+    def _watch(self) -> None:
+        """A stream that stops asking for audio without finishing has lost its device."""
+        if self._finished.is_set() or self.stream is None:
+            return
+        if time.monotonic() - self._progress_at > STALL_SECONDS:
+            self.error = DeviceError(
+                "The sound output stopped responding; check the speaker or headphones."
+            )
+            self._close()
+            self._finished.set()
+
+    def done(self) -> bool:
+        self._watch()
+        if self._finished.is_set():
+            self._close()
+            return True
+        return False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            step = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
+            if self._finished.wait(step) or self.done():
+                self._close()
+                return True
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+
+
+class SounddeviceOut:
+    """The speaker: one sound at a time; a new `play` stops the one before."""
+
+    def __init__(self, device: str | int | None = None) -> None:
+        self.device = _device(device)
+        self._current: SounddevicePlayback | None = None
+
+    def play(self, audio: Audio) -> SounddevicePlayback:
+        sd = _sd()
+        if self._current is not None:
+            self._current.stop()
+        info = _check_device(sd, self.device, "output")
+        samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
+        playback = SounddevicePlayback(samples, sd)
+        try:
+            stream = self._open(sd, playback, audio.rate)
+        except sd.PortAudioError:
+            # Some hardware takes only its own rate: resample once and retry.
+            device_rate = int(info["default_samplerate"])
+            playback = SounddevicePlayback(resample(samples, audio.rate, device_rate), sd)
+            try:
+                stream = self._open(sd, playback, device_rate)
+            except sd.PortAudioError as exc:
+                raise DeviceError(f"The speaker could not be opened ({exc}). " + NO_OUTPUT) from exc
+        playback.stream = stream
+        self._current = playback
+        if len(samples) == 0:
+            playback.stop()
+            return playback
+        try:
+            stream.start()
+        except sd.PortAudioError as exc:
+            playback.stop()
+            raise DeviceError(f"The speaker could not be started ({exc}). " + NO_OUTPUT) from exc
+        return playback
+
+    def _open(self, sd, playback: SounddevicePlayback, rate: int):
+        return sd.OutputStream(
+            samplerate=rate,
+            blocksize=max(64, round(rate * BLOCK_SECONDS)),
+            device=self.device,
+            channels=1,
+            dtype="float32",
+            callback=playback._callback,
+            finished_callback=playback._on_finished,
+        )
+
+    def stop(self) -> None:
+        if self._current is not None:
+            self._current.stop()
+
+
+class SounddeviceIn:
+    """The microphone: fixed-size mono float32 blocks at `rate` (16 kHz for the recognisers)."""
+
+    def __init__(self, device: str | int | None = None, rate: int = 16000, blocksize: int = 1600) -> None:
+        self.device = _device(device)
+        self.rate = rate
+        self.blocksize = blocksize
+
+    @contextlib.contextmanager
+    def blocks(self) -> Iterator[Iterator[np.ndarray]]:
+        """Open the microphone; the yielded iterator gives blocks until the `with` ends and raises
+        DeviceError if the microphone disappears."""
+        sd = _sd()
+        _check_device(sd, self.device, "input")
+        blocks: queue.Queue = queue.Queue()
+        ended = threading.Event()
+
+        def callback(indata, frames, time_info, status) -> None:
+            blocks.put(indata[:, 0].copy())
+
+        try:
+            stream = sd.InputStream(
+                samplerate=self.rate,
+                blocksize=self.blocksize,
+                device=self.device,
+                channels=1,
+                dtype="float32",
+                callback=callback,
+                finished_callback=ended.set,
+            )
+            stream.start()
+        except sd.PortAudioError as exc:
+            raise DeviceError(f"The microphone could not be opened ({exc}). " + NO_INPUT) from exc
+
+        def gen() -> Iterator[np.ndarray]:
+            # The first block may take a while (the sound server wakes up); after that a gap of
+            # STALL_SECONDS means the device is gone.
+            patience = STALL_SECONDS + 2.0
+            while True:
+                try:
+                    block = blocks.get(timeout=0.1)
+                except queue.Empty:
+                    if ended.is_set() and blocks.empty():
+                        raise DeviceError("The microphone stopped working; check that it is still plugged in.")
+                    patience -= 0.1
+                    if patience <= 0:
+                        raise DeviceError("The microphone stopped sending sound; check that it is still plugged in.")
+                    continue
+                patience = STALL_SECONDS
+                yield block
+
+        try:
+            yield gen()
+        finally:
+            with contextlib.suppress(Exception):
+                stream.abort()
+            with contextlib.suppress(Exception):
+                stream.close()
