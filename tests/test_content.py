@@ -98,7 +98,8 @@ def test_get_miss_is_a_usage_error_listing_every_name(library, query):
 FACTS = {
     "safety-notice": ["emergency services", "neurologist", "E N T doctor"],
     "what-is-facial-palsy": [
-        "unilateral paralysis", "one side", "facial nerve is damaged", "connects the brain with the facial muscles",
+        "unilateral paralysis", "one side", "facial nerve is damaged",
+        "connects the brain with the facial muscles",
         "compression", "swelling of the tissue", "temporal bone", "very long and curved channel",
         "quite vulnerable", "bacterial or viral infection",
     ],
@@ -453,7 +454,8 @@ def test_broken_toml_names_the_file():
 def test_duplicate_names_titles_and_aliases_are_refused():
     a = item_from_dict(topic(aliases=["start massage"]), "topics/t.toml")
     b = item_from_dict(session(name="u", aliases=["Start-Massage"]), "sessions/u.toml")
-    with pytest.raises(ContentError, match=r"^sessions/u\.toml: aliases\[0\] 'Start-Massage'.*topics/t\.toml"):
+    clash = r"^sessions/u\.toml: aliases\[0\] 'Start-Massage'.*topics/t\.toml"
+    with pytest.raises(ContentError, match=clash):
         library_from_items([("topics/t.toml", a), ("sessions/u.toml", b)])
     c = item_from_dict(session(name="t"), "sessions/t.toml")
     with pytest.raises(ContentError, match=r"^sessions/t\.toml: name 't'"):
