@@ -1,0 +1,212 @@
+"""Finding spoken commands in a microphone stream: our own end-of-speech detection, and the gate that
+keeps the guide from hearing itself.
+
+Pure (numpy only): blocks in, whole utterances out. Energy against an adaptive noise floor decides what
+is speech, in 20 ms frames. An utterance starts after ~0.1 s above the floor (with 0.2 s of pre-roll, so
+a soft first consonant is kept), ends after `trailing_silence` of quiet (slow speakers raise it), and is
+dropped when shorter than a click (0.15 s) or longer than `max_utterance` (long speech is talk, not a
+command). `RecordingsIn` plays recorded files as if they came from a microphone, for `--input` runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import deque
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+
+from voice_guide.audio import SPEECH_RATE, Audio
+
+FRAME_SECONDS = 0.02
+START_SECONDS = 0.1
+"""Voiced time needed before an utterance counts as started."""
+MIN_SPEECH = 0.15
+"""Utterances with less voiced time than this are clicks, taps or coughs' edges: dropped."""
+PREROLL = 0.2
+TAIL = 0.2
+"""Quiet kept after the last voiced frame."""
+START_DB, CONTINUE_DB = 10.0, 6.0
+"""Decibels above the noise floor that start, and that keep up, an utterance."""
+FLOOR_MIN, ABS_START = -75.0, -58.0
+"""The noise floor never drops below FLOOR_MIN; nothing quieter than ABS_START ever starts speech."""
+ECHO_GUARD = 0.35
+"""Seconds after the guide stops making sound before the microphone is heard again (room echo)."""
+
+
+def frame_levels(samples: np.ndarray, frame: int) -> np.ndarray:
+    """RMS level in dBFS of each whole frame."""
+    n = len(samples) // frame
+    if n == 0:
+        return np.zeros(0)
+    frames = samples[: n * frame].reshape(n, frame).astype(np.float64)
+    rms = np.sqrt(np.mean(frames * frames, axis=1))
+    return 20 * np.log10(np.maximum(rms, 1e-10))
+
+
+class Endpointer:
+    """Cuts a stream of blocks into utterances. `feed` returns a finished utterance or None."""
+
+    def __init__(self, rate: int = SPEECH_RATE, trailing_silence: float = 0.8, max_utterance: float = 4.0,
+                 floor: float = -60.0) -> None:
+        self.rate = rate
+        self.frame = round(FRAME_SECONDS * rate)
+        self.trailing_frames = max(1, round(trailing_silence / FRAME_SECONDS))
+        self.max_frames = round(max_utterance / FRAME_SECONDS)
+        self.start_frames = round(START_SECONDS / FRAME_SECONDS)
+        self.min_voiced = round(MIN_SPEECH / FRAME_SECONDS)
+        self.floor = floor
+        self._pending = np.zeros(0, dtype=np.float32)
+        self._preroll: deque[np.ndarray] = deque(maxlen=round(PREROLL / FRAME_SECONDS))
+        self.dropped: list[str] = []
+        """Why recent candidates were dropped ('short', 'long'); for tests and the debug log."""
+        self._reset()
+
+    def _reset(self) -> None:
+        self.state = "idle"  # idle | maybe | speech | overlong
+        self._frames: list[np.ndarray] = []
+        self._voiced = 0
+        self._quiet = 0
+        self._last_voiced = 0
+
+    def discard(self) -> None:
+        """Forget any utterance in progress (the guide started to speak)."""
+        self._reset()
+        self._preroll.clear()
+        self._pending = np.zeros(0, dtype=np.float32)
+
+    def feed(self, block: np.ndarray) -> Audio | None:
+        samples = np.concatenate([self._pending, np.asarray(block, dtype=np.float32).reshape(-1)])
+        n = len(samples) // self.frame
+        self._pending = samples[n * self.frame :]
+        levels = frame_levels(samples, self.frame)
+        result = None
+        for i, level in enumerate(levels):
+            frame = samples[i * self.frame : (i + 1) * self.frame]
+            found = self._frame(frame, float(level))
+            if found is not None:
+                result = found
+        return result
+
+    def _frame(self, frame: np.ndarray, level: float) -> Audio | None:
+        start = max(self.floor + START_DB, ABS_START)
+        keep = max(self.floor + CONTINUE_DB, ABS_START - (START_DB - CONTINUE_DB))
+        if self.state == "idle":
+            if level >= start:
+                self.state = "maybe"
+                self._frames = list(self._preroll)
+                self._frames.append(frame)
+                self._voiced, self._quiet = 1, 0
+            else:
+                self._adapt(level)
+                self._preroll.append(frame)
+            return None
+        self._frames.append(frame)
+        voiced = level >= (start if self.state == "maybe" else keep)
+        if voiced:
+            self._voiced += 1
+            self._quiet = 0
+            self._last_voiced = len(self._frames)
+        else:
+            self._quiet += 1
+        if self.state == "maybe":
+            if self._voiced >= self.start_frames:
+                self.state = "speech"
+            elif self._quiet >= self.start_frames:
+                self.dropped.append("short")
+                self._back_to_idle()
+            return None
+        if self.state == "speech" and len(self._frames) > self.max_frames + len(self._preroll):
+            self.state = "overlong"
+        if self._quiet < self.trailing_frames:
+            return None
+        if self.state == "overlong":
+            self.dropped.append("long")
+            self._back_to_idle()
+            return None
+        if self._voiced < self.min_voiced:
+            self.dropped.append("short")
+            self._back_to_idle()
+            return None
+        end = min(len(self._frames), self._last_voiced + round(TAIL / FRAME_SECONDS))
+        audio = Audio(np.concatenate(self._frames[:end]), self.rate)
+        self._back_to_idle()
+        return audio
+
+    def _back_to_idle(self) -> None:
+        tail = self._frames[-self._preroll.maxlen :] if self._preroll.maxlen else []
+        self._reset()
+        self._preroll.clear()
+        self._preroll.extend(tail)
+
+    def _adapt(self, level: float) -> None:
+        """Follow the room: quickly down to quieter noise, slowly up to louder."""
+        rate = 0.3 if level < self.floor else 0.02
+        self.floor = max(FLOOR_MIN, self.floor + rate * (level - self.floor))
+
+
+class EchoGate:
+    """Closed while the guide makes any sound and for `guard` seconds after: the microphone would
+    otherwise hear the guide's own words and act on them."""
+
+    def __init__(self, guard: float = ECHO_GUARD) -> None:
+        self.guard = guard
+        self._quiet_since: float | None = 0.0
+
+    def update(self, playing: bool, now: float) -> None:
+        if playing:
+            self._quiet_since = None
+        elif self._quiet_since is None:
+            self._quiet_since = now
+
+    def open(self, now: float) -> bool:
+        return self._quiet_since is not None and now - self._quiet_since >= self.guard
+
+
+def noise_block(n: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:
+    return (rng.standard_normal(n) * 10 ** (dbfs / 20)).astype(np.float32)
+
+
+class RecordingsIn:
+    """A microphone that says recorded utterances, one at a time, each once the guide is listening
+    (`ready()` has been true for `gap` seconds), with a faint noise floor between them; it paces
+    itself on `sleep` (a clock's), so a run takes real time on a real clock and none on a fake one."""
+
+    def __init__(self, recordings: Sequence[Audio], sleep: Callable[[float], None],
+                 ready: Callable[[], bool] = lambda: True, *, gap: float = 0.8, rate: int = SPEECH_RATE,
+                 blocksize: int = 1600, noise_dbfs: float = -62.0, tail: float = 3.0) -> None:
+        self.rate = rate
+        self.blocksize = blocksize
+        self.recordings = [r.resample(rate) for r in recordings]
+        self.sleep = sleep
+        self.ready = ready
+        self.gap = gap
+        self.tail = tail
+        self.noise_dbfs = noise_dbfs
+        self.said = 0
+        """How many recordings have been played so far."""
+
+    @contextlib.contextmanager
+    def blocks(self) -> Iterator[Iterator[np.ndarray]]:
+        yield self._blocks()
+
+    def _blocks(self) -> Iterator[np.ndarray]:
+        rng = np.random.default_rng(7)
+        step = self.blocksize / self.rate
+        for recording in self.recordings:
+            waited = 0.0
+            while waited < self.gap:
+                self.sleep(step)
+                waited = waited + step if self.ready() else 0.0
+                yield noise_block(self.blocksize, self.noise_dbfs, rng)
+            samples = recording.samples
+            for i in range(0, len(samples), self.blocksize):
+                chunk = samples[i : i + self.blocksize]
+                if len(chunk) < self.blocksize:
+                    chunk = np.concatenate([chunk, np.zeros(self.blocksize - len(chunk), np.float32)])
+                self.sleep(step)
+                yield chunk + noise_block(self.blocksize, self.noise_dbfs, rng)
+            self.said += 1
+        for _ in range(round(self.tail / step)):
+            self.sleep(step)
+            yield noise_block(self.blocksize, self.noise_dbfs, rng)

@@ -1,0 +1,766 @@
+"""The session player as a pure state machine: events in, actions out, no I/O.
+
+Everything the guide does while it runs — reading a topic, leading a timed session, pausing, asking
+"are you sure?" — is decided here, so it can be tested in tables without devices, engines or threads.
+`voice_guide.player` feeds it events (commands heard, keys, clock ticks, "that sentence has finished")
+and carries out the actions it returns (speak, play a cue, cut the sound, save progress).
+
+Time only enters through the `now` passed with each event; a hold keeps counting while the user
+talks, and freezes while paused or while a question is pending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Literal, Sequence
+
+from voice_guide.content.model import Item
+from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
+
+RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 300
+VOLUME_STEP, VOLUME_MIN, VOLUME_MAX = 0.2, 0.2, 1.0
+
+IMMEDIATE = {"stop", "pause", "resume", "repeat", "slower", "faster", "louder", "quieter", "help", "where"}
+"""Commands that act at once even when the recogniser was unsure: none of them loses anything."""
+
+KEYS = {
+    " ": "toggle", "p": "toggle", "n": "next", "b": "back", "r": "repeat", "q": "quit",
+    "+": "faster", "=": "faster", "-": "slower", ">": "louder", "<": "quieter",
+    "?": "help", "h": "help", "w": "where", "m": "menu", "y": "yes",
+}
+"""Keyboard shortcuts: the same commands as the voice. Digits choose an item or a step; while a
+question is pending, `y` answers yes and `n` answers no."""
+
+KEY_HELP = (
+    "Keys: space to pause or go on, n for next, b for back, r to repeat, plus or minus for faster or "
+    "slower, w for where, m for the menu, question mark for help, q to quit."
+)
+
+Mode = Literal["menu", "speaking", "holding", "paused", "confirming", "finished"]
+SayKind = Literal["title", "step", "halfway", "info", "prompt"]
+
+
+# ---- events -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Do:
+    """A command to carry out: an id from matching (next, pause, open, step, ...) and its argument."""
+
+    id: str
+    arg: str | int | None = None
+    unsure: bool = False
+    """The recogniser was not sure: anything that moves or leaves is confirmed first."""
+
+
+@dataclass(frozen=True)
+class Ask:
+    """Two or more commands scored too close to choose: ask which one was meant."""
+
+    options: tuple[Do, ...]
+
+
+@dataclass(frozen=True)
+class NotUnderstood:
+    """Speech was heard but matched nothing well enough."""
+
+
+@dataclass(frozen=True)
+class Key:
+    char: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Time passes (`now` comes with every event)."""
+
+
+@dataclass(frozen=True)
+class SpeechDone:
+    """The sentence with this id finished playing."""
+
+    say_id: int
+
+
+@dataclass(frozen=True)
+class DeviceLost:
+    """The microphone went away: pause and say so."""
+
+
+@dataclass(frozen=True)
+class DeviceBack:
+    pass
+
+
+Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack
+
+
+# ---- actions ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Say:
+    text: str
+    kind: SayKind
+    id: int
+
+
+@dataclass(frozen=True)
+class PlayCue:
+    """A name from voice_guide.cues.CUES: chime-start, chime-end, listening, understood, not-understood."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class StopAudio:
+    """Cut whatever is playing at once and drop what is queued."""
+
+
+@dataclass(frozen=True)
+class SetVoice:
+    rate: int
+    volume: float
+
+
+@dataclass(frozen=True)
+class SaveProgress:
+    item: str
+    step: int
+
+
+@dataclass(frozen=True)
+class ClearProgress:
+    pass
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The guide is done; stop once what is queued has played."""
+
+
+Action = Say | PlayCue | StopAudio | SetVoice | SaveProgress | ClearProgress | Finished
+
+
+# ---- state --------------------------------------------------------------------------------------
+
+@dataclass
+class Hold:
+    """A timed silence: `elapsed` seconds counted so far, running since `since` (None when frozen)."""
+
+    length: float
+    events: list[tuple[float, str]]
+    """(offset, 'chime-start' | 'chime-end' | 'halfway') in time order, still to fire."""
+    elapsed: float = 0.0
+    since: float | None = None
+
+    def at(self, now: float) -> float:
+        return self.elapsed + (now - self.since if self.since is not None else 0.0)
+
+    def freeze(self, now: float) -> None:
+        self.elapsed, self.since = self.at(now), None
+
+    def run(self, now: float) -> None:
+        if self.since is None:
+            self.since = now
+
+
+@dataclass
+class Question:
+    """A pending yes/no (or which-one) question and what it decides."""
+
+    text: str
+    kind: Literal["resume", "leave", "open", "quit", "choice", "confirm"]
+    payload: object = None
+    back: Literal["menu", "paused", "run"] = "menu"
+    """Where 'no' returns: the menu, the pause, or the running item exactly where it was frozen."""
+
+
+@dataclass
+class SessionState:
+    """Everything the machine knows; inspectable by tests."""
+
+    mode: Mode = "menu"
+    item: Item | None = None
+    step: int = -1
+    """Index into item.steps; -1 is the spoken title."""
+    holds: list[float] = field(default_factory=list)
+    speech: list[float | None] = field(default_factory=list)
+    """Measured seconds of each step's words (None until needed again after a rate change)."""
+    title_seconds: float = 0.0
+    hold: Hold | None = None
+    awaiting: int | None = None
+    """The id of the sentence whose end moves the item on."""
+    paused_from: Mode | None = None
+    question: Question | None = None
+    rate: int = 150
+    volume: float = 1.0
+    reprompted: bool = False
+    mic_lost: bool = False
+
+
+class Session:
+    """The guide's behaviour. `speech_length(text, rate)` says how many seconds `text` lasts when
+    spoken at `rate` (the player measures its rendered audio); holds follow from it so a session
+    lasts its planned length. `read_only` ends the guide after one item instead of returning to the
+    menu."""
+
+    def __init__(self, items: Sequence[Item], speech_length: Callable[[str, int], float], *,
+                 rate: int = 150, volume: float = 1.0, read_only: bool = False) -> None:
+        self.items = list(items)
+        self.speech_length = speech_length
+        self.read_only = read_only
+        self.state = SessionState(rate=rate, volume=volume)
+        self._next_id = 0
+        self._out: list[Action] = []
+
+    # -- public ------------------------------------------------------------------------------------
+
+    @property
+    def mode(self) -> Mode:
+        return self.state.mode
+
+    def start(self, now: float, *, item: Item | None = None, resume: tuple[Item, int] | None = None,
+              notices: Sequence[str] = ()) -> list[Action]:
+        """Begin: say any notices once, then offer to resume, open `item`, or list the menu."""
+        for notice in notices:
+            self._say(notice, "info")
+        if resume is not None:
+            saved, step = resume
+            where = f"step {step + 1} of {len(saved.steps)} of {saved.title}"
+            if item is not None:
+                text = f"Last time you were at {where}. Say yes to go on from there, or no to start from the beginning."
+            else:
+                text = f"Last time you were at {where}. Say yes to go on, or no to start from the menu."
+            self._ask(Question(text, "resume", (saved, step, item), back="menu"))
+        elif item is not None:
+            self._open(item, now)
+        else:
+            self._menu(intro=True)
+        return self._flush()
+
+    def handle(self, event: Event, now: float) -> list[Action]:
+        s = self.state
+        if s.mode == "finished":
+            return []
+        if isinstance(event, Tick):
+            self._tick(now)
+        elif isinstance(event, SpeechDone):
+            if event.say_id == s.awaiting:
+                s.awaiting = None
+                self._spoken(now)
+        elif isinstance(event, Key):
+            self._key(event.char, now)
+        elif isinstance(event, Do):
+            self._command(event, now)
+        elif isinstance(event, Ask):
+            self._choice(event, now)
+        elif isinstance(event, NotUnderstood):
+            self._not_understood()
+        elif isinstance(event, DeviceLost):
+            self._device_lost(now)
+        elif isinstance(event, DeviceBack):
+            s.mic_lost = False
+            self._say("The microphone is back. I am listening again.", "info")
+        return self._flush()
+
+    def where(self) -> str:
+        s = self.state
+        if s.item is None:
+            return "You are at the menu."
+        if s.step < 0:
+            return f"Starting {s.item.title}."
+        text = f"Step {s.step + 1} of {len(s.item.steps)} of {s.item.title}"
+        label = s.item.steps[s.step].label
+        text += f": {label}." if label else "."
+        if s.hold is not None and s.hold.length - s.hold.elapsed >= 10:
+            text += f" About {round(s.hold.length - s.hold.elapsed)} seconds left in this step."
+        return text
+
+    def help(self) -> str:
+        s = self.state
+        if s.mode == "confirming" and s.question is not None:
+            if s.question.kind == "choice":
+                return "Say which one you meant, or say no."
+            return "Say yes or no."
+        if s.mode == "menu":
+            return ("Say the name or the number of a topic or a session, for example: safety, or: one. "
+                    "You can also say repeat, slower, faster, louder, quieter, or stop.")
+        if s.mode == "paused":
+            return "Say resume to go on. You can also say next, back, repeat, where, slower, faster, or menu."
+        return ("You can say pause, next, back, repeat, where, slower, faster, louder, quieter, "
+                "or menu.")
+
+    # -- output helpers ----------------------------------------------------------------------------
+
+    def _flush(self) -> list[Action]:
+        out, self._out = self._out, []
+        return out
+
+    def _say(self, text: str, kind: SayKind) -> int:
+        self._next_id += 1
+        self._out.append(Say(text, kind, self._next_id))
+        return self._next_id
+
+    def _emit(self, action: Action) -> None:
+        self._out.append(action)
+
+    # -- menu --------------------------------------------------------------------------------------
+
+    def menu_text(self, intro: bool) -> str:
+        parts = []
+        for number, item in enumerate(self.items, start=1):
+            extra = ""
+            if item.kind == "session" and item.length and "minute" not in item.title.lower():
+                minutes = max(1, round(item.length / 60))
+                extra = f", a {minutes} minute session" if minutes > 1 else ", a short session"
+            parts.append(f"{number}: {item.title}{extra}.")
+        head = "Here is what I can read to you. " if intro else ""
+        return head + " ".join(parts) + " Say a name or a number. Say help at any time."
+
+    def _menu(self, intro: bool = False, short: bool = False) -> None:
+        s = self.state
+        s.mode, s.item, s.step, s.hold, s.awaiting, s.question = "menu", None, -1, None, None, None
+        s.paused_from = None
+        text = "What next? Say a name or a number, or say repeat to hear the list." if short else None
+        self._say(text or self.menu_text(intro), "prompt")
+        self._emit(PlayCue("listening"))
+
+    # -- running an item ---------------------------------------------------------------------------
+
+    def _open(self, item: Item, now: float, step: int = -1) -> None:
+        s = self.state
+        s.item, s.hold, s.question, s.paused_from = item, None, None, None
+        s.speech = [None] * len(item.steps)
+        s.title_seconds = self.speech_length(item.title, s.rate)
+        self._resolve()
+        self._begin_step(step, now)
+
+    def _resolve(self) -> None:
+        """Holds from the measured speech lengths, so the fill hold makes the session its length."""
+        s = self.state
+        assert s.item is not None
+        for i, step in enumerate(s.item.steps):
+            if s.speech[i] is None:
+                s.speech[i] = self.speech_length(step.say, s.rate) if step.say else 0.0
+        s.holds = resolve_holds(s.item, [x or 0.0 for x in s.speech], s.title_seconds)
+
+    def _begin_step(self, step: int, now: float) -> None:
+        s = self.state
+        assert s.item is not None
+        s.step, s.hold, s.mode = step, None, "speaking"
+        if step >= 0:
+            self._emit(SaveProgress(s.item.name, step))
+            text = s.item.steps[step].say
+        else:
+            text = s.item.title
+        if text:
+            s.awaiting = self._say(text, "title" if step < 0 else "step")
+        else:
+            s.awaiting = None
+            self._spoken(now)
+
+    def _spoken(self, now: float) -> None:
+        """The current step's words are done: start its hold."""
+        s = self.state
+        assert s.item is not None
+        if s.step < 0:
+            length, cue, halfway = TITLE_GAP, False, False
+        else:
+            step = s.item.steps[s.step]
+            length, cue, halfway = s.holds[s.step], step.cue, step.halfway
+        if length <= 0:
+            self._advance(now)
+            return
+        halfway_seconds = self.speech_length(HALFWAY_TEXT, s.rate) if halfway else 0.0
+        events = []
+        for seg in hold_segments(0.0, length, s.step, cue, halfway, halfway_seconds):
+            if seg.kind == "cue":
+                events.append((seg.start, "chime-start" if seg.start == 0.0 else "chime-end"))
+            elif seg.kind == "halfway":
+                events.append((seg.start, "halfway"))
+        s.hold = Hold(length, events)
+        s.hold.run(now)
+        s.mode = "holding"
+        self._tick(now)
+
+    def _tick(self, now: float) -> None:
+        s = self.state
+        if s.mode != "holding" or s.hold is None:
+            return
+        at = s.hold.at(now)
+        while s.hold.events and s.hold.events[0][0] <= at:
+            _, what = s.hold.events.pop(0)
+            if what == "halfway":
+                self._say(HALFWAY_TEXT, "halfway")
+            else:
+                self._emit(PlayCue(what))
+        if at >= s.hold.length:
+            self._advance(now)
+
+    def _advance(self, now: float) -> None:
+        s = self.state
+        assert s.item is not None
+        if s.step + 1 < len(s.item.steps):
+            self._begin_step(s.step + 1, now)
+        else:
+            self._finish_item()
+
+    def _finish_item(self) -> None:
+        s = self.state
+        assert s.item is not None
+        title = s.item.title
+        self._emit(ClearProgress())
+        if self.read_only:
+            self._say(f"That was {title}. Goodbye.", "info")
+            self._quit_now()
+        else:
+            s.item = None
+            self._say(f"That was {title}.", "info")
+            self._menu(short=True)
+
+    def _quit_now(self) -> None:
+        s = self.state
+        s.mode, s.hold, s.awaiting, s.question = "finished", None, None, None
+        self._emit(Finished())
+
+    def _running(self) -> bool:
+        return self.state.mode in ("speaking", "holding")
+
+    def _freeze(self, now: float) -> Mode:
+        """Stop the running item where it is (speech cut, hold frozen); return the mode it was in."""
+        s = self.state
+        was = s.mode
+        if was == "speaking":
+            self._emit(StopAudio())
+            s.awaiting = None
+        elif was == "holding" and s.hold is not None:
+            s.hold.freeze(now)
+            self._emit(StopAudio())
+        return was
+
+    def _continue(self, was: Mode | None, now: float) -> None:
+        """Go on from a freeze: repeat the cut sentence from its start, or let the hold run again."""
+        s = self.state
+        if was == "holding" and s.hold is not None:
+            s.mode = "holding"
+            s.hold.run(now)
+        elif s.item is not None:
+            self._begin_step(s.step, now)
+        else:
+            s.mode = "menu"
+
+    def _pause(self, now: float, text: str) -> None:
+        s = self.state
+        if s.mode == "paused":
+            self._say(text, "info")
+            return
+        s.paused_from = self._freeze(now)
+        s.mode = "paused"
+        self._say(text, "info")
+
+    def _resume(self, now: float) -> None:
+        s = self.state
+        was, s.paused_from = s.paused_from, None
+        self._say("Going on.", "info")
+        self._continue(was or "speaking", now)
+
+    # -- questions ---------------------------------------------------------------------------------
+
+    def _ask(self, question: Question) -> None:
+        s = self.state
+        s.question, s.mode = question, "confirming"
+        self._say(question.text, "prompt")
+        self._emit(PlayCue("listening"))
+
+    def _confirm(self, question_text: str, kind, payload, now: float) -> None:
+        """Freeze what runs and ask; 'no' goes back to exactly where it was."""
+        s = self.state
+        back = "paused" if s.mode == "paused" else "menu"
+        if self._running():
+            s.paused_from = self._freeze(now)
+            back = "run"
+        self._ask(Question(question_text, kind, payload, back=back))
+
+    def _answer(self, yes: bool, now: float) -> None:
+        s = self.state
+        q = s.question
+        assert q is not None
+        s.question = None
+        if q.kind == "resume":
+            saved, step, item = q.payload  # type: ignore[misc]
+            if yes:
+                self._open(saved, now, step)
+            else:
+                self._emit(ClearProgress())
+                if item is not None:
+                    self._open(item, now)
+                else:
+                    self._menu(intro=True)
+            return
+        if not yes:
+            self._say("All right.", "info")
+            self._back_from(q, now)
+            return
+        if q.kind == "leave":
+            self._menu()
+        elif q.kind == "open":
+            self._open(q.payload, now)  # type: ignore[arg-type]
+        elif q.kind == "quit":
+            self._say("Goodbye." + (" Your place is saved." if s.item is not None else ""), "info")
+            self._quit_now()
+        elif q.kind == "confirm":
+            self._back_from(q, now, say=False)
+            self._command(q.payload, now, confirmed=True)  # type: ignore[arg-type]
+
+    def _back_from(self, q: Question, now: float, say: bool = True) -> None:
+        """Return to where the question was asked from (the player drops a sentence that a later
+        StopAudio in the same batch would cut anyway)."""
+        s = self.state
+        if q.back == "run":
+            was, s.paused_from = s.paused_from, None
+            self._continue(was, now)
+        elif q.back == "paused":
+            s.mode = "paused"
+        else:
+            s.mode = "menu"
+            if say:
+                self._emit(PlayCue("listening"))
+
+    def _choice(self, event: Ask, now: float) -> None:
+        s = self.state
+        options = event.options[:3]
+        if s.mode == "confirming":
+            return
+        names = [self._describe(o) for o in options]
+        text = (" or ".join(names) + "?").capitalize()
+        self._confirm(text, "choice", options, now)
+
+    def _describe(self, cmd: Do) -> str:
+        if cmd.id == "open":
+            item = self._find(cmd.arg)
+            return item.title if item else str(cmd.arg)
+        if cmd.id == "step":
+            return f"step {cmd.arg}"
+        return cmd.id
+
+    def _pick(self, cmd: Do, now: float) -> bool:
+        """An answer to a which-one question: one of the options, or its number."""
+        s = self.state
+        q = s.question
+        assert q is not None
+        options: tuple[Do, ...] = q.payload  # type: ignore[assignment]
+        chosen = None
+        if cmd.id in ("suggestion", "step") and isinstance(cmd.arg, int) and 1 <= cmd.arg <= len(options):
+            chosen = options[cmd.arg - 1]
+        for option in options:
+            if option.id == cmd.id and (option.arg == cmd.arg or option.id != "open"):
+                chosen = option
+        if chosen is None:
+            return False
+        s.question = None
+        self._back_from(q, now, say=False)
+        self._command(Do(chosen.id, chosen.arg), now)
+        return True
+
+    # -- commands ----------------------------------------------------------------------------------
+
+    def _key(self, char: str, now: float) -> None:
+        s = self.state
+        if s.mode == "confirming" and char in ("y", "n"):
+            self._command(Do("yes" if char == "y" else "no"), now)
+        elif char.isdigit() and char != "0":
+            self._command(Do("step", int(char)), now)
+        elif char in KEYS:
+            self._command(Do(KEYS[char]), now)
+
+    def _find(self, name: object) -> Item | None:
+        for item in self.items:
+            if item.name == name:
+                return item
+        return None
+
+    def _command(self, cmd: Do, now: float, confirmed: bool = False) -> None:
+        s = self.state
+        s.reprompted = False
+        cid = cmd.id
+        if s.mode == "confirming":
+            self._command_confirming(cmd, now)
+            return
+        if cid == "toggle":
+            cid = "resume" if s.mode == "paused" else "pause"
+        if cmd.unsure and not confirmed and cid not in IMMEDIATE and cid not in ("yes", "no"):
+            self._confirm(f"Did you say {self._describe(cmd)}?", "confirm", Do(cmd.id, cmd.arg), now)
+            return
+        in_item = s.item is not None
+        if cid in ("pause", "stop"):
+            if not in_item:
+                if cid == "stop":
+                    self._confirm("Close the guide?", "quit", None, now)
+                else:
+                    self._say("Nothing is playing. Say a name or a number to choose.", "info")
+            elif s.mode == "paused" and cid == "stop":
+                self._ask_leave(now)
+            else:
+                more = " or menu to choose something else" if not self.read_only else " or stop to finish"
+                self._pause(now, f"Paused. Say resume to go on,{more}.")
+        elif cid == "resume":
+            if s.mode == "paused":
+                self._resume(now)
+            elif in_item:
+                self._say("I am already going on.", "info")
+            else:
+                self._say("Nothing is paused. Say a name or a number to choose.", "info")
+        elif cid in ("slower", "faster", "louder", "quieter"):
+            self._voice(cid, now)
+        elif cid == "where":
+            self._info(self.where(), now)
+        elif cid == "help":
+            self._info(self.help() + " " + KEY_HELP if s.mode == "menu" else self.help(), now)
+        elif cid == "quit":
+            if in_item:
+                self._freeze(now)
+            self._say("Goodbye." + (" Your place is saved." if in_item else ""), "info")
+            self._quit_now()
+        elif cid == "menu":
+            if not in_item:
+                self._menu()
+            else:
+                self._ask_leave(now, to_menu=True)
+        elif cid == "open":
+            item = self._find(cmd.arg)
+            if item is None:
+                self._not_understood()
+            elif not in_item:
+                self._open(item, now)
+            elif item is s.item:
+                self._info(f"This is {item.title}. " + self.where(), now)
+            else:
+                self._confirm(f"Leave {s.item.title} and open {item.title}? Say yes or no.",  # type: ignore[union-attr]
+                              "open", item, now)
+        elif cid in ("next", "back", "repeat", "step"):
+            self._move(cid, cmd.arg, now)
+        elif cid in ("yes", "no", "suggestion"):
+            self._say("There is no question to answer. Say help to hear what you can say.", "info")
+        else:
+            self._not_understood()
+
+    def _command_confirming(self, cmd: Do, now: float) -> None:
+        s = self.state
+        q = s.question
+        assert q is not None
+        if q.kind == "choice":
+            if cmd.id == "no":
+                self._answer(False, now)
+            elif not self._pick(cmd, now):
+                self._say(q.text, "prompt")
+            return
+        if cmd.id in ("yes", "no"):
+            self._answer(cmd.id == "yes", now)
+        elif cmd.id in ("repeat", "help", "where"):
+            self._say(self.help() if cmd.id == "help" else q.text, "prompt")
+        elif q.kind == "resume":
+            self._say("Say yes or no.", "prompt")
+        else:
+            # Another command means "no, I meant this": drop the question and do it from where we were.
+            s.question = None
+            self._back_from(q, now, say=False)
+            self._command(cmd, now)
+
+    def _ask_leave(self, now: float, to_menu: bool = False) -> None:
+        s = self.state
+        assert s.item is not None
+        if self.read_only and not to_menu:
+            self._confirm(f"Stop {s.item.title} and close the guide? Say yes or no.", "quit", None, now)
+        else:
+            self._confirm(f"Leave {s.item.title} and go to the menu? Say yes or no.", "leave", None, now)
+
+    def _info(self, text: str, now: float) -> None:
+        """Answer a question without losing the place: a cut sentence is said again afterwards; a
+        hold keeps counting."""
+        s = self.state
+        if s.mode == "speaking":
+            self._emit(StopAudio())
+            self._say(text, "info")
+            self._begin_step(s.step, now)
+        else:
+            self._say(text, "prompt" if s.mode == "menu" else "info")
+
+    def _voice(self, cid: str, now: float) -> None:
+        s = self.state
+        rate, volume = s.rate, s.volume
+        if cid == "slower":
+            rate = max(RATE_MIN, rate - RATE_STEP)
+        elif cid == "faster":
+            rate = min(RATE_MAX, rate + RATE_STEP)
+        elif cid == "louder":
+            volume = round(min(VOLUME_MAX, volume + VOLUME_STEP), 2)
+        else:
+            volume = round(max(VOLUME_MIN, volume - VOLUME_STEP), 2)
+        if (rate, volume) == (s.rate, s.volume):
+            limit = {"slower": "the slowest", "faster": "the fastest", "louder": "the loudest",
+                     "quieter": "the quietest"}[cid]
+            self._info(f"That is {limit} I can speak.", now)
+            return
+        before = s.rate
+        s.rate, s.volume = rate, volume
+        self._emit(SetVoice(rate, volume))
+        if s.item is not None and rate != before:
+            # Words not yet spoken are measured again at the new rate; the fill hold absorbs the change.
+            spoken = s.mode == "holding" or (s.mode == "paused" and s.paused_from == "holding")
+            start = max(0, s.step + 1 if spoken else s.step)
+            for i in range(start, len(s.speech)):
+                s.speech[i] = None
+            self._resolve()
+        word = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter."}[cid]
+        self._info(word, now)
+
+    def _move(self, cid: str, arg: object, now: float) -> None:
+        s = self.state
+        if s.item is None:
+            if cid == "step" and isinstance(arg, int):
+                if 1 <= arg <= len(self.items):
+                    self._open(self.items[arg - 1], now)
+                else:
+                    self._say(f"Please choose a number from 1 to {len(self.items)}.", "prompt")
+            elif cid == "repeat":
+                self._menu()
+            else:
+                self._say("Say a name or a number to choose.", "prompt")
+            return
+        n = len(s.item.steps)
+        if cid == "next":
+            target = s.step + 1
+        elif cid == "back":
+            target = max(0, s.step - 1)
+        elif cid == "repeat":
+            target = max(s.step, -1)
+        else:
+            if not isinstance(arg, int) or not 1 <= arg <= n:
+                self._info(f"There are {n} steps; say a number from 1 to {n}.", now)
+                return
+            target = arg - 1
+        self._freeze(now)
+        s.paused_from = None
+        if target >= n:
+            self._finish_item()
+        else:
+            self._begin_step(target, now)
+
+    def _not_understood(self) -> None:
+        s = self.state
+        self._emit(PlayCue("not-understood"))
+        if not s.reprompted:
+            s.reprompted = True
+            self._say("Sorry, I did not catch that.", "info" if self._running() else "prompt")
+
+    def _device_lost(self, now: float) -> None:
+        s = self.state
+        if s.mic_lost:
+            return
+        s.mic_lost = True
+        keys = "press space to go on, or q to quit" if s.item is not None else "type a number to choose"
+        text = f"I can't hear the microphone any more. Use the keyboard: {keys}."
+        if s.item is not None and self._running():
+            s.paused_from = self._freeze(now)
+            s.mode = "paused"
+            text = "I can't hear the microphone any more, so I have paused. " + text.split(". ", 1)[1]
+        self._say(text, "info")
