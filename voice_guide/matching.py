@@ -247,6 +247,11 @@ def build_vocabulary(items: Iterable[Item] = ()) -> Vocabulary:
     return Vocabulary(_command_data(), items)
 
 
+@lru_cache(maxsize=1)
+def _default_vocabulary() -> Vocabulary:
+    return build_vocabulary()
+
+
 def _candidates(text: str, vocab: Vocabulary) -> dict[Command | None, float]:
     """Similarity of one normalised guess to every command (None: to a known non-command)."""
     if text in vocab.exact:
@@ -277,9 +282,10 @@ def _candidates(text: str, vocab: Vocabulary) -> dict[Command | None, float]:
                 score = _similarity(rest, codes, p)
                 structured = max(structured, score)
                 offer(p.command, score)
-            for p in vocab.entries:
-                if p.command is not None:
-                    offer(p.command, _similarity(rest, codes, p) - EXTRA_WORD_PENALTY)
+            if structured < ACT:
+                for p in vocab.entries:
+                    if p.command is not None:
+                        offer(p.command, _similarity(rest, codes, p) - EXTRA_WORD_PENALTY)
             break
     codes = _codes(text)
     for p in vocab.entries:
@@ -325,7 +331,7 @@ def _weight(rank: int, confidence: float) -> float:
 
 def match(nbest: Sequence[Hypothesis] | str, vocab: Vocabulary | None = None) -> Match:
     """Decide what an utterance asked for from the recogniser's n-best guesses (best first)."""
-    vocab = vocab or build_vocabulary()
+    vocab = vocab or _default_vocabulary()
     best: dict[Command | None, tuple[float, str]] = {}
     rank = 0
     first_heard = ""
