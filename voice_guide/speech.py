@@ -1,0 +1,191 @@
+"""Speech out: choosing the synthesiser, caching what it renders, and splitting text into sentences.
+
+Rendering is cached in memory and on disk (keyed by engine, voice settings and text), so repeating a
+step, or replaying a session, speaks at once instead of waiting for the engine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import re
+import threading
+import wave
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from voice_guide import paths
+from voice_guide.audio import Audio
+from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.errors import UsageError
+from voice_guide.fileio import atomic_write_bytes
+from voice_guide.settings import Settings
+
+CACHE_FORMAT = 1
+"""Bump when what a synthesiser renders for the same inputs changes (e.g. new chunking), so old cached
+audio is not reused."""
+
+_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "etc", "approx", "no", "vs"}
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
+_CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
+
+
+def split_sentences(text: str, max_chars: int = 250) -> list[str]:
+    """Split text into sentences (lines count as breaks; 'Dr.' and 'e.g.' do not), then split any
+    sentence longer than `max_chars` at clause marks, then at spaces."""
+    pieces: list[str] = []
+    for line in text.splitlines():
+        start = 0
+        for match in _SENTENCE_END.finditer(line):
+            candidate = line[start : match.start()].strip()
+            last_word = candidate.rsplit(None, 1)[-1].rstrip(".").lower() if candidate else ""
+            if last_word in _ABBREVIATIONS:
+                continue
+            pieces.append(candidate)
+            start = match.end()
+        pieces.append(line[start:].strip())
+    out: list[str] = []
+    for piece in pieces:
+        if piece:
+            out.extend(_limit(piece, max_chars))
+    return out
+
+
+def _limit(sentence: str, max_chars: int) -> list[str]:
+    if len(sentence) <= max_chars:
+        return [sentence]
+    parts, current = [], ""
+    for clause in _CLAUSE_END.split(sentence):
+        for word in clause.split(" ") if len(clause) > max_chars else [clause]:
+            joined = f"{current} {word}".strip()
+            if current and len(joined) > max_chars:
+                parts.append(current)
+                current = word
+            else:
+                current = joined
+    if current:
+        parts.append(current)
+    return parts
+
+
+def voice_settings(settings: Settings) -> VoiceSettings:
+    """How the user's settings want the guide to speak."""
+    return VoiceSettings(rate=int(settings.rate), volume=float(settings.volume), voice=settings.voice)
+
+
+def wav_bytes(audio: Audio) -> bytes:
+    """A 16-bit mono WAV of `audio`."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(audio.rate)
+        w.writeframes(audio.to_pcm16())
+    return buf.getvalue()
+
+
+def read_wav(path: Path) -> Audio:
+    """A 16-bit mono WAV written by `wav_bytes`; ValueError when it is truncated or not one."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            if w.getnchannels() != 1 or w.getsampwidth() != 2:
+                raise ValueError("not 16-bit mono")
+            frames, rate, expected = w.readframes(w.getnframes()), w.getframerate(), w.getnframes()
+    except (wave.Error, EOFError) as exc:
+        raise ValueError(str(exc)) from exc
+    if len(frames) != 2 * expected:
+        raise ValueError("truncated")
+    return Audio.from_pcm16(frames, rate)
+
+
+class CachedSynthesizer:
+    """Wraps a synthesiser with a memory LRU and an on-disk WAV cache (written atomically).
+
+    A cache file that cannot be read is deleted and the text is rendered again.
+    """
+
+    def __init__(self, inner: Synthesizer, cache_dir: Path | str | None = None, memory_items: int = 256) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "speech"
+        self.memory_items = memory_items
+        self._memory: OrderedDict[str, Audio] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def key(self, text: str, settings: VoiceSettings) -> str:
+        blob = json.dumps(
+            [CACHE_FORMAT, self.inner.name, settings.rate, settings.volume, settings.voice, text],
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def path(self, key: str) -> Path:
+        return self.cache_dir / key[:2] / f"{key}.wav"
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        key = self.key(text, settings)
+        with self._lock:
+            audio = self._memory.get(key)
+            if audio is not None:
+                self._memory.move_to_end(key)
+                self.hits += 1
+                return _copy(audio)
+        audio = self._from_disk(key)
+        if audio is None:
+            self.misses += 1
+            audio = self.inner.synthesize(text, settings)
+            self._to_disk(key, audio)
+        else:
+            self.hits += 1
+        with self._lock:
+            self._memory[key] = _copy(audio)
+            while len(self._memory) > self.memory_items:
+                self._memory.popitem(last=False)
+        return audio
+
+    def _from_disk(self, key: str) -> Audio | None:
+        path = self.path(key)
+        try:
+            return read_wav(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                path.unlink()
+            return None
+
+    def _to_disk(self, key: str, audio: Audio) -> None:
+        """Best effort: a full disk or read-only cache only costs speed."""
+        path = self.path(key)
+        with contextlib.suppress(OSError):
+            paths.ensure(path.parent)
+            atomic_write_bytes(path, wav_bytes(audio))
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def _copy(audio: Audio) -> Audio:
+    """Callers may change samples in place; the cached copy must not change with them."""
+    return Audio(np.array(audio.samples, dtype=np.float32, copy=True), audio.rate)
+
+
+def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
+    """The synthesiser the settings ask for (pyttsx3 by default, or espeak-ng directly), cached."""
+    if settings.synthesizer == "pyttsx3":
+        from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
+
+        inner: Synthesizer = Pyttsx3Synthesizer()
+    elif settings.synthesizer == "espeak-ng":
+        from voice_guide.adapters.espeak_tts import EspeakSynthesizer
+
+        inner = EspeakSynthesizer()
+    else:
+        raise UsageError(f"Unknown synthesizer {settings.synthesizer!r}; use pyttsx3 or espeak-ng.")
+    return CachedSynthesizer(inner, cache_dir=cache_dir)
