@@ -1,0 +1,145 @@
+"""`voice-guide export`: write the guide as audio files (mp3, ogg, wav or m4a) with a playlist.
+
+Wires the real library, synthesiser and encoder into `voice_guide.export.export_library`, shows
+progress (a bar on a terminal, plain lines otherwise) and turns SIGTERM into the same clean stop as
+Ctrl-C, so no half-written file is ever left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from voice_guide.export import FORMATS, ExportResult, ProgressEvent, clock
+
+ORDER = 30
+DEFAULT_DIR = Path("audio") / "exports"
+
+
+def default_out_dir() -> Path:
+    """audio/exports/ when run inside the project, else the user's Music/voice-guide (created)."""
+    if DEFAULT_DIR.is_dir():
+        return DEFAULT_DIR
+    import platformdirs
+
+    folder = Path(platformdirs.user_music_dir()) / "voice-guide"
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class ConsoleProgress:
+    """A tqdm bar when `stream` is a terminal, else one plain line per track."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.bar = None
+
+    def __call__(self, event: ProgressEvent) -> None:
+        if event.kind == "wait":
+            self._line(event.message)
+            return
+        verb = {"track": "Exported", "skip": "Unchanged, skipped", "render": "Rendered"}[event.kind]
+        text = f"{verb} {event.done} of {event.total}: {event.title} ({clock(event.seconds)})"
+        if not self.tty:
+            self._line(text)
+            return
+        if self.bar is None or self.bar.total != event.total:
+            self.close()
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=event.total, file=self.stream, unit="track", leave=True)
+        self.bar.set_description_str(event.title[:40])
+        self.bar.update(event.done - self.bar.n)
+
+    def _line(self, text: str) -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt while exporting, so temporary files are removed as on Ctrl-C."""
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def summary(result: ExportResult) -> str:
+    written, skipped = len(result.written), len(result.skipped)
+    total = sum(t.duration for t in result.tracks)
+    parts = [f"Wrote {written} file{'s' if written != 1 else ''}"]
+    if skipped:
+        parts.append(f"skipped {skipped} unchanged")
+    return (f"{', '.join(parts)} ({clock(total)} of audio) in {result.out_dir}; "
+            f"playlist {result.playlist.name}.")
+
+
+def run(args: argparse.Namespace) -> int:
+    from voice_guide import settings as settings_mod
+    from voice_guide.content.loader import load_library
+    from voice_guide.engines import VoiceSettings
+    from voice_guide.export import check_folder, export_library, select
+
+    library = load_library()
+    select(library, args.names)
+    settings = settings_mod.load()
+    if settings.notice:
+        print(f"voice-guide: {settings.notice}", file=sys.stderr)
+    if args.rate is not None:
+        settings = settings.with_changes(rate=args.rate)
+    out_dir = Path(args.out) if args.out else default_out_dir()
+    check_folder(out_dir)
+    # Checked before the synthesiser starts, so bad input is reported at once.
+    from voice_guide.speech import open_synthesizer
+
+    progress = ConsoleProgress(sys.stderr)
+    voice = VoiceSettings(settings.rate, settings.volume, settings.voice)
+    with sigterm_stops():
+        synth = open_synthesizer(settings)
+        try:
+            result = export_library(library, args.names, out_dir, args.format, synth, voice,
+                                    single_file=args.single_file, progress=progress)
+        finally:
+            progress.close()
+            synth.close()
+    print(summary(result))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="write the guide as audio files with a playlist",
+        description="Write every topic and session (or only the named ones) as audio files, one track "
+        "each, with real timed pauses, tags and an M3U playlist. Unchanged tracks are skipped.",
+    )
+    parser.add_argument("names", nargs="*", metavar="NAME", help="topics or sessions to export (default: all)")
+    parser.add_argument("--out", metavar="DIR",
+                        help="folder to write into (default: audio/exports/ here, else Music/voice-guide)")
+    parser.add_argument("--format", choices=FORMATS, default="mp3", help="file format (default: mp3)")
+    parser.add_argument("--single-file", action="store_true",
+                        help="one file with a chapter per topic or session, instead of one file each")
+    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate in words a minute (80-300)")
+    parser.set_defaults(func=run)

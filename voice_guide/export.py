@@ -1,0 +1,363 @@
+"""Exporting the guide as audio files: one track per topic and session (or one file with chapters),
+tagged, with an M3U playlist.
+
+Safe to interrupt and to repeat: every file is written under a hidden temporary name and renamed when
+complete; a manifest in the output folder remembers what each track was made from, so a second export
+skips tracks whose content and settings did not change and finishes only what is missing; a lock
+file keeps two exports from writing into one folder at once. The library, synthesiser and encoder are
+handed in, so tests run it with fakes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+import unicodedata
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Iterator, Protocol, Sequence
+
+from voice_guide.audio import Audio
+from voice_guide.content.model import Item
+from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.errors import ExportError, UsageError
+from voice_guide.fileio import atomic_path, atomic_write_text
+from voice_guide.render import RENDER_VERSION, Chapter, display_title, join_items, render_item
+
+FORMATS = ("mp3", "ogg", "wav", "m4a")
+MANIFEST = ".voice-guide-export.json"
+LOCK = ".voice-guide-export.lock"
+PLAYLIST = "voice-guide.m3u"
+SINGLE_STEM = "voice-guide"
+ALBUM = "voice-guide: facial palsy guide"
+ARTIST = "voice-guide"
+MANIFEST_FORMAT = "voice-guide-export"
+
+
+class Library(Protocol):
+    items: tuple[Item, ...]
+
+    def get(self, name: str) -> Item: ...
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What a track says about itself in a player."""
+
+    title: str
+    track: int | None = None
+    total: int | None = None
+    album: str = ALBUM
+    artist: str = ARTIST
+    genre: str = "Speech"
+    comment: str = ""
+
+
+class Encoder(Protocol):
+    """Writes one sound to one file; `voice_guide.adapters.pydub_export.PydubEncoder` in real use."""
+
+    name: str
+
+    def check(self, fmt: str) -> None: ...
+
+    def encode(self, audio: Audio, path: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
+        """Write `audio` to `path` (a temporary file); a full disk surfaces as OSError(ENOSPC)."""
+
+
+@dataclass(frozen=True)
+class Track:
+    number: int
+    total: int
+    title: str
+    file: str
+    """File name inside the output folder."""
+    duration: float
+    skipped: bool
+    """Unchanged since the last export, so not written again."""
+    names: tuple[str, ...]
+    """The items in it (one, or all for a single-file export)."""
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    out_dir: Path
+    fmt: str
+    tracks: tuple[Track, ...]
+    playlist: Path
+
+    @property
+    def written(self) -> list[Track]:
+        return [t for t in self.tracks if not t.skipped]
+
+    @property
+    def skipped(self) -> list[Track]:
+        return [t for t in self.tracks if t.skipped]
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """'wait' (another export holds the folder), 'track' (a track written) or 'skip' (unchanged)."""
+
+    kind: str
+    done: int = 0
+    total: int = 0
+    title: str = ""
+    seconds: float = 0.0
+    message: str = ""
+
+
+Progress = Callable[[ProgressEvent], None]
+
+
+def clock(seconds: float) -> str:
+    """'2:41' or '1:02:05'."""
+    s = round(seconds)
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def safe_name(title: str, fallback: str = "track") -> str:
+    """A file name part from a title: letters, digits, spaces and a little punctuation only, so no
+    name from content can hold a '/', '..', a control character or escape the output folder."""
+    text = unicodedata.normalize("NFC", title).replace(":", " -")
+    text = "".join(c if c.isalnum() or c in " -_,'()&!" else " " for c in text)
+    text = re.sub(r"\s+", " ", text).strip(" -_,'")[:80].rstrip(" -_,'")
+    if text:
+        return text
+    return safe_name(fallback) if fallback and fallback != title else "track"
+
+
+def select(library: Library, names: Sequence[str]) -> list[Item]:
+    """The named items in library order (all when `names` is empty); an unknown name raises the
+    library's UsageError listing every valid name."""
+    if not names:
+        return list(library.items)
+    wanted = {library.get(name).name for name in names}
+    return [item for item in library.items if item.name in wanted]
+
+
+def check_folder(out_dir: Path) -> None:
+    if not out_dir.exists():
+        raise ExportError(f"The folder {out_dir} does not exist; create it or choose another with --out.")
+    if not out_dir.is_dir():
+        raise ExportError(f"{out_dir} is a file, not a folder; choose a folder with --out.")
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise ExportError(f"The folder {out_dir} cannot be written to; choose a folder you own with --out.")
+
+
+def os_error(exc: OSError, out_dir: Path) -> ExportError:
+    """One sentence for a failed write; the partial file is already gone when this is shown."""
+    where = Path(exc.filename).name if exc.filename else str(out_dir)
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return ExportError(f"The disk is full, so {where} could not be written; free some space and run "
+                           "the export again (finished tracks are kept).")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ExportError(f"The folder {out_dir} cannot be written to ({exc.strerror}); "
+                           "choose a folder you own with --out.")
+    return ExportError(f"Could not write {where} in {out_dir} ({exc.strerror or exc}); "
+                       "check the folder and run the export again.")
+
+
+@contextlib.contextmanager
+def folder_lock(out_dir: Path, progress: Progress, wait: float | None) -> Iterator[None]:
+    """Hold the folder's export lock; a second export waits (saying so) or, after `wait` seconds,
+    stops with a clear sentence."""
+    with open(out_dir / LOCK, "a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            progress(ProgressEvent("wait", message=f"Another export is writing into {out_dir}; waiting for it to finish."))
+            deadline = None if wait is None else time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise ExportError(f"Another export is still writing into {out_dir}; wait for it "
+                                          "to finish or choose another folder with --out.") from None
+                    time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _public(path: Path) -> None:
+    """Temporary files are private (0600); finished tracks get the usual permissions."""
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
+def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
+    """Temporary files a killed export (SIGKILL, power cut) could not remove; only ours, and only
+    while we hold the lock, so no running export loses its work."""
+    prefixes = tuple(f".{t}." for t in targets)
+    for entry in out_dir.iterdir():
+        if entry.name.endswith(".part") and entry.name.startswith(prefixes):
+            with contextlib.suppress(FileNotFoundError):
+                entry.unlink()
+
+
+class Manifest:
+    """What each file in the folder was made from: {file: {"key", "names", "title", "duration"}}."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.path = out_dir / MANIFEST
+        self.tracks: dict[str, dict] = {}
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            if data.get("format") == MANIFEST_FORMAT and isinstance(data.get("tracks"), dict):
+                self.tracks = {k: v for k, v in data["tracks"].items() if isinstance(v, dict)}
+
+    def unchanged(self, file: str, key: str) -> dict | None:
+        entry = self.tracks.get(file)
+        if entry and entry.get("key") == key and (self.path.parent / file).is_file():
+            return entry
+        return None
+
+    def record(self, file: str, key: str, names: Sequence[str], title: str, duration: float) -> None:
+        self.tracks[file] = {"key": key, "names": list(names), "title": title, "duration": duration}
+        self.save()
+
+    def forget_replaced(self, file: str, names: Sequence[str]) -> None:
+        """Delete an older file made from the same items in the same format under another name (its
+        title changed), so the folder does not fill with duplicates."""
+        suffix = Path(file).suffix
+        for old, entry in list(self.tracks.items()):
+            if old != file and Path(old).suffix == suffix and entry.get("names") == list(names):
+                with contextlib.suppress(FileNotFoundError):
+                    (self.path.parent / old).unlink()
+                del self.tracks[old]
+
+    def save(self) -> None:
+        atomic_write_text(self.path, json.dumps({"format": MANIFEST_FORMAT, "version": 1,
+                                                 "tracks": self.tracks}, indent=1, sort_keys=True))
+
+
+def track_key(items: Sequence[Item], settings: VoiceSettings, fmt: str, synth_name: str, encoder_name: str,
+              number: int, total: int) -> str:
+    """Changes whenever anything that shapes the file changes: content, voice, format, engine,
+    renderer, or the track number written in its tags."""
+    blob = json.dumps({"items": [asdict(i) for i in items], "voice": asdict(settings), "fmt": fmt,
+                       "synth": synth_name, "encoder": encoder_name, "render": RENDER_VERSION,
+                       "track": [number, total]}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def playlist_text(tracks: Sequence[Track]) -> str:
+    lines = ["#EXTM3U", f"#PLAYLIST:{ALBUM}"]
+    for t in tracks:
+        lines += [f"#EXTINF:{round(t.duration)},{t.title}", t.file]
+    return "\n".join(lines) + "\n"
+
+
+def chapters_text(chapters: Sequence[Chapter]) -> str:
+    """'00:02:41.500 Title' per line: the plain chapter list that podcast tools and people can read."""
+    lines = []
+    for ch in chapters:
+        ms = round(ch.start * 1000)
+        lines.append(f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d} {ch.title}")
+    return "\n".join(lines) + "\n"
+
+
+def _default_encoder() -> Encoder:
+    from voice_guide.adapters.pydub_export import PydubEncoder
+
+    return PydubEncoder()
+
+
+def _tags(title: str, number: int, total: int) -> Tags:
+    return Tags(title=title, track=number, total=total,
+                comment="Guidance read aloud; not a replacement for a doctor.")
+
+
+def _write(encoder: Encoder, audio: Audio, target: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
+    if target.resolve().parent != target.parent.resolve():
+        raise ExportError(f"Refusing to write {target.name!r} outside the output folder.")
+    with atomic_path(target) as tmp:
+        encoder.encode(audio, tmp, fmt, tags, chapters)
+        _public(tmp)
+
+
+def export_library(library: Library, names: Sequence[str], out_dir: Path | str, fmt: str,
+                   synth: Synthesizer, settings: VoiceSettings, single_file: bool = False,
+                   progress: Progress | None = None, *, encoder: Encoder | None = None,
+                   lock_wait: float | None = None) -> ExportResult:
+    """Write the named items (all when `names` is empty) into `out_dir` as `fmt` files plus the
+    playlist; see the module docstring for what makes it safe to interrupt and repeat."""
+    report = progress or (lambda event: None)
+    items = select(library, names)
+    if fmt not in FORMATS:
+        raise UsageError(f"The format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}.")
+    out_dir = Path(out_dir)
+    check_folder(out_dir)
+    encoder = encoder or _default_encoder()
+    encoder.check(fmt)
+    positions = {item.name: k for k, item in enumerate(library.items, start=1)}
+    total = len(library.items)
+    width = max(2, len(str(total)))
+    try:
+        with folder_lock(out_dir, report, lock_wait):
+            if single_file:
+                targets = [f"{SINGLE_STEM}.{fmt}", f"{SINGLE_STEM}.chapters.txt"]
+            else:
+                targets = [f"{positions[i.name]:0{width}d} - {safe_name(display_title(i), i.name)}.{fmt}"
+                           for i in items]
+            _remove_stale_parts(out_dir, [*targets, PLAYLIST, MANIFEST])
+            manifest = Manifest(out_dir)
+            if single_file:
+                tracks = [_export_single(items, out_dir, fmt, synth, settings, encoder, manifest, report)]
+            else:
+                tracks = []
+                for done, (item, file) in enumerate(zip(items, targets), start=1):
+                    number = positions[item.name]
+                    key = track_key([item], settings, fmt, synth.name, encoder.name, number, total)
+                    title = display_title(item)
+                    entry = manifest.unchanged(file, key)
+                    if entry:
+                        duration = float(entry.get("duration", 0.0))
+                    else:
+                        rendered = render_item(item, synth, settings)
+                        duration = rendered.duration
+                        _write(encoder, rendered.audio, out_dir / file, fmt, _tags(title, number, total))
+                        manifest.forget_replaced(file, [item.name])
+                        manifest.record(file, key, [item.name], title, duration)
+                    tracks.append(Track(number, total, title, file, duration, bool(entry), (item.name,)))
+                    report(ProgressEvent("skip" if entry else "track", done, len(items), title, duration))
+            playlist = out_dir / PLAYLIST
+            atomic_write_text(playlist, playlist_text(tracks))
+            _public(playlist)
+    except OSError as exc:
+        raise os_error(exc, out_dir) from exc
+    return ExportResult(out_dir, fmt, tuple(tracks), playlist)
+
+
+def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings,
+                   encoder: Encoder, manifest: Manifest, report: Progress) -> Track:
+    file = f"{SINGLE_STEM}.{fmt}"
+    names = [i.name for i in items]
+    key = track_key(items, settings, fmt, synth.name, encoder.name, 1, 1)
+    entry = manifest.unchanged(file, key)
+    if entry and (out_dir / f"{SINGLE_STEM}.chapters.txt").is_file():
+        duration = float(entry.get("duration", 0.0))
+        report(ProgressEvent("skip", 1, 1, ALBUM, duration))
+        return Track(1, 1, ALBUM, file, duration, True, tuple(names))
+    rendered = []
+    for done, item in enumerate(items, start=1):
+        rendered.append(render_item(item, synth, settings))
+        report(ProgressEvent("render", done, len(items), display_title(item), rendered[-1].duration))
+    audio, chapters = join_items(rendered)
+    _write(encoder, audio, out_dir / file, fmt, _tags(ALBUM, 1, 1), chapters)
+    text_file = out_dir / f"{SINGLE_STEM}.chapters.txt"
+    atomic_write_text(text_file, chapters_text(chapters))
+    _public(text_file)
+    manifest.record(file, key, names, ALBUM, audio.duration)
+    report(ProgressEvent("track", 1, 1, ALBUM, audio.duration))
+    return Track(1, 1, ALBUM, file, audio.duration, False, tuple(names))
