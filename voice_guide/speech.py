@@ -29,8 +29,8 @@ CACHE_FORMAT = 1
 """Bump when what a synthesiser renders for the same inputs changes (e.g. new chunking), so old cached
 audio is not reused."""
 
-_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "etc", "approx", "no", "vs"}
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
+_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "e.g", "i.e", "etc", "approx", "vs"}
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]”’]*(?=\s)")
 _CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
 
 
@@ -41,7 +41,7 @@ def split_sentences(text: str, max_chars: int = 250) -> list[str]:
     for line in text.splitlines():
         start = 0
         for match in _SENTENCE_END.finditer(line):
-            candidate = line[start : match.start()].strip()
+            candidate = line[start : match.end()].strip()
             last_word = candidate.rsplit(None, 1)[-1].rstrip(".").lower() if candidate else ""
             if last_word in _ABBREVIATIONS:
                 continue

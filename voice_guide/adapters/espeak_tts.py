@@ -59,7 +59,7 @@ def _binary() -> str:
 
 
 def list_voices(language: str | None = None) -> list[EspeakVoice]:
-    """The voices espeak-ng offers, optionally only those for a language such as 'en'."""
+    """The voices espeak-ng offers (not its variants), optionally only those for a language such as 'en'."""
     args = [_binary(), f"--voices={language}" if language else "--voices"]
     try:
         out = subprocess.run(args, capture_output=True, text=True, timeout=30, check=True).stdout
@@ -68,7 +68,7 @@ def list_voices(language: str | None = None) -> list[EspeakVoice]:
     voices = []
     for line in out.splitlines()[1:]:
         fields = line.split()
-        if len(fields) >= 5:
+        if len(fields) >= 5 and fields[1] != "variant":  # variants only modify a voice
             gender = fields[2].rsplit("/", 1)[-1]
             voices.append(EspeakVoice(fields[1], fields[3].replace("_", " "), fields[4], gender))
     return voices

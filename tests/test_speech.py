@@ -1,0 +1,178 @@
+"""Sentence splitting, the speech cache and choosing the synthesiser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.errors import UsageError
+from voice_guide.settings import Settings
+from voice_guide.speech import (
+    CachedSynthesizer,
+    open_synthesizer,
+    read_wav,
+    split_sentences,
+    voice_settings,
+    wav_bytes,
+)
+from voice_guide.testing import FakeSynthesizer
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", []),
+        ("   \n  ", []),
+        ("Sit down.", ["Sit down."]),
+        ("Sit down. Close your eyes.", ["Sit down.", "Close your eyes."]),
+        ("Is it sore? Stop at once! Then rest.", ["Is it sore?", "Stop at once!", "Then rest."]),
+        ("See Dr. Smith today. Then rest.", ["See Dr. Smith today.", "Then rest."]),
+        ("Use a mild oil, e.g. almond oil. Rest.", ["Use a mild oil, e.g. almond oil.", "Rest."]),
+        ("First line\nsecond line", ["First line", "second line"]),
+        ('He said "stop." Then rest.', ['He said "stop."', "Then rest."]),
+        ("Version 1.5 is fine.", ["Version 1.5 is fine."]),
+    ],
+)
+def test_split_sentences(text, expected):
+    assert split_sentences(text) == expected
+
+
+def test_long_sentences_are_split_at_clauses_then_words():
+    sentence = ", ".join(f"clause number {i} goes here" for i in range(30)) + "."
+    pieces = split_sentences(sentence, max_chars=80)
+    assert all(len(p) <= 80 for p in pieces)
+    assert " ".join(pieces).split() == sentence.split()
+    words = " ".join(["word"] * 100)
+    pieces = split_sentences(words, max_chars=30)
+    assert all(len(p) <= 30 for p in pieces) and " ".join(pieces) == words
+
+
+def test_voice_settings_follow_settings():
+    assert voice_settings(Settings(rate=120, volume=0.5, voice="en-us")) == VoiceSettings(120, 0.5, "en-us")
+
+
+def test_wav_round_trip(tmp_path):
+    audio = FakeSynthesizer().synthesize("one two", VoiceSettings())
+    path = tmp_path / "a.wav"
+    path.write_bytes(wav_bytes(audio))
+    back = read_wav(path)
+    assert back.rate == audio.rate
+    assert np.allclose(back.samples, audio.samples, atol=1e-4)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_read_wav_rejects_damaged_files(tmp_path, damage):
+    data = wav_bytes(FakeSynthesizer().synthesize("one two three", VoiceSettings()))
+    data = {"truncate": data[: len(data) // 2], "garbage": b"not a wav file at all" * 10, "empty": b""}[damage]
+    path = tmp_path / "bad.wav"
+    path.write_bytes(data)
+    with pytest.raises(ValueError):
+        read_wav(path)
+
+
+def test_cache_renders_each_text_once(tmp_path):
+    fake = FakeSynthesizer()
+    synth = CachedSynthesizer(fake, cache_dir=tmp_path)
+    assert isinstance(synth, Synthesizer)
+    first = synth.synthesize("Breathe in.", VoiceSettings())
+    again = synth.synthesize("Breathe in.", VoiceSettings())
+    assert fake.calls == ["Breathe in."]
+    assert np.array_equal(first.samples, again.samples) and first.rate == again.rate
+    assert (synth.hits, synth.misses) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [VoiceSettings(rate=100), VoiceSettings(volume=0.5), VoiceSettings(voice="en-us")],
+)
+def test_cache_key_includes_voice_settings(tmp_path, other):
+    fake = FakeSynthesizer()
+    synth = CachedSynthesizer(fake, cache_dir=tmp_path)
+    synth.synthesize("Rest.", VoiceSettings())
+    synth.synthesize("Rest.", other)
+    assert fake.calls == ["Rest.", "Rest."]
+
+
+def test_cache_key_includes_engine_name(tmp_path):
+    class Other(FakeSynthesizer):
+        name = "other"
+
+    a, b = CachedSynthesizer(FakeSynthesizer(), tmp_path), CachedSynthesizer(Other(), tmp_path)
+    assert a.key("Rest.", VoiceSettings()) != b.key("Rest.", VoiceSettings())
+
+
+def test_disk_cache_survives_a_new_process(tmp_path):
+    CachedSynthesizer(FakeSynthesizer(), cache_dir=tmp_path).synthesize("Rest now.", VoiceSettings())
+    fake = FakeSynthesizer()
+    audio = CachedSynthesizer(fake, cache_dir=tmp_path).synthesize("Rest now.", VoiceSettings())
+    assert fake.calls == []
+    assert audio.duration > 0
+    assert not list(tmp_path.rglob("*.part"))
+
+
+def test_corrupt_cache_file_is_deleted_and_rendered_again(tmp_path):
+    first = CachedSynthesizer(FakeSynthesizer(), cache_dir=tmp_path)
+    expected = first.synthesize("Rest now.", VoiceSettings())
+    path = first.path(first.key("Rest now.", VoiceSettings()))
+    path.write_bytes(path.read_bytes()[:50])
+    fake = FakeSynthesizer()
+    audio = CachedSynthesizer(fake, cache_dir=tmp_path).synthesize("Rest now.", VoiceSettings())
+    assert fake.calls == ["Rest now."]
+    assert np.allclose(audio.samples, expected.samples)
+    assert read_wav(path).duration == pytest.approx(expected.duration, abs=1e-3)
+
+
+def test_memory_cache_is_bounded_and_least_recently_used_goes_first(tmp_path):
+    fake = FakeSynthesizer()
+    synth = CachedSynthesizer(fake, cache_dir=tmp_path, memory_items=2)
+    for text in ["a.", "b.", "a.", "c."]:
+        synth.synthesize(text, VoiceSettings())
+    assert list(synth._memory) == [synth.key(t, VoiceSettings()) for t in ["a.", "c."]]
+
+
+def test_changing_returned_samples_does_not_change_the_cache(tmp_path):
+    synth = CachedSynthesizer(FakeSynthesizer(), cache_dir=tmp_path)
+    audio = synth.synthesize("Rest.", VoiceSettings())
+    original = audio.samples.copy()
+    audio.samples[:] = 0.0
+    assert np.array_equal(synth.synthesize("Rest.", VoiceSettings()).samples, original)
+
+
+def test_unwritable_cache_only_costs_speed(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    fake = FakeSynthesizer()
+    synth = CachedSynthesizer(fake, cache_dir=blocker / "speech")
+    assert synth.synthesize("Rest.", VoiceSettings()).duration > 0
+
+
+def test_default_cache_folder_is_under_the_guide_home(guide_home):
+    synth = CachedSynthesizer(FakeSynthesizer())
+    synth.synthesize("Rest.", VoiceSettings())
+    assert list((guide_home / "cache" / "speech").rglob("*.wav"))
+
+
+def test_close_closes_the_engine(tmp_path):
+    fake = FakeSynthesizer()
+    CachedSynthesizer(fake, cache_dir=tmp_path).close()
+    assert fake.closed
+
+
+@pytest.mark.parametrize("name", ["pyttsx3", "espeak-ng"])
+def test_open_synthesizer_picks_the_engine_and_caches_it(guide_home, name):
+    synth = open_synthesizer(Settings(synthesizer=name))
+    try:
+        assert isinstance(synth, CachedSynthesizer) and synth.name == name
+        first = synth.synthesize("Let your shoulders drop.", VoiceSettings())
+        again = synth.synthesize("Let your shoulders drop.", VoiceSettings())
+    finally:
+        synth.close()
+    assert first.duration > 1.0
+    assert np.array_equal(first.samples, again.samples)
+    assert (synth.hits, synth.misses) == (1, 1)
+
+
+def test_open_synthesizer_rejects_unknown_engines(guide_home):
+    with pytest.raises(UsageError):
+        open_synthesizer(Settings(synthesizer="festival"))
