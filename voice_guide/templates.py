@@ -1,0 +1,184 @@
+"""The user's enrolled takes and a nearest-template classifier that knows when to say "not one of mine".
+
+Speaker-independent recognisers fail most for atypical speech; a few takes of the person's own voice
+per command, compared by dynamic time warping, recognise that voice well (template matching with about
+three examples per word is the classic approach for dysarthric speakers). The hard part is rejection:
+an utterance that is not a command must stay unrecognised, so each command gets its own acceptance
+distance from how far its takes lie from each other, and the nearest neighbours must agree.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from voice_guide.features import DEFAULT, FeatureConfig, dtw_distance
+from voice_guide.fileio import atomic_write_bytes
+
+FORMAT = "voice-guide-templates"
+VERSION = 1
+
+MIN_TAKES = 2
+"""A command needs at least this many takes to be matched (its spread cannot be judged from one)."""
+
+
+@dataclass
+class TemplateSet:
+    """Feature matrices of the enrolled takes, by command id."""
+
+    config: FeatureConfig = DEFAULT
+    takes: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+    @property
+    def commands(self) -> list[str]:
+        return sorted(c for c, t in self.takes.items() if t)
+
+    def replace(self, command: str, features: list[np.ndarray]) -> None:
+        """Set the takes of one command (re-enrolling it drops the old ones)."""
+        self.takes[command] = [np.ascontiguousarray(f, dtype=np.float64) for f in features]
+
+    def remove(self, command: str) -> None:
+        self.takes.pop(command, None)
+
+    def __len__(self) -> int:
+        return sum(len(t) for t in self.takes.values())
+
+    def to_bytes(self) -> bytes:
+        """An .npz archive with a JSON header; no pickles, so loading a file cannot run code."""
+        arrays: dict[str, np.ndarray] = {}
+        index = []
+        for command in self.commands:
+            for feats in self.takes[command]:
+                name = f"t{len(arrays)}"
+                arrays[name] = feats.astype(np.float32)
+                index.append({"command": command, "array": name})
+        header = {"format": FORMAT, "version": VERSION, "config": self.config.to_dict(), "takes": index}
+        buf = io.BytesIO()
+        np.savez_compressed(buf, header=np.array(json.dumps(header)), **arrays)
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> "TemplateSet":
+        """Raises ValueError when the data is not a template file this version can read."""
+        try:
+            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+                header = json.loads(str(npz["header"]))
+                if header.get("format") != FORMAT:
+                    raise ValueError("not a voice-guide template file")
+                if int(header.get("version", 0)) > VERSION:
+                    raise ValueError(f"written by a newer voice-guide (version {header['version']})")
+                config = FeatureConfig.from_dict(header["config"])
+                out = cls(config=config)
+                for entry in header["takes"]:
+                    feats = np.asarray(npz[entry["array"]], dtype=np.float64)
+                    if feats.ndim != 2 or feats.shape[0] == 0:
+                        raise ValueError(f"take {entry['array']} has no frames")
+                    out.takes.setdefault(str(entry["command"]), []).append(feats)
+                return out
+        except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"unreadable template file ({exc})") from exc
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, self.to_bytes())
+
+    @classmethod
+    def load(cls, path: Path) -> "TemplateSet":
+        return cls.from_bytes(Path(path).read_bytes())
+
+
+@dataclass(frozen=True)
+class TemplateResult:
+    """What the templates say about one utterance."""
+
+    command: str | None
+    """Nearest command, or None when nothing is enrolled."""
+    distance: float
+    """Distance to that command's nearest take."""
+    threshold: float
+    """That command's acceptance distance (after any relaxing)."""
+    accepted: bool
+    """Near enough, clearly nearer than any other command, and the neighbours agree."""
+    confidence: float
+    """0..1: 1 well inside the threshold, 0.5 at it, 0 at 1.5 times it."""
+    ranking: tuple[tuple[str, float], ...] = ()
+    """(command, nearest distance), nearest first."""
+
+    @property
+    def runner_up(self) -> str | None:
+        return self.ranking[1][0] if len(self.ranking) > 1 else None
+
+
+NO_RESULT = TemplateResult(None, float("inf"), 0.0, False, 0.0)
+
+
+class TemplateClassifier:
+    """Nearest-template classification with rejection.
+
+    A command's acceptance distance is `slack` times the largest leave-one-out distance among its own
+    takes (how different the user's takes of that word already are), kept within [floor, ceiling]
+    and below `between` times the distance to the nearest take of another command. An utterance is
+    accepted when it is within that distance of the command's nearest take, the next command is at
+    least `margin` times further away, and most of its `k` nearest takes are of that command."""
+
+    def __init__(self, templates: TemplateSet, *, k: int = 3, slack: float = 1.3, floor: float = 2.2,
+                 ceiling: float = 4.2, between: float = 1.0, margin: float = 1.08,
+                 window: float | None = 0.5) -> None:
+        self.templates = templates
+        self.k, self.margin, self.window = k, margin, window
+        self._takes = [(c, f) for c in templates.commands for f in templates.takes[c]
+                       if len(templates.takes[c]) >= MIN_TAKES]
+        self.thresholds = self._thresholds(slack, floor, ceiling, between)
+
+    @property
+    def commands(self) -> list[str]:
+        return sorted(self.thresholds)
+
+    def _thresholds(self, slack: float, floor: float, ceiling: float, between: float) -> dict[str, float]:
+        n = len(self._takes)
+        d = np.full((n, n), np.inf)
+        for i in range(n):
+            for j in range(i + 1, n):
+                d[i, j] = d[j, i] = dtw_distance(self._takes[i][1], self._takes[j][1], self.window)
+        labels = np.array([c for c, _ in self._takes])
+        out = {}
+        for command in sorted(set(labels)):
+            own = labels == command
+            within = d[np.ix_(own, own)]
+            loo = within.min(axis=1)
+            limit = float(np.clip(slack * loo.max(), floor, ceiling))
+            if (~own).any():
+                limit = min(limit, between * float(d[np.ix_(own, ~own)].min()))
+            out[str(command)] = limit
+        return out
+
+    def distances(self, features: np.ndarray) -> list[tuple[str, float]]:
+        """(command, distance) to every usable take, nearest first."""
+        pairs = [(c, dtw_distance(features, f, self.window)) for c, f in self._takes]
+        return sorted(pairs, key=lambda p: p[1])
+
+    def classify(self, features: np.ndarray, relax: dict[str, float] | None = None) -> TemplateResult:
+        """Classify one utterance's features. `relax` multiplies some commands' acceptance distances
+        (e.g. for commands the recogniser also heard among its guesses)."""
+        if not self._takes:
+            return NO_RESULT
+        pairs = self.distances(features)
+        nearest: dict[str, float] = {}
+        for command, dist in pairs:
+            nearest.setdefault(command, dist)
+        ranking = tuple(sorted(nearest.items(), key=lambda p: p[1]))
+        best, dist = ranking[0]
+        threshold = self.thresholds[best] * (relax or {}).get(best, 1.0)
+        second = ranking[1][1] if len(ranking) > 1 else float("inf")
+        votes = [c for c, _ in pairs[: self.k]]
+        accepted = (
+            dist <= threshold
+            and second >= self.margin * dist
+            and votes.count(best) * 2 > len(votes)
+        )
+        confidence = float(np.clip(1.5 - dist / threshold, 0.0, 1.0)) if threshold > 0 else 0.0
+        return TemplateResult(best, dist, threshold, accepted, confidence, ranking)
