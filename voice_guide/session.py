@@ -20,9 +20,6 @@ from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve
 RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 300
 VOLUME_STEP, VOLUME_MIN, VOLUME_MAX = 0.2, 0.2, 1.0
 
-IMMEDIATE = {"stop", "pause", "resume", "repeat", "slower", "faster", "louder", "quieter", "help", "where"}
-"""Commands that act at once even when the recogniser was unsure: none of them loses anything."""
-
 KEYS = {
     " ": "toggle", "p": "toggle", "n": "next", "b": "back", "r": "repeat", "q": "quit",
     "+": "faster", "=": "faster", "-": "slower", ">": "louder", "<": "quieter",
@@ -48,8 +45,6 @@ class Do:
 
     id: str
     arg: str | int | None = None
-    unsure: bool = False
-    """The recogniser was not sure: anything that moves or leaves is confirmed first."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +78,9 @@ class SpeechDone:
 
 @dataclass(frozen=True)
 class DeviceLost:
-    """The microphone went away: pause and say so."""
+    """The microphone went away (or, `at_start`, was never there): pause and say so."""
+
+    at_start: bool = False
 
 
 @dataclass(frozen=True)
@@ -168,7 +165,7 @@ class Question:
     """A pending yes/no (or which-one) question and what it decides."""
 
     text: str
-    kind: Literal["resume", "leave", "open", "quit", "choice", "confirm"]
+    kind: Literal["resume", "leave", "open", "quit", "choice", "suggestion"]
     payload: object = None
     back: Literal["menu", "paused", "run"] = "menu"
     """Where 'no' returns: the menu, the pause, or the running item exactly where it was frozen."""
@@ -256,7 +253,7 @@ class Session:
         elif isinstance(event, NotUnderstood):
             self._not_understood()
         elif isinstance(event, DeviceLost):
-            self._device_lost(now)
+            self._device_lost(now, event.at_start)
         elif isinstance(event, DeviceBack):
             s.mic_lost = False
             self._say("The microphone is back. I am listening again.", "info")
@@ -282,7 +279,8 @@ class Session:
                 return "Say which one you meant, or say no."
             return "Say yes or no."
         if s.mode == "menu":
-            return ("Say the name or the number of a topic or a session, for example: safety, or: one. "
+            return ("Say the name of a topic or a session, for example: safety notice, or: start massage; "
+                    "or type its number. "
                     "You can also say repeat, slower, faster, louder, quieter, or stop.")
         if s.mode == "paused":
             return "Say resume to go on. You can also say next, back, repeat, where, slower, faster, or menu."
@@ -314,13 +312,13 @@ class Session:
                 extra = f", a {minutes} minute session" if minutes > 1 else ", a short session"
             parts.append(f"{number}: {item.title}{extra}.")
         head = "Here is what I can read to you. " if intro else ""
-        return head + " ".join(parts) + " Say a name or a number. Say help at any time."
+        return head + " ".join(parts) + " Say a name to choose, or type its number. Say help at any time."
 
     def _menu(self, intro: bool = False, short: bool = False) -> None:
         s = self.state
         s.mode, s.item, s.step, s.hold, s.awaiting, s.question = "menu", None, -1, None, None, None
         s.paused_from = None
-        text = "What next? Say a name or a number, or say repeat to hear the list." if short else None
+        text = "What next? Say a name, or say repeat to hear the list." if short else None
         self._say(text or self.menu_text(intro), "prompt")
         self._emit(PlayCue("listening"))
 
@@ -507,9 +505,9 @@ class Session:
         elif q.kind == "quit":
             self._say("Goodbye." + (" Your place is saved." if s.item is not None else ""), "info")
             self._quit_now()
-        elif q.kind == "confirm":
-            self._back_from(q, now, say=False)
-            self._command(q.payload, now, confirmed=True)  # type: ignore[arg-type]
+        elif q.kind == "suggestion":
+            item, step = q.payload  # type: ignore[misc]
+            self._open(item, now, step)
 
     def _back_from(self, q: Question, now: float, say: bool = True) -> None:
         """Return to where the question was asked from (the player drops a sentence that a later
@@ -578,7 +576,7 @@ class Session:
                 return item
         return None
 
-    def _command(self, cmd: Do, now: float, confirmed: bool = False) -> None:
+    def _command(self, cmd: Do, now: float) -> None:
         s = self.state
         s.reprompted = False
         cid = cmd.id
@@ -587,16 +585,13 @@ class Session:
             return
         if cid == "toggle":
             cid = "resume" if s.mode == "paused" else "pause"
-        if cmd.unsure and not confirmed and cid not in IMMEDIATE and cid not in ("yes", "no"):
-            self._confirm(f"Did you say {self._describe(cmd)}?", "confirm", Do(cmd.id, cmd.arg), now)
-            return
         in_item = s.item is not None
         if cid in ("pause", "stop"):
             if not in_item:
                 if cid == "stop":
                     self._confirm("Close the guide?", "quit", None, now)
                 else:
-                    self._say("Nothing is playing. Say a name or a number to choose.", "info")
+                    self._say("Nothing is playing. Say a name to choose.", "info")
             elif s.mode == "paused" and cid == "stop":
                 self._ask_leave(now)
             else:
@@ -608,7 +603,7 @@ class Session:
             elif in_item:
                 self._say("I am already going on.", "info")
             else:
-                self._say("Nothing is paused. Say a name or a number to choose.", "info")
+                self._say("Nothing is paused. Say a name to choose.", "info")
         elif cid in ("slower", "faster", "louder", "quieter"):
             self._voice(cid, now)
         elif cid == "where":
@@ -638,7 +633,9 @@ class Session:
                               "open", item, now)
         elif cid in ("next", "back", "repeat", "step"):
             self._move(cid, cmd.arg, now)
-        elif cid in ("yes", "no", "suggestion"):
+        elif cid == "suggestion":
+            self._suggestion(cmd.arg, now)
+        elif cid in ("yes", "no"):
             self._say("There is no question to answer. Say help to hear what you can say.", "info")
         else:
             self._not_understood()
@@ -664,6 +661,23 @@ class Session:
             s.question = None
             self._back_from(q, now, say=False)
             self._command(cmd, now)
+
+    def _suggestion(self, number: object, now: float) -> None:
+        """'Suggestion 3' goes to the step labelled so (in the five suggestions), opening it if need be."""
+        s = self.state
+        label = f"suggestion {number}"
+        places = [(item, i) for item in self.items for i, step in enumerate(item.steps) if step.label == label]
+        here = [(item, i) for item, i in places if item is s.item]
+        if here:
+            self._move("step", here[0][1] + 1, now)
+        elif not places:
+            self._info(f"There is no {label}.", now)
+        elif s.item is None:
+            self._open(places[0][0], now, places[0][1])
+        else:
+            item, step = places[0]
+            self._confirm(f"Leave {s.item.title} and go to {label} of {item.title}? Say yes or no.",
+                          "suggestion", (item, step), now)
 
     def _ask_leave(self, now: float, to_menu: bool = False) -> None:
         s = self.state
@@ -724,7 +738,7 @@ class Session:
             elif cid == "repeat":
                 self._menu()
             else:
-                self._say("Say a name or a number to choose.", "prompt")
+                self._say("Say a name to choose, or say repeat to hear the list.", "prompt")
             return
         n = len(s.item.steps)
         if cid == "next":
@@ -752,15 +766,20 @@ class Session:
             s.reprompted = True
             self._say("Sorry, I did not catch that.", "info" if self._running() else "prompt")
 
-    def _device_lost(self, now: float) -> None:
+    def _device_lost(self, now: float, at_start: bool) -> None:
         s = self.state
         if s.mic_lost:
             return
         s.mic_lost = True
         keys = "press space to go on, or q to quit" if s.item is not None else "type a number to choose"
-        text = f"I can't hear the microphone any more. Use the keyboard: {keys}."
+        if at_start:
+            self._say(f"I cannot find a microphone, so I will not hear you. Use the keyboard: {keys}, "
+                      "or question mark for help.", "info")
+            return
         if s.item is not None and self._running():
             s.paused_from = self._freeze(now)
             s.mode = "paused"
-            text = "I can't hear the microphone any more, so I have paused. " + text.split(". ", 1)[1]
-        self._say(text, "info")
+            self._say(f"I can't hear the microphone any more, so I have paused. Use the keyboard: {keys}.",
+                      "info")
+        else:
+            self._say(f"I can't hear the microphone any more. Use the keyboard: {keys}.", "info")

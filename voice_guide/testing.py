@@ -119,3 +119,58 @@ class FakeClock:
         self.t += max(0.0, seconds)
 
     advance = sleep
+
+
+class ClockPlayback:
+    """A playback that lasts its sound's duration on a (fake) clock."""
+
+    def __init__(self, audio: Audio, clock: "FakeClock", start: float) -> None:
+        self.audio = audio
+        self.start = start
+        self.end = start + audio.duration
+        self.stopped = False
+        self._clock = clock
+        self._resampled: dict[int, np.ndarray] = {}
+
+    def samples_at(self, rate: int) -> np.ndarray:
+        if rate not in self._resampled:
+            self._resampled[rate] = self.audio.resample(rate).samples
+        return self._resampled[rate]
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.end = min(self.end, self._clock.now())
+
+    def done(self) -> bool:
+        return self.stopped or self._clock.now() >= self.end
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done()
+
+
+class ClockAudioOut:
+    """A speaker whose sounds take their real length on a fake clock; keeps the last `keep` playbacks
+    and can say what it is sounding at any moment (to feed the guide's own voice back as a microphone)."""
+
+    def __init__(self, clock: "FakeClock", keep: int = 200) -> None:
+        self.clock = clock
+        self.played: deque[ClockPlayback] = deque(maxlen=keep)
+
+    def play(self, audio: Audio) -> ClockPlayback:
+        playback = ClockPlayback(audio, self.clock, self.clock.now())
+        self.played.append(playback)
+        return playback
+
+    def sounding(self, start: float, seconds: float, rate: int) -> np.ndarray:
+        """What a microphone beside the speaker hears from `start` for `seconds`, at `rate`."""
+        out = np.zeros(round(seconds * rate), dtype=np.float32)
+        for p in self.played:
+            a, b = max(start, p.start), min(start + seconds, p.end)
+            if b <= a:
+                continue
+            src = p.samples_at(rate)
+            i0, n = round((a - p.start) * rate), round((b - a) * rate)
+            o0 = round((a - start) * rate)
+            piece = src[i0 : i0 + n]
+            out[o0 : o0 + len(piece)] += piece[: len(out) - o0]
+        return out

@@ -1,0 +1,148 @@
+"""`voice-guide` (the spoken menu) and `voice-guide read NAME` (one topic or session, then exit).
+
+Both listen on the microphone for spoken commands and read single keys from the terminal; `--input
+FILE.wav ...` says recorded utterances instead of the microphone (one after another, each once the
+guide is listening), so a whole run can be scripted; `--no-listen` only speaks and takes keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from voice_guide import progress
+from voice_guide import settings as settings_mod
+from voice_guide.content.loader import Library, load_library
+from voice_guide.content.model import Item
+from voice_guide.engines import AudioIn, AudioOut, Clock, Synthesizer
+from voice_guide.errors import UsageError
+from voice_guide.listen import RecordingsIn
+from voice_guide.player import Player, SystemClock
+from voice_guide.speech import voice_settings
+
+ORDER = 1
+INPUT_MAX_SECONDS = 60.0
+"""Longest recording `--input` accepts: one spoken command, with room to spare."""
+
+
+@dataclass
+class Engines:
+    """What a run talks to; tests hand in fakes."""
+
+    synthesizer: Synthesizer
+    audio_out: AudioOut
+    clock: Clock
+    microphone: Callable[[], AudioIn] | None
+    """Opens the live microphone; None when not listening."""
+    understand: Callable | None
+    """audio -> Match; None when not listening."""
+    keys: object | None
+    notices: list[str]
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--input", nargs="+", metavar="FILE", help="say these recorded utterances "
+                        "instead of listening to the microphone (WAV, FLAC or OGG; any rate)")
+    parser.add_argument("--no-listen", action="store_true", help="do not listen; keys only")
+    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate, 80 to 300 words a minute")
+
+
+def register(subparsers) -> None:
+    guide = subparsers.add_parser("guide", help="the spoken menu (also what runs with no command)",
+                                  description="Say what is available and listen: say a name to start it.")
+    _add_common(guide)
+    guide.set_defaults(func=run, name=None)
+    read = subparsers.add_parser("read", help="read one topic or lead one session, then exit",
+                                 description="Read a topic aloud, or lead a session, by its name.")
+    read.add_argument("name", metavar="NAME", help="a topic or session name, e.g. quiet-face")
+    _add_common(read)
+    read.set_defaults(func=run)
+
+
+def real_engines(settings: settings_mod.Settings, library: Library, listen: bool) -> Engines:
+    """The synthesiser, speaker, microphone, recogniser and keyboard of this machine."""
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.keys import open_keys
+    from voice_guide.speech import open_synthesizer
+
+    notices: list[str] = []
+    understand = None
+    if listen:
+        from voice_guide.matching import build_vocabulary
+        from voice_guide.recognition import open_recognizer
+        from voice_guide.understand import Understander
+
+        vocab = build_vocabulary(library.items)
+        recognizer = open_recognizer(settings, vocab.phrases())
+        if getattr(recognizer, "notice", ""):
+            notices.append(recognizer.notice)
+        understand = Understander(recognizer, vocab).understand
+    return Engines(
+        synthesizer=open_synthesizer(settings),
+        audio_out=SounddeviceOut(settings.output_device),
+        clock=SystemClock(),
+        microphone=(lambda: SounddeviceIn(settings.input_device)) if listen else None,
+        understand=understand,
+        keys=open_keys(),
+        notices=notices,
+    )
+
+
+def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tuple[Item, int] | None:
+    saved = loaded.progress
+    if saved is None:
+        return None
+    try:
+        saved_item = library.get(saved.item)
+    except UsageError:
+        return None
+    if saved.step >= len(saved_item.steps) or (item is not None and saved_item is not item):
+        return None
+    return saved_item, saved.step
+
+
+def run(args: argparse.Namespace, engines: Engines | None = None, library: Library | None = None) -> int:
+    settings = settings_mod.load()
+    if args.rate is not None:
+        settings = settings.with_changes(rate=args.rate)
+    library = library or load_library()
+    item = library.get(args.name) if args.name else None
+    recordings = None
+    if args.input:
+        from voice_guide.audio_files import read_utterance
+
+        recordings = [read_utterance(path, max_seconds=INPUT_MAX_SECONDS) for path in args.input]
+    listen = not args.no_listen
+    engines = engines or real_engines(settings, library, listen)
+    loaded = progress.load()
+    notices = [n for n in (settings.notice, loaded.notice, *engines.notices) if n]
+
+    def remember_voice(rate: int, volume: float) -> None:
+        try:
+            settings_mod.save(settings_mod.load().with_changes(rate=rate, volume=volume))
+        except OSError as exc:
+            print(f"voice-guide: the new rate and volume could not be saved ({exc}).", file=sys.stderr)
+
+    player: Player | None = None
+    mic = None
+    if listen and recordings is not None:
+        mic = RecordingsIn(recordings, engines.clock.sleep, ready=lambda: player is not None and player.listening())
+    elif listen and engines.microphone is not None:
+        mic = engines.microphone()
+    player = Player(
+        library.items, engines.synthesizer, engines.audio_out, engines.clock,
+        mic=mic, understand=engines.understand if listen else None,
+        keys=None if recordings is not None else engines.keys,  # type: ignore[arg-type]
+        voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
+        max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
+        echo=lambda text: print(text, flush=True),
+    )
+    try:
+        player.run(item=item, resume=_resume(loaded, library, item), notices=notices)
+    finally:
+        if engines.keys is not None:
+            engines.keys.close()  # type: ignore[attr-defined]
+        engines.synthesizer.close()
+    return 0

@@ -1,0 +1,298 @@
+"""Where the pure session machine meets the engines: speech out, microphone in, keys, clock, saved
+progress.
+
+One loop, paced by the microphone's blocks (or by the clock when there is no microphone): each turn it
+notices finished sounds, passes microphone audio through the echo gate and the end-of-speech detector
+to the recogniser, reads keys, ticks the clock, and carries out what `voice_guide.session` decides.
+Everything is handed in (engines, clock, files), so a whole run can be driven from recordings on a fake
+clock in tests.
+
+Robustness: the guide never hears itself (the gate is closed while it makes any sound, and shortly
+after); a speech engine error is retried on the same sentence; a microphone that fails or disappears
+pauses the session and says so, and the keyboard still works; progress is saved after every step.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+from voice_guide import cues, progress
+from voice_guide.audio import Audio
+from voice_guide.content.model import Item
+from voice_guide.engines import AudioIn, AudioOut, Clock, Playback, Synthesizer, VoiceSettings
+from voice_guide.errors import DeviceError, EngineError
+from voice_guide.listen import EchoGate, Endpointer
+from voice_guide.session import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Event, Finished, Key,
+                                 NotUnderstood, PlayCue, SaveProgress, Say, Session, SetVoice, SpeechDone,
+                                 StopAudio, Tick)
+
+SYNTH_ATTEMPTS = 3
+"""A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
+MIC_RETRY_SECONDS = 5.0
+"""How often a lost microphone is tried again."""
+TICK_SECONDS = 0.1
+"""How often the clock is read when no microphone paces the loop."""
+
+
+class KeySource(Protocol):
+    def poll(self) -> list[str]: ...
+
+    def close(self) -> None: ...
+
+
+class SystemClock:
+    """The real clock: monotonic seconds."""
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(max(0.0, seconds))
+
+
+@dataclass
+class Outcome:
+    """What a run did, for the CLI and tests (the last `max_said` of each, so memory stays flat)."""
+
+    heard: deque[str]
+    """'words -> decision command' for each utterance decoded."""
+    said: deque[str]
+    """Sentences spoken, in order."""
+    mic_lost: bool = False
+
+
+class Player:
+    """Runs a `Session` against real or fake engines. `understand(audio)` returns a
+    `voice_guide.matching.Match` (e.g. `Understander(...).understand(audio).match`)."""
+
+    def __init__(self, items: Sequence[Item], synthesizer: Synthesizer, audio_out: AudioOut, clock: Clock, *,
+                 mic: AudioIn | None = None, understand: Callable[[Audio], object] | None = None,
+                 keys: KeySource | None = None, voice: VoiceSettings = VoiceSettings(),
+                 trailing_silence: float = 0.8, max_utterance: float = 4.0, read_only: bool = False,
+                 progress_path: Path | None = None, on_voice: Callable[[int, float], None] | None = None,
+                 echo: Callable[[str], None] | None = None, max_said: int = 500) -> None:
+        self.synth = synthesizer
+        self.out = audio_out
+        self.clock = clock
+        self.mic = mic if understand is not None else None
+        self.understand = understand
+        self.keys = keys
+        self.voice = voice
+        self.progress_path = progress_path
+        self.on_voice = on_voice
+        self.echo = echo
+        self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
+                               read_only=read_only)
+        self.endpointer = Endpointer(mic.rate if mic else 16000, trailing_silence, max_utterance)
+        self.gate = EchoGate()
+        self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
+        self._queue: deque[tuple[Audio, int | None]] = deque()
+        self._current: tuple[Playback, int | None] | None = None
+        self._events: deque[Event] = deque()
+        self._finishing = False
+        self._mic_lost_at: float | None = None
+        self._input_ended = mic is None
+        self._cue_cache: dict[str, Audio] = {}
+        self._had_block = False
+
+    # -- engines -----------------------------------------------------------------------------------
+
+    def _render(self, text: str, rate: int) -> Audio:
+        """Speech at full volume (volume is applied on playback, so changing it re-renders nothing);
+        an engine failure is retried on the same sentence."""
+        settings = VoiceSettings(rate=rate, volume=1.0, voice=self.voice.voice)
+        error: EngineError | None = None
+        for _ in range(SYNTH_ATTEMPTS):
+            try:
+                return self.synth.synthesize(text, settings)
+            except DeviceError:
+                raise
+            except EngineError as exc:
+                error = exc
+                self._log(f"speech engine failed ({exc}); trying the same sentence again")
+        assert error is not None
+        raise error
+
+    def _speech_length(self, text: str, rate: int) -> float:
+        return self._render(text, rate).duration
+
+    def _cue(self, name: str) -> Audio:
+        if name not in self._cue_cache:
+            self._cue_cache[name] = cues.CUES[name]()
+        return self._cue_cache[name]
+
+    def _log(self, text: str) -> None:
+        print(f"voice-guide: {text}", file=sys.stderr)
+
+    # -- sound queue -------------------------------------------------------------------------------
+
+    def busy(self) -> bool:
+        """The guide is making (or about to make) a sound."""
+        return self._current is not None or bool(self._queue)
+
+    def listening(self) -> bool:
+        """The microphone is being heard right now (the echo gate is open)."""
+        return self.gate.open(self.clock.now()) and not self.busy()
+
+    def _pump(self) -> None:
+        while True:
+            if self._current is not None:
+                playback, say_id = self._current
+                if not playback.done():
+                    return
+                self._current = None
+                if say_id is not None:
+                    self._events.append(SpeechDone(say_id))
+            if not self._queue:
+                return
+            audio, say_id = self._queue.popleft()
+            self._current = (self.out.play(audio), say_id)
+
+    def _stop_audio(self) -> None:
+        self._queue.clear()
+        if self._current is not None:
+            self._current[0].stop()
+            self._current = None
+
+    # -- actions -----------------------------------------------------------------------------------
+
+    def _execute(self, actions: list[Action], cue: str | None = None) -> None:
+        """Carry out actions in order. A sentence that a later StopAudio in the same batch would cut is
+        never rendered; `cue` (an earcon for a heard command) plays first, after any cut."""
+        last_stop = max((i for i, a in enumerate(actions) if isinstance(a, StopAudio)), default=-1)
+        if cue and last_stop < 0:
+            self._queue.append((self._cue(cue), None))
+        for i, action in enumerate(actions):
+            if isinstance(action, Say):
+                if i < last_stop:
+                    continue
+                self.outcome.said.append(action.text)
+                if self.echo:
+                    self.echo(action.text)
+                audio = self._render(action.text, self.voice.rate)
+                if self.voice.volume != 1.0:
+                    audio = audio.gain(self.voice.volume)
+                self._queue.append((audio, action.id))
+            elif isinstance(action, PlayCue):
+                if i >= last_stop:
+                    self._queue.append((self._cue(action.name), None))
+            elif isinstance(action, StopAudio):
+                self._stop_audio()
+                if cue and i == last_stop:
+                    self._queue.append((self._cue(cue), None))
+            elif isinstance(action, SetVoice):
+                self.voice = VoiceSettings(action.rate, action.volume, self.voice.voice)
+                if self.on_voice:
+                    self.on_voice(action.rate, action.volume)
+            elif isinstance(action, SaveProgress):
+                self._save(progress.Progress(action.item, action.step))
+            elif isinstance(action, ClearProgress):
+                self._save(None)
+            elif isinstance(action, Finished):
+                self._finishing = True
+        self._pump()
+
+    def _save(self, place: progress.Progress | None) -> None:
+        try:
+            if place is None:
+                progress.clear(self.progress_path)
+            else:
+                progress.save(place, self.progress_path)
+        except OSError as exc:
+            self._log(f"your place could not be saved ({exc.strerror or exc})")
+
+    def _feed(self, event: Event, cue: str | None = None) -> None:
+        self._execute(self.session.handle(event, self.clock.now()), cue)
+        while self._events:
+            self._execute(self.session.handle(self._events.popleft(), self.clock.now()))
+
+    # -- hearing -----------------------------------------------------------------------------------
+
+    def _heard(self, utterance: Audio) -> None:
+        assert self.understand is not None
+        result = self.understand(utterance)
+        match = getattr(result, "match", result)
+        decision = getattr(match, "decision", "none")
+        command = getattr(match, "command", None)
+        self.outcome.heard.append(f"{getattr(match, 'heard', '')!r} -> {decision} {command or ''}".strip())
+        if decision == "act" and command is not None:
+            self._feed(Do(command.id, command.arg), cue="understood")
+        elif decision == "ask":
+            options = tuple(Do(c.id, c.arg) for c in getattr(match, "alternatives", ()))
+            self._feed(Ask(options) if len(options) > 1 else NotUnderstood())
+        elif decision == "reprompt":
+            self._feed(NotUnderstood())
+
+    def _turn(self, block) -> None:
+        """One pass of the loop: finished sounds, the microphone block, keys, the clock."""
+        self._pump()
+        while self._events:
+            self._execute(self.session.handle(self._events.popleft(), self.clock.now()))
+        now = self.clock.now()
+        self.gate.update(self.busy(), now)
+        if block is not None:
+            if self.gate.open(now):
+                utterance = self.endpointer.feed(block)
+                if utterance is not None:
+                    self._heard(utterance)
+            else:
+                self.endpointer.discard()
+        if self.keys is not None:
+            for char in self.keys.poll():
+                self._feed(Key(char))
+        self._feed(Tick())
+
+    def _done(self) -> bool:
+        if self._finishing and not self.busy():
+            return True
+        if self._input_ended and self.keys is None and self._mic_lost_at is None and not self.busy():
+            # Recordings are used up and nothing else can answer: stop once nothing is running.
+            return self.session.mode in ("menu", "paused", "confirming")
+        return False
+
+    # -- the loop ----------------------------------------------------------------------------------
+
+    def run(self, item: Item | None = None, resume: tuple[Item, int] | None = None,
+            notices: Sequence[str] = ()) -> Outcome:
+        """Start (with `item` open, or the menu) and run until the user quits, a read-only item ends,
+        or recorded input is used up with nothing left to do."""
+        notices = list(notices)
+        self._execute(self.session.start(self.clock.now(), item=item, resume=resume, notices=notices))
+        while not self._done():
+            if self.mic is not None and self._mic_due():
+                self._listen()
+            else:
+                self.clock.sleep(TICK_SECONDS)
+                self._turn(None)
+        return self.outcome
+
+    def _mic_due(self) -> bool:
+        return self._mic_lost_at is None or self.clock.now() - self._mic_lost_at >= MIC_RETRY_SECONDS
+
+    def _listen(self) -> None:
+        assert self.mic is not None
+        try:
+            with self.mic.blocks() as blocks:
+                for block in blocks:
+                    self._had_block = True
+                    if self._mic_lost_at is not None:
+                        self._mic_lost_at = None
+                        self._feed(DeviceBack())
+                    self._turn(block)
+                    if self._done():
+                        return
+            self.mic = None
+            self._input_ended = True
+        except DeviceError as exc:
+            first = self._mic_lost_at is None
+            self._mic_lost_at = self.clock.now()
+            self.endpointer.discard()
+            if first:
+                self.outcome.mic_lost = True
+                self._log(str(exc))
+                self._feed(DeviceLost(at_start=not self._had_block))
