@@ -1,0 +1,341 @@
+"""The session state machine, driven by events on a made-up clock: tables, no mocks, no devices."""
+
+from __future__ import annotations
+
+import pytest
+
+from voice_guide.content.model import Item, Step
+from voice_guide.session import (Ask, ClearProgress, DeviceBack, DeviceLost, Do, Finished, Key, NotUnderstood,
+                                 PlayCue, SaveProgress, Say, Session, SetVoice, SpeechDone, StopAudio, Tick)
+from voice_guide.timeline import CUE_SECONDS, TITLE_GAP
+
+MINI = Item(
+    name="mini", title="Mini session", kind="session", length=60.0,
+    steps=(
+        Step("Sit comfortably and close your eyes.", hold=2.0, label="settle"),
+        Step("Let your face rest.", fill=True, cue=True, halfway=True, label="rest"),
+        Step("Open your eyes slowly.", label="end"),
+    ),
+)
+TIP = Item(name="tip", title="A tip", kind="topic", steps=(Step("Rest your eyes."), Step("Drink water.")))
+SUGGESTIONS = Item(name="five", title="Five suggestions", kind="topic",
+                   steps=(Step("Here they are.", label="before"), Step("Sleep.", label="suggestion 1"),
+                          Step("Eat well.", label="suggestion 2")))
+ITEMS = [TIP, MINI, SUGGESTIONS]
+
+
+def length(text: str, rate: int) -> float:
+    """Half a second a word at 120 words a minute, scaled by the rate."""
+    return len(text.split()) * 60.0 / rate
+
+
+def new(read_only: bool = False) -> Session:
+    return Session(ITEMS, length, rate=120, read_only=read_only)
+
+
+def says(actions) -> list[str]:
+    return [a.text for a in actions if isinstance(a, Say)]
+
+
+class Driver:
+    """Plays the part of the player: each sentence takes its measured length, the clock ticks."""
+
+    def __init__(self, session: Session, now: float = 0.0) -> None:
+        self.s = session
+        self.now = now
+        self.log: list[tuple[float, object]] = []
+
+    def record(self, actions) -> list:
+        self.log += [(self.now, a) for a in actions]
+        return actions
+
+    def event(self, event) -> list:
+        return self.record(self.s.handle(event, self.now))
+
+    def finish_speech(self) -> list:
+        """Let the sentence the machine waits for play to its end."""
+        say_id = self.s.state.awaiting
+        assert say_id is not None
+        text = next(a.text for _, a in reversed(self.log) if isinstance(a, Say) and a.id == say_id)
+        self.now += length(text, self.s.state.rate)
+        return self.event(SpeechDone(say_id))
+
+    def run(self, until: float, step: float = 0.05) -> None:
+        """Run on: finish sentences, tick through holds, until `until` or nothing is running."""
+        while self.now < until and self.s.mode in ("speaking", "holding"):
+            if self.s.mode == "speaking" and self.s.state.awaiting is not None:
+                self.finish_speech()
+            else:
+                self.now += step
+                self.event(Tick())
+
+
+def at(state: str) -> Driver:
+    """A driver with the machine in a named situation."""
+    d = Driver(new())
+    d.record(d.s.start(d.now))
+    if state == "menu":
+        return d
+    d.event(Do("open", "mini"))
+    if state == "title":
+        return d
+    d.finish_speech()  # title
+    d.now += TITLE_GAP
+    d.event(Tick())
+    if state == "speaking":
+        return d
+    d.finish_speech()  # step 1's words: its 2-second hold starts
+    if state == "holding":
+        return d
+    if state == "paused":
+        d.event(Do("pause"))
+        return d
+    if state == "confirming":
+        d.event(Do("menu"))
+        return d
+    raise ValueError(state)
+
+
+CASES = [
+    # start state, event, mode after, a sentence said (or "" for none), an action type expected
+    ("menu", Do("open", "mini"), "speaking", "Mini session", Say),
+    ("menu", Do("stop"), "confirming", "Close the guide?", PlayCue),
+    ("menu", Key("1"), "speaking", "A tip", Say),
+    ("menu", Do("step", 2), "speaking", "Mini session", Say),
+    ("menu", Do("suggestion", 2), "speaking", "Eat well.", Say),
+    ("menu", Do("next"), "menu", "Say a name to choose", Say),
+    ("menu", Do("help"), "menu", "Say the name of a topic", Say),
+    ("speaking", Do("pause"), "paused", "Paused.", StopAudio),
+    ("speaking", Do("next"), "speaking", "Let your face rest.", StopAudio),
+    ("speaking", Do("where"), "speaking", "Step 1 of 3 of Mini session: settle.", StopAudio),
+    ("holding", Do("pause"), "paused", "Paused.", StopAudio),
+    ("holding", Do("stop"), "paused", "Paused.", StopAudio),
+    ("holding", Do("next"), "speaking", "Let your face rest.", SaveProgress),
+    ("holding", Do("back"), "speaking", "Sit comfortably", SaveProgress),
+    ("holding", Do("repeat"), "speaking", "Sit comfortably", SaveProgress),
+    ("holding", Do("step", 3), "speaking", "Open your eyes slowly.", SaveProgress),
+    ("holding", Do("step", 9), "holding", "There are 3 steps", Say),
+    ("holding", Do("menu"), "confirming", "Leave Mini session and go to the menu?", StopAudio),
+    ("holding", Do("open", "tip"), "confirming", "Leave Mini session and open A tip?", StopAudio),
+    ("holding", Do("open", "mini"), "holding", "This is Mini session.", Say),
+    ("holding", Do("where"), "holding", "Step 1 of 3 of Mini session: settle.", Say),
+    ("holding", Do("help"), "holding", "You can say pause, next", Say),
+    ("holding", Do("slower"), "holding", "Slower.", SetVoice),
+    ("holding", Do("louder"), "holding", "That is the loudest I can speak.", Say),
+    ("holding", Do("quieter"), "holding", "Quieter.", SetVoice),
+    ("holding", Do("yes"), "holding", "There is no question to answer.", Say),
+    ("holding", Do("suggestion", 1), "confirming", "Leave Mini session and go to suggestion 1", StopAudio),
+    ("holding", Ask((Do("pause"), Do("next"))), "confirming", "Pause or next?", PlayCue),
+    ("holding", NotUnderstood(), "holding", "Sorry, I did not catch that.", PlayCue),
+    ("holding", DeviceLost(), "paused", "I can't hear the microphone any more, so I have paused.", StopAudio),
+    ("holding", Key(" "), "paused", "Paused.", StopAudio),
+    ("holding", Key("n"), "speaking", "Let your face rest.", SaveProgress),
+    ("holding", Key("+"), "holding", "Faster.", SetVoice),
+    ("holding", Key("q"), "finished", "Goodbye. Your place is saved.", Finished),
+    ("paused", Do("resume"), "holding", "Going on.", Say),
+    ("paused", Key(" "), "holding", "Going on.", Say),
+    ("paused", Do("pause"), "paused", "Paused.", Say),
+    ("paused", Do("stop"), "confirming", "Leave Mini session and go to the menu?", PlayCue),
+    ("paused", Do("help"), "paused", "Say resume to go on.", Say),
+    ("paused", Do("next"), "speaking", "Let your face rest.", SaveProgress),
+    ("confirming", Do("yes"), "menu", "1: A tip.", Say),
+    ("confirming", Do("no"), "holding", "All right.", Say),
+    ("confirming", Key("y"), "menu", "1: A tip.", Say),
+    ("confirming", Key("n"), "holding", "All right.", Say),
+    ("confirming", Do("repeat"), "confirming", "Leave Mini session and go to the menu?", Say),
+    ("confirming", Do("help"), "confirming", "Say yes or no.", Say),
+    ("confirming", Do("pause"), "paused", "Paused.", StopAudio),
+]
+
+
+@pytest.mark.parametrize("state, event, mode, said, kind", CASES,
+                         ids=[f"{c[0]}-{c[1]}" for c in CASES])
+def test_event_in_state(state, event, mode, said, kind):
+    d = at(state)
+    actions = d.event(event)
+    assert d.s.mode == mode
+    assert any(said in text for text in says(actions)), says(actions)
+    assert any(isinstance(a, kind) for a in actions)
+
+
+def test_choice_question_takes_the_answer_or_its_number():
+    d = at("holding")
+    d.event(Ask((Do("pause"), Do("next"))))
+    d.event(Do("next"))
+    assert d.s.mode == "speaking" and d.s.state.step == 1
+    d = at("holding")
+    d.event(Ask((Do("pause"), Do("next"))))
+    d.event(Do("suggestion", 1))
+    assert d.s.mode == "paused"
+
+
+def test_reprompt_is_said_once_then_only_the_cue():
+    d = at("holding")
+    first, second = d.event(NotUnderstood()), d.event(NotUnderstood())
+    assert says(first) and not says(second)
+    assert PlayCue("not-understood") in second
+    d.event(Do("where"))
+    assert says(d.event(NotUnderstood()))
+
+
+def test_nothing_destructive_without_yes():
+    """Leaving a running session, opening another item or quitting by voice needs a spoken yes."""
+    for command in (Do("menu"), Do("open", "tip"), Do("suggestion", 1)):
+        d = at("holding")
+        d.event(command)
+        assert d.s.state.item is MINI and d.s.mode == "confirming"
+        d.event(Do("no"))
+        assert d.s.state.item is MINI and d.s.mode == "holding"
+    d = at("menu")
+    d.event(Do("stop"))
+    assert not any(isinstance(a, Finished) for _, a in d.log)
+    d.event(Do("yes"))
+    assert d.s.mode == "finished" and isinstance(d.log[-1][1], Finished)
+
+
+def test_hold_keeps_counting_while_the_user_talks():
+    d = at("holding")
+    start = d.now
+    d.now += 1.0
+    d.event(Do("where"))
+    d.event(Do("help"))
+    d.now = start + 1.99
+    d.event(Tick())
+    assert d.s.mode == "holding"
+    d.now = start + 2.0
+    d.event(Tick())
+    assert d.s.mode == "speaking" and d.s.state.step == 1
+
+
+def test_pause_freezes_the_hold_and_resume_goes_on_from_there():
+    d = at("holding")
+    start = d.now
+    d.now += 0.5
+    d.event(Do("pause"))
+    d.now += 1000.0
+    d.event(Tick())
+    assert d.s.mode == "paused"
+    d.event(Do("resume"))
+    resumed = d.now
+    d.now = resumed + 1.49
+    d.event(Tick())
+    assert d.s.mode == "holding"
+    d.now = resumed + 1.5
+    d.event(Tick())
+    assert d.s.mode == "speaking" and d.s.state.step == 1 and start < resumed
+
+
+def test_pause_mid_sentence_says_the_sentence_again_from_its_start():
+    d = at("speaking")
+    d.event(Do("pause"))
+    actions = d.event(Do("resume"))
+    assert "Sit comfortably and close your eyes." in says(actions)
+    assert d.s.state.awaiting is not None
+
+
+def test_session_lasts_its_planned_length_with_chimes_and_halfway():
+    d = at("menu")
+    start = d.now
+    d.event(Do("open", "mini"))
+    d.run(until=1000)
+    assert d.s.mode == "menu"
+    finish = next(t for t, a in d.log if isinstance(a, ClearProgress))
+    assert finish - start == pytest.approx(MINI.length, abs=0.1)
+    events = [a.name if isinstance(a, PlayCue) else a.text for _, a in d.log
+              if (isinstance(a, PlayCue) and a.name.startswith("chime"))
+              or (isinstance(a, Say) and a.kind == "halfway")]
+    assert events == ["chime-start", "Halfway.", "chime-end"]
+    times = {a.name if isinstance(a, PlayCue) else a.text: t for t, a in d.log
+             if isinstance(a, (PlayCue, Say))}
+    halfway_middle = times["Halfway."] + length("Halfway.", 120) / 2
+    assert halfway_middle == pytest.approx((times["chime-start"] + times["chime-end"] + CUE_SECONDS) / 2, abs=0.1)
+    saved = [a.step for _, a in d.log if isinstance(a, SaveProgress)]
+    assert saved == [0, 1, 2]
+
+
+def test_a_rate_change_keeps_the_planned_length():
+    d = at("holding")
+    start = d.now - length("Sit comfortably and close your eyes.", 120) - TITLE_GAP - length("Mini session", 120)
+    d.event(Do("slower"))
+    assert d.s.state.rate == 100
+    d.run(until=1000)
+    finish = next(t for t, a in d.log if isinstance(a, ClearProgress))
+    assert finish - start == pytest.approx(MINI.length, abs=0.1)
+
+
+def test_rate_stays_within_limits():
+    d = Driver(Session(ITEMS, length, rate=290))
+    d.record(d.s.start(0.0))
+    d.event(Do("faster"))
+    actions = d.event(Do("faster"))
+    assert d.s.state.rate == 300 and "That is the fastest I can speak." in says(actions)
+
+
+@pytest.mark.parametrize("state, expected", [
+    ("menu", "You are at the menu."),
+    ("title", "Starting Mini session."),
+    ("holding", "Step 1 of 3 of Mini session: settle."),
+])
+def test_where(state, expected):
+    assert at(state).s.where() == expected
+
+
+def test_resume_offer_yes_goes_on_from_the_saved_step():
+    d = Driver(new())
+    actions = d.record(d.s.start(0.0, resume=(MINI, 1)))
+    assert "Last time you were at step 2 of 3 of Mini session." in says(actions)[0]
+    actions = d.event(Do("yes"))
+    assert says(actions) == ["Let your face rest."] and d.s.state.step == 1
+
+
+def test_resume_offer_no_clears_and_lists_the_menu():
+    d = Driver(new())
+    d.record(d.s.start(0.0, resume=(MINI, 1)))
+    d.event(Do("next"))
+    assert d.s.mode == "confirming"
+    actions = d.event(Do("no"))
+    assert ClearProgress() in actions and d.s.mode == "menu"
+
+
+def test_read_only_ends_after_the_item():
+    d = Driver(new(read_only=True))
+    d.record(d.s.start(0.0, item=TIP))
+    d.run(until=100)
+    assert d.s.mode == "finished"
+    assert [type(a) for _, a in d.log][-3:] == [ClearProgress, Say, Finished]
+
+
+def test_finishing_an_item_returns_to_the_menu():
+    d = Driver(new())
+    d.record(d.s.start(0.0, item=TIP))
+    d.run(until=100)
+    assert d.s.mode == "menu" and d.s.state.item is None
+
+
+def test_notices_are_said_first_and_once():
+    d = Driver(new())
+    actions = d.record(d.s.start(0.0, notices=["No Vosk model; using the built-in recogniser."]))
+    assert says(actions)[0] == "No Vosk model; using the built-in recogniser."
+    d.event(Do("open", "tip"))
+    d.run(until=100)
+    assert sum("Vosk" in t for t in says([a for _, a in d.log])) == 1
+
+
+def test_device_lost_is_said_once_and_back_is_said():
+    d = at("holding")
+    assert says(d.event(DeviceLost()))
+    assert not says(d.event(DeviceLost()))
+    assert d.s.mode == "paused"
+    assert "The microphone is back." in says(d.event(DeviceBack()))[0]
+
+
+def test_no_microphone_at_start_is_said_without_pausing():
+    d = at("holding")
+    actions = d.event(DeviceLost(at_start=True))
+    assert "I cannot find a microphone" in says(actions)[0] and d.s.mode == "holding"
+
+
+def test_finished_ignores_everything():
+    d = at("holding")
+    d.event(Key("q"))
+    assert d.event(Do("resume")) == [] and d.event(Tick()) == []
