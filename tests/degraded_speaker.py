@@ -90,3 +90,73 @@ def clean_take(word: str, index: int = 0) -> Audio:
     pad = np.zeros(int(0.3 * audio.rate), dtype=np.float32)
     return add_noise_floor(Audio(np.concatenate([pad, audio.samples * 0.5, pad]), audio.rate), -60,
                            seed=int(rng.integers(1 << 30)))
+
+
+# Non-speech sounds for the no-words switch.
+
+def _place(sound: np.ndarray, rng: np.random.Generator, rate: int = SPEECH_RATE, room_db: float = -60.0) -> Audio:
+    """`sound` with 0.3-0.5 s of room noise before and after."""
+    pre, post = (np.zeros(int(rng.uniform(0.3, 0.5) * rate)) for _ in range(2))
+    x = np.concatenate([pre, sound, post])
+    x = x + rng.standard_normal(len(x)) * 10 ** (room_db / 20)
+    return Audio(x.astype(np.float32), rate)
+
+
+def tongue_click(seed: int, rate: int = SPEECH_RATE) -> Audio:
+    """A tongue click: a few milliseconds of a 1.5-4 kHz ring, dying at once."""
+    rng = np.random.default_rng(seed)
+    n = int(0.03 * rate)
+    t = np.arange(n) / rate
+    ring = np.sin(2 * np.pi * rng.uniform(1500, 4000) * t) * np.exp(-t / rng.uniform(0.002, 0.005))
+    burst = rng.standard_normal(n) * np.exp(-t / 0.0015)
+    return _place((ring + 0.5 * burst) * rng.uniform(0.1, 0.6), rng)
+
+
+def table_tap(seed: int, rate: int = SPEECH_RATE) -> Audio:
+    """A knuckle on a table: a thump at a few hundred Hz with a broadband edge, gone in ~30 ms."""
+    rng = np.random.default_rng(seed + 1000)
+    n = int(0.06 * rate)
+    t = np.arange(n) / rate
+    thump = sum(np.sin(2 * np.pi * f * t) for f in rng.uniform(150, 900, 3)) * np.exp(-t / rng.uniform(0.006, 0.012))
+    edge = rng.standard_normal(n) * np.exp(-t / 0.001)
+    return _place((thump / 3 + 0.4 * edge) * rng.uniform(0.1, 0.6), rng)
+
+
+def hum(seed: int, rate: int = SPEECH_RATE, f0: float | None = None) -> Audio:
+    """A closed-lips hum: a steady harmonic tone (a little vibrato), nasal (low-passed), 0.6-1.2 s."""
+    rng = np.random.default_rng(seed + 2000)
+    seconds = rng.uniform(0.6, 1.2)
+    n = int(seconds * rate)
+    t = np.arange(n) / rate
+    f = (f0 or rng.uniform(100, 220)) * (1 + 0.01 * np.sin(2 * np.pi * 5 * t) + 0.003 * rng.standard_normal())
+    phase = 2 * np.pi * np.cumsum(f) / rate
+    x = sum(np.sin(k * phase) / k**1.5 for k in range(1, 12))
+    x = sosfilt(butter(2, 600, btype="low", fs=rate, output="sos"), x)
+    env = np.minimum(1, np.minimum(t / 0.08, (seconds - t) / 0.1))
+    return _place(x * env / np.abs(x).max() * rng.uniform(0.1, 0.5), rng)
+
+
+def room_noise(seed: int, rate: int = SPEECH_RATE) -> Audio:
+    """Everyday room sounds: a cough-like burst, a rustle, a door bump, fan noise, typing."""
+    rng = np.random.default_rng(seed + 3000)
+    kind = seed % 5
+    if kind == 0:  # cough: 0.2-0.4 s of shaped noise
+        n = int(rng.uniform(0.2, 0.4) * rate)
+        x = rng.standard_normal(n) * np.hanning(n) * 0.3
+        x = sosfilt(butter(2, [300, 3000], btype="band", fs=rate, output="sos"), x)
+    elif kind == 1:  # rustle: a second of crackly noise
+        n = rate
+        x = rng.standard_normal(n) * (rng.random(n) < 0.05) * 0.2
+    elif kind == 2:  # door bump: a low thud ringing for a quarter second
+        n = int(0.3 * rate)
+        t = np.arange(n) / rate
+        x = np.sin(2 * np.pi * rng.uniform(60, 120) * t) * np.exp(-t / 0.08) * 0.5
+    elif kind == 3:  # fan: steady broadband noise
+        x = sosfilt(butter(2, 800, btype="low", fs=rate, output="sos"), rng.standard_normal(2 * rate)) * 0.1
+    else:  # typing: clicks every 120-200 ms
+        x = np.zeros(int(1.5 * rate))
+        pos = 0
+        while pos < len(x) - 400:
+            x[pos : pos + 200] += rng.standard_normal(200) * np.exp(-np.arange(200) / 30) * 0.2
+            pos += int(rng.uniform(0.12, 0.2) * rate)
+    return _place(x, rng)

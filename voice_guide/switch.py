@@ -1,0 +1,225 @@
+"""A no-words switch: one non-speech sound that does one thing, for moments when speaking is too hard.
+
+Two kinds, told apart from speech by shape rather than by words:
+- "click" (a tongue click, a tap on the table, a finger snap): one very short transient that rises at
+  once and dies within a few hundredths of a second, with quiet before and after. Speech always sounds
+  for longer than that.
+- "hum" ("mmm" with the lips closed or not): a steady low harmonic tone half a second or more long, its
+  pitch held and its spectrum still; speech moves its formants and stops and starts its voicing.
+Three enrolled examples narrow the generic rules to the user's own sound (its pitch, its length).
+Clicks are shorter than any utterance an endpointer passes on, so `TransientWatcher` finds them in the
+raw microphone blocks. Pure numpy.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.fileio import atomic_write_text
+
+KINDS = ("click", "hum")
+ACTIONS = ("toggle", "pause")
+""""toggle": pause when playing, resume when paused (the default); "pause": always pause."""
+FORMAT = "voice-guide-switch"
+VERSION = 1
+
+HOP = 0.005
+"""Frame step of the analysis, seconds: fine enough to time a click."""
+ACTIVE_DB = 15.0
+"""A frame sounds when it is this far above the quiet floor."""
+CLICK_MAX = 0.08
+"""Longest sounding time of a click or tap, seconds."""
+CLICK_RISE = 0.012
+"""A click reaches its peak within this many seconds of starting."""
+HUM_MIN, HUM_MAX = 0.4, 4.0
+HUM_PITCH = (65.0, 420.0)
+HUM_VOICED = 0.6
+"""Share of a hum's sounding frames that must carry a clear pitch."""
+HUM_PITCH_SPREAD = 0.06
+"""Largest spread (std of log pitch) of a hum's pitch over its middle."""
+HUM_FLUX = 0.65
+"""Largest mean frame-to-frame change of a hum's normalised log spectrum below 2 kHz."""
+
+
+@dataclass(frozen=True)
+class SoundShape:
+    """What the detector measures about one sound."""
+
+    sounding: float
+    """Seconds from the first to the last sounding frame."""
+    rise: float
+    """Seconds from the first sounding frame to the loudest."""
+    peak_db: float
+    """Loudest frame above the quiet floor, dB."""
+    voiced: float = 0.0
+    """Share of sounding 30 ms windows with a clear pitch."""
+    pitch: float = 0.0
+    """Median pitch, Hz (0 when unvoiced)."""
+    pitch_spread: float = 1.0
+    flux: float = 9.0
+    """Mean change of the log spectrum between frames: formant movement."""
+
+
+def _frame_db(x: np.ndarray, rate: int) -> np.ndarray:
+    step = max(1, round(HOP * rate))
+    n = len(x) // step
+    f = x[: n * step].reshape(n, step).astype(np.float64)
+    return 10 * np.log10(np.mean(f * f, axis=1) + 1e-12)
+
+
+def _pitch(window: np.ndarray, rate: int) -> tuple[float, float]:
+    """(pitch Hz, clarity 0..1) from the normalised autocorrelation peak in the hum range."""
+    w = (window - window.mean()) * np.hanning(len(window))
+    spec = np.fft.rfft(w, 2 * len(w))
+    ac = np.fft.irfft(np.abs(spec) ** 2)[: len(w)]
+    if ac[0] <= 0:
+        return 0.0, 0.0
+    ac = ac / ac[0]
+    lo, hi = int(rate / HUM_PITCH[1]), min(len(ac) - 1, int(rate / HUM_PITCH[0]))
+    lag = lo + int(np.argmax(ac[lo:hi]))
+    return rate / lag, float(ac[lag])
+
+
+def measure(audio: Audio) -> SoundShape | None:
+    """The shape of the sounding part of `audio`, or None when nothing stands out of the quiet."""
+    audio = audio.resample(SPEECH_RATE)
+    x, rate = audio.samples.astype(np.float64), audio.rate
+    db = _frame_db(x, rate)
+    if len(db) < 4:
+        return None
+    floor = float(np.percentile(db, 10))
+    peak = float(db.max())
+    if peak - floor < ACTIVE_DB or peak < -60:
+        return None
+    active = np.flatnonzero(db >= max(floor + ACTIVE_DB, peak - 40))
+    first, last = int(active[0]), int(active[-1])
+    sounding = (last - first + 1) * HOP
+    rise = (int(np.argmax(db)) - first) * HOP
+    shape = SoundShape(sounding, rise, peak - floor)
+    if sounding < HUM_MIN * 0.75:
+        return shape
+    step = round(HOP * rate)
+    seg = x[first * step : (last + 1) * step]
+    win, hop = round(0.03 * rate), round(0.015 * rate)
+    pitches, clear, spectra = [], 0, []
+    starts = range(0, max(1, len(seg) - win), hop)
+    for s in starts:
+        w = seg[s : s + win]
+        if len(w) < win:
+            break
+        f0, clarity = _pitch(w, rate)
+        if clarity >= 0.6:
+            clear += 1
+            pitches.append(f0)
+        mag = np.abs(np.fft.rfft(w * np.hanning(win), 512))[: 64]  # below 2 kHz
+        spectra.append(np.log(mag + 1e-6))
+    n = max(1, len(spectra))
+    mid = np.log(pitches[len(pitches) // 5 : len(pitches) - len(pitches) // 5] or [1.0])
+    if len(spectra) > 2:
+        s = np.array(spectra)
+        s = s - s.mean(axis=1, keepdims=True)
+        flux = float(np.mean(np.sqrt(np.mean(np.diff(s, axis=0) ** 2, axis=1))))
+    else:
+        flux = 9.0
+    return SoundShape(sounding, rise, peak - floor, clear / n,
+                      float(np.median(pitches)) if pitches else 0.0, float(np.std(mid)), flux)
+
+
+@dataclass
+class SwitchProfile:
+    """Which sound, which action, and the user's own examples (their shapes) if enrolled."""
+
+    kind: str = "click"
+    action: str = "toggle"
+    enabled: bool = False
+    examples: list[SoundShape] = field(default_factory=list)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {"format": FORMAT, "version": VERSION, "kind": self.kind, "action": self.action,
+                "enabled": self.enabled, "examples": [asdict(e) for e in self.examples]}
+        atomic_write_text(path, json.dumps(data, indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> "SwitchProfile":
+        """Raises ValueError when the file is not a switch profile this version can read."""
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT or int(data.get("version", 0)) > VERSION:
+                raise ValueError("not a switch profile this version can read")
+            if data["kind"] not in KINDS or data["action"] not in ACTIONS:
+                raise ValueError("unknown switch kind or action")
+            return cls(data["kind"], data["action"], bool(data["enabled"]),
+                       [SoundShape(**e) for e in data.get("examples", [])])
+        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"unreadable switch profile ({exc})") from exc
+
+
+class SwitchDetector:
+    """Says whether one whole sound is the switch sound of `profile.kind`."""
+
+    def __init__(self, profile: SwitchProfile) -> None:
+        self.profile = profile
+
+    def detect(self, audio: Audio) -> bool:
+        shape = measure(audio)
+        return shape is not None and self.matches(shape)
+
+    def matches(self, shape: SoundShape) -> bool:
+        examples = self.profile.examples
+        if self.profile.kind == "click":
+            longest = CLICK_MAX
+            if examples:
+                longest = min(CLICK_MAX * 1.5, max(0.03, 1.6 * max(e.sounding for e in examples)))
+            return shape.sounding <= longest and shape.rise <= CLICK_RISE and shape.peak_db >= 20
+        ok = (HUM_MIN <= shape.sounding <= HUM_MAX and shape.voiced >= HUM_VOICED
+              and shape.pitch_spread <= HUM_PITCH_SPREAD and shape.flux <= HUM_FLUX)
+        if ok and examples:
+            pitch = float(np.median([e.pitch for e in examples]))
+            ok = pitch > 0 and abs(np.log(shape.pitch / pitch)) <= np.log(1.35)
+        return ok
+
+
+class TransientWatcher:
+    """Finds clicks in a stream of microphone blocks: an isolated burst (quiet for `gap` seconds before
+    and after) that the detector accepts. `feed` returns True once per click, `gap` after it."""
+
+    def __init__(self, detector: SwitchDetector, rate: int = SPEECH_RATE, gap: float = 0.25) -> None:
+        self.detector = detector
+        self.rate = rate
+        self.gap = gap
+        self._buf = np.zeros(0, dtype=np.float32)
+        self._keep = round((2 * gap + 2 * CLICK_MAX + 0.5) * rate)
+        self._cooldown = 0
+
+    def feed(self, block: np.ndarray) -> bool:
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        self._buf = np.concatenate([self._buf, block])[-self._keep :]
+        self._cooldown = max(0, self._cooldown - len(block))
+        if self._cooldown or len(self._buf) < self._keep:
+            return False
+        db = _frame_db(self._buf.astype(np.float64), self.rate)
+        floor = float(np.percentile(db, 30))
+        loud = db >= floor + ACTIVE_DB
+        gap = round(self.gap / HOP)
+        if not loud.any() or loud[-gap:].any():
+            return False
+        idx = np.flatnonzero(loud)
+        first = last = int(idx[-1])
+        for i in idx[::-1]:
+            if first - int(i) >= gap:
+                break
+            first = int(i)
+        if first < gap:
+            return False
+        step = round(HOP * self.rate)
+        window = self._buf[max(0, (first - gap) * step) : (last + gap) * step]
+        if self.detector.detect(Audio(window, self.rate)):
+            self._cooldown = self._keep
+            return True
+        return False
