@@ -1,0 +1,113 @@
+"""`voice-guide hear FILE.wav ...`: what the guide would make of recorded speech, one file per utterance,
+through the same recogniser and matcher as a live session. For checking a microphone recording, a
+user's way of speaking, or the recogniser itself, without a sound card."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, Sequence
+
+from voice_guide import settings as settings_mod
+from voice_guide.engines import Recognizer
+from voice_guide.errors import AudioInputError, EngineError
+from voice_guide.settings import Settings
+from voice_guide.understand import Heard
+
+ORDER = 40
+
+RecognizerFactory = Callable[[Settings, Sequence[str]], Recognizer]
+
+
+def configured_recognizer(settings: Settings, phrases: Sequence[str]) -> Recognizer:
+    """The recogniser the settings ask for (Vosk when a model is present, else pocketsphinx)."""
+    try:
+        from voice_guide.recognition import open_recognizer
+    except ModuleNotFoundError as exc:
+        if exc.name != "voice_guide.recognition":
+            raise
+        raise EngineError("Speech recognition is not part of this installation; reinstall voice-guide.") from exc
+    return open_recognizer(settings, list(phrases))
+
+
+recognizer_factory: RecognizerFactory = configured_recognizer
+"""How `hear` gets its recogniser. Replace it (e.g. with pytest's monkeypatch) to hear through
+another recogniser, such as `voice_guide.testing.ScriptedRecognizer`."""
+
+
+def command_label(heard: Heard) -> str | None:
+    """"next", "open:quiet-face", "step:3" (for "ask" and "reprompt": the best guess), or None."""
+    command = heard.match.command
+    return None if command is None else str(command)
+
+
+def as_record(file: str, heard: Heard) -> dict:
+    return {
+        "file": file,
+        "text": heard.text,
+        "command": command_label(heard),
+        "score": round(heard.match.score, 3),
+        "decision": heard.match.decision,
+        "path": heard.path,
+        "decode_ms": heard.decode_ms,
+        "alternatives": [str(c) for c in heard.match.alternatives],
+    }
+
+
+def as_line(file: str, heard: Heard) -> str:
+    m = heard.match
+    said = f'"{heard.text}"' if heard.text else "(nothing)"
+    if m.decision == "ask":
+        meaning = "ask: " + " or ".join(str(c) for c in m.alternatives) + "?"
+    elif m.decision == "none":
+        meaning = "no command"
+    else:
+        meaning = f"{m.command} ({m.decision})"
+    return f"{file}: {said} -> {meaning}, score {m.score:.2f}, {heard.path}, {heard.decode_ms:.0f} ms"
+
+
+def run(args: argparse.Namespace) -> int:
+    from voice_guide.audio_files import read_utterance
+    from voice_guide.content.loader import load_library
+    from voice_guide.matching import build_vocabulary
+    from voice_guide.understand import Understander
+
+    settings = settings_mod.load()
+    if settings.notice:
+        print(f"voice-guide: {settings.notice}", file=sys.stderr)
+    vocab = build_vocabulary(load_library().items)
+    recognizer = recognizer_factory(settings, vocab.phrases())
+    notice = getattr(recognizer, "notice", "")
+    if notice:
+        print(f"voice-guide: {notice}", file=sys.stderr)
+    understander = Understander(recognizer, vocab)
+    failed = 0
+    for file in args.files:
+        try:
+            audio = read_utterance(file)
+        except AudioInputError as err:
+            failed += 1
+            if args.json:
+                print(json.dumps({"file": file, "error": str(err)}), flush=True)
+            else:
+                print(f"voice-guide: {err}", file=sys.stderr, flush=True)
+            continue
+        heard = understander.understand(audio)
+        print(json.dumps(as_record(file, heard)) if args.json else as_line(file, heard), flush=True)
+    return 1 if failed else 0
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "hear",
+        help="show what the guide understands in recorded speech",
+        description="Treat each sound file as one spoken command and show what the guide heard and "
+        "what it would do, using the configured recogniser and the same tolerant matching as a live "
+        "session. Exit status 0 when every file could be read, 1 when any could not.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE.wav", help="a recording of one utterance "
+                        "(WAV of any rate, channels or bit depth; 16 kHz mono is best)")
+    parser.add_argument("--json", action="store_true", help="one JSON object per file and line: "
+                        "file, text, command, score, decision, path, decode_ms (or file, error)")
+    parser.set_defaults(func=run)
