@@ -237,8 +237,9 @@ class Manifest:
                 del self.tracks[old]
 
     def save(self) -> None:
-        atomic_write_text(self.path, json.dumps({"format": MANIFEST_FORMAT, "version": 1,
-                                                 "tracks": self.tracks}, indent=1, sort_keys=True))
+        with _writing(self.path):
+            atomic_write_text(self.path, json.dumps({"format": MANIFEST_FORMAT, "version": 1,
+                                                     "tracks": self.tracks}, indent=1, sort_keys=True))
 
 
 def track_key(items: Sequence[Item], settings: VoiceSettings, fmt: str, synth_name: str, encoder_name: str,
@@ -278,12 +279,27 @@ def _tags(title: str, number: int, total: int) -> Tags:
                 comment="Guidance read aloud; not a replacement for a doctor.")
 
 
+@contextlib.contextmanager
+def _writing(target: Path) -> Iterator[None]:
+    """Name the finished file, not its hidden temporary one, in any error about writing it."""
+    try:
+        yield
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(target)) from exc
+
+
 def _write(encoder: Encoder, audio: Audio, target: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
     if target.resolve().parent != target.parent.resolve():
         raise ExportError(f"Refusing to write {target.name!r} outside the output folder.")
-    with atomic_path(target) as tmp:
+    with _writing(target), atomic_path(target) as tmp:
         encoder.encode(audio, tmp, fmt, tags, chapters)
         _public(tmp)
+
+
+def _write_text(target: Path, text: str) -> None:
+    with _writing(target):
+        atomic_write_text(target, text)
+        _public(target)
 
 
 def export_library(library: Library, names: Sequence[str], out_dir: Path | str, fmt: str,
@@ -332,8 +348,7 @@ def export_library(library: Library, names: Sequence[str], out_dir: Path | str, 
                     tracks.append(Track(number, total, title, file, duration, bool(entry), (item.name,)))
                     report(ProgressEvent("skip" if entry else "track", done, len(items), title, duration))
             playlist = out_dir / PLAYLIST
-            atomic_write_text(playlist, playlist_text(tracks))
-            _public(playlist)
+            _write_text(playlist, playlist_text(tracks))
     except OSError as exc:
         raise os_error(exc, out_dir) from exc
     return ExportResult(out_dir, fmt, tuple(tracks), playlist)
@@ -355,9 +370,7 @@ def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthe
         report(ProgressEvent("render", done, len(items), display_title(item), rendered[-1].duration))
     audio, chapters = join_items(rendered)
     _write(encoder, audio, out_dir / file, fmt, _tags(ALBUM, 1, 1), chapters)
-    text_file = out_dir / f"{SINGLE_STEM}.chapters.txt"
-    atomic_write_text(text_file, chapters_text(chapters))
-    _public(text_file)
+    _write_text(out_dir / f"{SINGLE_STEM}.chapters.txt", chapters_text(chapters))
     manifest.record(file, key, names, ALBUM, audio.duration)
     report(ProgressEvent("track", 1, 1, ALBUM, audio.duration))
     return Track(1, 1, ALBUM, file, audio.duration, False, tuple(names))

@@ -93,11 +93,12 @@ def voiced_dbfs(samples: np.ndarray, rate: int, frame_seconds: float = 0.02, gat
 
 
 def soft_limit(samples: np.ndarray, threshold: float = PEAK_LIMIT) -> np.ndarray:
-    """Leave samples below `threshold` alone; bend the ones above it smoothly so they stay below 1."""
+    """Leave samples below `threshold` alone; bend the ones above it smoothly up to 0.999 at most, so
+    nothing reaches full scale (where 16-bit conversion clips)."""
     out = np.asarray(samples, dtype=np.float32).copy()
     over = np.abs(out) > threshold
     if np.any(over):
-        head = 1.0 - threshold
+        head = 0.999 - threshold
         excess = (np.abs(out[over]) - threshold) / head
         out[over] = np.sign(out[over]) * (threshold + head * np.tanh(excess))
     return out

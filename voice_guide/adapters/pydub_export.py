@@ -37,7 +37,9 @@ _scratch_lock = threading.Lock()
 
 def _pydub():
     with warnings.catch_warnings():
+        # "Couldn't find ffmpeg" (we say it better, when it matters) and audioop's deprecation.
         warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
         import pydub
         import pydub.exceptions
     return pydub

@@ -99,7 +99,6 @@ def summary(result: ExportResult) -> str:
 def run(args: argparse.Namespace) -> int:
     from voice_guide import settings as settings_mod
     from voice_guide.content.loader import load_library
-    from voice_guide.engines import VoiceSettings
     from voice_guide.export import check_folder, export_library, select
 
     library = load_library()
@@ -112,10 +111,10 @@ def run(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else default_out_dir()
     check_folder(out_dir)
     # Checked before the synthesiser starts, so bad input is reported at once.
-    from voice_guide.speech import open_synthesizer
+    from voice_guide.speech import open_synthesizer, voice_settings
 
     progress = ConsoleProgress(sys.stderr)
-    voice = VoiceSettings(settings.rate, settings.volume, settings.voice)
+    voice = voice_settings(settings)
     with sigterm_stops():
         synth = open_synthesizer(settings)
         try:

@@ -1,0 +1,362 @@
+import errno
+import fcntl
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import threading
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from voice_guide import cli
+from voice_guide.adapters.pydub_export import PydubEncoder, decode, read_tags
+from voice_guide.commands.export import ConsoleProgress, sigterm_stops
+from voice_guide.content.loader import library_from_items
+from voice_guide.content.model import Item, Step
+from voice_guide.engines import VoiceSettings
+from voice_guide.errors import ExportError, UsageError
+from voice_guide.export import (ALBUM, LOCK, MANIFEST, PLAYLIST, chapters_text, clock, export_library,
+                                safe_name)
+from voice_guide.testing import FakeSynthesizer
+
+ROOT = Path(__file__).resolve().parent.parent
+VOICE = VoiceSettings(rate=300)
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+
+
+def items():
+    return [
+        Item("safety", "Safety notice", "topic", (Step("Call for help now.", hold=0.5),), order=0, safety=True),
+        Item("what-to-do", "What to do", "topic", (Step("See a doctor.", hold=0.5), Step("Rest.", hold=0.3)), order=1),
+        Item("quiet", "Quiet face", "session",
+             (Step("Sit quietly.", hold=4.5, cue=True), Step("Rest.", fill=True, cue=True, halfway=True),
+              Step("Done.", hold=0.5)), order=2, length=16.0),
+    ]
+
+
+def library(changed=None):
+    found = items()
+    if changed:
+        found = [changed if i.name == changed.name else i for i in found]
+    return library_from_items((f"{i.kind}s/{i.name}.toml", i) for i in found)
+
+
+def parts(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+def audio_files(folder, fmt="wav"):
+    return sorted(p.name for p in folder.iterdir() if p.suffix == f".{fmt}")
+
+
+def run(out, fmt="wav", names=(), synth=None, voice=VOICE, lib=None, **kw):
+    return export_library(lib or library(), list(names), out, fmt, synth or FakeSynthesizer(), voice, **kw)
+
+
+class Failing(PydubEncoder):
+    """Writes part of track `at`, then fails the way a full disk or a Ctrl-C does."""
+
+    def __init__(self, at, error):
+        self.at, self.error, self.count = at, error, 0
+
+    def encode(self, audio, path, fmt, tags, chapters=()):
+        self.count += 1
+        if self.count == self.at:
+            Path(path).write_bytes(b"RIFF half a file")
+            raise self.error
+        super().encode(audio, path, fmt, tags, chapters)
+
+
+def test_exports_every_item_with_names_tags_durations_and_playlist(tmp_path):
+    events = []
+    result = run(tmp_path, progress=events.append)
+    files = ["01 - Safety notice.wav", "02 - What to do.wav", "03 - Quiet face.wav"]
+    assert audio_files(tmp_path) == files
+    for n, name in enumerate(files, start=1):
+        tags = read_tags(tmp_path / name)
+        assert (tags["track"], tags["total"], tags["album"]) == (n, 3, ALBUM)
+        assert tags["title"] == name[5:-4]
+    session = decode(tmp_path / files[2])
+    assert session.duration == pytest.approx(16.0, abs=0.002)
+    assert [t.duration for t in result.tracks][2] == pytest.approx(16.0, abs=0.001)
+    playlist = (tmp_path / PLAYLIST).read_text().splitlines()
+    assert playlist[0] == "#EXTM3U"
+    assert playlist[-2:] == ["#EXTINF:16,Quiet face", "03 - Quiet face.wav"]
+    assert [line for line in playlist if not line.startswith("#")] == files
+    assert [(e.kind, e.done, e.total) for e in events] == [("track", k, 3) for k in (1, 2, 3)]
+    assert parts(tmp_path) == []
+    assert oct((tmp_path / files[0]).stat().st_mode & 0o077) != "0o0"
+
+
+@needs_ffmpeg
+def test_mp3_sessions_last_their_planned_time(tmp_path):
+    result = run(tmp_path, fmt="mp3", names=["quiet", "safety"])
+    assert [t.file for t in result.tracks] == ["01 - Safety notice.mp3", "03 - Quiet face.mp3"]
+    back = decode(tmp_path / "03 - Quiet face.mp3")
+    assert back.duration == pytest.approx(16.0, rel=0.02)
+    assert abs(back.duration - 16.0) < 0.01
+    assert read_tags(tmp_path / "03 - Quiet face.mp3")["track"] == 3
+
+
+def test_second_export_skips_unchanged_tracks(tmp_path):
+    run(tmp_path)
+    stamps = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.suffix == ".wav"}
+    synth, events = FakeSynthesizer(), []
+    result = run(tmp_path, synth=synth, progress=events.append)
+    assert synth.calls == []
+    assert len(result.skipped) == 3 and not result.written
+    assert {e.kind for e in events} == {"skip"}
+    assert stamps == {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir() if p.suffix == ".wav"}
+    assert (tmp_path / PLAYLIST).read_text().count(".wav") == 3
+
+
+def test_changed_settings_re_render_everything(tmp_path):
+    run(tmp_path)
+    result = run(tmp_path, voice=VoiceSettings(rate=200))
+    assert len(result.written) == 3
+    assert decode(tmp_path / "03 - Quiet face.wav").duration == pytest.approx(16.0, abs=0.002)
+
+
+def test_changed_or_missing_items_are_re_rendered_alone(tmp_path):
+    run(tmp_path)
+    (tmp_path / "01 - Safety notice.wav").unlink()
+    edited = replace(items()[1], steps=(Step("See a doctor today.", hold=0.5),))
+    result = run(tmp_path, lib=library(edited))
+    assert [t.file for t in result.written] == ["01 - Safety notice.wav", "02 - What to do.wav"]
+
+
+def test_renamed_title_replaces_the_old_file(tmp_path):
+    run(tmp_path)
+    run(tmp_path, lib=library(replace(items()[1], title="What you can do")))
+    assert audio_files(tmp_path) == ["01 - Safety notice.wav", "02 - What you can do.wav", "03 - Quiet face.wav"]
+
+
+def test_unknown_name_lists_valid_names_and_writes_nothing(tmp_path):
+    with pytest.raises(UsageError, match="choose one of: safety, what-to-do, quiet"):
+        run(tmp_path, names=["quiet", "nope"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_unknown_name_exits_2_with_the_names(tmp_path, capsys, guide_home):
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli.main(["export", "safety-notice", "no-such-thing", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-thing" in err and "safety-notice, what-is-facial-palsy" in err and "Traceback" not in err
+    assert list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("where, message", [
+    ("missing/deeper", "does not exist; create it"),
+    ("a-file", "is a file, not a folder"),
+])
+def test_cli_bad_folder_is_one_sentence(tmp_path, capsys, guide_home, where, message):
+    (tmp_path / "a-file").write_text("x")
+    assert cli.main(["export", "safety-notice", "--out", str(tmp_path / where)]) == ExportError.exit_code
+    err = capsys.readouterr().err.strip()
+    assert message in err and err.count("\n") == 0 and "Traceback" not in err
+
+
+def test_unwritable_folder_is_refused_before_rendering(tmp_path, monkeypatch):
+    # Tests run as root, which may write anywhere: os.access is what the check asks, so it is what
+    # this test answers.
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == tmp_path else real(p, mode, **kw))
+    synth = FakeSynthesizer()
+    with pytest.raises(ExportError, match="cannot be written to; choose a folder you own"):
+        run(tmp_path, synth=synth)
+    assert synth.calls == [] and list(tmp_path.iterdir()) == []
+
+
+def test_permission_refused_mid_write_is_one_sentence(tmp_path):
+    with pytest.raises(ExportError, match="cannot be written to .*Permission denied"):
+        run(tmp_path, encoder=Failing(2, PermissionError(errno.EACCES, "Permission denied")))
+    assert parts(tmp_path) == []
+
+
+def test_disk_full_leaves_no_partial_file_and_rerun_finishes(tmp_path):
+    with pytest.raises(ExportError, match="The disk is full, so .*What to do.*free some space"):
+        run(tmp_path, encoder=Failing(2, OSError(errno.ENOSPC, "No space left on device", "x.wav")))
+    assert parts(tmp_path) == []
+    assert audio_files(tmp_path) == ["01 - Safety notice.wav"]
+    result = run(tmp_path)
+    assert [t.file for t in result.skipped] == ["01 - Safety notice.wav"]
+    assert len(result.written) == 2
+
+
+def test_ctrl_c_leaves_no_partial_file_and_rerun_finishes(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, encoder=Failing(3, KeyboardInterrupt()))
+    assert parts(tmp_path) == []
+    assert audio_files(tmp_path) == ["01 - Safety notice.wav", "02 - What to do.wav"]
+    result = run(tmp_path)
+    assert [t.file for t in result.written] == ["03 - Quiet face.wav"]
+
+
+def test_sigterm_mid_export_removes_the_partial_file(tmp_path):
+    """A real SIGTERM to a real exporting process: the file being written disappears."""
+    script = textwrap.dedent(f"""
+        import sys, time
+        from pathlib import Path
+        sys.path.insert(0, {str(ROOT)!r}); sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from test_export import run, PydubEncoder
+        from voice_guide.commands.export import sigterm_stops
+
+        class Slow(PydubEncoder):
+            def encode(self, audio, path, fmt, tags, chapters=()):
+                Path(path).write_bytes(b"partial")
+                print("writing", flush=True)
+                time.sleep(30)
+
+        with sigterm_stops():
+            try:
+                run(Path({str(tmp_path)!r}), encoder=Slow())
+            except KeyboardInterrupt:
+                print("stopped", flush=True)
+                sys.exit(130)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing"
+        assert len(parts(tmp_path)) == 1
+        proc.terminate()
+        assert proc.wait(timeout=20) == 130
+    finally:
+        proc.kill()
+    assert proc.stdout.read().strip() == "stopped"
+    assert parts(tmp_path) == [] and audio_files(tmp_path) == []
+
+
+def test_sigterm_handler_is_restored():
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(KeyboardInterrupt):
+        with sigterm_stops():
+            os.kill(os.getpid(), signal.SIGTERM)
+            signal.pause() if hasattr(signal, "pause") else None
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_leftovers_of_a_killed_export_are_cleaned(tmp_path):
+    stale = tmp_path / ".02 - What to do.wav.abc123.part"
+    stale.write_bytes(b"half")
+    other = tmp_path / ".someone-else.part"
+    other.write_bytes(b"not ours")
+    run(tmp_path)
+    assert not stale.exists() and other.exists()
+
+
+def test_second_export_into_a_busy_folder_waits_then_says_so(tmp_path):
+    events = []
+    with open(tmp_path / LOCK, "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(ExportError, match="Another export is still writing into"):
+            run(tmp_path, lock_wait=0.3, progress=events.append)
+    assert events[0].kind == "wait" and "waiting" in events[0].message
+    assert audio_files(tmp_path) == []
+
+
+def test_second_export_runs_once_the_first_finishes(tmp_path):
+    held = open(tmp_path / LOCK, "a")
+    fcntl.flock(held, fcntl.LOCK_EX)
+    timer = threading.Timer(0.4, held.close)
+    timer.start()
+    result = run(tmp_path, lock_wait=10)
+    timer.join()
+    assert len(result.written) == 3
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("What to do", "What to do"),
+    ("Safety notice: Help", "Safety notice - Help"),
+    ("../../etc/passwd", "etc passwd"),
+    ("a/b\\c\x00d\ne", "a b c d e"),
+    ("..", "fallback"),
+    ("Is it Bell's palsy?", "Is it Bell's palsy"),
+    ("x" * 200, "x" * 80),
+])
+def test_safe_names(title, expected):
+    assert safe_name(title, "fallback") == expected
+
+
+def test_names_from_content_never_escape_the_folder(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    evil = Item("evil", "../../escaped/..", "topic", (Step("Hello.", hold=0.2),), order=5)
+    lib = library_from_items([("topics/evil.toml", evil)])
+    result = run(out, lib=lib)
+    assert [t.file for t in result.tracks] == ["01 - escaped.wav"]
+    assert sorted(p.name for p in tmp_path.rglob("*.wav")) == ["01 - escaped.wav"]
+    assert (out / "01 - escaped.wav").is_file()
+
+
+def test_single_file_has_chapters_and_a_chapter_list(tmp_path):
+    result = run(tmp_path, single_file=True)
+    assert [t.file for t in result.tracks] == ["voice-guide.wav"]
+    tags = read_tags(tmp_path / "voice-guide.wav")
+    assert tags["chapters"] == ["Safety notice", "What to do", "Quiet face"]
+    listing = (tmp_path / "voice-guide.chapters.txt").read_text().splitlines()
+    assert listing[0] == "00:00:00.000 Safety notice" and len(listing) == 3
+    assert audio_files(tmp_path) == ["voice-guide.wav"]
+    assert decode(tmp_path / "voice-guide.wav").duration > 16.0 + 2 * 2.0
+    assert len(run(tmp_path, single_file=True).skipped) == 1
+
+
+def test_clock_and_chapter_text():
+    from voice_guide.render import Chapter
+
+    assert [clock(s) for s in (0, 59.6, 161, 3725)] == ["0:00", "1:00", "2:41", "1:02:05"]
+    assert chapters_text([Chapter("A", 0, 1), Chapter("B", 3661.25, 4000)]) == "00:00:00.000 A\n01:01:01.250 B\n"
+
+
+def test_plain_progress_lines_when_not_a_terminal(tmp_path, capsys):
+    progress = ConsoleProgress(sys.stderr)
+    result = run(tmp_path, progress=progress)
+    progress.close()
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [f"Exported {k} of 3: {t.title} ({clock(t.duration)})" for k, t in enumerate(result.tracks, 1)]
+    assert lines[2] == "Exported 3 of 3: Quiet face (0:16)"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
+                    reason="espeak-ng and ffmpeg needed")
+def test_cli_real_export_with_the_real_voice(tmp_path, capsys, guide_home):
+    from voice_guide.settings import Settings, save
+
+    save(Settings(synthesizer="espeak-ng"))
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli.main(["export", "safety-notice", "self massage", "--out", str(out), "--format", "mp3"]) == 0
+    captured = capsys.readouterr()
+    assert "Wrote 2 files" in captured.out
+    assert "Exported 2 of 2: Gentle self massage" in captured.err
+    files = audio_files(out, "mp3")
+    assert files[0] == "01 - Safety notice.mp3" and len(files) == 2
+    from voice_guide.content.loader import load_library
+
+    planned = load_library().get("self-massage").length
+    assert decode(out / files[1]).duration == pytest.approx(planned, rel=0.02)
+    safety = decode(out / files[0])
+    assert safety.duration > 10
+    assert read_tags(out / files[0])["title"] == "Safety notice"
+    assert cli.main(["export", "safety-notice", "self-massage", "--out", str(out), "--format", "mp3"]) == 0
+    assert "skipped 2 unchanged" in capsys.readouterr().out
+
+
+def test_progress_bar_on_a_terminal(tmp_path):
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Terminal()
+    progress = ConsoleProgress(stream)
+    run(tmp_path, progress=progress)
+    assert progress.bar is not None and progress.bar.n == 3
+    progress.close()
+    assert "3/3" in stream.getvalue() and "Exported" not in stream.getvalue()

@@ -1,0 +1,97 @@
+import errno
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from voice_guide.adapters import pydub_export
+from voice_guide.adapters.pydub_export import PydubEncoder, check_format, decode, read_tags
+from voice_guide.audio import Audio, tone
+from voice_guide.errors import ExportError
+from voice_guide.export import ALBUM, FORMATS, Tags
+from voice_guide.render import Chapter
+
+needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+RATE = 22050
+
+
+def sound(seconds=3.0):
+    return Audio(np.concatenate([tone(330, seconds / 2, RATE).samples,
+                                 np.zeros(round(seconds / 2 * RATE), dtype=np.float32)]), RATE)
+
+
+@needs_ffmpeg
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_real_encode_keeps_length_tags_and_chapters(tmp_path, fmt):
+    path = tmp_path / f"track.{fmt}"
+    chapters = [Chapter("Start", 0.0, 1.5), Chapter("Quiet: part two", 1.5, 3.0)]
+    PydubEncoder().encode(sound(3.0), path, fmt, Tags("Safety notice", track=1, total=11), chapters)
+    back = decode(path)
+    # mp3 and aac add at most a codec frame of padding; wav and ogg are exact.
+    assert back.duration == pytest.approx(3.0, abs=0.06)
+    assert back.rate == RATE
+    assert float(np.max(np.abs(back.samples[: RATE]))) > 0.1
+    tags = read_tags(path)
+    assert (tags["title"], tags["album"], tags["artist"]) == ("Safety notice", ALBUM, "voice-guide")
+    assert (tags["track"], tags["total"]) == (1, 11)
+    assert tags["chapters"] == ["Start", "Quiet: part two"]
+
+
+@needs_ffmpeg
+def test_mp3_without_chapters_has_none(tmp_path):
+    path = tmp_path / "t.mp3"
+    PydubEncoder().encode(sound(1.0), path, "mp3", Tags("T", track=2, total=3))
+    assert read_tags(path)["chapters"] == []
+
+
+def test_ffmpeg_missing_is_one_clear_sentence(monkeypatch):
+    monkeypatch.setattr(pydub_export, "ffmpeg_path", lambda: None)
+    for fmt in ("mp3", "ogg", "m4a"):
+        with pytest.raises(ExportError, match="ffmpeg .* not installed; run scripts/setup.sh"):
+            check_format(fmt)
+    check_format("wav")
+
+
+def test_wav_needs_no_ffmpeg(tmp_path, monkeypatch):
+    monkeypatch.setattr(pydub_export, "ffmpeg_path", lambda: None)
+    path = tmp_path / "t.wav"
+    PydubEncoder().encode(sound(1.0), path, "wav", Tags("T", track=1, total=1))
+    assert len(decode(path)) == RATE
+
+
+def test_unknown_format_refused():
+    with pytest.raises(ExportError, match="choose one of mp3, ogg, wav, m4a"):
+        check_format("flac")
+
+
+@needs_ffmpeg
+def test_ffmpeg_failure_is_an_export_error_and_leaves_no_scratch_files(tmp_path, monkeypatch):
+    before = {p.name for p in Path(tempfile.gettempdir()).iterdir()}
+    monkeypatch.setitem(pydub_export._ENCODING, "mp3", ("mp3", "no-such-codec", None, None))
+    with pytest.raises(ExportError, match="ffmpeg could not write the mp3 file"):
+        PydubEncoder().encode(sound(1.0), tmp_path / "t.mp3", "mp3", Tags("T"))
+    after = {p.name for p in Path(tempfile.gettempdir()).iterdir()}
+    assert not [n for n in after - before if n.startswith(("voice-guide-encode-", "tmp"))]
+
+
+def test_ffmpeg_disk_full_becomes_enospc(tmp_path):
+    err = pydub_export._encode_error(Exception("...\nav_interleaved_write_frame(): No space left on device\n"),
+                                     tmp_path / "x.mp3", "mp3")
+    assert isinstance(err, OSError) and err.errno == errno.ENOSPC
+
+
+def test_disk_full_while_tagging_surfaces_as_oserror(tmp_path, monkeypatch):
+    def full(*args, **kwargs):
+        import mutagen
+
+        try:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        except OSError as exc:
+            raise mutagen.MutagenError(exc) from exc
+
+    monkeypatch.setattr(pydub_export, "_tag_id3", full)
+    with pytest.raises(OSError) as info:
+        PydubEncoder().encode(sound(1.0), tmp_path / "t.wav", "wav", Tags("T"))
+    assert info.value.errno == errno.ENOSPC
