@@ -48,7 +48,7 @@ class Endpointer:
     """Cuts a stream of blocks into utterances. `feed` returns a finished utterance or None."""
 
     def __init__(self, rate: int = SPEECH_RATE, trailing_silence: float = 0.8, max_utterance: float = 4.0,
-                 floor: float = -60.0) -> None:
+                 floor: float | None = None) -> None:
         self.rate = rate
         self.frame = round(FRAME_SECONDS * rate)
         self.trailing_frames = max(1, round(trailing_silence / FRAME_SECONDS))
@@ -56,6 +56,7 @@ class Endpointer:
         self.start_frames = round(START_SECONDS / FRAME_SECONDS)
         self.min_voiced = round(MIN_SPEECH / FRAME_SECONDS)
         self.floor = floor
+        """Noise floor in dBFS; None until the first frame is heard (it starts there)."""
         self._pending = np.zeros(0, dtype=np.float32)
         self._preroll: deque[np.ndarray] = deque(maxlen=round(PREROLL / FRAME_SECONDS))
         self.dropped: list[str] = []
@@ -89,6 +90,8 @@ class Endpointer:
         return result
 
     def _frame(self, frame: np.ndarray, level: float) -> Audio | None:
+        if self.floor is None:
+            self.floor = max(FLOOR_MIN, level)
         start = max(self.floor + START_DB, ABS_START)
         keep = max(self.floor + CONTINUE_DB, ABS_START - (START_DB - CONTINUE_DB))
         if self.state == "idle":
@@ -109,6 +112,8 @@ class Endpointer:
             self._last_voiced = len(self._frames)
         else:
             self._quiet += 1
+        if self.state == "overlong":
+            self._adapt(level)
         if self.state == "maybe":
             if self._voiced >= self.start_frames:
                 self.state = "speech"
@@ -141,8 +146,9 @@ class Endpointer:
 
     def _adapt(self, level: float) -> None:
         """Follow the room: quickly down to quieter noise, slowly up to louder."""
-        rate = 0.3 if level < self.floor else 0.02
-        self.floor = max(FLOOR_MIN, self.floor + rate * (level - self.floor))
+        floor = self.floor if self.floor is not None else level
+        rate = 0.3 if level < floor else 0.02
+        self.floor = max(FLOOR_MIN, floor + rate * (level - floor))
 
 
 class EchoGate:
@@ -160,7 +166,7 @@ class EchoGate:
             self._quiet_since = now
 
     def open(self, now: float) -> bool:
-        return self._quiet_since is not None and now - self._quiet_since >= self.guard
+        return self._quiet_since is not None and now - self._quiet_since >= self.guard - 1e-9
 
 
 def noise_block(n: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:
