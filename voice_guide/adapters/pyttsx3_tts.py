@@ -8,6 +8,7 @@ hangs, and long texts slow down quadratically (the driver appends audio to a byt
   subprocess rather than multiprocessing's "spawn", which re-runs the caller's main script in the child
   and so breaks any script without an `if __name__ == "__main__"` guard; messages still travel as
   multiprocessing Connections over two pipes;
+- properties are set only once espeak is idle, and checked (pyttsx3 cancels a queued property);
 - each request is rendered to its own temporary WAV, and the worker answers only once the
   finished-utterance event has come AND the file is complete (a valid header whose length matches the
   data, a size that has stopped changing); an empty result is rendered again;
@@ -237,7 +238,8 @@ def _await_file(path: str, finished: list, seen: int, deadline: float) -> tuple[
 
 
 def _wait_idle(deadline: float) -> None:
-    """Let espeak's synthesis thread go idle before the next request, so a late `stop` cannot cancel it."""
+    """Wait until espeak's command queue is empty. pyttsx3's stop() (which runAndWait calls) cancels
+    whatever is still queued, so a property set just before would be lost, or the new utterance cut."""
     try:
         from pyttsx3.drivers import _espeak
     except Exception:
@@ -248,7 +250,28 @@ def _wait_idle(deadline: float) -> None:
                 return
         except Exception:
             return
-        time.sleep(0.002)
+        time.sleep(0.001)
+
+
+def _configure(engine, rate: int, volume: float, voice: str, errors: list) -> None:
+    """Set the voice properties and wait until espeak has taken them; ValueError for a bad voice.
+
+    The driver swallows setter exceptions into "error" events, and only applies a setter at once when
+    it is not busy: so settle the engine first, then check what it reports back.
+    """
+    if engine.isBusy():
+        engine.runAndWait()  # with nothing queued this only releases the busy flag
+    _wait_idle(time.monotonic() + 2.0)
+    for _ in range(3):
+        seen = len(errors)
+        engine.setProperty("voice", voice)
+        if len(errors) > seen:
+            raise ValueError(str(errors[-1]))
+        engine.setProperty("rate", rate)
+        engine.setProperty("volume", volume)
+        _wait_idle(time.monotonic() + 2.0)
+        if engine.getProperty("rate") == rate and abs(engine.getProperty("volume") - volume) < 0.011:
+            return
 
 
 _ENTRY = "import sys; from voice_guide.adapters.pyttsx3_tts import _worker_entry; _worker_entry(sys.argv[1:])"
@@ -269,7 +292,9 @@ def _worker_main(recv: Connection, send: Connection, workdir: str) -> None:
         engine = pyttsx3.init()
         default_voice = engine.getProperty("voice")
         finished: list[bool] = []
+        errors: list[BaseException] = []
         engine.connect("finished-utterance", lambda name=None, completed=True: finished.append(completed))
+        engine.connect("error", lambda name=None, exception=None: errors.append(exception))
     except Exception as exc:  # reported to the parent as one sentence
         send.send(("fatal", f"{type(exc).__name__}: {exc}"))
         return
@@ -283,18 +308,16 @@ def _worker_main(recv: Connection, send: Connection, workdir: str) -> None:
         if request is None:
             return
         request_id, text, rate, volume, voice = request
-        try:
-            engine.setProperty("voice", voice or default_voice)
-        except (ValueError, OSError) as exc:
-            send.send(("voice", request_id, str(exc)))
-            continue
         answer = ("failed", request_id, "pyttsx3 wrote no audio")
         for _ in range(FILE_ATTEMPTS):
+            try:
+                _configure(engine, rate, volume, voice or default_voice, errors)
+            except ValueError as exc:
+                answer = ("voice", request_id, str(exc))
+                break
             count += 1
             path = os.path.join(workdir, f"utterance-{count}.wav")
             seen = len(finished)
-            engine.setProperty("rate", rate)
-            engine.setProperty("volume", volume)
             engine.save_to_file(text, path)
             engine.runAndWait()
             result = _await_file(path, finished, seen, time.monotonic() + 5.0 + len(text) / 50)
