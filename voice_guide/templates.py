@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,7 +80,7 @@ class TemplateSet:
                         raise ValueError(f"take {entry['array']} has no frames")
                     out.takes.setdefault(str(entry["command"]), []).append(feats)
                 return out
-        except (OSError, KeyError, TypeError, json.JSONDecodeError) as exc:
+        except (OSError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as exc:
             raise ValueError(f"unreadable template file ({exc})") from exc
 
     def save(self, path: Path) -> None:

@@ -1,0 +1,93 @@
+"""Template store (round trip, versioning, damaged files) and the nearest-template classifier."""
+
+import numpy as np
+import pytest
+
+from voice_guide.features import FeatureConfig, utterance_features
+from voice_guide.templates import MIN_TAKES, NO_RESULT, TemplateClassifier, TemplateSet
+
+from degraded_speaker import COMMANDS, NEAR_WORDS, OTHER_WORDS, take
+
+WORDS = ("pause", "next", "louder", "yes")
+
+
+@pytest.fixture(scope="module")
+def enrolled() -> TemplateSet:
+    templates = TemplateSet()
+    for word in WORDS:
+        templates.replace(word, [utterance_features(take(word, i)) for i in range(3)])
+    return templates
+
+
+def test_round_trip_keeps_takes_and_config(tmp_path, enrolled):
+    enrolled.config = FeatureConfig()
+    path = tmp_path / "voice" / "templates.npz"
+    enrolled.save(path)
+    loaded = TemplateSet.load(path)
+    assert loaded.commands == sorted(WORDS)
+    assert loaded.config == enrolled.config
+    for word in WORDS:
+        assert [f.shape for f in loaded.takes[word]] == [f.shape for f in enrolled.takes[word]]
+        assert np.allclose(loaded.takes[word][0], enrolled.takes[word][0], atol=1e-4)
+    assert [p.name for p in path.parent.iterdir()] == ["templates.npz"]
+
+
+@pytest.mark.parametrize("data", [b"", b"not a zip", b"PK\x03\x04garbage"])
+def test_damaged_files_are_value_errors(data):
+    with pytest.raises(ValueError):
+        TemplateSet.from_bytes(data)
+
+
+def test_newer_or_foreign_files_are_refused(enrolled):
+    import io
+    import json
+
+    for header in ({"format": "something-else", "version": 1}, {"format": "voice-guide-templates", "version": 99}):
+        buf = io.BytesIO()
+        np.savez(buf, header=np.array(json.dumps(header | {"config": {}, "takes": []})))
+        with pytest.raises(ValueError):
+            TemplateSet.from_bytes(buf.getvalue())
+
+
+def test_replace_and_remove_one_command(enrolled):
+    t = TemplateSet(takes={k: list(v) for k, v in enrolled.takes.items()})
+    t.replace("pause", t.takes["pause"][:1])
+    assert len(t.takes["pause"]) == 1 and len(t) == 10
+    t.remove("pause")
+    assert "pause" not in t.commands
+
+
+def test_commands_with_too_few_takes_are_not_matched(enrolled):
+    t = TemplateSet(takes={"pause": enrolled.takes["pause"][: MIN_TAKES - 1], "yes": enrolled.takes["yes"]})
+    assert TemplateClassifier(t).commands == ["yes"]
+
+
+def test_empty_set_classifies_nothing():
+    assert TemplateClassifier(TemplateSet()).classify(np.zeros((20, 26))) == NO_RESULT
+
+
+def test_thresholds_are_within_bounds(enrolled):
+    clf = TemplateClassifier(enrolled)
+    assert set(clf.thresholds) == set(WORDS)
+    assert all(2.2 <= v <= 4.2 for v in clf.thresholds.values())
+
+
+def test_held_out_takes_are_recognised_and_other_words_rejected(enrolled):
+    clf = TemplateClassifier(enrolled)
+    results = [(w, clf.classify(utterance_features(take(w, i, held_out=True)))) for w in WORDS for i in range(10, 15)]
+    right = sum(r.accepted and r.command == w for w, r in results)
+    wrong = sum(r.accepted and r.command != w for w, r in results)
+    assert right >= 14 and wrong == 0, [(w, r.command, round(r.distance, 2), r.accepted) for w, r in results]
+    others = [w for w in OTHER_WORDS + NEAR_WORDS + COMMANDS if w not in WORDS]
+    accepted = [w for w in others if clf.classify(utterance_features(take(w, 1, held_out=True))).accepted]
+    assert len(accepted) <= 2, accepted
+
+
+def test_relaxing_a_command_widens_only_its_threshold(enrolled):
+    clf = TemplateClassifier(enrolled)
+    f = utterance_features(take("pause", 11, held_out=True))
+    plain, relaxed = clf.classify(f), clf.classify(f, {plain_cmd: 1.5 for plain_cmd in ["pause"]})
+    assert plain.command == relaxed.command == "pause"
+    assert relaxed.threshold == pytest.approx(1.5 * plain.threshold)
+    assert relaxed.confidence >= plain.confidence
+    assert clf.classify(f, {"yes": 1.5}).threshold == plain.threshold
