@@ -360,3 +360,15 @@ def test_progress_bar_on_a_terminal(tmp_path):
     assert progress.bar is not None and progress.bar.n == 3
     progress.close()
     assert "3/3" in stream.getvalue() and "Exported" not in stream.getvalue()
+
+
+def test_cli_ffmpeg_missing_is_one_sentence_and_no_file(tmp_path, capsys, guide_home, monkeypatch):
+    from voice_guide.adapters import pydub_export
+
+    monkeypatch.setattr(pydub_export, "ffmpeg_path", lambda: None)
+    out = tmp_path / "out"
+    out.mkdir()
+    assert cli.main(["export", "--out", str(out), "--format", "m4a"]) == ExportError.exit_code
+    err = capsys.readouterr().err.strip()
+    assert "ffmpeg is needed" in err and "scripts/setup.sh" in err and "\n" not in err
+    assert list(out.iterdir()) == []

@@ -110,8 +110,10 @@ def run(args: argparse.Namespace) -> int:
         settings = settings.with_changes(rate=args.rate)
     out_dir = Path(args.out) if args.out else default_out_dir()
     check_folder(out_dir)
-    # Checked before the synthesiser starts, so bad input is reported at once.
+    from voice_guide.adapters.pydub_export import check_format
     from voice_guide.speech import open_synthesizer, voice_settings
+
+    check_format(args.format)  # before the synthesiser starts, so a missing ffmpeg is reported at once
 
     progress = ConsoleProgress(sys.stderr)
     voice = voice_settings(settings)

@@ -1,0 +1,110 @@
+"""How fast the export runs, against bare espeak-ng, and how close sessions come to their planned time.
+
+Exports the whole library in mp3 into a temporary folder with an EMPTY speech cache (VOICE_GUIDE_HOME
+points at a fresh temporary folder), so every text is synthesised; then, in the same run, times bare
+`espeak-ng -w` on the same texts. Prints seconds of audio per second of wall time for both, and each
+session's planned and exported length.
+
+    .venv/bin/python scripts/bench_export.py [--synthesizer pyttsx3|espeak-ng] [--format mp3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def spoken_texts(library) -> list[str]:
+    """Every distinct text the export speaks: titles as spoken, step words, 'Halfway.'."""
+    from voice_guide.render import spoken_title
+    from voice_guide.timeline import HALFWAY_TEXT
+
+    texts: list[str] = []
+    for item in library.items:
+        texts.append(spoken_title(item))
+        texts += [s.say for s in item.steps if s.say]
+        if any(s.halfway for s in item.steps):
+            texts.append(HALFWAY_TEXT)
+    return list(dict.fromkeys(texts))
+
+
+def bare_espeak(texts: list[str], rate: int, folder: Path) -> tuple[float, float]:
+    """(seconds of audio, wall seconds) for `espeak-ng -w` run once per text."""
+    folder.mkdir()
+    start = time.perf_counter()
+    for k, text in enumerate(texts):
+        subprocess.run(["espeak-ng", "-s", str(rate), "-w", str(folder / f"{k}.wav"), "--stdin"],
+                       input=text.encode("utf-8"), check=True, capture_output=True)
+    wall = time.perf_counter() - start
+    audio = 0.0
+    for path in folder.glob("*.wav"):
+        with wave.open(str(path), "rb") as w:
+            audio += w.getnframes() / w.getframerate()
+    return audio, wall
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--synthesizer", default="pyttsx3", choices=("pyttsx3", "espeak-ng"))
+    parser.add_argument("--format", default="mp3", choices=("mp3", "ogg", "wav", "m4a"))
+    args = parser.parse_args()
+    if not shutil.which("espeak-ng"):
+        print("espeak-ng is not installed; run scripts/setup.sh first.", file=sys.stderr)
+        return 1
+
+    scratch = Path(tempfile.mkdtemp(prefix="voice-guide-bench-"))
+    os.environ["VOICE_GUIDE_HOME"] = str(scratch / "home")  # an empty speech cache
+    try:
+        from voice_guide.adapters.pydub_export import decode
+        from voice_guide.content.loader import load_library
+        from voice_guide.export import export_library
+        from voice_guide.settings import Settings
+        from voice_guide.speech import open_synthesizer, voice_settings
+
+        library = load_library()
+        settings = Settings(synthesizer=args.synthesizer)
+        out = scratch / "out"
+        out.mkdir()
+        start = time.perf_counter()
+        synth = open_synthesizer(settings)
+        try:
+            result = export_library(library, [], out, args.format, synth, voice_settings(settings))
+        finally:
+            synth.close()
+        export_wall = time.perf_counter() - start
+        export_audio = sum(t.duration for t in result.tracks)
+
+        texts = spoken_texts(library)
+        espeak_audio, espeak_wall = bare_espeak(texts, settings.rate, scratch / "espeak")
+
+        print(f"library: {len(library.items)} tracks, {len(texts)} distinct texts, "
+              f"{sum(len(t.split()) for t in texts)} words, rate {settings.rate} wpm")
+        print(f"export ({args.synthesizer}, {args.format}, empty cache): {export_audio:.1f} s of audio "
+              f"in {export_wall:.2f} s wall = {export_audio / export_wall:.1f} s audio per wall second")
+        print(f"bare espeak-ng -w, same texts: {espeak_audio:.1f} s of speech in {espeak_wall:.2f} s wall "
+              f"= {espeak_audio / espeak_wall:.1f} s audio per wall second")
+        print("session            planned s  exported s  difference")
+        for track in result.tracks:
+            item = library.get(track.names[0])
+            if item.kind != "session":
+                continue
+            exported = decode(out / track.file).duration
+            diff = 100 * (exported - item.length) / item.length
+            print(f"{item.name:<18} {item.length:9.1f}  {exported:10.2f}  {diff:+9.2f} %")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
