@@ -149,7 +149,7 @@ def test_rendered_speech_plays_and_is_heard(devices, guide_home):
     out, mic = devices
     synth = open_synthesizer(Settings())
     try:
-        speech = synth.synthesize("Breathe in slowly, and let your shoulders drop.", VoiceSettings())
+        speech = synth.synthesize("Breathe in slowly.", VoiceSettings())
     finally:
         synth.close()
     with Recorder(mic) as rec:
