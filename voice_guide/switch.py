@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.features import mel_filterbank
 from voice_guide.fileio import atomic_write_text
 
 KINDS = ("click", "hum")
@@ -40,10 +41,10 @@ HUM_MIN, HUM_MAX = 0.4, 4.0
 HUM_PITCH = (65.0, 420.0)
 HUM_VOICED = 0.6
 """Share of a hum's sounding frames that must carry a clear pitch."""
-HUM_PITCH_SPREAD = 0.06
+HUM_PITCH_SPREAD = 0.035
 """Largest spread (std of log pitch) of a hum's pitch over its middle."""
-HUM_FLUX = 0.65
-"""Largest mean frame-to-frame change of a hum's normalised log spectrum below 2 kHz."""
+HUM_FLUX = 0.3
+"""Largest mean frame-to-frame change of a hum's normalised log mel spectrum below 2 kHz."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class SoundShape:
     peak_db: float
     """Loudest frame above the quiet floor, dB."""
     voiced: float = 0.0
-    """Share of sounding 30 ms windows with a clear pitch."""
+    """Share of sounding 40 ms windows with a clear pitch."""
     pitch: float = 0.0
     """Median pitch, Hz (0 when unvoiced)."""
     pitch_spread: float = 1.0
@@ -72,17 +73,29 @@ def _frame_db(x: np.ndarray, rate: int) -> np.ndarray:
     return 10 * np.log10(np.mean(f * f, axis=1) + 1e-12)
 
 
+def _autocorr(x: np.ndarray) -> np.ndarray:
+    spec = np.fft.rfft(x, 2 * len(x))
+    return np.fft.irfft(np.abs(spec) ** 2)[: len(x)]
+
+
 def _pitch(window: np.ndarray, rate: int) -> tuple[float, float]:
-    """(pitch Hz, clarity 0..1) from the normalised autocorrelation peak in the hum range."""
-    w = (window - window.mean()) * np.hanning(len(window))
-    spec = np.fft.rfft(w, 2 * len(w))
-    ac = np.fft.irfft(np.abs(spec) ** 2)[: len(w)]
+    """(pitch Hz, clarity 0..1): the normalised autocorrelation peak in the hum range, divided by the
+    window's own autocorrelation (Boersma's method) so low voices are not penalised."""
+    taper = np.hanning(len(window))
+    ac = _autocorr((window - window.mean()) * taper)
     if ac[0] <= 0:
         return 0.0, 0.0
-    ac = ac / ac[0]
-    lo, hi = int(rate / HUM_PITCH[1]), min(len(ac) - 1, int(rate / HUM_PITCH[0]))
-    lag = lo + int(np.argmax(ac[lo:hi]))
-    return rate / lag, float(ac[lag])
+    ac = ac / ac[0] / np.maximum(_autocorr(taper) / np.sum(taper**2), 1e-3)
+    lo, hi = int(rate / HUM_PITCH[1]), min(len(ac) // 2, int(rate / HUM_PITCH[0]))
+    seg = ac[lo:hi]
+    if len(seg) < 3:
+        return 0.0, 0.0
+    peaks = np.flatnonzero((seg[1:-1] >= seg[:-2]) & (seg[1:-1] >= seg[2:])) + 1
+    if len(peaks) == 0:
+        return 0.0, 0.0
+    best = float(seg[peaks].max())
+    lag = lo + int(peaks[np.argmax(seg[peaks] >= 0.9 * best)])  # the shortest strong lag: no octave drops
+    return rate / lag, float(min(1.0, ac[lag]))
 
 
 def measure(audio: Audio) -> SoundShape | None:
@@ -105,8 +118,9 @@ def measure(audio: Audio) -> SoundShape | None:
         return shape
     step = round(HOP * rate)
     seg = x[first * step : (last + 1) * step]
-    win, hop = round(0.03 * rate), round(0.015 * rate)
+    win, hop = round(0.04 * rate), round(0.015 * rate)
     pitches, clear, spectra = [], 0, []
+    bank = mel_filterbank(rate, 1024, 16, 60.0, 2000.0)
     starts = range(0, max(1, len(seg) - win), hop)
     for s in starts:
         w = seg[s : s + win]
@@ -116,8 +130,8 @@ def measure(audio: Audio) -> SoundShape | None:
         if clarity >= 0.6:
             clear += 1
             pitches.append(f0)
-        mag = np.abs(np.fft.rfft(w * np.hanning(win), 512))[: 64]  # below 2 kHz
-        spectra.append(np.log(mag + 1e-6))
+        power = np.abs(np.fft.rfft(w * np.hanning(win), 1024)) ** 2
+        spectra.append(np.log(bank @ power + 1e-10))
     n = max(1, len(spectra))
     mid = np.log(pitches[len(pitches) // 5 : len(pitches) - len(pitches) // 5] or [1.0])
     if len(spectra) > 2:
