@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol, Sequence
 
+import numpy as np
+
 from voice_guide import cues, progress
 from voice_guide.audio import Audio
 from voice_guide.content.model import Item
@@ -74,16 +76,22 @@ class Player:
                  mic: AudioIn | None = None, understand: Callable[[Audio], object] | None = None,
                  keys: KeySource | None = None, voice: VoiceSettings = VoiceSettings(),
                  trailing_silence: float = 0.8, max_utterance: float = 4.0, read_only: bool = False,
-                 progress_path: Path | None = None, on_voice: Callable[[int, float], None] | None = None,
-                 echo: Callable[[str], None] | None = None, max_said: int = 500) -> None:
+                 progress_path: Path | None = None,
+                 save_place: Callable[[progress.Progress | None], None] | None = None, on_voice: Callable[[int, float], None] | None = None,
+                 echo: Callable[[str], None] | None = None, max_said: int = 500,
+                 watch: Callable[[np.ndarray, int], object | None] | None = None) -> None:
         self.synth = synthesizer
         self.out = audio_out
         self.clock = clock
         self.mic = mic if understand is not None else None
         self.understand = understand
+        self.watch = watch
+        """Raw-block watcher for a no-words switch (a click too short for the endpointer): block, rate
+        -> a Match or None (`voice_guide.personal.PersonalModel.watch`)."""
         self.keys = keys
         self.voice = voice
-        self.progress_path = progress_path
+        self.save_place = save_place or (lambda place: progress.store(place, progress_path))
+        """Saves the place (None: forgets it); the progress file by default."""
         self.on_voice = on_voice
         self.echo = echo
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
@@ -92,7 +100,8 @@ class Player:
         self.gate = EchoGate()
         self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
         self._queue: deque[tuple[Audio, int | None]] = deque()
-        self._current: tuple[Playback, int | None] | None = None
+        self._current: tuple[Playback, int | None, float] | None = None
+        """What is playing, the id of its sentence, and when it should end."""
         self._events: deque[Event] = deque()
         self._finishing = False
         self._mic_lost_at: float | None = None
@@ -142,16 +151,16 @@ class Player:
     def _pump(self) -> None:
         while True:
             if self._current is not None:
-                playback, say_id = self._current
+                playback, say_id, ends = self._current
                 if not playback.done():
                     return
                 self._current = None
                 if say_id is not None:
-                    self._events.append(SpeechDone(say_id))
+                    self._events.append(SpeechDone(say_id, at=ends))
             if not self._queue:
                 return
             audio, say_id = self._queue.popleft()
-            self._current = (self.out.play(audio), say_id)
+            self._current = (self.out.play(audio), say_id, self.clock.now() + audio.duration)
 
     def _stop_audio(self) -> None:
         self._queue.clear()
@@ -199,10 +208,7 @@ class Player:
 
     def _save(self, place: progress.Progress | None) -> None:
         try:
-            if place is None:
-                progress.clear(self.progress_path)
-            else:
-                progress.save(place, self.progress_path)
+            self.save_place(place)
         except OSError as exc:
             self._log(f"your place could not be saved ({exc.strerror or exc})")
 
@@ -215,7 +221,9 @@ class Player:
 
     def _heard(self, utterance: Audio) -> None:
         assert self.understand is not None
-        result = self.understand(utterance)
+        self._decide(self.understand(utterance))
+
+    def _decide(self, result: object) -> None:
         match = getattr(result, "match", result)
         decision = getattr(match, "decision", "none")
         command = getattr(match, "command", None)
@@ -240,6 +248,10 @@ class Player:
                 utterance = self.endpointer.feed(block)
                 if utterance is not None:
                     self._heard(utterance)
+                elif self.watch is not None and self.mic is not None:
+                    switched = self.watch(block, self.mic.rate)
+                    if switched is not None:
+                        self._decide(switched)
             else:
                 self.endpointer.discard()
         if self.keys is not None:

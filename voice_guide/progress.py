@@ -100,3 +100,11 @@ def clear(path: Path | None = None) -> None:
         path.unlink()
     except FileNotFoundError:
         pass
+
+
+def store(place: Progress | None, path: Path | None = None) -> None:
+    """Save `place`, or forget the saved place when it is None."""
+    if place is None:
+        clear(path)
+    else:
+        save(place, path)

@@ -71,9 +71,11 @@ class Tick:
 
 @dataclass(frozen=True)
 class SpeechDone:
-    """The sentence with this id finished playing."""
+    """The sentence with this id finished playing (at `at`, when the player knows it better than the
+    time the event arrives)."""
 
     say_id: int
+    at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,7 @@ class Session:
         elif isinstance(event, SpeechDone):
             if event.say_id == s.awaiting:
                 s.awaiting = None
-                self._spoken(now)
+                self._spoken(min(now, event.at) if event.at is not None else now)
         elif isinstance(event, Key):
             self._key(event.char, now)
         elif isinstance(event, Do):

@@ -38,6 +38,8 @@ class Engines:
     """Opens the live microphone; None when not listening."""
     understand: Callable | None
     """audio -> Match; None when not listening."""
+    personal: object | None
+    """The user's enrolled voice (voice_guide.personal.PersonalModel), when there is one."""
     keys: object | None
     notices: list[str]
 
@@ -68,23 +70,30 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
     from voice_guide.speech import open_synthesizer
 
     notices: list[str] = []
-    understand = None
+    understand = personal = None
     if listen:
         from voice_guide.matching import build_vocabulary
         from voice_guide.recognition import open_recognizer
         from voice_guide.understand import Understander
 
+        from voice_guide.personal import PersonalModel
+
         vocab = build_vocabulary(library.items)
         recognizer = open_recognizer(settings, vocab.phrases())
         if getattr(recognizer, "notice", ""):
             notices.append(recognizer.notice)
-        understand = Understander(recognizer, vocab).understand
+        model = PersonalModel.load()
+        if model.notice:
+            notices.append(model.notice)
+        personal = model if model.active else None
+        understand = Understander(recognizer, vocab, personal).understand
     return Engines(
         synthesizer=open_synthesizer(settings),
         audio_out=SounddeviceOut(settings.output_device),
         clock=SystemClock(),
         microphone=(lambda: SounddeviceIn(settings.input_device)) if listen else None,
         understand=understand,
+        personal=personal,
         keys=open_keys(),
         notices=notices,
     )
@@ -138,7 +147,10 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
         voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
         max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
         echo=lambda text: print(text, flush=True),
+        watch=getattr(engines.personal, "watch", None),
     )
+    if engines.personal is not None:
+        engines.personal.is_paused = lambda: player.session.mode == "paused"  # type: ignore[attr-defined]
     try:
         player.run(item=item, resume=_resume(loaded, library, item), notices=notices)
     finally:

@@ -1,0 +1,375 @@
+"""The player on fake engines and a fake clock: whole runs from recorded speech, the guide's own voice
+fed back, a microphone that disappears, a speech engine that fails, three hours of use."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import itertools
+import subprocess
+import tracemalloc
+from functools import lru_cache
+
+import numpy as np
+import pytest
+import soundfile
+
+from voice_guide import matching, progress
+from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
+from voice_guide.content.model import Item, Step
+from voice_guide.engines import VoiceSettings
+from voice_guide.errors import DeviceError, EngineError
+from voice_guide.listen import RecordingsIn
+from voice_guide.player import Player
+from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
+from voice_guide.understand import Understander
+
+SHORT = Item(
+    name="short-rest", title="Short rest", kind="session", length=45.0, aliases=("rest", "short rest"),
+    steps=(
+        Step("Sit comfortably and close your eyes.", hold=4.0, cue=True, label="settle"),
+        Step("Let your face rest. Breathe slowly.", fill=True, cue=True, halfway=True, label="rest"),
+        Step("Now open your eyes slowly.", label="end"),
+    ),
+)
+TIP = Item(name="tip", title="A tip", kind="topic", aliases=("tip",),
+           steps=(Step("Rest your eyes when they are tired."), Step("Drink some water.")))
+ITEMS = [TIP, SHORT]
+
+VOICES = [("en-us", 150), ("en", 120), ("en-gb-x-rp", 165), ("en-us+f3", 135), ("en+m3", 110)]
+
+
+@lru_cache(maxsize=64)
+def speak(text: str, voice: str = "en-us", speed: int = 150) -> Audio:
+    """espeak-ng speech, trimmed, 16 kHz, with a faint noise floor."""
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
+                         check=True, capture_output=True).stdout
+    samples, rate = soundfile.read(io.BytesIO(wav), dtype="float32")
+    loud = np.flatnonzero(np.abs(samples) > 1e-3)
+    audio = Audio(samples[loud[0] : loud[-1] + 1], rate).resample(SPEECH_RATE)
+    return add_noise_floor(audio, -58.0, seed=len(text))
+
+
+def recordings(words: list[str]) -> list[Audio]:
+    return [speak(w, *voice) for w, voice in zip(words, itertools.cycle(VOICES))]
+
+
+def real_recognizer():
+    recognition = pytest.importorskip("voice_guide.recognition")
+    from voice_guide.settings import Settings
+
+    vocab = matching.build_vocabulary(ITEMS)
+    return recognition.open_recognizer(Settings(), vocab.phrases())
+
+
+def make_player(clock, mic=None, recognizer=None, items=ITEMS, **kwargs) -> Player:
+    understand = None
+    if recognizer is not None:
+        understand = Understander(recognizer, matching.build_vocabulary(items)).understand
+    kwargs.setdefault("synthesizer", FakeSynthesizer())
+    kwargs.setdefault("audio_out", ClockAudioOut(clock))
+    synth, out = kwargs.pop("synthesizer"), kwargs.pop("audio_out")
+    return Player(items, synth, out, clock, mic=mic, understand=understand, **kwargs)
+
+
+def run_from_recordings(words, recognizer, tmp_path, **kwargs):
+    clock = FakeClock(1000.0)
+    holder = {}
+    mic = RecordingsIn(recordings(words), clock.sleep, ready=lambda: holder["p"].listening())
+    player = holder["p"] = make_player(clock, mic, recognizer, progress_path=tmp_path / "progress.json",
+                                       **kwargs)
+    outcome = player.run()
+    return player, outcome, clock
+
+
+SCRIPT = ["start short rest", "pause", "where", "resume", "slower", "next"]
+
+
+@pytest.mark.parametrize("engine", ["scripted", "real"])
+def test_a_whole_session_from_recordings(engine, tmp_path):
+    """Open by voice, pause, ask where, go on, slow down, skip the long rest; the session ends and
+    the guide returns to the menu, progress cleared."""
+    recognizer = ScriptedRecognizer(SCRIPT) if engine == "scripted" else real_recognizer()
+    player, outcome, clock = run_from_recordings(SCRIPT, recognizer, tmp_path)
+    said = list(outcome.said)
+    acted = [h.split("-> act ")[-1] for h in outcome.heard if "-> act" in h]
+    assert acted == ["open:short-rest", "pause", "where", "resume", "slower", "next"], list(outcome.heard)
+    for sentence in ["Short rest", "Sit comfortably and close your eyes.", "Step 1 of 3 of Short rest: settle.",
+                     "Going on.", "Slower.", "Let your face rest. Breathe slowly.", "Now open your eyes slowly.",
+                     "That was Short rest."]:
+        assert sentence in said
+    assert said.index("Paused. Say resume to go on, or menu to choose something else.") < said.index("Going on.")
+    assert player.voice.rate == 130
+    assert player.session.mode == "menu"
+    assert not (tmp_path / "progress.json").exists()
+
+
+def test_an_unhurried_session_lasts_its_planned_length(tmp_path):
+    """No commands at all after opening: the fill hold makes the session its length (each hold may
+    end up to one loop turn late)."""
+    clock = FakeClock(0.0)
+    out = ClockAudioOut(clock, keep=1000)
+    player = make_player(clock, audio_out=out, read_only=True, progress_path=tmp_path / "p.json")
+    player.run(item=SHORT)
+    title = out.played[0]
+    said_end = [p for p in out.played if p.audio.duration > 1.0][-2]  # the last step, before "That was"
+    assert said_end.end - title.start == pytest.approx(SHORT.length, abs=0.1 * len(SHORT.steps) + 0.01)
+
+
+def test_noise_coughs_and_long_talk_do_nothing(tmp_path):
+    rng = np.random.default_rng(5)
+    cough = Audio((rng.standard_normal(5600) * np.hanning(5600) * 0.3).astype(np.float32), SPEECH_RATE)
+    talk = speak("well I was just saying to my sister that the garden needs a lot of work this year")
+    clock = FakeClock(0.0)
+    holder = {}
+    mic = RecordingsIn([cough, talk, speak("purple window")], clock.sleep, ready=lambda: holder["p"].listening())
+    recognizer = ScriptedRecognizer(["cough", "purple window"])
+    player = holder["p"] = make_player(clock, mic, recognizer, progress_path=tmp_path / "p.json")
+    player.run()
+    assert len(recognizer.decoded) == 2  # the long talk never reached the recogniser
+    assert player.session.mode == "menu"
+    assert not any("Sorry" in s for s in player.outcome.said)
+
+
+class EchoMic:
+    """A microphone beside the speaker: it hears exactly what the guide plays, plus a noise floor."""
+
+    rate = SPEECH_RATE
+
+    def __init__(self, out: ClockAudioOut, clock: FakeClock, seconds: float) -> None:
+        self.out, self.clock, self.seconds = out, clock, seconds
+
+    @contextlib.contextmanager
+    def blocks(self):
+        def gen():
+            rng = np.random.default_rng(1)
+            step = 0.1
+            for _ in range(round(self.seconds / step)):
+                start = self.clock.now()
+                self.clock.sleep(step)
+                sound = self.out.sounding(start, step, self.rate)
+                yield sound + (rng.standard_normal(len(sound)) * 0.001).astype(np.float32)
+        yield gen()
+
+
+class OpenGate:
+    """No echo gate at all: the control that shows the echo would otherwise be heard."""
+
+    def update(self, playing, now) -> None:
+        pass
+
+    def open(self, now) -> bool:
+        return True
+
+
+ECHO_TOPIC = Item(name="commands-demo", title="Next steps", kind="topic", steps=(
+    Step("Say next to go on.", hold=1.5), Step("Pause.", hold=1.5), Step("Stop.", hold=1.5),
+    Step("Say menu, or say repeat.", hold=1.5),
+))
+"""Command words as separate utterances, the way a microphone would pick them up."""
+
+
+@pytest.mark.parametrize("gated", [True, False])
+def test_the_guide_does_not_act_on_its_own_voice(gated, tmp_path):
+    """The guide reads a text full of command words through a real voice while the microphone hears
+    the speaker; with the echo gate nothing reaches the recogniser and the topic is read to its end."""
+    from voice_guide.adapters.espeak_tts import EspeakSynthesizer
+
+    clock = FakeClock(0.0)
+    out = ClockAudioOut(clock)
+    mic = EchoMic(out, clock, seconds=40)
+    words = ["next", "pause", "stop", "menu", "repeat", "next"]
+    recognizer = ScriptedRecognizer(words * 3)
+    player = make_player(clock, mic, recognizer, items=[ECHO_TOPIC], synthesizer=EspeakSynthesizer(),
+                         audio_out=out, read_only=True, progress_path=tmp_path / "p.json")
+    if not gated:
+        player.gate = OpenGate()
+    player.run(item=ECHO_TOPIC)
+    if gated:
+        assert recognizer.decoded == []
+        assert player.session.mode == "finished"
+        assert list(player.outcome.said)[-1] == "That was Next steps. Goodbye."
+    else:
+        assert len(recognizer.decoded) >= 2  # the same speech, ungated, is heard and acted on
+        assert any("-> act" in h for h in player.outcome.heard)
+
+
+class FailingMic:
+    """Gives `good` blocks of quiet, then disappears; every later attempt to open it fails."""
+
+    rate = SPEECH_RATE
+
+    def __init__(self, clock: FakeClock, good: int) -> None:
+        self.clock, self.good, self.opened = clock, good, 0
+
+    @contextlib.contextmanager
+    def blocks(self):
+        self.opened += 1
+        if self.opened > 1:
+            raise DeviceError("The microphone is gone.")
+
+        def gen():
+            for _ in range(self.good):
+                self.clock.sleep(0.1)
+                yield np.zeros(1600, dtype=np.float32)
+            raise DeviceError("The microphone stopped delivering sound.")
+        yield gen()
+
+
+class TimedKeys:
+    def __init__(self, clock, presses):
+        self.clock, self.presses = clock, sorted(presses)
+
+    def poll(self):
+        out = []
+        while self.presses and self.presses[0][0] <= self.clock.now():
+            out.append(self.presses.pop(0)[1])
+        return out
+
+    def close(self):
+        pass
+
+
+def test_a_microphone_that_disappears_pauses_and_says_so(tmp_path):
+    clock = FakeClock(0.0)
+    mic = FailingMic(clock, good=60)  # gone 6 s in: during the first step's hold
+    keys = TimedKeys(clock, [(30.0, " "), (40.0, "q")])
+    path = tmp_path / "progress.json"
+    player = make_player(clock, mic, ScriptedRecognizer([]), keys=keys, read_only=True, progress_path=path)
+    outcome = player.run(item=SHORT)
+    said = list(outcome.said)
+    lost = "I can't hear the microphone any more, so I have paused. Use the keyboard: press space to go on, or q to quit."
+    assert said.count(lost) == 1 and outcome.mic_lost
+    assert said[said.index(lost) + 1] == "Going on."
+    assert said[-1] == "Goodbye. Your place is saved."
+    assert progress.load(path).progress.item == "short-rest"
+    assert mic.opened > 2  # tried again now and then
+
+
+def test_no_microphone_at_start_says_so_and_the_keyboard_works(tmp_path):
+    clock = FakeClock(0.0)
+    mic = FailingMic(clock, good=0)
+    mic.opened = 1  # the very first open fails
+    keys = TimedKeys(clock, [(20.0, "1"), (45.0, "q")])
+    player = make_player(clock, mic, ScriptedRecognizer([]), keys=keys, progress_path=tmp_path / "p.json")
+    outcome = player.run()
+    said = list(outcome.said)
+    assert said[1].startswith("I cannot find a microphone, so I will not hear you.")
+    assert "A tip" in said and "Rest your eyes when they are tired." in said
+
+
+class FlakySynthesizer(FakeSynthesizer):
+    """Fails (as a hung engine killed by its watchdog would) on the first try of chosen sentences."""
+
+    def __init__(self, fail_on: set[str]) -> None:
+        super().__init__()
+        self.fail_on = set(fail_on)
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        if text in self.fail_on:
+            self.fail_on.discard(text)
+            self.calls.append(text)
+            raise EngineError("The speech engine stopped answering; it was restarted.")
+        return super().synthesize(text, settings)
+
+
+def test_a_speech_engine_failure_retries_the_same_sentence(tmp_path):
+    clock = FakeClock(0.0)
+    synth = FlakySynthesizer({"Drink some water."})
+    player = make_player(clock, synthesizer=synth, read_only=True, progress_path=tmp_path / "p.json")
+    player.run(item=TIP)
+    assert synth.calls.count("Drink some water.") >= 2
+    assert list(player.outcome.said)[-2:] == ["Drink some water.", "That was A tip. Goodbye."]
+
+
+class DeadSpeaker:
+    def play(self, audio):
+        raise DeviceError("No speaker or sound output was found.")
+
+
+def test_no_audio_output_is_an_error(tmp_path):
+    clock = FakeClock(0.0)
+    player = make_player(clock, audio_out=DeadSpeaker(), progress_path=tmp_path / "p.json")
+    with pytest.raises(DeviceError):
+        player.run()
+
+
+class CyclingKeys:
+    """A restless user: a key every 3.7 seconds, round and round (never q)."""
+
+    CYCLE = ["2", "n", "w", "+", "b", " ", "-", " ", "r", "?", "m", "y", "1", "n", ">", "<", "m", "n",
+             " ", "2", "n", " ", "m", "n", "3"]
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.keys = itertools.cycle(self.CYCLE)
+        self.next_at = 3.7
+
+    def poll(self):
+        if self.clock.now() < self.next_at:
+            return []
+        self.next_at += 3.7
+        return [next(self.keys)]
+
+    def close(self):
+        pass
+
+
+def check_consistent(player: Player) -> None:
+    s = player.session.state
+    if s.mode == "menu":
+        assert s.item is None and s.hold is None
+    elif s.mode in ("speaking", "holding", "paused"):
+        assert s.item is not None and -1 <= s.step < len(s.item.steps)
+    if s.mode == "holding":
+        assert s.hold is not None and s.hold.elapsed <= s.hold.length
+    if s.mode == "speaking":
+        assert s.awaiting is not None or player.busy() or s.step >= 0
+    assert len(player._queue) < 10
+    assert 80 <= s.rate <= 300 and 0.2 <= s.volume <= 1.0
+
+
+class MemoSynthesizer(FakeSynthesizer):
+    """Renders each (text, rate) once, as a cached real synthesiser would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.memo: dict = {}
+
+    def synthesize(self, text, settings):
+        key = (text, settings)
+        if key not in self.memo:
+            self.memo[key] = super().synthesize(text, settings)
+        return self.memo[key]
+
+
+def test_three_hours_of_use_stay_consistent_with_flat_memory():
+    clock = FakeClock(0.0)
+    keys = CyclingKeys(clock)
+    places = []
+    out = ClockAudioOut(clock, keep=0)
+    player = make_player(clock, keys=keys, synthesizer=MemoSynthesizer(), audio_out=out,
+                         save_place=lambda place: places.append(place) if len(places) < 100 else None)
+    player._execute(player.session.start(clock.now()))
+    sizes = []
+    modes = set()
+    tracemalloc.start()
+    try:
+        for hour in range(3):
+            end = (hour + 1) * 3600.0
+            while clock.now() < end:
+                clock.sleep(0.5)
+                player._turn(None)
+                modes.add(player.session.mode)
+                if int(clock.now() * 2) % 200 == 0:
+                    check_consistent(player)
+            player._stop_audio()  # what happens to be playing differs from hour to hour
+            gc.collect()
+            sizes.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    assert {"menu", "speaking", "holding", "paused", "confirming"} <= modes
+    print("traced memory after each hour:", sizes)
+    assert sizes[2] - sizes[0] < 64 * 1024, sizes
+    assert None in places and progress.Progress("short-rest", 0) in places  # places saved and cleared
