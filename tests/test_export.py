@@ -372,3 +372,35 @@ def test_cli_ffmpeg_missing_is_one_sentence_and_no_file(tmp_path, capsys, guide_
     err = capsys.readouterr().err.strip()
     assert "ffmpeg is needed" in err and "scripts/setup.sh" in err and "\n" not in err
     assert list(out.iterdir()) == []
+
+
+def test_a_damaged_track_is_made_again(tmp_path):
+    run(tmp_path)
+    track = tmp_path / "02 - What to do.wav"
+    track.write_bytes(track.read_bytes()[:1000])
+    result = run(tmp_path)
+    assert [t.file for t in result.written] == ["02 - What to do.wav"]
+    assert decode(track).duration > 1.0
+
+
+def test_a_corrupt_manifest_means_everything_is_made_again(tmp_path):
+    run(tmp_path)
+    (tmp_path / MANIFEST).write_text("{not json")
+    assert len(run(tmp_path).written) == 3
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or sys.platform != "linux", reason="mounting a tmpfs needs root")
+def test_a_really_full_disk(tmp_path):
+    """A real ENOSPC from a tiny tmpfs, where the machine allows mounting one."""
+    small = tmp_path / "small"
+    small.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400k", "tmpfs", str(small)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        with pytest.raises(ExportError, match="The disk is full, so 03 - Quiet face.wav could not be written"):
+            run(small)
+        assert parts(small) == []
+        assert audio_files(small) == ["01 - Safety notice.wav", "02 - What to do.wav"]
+    finally:
+        subprocess.run(["umount", str(small)], check=True)

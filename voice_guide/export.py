@@ -206,7 +206,7 @@ def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
 
 
 class Manifest:
-    """What each file in the folder was made from: {file: {"key", "names", "title", "duration"}}."""
+    """What each file in the folder was made from: {file: {"key", "names", "title", "duration", "size"}}."""
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / MANIFEST
@@ -217,13 +217,20 @@ class Manifest:
                 self.tracks = {k: v for k, v in data["tracks"].items() if isinstance(v, dict)}
 
     def unchanged(self, file: str, key: str) -> dict | None:
+        """The entry for `file` if it was made from `key` and is still there, whole."""
         entry = self.tracks.get(file)
-        if entry and entry.get("key") == key and (self.path.parent / file).is_file():
-            return entry
-        return None
+        if not entry or entry.get("key") != key:
+            return None
+        try:
+            size = (self.path.parent / file).stat().st_size
+        except OSError:
+            return None
+        return entry if size == entry.get("size") else None
 
     def record(self, file: str, key: str, names: Sequence[str], title: str, duration: float) -> None:
-        self.tracks[file] = {"key": key, "names": list(names), "title": title, "duration": duration}
+        size = (self.path.parent / file).stat().st_size
+        self.tracks[file] = {"key": key, "names": list(names), "title": title, "duration": duration,
+                             "size": size}
         self.save()
 
     def forget_replaced(self, file: str, names: Sequence[str]) -> None:

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import shutil
 import subprocess
 import tempfile
 import threading
 import warnings
+import wave
 from pathlib import Path
 from typing import Iterator, Sequence
 
@@ -28,7 +30,7 @@ from voice_guide.render import Chapter
 _ENCODING = {
     "mp3": ("mp3", "libmp3lame", "64k", None),
     "ogg": ("ogg", "libvorbis", None, ["-q:a", "3"]),
-    "wav": ("wav", None, None, None),
+    "wav": ("wav", None, None, None),  # written directly (see wav_bytes)
     "m4a": ("ipod", "aac", "64k", None),
 }
 
@@ -207,6 +209,18 @@ def _add_mp4_chapters(path: Path, chapters: Sequence[Chapter]) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def wav_bytes(audio: Audio) -> bytes:
+    """A 16-bit mono WAV, built in memory and written in one go: pydub's own WAV writer, when the
+    disk fills mid-file, leaves a half-closed writer that prints a stray traceback when collected."""
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(audio.rate)
+        out.writeframes(audio.to_pcm16())
+    return buf.getvalue()
+
+
 class PydubEncoder:
     """Writes one Audio to one file with tags (and chapters, for single-file exports)."""
 
@@ -220,11 +234,15 @@ class PydubEncoder:
         check_format(fmt)
         pydub = _pydub()
         muxer, codec, bitrate, parameters = _ENCODING[fmt]
-        segment = pydub.AudioSegment(data=audio.to_pcm16(), sample_width=2, frame_rate=audio.rate, channels=1)
         path = Path(path)
         try:
-            with _scratch(), open(path, "wb+") as out:
-                segment.export(out, format=muxer, codec=codec, bitrate=bitrate, parameters=parameters)
+            if fmt == "wav":
+                path.write_bytes(wav_bytes(audio))
+            else:
+                segment = pydub.AudioSegment(data=audio.to_pcm16(), sample_width=2, frame_rate=audio.rate,
+                                             channels=1)
+                with _scratch(), open(path, "wb+") as out:
+                    segment.export(out, format=muxer, codec=codec, bitrate=bitrate, parameters=parameters)
             if fmt == "m4a" and chapters:
                 _add_mp4_chapters(path, chapters)
             if fmt in ("mp3", "wav"):
