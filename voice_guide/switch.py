@@ -210,6 +210,8 @@ class TransientWatcher:
         self._buf = np.zeros(0, dtype=np.float32)
         self._keep = round((2 * gap + 2 * CLICK_MAX + 0.5) * rate)
         self._cooldown = 0
+        self.last = np.zeros(0, dtype=np.float32)
+        """The sound that last fired, with a little quiet around it."""
 
     def feed(self, block: np.ndarray) -> bool:
         block = np.asarray(block, dtype=np.float32).reshape(-1)
@@ -235,5 +237,6 @@ class TransientWatcher:
         window = self._buf[max(0, (first - gap) * step) : (last + gap) * step]
         if self.detector.detect(Audio(window, self.rate)):
             self._cooldown = self._keep
+            self.last = window.copy()
             return True
         return False
