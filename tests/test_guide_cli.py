@@ -1,0 +1,146 @@
+"""`voice-guide` and `voice-guide read NAME`: argument errors, runs driven by `--input` recordings,
+saved progress offered after a restart, settings remembered."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import subprocess
+from functools import lru_cache
+
+import numpy as np
+import pytest
+import soundfile
+
+from voice_guide import cli, progress
+from voice_guide import settings as settings_mod
+from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
+from voice_guide.commands import guide
+from voice_guide.content.loader import Library
+from voice_guide.content.model import Item, Step
+from voice_guide.errors import DeviceError
+from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
+
+REST = Item(
+    name="short-rest", title="Short rest", kind="session", length=30.0, aliases=("rest",), order=2,
+    steps=(Step("Sit comfortably.", hold=3.0, label="settle"), Step("Let your face rest.", fill=True),
+           Step("Open your eyes.", label="end")),
+)
+TIP = Item(name="tip", title="A tip", kind="topic", order=1, steps=(Step("Rest your eyes."), Step("Drink water.")))
+LIBRARY = Library((TIP, REST))
+
+
+@lru_cache(maxsize=32)
+def _espeak(text: str, voice: str, speed: int) -> bytes:
+    return subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
+                          check=True, capture_output=True).stdout
+
+
+def record(tmp_path, words, voices=(("en-us", 140), ("en", 120), ("en-gb-x-rp", 160))) -> list[str]:
+    """WAV files of espeak-ng saying `words` (several voices and rates, faint noise, 16 kHz)."""
+    files = []
+    for i, word in enumerate(words):
+        voice, speed = voices[i % len(voices)]
+        samples, rate = soundfile.read(io.BytesIO(_espeak(word, voice, speed)), dtype="float32")
+        audio = add_noise_floor(Audio(samples, rate).resample(SPEECH_RATE), -58.0, seed=i)
+        path = tmp_path / f"{i:02d}-{word.replace(' ', '-')}.wav"
+        soundfile.write(path, audio.samples, SPEECH_RATE)
+        files.append(str(path))
+    return files
+
+
+def engines(script: list[str]) -> tuple[guide.Engines, ScriptedRecognizer, ClockAudioOut]:
+    from voice_guide import matching
+    from voice_guide.understand import Understander
+
+    clock = FakeClock(0.0)
+    recognizer = ScriptedRecognizer(script)
+    out = ClockAudioOut(clock)
+    understand = Understander(recognizer, matching.build_vocabulary(LIBRARY.items)).understand
+    return guide.Engines(FakeSynthesizer(), out, clock, None, understand, None, None, []), recognizer, out
+
+
+def args(*argv: str) -> argparse.Namespace:
+    return cli.build_parser().parse_args(list(argv))
+
+
+def test_unknown_name_lists_the_names(guide_home, capsys):
+    assert cli.main(["read", "no-such-thing"]) == 2
+    err = capsys.readouterr().err
+    assert "There is no topic or session called 'no-such-thing'" in err and "quiet-face" in err
+
+
+def test_bad_rate_is_a_usage_error(guide_home, capsys):
+    assert cli.main(["read", "quiet-face", "--rate", "500", "--no-listen"]) == 2
+    assert "rate must be 80 to 300" in capsys.readouterr().err
+
+
+def test_no_command_means_the_spoken_menu():
+    parsed = cli.build_parser().parse_args(["guide", "--input", "a.wav"])
+    assert parsed.func is guide.run and parsed.name is None and parsed.input == ["a.wav"]
+
+
+def test_unreadable_input_file_is_a_clear_error(guide_home, tmp_path, capsys):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF nonsense")
+    assert cli.main(["read", "quiet-face", "--input", str(bad)]) == 6
+    assert "bad.wav" in capsys.readouterr().err
+
+
+def test_read_a_session_from_recordings_to_its_end(guide_home, tmp_path, capsys):
+    words = ["pause", "resume", "slower", "next"]
+    fakes, recognizer, _ = engines(words)
+    code = guide.run(args("read", "short-rest", "--input", *record(tmp_path, words)), fakes, LIBRARY)
+    out = capsys.readouterr().out.splitlines()
+    assert code == 0
+    assert len(recognizer.decoded) == len(words)
+    assert out[0] == "Short rest" and out[-1] == "That was Short rest. Goodbye."
+    assert "Paused. Say resume to go on, or stop to finish." in out and "Slower." in out
+    assert settings_mod.load().rate == 130  # 'slower' is remembered
+    assert progress.load().progress is None  # finished: nothing to resume
+
+
+def test_the_place_is_offered_after_a_restart(guide_home, tmp_path, capsys):
+    progress.save(progress.Progress("short-rest", 1))
+    words = ["yes", "next"]
+    fakes, _, _ = engines(words)
+    assert guide.run(args("guide", "--input", *record(tmp_path, words)), fakes, LIBRARY) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Last time you were at step 2 of 3 of Short rest.")
+    assert out[1] == "Let your face rest." and "Open your eyes." in out
+    assert "Sit comfortably." not in out
+
+
+def test_saying_no_to_the_offer_starts_from_the_menu(guide_home, tmp_path, capsys):
+    progress.save(progress.Progress("short-rest", 1))
+    fakes, _, _ = engines(["no"])
+    assert guide.run(args("guide", "--input", *record(tmp_path, ["no"])), fakes, LIBRARY) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("Here is what I can read to you. 1: A tip.")
+    assert progress.load().progress is None
+
+
+def test_a_corrupt_saved_place_is_told_once_and_kept_aside(guide_home, tmp_path, capsys):
+    path = progress.progress_path()
+    path.parent.mkdir(parents=True)
+    path.write_text('{"format": "voice-guide-progress", "vers')
+    fakes, _, _ = engines([])
+    assert guide.run(args("guide", "--no-listen"), fakes, LIBRARY) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Your saved place could not be used") and len(list(path.parent.glob("*.bad-*"))) == 1
+    fakes, _, _ = engines([])
+    guide.run(args("guide", "--no-listen"), fakes, LIBRARY)
+    assert not any("saved place" in line for line in capsys.readouterr().out.splitlines())
+
+
+def test_no_speaker_is_a_device_error(guide_home):
+    class DeadSpeaker:
+        def play(self, audio):
+            raise DeviceError("No speaker or sound output was found.")
+
+    fakes, _, _ = engines([])
+    fakes.audio_out = DeadSpeaker()
+    with pytest.raises(DeviceError) as err:
+        guide.run(args("read", "tip", "--no-listen"), fakes, LIBRARY)
+    assert err.value.exit_code == 4
