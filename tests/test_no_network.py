@@ -1,0 +1,57 @@
+"""The program never opens a network connection: an audit hook fails the test on any socket
+connect, bind or address lookup outside local (AF_UNIX) sockets while real commands run."""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+import pytest
+
+from voice_guide.cli import main
+
+_watching: list[str] = []
+
+
+def _hook(event: str, args: tuple) -> None:
+    if not _watching or event not in ("socket.connect", "socket.bind", "socket.getaddrinfo",
+                                      "socket.gethostbyname", "socket.sendto"):
+        return
+    sock = args[0] if args else None
+    if isinstance(sock, socket.socket) and sock.family == socket.AF_UNIX:
+        return
+    _watching.append(f"{event}{args[1:]!r}")
+
+
+sys.addaudithook(_hook)
+
+
+@pytest.fixture
+def no_network():
+    _watching[:] = ["on"]
+    yield _watching
+    opened = _watching[1:]
+    _watching.clear()
+    assert not opened, f"the program touched the network: {opened}"
+
+
+def test_hook_catches_a_connection_attempt(no_network):
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", 9), timeout=0.5)
+    caught = list(no_network[1:])
+    no_network[1:] = []
+    assert caught, "the audit hook did not see a TCP connect"
+
+
+@pytest.mark.parametrize("argv", [["list"], ["show", "what-to-do"], ["show", "quiet-face"]])
+def test_library_commands_stay_offline(argv, no_network, guide_home, capsys):
+    assert main(argv) == 0
+
+
+def test_export_and_hear_stay_offline(no_network, guide_home, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["export", "safety-notice", "--out", str(out), "--format", "wav"]) == 0
+    wavs = list(out.glob("*.wav"))
+    assert wavs
+    main(["hear", str(wavs[0]), "--json"])
