@@ -373,3 +373,28 @@ def test_three_hours_of_use_stay_consistent_with_flat_memory():
     print("traced memory after each hour:", sizes)
     assert sizes[2] - sizes[0] < 64 * 1024, sizes
     assert None in places and progress.Progress("short-rest", 0) in places  # places saved and cleared
+
+
+@pytest.mark.sound
+def test_through_the_real_speaker_with_its_monitor_as_the_microphone(tmp_path):
+    """Real playback in real time while the microphone (the virtual speaker's monitor) hears every word
+    the guide says: the guide reads to the end and never decodes its own voice."""
+    import time
+
+    from voice_guide.adapters.espeak_tts import EspeakSynthesizer
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.player import SystemClock
+
+    topic = Item(name="echo", title="Next", kind="topic",
+                 steps=(Step("Say next, or pause.", hold=0.5), Step("Stop. Repeat.", hold=0.5)))
+    synth = EspeakSynthesizer()
+    spoken = sum(synth.synthesize(t, VoiceSettings()).duration
+                 for t in ["Next", "Say next, or pause.", "Stop. Repeat.", "That was Next. Goodbye."])
+    recognizer = ScriptedRecognizer(["next"] * 10)
+    player = make_player(SystemClock(), SounddeviceIn(), recognizer, items=[topic], synthesizer=synth,
+                         audio_out=SounddeviceOut(), read_only=True, progress_path=tmp_path / "p.json")
+    start = time.monotonic()
+    player.run(item=topic)
+    assert time.monotonic() - start >= spoken  # it really played, in real time
+    assert player.session.mode == "finished"
+    assert recognizer.decoded == []
