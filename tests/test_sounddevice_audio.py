@@ -3,6 +3,7 @@ send and its monitor records it back."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -71,11 +72,40 @@ def loud_part(samples: np.ndarray, rate: int) -> np.ndarray:
     return np.concatenate([f for f in frames if rms_dbfs(f) > QUIET_DBFS] or [np.zeros(0, np.float32)])
 
 
+@pytest.fixture(scope="module")
+def private_sink(sound_server):
+    """A null sink of our own, kept awake by a low-latency reader like vsink, so that nothing else
+    playing on the shared server is recorded. The ALSA pulse plugin opens a new server connection per
+    stream, so PULSE_SINK / PULSE_SOURCE route every stream opened in this module there."""
+    name = f"vtest{os.getpid()}"
+    env = dict(os.environ, PULSE_SERVER=sound_server)
+
+    def pactl(*args: str) -> str:
+        return subprocess.run(["pactl", *args], env=env, capture_output=True, text=True, check=True).stdout
+
+    module = pactl("load-module", "module-null-sink", f"sink_name={name}").strip()
+    reader = subprocess.Popen(["parec", f"--device={name}.monitor", "--raw", "--latency-msec=100"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("PULSE_SINK", name)
+            mp.setenv("PULSE_SOURCE", f"{name}.monitor")
+            yield {"name": name, "suspend": lambda: pactl("suspend-sink", name, "true"),
+                   "resume": lambda: pactl("suspend-sink", name, "false")}
+    finally:
+        reader.kill()
+        reader.wait()
+        with contextlib.suppress(subprocess.CalledProcessError):
+            pactl("unload-module", module)
+
+
 @pytest.fixture
-def devices(sound_server):
+def devices(private_sink):
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
 
-    return SounddeviceOut(), SounddeviceIn(rate=16000, blocksize=1600)
+    out = SounddeviceOut()
+    yield out, SounddeviceIn(rate=16000, blocksize=1600)
+    out.stop()
 
 
 @pytest.mark.sound
@@ -194,3 +224,40 @@ def test_no_sound_server_means_device_errors_that_say_what_to_do(tmp_path):
     errors = [l for l in proc.stdout.splitlines() if l.startswith("DeviceError")]
     assert len(errors) == 2
     assert "No speaker" in errors[0] and "No microphone" in errors[1]
+
+
+@pytest.mark.sound
+def test_speaker_that_stops_taking_sound_ends_the_playback_with_an_error(private_sink):
+    from voice_guide.adapters.sounddevice_audio import SounddeviceOut
+
+    out = SounddeviceOut(stall_seconds=1.0)
+    playback = out.play(tone(440.0, 20.0, 22050))
+    try:
+        assert not playback.wait(0.5)
+        private_sink["suspend"]()
+        assert playback.wait(10), "the playback never ended"
+    finally:
+        playback.stop()
+        private_sink["resume"]()
+    assert playback.error is not None
+    assert "check the speaker" in str(playback.error)
+
+
+@pytest.mark.sound
+def test_microphone_that_stops_sending_raises_device_error(private_sink):
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn
+    from voice_guide.errors import DeviceError
+
+    mic = SounddeviceIn(stall_seconds=1.0)
+    got = 0
+    try:
+        with pytest.raises(DeviceError, match="microphone"):
+            with mic.blocks() as blocks:
+                for _block in blocks:
+                    got += 1
+                    if got == 3:
+                        private_sink["suspend"]()
+                    assert got < 100, "blocks kept coming after the microphone had stopped"
+    finally:
+        private_sink["resume"]()
+    assert got >= 3

@@ -8,10 +8,12 @@ fixed-size blocks over a queue so a slow consumer never makes PortAudio drop aud
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import queue
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -24,7 +26,10 @@ BLOCK_SECONDS = 0.02
 """Output block length: how late a `stop()` may cut (plus the device's own buffer, which abort drops)."""
 
 STALL_SECONDS = 3.0
-"""A stream that has delivered nothing for this long (after starting) is treated as gone."""
+"""A stream that has moved no audio for this long (once started) has lost its device."""
+
+START_SECONDS = 8.0
+"""Extra patience for a stream's first block: a sleeping sound server can take ~2 s to wake."""
 
 NO_OUTPUT = (
     "No speaker or sound output was found. Plug in headphones or a speaker (or check that the sound "
@@ -34,6 +39,17 @@ NO_INPUT = (
     "No microphone was found. Plug in a microphone or headset (or check that the sound system is "
     "running), then try again; `voice-guide doctor` lists the devices it can see."
 )
+
+
+_playing: "weakref.WeakSet[SounddevicePlayback]" = weakref.WeakSet()
+_registered = False
+
+
+def _stop_all() -> None:
+    """At exit, before sounddevice shuts PortAudio down: a callback firing into a half-finalised
+    interpreter aborts the process."""
+    for playback in list(_playing):
+        playback.stop()
 
 
 def _sd():
@@ -49,6 +65,10 @@ def _sd():
         raise EngineError(
             "The sounddevice package is missing; reinstall voice-guide (pip install sounddevice)."
         ) from exc
+    global _registered
+    if not _registered:
+        _registered = True
+        atexit.register(_stop_all)  # runs before sounddevice's own handler, registered earlier
     return sounddevice
 
 
@@ -112,7 +132,7 @@ def _check_device(sd, device, kind: str) -> dict:
 class SounddevicePlayback:
     """One sound playing through an OutputStream; `error` holds a DeviceError if the device failed."""
 
-    def __init__(self, samples: np.ndarray, sd) -> None:
+    def __init__(self, samples: np.ndarray, sd, stall_seconds: float = STALL_SECONDS) -> None:
         self._samples = samples
         self._sd = sd
         self._pos = 0
@@ -120,7 +140,8 @@ class SounddevicePlayback:
         self._lock = threading.Lock()
         self._stopped = False
         self._closed = False
-        self._progress_at = time.monotonic()
+        self._stall_seconds = stall_seconds
+        self._progress_at = time.monotonic() + START_SECONDS
         self.stream = None
         self.error: DeviceError | None = None
 
@@ -162,7 +183,7 @@ class SounddevicePlayback:
         """A stream that stops asking for audio without finishing has lost its device."""
         if self._finished.is_set() or self.stream is None:
             return
-        if time.monotonic() - self._progress_at > STALL_SECONDS:
+        if time.monotonic() - self._progress_at > self._stall_seconds:
             self.error = DeviceError(
                 "The sound output stopped responding; check the speaker or headphones."
             )
@@ -190,8 +211,9 @@ class SounddevicePlayback:
 class SounddeviceOut:
     """The speaker: one sound at a time; a new `play` stops the one before."""
 
-    def __init__(self, device: str | int | None = None) -> None:
+    def __init__(self, device: str | int | None = None, stall_seconds: float = STALL_SECONDS) -> None:
         self.device = _device(device)
+        self.stall_seconds = stall_seconds
         self._current: SounddevicePlayback | None = None
 
     def play(self, audio: Audio) -> SounddevicePlayback:
@@ -200,19 +222,20 @@ class SounddeviceOut:
             self._current.stop()
         info = _check_device(sd, self.device, "output")
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
-        playback = SounddevicePlayback(samples, sd)
+        playback = SounddevicePlayback(samples, sd, self.stall_seconds)
         try:
             stream = self._open(sd, playback, audio.rate)
         except sd.PortAudioError:
             # Some hardware takes only its own rate: resample once and retry.
             device_rate = int(info["default_samplerate"])
-            playback = SounddevicePlayback(resample(samples, audio.rate, device_rate), sd)
+            playback = SounddevicePlayback(resample(samples, audio.rate, device_rate), sd, self.stall_seconds)
             try:
                 stream = self._open(sd, playback, device_rate)
             except sd.PortAudioError as exc:
                 raise DeviceError(f"The speaker could not be opened ({exc}). " + NO_OUTPUT) from exc
         playback.stream = stream
         self._current = playback
+        _playing.add(playback)
         if len(samples) == 0:
             playback.stop()
             return playback
@@ -242,10 +265,12 @@ class SounddeviceOut:
 class SounddeviceIn:
     """The microphone: fixed-size mono float32 blocks at `rate` (16 kHz for the recognisers)."""
 
-    def __init__(self, device: str | int | None = None, rate: int = 16000, blocksize: int = 1600) -> None:
+    def __init__(self, device: str | int | None = None, rate: int = 16000, blocksize: int = 1600,
+                 stall_seconds: float = STALL_SECONDS) -> None:
         self.device = _device(device)
         self.rate = rate
         self.blocksize = blocksize
+        self.stall_seconds = stall_seconds
 
     @contextlib.contextmanager
     def blocks(self) -> Iterator[Iterator[np.ndarray]]:
@@ -275,19 +300,23 @@ class SounddeviceIn:
 
         def gen() -> Iterator[np.ndarray]:
             # The first block may take a while (the sound server wakes up); after that a gap of
-            # STALL_SECONDS means the device is gone.
-            patience = STALL_SECONDS + 2.0
+            # `stall_seconds` means the device is gone.
+            patience = self.stall_seconds + START_SECONDS
             while True:
                 try:
-                    block = blocks.get(timeout=0.1)
+                    block = blocks.get(timeout=0.05)
                 except queue.Empty:
                     if ended.is_set() and blocks.empty():
-                        raise DeviceError("The microphone stopped working; check that it is still plugged in.")
-                    patience -= 0.1
+                        raise DeviceError(
+                            "The microphone stopped working; check that it is still plugged in."
+                        ) from None
+                    patience -= 0.05
                     if patience <= 0:
-                        raise DeviceError("The microphone stopped sending sound; check that it is still plugged in.")
+                        raise DeviceError(
+                            "The microphone stopped sending sound; check that it is still plugged in."
+                        ) from None
                     continue
-                patience = STALL_SECONDS
+                patience = self.stall_seconds
                 yield block
 
         try:
