@@ -404,3 +404,42 @@ def test_a_really_full_disk(tmp_path):
         assert audio_files(small) == ["01 - Safety notice.wav", "02 - What to do.wav"]
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_cli_missing_espeak_is_one_sentence_and_no_file(tmp_path, capsys, guide_home, monkeypatch):
+    from voice_guide.adapters import espeak_tts
+    from voice_guide.settings import Settings, save
+
+    save(Settings(synthesizer="espeak-ng"))
+    real = shutil.which
+    monkeypatch.setattr(espeak_tts.shutil, "which", lambda name, *a, **k: None if "espeak" in name else real(name, *a, **k))
+    out = tmp_path / "out"
+    out.mkdir()
+    code = cli.main(["export", "safety-notice", "--out", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "espeak-ng is not installed" in err and "\n" not in err
+    assert [p.name for p in out.iterdir() if p.name != LOCK] == []
+
+
+def test_cli_bad_rate_is_a_usage_error(tmp_path, capsys, guide_home):
+    assert cli.main(["export", "--out", str(tmp_path), "--rate", "20"]) == 2
+    assert "rate must be 80 to 300" in capsys.readouterr().err
+
+
+def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
+    from voice_guide.commands.export import default_out_dir
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "audio" / "exports").mkdir(parents=True)
+    assert default_out_dir() == Path("audio") / "exports"
+
+
+def test_default_folder_is_music_voice_guide_elsewhere(tmp_path, monkeypatch):
+    import platformdirs
+
+    from voice_guide.commands.export import default_out_dir
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(platformdirs, "user_music_dir", lambda: str(tmp_path / "Music"))
+    assert default_out_dir() == tmp_path / "Music" / "voice-guide"
+    assert (tmp_path / "Music" / "voice-guide").is_dir()
