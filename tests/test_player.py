@@ -132,6 +132,24 @@ def test_noise_coughs_and_long_talk_do_nothing(tmp_path):
     assert not any("Sorry" in s for s in player.outcome.said)
 
 
+def test_a_command_begun_in_a_short_gap_is_heard_to_its_end(tmp_path):
+    """Topics leave under a second between paragraphs; a command started there holds back the next
+    paragraph until it ends, instead of being cut off by the closing echo gate."""
+    topic = Item(name="long-read", title="Long read", kind="topic", aliases=("long read",),
+                 steps=tuple(Step(f"Paragraph {n} of the reading.", hold=0.8) for n in range(1, 6)))
+    clock = FakeClock(0.0)
+    holder = {}
+    mic = RecordingsIn([speak("pause", "en", 110)], clock.sleep, ready=lambda: holder["p"].listening(),
+                       gap=0.1)
+    recognizer = ScriptedRecognizer(["pause"])
+    player = holder["p"] = make_player(clock, mic, recognizer, items=[topic], read_only=True,
+                                       progress_path=tmp_path / "p.json")
+    player.run(item=topic)
+    assert [h for h in player.outcome.heard] == ["'pause' -> act pause"]
+    assert player.session.mode == "paused"
+    assert player.session.state.step <= 1
+
+
 class EchoMic:
     """A microphone beside the speaker: it hears exactly what the guide plays, plus a noise floor."""
 
@@ -398,3 +416,34 @@ def test_through_the_real_speaker_with_its_monitor_as_the_microphone(tmp_path):
     assert time.monotonic() - start >= spoken  # it really played, in real time
     assert player.session.mode == "finished"
     assert recognizer.decoded == []
+
+
+def test_terminal_keys_are_read_one_at_a_time_and_the_terminal_restored():
+    import os
+    import termios
+    import time
+
+    from voice_guide.keys import open_keys
+
+    master, slave = os.openpty()
+    with os.fdopen(slave, "r") as stream:
+        before = termios.tcgetattr(slave)
+        keys = open_keys(stream)
+        assert keys is not None
+        os.write(master, b"n ?Q")
+        deadline = time.monotonic() + 5
+        got: list[str] = []
+        while len(got) < 4 and time.monotonic() < deadline:
+            got += keys.poll()
+            time.sleep(0.02)
+        keys.close()
+        assert got == ["n", " ", "?", "q"]
+        assert termios.tcgetattr(slave) == before
+    os.close(master)
+
+
+def test_no_terminal_means_no_keys(tmp_path):
+    from voice_guide.keys import open_keys
+
+    with open(tmp_path / "not-a-tty", "w+") as stream:
+        assert open_keys(stream) is None

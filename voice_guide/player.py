@@ -157,10 +157,15 @@ class Player:
                 self._current = None
                 if say_id is not None:
                     self._events.append(SpeechDone(say_id, at=ends))
-            if not self._queue:
+            if not self._queue or self._user_speaking():
                 return
             audio, say_id = self._queue.popleft()
             self._current = (self.out.play(audio), say_id, self.clock.now() + audio.duration)
+
+    def _user_speaking(self) -> bool:
+        """Someone has started a command: the next sound waits for its end (at most max_utterance),
+        or the gate would close on it and cut it off. Holds keep counting meanwhile."""
+        return self.mic is not None and self.endpointer.state in ("maybe", "speech")
 
     def _stop_audio(self) -> None:
         self._queue.clear()
@@ -242,7 +247,7 @@ class Player:
         while self._events:
             self._execute(self.session.handle(self._events.popleft(), self.clock.now()))
         now = self.clock.now()
-        self.gate.update(self.busy(), now)
+        self.gate.update(self._current is not None, now)
         if block is not None:
             if self.gate.open(now):
                 utterance = self.endpointer.feed(block)
@@ -254,6 +259,7 @@ class Player:
                         self._decide(switched)
             else:
                 self.endpointer.discard()
+        self._pump()
         if self.keys is not None:
             for char in self.keys.poll():
                 self._feed(Key(char))
