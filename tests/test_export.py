@@ -303,7 +303,9 @@ def test_single_file_has_chapters_and_a_chapter_list(tmp_path):
     assert listing[0] == "00:00:00.000 Safety notice" and len(listing) == 3
     assert audio_files(tmp_path) == ["voice-guide.wav"]
     assert decode(tmp_path / "voice-guide.wav").duration > 16.0 + 2 * 2.0
+    (tmp_path / "voice-guide.chapters.txt").write_text("stale")
     assert len(run(tmp_path, single_file=True).skipped) == 1
+    assert (tmp_path / "voice-guide.chapters.txt").read_text().splitlines() == listing
 
 
 def test_clock_and_chapter_text():

@@ -206,7 +206,8 @@ def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
 
 
 class Manifest:
-    """What each file in the folder was made from: {file: {"key", "names", "title", "duration", "size"}}."""
+    """What each file in the folder was made from: {file: {"key", "names", "title", "duration", "size",
+    "chapters"}}."""
 
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / MANIFEST
@@ -227,10 +228,11 @@ class Manifest:
             return None
         return entry if size == entry.get("size") else None
 
-    def record(self, file: str, key: str, names: Sequence[str], title: str, duration: float) -> None:
+    def record(self, file: str, key: str, names: Sequence[str], title: str, duration: float,
+               chapters: Sequence[Chapter] = ()) -> None:
         size = (self.path.parent / file).stat().st_size
         self.tracks[file] = {"key": key, "names": list(names), "title": title, "duration": duration,
-                             "size": size}
+                             "size": size, "chapters": [[c.title, c.start, c.end] for c in chapters]}
         self.save()
 
     def forget_replaced(self, file: str, names: Sequence[str]) -> None:
@@ -367,8 +369,13 @@ def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthe
     names = [i.name for i in items]
     key = track_key(items, settings, fmt, synth.name, encoder.name, 1, 1)
     entry = manifest.unchanged(file, key)
-    if entry and (out_dir / f"{SINGLE_STEM}.chapters.txt").is_file():
+    listing = out_dir / f"{SINGLE_STEM}.chapters.txt"
+    if entry:
         duration = float(entry.get("duration", 0.0))
+        # The chapter list is shared by every format's single file: bring it back in line with this one.
+        text = chapters_text([Chapter(*c) for c in entry.get("chapters", [])])
+        if not listing.is_file() or listing.read_text(encoding="utf-8") != text:
+            _write_text(listing, text)
         report(ProgressEvent("skip", 1, 1, ALBUM, duration))
         return Track(1, 1, ALBUM, file, duration, True, tuple(names))
     rendered = []
@@ -377,7 +384,7 @@ def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthe
         report(ProgressEvent("render", done, len(items), display_title(item), rendered[-1].duration))
     audio, chapters = join_items(rendered)
     _write(encoder, audio, out_dir / file, fmt, _tags(ALBUM, 1, 1), chapters)
-    _write_text(out_dir / f"{SINGLE_STEM}.chapters.txt", chapters_text(chapters))
-    manifest.record(file, key, names, ALBUM, audio.duration)
+    _write_text(listing, chapters_text(chapters))
+    manifest.record(file, key, names, ALBUM, audio.duration, chapters)
     report(ProgressEvent("track", 1, 1, ALBUM, audio.duration))
     return Track(1, 1, ALBUM, file, audio.duration, False, tuple(names))
