@@ -47,7 +47,7 @@ CLIP_LEVEL, CLIP_SHARE = 0.99, 0.001
 """More than this share of samples at full scale: the microphone was overdriven."""
 SHORTEST, LONGEST = 0.12, 2.5
 """Seconds of sound a one-word take may last."""
-UNLIKE = 4.6
+UNLIKE = 4.2
 """A take further than this (DTW distance) from every earlier take of the word is asked again once."""
 
 PROBLEMS = {
@@ -70,7 +70,7 @@ def check_take(audio: Audio) -> str | None:
         return "nothing"
     if np.mean(np.abs(x) >= CLIP_LEVEL) > CLIP_SHARE:
         return "clipped"
-    a, b = sounding_span(x, audio.rate)
+    a, b = sounding_span(x, audio.rate, pad=0.0)
     core = x[a:b].astype(np.float64)
     win = max(1, round(0.1 * audio.rate))
     if len(core) >= win:
@@ -202,7 +202,8 @@ class Enroller:
         generic = SwitchDetector(SwitchProfile(kind=kind, enabled=True))
         what = {"click": "a tongue click or a tap on the table", "hum": "a hum, with your lips closed, "
                 "for about a second"}[kind]
-        self.say(f"Let's set up your switch sound: {what}. It will pause and resume the guide. "
+        does = "pause and resume" if action == "toggle" else "pause"
+        self.say(f"Let's set up your switch sound: {what}. It will {does} the guide. "
                  f"Make the sound {SWITCH_TAKES} times, once each time I ask.")
         shapes, failures = [], 0
         prompt = "Make your sound now."
