@@ -53,6 +53,21 @@ def bare_espeak(texts: list[str], rate: int, folder: Path) -> tuple[float, float
     return audio, wall
 
 
+class Counting:
+    """Passes synthesis through, adding up the seconds of speech it returns."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self.seconds = inner, inner.name, 0.0
+
+    def synthesize(self, text, settings):
+        audio = self.inner.synthesize(text, settings)
+        self.seconds += audio.duration
+        return audio
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--synthesizer", default="pyttsx3", choices=("pyttsx3", "espeak-ng"))
@@ -76,7 +91,7 @@ def main() -> int:
         out = scratch / "out"
         out.mkdir()
         start = time.perf_counter()
-        synth = open_synthesizer(settings)
+        synth = Counting(open_synthesizer(settings))
         try:
             result = export_library(library, [], out, args.format, synth, voice_settings(settings))
         finally:
@@ -90,7 +105,8 @@ def main() -> int:
         print(f"library: {len(library.items)} tracks, {len(texts)} distinct texts, "
               f"{sum(len(t.split()) for t in texts)} words, rate {settings.rate} wpm")
         print(f"export ({args.synthesizer}, {args.format}, empty cache): {export_audio:.1f} s of audio "
-              f"in {export_wall:.2f} s wall = {export_audio / export_wall:.1f} s audio per wall second")
+              f"in {export_wall:.2f} s wall = {export_audio / export_wall:.1f} s audio per wall second "
+              f"({synth.seconds:.1f} s of it synthesised speech)")
         print(f"bare espeak-ng -w, same texts: {espeak_audio:.1f} s of speech in {espeak_wall:.2f} s wall "
               f"= {espeak_audio / espeak_wall:.1f} s audio per wall second")
         print("session            planned s  exported s  difference")

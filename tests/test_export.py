@@ -322,6 +322,9 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path, capsys):
     lines = capsys.readouterr().err.splitlines()
     assert lines == [f"Exported {k} of 3: {t.title} ({clock(t.duration)})" for k, t in enumerate(result.tracks, 1)]
     assert lines[2] == "Exported 3 of 3: Quiet face (0:16)"
+    progress = ConsoleProgress(sys.stderr)
+    run(tmp_path, progress=progress)
+    assert capsys.readouterr().err.splitlines()[0] == "Skipped 1 of 3 (unchanged): Safety notice (0:03)"
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,

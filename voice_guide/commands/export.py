@@ -44,8 +44,9 @@ class ConsoleProgress:
         if event.kind == "wait":
             self._line(event.message)
             return
-        verb = {"track": "Exported", "skip": "Unchanged, skipped", "render": "Rendered"}[event.kind]
-        text = f"{verb} {event.done} of {event.total}: {event.title} ({clock(event.seconds)})"
+        verb = {"track": "Exported", "skip": "Skipped", "render": "Rendered"}[event.kind]
+        why = " (unchanged)" if event.kind == "skip" else ""
+        text = f"{verb} {event.done} of {event.total}{why}: {event.title} ({clock(event.seconds)})"
         if not self.tty:
             self._line(text)
             return
