@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
 from voice_guide.content.model import Item
+from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Event, Finished,
+                                        Key, NotUnderstood, PlayCue, SaveProgress, Say, SayKind, SetVoice,
+                                        SpeechDone, StopAudio, Tick)
 from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
 
 RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 300
@@ -34,109 +37,6 @@ KEY_HELP = (
 )
 
 Mode = Literal["menu", "speaking", "holding", "paused", "confirming", "finished"]
-SayKind = Literal["title", "step", "halfway", "info", "prompt"]
-
-
-# ---- events -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Do:
-    """A command to carry out: an id from matching (next, pause, open, step, ...) and its argument."""
-
-    id: str
-    arg: str | int | None = None
-
-
-@dataclass(frozen=True)
-class Ask:
-    """Two or more commands scored too close to choose: ask which one was meant."""
-
-    options: tuple[Do, ...]
-
-
-@dataclass(frozen=True)
-class NotUnderstood:
-    """Speech was heard but matched nothing well enough."""
-
-
-@dataclass(frozen=True)
-class Key:
-    char: str
-
-
-@dataclass(frozen=True)
-class Tick:
-    """Time passes (`now` comes with every event)."""
-
-
-@dataclass(frozen=True)
-class SpeechDone:
-    """The sentence with this id finished playing (at `at`, when the player knows it better than the
-    time the event arrives)."""
-
-    say_id: int
-    at: float | None = None
-
-
-@dataclass(frozen=True)
-class DeviceLost:
-    """The microphone went away (or, `at_start`, was never there): pause and say so."""
-
-    at_start: bool = False
-
-
-@dataclass(frozen=True)
-class DeviceBack:
-    pass
-
-
-Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack
-
-
-# ---- actions ------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Say:
-    text: str
-    kind: SayKind
-    id: int
-
-
-@dataclass(frozen=True)
-class PlayCue:
-    """A name from voice_guide.cues.CUES: chime-start, chime-end, listening, understood, not-understood."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class StopAudio:
-    """Cut whatever is playing at once and drop what is queued."""
-
-
-@dataclass(frozen=True)
-class SetVoice:
-    rate: int
-    volume: float
-
-
-@dataclass(frozen=True)
-class SaveProgress:
-    item: str
-    step: int
-
-
-@dataclass(frozen=True)
-class ClearProgress:
-    pass
-
-
-@dataclass(frozen=True)
-class Finished:
-    """The guide is done; stop once what is queued has played."""
-
-
-Action = Say | PlayCue | StopAudio | SetVoice | SaveProgress | ClearProgress | Finished
 
 
 # ---- state --------------------------------------------------------------------------------------
