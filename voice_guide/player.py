@@ -105,7 +105,7 @@ class Player:
         self._events: deque[Event] = deque()
         self._finishing = False
         self._mic_lost_at: float | None = None
-        self._input_ended = mic is None
+        self._input_ended = self.mic is None
         self._cue_cache: dict[str, Audio] = {}
         self._had_block = False
 

@@ -17,7 +17,7 @@ from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Synthesizer
-from voice_guide.errors import UsageError
+from voice_guide.errors import EngineError, UsageError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player, SystemClock
 from voice_guide.speech import voice_settings
@@ -79,14 +79,20 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
         from voice_guide.personal import PersonalModel
 
         vocab = build_vocabulary(library.items)
-        recognizer = open_recognizer(settings, vocab.phrases())
-        if getattr(recognizer, "notice", ""):
-            notices.append(recognizer.notice)
-        model = PersonalModel.load()
-        if model.notice:
-            notices.append(model.notice)
-        personal = model if model.active else None
-        understand = Understander(recognizer, vocab, personal).understand
+        try:
+            recognizer = open_recognizer(settings, vocab.phrases())
+        except EngineError as err:
+            # No recogniser at all: say why once and go on with the keyboard rather than not start.
+            notices.append(f"{err} I will not hear you this time; use the keyboard, or question mark for help.")
+            listen = False
+        else:
+            if getattr(recognizer, "notice", ""):
+                notices.append(recognizer.notice)
+            model = PersonalModel.load()
+            if model.notice:
+                notices.append(model.notice)
+            personal = model if model.active else None
+            understand = Understander(recognizer, vocab, personal).understand
     return Engines(
         synthesizer=open_synthesizer(settings),
         audio_out=SounddeviceOut(settings.output_device),
