@@ -339,3 +339,15 @@ def test_finished_ignores_everything():
     d = at("holding")
     d.event(Key("q"))
     assert d.event(Do("resume")) == [] and d.event(Tick()) == []
+
+
+def test_where_in_a_long_hold_says_the_time_left():
+    d = at("holding")
+    d.now += 2.0
+    d.event(Tick())  # step 1's hold is over: step 2's words
+    d.finish_speech()  # and now its long fill hold
+    assert d.s.mode == "holding" and d.s.state.step == 1
+    d.now += 10.0
+    text = says(d.event(Do("where")))[0]
+    left = d.s.state.hold.length - 10.0
+    assert text == f"Step 2 of 3 of Mini session: rest. About {round(left)} seconds left in this step."

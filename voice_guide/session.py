@@ -161,7 +161,7 @@ class Session:
             self._say("The microphone is back. I am listening again.", "info")
         return self._flush()
 
-    def where(self) -> str:
+    def where(self, now: float | None = None) -> str:
         s = self.state
         if s.item is None:
             return "You are at the menu."
@@ -170,8 +170,10 @@ class Session:
         text = f"Step {s.step + 1} of {len(s.item.steps)} of {s.item.title}"
         label = s.item.steps[s.step].label
         text += f": {label}." if label else "."
-        if s.hold is not None and s.hold.length - s.hold.elapsed >= 10:
-            text += f" About {round(s.hold.length - s.hold.elapsed)} seconds left in this step."
+        if s.hold is not None:
+            left = s.hold.length - (s.hold.at(now) if now is not None else s.hold.elapsed)
+            if left >= 10:
+                text += f" About {round(left)} seconds left in this step."
         return text
 
     def help(self) -> str:
@@ -294,7 +296,7 @@ class Session:
             else:
                 self._emit(PlayCue(what))
         if at >= s.hold.length:
-            self._advance(now)
+            self._advance(now - (at - s.hold.length))  # when it really ended, so chained holds stay exact
 
     def _advance(self, now: float) -> None:
         s = self.state
@@ -509,7 +511,7 @@ class Session:
         elif cid in ("slower", "faster", "louder", "quieter"):
             self._voice(cid, now)
         elif cid == "where":
-            self._info(self.where(), now)
+            self._info(self.where(now), now)
         elif cid == "help":
             self._info(self.help() + " " + KEY_HELP if s.mode == "menu" else self.help(), now)
         elif cid == "quit":
@@ -529,7 +531,7 @@ class Session:
             elif not in_item:
                 self._open(item, now)
             elif item is s.item:
-                self._info(f"This is {item.title}. " + self.where(), now)
+                self._info(f"This is {item.title}. " + self.where(now), now)
             else:
                 self._confirm(f"Leave {s.item.title} and open {item.title}? Say yes or no.",  # type: ignore[union-attr]
                               "open", item, now)

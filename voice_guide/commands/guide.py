@@ -157,8 +157,9 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     )
     if engines.personal is not None:
         engines.personal.is_paused = lambda: player.session.mode == "paused"  # type: ignore[attr-defined]
+    can_answer = player.mic is not None or player.keys is not None
     try:
-        player.run(item=item, resume=_resume(loaded, library, item), notices=notices)
+        player.run(item=item, resume=_resume(loaded, library, item) if can_answer else None, notices=notices)
     finally:
         if engines.keys is not None:
             engines.keys.close()  # type: ignore[attr-defined]
