@@ -433,7 +433,8 @@ class Session:
         if s.mode == "confirming":
             return
         names = [self._describe(o) for o in options]
-        text = (" or ".join(names) + "?").capitalize()
+        text = " or ".join(names) + "?"
+        text = text[0].upper() + text[1:]
         self._confirm(text, "choice", options, now)
 
     def _describe(self, cmd: Do) -> str:
@@ -493,7 +494,7 @@ class Session:
         if cid in ("pause", "stop"):
             if not in_item:
                 if cid == "stop":
-                    self._confirm("Close the guide?", "quit", None, now)
+                    self._confirm("Close the guide? Say yes or no.", "quit", None, now)
                 else:
                     self._say("Nothing is playing. Say a name to choose.", "info")
             elif s.mode == "paused" and cid == "stop":
