@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import subprocess
 from functools import lru_cache
 
-import numpy as np
 import pytest
 import soundfile
 
