@@ -29,9 +29,10 @@ from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Playback, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import EchoGate, Endpointer
-from voice_guide.session import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Event, Finished, Key,
-                                 NotUnderstood, PlayCue, SaveProgress, Say, Session, SetVoice, SpeechDone,
-                                 StopAudio, Tick)
+from voice_guide.session import Session
+from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Event,
+                                        Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SetVoice,
+                                        SpeechDone, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
