@@ -171,6 +171,14 @@ def dtw_distance(a: np.ndarray, b: np.ndarray, window: float | None = 0.5) -> fl
     kwargs = {}
     if window is not None:
         kwargs["window"] = max(abs(n - m) + 1, int(window * max(n, m)))
-    d = dtw_ndim.distance_fast(np.ascontiguousarray(a, dtype=np.float64),
-                               np.ascontiguousarray(b, dtype=np.float64), **kwargs)
+    a, b = np.ascontiguousarray(a, dtype=np.float64), np.ascontiguousarray(b, dtype=np.float64)
+    d = dtw_ndim.distance_fast(a, b, **kwargs) if _compiled() else dtw_ndim.distance(a, b, **kwargs)
     return float(np.sqrt(d * d / (n + m)))
+
+
+@lru_cache(maxsize=1)
+def _compiled() -> bool:
+    """dtaidistance's C extension (in its wheels) is ~100x faster; its pure-Python path still works."""
+    from dtaidistance import dtw
+
+    return bool(dtw.try_import_c(verbose=False))
