@@ -188,13 +188,6 @@ def folder_lock(out_dir: Path, progress: Progress, wait: float | None) -> Iterat
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _public(path: Path) -> None:
-    """Temporary files are private (0600); finished tracks get the usual permissions."""
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(path, 0o666 & ~mask)
-
-
 def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
     """Temporary files a killed export (SIGKILL, power cut) could not remove; only ours, and only
     while we hold the lock, so no running export loses its work."""
@@ -302,13 +295,11 @@ def _write(encoder: Encoder, audio: Audio, target: Path, fmt: str, tags: Tags, c
         raise ExportError(f"Refusing to write {target.name!r} outside the output folder.")
     with _writing(target), atomic_path(target) as tmp:
         encoder.encode(audio, tmp, fmt, tags, chapters)
-        _public(tmp)
 
 
 def _write_text(target: Path, text: str) -> None:
     with _writing(target):
         atomic_write_text(target, text)
-        _public(target)
 
 
 def export_library(library: Library, names: Sequence[str], out_dir: Path | str, fmt: str,

@@ -12,11 +12,15 @@ from typing import Iterator
 @contextlib.contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it is fsynced and renamed onto `target`,
-    on any failure (an exception, Ctrl-C) it is removed."""
+    on any failure (an exception, Ctrl-C) it is removed. The file gets the usual permissions (umask),
+    not mkstemp's private 0600."""
     target = Path(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp_path, 0o666 & ~mask)
     try:
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
