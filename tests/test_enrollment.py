@@ -164,3 +164,45 @@ def test_enroll_without_a_microphone_says_what_to_do(guide_home, monkeypatch, ca
     assert cli.main(["enroll"]) == 4
     err = capsys.readouterr().err
     assert "No microphone was found" in err and "--input" in err
+
+
+@pytest.fixture
+def own_sink(sound_server, monkeypatch):
+    """A null sink of our own (kept awake by a reader), so nothing else on the server is heard."""
+    import os
+    import subprocess
+
+    name = f"venrol{os.getpid()}"
+    env = dict(os.environ, PULSE_SERVER=sound_server)
+    module = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"], env=env,
+                            capture_output=True, text=True, check=True).stdout.strip()
+    reader = subprocess.Popen(["parec", f"--device={name}.monitor", "--raw", "--latency-msec=100"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    monkeypatch.setenv("PULSE_SINK", name)
+    monkeypatch.setenv("PULSE_SOURCE", f"{name}.monitor")
+    yield name
+    reader.kill()
+    reader.wait()
+    subprocess.run(["pactl", "unload-module", module], env=env, capture_output=True)
+
+
+@pytest.mark.sound
+def test_a_take_is_heard_through_the_sound_card(own_sink):
+    import threading
+
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.features import dtw_distance, utterance_features
+
+    said = take("pause", 0)
+    speaker = SounddeviceOut()
+    timer = threading.Timer(0.8, lambda: speaker.play(said))
+    timer.start()
+    try:
+        heard = mic_listener(SounddeviceIn(rate=16000, blocksize=1600))("word", 8.0)
+    finally:
+        timer.cancel()
+        speaker.stop()
+    assert heard is not None and check_take(heard) is None
+    same = dtw_distance(utterance_features(heard), utterance_features(said))
+    other = dtw_distance(utterance_features(heard), utterance_features(take("next", 0)))
+    assert same < other
