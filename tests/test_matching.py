@@ -186,6 +186,27 @@ def test_a_non_command_first_hypothesis_wins_over_a_weaker_command(vocab):
     assert (m.command, m.decision) == (None, "none")
 
 
+def test_a_lookalike_among_later_guesses_does_not_veto_a_clear_first_guess(vocab):
+    m = match([Hypothesis("yes"), Hypothesis("yet"), Hypothesis("yes sir")], vocab)
+    assert (m.command, m.decision) == (C("yes"), "act")
+
+
+def test_a_near_non_command_in_the_same_guess_holds_back(vocab):
+    assert match("rite", vocab).decision == "none"
+    m = match([Hypothesis("pours")], vocab)
+    assert m.decision != "act"
+
+
+@pytest.mark.parametrize("heard", ["no it", "oh no", "no and"])
+def test_function_words_inside_an_utterance_are_ignored(vocab, heard):
+    assert (match(heard, vocab).command, match(heard, vocab).decision) == (C("no"), "act")
+
+
+def test_a_guess_of_only_fillers_counts_as_not_a_command(vocab):
+    assert match([Hypothesis("um"), Hypothesis("next")], vocab).decision == "none"
+    assert match([Hypothesis("the"), Hypothesis("so"), Hypothesis("it's the")], vocab).command is None
+
+
 def test_confidence_and_rank_lower_the_score(vocab):
     sure = match([Hypothesis("next", 1.0)], vocab).score
     unsure = match([Hypothesis("next", 0.1)], vocab).score
@@ -210,7 +231,7 @@ def test_confirmation_follows_risk(vocab, heard, confirm):
 NORMALISED = [
     ("  Um, NEXT please!  ", "next"), ("[unk]", ""), ("<s> stop </s>", "stop"), ("next(2)", "next"),
     ("Could you, er, go back?", "go back"), ("don't", "dont"), ("Café", "cafe"), ("...", ""),
-    ("the guide: pause", "pause"),
+    ("the guide: pause", "pause"), ("step 3", "step three"), ("it’s", "its"),
 ]
 
 
@@ -226,6 +247,15 @@ def test_phrases_cover_commands_items_and_numbers(vocab):
         assert needed in phrases
     assert "left" not in phrases
     assert len(phrases) == len(set(phrases))
+
+
+def test_grammar_phrases_are_natural_speech(vocab):
+    phrases = vocab.phrases()
+    assert "just a moment" in phrases and "moment" not in phrases
+    assert "don't" in phrases and "what can i say" in phrases
+    assert all(p == p.lower() and not any(ch.isdigit() for ch in p) for p in phrases)
+    assert "start start massage" not in phrases and "open start massage" not in phrases
+    assert set(vocab.words()) >= {"next", "quiet", "twenty", "left"}
 
 
 def test_non_commands_for_grammars_leave_out_lookalikes(vocab):

@@ -57,6 +57,7 @@ NUMBER_WORDS = {
 }
 """Number words, with the homophones a recogniser writes for them."""
 
+_NUMBER_NAMES = {n: w for w, n in reversed(NUMBER_WORDS.items())} | {0: "zero"}
 _TAG_RE = re.compile(r"\[[^\]]*\]|<[^>]*>|\+\+[^+]*\+\+|\(\d+\)")
 _FILLER_RE = re.compile(r"\b(?:" + "|".join(sorted(FILLERS, key=len, reverse=True)) + r")\b")
 
@@ -119,19 +120,33 @@ class _Phrase:
     codes: tuple[str, ...]
     exact_only: bool = False
     """Counts only when heard exactly (lookalikes such as "yesterday")."""
+    inside: bool = True
+    """May be found inside a longer utterance (not so for function words such as "it")."""
 
     @classmethod
-    def of(cls, text: str, command: Command | None, exact_only: bool = False) -> "_Phrase":
-        return cls(text, command, _codes(text), exact_only)
+    def of(cls, text: str, command: Command | None, exact_only: bool = False, inside: bool = True) -> "_Phrase":
+        return cls(text, command, _codes(text), exact_only, inside)
+
+
+def spoken(text: str) -> str:
+    """Lower-case words as a recogniser writes them: no tags ("[unk]", "<sil>"), no punctuation but
+    inner apostrophes ("don't"), numbers up to twenty as words. The form recogniser grammars get."""
+    text = _TAG_RE.sub(" ", str(text))
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    text = re.sub(r"[^a-z0-9']+", " ", text.replace("’", "'"))
+    words = []
+    for word in text.split():
+        word = word.strip("'")
+        if word.isdigit() and int(word) in _NUMBER_NAMES:
+            word = _NUMBER_NAMES[int(word)]
+        if word:
+            words.append(word)
+    return " ".join(words)
 
 
 def normalise(text: str) -> str:
-    """Lower-case words only: no punctuation, recogniser tags ("[unk]", "<sil>") or fillers."""
-    text = _TAG_RE.sub(" ", str(text))
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
-    text = text.replace("'", "")
-    text = re.sub(r"[^a-z0-9]+", " ", text)
-    text = _FILLER_RE.sub(" ", text)
+    """The words that matter: `spoken` without apostrophes and fillers ("um", "please", "the")."""
+    text = _FILLER_RE.sub(" ", spoken(text).replace("'", ""))
     return " ".join(text.split())
 
 
@@ -160,61 +175,75 @@ class Vocabulary:
             self._risk = {cid: spec.get("risk", "safe") for cid, spec in data["commands"].items()}
             self._risk["open"] = data["open"].get("risk", "confirm")
             self._risk["step"] = self._risk["suggestion"] = data["numbers"].get("risk", "safe")
-            self._verbs = sorted({normalise(v) for v in data["open"]["verbs"]}, key=len, reverse=True)
+            verbs = [spoken(v) for v in data["open"]["verbs"]]
+            self._grammar_verbs = verbs[: int(data["open"].get("grammar_verbs", len(verbs)))]
+            self._verbs = sorted({normalise(v) for v in verbs}, key=len, reverse=True)
             self._number_range = (int(data["numbers"]["min"]), int(data["numbers"]["max"]))
             prefixes = data["numbers"]["prefixes"]
-            self._decoys = [normalise(w) for w in data["non_commands"]["words"]]
-            self._lookalikes = [normalise(w) for w in data["non_commands"]["lookalikes"]]
+            self._decoys = [spoken(w) for w in data["non_commands"]["words"]]
+            self._function_words = [spoken(w) for w in data["non_commands"]["function_words"]]
+            self._lookalikes = [spoken(w) for w in data["non_commands"]["lookalikes"]]
             commands = {cid: spec["phrases"] for cid, spec in data["commands"].items()}
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ContentError(f"commands.toml: {exc} is missing or malformed; restore the file.") from exc
-        self._raw_phrases: list[str] = []
+        self._spoken: list[str] = []
+        self._item_spoken: list[str] = []
         self.entries: list[_Phrase] = []
+        """Every whole-utterance phrase, each meaning exactly one command (or None)."""
+        self.items: list[_Phrase] = []
+        """Item names, titles and aliases, also those a command phrase shadows ("open help")."""
         seen: dict[str, Command | None] = {}
 
-        def add(text: str, command: Command | None, exact_only: bool = False) -> None:
+        def add(text: str, command: Command | None, **flags) -> bool:
             key = normalise(text)
-            if key and key not in seen:
-                seen[key] = command
-                self.entries.append(_Phrase.of(key, command, exact_only))
+            if not key or key in seen:
+                return False
+            seen[key] = command
+            self.entries.append(_Phrase.of(key, command, **flags))
+            return True
 
         for cid, phrases in commands.items():
             for phrase in phrases:
                 add(phrase, Command(cid))
-                self._raw_phrases.append(phrase)
-        self.items: list[_Phrase] = []
+                self._spoken.append(spoken(phrase))
         for item in items:
+            command = Command("open", item.name)
             for text in (item.name.replace("-", " "), item.title, *item.aliases):
                 key = normalise(text)
-                command = Command("open", item.name)
-                if key and not any(p.text == key for p in self.items):
+                if key and all(p.text != key for p in self.items):
                     self.items.append(_Phrase.of(key, command))
-                if key and seen.get(key, command) == command:
-                    add(text, command)
-                    self._raw_phrases.append(key)
+                    self._item_spoken.append(spoken(text))
+                if add(text, command):
+                    self._spoken.append(spoken(text))
         for word in self._decoys:
             add(word, None)
+        for word in self._function_words:
+            add(word, None, inside=False)
         for word in self._lookalikes:
             add(word, None, exact_only=True)
         self.exact = {p.text: p.command for p in self.entries}
-        self.prefixes = [
-            _Phrase.of(normalise(p), Command(kind)) for kind, ps in prefixes.items() for p in ps
-        ]
+        self.prefixes = [_Phrase.of(normalise(p), Command(kind)) for kind, ps in prefixes.items() for p in ps]
         low, high = self._number_range
-        words = {n: w for w, n in reversed(NUMBER_WORDS.items())}
-        self._numbered = [f"{p.text} {words[n]}" for p in self.prefixes for n in range(low, high + 1)]
+        self._numbered = [
+            f"{spoken(p)} {_NUMBER_NAMES[n]}" for ps in prefixes.values() for p in ps for n in range(low, high + 1)
+        ]
 
     def phrases(self) -> list[str]:
-        """Every phrase that means something, for recogniser grammars: commands, item names with and
-        without an opening verb, and numbered steps and suggestions."""
-        opened = [f"{verb} {p.text}" for p in self.items for verb in self._verbs]
-        return list(dict.fromkeys([normalise(p) for p in self._raw_phrases] + opened + self._numbered))
+        """Every phrase that means something, as `spoken` writes it, for recogniser grammars:
+        commands, item names alone and after an opening verb, numbered steps and suggestions."""
+        opened = [
+            f"{verb} {name}"
+            for name in self._item_spoken
+            for verb in self._grammar_verbs
+            if not any(name.startswith(v + " ") for v in self._grammar_verbs)
+        ]
+        return list(dict.fromkeys(self._spoken + opened + self._numbered))
 
     def non_commands(self, grammar_safe: bool = False) -> list[str]:
         """Known non-commands; `grammar_safe` leaves out lookalikes that would steal real commands
         if listed in a recogniser grammar."""
-        words = self._decoys if grammar_safe else self._decoys + self._lookalikes
-        return list(dict.fromkeys(w for w in words if w))
+        words = self._decoys + self._function_words
+        return list(dict.fromkeys(words if grammar_safe else words + self._lookalikes))
 
     def words(self) -> list[str]:
         """Every single word in phrases() and non_commands(grammar_safe=True), sorted."""
@@ -301,6 +330,8 @@ def _contained(tokens: list[str], vocab: Vocabulary, offer) -> None:
         return
     spans = []
     for p in vocab.entries:
+        if not p.inside:
+            continue
         words = p.text.split()
         k, extra = len(words), len(tokens) - len(words)
         if not 1 <= extra <= MAX_EXTRA:
@@ -332,30 +363,34 @@ def _weight(rank: int, confidence: float) -> float:
 def match(nbest: Sequence[Hypothesis] | str, vocab: Vocabulary | None = None) -> Match:
     """Decide what an utterance asked for from the recogniser's n-best guesses (best first)."""
     vocab = vocab or _default_vocabulary()
-    best: dict[Command | None, tuple[float, str]] = {}
+    best: dict[Command, tuple[float, str, float]] = {}
+    """command -> (weighted score, the guess it came from, that guess's non-command score)."""
+    rejected = 0.0
     rank = 0
     first_heard = ""
     for hyp in _as_hypotheses(nbest):
+        if not spoken(hyp.text):
+            continue  # nothing heard: no evidence either way
         text = normalise(hyp.text)
-        if not text:
-            continue
-        first_heard = first_heard or text
         weight = _weight(rank, hyp.confidence)
         rank += 1
-        for command, score in _candidates(text, vocab).items():
-            if score * weight > best.get(command, (0.0, ""))[0]:
-                best[command] = (score * weight, text)
-    rejected = best.pop(None, (0.0, ""))[0]
+        first_heard = first_heard or text
+        found = _candidates(text, vocab) if text else {None: 1.0}  # only fillers: not a command
+        against = found.pop(None, 0.0) * weight
+        rejected = max(rejected, against)
+        for command, score in found.items():
+            if score * weight > best.get(command, (0.0, "", 0.0))[0]:
+                best[command] = (score * weight, text, against)
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
     if not ranked:
         return Match(None, 0.0, "none", heard=first_heard)
-    (top, (s1, heard)) = ranked[0]
+    top, (s1, heard, against) = ranked[0]
     s1 = round(s1, 4)
-    runner = next(((c, s) for c, (s, _) in ranked[1:] if c != top), None)
+    runner = next(((c, s) for c, (s, _, _) in ranked[1:] if c != top), None)
     if s1 < REPROMPT or rejected >= s1:
         return Match(None, s1, "none", heard=first_heard)
     if runner and runner[1] >= ASK_FLOOR and s1 >= ASK_FLOOR and s1 - runner[1] < ASK_MARGIN:
         return Match(top, s1, "ask", (top, runner[0]), heard)
-    if s1 >= ACT and s1 - rejected >= ASK_MARGIN:
+    if s1 >= ACT and s1 - against >= ASK_MARGIN:
         return Match(top, s1, "act", heard=heard, needs_confirmation=vocab.risk(top) == "confirm")
     return Match(top, s1, "reprompt", (top,), heard)
