@@ -147,4 +147,5 @@ def test_an_hour_streams_in_bounded_memory(tmp_path):
     finally:
         tracemalloc.stop()
     assert total == 16000 * 3600
-    assert peak < 16 * 2**20, f"peak {peak / 2**20:.1f} MiB for a file of {path.stat().st_size / 2**20:.0f} MiB"
+    size = path.stat().st_size
+    assert peak < 16 * 2**20, f"peak {peak / 2**20:.1f} MiB for a file of {size / 2**20:.0f} MiB"

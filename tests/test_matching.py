@@ -12,7 +12,8 @@ from voice_guide.matching import Command, Match, build_vocabulary, match, normal
 
 ITEMS = (
     Item("what-to-do", "What to do now", "topic", (Step("x"),), aliases=("what to do",)),
-    Item("self-massage", "Gentle self-massage", "session", (Step("x"),), aliases=("massage", "start massage")),
+    Item("self-massage", "Gentle self-massage", "session", (Step("x"),),
+         aliases=("massage", "start massage")),
     Item("quiet-face", "Quiet face", "session", (Step("x"),), aliases=("quiet sitting",)),
     Item("safety-notice", "Safety notice", "topic", (Step("x"),), aliases=("help", "safety")),
 )

@@ -124,7 +124,7 @@ class _Phrase:
     """May be found inside a longer utterance (not so for function words such as "it")."""
 
     @classmethod
-    def of(cls, text: str, command: Command | None, exact_only: bool = False, inside: bool = True) -> "_Phrase":
+    def of(cls, text: str, command: Command | None, exact_only=False, inside=True) -> "_Phrase":
         return cls(text, command, _codes(text), exact_only, inside)
 
 
@@ -225,7 +225,10 @@ class Vocabulary:
         self.prefixes = [_Phrase.of(normalise(p), Command(kind)) for kind, ps in prefixes.items() for p in ps]
         low, high = self._number_range
         self._numbered = [
-            f"{spoken(p)} {_NUMBER_NAMES[n]}" for ps in prefixes.values() for p in ps for n in range(low, high + 1)
+            f"{spoken(p)} {_NUMBER_NAMES[n]}"
+            for ps in prefixes.values()
+            for p in ps
+            for n in range(low, high + 1)
         ]
 
     def phrases(self) -> list[str]:

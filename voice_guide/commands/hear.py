@@ -27,7 +27,9 @@ def configured_recognizer(settings: Settings, phrases: Sequence[str]) -> Recogni
     except ModuleNotFoundError as exc:
         if exc.name != "voice_guide.recognition":
             raise
-        raise EngineError("Speech recognition is not part of this installation; reinstall voice-guide.") from exc
+        raise EngineError(
+            "Speech recognition is not part of this installation; reinstall voice-guide."
+        ) from exc
     return open_recognizer(settings, list(phrases))
 
 
