@@ -1,0 +1,120 @@
+"""Which recogniser to use, and opening it: Vosk whenever a Vosk model is present, else the embedded
+pocketsphinx. A missing, unreadable or corrupt Vosk model never stops the guide: it falls back to
+pocketsphinx and says so once (`recognizer.notice`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from voice_guide import paths
+from voice_guide.engines import Recognizer
+from voice_guide.errors import ModelError
+from voice_guide.settings import Settings
+
+LOG = logging.getLogger(__name__)
+
+ENGLISH_MODEL = re.compile(r"vosk-model(-small)?-en(-us)?\b")
+"""Names of English Vosk models as Vosk itself names them (vosk.Model(lang="en-us") looks for these)."""
+
+
+@dataclass(frozen=True)
+class RecognizerChoice:
+    """Which engine and model would be used, and why (for `voice-guide model` and `doctor`)."""
+
+    engine: str
+    """'vosk' or 'pocketsphinx'."""
+    model: Path | None
+    """The Vosk model folder, or None for pocketsphinx's built-in model."""
+    reason: str
+    """One sentence: why this engine."""
+
+    def __str__(self) -> str:
+        where = f" (model {self.model})" if self.model else ""
+        return f"{self.engine}{where}: {self.reason}"
+
+
+def installed_models_dir() -> Path:
+    """Where `voice-guide model install` puts Vosk models."""
+    return paths.data_dir() / "models"
+
+
+def vosk_search_dirs() -> list[Path]:
+    """Vosk's own model folders (vosk.MODEL_DIRS), without importing vosk."""
+    dirs = [os.environ.get("VOSK_MODEL_PATH"), "/usr/share/vosk", Path.home() / "AppData/Local/vosk",
+            Path.home() / ".cache/vosk"]
+    return [Path(d) for d in dirs if d]
+
+
+def looks_like_vosk_model(path: Path) -> bool:
+    """A folder laid out as a Vosk (Kaldi) model: an acoustic model and a decoding graph."""
+    return (path / "am" / "final.mdl").is_file() or (path / "final.mdl").is_file()
+
+
+def find_vosk_model(settings: Settings) -> tuple[Path | None, str]:
+    """The Vosk model to use and where it was found; (None, why not) when there is none."""
+    configured = settings.vosk_model_path()
+    if configured:
+        source = "VOICE_GUIDE_VOSK_MODEL" if os.environ.get("VOICE_GUIDE_VOSK_MODEL") else "your settings"
+        return Path(configured).expanduser(), f"the Vosk model named in {source}"
+    installed = installed_models_dir()
+    for folder in [installed, *vosk_search_dirs()]:
+        if not folder.is_dir():
+            continue
+        for child in sorted(folder.iterdir(), reverse=True):
+            english = folder == installed or ENGLISH_MODEL.match(child.name)
+            if child.is_dir() and english and looks_like_vosk_model(child):
+                return child, f"an English Vosk model was found in {folder}"
+    return None, "No Vosk model found, so I am using the built-in recogniser."
+
+
+def recognizer_choice(settings: Settings) -> RecognizerChoice:
+    """Which recogniser `open_recognizer` would open (without loading anything)."""
+    if settings.recogniser == "pocketsphinx":
+        return RecognizerChoice("pocketsphinx", None, "your settings ask for the built-in recogniser")
+    model, why = find_vosk_model(settings)
+    if model is None:
+        if settings.recogniser == "vosk":
+            return RecognizerChoice("pocketsphinx", None, "your settings ask for Vosk but no Vosk model is installed; "
+                                    "install one with 'voice-guide model install ZIP_OR_FOLDER'")
+        return RecognizerChoice("pocketsphinx", None, "no Vosk model is installed (the built-in recogniser is used)")
+    if not model.is_dir():
+        return RecognizerChoice("pocketsphinx", None, f"{why} ({model}) does not exist; using the built-in recogniser")
+    return RecognizerChoice("vosk", model, why)
+
+
+def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Sequence[str] | None = None) -> Recognizer:
+    """Open the recogniser the settings ask for, restricted to `phrases`. The returned object has
+    `name` and `notice` (one sentence to say once, or "")."""
+    choice = recognizer_choice(settings)
+    notice = ""
+    if choice.engine == "vosk":
+        from voice_guide.adapters.vosk_asr import VoskRecognizer
+
+        try:
+            return VoskRecognizer(choice.model, phrases)
+        except ModelError as err:
+            LOG.warning("Vosk model unusable: %s", err)
+            notice = f"{err} So I am using the built-in recogniser."
+    elif settings.recogniser in ("auto", "vosk") and settings.vosk_model_path():
+        notice = f"The Vosk model {settings.vosk_model_path()} was not found, so I am using the built-in recogniser."
+    elif settings.recogniser == "vosk":
+        notice = "No Vosk model found, so I am using the built-in recogniser."
+    from voice_guide.adapters.pocketsphinx_asr import PocketsphinxRecognizer
+
+    if non_commands is None:
+        non_commands = _default_non_commands()
+    recognizer = PocketsphinxRecognizer(phrases, non_commands)
+    recognizer.notice = notice
+    return recognizer
+
+
+def _default_non_commands() -> list[str]:
+    """The vocabulary's known non-commands that are safe to put in a grammar."""
+    from voice_guide.matching import build_vocabulary
+
+    return build_vocabulary().non_commands(grammar_safe=True)
