@@ -37,7 +37,8 @@ TIP = Item(name="tip", title="A tip", kind="topic", aliases=("tip",),
            steps=(Step("Rest your eyes when they are tired."), Step("Drink some water.")))
 ITEMS = [TIP, SHORT]
 
-VOICES = [("en-us", 150), ("en", 120), ("en-gb-x-rp", 165), ("en-us+f3", 135), ("en+m3", 110)]
+VOICES = [("en-us", 150), ("en", 120), ("en-gb", 140), ("en-gb-x-rp", 165), ("en-us+f3", 135), ("en+m3", 110)]
+"""Voice and rate of each recorded utterance in turn."""
 
 
 @lru_cache(maxsize=64)
@@ -60,7 +61,7 @@ def real_recognizer():
     from voice_guide.settings import Settings
 
     vocab = matching.build_vocabulary(ITEMS)
-    return recognition.open_recognizer(Settings(), vocab.phrases())
+    return recognition.open_recognizer(Settings(), vocab.phrases(), vocab.non_commands(grammar_safe=True))
 
 
 def make_player(clock, mic=None, recognizer=None, items=ITEMS, **kwargs) -> Player:
@@ -83,7 +84,7 @@ def run_from_recordings(words, recognizer, tmp_path, **kwargs):
     return player, outcome, clock
 
 
-SCRIPT = ["start short rest", "pause", "where", "resume", "slower", "next"]
+SCRIPT = ["start short rest", "pause", "where am i", "resume", "slower", "next"]
 
 
 @pytest.mark.parametrize("engine", ["scripted", "real"])

@@ -80,7 +80,7 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
 
         vocab = build_vocabulary(library.items)
         try:
-            recognizer = open_recognizer(settings, vocab.phrases())
+            recognizer = open_recognizer(settings, vocab.phrases(), vocab.non_commands(grammar_safe=True))
         except EngineError as err:
             # No recogniser at all: say why once and go on with the keyboard rather than not start.
             notices.append(f"{err} I will not hear you this time; use the keyboard, or question mark for help.")
