@@ -169,6 +169,16 @@ def test_choice_question_takes_the_answer_or_its_number():
     assert d.s.mode == "paused"
 
 
+def test_another_command_instead_of_an_answer_is_done():
+    d = at("holding")
+    d.event(Ask((Do("pause"), Do("open", "tip"))))
+    assert "Pause or A tip?" in says([a for _, a in d.log])
+    d.event(Do("where"))
+    assert d.s.mode == "holding" and d.s.state.question is None
+    d.event(Ask((Do("pause"), Do("next"))))
+    assert says(d.event(Do("yes"))) == ["Pause or next?"]
+
+
 def test_reprompt_is_said_once_then_only_the_cue():
     d = at("holding")
     first, second = d.event(NotUnderstood()), d.event(NotUnderstood())

@@ -179,7 +179,7 @@ class RecordingsIn:
     itself on `sleep` (a clock's), so a run takes real time on a real clock and none on a fake one."""
 
     def __init__(self, recordings: Sequence[Audio], sleep: Callable[[float], None],
-                 ready: Callable[[], bool] = lambda: True, *, gap: float = 0.8, rate: int = SPEECH_RATE,
+                 ready: Callable[[], bool] = lambda: True, *, gap: float = 0.3, rate: int = SPEECH_RATE,
                  blocksize: int = 1600, noise_dbfs: float = -62.0, tail: float = 3.0) -> None:
         self.rate = rate
         self.blocksize = blocksize

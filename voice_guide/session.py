@@ -552,8 +552,14 @@ class Session:
         if q.kind == "choice":
             if cmd.id == "no":
                 self._answer(False, now)
-            elif not self._pick(cmd, now):
-                self._say(q.text, "prompt")
+            elif self._pick(cmd, now):
+                pass
+            elif cmd.id in ("repeat", "help", "yes"):
+                self._say(self.help() if cmd.id == "help" else q.text, "prompt")
+            else:
+                s.question = None
+                self._back_from(q, now, say=False)
+                self._command(cmd, now)
             return
         if cmd.id in ("yes", "no"):
             self._answer(cmd.id == "yes", now)
