@@ -154,9 +154,19 @@ def test_second_hypothesis_can_carry_the_command(vocab):
     assert (m.command, m.decision) == (C("next"), "act")
 
 
-def test_empty_first_hypothesis_does_not_penalise_the_next(vocab):
-    m = match([Hypothesis("", 0.9), Hypothesis("[unk]", 0.8), Hypothesis("pause", 1.0)], vocab)
-    assert (m.command, m.score, m.decision) == (C("pause"), 1.0, "act")
+@pytest.mark.parametrize("unknown", ["", "[unk]", "<sil>", "um"])
+def test_a_guess_of_nothing_known_counts_against_later_commands(vocab, unknown):
+    """An empty guess means the recogniser heard words it does not know (its garbage model won)."""
+    assert match([Hypothesis(unknown, 0.6), Hypothesis("pause", 0.4)], vocab).decision == "none"
+
+
+def test_a_confident_command_beats_a_weak_unknown_guess(vocab):
+    m = match([Hypothesis("", 0.1), Hypothesis("pause", 0.9)], vocab)
+    assert (m.command, m.decision) == (C("pause"), "act")
+
+
+def test_no_guesses_at_all_is_no_command(vocab):
+    assert match([], vocab) == Match(None, 0.0, "none")
 
 
 def test_two_close_commands_ask(vocab):

@@ -369,16 +369,13 @@ def match(nbest: Sequence[Hypothesis] | str, vocab: Vocabulary | None = None) ->
     best: dict[Command, tuple[float, str, float]] = {}
     """command -> (weighted score, the guess it came from, that guess's non-command score)."""
     rejected = 0.0
-    rank = 0
     first_heard = ""
-    for hyp in _as_hypotheses(nbest):
-        if not spoken(hyp.text):
-            continue  # nothing heard: no evidence either way
+    for rank, hyp in enumerate(_as_hypotheses(nbest)):
         text = normalise(hyp.text)
         weight = _weight(rank, hyp.confidence)
-        rank += 1
         first_heard = first_heard or text
-        found = _candidates(text, vocab) if text else {None: 1.0}  # only fillers: not a command
+        # No words the recogniser knows ("", "[unk]"), or only fillers: something that is not a command.
+        found = _candidates(text, vocab) if text else {None: 1.0}
         against = found.pop(None, 0.0) * weight
         rejected = max(rejected, against)
         for command, score in found.items():
