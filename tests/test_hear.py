@@ -137,7 +137,7 @@ def test_help_lists_the_command():
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 def test_real_recogniser_hears_espeak_next(tmp_path, guide_home, capsys):
     raw = tmp_path / "raw.wav"
-    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "140", "-w", str(raw), "next"], check=True)
+    subprocess.run(["espeak-ng", "-v", "en", "-s", "140", "-w", str(raw), "next"], check=True)
     data, rate = sf.read(raw, dtype="float32")
     speech = Audio(np.concatenate([np.zeros(rate // 2), data, np.zeros(rate // 2)]), rate)
     speech = add_noise_floor(speech.resample(16000), dbfs=-55.0)
