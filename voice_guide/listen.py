@@ -174,19 +174,22 @@ def noise_block(n: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:
 
 
 class RecordingsIn:
-    """A microphone that says recorded utterances, one at a time, each once the guide is listening
-    (`ready()` has been true for `gap` seconds), with a faint noise floor between them; it paces
-    itself on `sleep` (a clock's), so a run takes real time on a real clock and none on a fake one."""
+    """A microphone that says recorded utterances, one at a time: each is followed by `after` seconds
+    of quiet (enough to end it), and the next starts once the guide is listening (`ready()` has been
+    true for `gap` seconds). A faint noise floor fills the quiet. It paces itself on `sleep` (a
+    clock's), so a run takes real time on a real clock and none on a fake one."""
 
     def __init__(self, recordings: Sequence[Audio], sleep: Callable[[float], None],
-                 ready: Callable[[], bool] = lambda: True, *, gap: float = 0.3, rate: int = SPEECH_RATE,
-                 blocksize: int = 1600, noise_dbfs: float = -62.0, tail: float = 3.0) -> None:
+                 ready: Callable[[], bool] = lambda: True, *, gap: float = 0.3, after: float = 1.5,
+                 rate: int = SPEECH_RATE, blocksize: int = 1600, noise_dbfs: float = -62.0,
+                 tail: float = 3.0) -> None:
         self.rate = rate
         self.blocksize = blocksize
         self.recordings = [r.resample(rate) for r in recordings]
         self.sleep = sleep
         self.ready = ready
         self.gap = gap
+        self.after = after
         self.tail = tail
         self.noise_dbfs = noise_dbfs
         self.said = 0
@@ -213,6 +216,9 @@ class RecordingsIn:
                 self.sleep(step)
                 yield chunk + noise_block(self.blocksize, self.noise_dbfs, rng)
             self.said += 1
+            for _ in range(round(self.after / step)):
+                self.sleep(step)
+                yield noise_block(self.blocksize, self.noise_dbfs, rng)
         for _ in range(round(self.tail / step)):
             self.sleep(step)
             yield noise_block(self.blocksize, self.noise_dbfs, rng)

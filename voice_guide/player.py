@@ -65,7 +65,7 @@ class Outcome:
     heard: deque[str]
     """'words -> decision command' for each utterance decoded."""
     said: deque[str]
-    """Sentences spoken, in order."""
+    """Sentences spoken (started playing), in order."""
     mic_lost: bool = False
 
 
@@ -100,7 +100,8 @@ class Player:
         self.endpointer = Endpointer(mic.rate if mic else 16000, trailing_silence, max_utterance)
         self.gate = EchoGate()
         self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
-        self._queue: deque[tuple[Audio, int | None]] = deque()
+        self._queue: deque[tuple[Audio, int | None, str]] = deque()
+        """Sounds waiting to play: audio, the id of its sentence (None for cues), its words."""
         self._current: tuple[Playback, int | None, float] | None = None
         """What is playing, the id of its sentence, and when it should end."""
         self._events: deque[Event] = deque()
@@ -160,7 +161,11 @@ class Player:
                     self._events.append(SpeechDone(say_id, at=ends))
             if not self._queue or self._user_speaking():
                 return
-            audio, say_id = self._queue.popleft()
+            audio, say_id, text = self._queue.popleft()
+            if text:
+                self.outcome.said.append(text)
+                if self.echo:
+                    self.echo(text)
             self._current = (self.out.play(audio), say_id, self.clock.now() + audio.duration)
 
     def _user_speaking(self) -> bool:
@@ -181,25 +186,22 @@ class Player:
         never rendered; `cue` (an earcon for a heard command) plays first, after any cut."""
         last_stop = max((i for i, a in enumerate(actions) if isinstance(a, StopAudio)), default=-1)
         if cue and last_stop < 0:
-            self._queue.append((self._cue(cue), None))
+            self._queue.append((self._cue(cue), None, ""))
         for i, action in enumerate(actions):
             if isinstance(action, Say):
                 if i < last_stop:
                     continue
-                self.outcome.said.append(action.text)
-                if self.echo:
-                    self.echo(action.text)
                 audio = self._render(action.text, self.voice.rate)
                 if self.voice.volume != 1.0:
                     audio = audio.gain(self.voice.volume)
-                self._queue.append((audio, action.id))
+                self._queue.append((audio, action.id, action.text))
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
-                    self._queue.append((self._cue(action.name), None))
+                    self._queue.append((self._cue(action.name), None, ""))
             elif isinstance(action, StopAudio):
                 self._stop_audio()
                 if cue and i == last_stop:
-                    self._queue.append((self._cue(cue), None))
+                    self._queue.append((self._cue(cue), None, ""))
             elif isinstance(action, SetVoice):
                 self.voice = VoiceSettings(action.rate, action.volume, self.voice.voice)
                 if self.on_voice:
