@@ -162,11 +162,11 @@ class Player:
             if not self._queue or self._user_speaking():
                 return
             audio, say_id, text = self._queue.popleft()
+            self._current = (self.out.play(audio), say_id, self.clock.now() + audio.duration)
             if text:
                 self.outcome.said.append(text)
                 if self.echo:
                     self.echo(text)
-            self._current = (self.out.play(audio), say_id, self.clock.now() + audio.duration)
 
     def _user_speaking(self) -> bool:
         """Someone has started a command: the next sound waits for its end (at most max_utterance),
