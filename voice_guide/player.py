@@ -168,6 +168,10 @@ class Player:
                 if self.echo:
                     self.echo(text)
 
+    def close(self) -> None:
+        """Silence at once (Ctrl-C, an error): nothing keeps playing after the guide has gone."""
+        self._stop_audio()
+
     def _user_speaking(self) -> bool:
         """Someone has started a command: the next sound waits for its end (at most max_utterance),
         or the gate would close on it and cut it off. Holds keep counting meanwhile."""

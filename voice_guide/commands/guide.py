@@ -162,6 +162,7 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     try:
         player.run(item=item, resume=_resume(loaded, library, item) if can_answer else None, notices=notices)
     finally:
+        player.close()
         if engines.keys is not None:
             engines.keys.close()  # type: ignore[attr-defined]
         engines.synthesizer.close()
