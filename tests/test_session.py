@@ -361,3 +361,27 @@ def test_where_in_a_long_hold_says_the_time_left():
     text = says(d.event(Do("where")))[0]
     left = d.s.state.hold.length - 10.0
     assert text == f"Step 2 of 3 of Mini session: rest. About {round(left)} seconds left in this step."
+
+
+def test_opening_measures_only_what_it_says_first():
+    """Measuring means rendering speech: at the start only the title and the first step, the rest
+    during the long fill hold, so the user is not kept waiting."""
+    measured: list[str] = []
+
+    def counting(text: str, rate: int) -> float:
+        measured.append(text)
+        return length(text, rate)
+
+    d = Driver(Session(ITEMS, counting, rate=120))
+    d.record(d.s.start(0.0))
+    d.event(Do("open", "mini"))
+    assert measured == ["Mini session"]
+    d.finish_speech()
+    d.now += TITLE_GAP
+    d.event(Tick())
+    assert measured[-1] == "Sit comfortably and close your eyes."
+    d.finish_speech()
+    d.now += 2.0
+    d.event(Tick())
+    d.finish_speech()  # the fill hold starts: the last step is measured now
+    assert measured[-1] == "Open your eyes slowly." and d.s.mode == "holding"

@@ -81,7 +81,6 @@ class SessionState:
     item: Item | None = None
     step: int = -1
     """Index into item.steps; -1 is the spoken title."""
-    holds: list[float] = field(default_factory=list)
     speech: list[float | None] = field(default_factory=list)
     """Measured seconds of each step's words (None until needed again after a rate change)."""
     title_seconds: float = 0.0
@@ -233,17 +232,18 @@ class Session:
         s.item, s.hold, s.question, s.paused_from = item, None, None, None
         s.speech = [None] * len(item.steps)
         s.title_seconds = self.speech_length(item.title, s.rate)
-        self._resolve()
         self._begin_step(step, now)
 
-    def _resolve(self) -> None:
-        """Holds from the measured speech lengths, so the fill hold makes the session its length."""
+    def _fill_hold(self) -> float:
+        """The fill step's hold, so the session lasts its planned length: worked out when it starts,
+        from every step's measured speech (words not yet spoken are measured now, in the silence,
+        rather than all at the start, which would keep the user waiting)."""
         s = self.state
         assert s.item is not None
         for i, step in enumerate(s.item.steps):
             if s.speech[i] is None:
                 s.speech[i] = self.speech_length(step.say, s.rate) if step.say else 0.0
-        s.holds = resolve_holds(s.item, [x or 0.0 for x in s.speech], s.title_seconds)
+        return resolve_holds(s.item, [x or 0.0 for x in s.speech], s.title_seconds)[s.step]
 
     def _begin_step(self, step: int, now: float) -> None:
         s = self.state
@@ -252,6 +252,7 @@ class Session:
         if step >= 0:
             self._emit(SaveProgress(s.item.name, step))
             text = s.item.steps[step].say
+            s.speech[step] = self.speech_length(text, s.rate) if text else 0.0
         else:
             text = s.item.title
         if text:
@@ -268,7 +269,8 @@ class Session:
             length, cue, halfway = TITLE_GAP, False, False
         else:
             step = s.item.steps[s.step]
-            length, cue, halfway = s.holds[s.step], step.cue, step.halfway
+            length = self._fill_hold() if step.fill else step.hold
+            cue, halfway = step.cue, step.halfway
         if length <= 0:
             self._advance(now)
             return
@@ -629,12 +631,10 @@ class Session:
         s.rate, s.volume = rate, volume
         self._emit(SetVoice(rate, volume))
         if s.item is not None and rate != before:
-            # Words not yet spoken are measured again at the new rate; the fill hold absorbs the change.
+            # Words not yet spoken are measured again at the new rate when the fill hold needs them.
             spoken = s.mode == "holding" or (s.mode == "paused" and s.paused_from == "holding")
-            start = max(0, s.step + 1 if spoken else s.step)
-            for i in range(start, len(s.speech)):
+            for i in range(max(0, s.step + 1 if spoken else s.step), len(s.speech)):
                 s.speech[i] = None
-            self._resolve()
         word = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter."}[cid]
         self._info(word, now)
 
