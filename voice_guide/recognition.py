@@ -118,3 +118,83 @@ def _default_non_commands() -> list[str]:
     from voice_guide.matching import build_vocabulary
 
     return build_vocabulary().non_commands(grammar_safe=True)
+
+
+def _model_root(folder: Path) -> Path | None:
+    """The Vosk model inside an unpacked folder (itself or one level down, as model zips are laid out)."""
+    if looks_like_vosk_model(folder):
+        return folder
+    subdirs = [c for c in folder.iterdir() if c.is_dir() and looks_like_vosk_model(c)]
+    return subdirs[0] if len(subdirs) == 1 else None
+
+
+def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
+    """Install a Vosk model from a zip or a folder into the user data folder: unpack or copy beside its
+    final place, check that Vosk loads it, then rename it into place and record it in the settings.
+    Nothing half-copied is ever left as the model in use."""
+    import shutil
+    import tempfile
+    import zipfile
+
+    from voice_guide import settings as settings_mod
+    from voice_guide.adapters.vosk_asr import load_model
+
+    source = Path(source).expanduser()
+    if not source.exists():
+        raise ModelError(f"{source} does not exist; give the path of a Vosk model zip file or folder.")
+    dest_dir = paths.ensure(installed_models_dir())
+    work = Path(tempfile.mkdtemp(prefix=".installing-", dir=dest_dir))
+    try:
+        if source.is_dir():
+            shutil.copytree(source, work / source.name)
+        elif zipfile.is_zipfile(source):
+            with zipfile.ZipFile(source) as zf:
+                for member in zf.namelist():
+                    target = (work / member).resolve()
+                    if work.resolve() not in target.parents and target != work.resolve():
+                        raise ModelError(f"{source} holds a file outside its folder; it is not a Vosk model.")
+                zf.extractall(work)
+        else:
+            raise ModelError(f"{source} is neither a folder nor a zip file; give a Vosk model zip or folder.")
+        root = _model_root(work) or next((r for c in work.iterdir() if c.is_dir() and (r := _model_root(c))), None)
+        if root is None:
+            raise ModelError(f"{source} does not contain a Vosk model (no am/final.mdl found).")
+        load_model(root)
+        name = root.name if root != work else source.stem
+        final = dest_dir / name
+        if final.exists():
+            old = Path(tempfile.mkdtemp(prefix=".old-", dir=dest_dir))
+            os.replace(final, old / name)
+            os.replace(root, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(root, final)
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"Could not install the model from {source} ({exc}).") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    new_settings = settings.with_changes(vosk_model=str(final))
+    settings_mod.save(new_settings)
+    return final, new_settings
+
+
+def download_english_model(settings: Settings) -> tuple[Path, Settings]:
+    """Let Vosk fetch its small English model into its own cache (needs internet), then record it."""
+    from voice_guide import settings as settings_mod
+
+    try:
+        import vosk
+
+        vosk.SetLogLevel(-1)
+        model = vosk.Model(lang="en-us")
+        del model
+    except (Exception, SystemExit) as exc:
+        raise ModelError("Could not download the English Vosk model (no internet connection?). On a computer with "
+                         "internet, get vosk-model-small-en-us-0.15.zip from the Vosk models page, copy it here and "
+                         "run: voice-guide model install vosk-model-small-en-us-0.15.zip") from exc
+    found, _ = find_vosk_model(Settings())
+    if found is None:
+        raise ModelError("Vosk reported a download but no English model was found in its cache folder.")
+    new_settings = settings.with_changes(vosk_model=str(found))
+    settings_mod.save(new_settings)
+    return found, new_settings
