@@ -1,0 +1,114 @@
+"""Choosing and opening the recogniser: Vosk when a model is present, else pocketsphinx; any unusable
+Vosk model falls back to pocketsphinx with one sentence to say."""
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from voice_guide import recognition, settings as settings_mod
+from voice_guide.cli import main
+from voice_guide.errors import ModelError
+from voice_guide.settings import Settings
+
+
+@pytest.fixture
+def home(guide_home, tmp_path, monkeypatch):
+    """No Vosk model anywhere: private user folders and an empty HOME for Vosk's own cache."""
+    monkeypatch.setenv("HOME", str(tmp_path / "user"))
+    monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
+    monkeypatch.delenv("VOICE_GUIDE_VOSK_MODEL", raising=False)
+    return guide_home
+
+
+def fake_model(folder: Path, mdl_bytes: int = 5000) -> Path:
+    """A folder laid out like a Vosk model (whose contents are not a real model)."""
+    for name, size in (("am/final.mdl", mdl_bytes), ("graph/HCLG.fst", 10), ("conf/mfcc.conf", 10)):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(b"x" * size)
+    return folder
+
+
+def test_no_model_means_pocketsphinx(home):
+    choice = recognition.recognizer_choice(Settings())
+    assert (choice.engine, choice.model) == ("pocketsphinx", None)
+    assert "no vosk model" in str(choice).lower()
+
+
+@pytest.mark.parametrize("where", ["cache", "installed", "setting", "env"])
+def test_a_present_model_means_vosk(home, tmp_path, monkeypatch, where):
+    if where == "cache":
+        model = fake_model(tmp_path / "user" / ".cache" / "vosk" / "vosk-model-small-en-us-0.15")
+    elif where == "installed":
+        model = fake_model(recognition.installed_models_dir() / "my-model")
+    else:
+        model = fake_model(tmp_path / "elsewhere")
+        if where == "env":
+            monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
+    settings = Settings(vosk_model=str(model)) if where == "setting" else Settings()
+    choice = recognition.recognizer_choice(settings)
+    assert (choice.engine, choice.model) == ("vosk", model)
+
+
+def test_models_for_other_languages_in_vosks_cache_are_not_picked(home, tmp_path):
+    fake_model(tmp_path / "user" / ".cache" / "vosk" / "vosk-model-small-ko-0.22")
+    assert recognition.recognizer_choice(Settings()).engine == "pocketsphinx"
+
+
+def test_asking_for_pocketsphinx_ignores_a_model(home, tmp_path):
+    model = fake_model(tmp_path / "m")
+    assert recognition.recognizer_choice(Settings(recogniser="pocketsphinx", vosk_model=str(model))).engine == "pocketsphinx"
+
+
+@pytest.mark.parametrize("broken", ["corrupt", "missing"])
+def test_an_unusable_model_falls_back_to_pocketsphinx_with_a_notice(home, tmp_path, broken):
+    model = fake_model(tmp_path / "m", mdl_bytes=10) if broken == "corrupt" else tmp_path / "nowhere"
+    rec = recognition.open_recognizer(Settings(vosk_model=str(model)), ["next", "stop"], non_commands=[])
+    assert rec.name == "pocketsphinx"
+    assert "built-in recogniser" in rec.notice and str(model) in rec.notice
+    assert rec.notice.count(".") >= 1 and "\n" not in rec.notice
+
+
+def test_pocketsphinx_by_default_has_no_notice(home):
+    rec = recognition.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
+    assert (rec.name, rec.notice) == ("pocketsphinx", "")
+
+
+def test_install_rejects_what_is_not_a_model_and_leaves_nothing(home, tmp_path):
+    archive = tmp_path / "notes.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("notes/readme.txt", "hello")
+    with pytest.raises(ModelError, match="does not contain a Vosk model"):
+        recognition.install_model(archive, Settings())
+    assert list(recognition.installed_models_dir().iterdir()) == []
+    assert settings_mod.load().vosk_model is None
+
+
+def test_install_rejects_a_corrupt_model_and_leaves_nothing(home, tmp_path):
+    archive = tmp_path / "vosk-model-broken.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("am/final.mdl", "graph/HCLG.fst", "conf/mfcc.conf"):
+            zf.writestr(f"vosk-model-broken/{name}", "x" * 3000)
+    with pytest.raises(ModelError, match="could not be loaded"):
+        recognition.install_model(archive, Settings())
+    assert list(recognition.installed_models_dir().iterdir()) == []
+
+
+@pytest.mark.parametrize("source", ["nowhere.zip", "plain.txt"])
+def test_install_of_a_missing_or_foreign_file_says_so(home, tmp_path, source):
+    if source == "plain.txt":
+        (tmp_path / source).write_text("not a model")
+    with pytest.raises(ModelError):
+        recognition.install_model(tmp_path / source, Settings())
+
+
+def test_model_command_shows_the_choice(home, capsys):
+    assert main(["model"]) == 0
+    out = capsys.readouterr().out
+    assert "recogniser: pocketsphinx" in out and "why:" in out
+
+
+def test_model_install_command_reports_a_clear_error(home, tmp_path, capsys):
+    assert main(["model", "install", str(tmp_path / "missing.zip")]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("voice-guide: ") and "does not exist" in err and "Traceback" not in err
