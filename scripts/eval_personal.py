@@ -29,6 +29,7 @@ from degraded_speaker import (COMMANDS, NEAR_WORDS, OTHER_WORDS, clean_take, hum
                               table_tap, take, tongue_click)
 
 from voice_guide.audio import Audio  # noqa: E402
+from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import VoiceSettings  # noqa: E402
 from voice_guide.enrollment import Enroller, recordings_listener  # noqa: E402
 from voice_guide.features import utterance_features  # noqa: E402
@@ -163,10 +164,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--held-out", type=int, default=8, help="held-out takes per command")
     parser.add_argument("--takes", type=int, nargs="+", default=[3, 5], help="enrolment takes per command")
-    parser.add_argument("--recogniser", default="auto", help="auto, pocketsphinx, vosk or none")
+    parser.add_argument("--recogniser", default="pocketsphinx", help="pocketsphinx (default), auto, vosk or none")
     parser.add_argument("--switch-n", type=int, default=30, help="sounds of each switch kind")
     args = parser.parse_args()
-    vocab = build_vocabulary()
+    vocab = build_vocabulary(load_library().items)
     rec, name = recogniser(args.recogniser, vocab)
     print(f"Recogniser: {name}")
     clean_eval(rec, vocab)

@@ -66,13 +66,16 @@ NONE = Match(None, 0.0, "none")
 
 @pytest.mark.parametrize("said, match, decision, command, alternatives, path", [
     ("pause", act("pause"), "act", PAUSE, (), "recogniser"),
-    ("pause", act("next"), "ask", NEXT, (NEXT, PAUSE), "template"),
+    ("pause", act("next"), "act", PAUSE, (), "template"),
+    ("pause", act("menu"), "ask", Command("menu"), (Command("menu"), PAUSE), "template"),
     ("pause", Match(PAUSE, 0.7, "ask", (NEXT, PAUSE), "pa"), "act", PAUSE, (), "template"),
-    ("pause", Match(YES, 0.7, "ask", (YES, NO), "yo"), "ask", YES, (YES, NO), "recogniser"),
+    ("pause", Match(YES, 0.7, "ask", (YES, NO), "yo"), "ask", PAUSE, (PAUSE, YES), "template"),
+    ("kitchen", act("yes"), "reprompt", YES, (YES,), "template"),
+    ("music", act("faster"), "act", Command("faster"), (), "recogniser"),
     ("pause", NONE, "act", PAUSE, (), "template"),
     ("pause", Match(NEXT, 0.6, "reprompt", (NEXT,), "ne"), "act", PAUSE, (), "template"),
     ("water", NONE, "none", None, (), "recogniser"),
-    ("water", act("stop"), "act", Command("stop"), (), "recogniser"),
+    ("water", act("stop"), "reprompt", Command("stop"), (Command("stop"),), "template"),
     ("music", Match(NEXT, 0.6, "reprompt", (NEXT,), "mu"), "reprompt", NEXT, (NEXT,), "recogniser"),
 ])
 def test_the_refine_rule(model, said, match, decision, command, alternatives, path):
@@ -133,3 +136,37 @@ def test_load_reads_the_voice_folder_and_sets_damaged_files_aside(tmp_path, temp
 def test_load_defaults_to_the_users_data_folder(guide_home, templates):
     templates.save(guide_home / "data" / "voice" / "templates.npz")
     assert PersonalModel.load().enrolled == sorted(COMMANDS)
+
+
+class Once:
+    """Decodes each utterance once, so that the same guesses are judged with and without templates."""
+
+    def __init__(self, inner):
+        self.inner, self.name, self.seen = inner, inner.name, {}
+
+    def decode(self, audio):
+        key = id(audio)
+        if key not in self.seen:
+            self.seen[key] = (audio, self.inner.decode(audio))
+        return self.seen[key][1]
+
+
+def test_with_the_real_recogniser_enrolment_understands_more_and_accepts_no_more(model):
+    from voice_guide.content.loader import load_library
+    from voice_guide.recognition import open_recognizer
+    from voice_guide.settings import Settings
+
+    vocab = build_vocabulary(load_library().items)
+    rec = Once(open_recognizer(Settings(recogniser="pocketsphinx"), vocab.phrases()))
+    commands = [(w, take(w, 20, held_out=True)) for w in COMMANDS]
+    others = [(w, take(w, 20, held_out=True)) for w in OTHER_WORDS[::2]]
+    scores = {}
+    for label, personal in (("plain", None), ("enrolled", model)):
+        und = Understander(rec, vocab, personal)
+        right = sum(und.understand(a).match.command == Command(w) and und.understand(a).match.decision == "act"
+                    for w, a in commands)
+        accepted = sum(und.understand(a).match.decision == "act" for _, a in others)
+        scores[label] = (right, accepted)
+    print(scores)
+    assert scores["enrolled"][0] >= scores["plain"][0] + 4, scores
+    assert scores["enrolled"][1] <= scores["plain"][1], scores

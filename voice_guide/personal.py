@@ -5,7 +5,10 @@ no-words switch.
 - the switch sound → its action, whatever the recogniser made of it;
 - the recogniser acts and the templates agree (or have nothing confident to say) → act;
 - the recogniser acts but the templates confidently hear another command → ask which;
-- the recogniser asks between two commands and the templates confidently pick one → act on it;
+- the recogniser acts on an enrolled command that sounds nothing like the user's takes of it → ask
+  again ("reprompt"), unless the templates confidently hear another command;
+- the recogniser asks between two commands and the templates confidently pick one → act on it; if
+  they confidently hear a third, ask between that and the recogniser's best;
 - the recogniser heard nothing usable (reprompt / none) but the templates are confident → act.
 Commands among the recogniser's guesses get a slightly wider template acceptance distance: two weak
 pieces of evidence that agree are stronger than either. Everything else stays as the matcher decided,
@@ -36,6 +39,10 @@ SWITCH_FILE = "switch.json"
 
 RELAX = 1.2
 """Acceptance distance factor for a command the recogniser also offered."""
+
+VETO = 1.25
+"""The recogniser's "act" on an enrolled command becomes "say that again?" when the utterance is further
+than this times that command's acceptance distance from every take of it."""
 
 PATHS = ("recogniser", "template", "switch")
 
@@ -143,6 +150,9 @@ class PersonalModel:
         offered = [c.id for c in (match.command, *match.alternatives) if c is not None and c.arg is None]
         t = self.classify(audio, {c: RELAX for c in offered})
         keep = Refinement(match, "recogniser", t, False)
+        if match.decision == "act" and self._vetoed(match.command, t):
+            match = Match(match.command, match.score, "reprompt", (match.command,), match.heard)
+            keep = Refinement(match, "template", t, False)
         if not t.accepted:
             return keep
         heard = Command(t.command)
@@ -152,9 +162,17 @@ class PersonalModel:
             ask = Match(match.command, match.score, "ask", (match.command, heard), match.heard)
             return Refinement(ask, "template", t, False)
         if match.decision == "ask" and heard not in match.alternatives:
-            return keep
+            ask = Match(heard, round(t.confidence, 4), "ask", (heard, match.command), match.heard)
+            return Refinement(ask, "template", t, False)
         act = Match(heard, round(t.confidence, 4), "act", heard=match.heard or t.command)
         return Refinement(act, "template", t, False)
+
+    def _vetoed(self, command: Command | None, t: TemplateResult) -> bool:
+        """The recogniser acts on an enrolled command that sounds nothing like the user's takes of it."""
+        if command is None or command.arg is not None or command.id not in self.classifier.thresholds:
+            return False
+        distance = dict(t.ranking).get(command.id, float("inf"))
+        return distance > VETO * self.classifier.thresholds[command.id]
 
     def watch(self, block: np.ndarray, rate: int) -> Match | None:
         """Feed one raw microphone block; the switch's decision when a click/tap just ended. Clicks
