@@ -165,7 +165,7 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarr
     from voice_guide.frontend import frame_dbfs
 
     levels = frame_dbfs(speech, SPEECH_RATE)
-    loud = levels[levels > np.percentile(levels, 50)] if len(levels) else np.array([-30.0])
+    loud = levels[levels >= np.percentile(levels, 50)] if len(levels) else np.array([-30.0])
     speech_db = float(10 * np.log10(np.mean(10 ** (loud / 10))))
     noise_db = 10 * np.log10(np.mean(noise.astype(np.float64) ** 2) + 1e-12)
     gain = 10 ** ((speech_db - snr_db - noise_db) / 20)
@@ -219,7 +219,8 @@ SLURRED_COMMANDS = ["yes", "no", "stop", "go", "up", "down", "next", "back", "pa
                     "faster", "louder", "quieter", "resume", "help", "start massage", "go on"]
 
 
-def build(out: Path, which: str, voices: int, seed: int, words: list[str] | None) -> int:
+def build(out: Path, which: str, voices: int, seed: int, words: list[str] | None,
+          others: list[str] | None = None) -> int:
     import soundfile as sf
 
     rng = random.Random(seed)
@@ -254,7 +255,7 @@ def build(out: Path, which: str, voices: int, seed: int, words: list[str] | None
                     x, tag = say(phrase, voice, rate_name, slur=i == 0)
                     save(f"commands/{slug(phrase)}_{i}.wav", x, phrase, tag, "command")
         if s in ("others", "slurred"):
-            for word in OTHER_WORDS:
+            for word in others or OTHER_WORDS:
                 for i, voice in enumerate(rng.sample(pool, min(2, len(pool)))):
                     x, tag = say(word, voice, "slow" if s == "slurred" else rng.choice(list(RATES)), slur=s == "slurred")
                     save(f"{s}/other_{word}_{i}.wav", x, word, tag, "not-a-command")
@@ -282,12 +283,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--set", default="all", choices=["commands", "others", "slurred", "all"])
     ap.add_argument("--words", nargs="*", help="only these phrases (default: the whole vocabulary)")
+    ap.add_argument("--others", nargs="*", help="only these non-command words (default: a built-in list)")
     ap.add_argument("--voices", type=int, default=6, help="how many espeak voice variants")
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     if ROOT in args.out.resolve().parents and not (args.out.resolve().parts[len(ROOT.parts)] in ("out", "x")):
         ap.error("write corpora outside the repo (or into its git-ignored out/ folder)")
-    n = build(args.out, args.set, max(1, min(args.voices, len(VOICES))), args.seed, args.words)
+    n = build(args.out, args.set, max(1, min(args.voices, len(VOICES))), args.seed, args.words, args.others)
     print(f"wrote {n} clips and {args.out / 'manifest.csv'}")
     return 0
 
