@@ -9,7 +9,7 @@
   (synthetic, and the real clips in ../shared/speech-dev when present) and on room noises.
 - How long enrolling 12 commands takes a user (guide's prompts + takes + reaction time).
 
-Usage: .venv/bin/python scripts/eval_personal.py [--held-out 8] [--takes 3 5] [--recogniser auto]
+Usage: .venv/bin/python scripts/eval_personal.py [--held-out 8] [--takes 3 5] [--recogniser pocketsphinx|none]
 """
 
 from __future__ import annotations
@@ -57,19 +57,28 @@ def recogniser(name: str, vocab):
     return rec, rec.name
 
 
+class DecodeOnce:
+    """Decodes each utterance once, so every configuration is judged on the same recogniser guesses."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.name, self._seen = inner, inner.name, {}
+
+    def decode(self, audio: Audio):
+        if id(audio) not in self._seen:
+            self._seen[id(audio)] = (audio, self.inner.decode(audio))
+        return self._seen[id(audio)][1]
+
+
 def pct(k: int, n: int) -> str:
     return f"{100.0 * k / n:5.1f}% ({k}/{n})" if n else "  n/a"
 
 
-def commands_eval(rec, vocab, takes_per_command: int, held_out: int) -> None:
+def commands_eval(rec, vocab, takes_per_command: int, tests, others, near) -> None:
     templates = TemplateSet()
     for word in COMMANDS:
         templates.replace(word, [utterance_features(take(word, i)) for i in range(takes_per_command)])
     model = PersonalModel(templates)
     rows = {"recogniser alone": Understander(rec, vocab), "with enrolment": Understander(rec, vocab, model)}
-    tests = [(w, take(w, 100 + i, held_out=True)) for w in COMMANDS for i in range(held_out)]
-    others = [(w, take(w, 100 + i, held_out=True)) for w in OTHER_WORDS for i in range(2)]
-    near = [(w, take(w, 100 + i, held_out=True)) for w in NEAR_WORDS for i in range(2)]
     print(f"\n== Commands: degraded speaker, {takes_per_command} enrolment takes per command, "
           f"{len(tests)} held-out takes, {len(others)} other-word and {len(near)} command-like-word takes")
     print(f"{'':18} {'correct act':>18} {'wrong act':>16} {'asked':>16} {'FA other words':>18} {'FA command-like':>18}"
@@ -169,10 +178,14 @@ def main() -> int:
     args = parser.parse_args()
     vocab = build_vocabulary(load_library().items)
     rec, name = recogniser(args.recogniser, vocab)
+    rec = DecodeOnce(rec)
     print(f"Recogniser: {name}")
     clean_eval(rec, vocab)
+    tests = [(w, take(w, 100 + i, held_out=True)) for w in COMMANDS for i in range(args.held_out)]
+    others = [(w, take(w, 100 + i, held_out=True)) for w in OTHER_WORDS for i in range(2)]
+    near = [(w, take(w, 100 + i, held_out=True)) for w in NEAR_WORDS for i in range(2)]
     for n in args.takes:
-        commands_eval(rec, vocab, n, args.held_out)
+        commands_eval(rec, vocab, n, tests, others, near)
     switch_eval(args.switch_n)
     enrolment_time(args.takes[0])
     return 0

@@ -167,6 +167,5 @@ def test_with_the_real_recogniser_enrolment_understands_more_and_accepts_no_more
                     for w, a in commands)
         accepted = sum(und.understand(a).match.decision == "act" for _, a in others)
         scores[label] = (right, accepted)
-    print(scores)
     assert scores["enrolled"][0] >= scores["plain"][0] + 4, scores
     assert scores["enrolled"][1] <= scores["plain"][1], scores
