@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor, concatenate, tone
-from voice_guide.listen import EchoGate, Endpointer, RecordingsIn
+from voice_guide.listen import BargeIn, EchoGate, Endpointer, RecordingsIn, frame_levels
 from voice_guide.testing import FakeClock
 
 
@@ -130,3 +130,60 @@ def test_recordings_wait_until_the_guide_listens():
     assert mic.said == 1
     heard = utterances(Audio(np.concatenate(rest), SPEECH_RATE))
     assert len(heard) == 1
+
+
+def barge_run(mic: Audio, ref: Audio, block: int = 1600) -> list[Audio]:
+    barge = BargeIn()
+    found = []
+    for i in range(0, len(mic.samples), block):
+        u = barge.feed(mic.samples[i : i + block], ref.samples[i : i + block])
+        if u is not None:
+            found.append(u)
+    return found
+
+
+def guide_voice() -> Audio:
+    """What the guide plays: several sentences full of command words."""
+    text = "Say stop to stop, or say pause. Next, we rest the face. Stop. Pause. Repeat after me."
+    return speak(text, "en", 140)
+
+
+def over(ref: Audio, user: Audio | None, user_gain: float, at: float, echo_gain: float = 0.5,
+         delay: float = 0.08) -> Audio:
+    """The microphone: the delayed, scaled echo of `ref`, plus the user at `at` seconds, plus noise."""
+    d = round(delay * SPEECH_RATE)
+    echo = np.concatenate([np.zeros(d, np.float32), ref.samples[: len(ref.samples) - d]]) * echo_gain
+    if user is not None:
+        i = round(at * SPEECH_RATE)
+        n = min(len(user.samples), len(echo) - i)
+        echo[i : i + n] += user.samples[:n] * user_gain
+    return add_noise_floor(Audio(echo, SPEECH_RATE), -60.0, seed=9)
+
+
+def test_barge_in_never_hears_the_echo_alone():
+    ref = guide_voice()
+    assert barge_run(over(ref, None, 0.0, 0.0), ref) == []
+    assert barge_run(over(ref, None, 0.0, 0.0, echo_gain=2.0, delay=0.25), ref) == []
+    assert barge_run(over(ref, None, 0.0, 0.0, echo_gain=1.0, delay=0.5), ref) == []  # a late echo
+
+
+@pytest.mark.parametrize("user_db, heard", [(22.0, 1), (6.0, 0)])
+def test_barge_in_hears_only_a_voice_clearly_over_the_echo(user_db, heard):
+    """Levels compared as the loud frames (95th percentile) of the echo and of the user's word."""
+    ref = guide_voice()
+    stop = speak("stop")
+    loud = lambda a: np.percentile(frame_levels(a.samples, 320), 95)  # noqa: E731
+    gain = 10 ** ((loud(ref) - 6.0 + user_db - loud(stop)) / 20)  # the echo is 6 dB below ref
+    assert len(barge_run(over(ref, stop, gain, at=2.5), ref)) == heard
+
+
+def test_barge_in_with_headphones_hears_a_normal_voice():
+    ref = guide_voice()
+    mic = over(ref, speak("pause"), 1.0, at=2.0, echo_gain=0.0)
+    assert len(barge_run(mic, ref)) == 1
+
+
+def test_barge_in_waits_until_the_echo_is_measured():
+    ref = guide_voice()
+    mic = over(ref, speak("stop"), 4.0, at=0.0)
+    assert barge_run(mic.slice(0, 0.4), ref.slice(0, 0.4)) == []

@@ -172,6 +172,49 @@ class EchoMic:
         yield gen()
 
 
+class EchoAndUserMic(EchoMic):
+    """The speaker's echo, and the user saying something over it at `at` seconds."""
+
+    def __init__(self, out, clock, seconds, user: Audio, at: float) -> None:
+        super().__init__(out, clock, seconds)
+        self.user, self.at = user, at
+
+    @contextlib.contextmanager
+    def blocks(self):
+        with super().blocks() as echo:
+            def gen():
+                for block in echo:
+                    start = round((self.clock.now() - 0.1 - self.at) * self.rate)
+                    a, b = max(0, start), max(0, min(len(self.user.samples), start + len(block)))
+                    if b > a:
+                        block = block.copy()
+                        block[a - start : b - start] += self.user.samples[a:b]
+                    yield block
+            yield gen()
+
+
+LONG_SENTENCE = Item(name="long", title="Long", kind="topic", steps=(Step(
+    "Sit back and let your shoulders drop, and let your breathing settle into a slow and easy rhythm, "
+    "with nothing to do and nowhere to go."),))
+
+
+def test_stop_said_over_the_guide_cuts_it_at_once(tmp_path):
+    from voice_guide.adapters.espeak_tts import EspeakSynthesizer
+
+    clock = FakeClock(0.0)
+    out = ClockAudioOut(clock)
+    mic = EchoAndUserMic(out, clock, seconds=20, user=speak("stop").gain(6.0), at=4.0)
+    recognizer = ScriptedRecognizer(["stop"])
+    player = make_player(clock, mic, recognizer, items=[LONG_SENTENCE], synthesizer=EspeakSynthesizer(),
+                         audio_out=out, read_only=True, voice=VoiceSettings(volume=0.2),
+                         progress_path=tmp_path / "p.json")
+    player.run(item=LONG_SENTENCE)
+    assert list(player.outcome.heard) == ["'stop' -> act stop"]
+    assert player.session.mode == "paused"
+    sentence = next(p for p in out.played if p.audio.duration > 5)
+    assert sentence.stopped and 4.0 < sentence.end - 0.0 < 5.5  # cut within about a second
+
+
 class OpenGate:
     """No echo gate at all: the control that shows the echo would otherwise be heard."""
 

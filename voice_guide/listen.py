@@ -30,6 +30,8 @@ START_DB, CONTINUE_DB = 10.0, 6.0
 """Decibels above the noise floor that start, and that keep up, an utterance."""
 FLOOR_MIN, ABS_START = -75.0, -58.0
 """The noise floor never drops below FLOOR_MIN; nothing quieter than ABS_START ever starts speech."""
+ECHO_ACTIVE = -35.0
+"""The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
 ECHO_GUARD = 0.35
 """Seconds after the guide stops making sound before the microphone is heard again (room echo)."""
 
@@ -167,6 +169,88 @@ class EchoGate:
 
     def open(self, now: float) -> bool:
         return self._quiet_since is not None and now - self._quiet_since >= self.guard - 1e-9
+
+
+class BargeIn:
+    """Hears "stop" or "pause" said over the guide's own voice, and nothing else, safely.
+
+    It compares the microphone with what the guide is playing at that moment (`ref`). While the user
+    is silent the microphone hears only the echo, so their level difference is the echo coupling; the
+    largest coupling of the last few seconds is kept (against the loudest sound of the last `window`
+    seconds, so a late echo is covered). A frame counts as the user only when it is
+    `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is
+    no echo and any speech gets through; with loud speakers the user must clearly speak over them.
+    Nothing is heard until the coupling has been measured on `warm` seconds of playback."""
+
+    def __init__(self, rate: int = SPEECH_RATE, margin_db: float = 12.0, window: float = 0.6,
+                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.2, max_len: float = 1.5) -> None:
+        self.rate = rate
+        self.frame = round(FRAME_SECONDS * rate)
+        self.margin_db = margin_db
+        frames = lambda seconds: max(1, round(seconds / FRAME_SECONDS))  # noqa: E731
+        self._ref: deque[float] = deque(maxlen=frames(window))
+        self._coupling: deque[float] = deque(maxlen=frames(memory))
+        self._pending: deque[float] = deque()
+        """Coupling readings of the last 0.3 s, not yet trusted: they may be the start of the user's
+        voice rising (which would otherwise ratchet the coupling up and hide it)."""
+        self._delay = frames(0.3)
+        self._warm, self._min, self._max = frames(warm), frames(min_speech), frames(max_len)
+        self._end = frames(0.3)
+        self._pre: deque[np.ndarray] = deque(maxlen=frames(0.1))
+        self._taken: list[np.ndarray] = []
+        self._near = self._quiet = 0
+        self._mic_pending = np.zeros(0, dtype=np.float32)
+        self._ref_pending = np.zeros(0, dtype=np.float32)
+
+    def reset(self) -> None:
+        """The guide fell silent: forget any half-heard barge-in (the coupling is kept)."""
+        self._taken, self._near, self._quiet = [], 0, 0
+        self._ref.clear()
+        self._pre.clear()
+        self._pending.clear()
+        self._mic_pending = self._ref_pending = np.zeros(0, dtype=np.float32)
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray) -> Audio | None:
+        mic = np.concatenate([self._mic_pending, np.asarray(mic, dtype=np.float32).reshape(-1)])
+        ref = np.concatenate([self._ref_pending, np.asarray(ref, dtype=np.float32).reshape(-1)])
+        n = min(len(mic), len(ref)) // self.frame
+        mic_levels = frame_levels(mic, self.frame)[:n]
+        ref_levels = frame_levels(ref, self.frame)[:n]
+        self._mic_pending, self._ref_pending = mic[n * self.frame :], ref[n * self.frame :]
+        found = None
+        for i in range(n):
+            heard = self._frame(mic[i * self.frame : (i + 1) * self.frame], float(mic_levels[i]),
+                                float(ref_levels[i]))
+            found = heard if heard is not None else found
+        return found
+
+    def _frame(self, frame: np.ndarray, level: float, ref_level: float) -> Audio | None:
+        self._ref.append(ref_level)
+        echo = max(self._ref)
+        warm = len(self._coupling) >= self._warm
+        near = warm and level >= ABS_START and level > echo + max(self._coupling) + self.margin_db
+        if near:
+            self._pending.clear()
+        elif not self._taken and echo > ECHO_ACTIVE:
+            self._pending.append(level - echo)
+            if len(self._pending) > self._delay:
+                self._coupling.append(self._pending.popleft())
+        if not self._taken:
+            if near:
+                self._taken = [*self._pre, frame]
+                self._near, self._quiet = 1, 0
+            else:
+                self._pre.append(frame)
+            return None
+        self._taken.append(frame)
+        self._near += near
+        self._quiet = 0 if near else self._quiet + 1
+        if self._quiet < self._end and len(self._taken) < self._max:
+            return None
+        taken, enough = self._taken, self._near >= self._min
+        self._taken, self._near, self._quiet = [], 0, 0
+        self._pre.clear()
+        return Audio(np.concatenate(taken), self.rate) if enough else None
 
 
 def noise_block(n: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:

@@ -28,7 +28,7 @@ from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Playback, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
-from voice_guide.listen import EchoGate, Endpointer
+from voice_guide.listen import BargeIn, EchoGate, Endpointer
 from voice_guide.session import Session
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Event,
                                         Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SetVoice,
@@ -38,6 +38,8 @@ SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
 MIC_RETRY_SECONDS = 5.0
 """How often a lost microphone is tried again."""
+BARGE_IN = ("stop", "pause")
+"""The only commands heard while the guide speaks (see listen.BargeIn)."""
 TICK_SECONDS = 0.1
 """How often the clock is read when no microphone paces the loop."""
 
@@ -46,6 +48,28 @@ class KeySource(Protocol):
     def poll(self) -> list[str]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass
+class _Playing:
+    """A sound that is playing, the id of its sentence (None for cues), and when it started."""
+
+    playback: Playback
+    audio: Audio
+    say_id: int | None
+    start: float
+    _ref: np.ndarray | None = None
+
+    def reference(self, rate: int, start: float, n: int) -> np.ndarray:
+        """The `n` samples at `rate` it plays from `start` (silence outside it): what an echo is made of."""
+        if self._ref is None:
+            self._ref = self.audio.resample(rate).samples
+        out = np.zeros(n, dtype=np.float32)
+        first = round((start - self.start) * rate)
+        a, b = max(0, first), min(len(self._ref), first + n)
+        if b > a:
+            out[a - first : b - first] = self._ref[a:b]
+        return out
 
 
 class SystemClock:
@@ -80,7 +104,7 @@ class Player:
                  progress_path: Path | None = None,
                  save_place: Callable[[progress.Progress | None], None] | None = None, on_voice: Callable[[int, float], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
-                 watch: Callable[[np.ndarray, int], object | None] | None = None) -> None:
+                 watch: Callable[[np.ndarray, int], object | None] | None = None, barge_in: bool = True) -> None:
         self.synth = synthesizer
         self.out = audio_out
         self.clock = clock
@@ -98,12 +122,12 @@ class Player:
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
                                read_only=read_only)
         self.endpointer = Endpointer(mic.rate if mic else 16000, trailing_silence, max_utterance)
+        self.barge = BargeIn(self.mic.rate) if self.mic is not None and barge_in else None
         self.gate = EchoGate()
         self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
         self._queue: deque[tuple[Audio, int | None, str]] = deque()
         """Sounds waiting to play: audio, the id of its sentence (None for cues), its words."""
-        self._current: tuple[Playback, int | None, float] | None = None
-        """What is playing, the id of its sentence, and when it should end."""
+        self._current: _Playing | None = None
         self._events: deque[Event] = deque()
         self._finishing = False
         self._mic_lost_at: float | None = None
@@ -153,16 +177,16 @@ class Player:
     def _pump(self) -> None:
         while True:
             if self._current is not None:
-                playback, say_id, ends = self._current
-                if not playback.done():
+                playing = self._current
+                if not playing.playback.done():
                     return
                 self._current = None
-                if say_id is not None:
-                    self._events.append(SpeechDone(say_id, at=ends))
+                if playing.say_id is not None:
+                    self._events.append(SpeechDone(playing.say_id, at=playing.start + playing.audio.duration))
             if not self._queue or self._user_speaking():
                 return
             audio, say_id, text = self._queue.popleft()
-            self._current = (self.out.play(audio), say_id, self.clock.now() + audio.duration)
+            self._current = _Playing(self.out.play(audio), audio, say_id, self.clock.now())
             if text:
                 self.outcome.said.append(text)
                 if self.echo:
@@ -180,7 +204,7 @@ class Player:
     def _stop_audio(self) -> None:
         self._queue.clear()
         if self._current is not None:
-            self._current[0].stop()
+            self._current.playback.stop()
             self._current = None
 
     # -- actions -----------------------------------------------------------------------------------
@@ -235,6 +259,18 @@ class Player:
         assert self.understand is not None
         self._decide(self.understand(utterance))
 
+    def _barged(self, utterance: Audio) -> None:
+        """Speech over the guide's voice: only a clear "stop" or "pause" counts; anything else is
+        ignored, without a re-prompt (the guide is talking)."""
+        assert self.understand is not None
+        result = self.understand(utterance)
+        match = getattr(result, "match", result)
+        command = getattr(match, "command", None)
+        if getattr(match, "decision", "") == "act" and command is not None and command.id in BARGE_IN:
+            self._decide(result)
+        else:
+            self.outcome.heard.append(f"(over speech) {getattr(match, 'heard', '')!r} -> ignored")
+
     def _decide(self, result: object) -> None:
         match = getattr(result, "match", result)
         decision = getattr(match, "decision", "none")
@@ -264,8 +300,16 @@ class Player:
                     switched = self.watch(block, self.mic.rate)
                     if switched is not None:
                         self._decide(switched)
+                if self.barge is not None:
+                    self.barge.reset()
             else:
                 self.endpointer.discard()
+                if self.barge is not None and self._current is not None and self.mic is not None:
+                    rate = self.mic.rate
+                    ref = self._current.reference(rate, now - len(block) / rate, len(block))
+                    spoken_over = self.barge.feed(block, ref)
+                    if spoken_over is not None:
+                        self._barged(spoken_over)
         self._pump()
         if self.keys is not None:
             for char in self.keys.poll():
