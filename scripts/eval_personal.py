@@ -92,7 +92,8 @@ def commands_eval(rec, vocab, takes_per_command: int, tests, others, near) -> No
         fa_near = sum(und.understand(a).match.decision == "act" for _, a in near)
         paths = [h.path for _, h in heard]
         print(f"{label:18} {pct(correct, len(tests)):>18} {pct(wrong, len(tests)):>16} {pct(asked, len(tests)):>16}"
-              f" {pct(fa, len(others)):>18} {pct(fa_near, len(near)):>18}  {paths.count('template')}/{paths.count('switch')}")
+              f" {pct(fa, len(others)):>18} {pct(fa_near, len(near)):>18}"
+              f"  {paths.count('template')}/{paths.count('switch')}")
 
 
 def clean_eval(rec, vocab) -> None:

@@ -124,9 +124,12 @@ def test_commands_to_enrol(names, expected):
     assert commands_to_enrol(names) == expected
 
 
-@pytest.mark.parametrize("bad", [lambda: commands_to_enrol(["menu"]),
-                                 lambda: Enroller(FakeSynthesizer(), MemoryAudioOut(), recordings_listener([]), takes=9),
-                                 lambda: Enroller(FakeSynthesizer(), MemoryAudioOut(), recordings_listener([])).enrol_switch("whistle")])
+def enroller(**kwargs) -> Enroller:
+    return Enroller(FakeSynthesizer(), MemoryAudioOut(), recordings_listener([]), **kwargs)
+
+
+@pytest.mark.parametrize("bad", [lambda: commands_to_enrol(["menu"]), lambda: enroller(takes=9),
+                                 lambda: enroller().enrol_switch("whistle")])
 def test_bad_requests_are_usage_errors(bad):
     with pytest.raises(UsageError):
         bad()

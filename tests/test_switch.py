@@ -52,7 +52,8 @@ def test_profile_round_trip_and_refusals(tmp_path):
     profile = SwitchProfile("hum", "pause", True, [measure(hum(1))])
     profile.save(path)
     assert SwitchProfile.load(path) == profile
-    path.write_text('{"format": "voice-guide-switch", "version": 1, "kind": "whistle", "action": "pause", "enabled": true}')
+    path.write_text('{"format": "voice-guide-switch", "version": 1, "kind": "whistle", "action": "pause", '
+                    '"enabled": true}')
     with pytest.raises(ValueError):
         SwitchProfile.load(path)
     path.write_text("{not json")

@@ -26,7 +26,6 @@ from voice_guide.errors import UsageError
 from voice_guide.features import dtw_distance, sounding_span, utterance_features
 from voice_guide.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
 from voice_guide.switch import KINDS, SwitchDetector, SwitchProfile, TransientWatcher, measure
-from voice_guide.templates import TemplateSet
 
 CORE = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "louder", "quieter", "help",
         "yes", "no")
