@@ -72,15 +72,16 @@ PITCH = 35
 """This speaker's espeak-ng pitch."""
 
 
-def take(word: str, index: int, held_out: bool = False) -> Audio:
-    """Take number `index` of `word` by the degraded speaker; held-out takes vary more (rate, pitch,
-    loudness, noise) than enrolment takes."""
-    rng = np.random.default_rng(zlib.crc32(f"{word}/{index}/{held_out}".encode()))
+def take(word: str, index: int, held_out: bool = False, voice: str = "en-us", pitch: int = PITCH) -> Audio:
+    """Take number `index` of `word` by the degraded speaker (another one with `voice`/`pitch`);
+    held-out takes vary more (rate, pitch, loudness, noise) than enrolment takes."""
+    who = "" if (voice, pitch) == ("en-us", PITCH) else f"/{voice}/{pitch}"
+    rng = np.random.default_rng(zlib.crc32(f"{word}/{index}/{held_out}{who}".encode()))
     if held_out:
-        speed, pitch, snr = int(rng.integers(75, 121)), PITCH + int(rng.integers(-8, 9)), rng.uniform(10, 18)
+        speed, pitch, snr = int(rng.integers(75, 121)), pitch + int(rng.integers(-8, 9)), rng.uniform(10, 18)
     else:
-        speed, pitch, snr = int(rng.integers(85, 106)), PITCH + int(rng.integers(-3, 4)), rng.uniform(14, 20)
-    return degrade(espeak(slur(word), speed, pitch), rng, snr)
+        speed, pitch, snr = int(rng.integers(85, 106)), pitch + int(rng.integers(-3, 4)), rng.uniform(14, 20)
+    return degrade(espeak(slur(word), speed, pitch, voice), rng, snr)
 
 
 def clean_take(word: str, index: int = 0) -> Audio:

@@ -6,7 +6,7 @@ import pytest
 
 from voice_guide import cli
 from voice_guide.audio import Audio, concatenate
-from voice_guide.enrollment import (CORE, MAX_TRIES, PROBLEMS, Enroller, check_take, commands_to_enrol, forget,
+from voice_guide.enrollment import (CORE, GIVE_UP_SILENT, MAX_TRIES, PROBLEMS, Enroller, check_take, commands_to_enrol, forget,
                                     mic_listener, recordings_listener, switch_off)
 from voice_guide.errors import UsageError
 from voice_guide.personal import PersonalModel, voice_dir
@@ -73,13 +73,23 @@ def test_bad_takes_are_asked_again_with_the_reason(tmp_path):
     assert f"{PROBLEMS['long']} Say 'pause'." in synth.calls
 
 
-def test_silence_is_asked_again_and_a_command_left_after_too_many_tries(tmp_path):
-    report, synth, _ = run([], ["pause", "next"], tmp_path)
-    assert report.enrolled == [] and report.skipped == ["pause", "next"]
-    assert report.problems == {"nothing": 2 * MAX_TRIES * 3}
+def test_a_command_is_left_after_too_many_bad_takes(tmp_path):
+    report, synth, _ = run([quiet("pause")] * (MAX_TRIES * 3), ["pause"], tmp_path)
+    assert report.enrolled == [] and report.skipped == ["pause"] and not report.stopped
+    assert report.problems == {"quiet": MAX_TRIES * 3}
     assert "Let's leave 'pause' for another time." in synth.calls
     assert synth.calls[-1] == "Nothing was saved. You can try again any time."
     assert not (voice_dir(tmp_path) / "templates.npz").exists()
+
+
+def test_silence_is_asked_again_then_enrolment_stops(tmp_path):
+    takes = [take("pause", i) for i in range(3)]
+    report, synth, _ = run(takes, ["pause", "next", "yes"], tmp_path)
+    assert report.enrolled == ["pause"] and report.skipped == ["next", "yes"] and report.stopped
+    assert report.problems == {"nothing": GIVE_UP_SILENT}
+    assert f"{PROBLEMS['nothing']} Say 'next'." in synth.calls
+    assert synth.calls[-1] == "I will stop here. Run the enrolment again whenever you are ready."
+    assert PersonalModel.load(tmp_path).enrolled == ["pause"]
 
 
 def test_a_take_unlike_the_others_is_asked_again_once(tmp_path):

@@ -39,6 +39,8 @@ MAX_TRIES = 3
 """Failed attempts allowed per take before the command is left for another time."""
 LISTEN_SECONDS = 6.0
 """How long to wait for each take."""
+GIVE_UP_SILENT = 3
+"""Prompts in a row answered by silence after which the guide stops asking (the user has gone)."""
 
 QUIET_DBFS = -42.0
 """A take whose loudest tenth of a second is quieter than this is too quiet to learn from."""
@@ -114,6 +116,8 @@ class EnrolmentReport:
     """Length of everything the guide said."""
     heard_seconds: float = 0.0
     """Length of everything it listened to."""
+    stopped: bool = False
+    """Enrolment ended early because nobody answered."""
 
 
 class Enroller:
@@ -128,6 +132,7 @@ class Enroller:
         self.voice, self.takes, self.echo = voice, takes, echo
         self.folder = voice_dir(data_dir)
         self.report = EnrolmentReport()
+        self._silent = 0
 
     def say(self, text: str) -> None:
         audio = self.synth.synthesize(text, self.voice)
@@ -144,6 +149,8 @@ class Enroller:
         audio = self.listen(kind, LISTEN_SECONDS)
         if audio is not None:
             self.report.heard_seconds += audio.duration
+        self._silent = 0 if audio is not None else self._silent + 1
+        self.report.stopped = self._silent >= GIVE_UP_SILENT
         return audio
 
     def enrol(self, commands: Sequence[str]) -> EnrolmentReport:
@@ -154,8 +161,12 @@ class Enroller:
         many = len(commands) > 1
         self.say(f"I will learn how you say my commands. I will ask you to say {'each word' if many else 'it'} "
                  f"{self.takes} times. Speak the way you usually do.")
-        for command in commands:
+        for i, command in enumerate(commands):
             feats = self._takes_of(command)
+            if self.report.stopped:
+                self.report.skipped.extend(commands[i:])
+                self.say("I will stop here. Run the enrolment again whenever you are ready.")
+                return self.report
             if feats is None:
                 self.report.skipped.append(command)
                 self.say(f"Let's leave '{command}' for another time.")
@@ -189,7 +200,7 @@ class Enroller:
                     continue
             self._problem(problem)
             failures += 1
-            if failures >= MAX_TRIES * self.takes:
+            if failures >= MAX_TRIES * self.takes or self.report.stopped:
                 return None
             prompt = f"{PROBLEMS[problem]} Say '{command}'."
         return feats
@@ -217,7 +228,7 @@ class Enroller:
             problem = "nothing" if shape is None else "not-switch"
             self._problem(problem)
             failures += 1
-            if failures >= MAX_TRIES * SWITCH_TAKES:
+            if failures >= MAX_TRIES * SWITCH_TAKES or self.report.stopped:
                 self.say("Let's leave the switch sound for another time.")
                 return False
             prompt = f"{PROBLEMS[problem]} Make your sound now."
