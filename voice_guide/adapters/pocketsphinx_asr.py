@@ -30,7 +30,7 @@ LOG = logging.getLogger(__name__)
 class Tuning:
     """The general parameters tuned on the development speech (scripts/eval_commands.py)."""
 
-    garbage_words: int = 600
+    garbage_words: int = 1500
     """How many of the most common English words form the rejection model (0: none)."""
     min_distance: int = 2
     """Garbage words must differ from every command word by at least this many phones."""
@@ -53,13 +53,9 @@ def load_garbage_words() -> list[str]:
 
 def phone_distance(a: Sequence[str], b: Sequence[str]) -> int:
     """Edit distance between two phone sequences."""
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance(list(a), list(b))
 
 
 class PocketsphinxRecognizer:
@@ -92,7 +88,7 @@ class PocketsphinxRecognizer:
                                                  wbeam=tuning.wbeam)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"The pocketsphinx model in {base} could not be loaded ({exc}); reinstall pocketsphinx.") from exc
-        self._prons = _read_dict(dic)
+        self._prons = _Pronunciations(self._decoder)
         self.phrases, self.dropped = self._known(phrases)
         if not self.phrases:
             raise EngineError("None of the command phrases can be recognised by pocketsphinx.")
@@ -125,10 +121,12 @@ class PocketsphinxRecognizer:
         command_prons = [pr for w in command_words for pr in self._prons[w]]
         chosen: list[str] = []
         common = load_garbage_words()[: self.tuning.garbage_words]
+        near = self.tuning.min_distance
         for word in [w for nc in non_commands for w in nc.lower().split()] + common:
             if word in command_words or word in chosen or word not in self._prons:
                 continue
-            if any(phone_distance(p, c) < self.tuning.min_distance for p in self._prons[word] for c in command_prons):
+            if any(abs(len(p) - len(c)) < near and phone_distance(p, c) < near
+                   for p in self._prons[word] for c in command_prons):
                 continue
             chosen.append(word)
         return chosen
@@ -175,18 +173,30 @@ class PocketsphinxRecognizer:
         order = [top] + sorted((t for t in weights if t != top), key=lambda t: -weights[t])
         out = [Hypothesis(t, round(weights[t] / total, 4)) for t in order[: self.tuning.nbest]]
         if out[0].text == "":
-            return [Hypothesis("", out[0].confidence)]
+            return [out[0]]
         return [h for h in out if h.text]
 
 
-def _read_dict(path: Path) -> dict[str, list[list[str]]]:
-    prons: dict[str, list[list[str]]] = {}
-    with open(path, encoding="utf-8", errors="replace") as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) >= 2:
-                prons.setdefault(re.sub(r"\(\d+\)$", "", parts[0]), []).append(parts[1:])
-    return prons
+class _Pronunciations:
+    """Word -> phone sequences, looked up in the decoder's own dictionary (fast, C) as needed."""
+
+    def __init__(self, decoder) -> None:
+        self._decoder = decoder
+        self._cache: dict[str, list[tuple[str, ...]]] = {}
+
+    def __contains__(self, word: str) -> bool:
+        return bool(self[word])
+
+    def __getitem__(self, word: str) -> list[tuple[str, ...]]:
+        if word not in self._cache:
+            prons = []
+            for variant in [word] + [f"{word}({i})" for i in range(2, 5)]:
+                phones = self._decoder.lookup_word(variant)
+                if not phones:
+                    break
+                prons.append(tuple(phones.split()))
+            self._cache[word] = prons
+        return self._cache[word]
 
 
 def _transitions(phrases: Sequence[str], garbage: Sequence[str], share: float) -> list[tuple]:
