@@ -73,13 +73,26 @@ def pct(k: int, n: int) -> str:
     return f"{100.0 * k / n:5.1f}% ({k}/{n})" if n else "  n/a"
 
 
-def commands_eval(rec, vocab, takes_per_command: int, tests, others, near) -> None:
+SPEAKERS = {"A": {}, "B": {"voice": "en-gb-scotland", "pitch": 60}}
+"""A: the test suite's degraded speaker; B: another espeak-ng voice and pitch, degraded the same way."""
+
+
+def held_out_sets(speaker: str, n: int):
+    voice = SPEAKERS[speaker]
+    tests = [(w, take(w, 100 + i, True, **voice)) for w in COMMANDS for i in range(n)]
+    others = [(w, take(w, 100 + i, True, **voice)) for w in OTHER_WORDS for i in range(2)]
+    near = [(w, take(w, 100 + i, True, **voice)) for w in NEAR_WORDS for i in range(2)]
+    return tests, others, near
+
+
+def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, others, near) -> None:
     templates = TemplateSet()
     for word in COMMANDS:
-        templates.replace(word, [utterance_features(take(word, i)) for i in range(takes_per_command)])
+        templates.replace(word, [utterance_features(take(word, i, **SPEAKERS[speaker]))
+                                 for i in range(takes_per_command)])
     model = PersonalModel(templates)
     rows = {"recogniser alone": Understander(rec, vocab), "with enrolment": Understander(rec, vocab, model)}
-    print(f"\n== Commands: degraded speaker, {takes_per_command} enrolment takes per command, "
+    print(f"\n== Commands: degraded speaker {speaker}, {takes_per_command} enrolment takes per command, "
           f"{len(tests)} held-out takes, {len(others)} other-word and {len(near)} command-like-word takes")
     print(f"{'':18} {'correct act':>18} {'wrong act':>16} {'asked':>16} {'FA other words':>18} {'FA command-like':>18}"
           f"  paths (template/switch)")
@@ -175,6 +188,7 @@ def main() -> int:
     parser.add_argument("--held-out", type=int, default=8, help="held-out takes per command")
     parser.add_argument("--takes", type=int, nargs="+", default=[3, 5], help="enrolment takes per command")
     parser.add_argument("--recogniser", default="pocketsphinx", help="pocketsphinx (default), auto, vosk or none")
+    parser.add_argument("--speakers", nargs="+", default=["A", "B"], choices=sorted(SPEAKERS))
     parser.add_argument("--switch-n", type=int, default=30, help="sounds of each switch kind")
     args = parser.parse_args()
     vocab = build_vocabulary(load_library().items)
@@ -182,11 +196,10 @@ def main() -> int:
     rec = DecodeOnce(rec)
     print(f"Recogniser: {name}")
     clean_eval(rec, vocab)
-    tests = [(w, take(w, 100 + i, held_out=True)) for w in COMMANDS for i in range(args.held_out)]
-    others = [(w, take(w, 100 + i, held_out=True)) for w in OTHER_WORDS for i in range(2)]
-    near = [(w, take(w, 100 + i, held_out=True)) for w in NEAR_WORDS for i in range(2)]
-    for n in args.takes:
-        commands_eval(rec, vocab, n, tests, others, near)
+    for speaker in args.speakers:
+        sets = held_out_sets(speaker, args.held_out)
+        for n in args.takes:
+            commands_eval(rec, vocab, speaker, n, *sets)
     switch_eval(args.switch_n)
     enrolment_time(args.takes[0])
     return 0
