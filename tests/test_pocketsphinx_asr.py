@@ -95,3 +95,13 @@ def test_grammar_transitions_chain_phrases_and_share_probability():
     assert (0, 1, 0.25, "next") in arcs and (0, 1, 0.25, "cat") in arcs
     chain = [a for a in arcs if a[3] in ("start", "massage")]
     assert chain[0][:2] == (0, 2) and chain[1][:2] == (2, 1)
+
+
+def test_phrases_sharing_words_share_arcs():
+    arcs = _transitions(["go", "go on", "go back", "next"], [], 0.0)
+    go = [a for a in arcs if len(a) == 4 and a[3] == "go"]
+    assert len(go) == 1 and go[0][0] == 0 and go[0][2] == pytest.approx(0.75)
+    state = go[0][1]
+    ends = [a for a in arcs if len(a) == 3]
+    assert ends == [(state, 1, pytest.approx(1 / 3))]
+    assert {a[3] for a in arcs if len(a) == 4 and a[0] == state} == {"on", "back"}

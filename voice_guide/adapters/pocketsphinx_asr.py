@@ -199,21 +199,42 @@ class _Pronunciations:
         return self._cache[word]
 
 
+class _Node:
+    __slots__ = ("children", "ends", "mass")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Node] = {}
+        self.ends = 0
+        self.mass = 0
+
+
 def _transitions(phrases: Sequence[str], garbage: Sequence[str], share: float) -> list[tuple]:
-    """FSG arcs from state 0 to final state 1: each phrase a chain, each garbage word one arc."""
+    """FSG arcs from state 0 to final state 1. Phrases form a prefix tree ("go", "go on", "go back"
+    share one "go" arc), which keeps the search small and fast with hundreds of phrases; each garbage
+    word is one arc. Every phrase is equally likely; garbage words share `share` of the mass."""
+    root = _Node()
+    for phrase in phrases:
+        node = root
+        node.mass += 1
+        for word in phrase.split():
+            node = node.children.setdefault(word, _Node())
+            node.mass += 1
+        node.ends += 1
     arcs: list[tuple] = []
     next_state = 2
-    p_phrase = (1.0 - share) / len(phrases)
-    for phrase in phrases:
-        words = phrase.split()
-        src = 0
-        for i, word in enumerate(words):
-            last = i == len(words) - 1
-            dst = 1 if last else next_state
-            if not last:
-                next_state += 1
-            arcs.append((src, dst, p_phrase if i == 0 else 1.0, word))
-            src = dst
+    todo = [(root, 0, 1.0 - share)]
+    while todo:
+        node, state, scale = todo.pop()
+        for word, child in node.children.items():
+            p = scale * child.mass / node.mass
+            if not child.children:
+                arcs.append((state, 1, p, word))
+                continue
+            arcs.append((state, next_state, p, word))
+            if child.ends:
+                arcs.append((next_state, 1, child.ends / child.mass))
+            todo.append((child, next_state, 1.0))
+            next_state += 1
     for word in garbage:
         arcs.append((0, 1, share / len(garbage), word))
     return arcs
