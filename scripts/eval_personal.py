@@ -25,8 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-from degraded_speaker import (COMMANDS, NEAR_WORDS, OTHER_WORDS, clean_take, hum, room_noise,  # noqa: E402
-                              table_tap, take, tongue_click)
+from degraded_speaker import (COMMANDS, NEAR_WORDS, OTHER_WORDS, clean_take, hum, room,  # noqa: E402
+                              room_noise, table_tap, take, tongue_click)
 
 from voice_guide.audio import Audio  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
@@ -130,36 +130,41 @@ def speech_dev_clips() -> list[Audio]:
 
 
 def switch_eval(n: int) -> None:
-    print(f"\n== No-words switch (generic, not enrolled): whole sounds as the endpointer hands them over")
-    speech = [take(w, 200 + i, held_out=True) for w in COMMANDS + OTHER_WORDS for i in range(2)]
+    print("\n== No-words switch (generic, not enrolled): whole sounds as the endpointer hands them over; "
+          "'room' = an echoing room (RT60 0.5 s)")
+    speech = [take(w, 200 + i, held_out=True) for w in COMMANDS + OTHER_WORDS + NEAR_WORDS for i in range(2)]
     speech += [clean_take(w, i) for w in COMMANDS + OTHER_WORDS for i in range(2)]
+    speech_room = [room(a, 0.5, i) for i, a in enumerate(speech)]
     real = speech_dev_clips()
     noise = [room_noise(i) for i in range(n)]
-    positives = {"click": [tongue_click(i) for i in range(n)] + [table_tap(i) for i in range(n)],
-                 "hum": [hum(i) for i in range(2 * n)]}
+    noise += [room(a, 0.5, i) for i, a in enumerate(noise)]
+    clicks = [tongue_click(i) for i in range(n)] + [table_tap(i) for i in range(n)]
+    hums = [hum(i) for i in range(2 * n)]
+    positives = {"click": clicks, "hum": hums}
     for kind, sounds in positives.items():
         det = SwitchDetector(SwitchProfile(kind, "toggle", True))
         hits = sum(det.detect(s) for s in sounds)
-        print(f"{kind:6} detected {pct(hits, len(sounds))}; false triggers: synthetic speech "
-              f"{pct(sum(det.detect(s) for s in speech), len(speech))}, real speech (speech-dev) "
-              f"{pct(sum(det.detect(s) for s in real), len(real))}, room noise "
+        hits_room = sum(det.detect(room(s, 0.5, i)) for i, s in enumerate(sounds))
+        print(f"{kind:6} detected {pct(hits, len(sounds))}, in a room {pct(hits_room, len(sounds))}; false triggers: "
+              f"synthetic speech {pct(sum(det.detect(s) for s in speech), len(speech))}, in a room "
+              f"{pct(sum(det.detect(s) for s in speech_room), len(speech_room))}; real speech (speech-dev) "
+              f"{pct(sum(det.detect(s) for s in real), len(real))}; room noises "
               f"{pct(sum(det.detect(s) for s in noise), len(noise))}")
     det = SwitchDetector(SwitchProfile("click", "toggle", True))
     rng = np.random.default_rng(5)
-    fired = clicks = 0
-    false = 0
+    fired = clicks_n = false = 0
     for i in range(n):
-        click = (tongue_click if i % 2 else table_tap)(300 + i)
-        others = [take(COMMANDS[i % 12], 300 + i, held_out=True), room_noise(300 + i)]
+        click = room((tongue_click if i % 2 else table_tap)(300 + i), 0.5, i)
+        others = [room(take(COMMANDS[i % 12], 300 + i, held_out=True), 0.5, i), room_noise(300 + i)]
         for sound, is_click in [(others[0], False), (click, True), (others[1], False)]:
             watcher = TransientWatcher(det)
             x = np.concatenate([np.zeros(6400), sound.samples, np.zeros(9600)])
             x = (x + rng.standard_normal(len(x)) * 1e-3).astype(np.float32)
             got = any(watcher.feed(b) for b in x[: len(x) // 1600 * 1600].reshape(-1, 1600))
-            clicks += is_click
+            clicks_n += is_click
             fired += got and is_click
             false += got and not is_click
-    print(f"click in a live block stream (TransientWatcher): detected {pct(fired, clicks)}, "
+    print(f"click in a live block stream, in a room (TransientWatcher): detected {pct(fired, clicks_n)}, "
           f"false triggers on speech/noise {pct(false, 2 * n)}")
 
 

@@ -161,3 +161,16 @@ def room_noise(seed: int, rate: int = SPEECH_RATE) -> Audio:
             x[pos : pos + 200] += rng.standard_normal(200) * np.exp(-np.arange(200) / 30) * 0.2
             pos += int(rng.uniform(0.12, 0.2) * rate)
     return _place(x, rng)
+
+
+def room(audio: Audio, rt60: float, seed: int, direct_to_echo: float = 2.0) -> Audio:
+    """`audio` heard in a room: a diffuse echo decaying 60 dB in `rt60` seconds, with the direct sound
+    `direct_to_echo` times the echo's energy."""
+    rng = np.random.default_rng(seed + 4000)
+    n = int(rt60 * audio.rate)
+    t = np.arange(n) / audio.rate
+    ir = rng.standard_normal(n) * 10 ** (-3 * t / rt60)
+    ir[0] = 0.0
+    ir *= np.sqrt(1.0 / direct_to_echo / np.sum(ir**2))
+    ir[0] = 1.0
+    return Audio(np.convolve(audio.samples, ir)[: len(audio.samples)].astype(np.float32), audio.rate)

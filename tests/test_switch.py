@@ -6,7 +6,7 @@ import pytest
 from voice_guide.audio import Audio
 from voice_guide.switch import SwitchDetector, SwitchProfile, TransientWatcher, measure
 
-from degraded_speaker import COMMANDS, OTHER_WORDS, clean_take, hum, room_noise, table_tap, take, tongue_click
+from degraded_speaker import COMMANDS, OTHER_WORDS, clean_take, hum, room, room_noise, table_tap, take, tongue_click
 
 
 def detector(kind: str, examples=()) -> SwitchDetector:
@@ -17,6 +17,18 @@ def detector(kind: str, examples=()) -> SwitchDetector:
 def test_switch_sounds_are_detected(kind, make):
     found = [detector(kind).detect(make(seed)) for seed in range(10)]
     assert sum(found) >= 9
+
+
+@pytest.mark.parametrize("kind, make", [("click", tongue_click), ("click", table_tap), ("hum", hum)])
+def test_switch_sounds_are_detected_in_an_echoing_room(kind, make):
+    found = [detector(kind).detect(room(make(seed), 0.5, seed)) for seed in range(10)]
+    assert sum(found) >= 9
+
+
+@pytest.mark.parametrize("kind", ["click", "hum"])
+def test_speech_in_an_echoing_room_does_not_trigger(kind):
+    sounds = [room(take(w, 0, held_out=True), 0.5, i) for i, w in enumerate(COMMANDS)]
+    assert [i for i, s in enumerate(sounds) if detector(kind).detect(s)] == []
 
 
 @pytest.mark.parametrize("kind", ["click", "hum"])

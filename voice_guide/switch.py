@@ -2,10 +2,11 @@
 
 Two kinds, told apart from speech by shape rather than by words:
 - "click" (a tongue click, a tap on the table, a finger snap): one very short transient that rises at
-  once and dies within a few hundredths of a second, with quiet before and after. Speech always sounds
-  for longer than that.
-- "hum" ("mmm" with the lips closed or not): a steady low harmonic tone half a second or more long, its
-  pitch held and its spectrum still; speech moves its formants and stops and starts its voicing.
+  once and falls 12 dB within a few hundredths of a second, never to rise again (a room's echo may
+  linger, quieter), with quiet before and after. Speech stays near its peak for longer than that.
+- "hum" ("mmm" with the lips closed or not): a voiced tone half a second or more long with its pitch
+  held (within about 2.5%) and its spectrum still; speech moves its pitch and formants and stops and
+  starts its voicing.
 Three enrolled examples narrow the generic rules to the user's own sound (its pitch, its length).
 Clicks are shorter than any utterance an endpointer passes on, so `TransientWatcher` finds them in the
 raw microphone blocks. Pure numpy.
@@ -33,17 +34,25 @@ HOP = 0.005
 """Frame step of the analysis, seconds: fine enough to time a click."""
 ACTIVE_DB = 15.0
 """A frame sounds when it is this far above the quiet floor."""
-CLICK_MAX = 0.08
-"""Longest sounding time of a click or tap, seconds."""
 CLICK_RISE = 0.012
 """A click reaches its peak within this many seconds of starting."""
+CORE_DB = 12.0
+CLICK_CORE = 0.05
+"""Longest time a click stays within CORE_DB of its peak, seconds."""
+CLICK_TAIL = 0.4
+"""Longest sounding time of a click including a room's echo, seconds."""
+CLICK_REONSET = 8.0
+"""A click's level never rises again by more than this (dB) after its peak."""
 HUM_MIN, HUM_MAX = 0.4, 4.0
 HUM_PITCH = (65.0, 420.0)
-HUM_VOICED = 0.6
+HUM_VOICED = 0.8
 """Share of a hum's sounding frames that must carry a clear pitch."""
-HUM_PITCH_SPREAD = 0.035
+HUM_PITCH_SPREAD = 0.025
 """Largest spread (std of log pitch) of a hum's pitch over its middle."""
-HUM_FLUX = 0.3
+FLUX_SMOOTH, FLUX_LAG = 5, 6
+"""Spectra (15 ms apart) averaged for the flux, and the lag between compared averages: room echo
+flickers faster than this, formants move about this fast."""
+HUM_FLUX = 0.9
 """Largest mean frame-to-frame change of a hum's normalised log mel spectrum below 2 kHz."""
 
 
@@ -63,7 +72,12 @@ class SoundShape:
     """Median pitch, Hz (0 when unvoiced)."""
     pitch_spread: float = 1.0
     flux: float = 9.0
-    """Mean change of the log spectrum between frames: formant movement."""
+    """Mean change of the smoothed log spectrum over ~0.1 s: formant movement."""
+    core: float = 0.0
+    """Seconds within CORE_DB of the loudest frame: a click's is a few hundredths even in an echoing
+    room, whose tail only lengthens the quieter part."""
+    reonset: float = 0.0
+    """Largest rise in level (dB) after the loudest frame: a second burst, syllable or tap."""
 
 
 def _frame_db(x: np.ndarray, rate: int) -> np.ndarray:
@@ -112,8 +126,12 @@ def measure(audio: Audio) -> SoundShape | None:
     active = np.flatnonzero(db >= max(floor + ACTIVE_DB, peak - 40))
     first, last = int(active[0]), int(active[-1])
     sounding = (last - first + 1) * HOP
-    rise = (int(np.argmax(db)) - first) * HOP
-    shape = SoundShape(sounding, rise, peak - floor)
+    top = int(np.argmax(db))
+    rise = (top - first) * HOP
+    core = int(np.sum(db[first : last + 1] >= peak - CORE_DB)) * HOP
+    after = np.convolve(db[top : last + 1], np.ones(3) / 3, mode="valid") if last - top >= 3 else db[top:top + 1]
+    reonset = float(np.max(after - np.minimum.accumulate(after)))
+    shape = SoundShape(sounding, rise, peak - floor, core=core, reonset=reonset)
     if sounding < HUM_MIN * 0.75:
         return shape
     step = round(HOP * rate)
@@ -134,14 +152,14 @@ def measure(audio: Audio) -> SoundShape | None:
         spectra.append(np.log(bank @ power + 1e-10))
     n = max(1, len(spectra))
     mid = np.log(pitches[len(pitches) // 5 : len(pitches) - len(pitches) // 5] or [1.0])
-    if len(spectra) > 2:
+    flux = 9.0
+    if len(spectra) > FLUX_SMOOTH + FLUX_LAG:
         s = np.array(spectra)
         s = s - s.mean(axis=1, keepdims=True)
-        flux = float(np.mean(np.sqrt(np.mean(np.diff(s, axis=0) ** 2, axis=1))))
-    else:
-        flux = 9.0
-    return SoundShape(sounding, rise, peak - floor, clear / n,
-                      float(np.median(pitches)) if pitches else 0.0, float(np.std(mid)), flux)
+        s = np.array([s[i : i + FLUX_SMOOTH].mean(axis=0) for i in range(len(s) - FLUX_SMOOTH + 1)])
+        flux = float(np.mean(np.sqrt(np.mean((s[FLUX_LAG:] - s[:-FLUX_LAG]) ** 2, axis=1))))
+    return SoundShape(sounding, rise, peak - floor, clear / n, float(np.median(pitches)) if pitches else 0.0,
+                      float(np.std(mid)), flux, core, reonset)
 
 
 @dataclass
@@ -187,10 +205,11 @@ class SwitchDetector:
     def matches(self, shape: SoundShape) -> bool:
         examples = self.profile.examples
         if self.profile.kind == "click":
-            longest = CLICK_MAX
+            core = CLICK_CORE
             if examples:
-                longest = min(CLICK_MAX * 1.5, max(0.03, 1.6 * max(e.sounding for e in examples)))
-            return shape.sounding <= longest and shape.rise <= CLICK_RISE and shape.peak_db >= 20
+                core = min(CLICK_CORE * 1.5, max(0.02, 1.6 * max(e.core for e in examples)))
+            return (shape.core <= core and shape.sounding <= CLICK_TAIL and shape.rise <= CLICK_RISE
+                    and shape.reonset <= CLICK_REONSET and shape.peak_db >= 20)
         ok = (HUM_MIN <= shape.sounding <= HUM_MAX and shape.voiced >= HUM_VOICED
               and shape.pitch_spread <= HUM_PITCH_SPREAD and shape.flux <= HUM_FLUX)
         if ok and examples:
@@ -208,7 +227,7 @@ class TransientWatcher:
         self.rate = rate
         self.gap = gap
         self._buf = np.zeros(0, dtype=np.float32)
-        self._keep = round((2 * gap + 2 * CLICK_MAX + 0.5) * rate)
+        self._keep = round((2 * gap + CLICK_TAIL + 0.5) * rate)
         self._cooldown = 0
         self.last = np.zeros(0, dtype=np.float32)
         """The sound that last fired, with a little quiet around it."""
