@@ -105,3 +105,10 @@ def test_phrases_sharing_words_share_arcs():
     ends = [a for a in arcs if len(a) == 3]
     assert ends == [(state, 1, pytest.approx(1 / 3))]
     assert {a[3] for a in arcs if len(a) == 4 and a[0] == state} == {"on", "back"}
+
+
+@pytest.mark.parametrize("samples, rate", [(np.zeros(0, np.float32), 16000), (np.zeros(160, np.float32), 16000),
+                                           (np.ones(16000, np.float32), 16000), (np.zeros(4000, np.float32), 8000)])
+def test_odd_sounds_decode_to_nothing(samples, rate):
+    rec = PocketsphinxRecognizer(["next", "stop"], (), Tuning(garbage_words=0))
+    assert rec.decode(Audio(samples, rate)) == []

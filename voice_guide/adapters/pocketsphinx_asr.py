@@ -25,6 +25,9 @@ from voice_guide.frontend import FrontEnd
 
 LOG = logging.getLogger(__name__)
 
+MIN_SECONDS = 0.1
+"""Shorter sounds hold no word (and pocketsphinx fails on an empty buffer)."""
+
 
 @dataclass(frozen=True)
 class Tuning:
@@ -137,12 +140,14 @@ class PocketsphinxRecognizer:
             audio = self.frontend.prepare(audio)
         elif audio.rate != SPEECH_RATE:
             audio = audio.resample(SPEECH_RATE)
+        if audio.duration < MIN_SECONDS:
+            return []
         d = self._decoder
         try:
             d.start_utt()
             d.process_raw(audio.to_pcm16(), full_utt=True)
             d.end_utt()
-        except RuntimeError as exc:
+        except (RuntimeError, IndexError) as exc:
             raise EngineError(f"pocketsphinx failed while decoding ({exc}).") from exc
         best = d.hyp()
         if best is None or not best.hypstr:
