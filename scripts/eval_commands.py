@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     conditions = [(None, None)] if not args.snr else [(args.noise or "fan", s) for s in args.snr]
     report, points = [], []
     for noise, snr in conditions:
-        label = f"{args.manifest.name} via {recognizer.name}" + (f", {noise} noise at {snr:g} dB SNR" if noise else "")
+        label = f"{args.manifest.parent.name}/{args.manifest.name} via {recognizer.name}" + (f", {noise} noise at {snr:g} dB SNR" if noise else "")
         results = run(clips, recognizer, vocab, noise, snr)
         f = figures(label, results)
         groups = [f]
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             points.append((snr, f.accuracy, f.false_accept_rate))
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.plot and points:
-        plot(sorted(points), args.plot, f"{recognizer.name}: {args.manifest.name}, {args.noise or 'fan'} noise")
+        plot(sorted(points), args.plot, f"{recognizer.name}: {args.manifest.parent.name}, {args.noise or 'fan'} noise")
     if args.json:
         print(json.dumps({"recogniser": recognizer.name, "load_seconds": round(load_s, 2),
                           "peak_memory_mb": round(peak_mb, 1), "results": report}, indent=2))

@@ -9,7 +9,8 @@ energy, time-stretch, pitch drift). others: non-command words, sentences from th
 synthetic coughs, clicks and breaths. slurred: the hard case (slow rate + degradations) for single
 command words and for other words. Noise is NOT mixed in here: scripts/eval_commands.py mixes fan,
 kitchen or babble noise at any SNR, so one corpus serves every condition. Writes 16 kHz WAVs and
-OUT_DIR/manifest.csv (file,transcript,speaker,kind).
+OUT_DIR/manifest.csv (file,transcript,speaker,kind; speaker is the espeak voice) and
+OUT_DIR/conditions.csv (file,condition: voice@rate/degradations).
 """
 
 from __future__ import annotations
@@ -228,12 +229,17 @@ def build(out: Path, which: str, voices: int, seed: int, words: list[str] | None
     out.mkdir(parents=True, exist_ok=True)
     rows: list[tuple[str, str, str, str]] = []
 
-    def save(name: str, x: np.ndarray, transcript: str, speaker: str, kind: str) -> None:
+    conditions: list[tuple[str, str]] = []
+
+    def save(name: str, x: np.ndarray, transcript: str, tag: str, kind: str) -> None:
+        """Speaker is the voice (so split halves keep a voice on one side); the full condition
+        (voice@rate/degradations) goes to conditions.csv."""
         path = out / name
         path.parent.mkdir(parents=True, exist_ok=True)
         floor = nrng.standard_normal(len(x)).astype(np.float32) * np.float32(10 ** (-60 / 20))
         sf.write(path, np.clip(x + floor, -1, 1), SPEECH_RATE, subtype="PCM_16")
-        rows.append((name, transcript, speaker, kind))
+        rows.append((name, transcript, tag.split("@")[0], kind))
+        conditions.append((name, tag))
 
     def say(text: str, voice: str, rate_name: str, slur: bool) -> tuple[np.ndarray, str]:
         rate = rng.randint(*RATES[rate_name])
@@ -275,6 +281,10 @@ def build(out: Path, which: str, voices: int, seed: int, words: list[str] | None
         w = csv.writer(fh)
         w.writerow(["file", "transcript", "speaker", "kind"])
         w.writerows(rows)
+    with open(out / "conditions.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "condition"])
+        w.writerows(conditions)
     return len(rows)
 
 
