@@ -10,8 +10,8 @@ no-words switch.
 - the recogniser asks between two commands and the templates confidently pick one → act on it; if
   they confidently hear a third, ask between that and the recogniser's best;
 - the recogniser heard nothing usable (reprompt / none) but the templates are confident → act.
-Commands among the recogniser's guesses get a slightly wider template acceptance distance: two weak
-pieces of evidence that agree are stronger than either. Everything else stays as the matcher decided,
+Commands among the recogniser's guesses get a slightly wider template acceptance distance (two weak
+pieces of evidence that agree are stronger than either), the others a slightly narrower one. Everything else stays as the matcher decided,
 so a word that is not a command is still turned down.
 """
 
@@ -39,6 +39,9 @@ SWITCH_FILE = "switch.json"
 
 RELAX = 1.2
 """Acceptance distance factor for a command the recogniser also offered."""
+UNOFFERED = 0.95
+"""Acceptance distance factor for a command the recogniser did not offer: the templates alone must be
+a little surer (words that merely sound like a command, "nest" for "next", are the usual mistake)."""
 
 VETO = 1.25
 """The recogniser's "act" on an enrolled command becomes "say that again?" when the utterance is further
@@ -147,8 +150,8 @@ class PersonalModel:
         return result.match, result.path
 
     def _combine(self, audio: Audio, match: Match) -> Refinement:
-        offered = [c.id for c in (match.command, *match.alternatives) if c is not None and c.arg is None]
-        t = self.classify(audio, {c: RELAX for c in offered})
+        offered = {c.id for c in (match.command, *match.alternatives) if c is not None and c.arg is None}
+        t = self.classify(audio, {c: RELAX if c in offered else UNOFFERED for c in self.enrolled})
         keep = Refinement(match, "recogniser", t, False)
         if match.decision == "act" and self._vetoed(match.command, t):
             match = Match(match.command, match.score, "reprompt", (match.command,), match.heard)
