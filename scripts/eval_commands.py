@@ -1,7 +1,7 @@
 """Measure command recognition end to end: audio -> recogniser -> matcher -> decision.
 
     python scripts/eval_commands.py MANIFEST [--noise fan|kitchen|babble] [--snr DB ...]
-        [--recogniser auto|pocketsphinx|vosk] [--split speaker] [--plot out.png] [--json]
+        [--recogniser auto|pocketsphinx|vosk] [--split] [--no-items] [--plot out.png] [--json]
 
 MANIFEST is a CSV with file,transcript,speaker,kind (paths relative to it). A clip whose transcript the
 matcher maps to a command (yes, no, stop, go, up, down, next, "start massage" ...) is right only when
@@ -191,17 +191,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="no confusion table")
+    ap.add_argument("--no-items", action="store_true",
+                    help="commands only; by default the library's topics and sessions are phrases too, as in the guide")
     args = ap.parse_args(argv)
 
     from voice_guide.recognition import open_recognizer
 
-    vocab = matching.build_vocabulary()
+    items = ()
+    if not args.no_items:
+        from voice_guide.content.loader import load_library
+
+        items = load_library().items
+    vocab = matching.build_vocabulary(items)
     clips = read_manifest(args.manifest, vocab)
     t = time.perf_counter()
-    recognizer = open_recognizer(Settings(recogniser=args.recogniser), vocab.phrases())
+    recognizer = open_recognizer(Settings(recogniser=args.recogniser), vocab.phrases(), vocab.non_commands(grammar_safe=True))
     load_s = time.perf_counter() - t
     if getattr(recognizer, "notice", "") and not args.json:
         print(recognizer.notice)
+    if not args.json:
+        print(f"{len(vocab.phrases())} phrases in the grammar ({'commands only' if args.no_items else 'commands and library items'})")
     conditions = [(None, None)] if not args.snr else [(args.noise or "fan", s) for s in args.snr]
     report, points = [], []
     for noise, snr in conditions:
