@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import csv
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -172,14 +173,15 @@ def enrolment_time(takes_per_command: int) -> None:
     from voice_guide.speech import open_synthesizer
 
     settings = Settings(synthesizer="espeak-ng")
-    synth = open_synthesizer(settings, cache_dir=Path("/tmp/voice-guide-eval-cache"))
     takes = [take(w, i) for w in COMMANDS for i in range(takes_per_command)]
-    home = Path("/tmp/voice-guide-eval-home")
-    start = time.perf_counter()
-    enroller = Enroller(synth, MemoryAudioOut(), recordings_listener(takes), voice=VoiceSettings(rate=150),
-                        data_dir=home, takes=takes_per_command)
-    report = enroller.enrol(COMMANDS)
-    compute = time.perf_counter() - start
+    with tempfile.TemporaryDirectory() as home:
+        synth = open_synthesizer(settings, cache_dir=Path(home) / "cache")
+        start = time.perf_counter()
+        enroller = Enroller(synth, MemoryAudioOut(), recordings_listener(takes), voice=VoiceSettings(rate=150),
+                            data_dir=Path(home), takes=takes_per_command)
+        report = enroller.enrol(COMMANDS)
+        compute = time.perf_counter() - start
+        synth.close()
     n = len(takes)
     user = report.spoken_seconds + report.heard_seconds + n * (REACTION + settings.trailing_silence)
     print(f"\n== Enrolment of 12 commands x {takes_per_command} takes (every take usable): guide speaks "
