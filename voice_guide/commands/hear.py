@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from voice_guide.audio_files import read_utterance
     from voice_guide.content.loader import load_library
     from voice_guide.matching import build_vocabulary
+    from voice_guide.personal import PersonalModel
     from voice_guide.understand import Understander
 
     settings = settings_mod.load()
@@ -83,7 +84,10 @@ def run(args: argparse.Namespace) -> int:
     notice = getattr(recognizer, "notice", "")
     if notice:
         print(f"voice-guide: {notice}", file=sys.stderr)
-    understander = Understander(recognizer, vocab)
+    personal = PersonalModel.load()
+    if personal.notice:
+        print(f"voice-guide: {personal.notice}", file=sys.stderr)
+    understander = Understander(recognizer, vocab, personal if personal.active else None)
     failed = 0
     for file in args.files:
         try:
