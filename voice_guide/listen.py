@@ -176,14 +176,18 @@ class BargeIn:
 
     It compares the microphone with what the guide is playing at that moment (`ref`). While the user
     is silent the microphone hears only the echo, so their level difference is the echo coupling; the
-    largest coupling of the last few seconds is kept (against the loudest sound of the last `window`
-    seconds, so a late echo is covered). A frame counts as the user only when it is
+    largest coupling of the last few seconds is kept (measured against the loudest sound of the last
+    `window` seconds, so an echo arriving up to that late is covered). A frame counts as the user only when it is
     `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is
     no echo and any speech gets through; with loud speakers the user must clearly speak over them.
     Nothing is heard until the coupling has been measured on `warm` seconds of playback."""
 
+    lead = 0.1
+    """Seconds by which the caller should pass `ref` ahead of the microphone: device clocks are not
+    exact, and an echo that seems to come before its sound must still be covered."""
+
     def __init__(self, rate: int = SPEECH_RATE, margin_db: float = 12.0, window: float = 0.6,
-                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.2, max_len: float = 1.5) -> None:
+                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.1, max_len: float = 1.5) -> None:
         self.rate = rate
         self.frame = round(FRAME_SECONDS * rate)
         self.margin_db = margin_db

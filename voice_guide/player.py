@@ -134,6 +134,7 @@ class Player:
         self._input_ended = self.mic is None
         self._cue_cache: dict[str, Audio] = {}
         self._had_block = False
+        self._block_end = 0.0
 
     # -- engines -----------------------------------------------------------------------------------
 
@@ -306,7 +307,8 @@ class Player:
                 self.endpointer.discard()
                 if self.barge is not None and self._current is not None and self.mic is not None:
                     rate = self.mic.rate
-                    ref = self._current.reference(rate, now - len(block) / rate, len(block))
+                    start = self._block_end - len(block) / rate + self.barge.lead
+                    ref = self._current.reference(rate, start, len(block))
                     spoken_over = self.barge.feed(block, ref)
                     if spoken_over is not None:
                         self._barged(spoken_over)
@@ -347,8 +349,15 @@ class Player:
         assert self.mic is not None
         try:
             with self.mic.blocks() as blocks:
+                samples, origin = 0, float("inf")
                 for block in blocks:
                     self._had_block = True
+                    # When the block was recorded: counted in samples from the stream's start, whose
+                    # time is the earliest any block's arrival allows (a block read late is not
+                    # recorded late, and the echo must not seem to come before its sound).
+                    samples += len(block)
+                    origin = min(origin, self.clock.now() - samples / self.mic.rate)
+                    self._block_end = origin + samples / self.mic.rate
                     if self._mic_lost_at is not None:
                         self._mic_lost_at = None
                         self._feed(DeviceBack())
