@@ -22,6 +22,10 @@ ENGLISH_MODEL = re.compile(r"vosk-model(-small)?-en(-us)?\b")
 """Names of English Vosk models as Vosk itself names them (vosk.Model(lang="en-us") looks for these)."""
 
 
+ENGLISH_CHECK_WORDS = ("next", "stop", "yes", "pause", "repeat")
+"""An installed model must know at least one of these, or it cannot hear any command."""
+
+
 @dataclass(frozen=True)
 class RecognizerChoice:
     """Which engine and model would be used, and why (for `voice-guide model` and `doctor`)."""
@@ -98,7 +102,7 @@ def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Se
         try:
             return VoskRecognizer(choice.model, phrases)
         except ModelError as err:
-            LOG.warning("Vosk model unusable: %s", err)
+            LOG.info("Vosk model unusable: %s", err)
             notice = f"{err} So I am using the built-in recogniser."
     elif settings.recogniser in ("auto", "vosk") and settings.vosk_model_path():
         notice = f"The Vosk model {settings.vosk_model_path()} was not found, so I am using the built-in recogniser."
@@ -159,7 +163,11 @@ def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
         root = _model_root(work) or next((r for c in work.iterdir() if c.is_dir() and (r := _model_root(c))), None)
         if root is None:
             raise ModelError(f"{source} does not contain a Vosk model (no am/final.mdl found).")
-        load_model(root)
+        model = load_model(root)
+        if not any(model.vosk_model_find_word(w) >= 0 for w in ENGLISH_CHECK_WORDS):
+            raise ModelError(f"The Vosk model in {source} knows no English command words (it may be for another "
+                             "language); install an English model such as vosk-model-small-en-us-0.15.")
+        del model
         name = root.name if root != work else source.stem
         final = dest_dir / name
         if final.exists():
