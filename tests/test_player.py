@@ -526,3 +526,53 @@ def test_no_terminal_means_no_keys(tmp_path):
 
     with open(tmp_path / "not-a-tty", "w+") as stream:
         assert open_keys(stream) is None
+
+
+@pytest.mark.sound
+def test_stop_said_over_the_real_speaker_cuts_it(tmp_path):
+    """On the real (virtual) device: the guide speaks softly, the user's loud "stop" is mixed into
+    the same speaker (by paplay, as a second program), its monitor is the microphone; the guide
+    pauses mid-sentence."""
+    import threading
+
+    from voice_guide.adapters.espeak_tts import EspeakSynthesizer
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.player import SystemClock
+
+    holder = {}
+
+    paused_from = []
+
+    class QuitWhenPaused:
+        def poll(self):
+            state = holder["p"].session.state
+            if state.mode != "paused":
+                return []
+            paused_from.append(state.paused_from)
+            return ["q"]
+
+        def close(self):
+            pass
+
+    import shutil
+    import subprocess
+
+    if not shutil.which("paplay"):
+        pytest.skip("paplay (pulseaudio-utils) is needed to speak over the guide")
+    stop = speak("stop")
+    wav = tmp_path / "stop.wav"
+    soundfile.write(wav, stop.samples * (0.9 / float(np.abs(stop.samples).max())), stop.rate)
+    recognizer = ScriptedRecognizer(["stop"])
+    player = holder["p"] = make_player(
+        SystemClock(), SounddeviceIn(), recognizer, items=[LONG_SENTENCE], synthesizer=EspeakSynthesizer(),
+        audio_out=SounddeviceOut(), read_only=True, voice=VoiceSettings(volume=0.2), keys=QuitWhenPaused(),
+        progress_path=tmp_path / "p.json")
+    user = threading.Timer(3.5, lambda: subprocess.run(["paplay", str(wav)], check=False))
+    user.start()
+    try:
+        player.run(item=LONG_SENTENCE)
+    finally:
+        user.cancel()
+    assert list(player.outcome.heard) == ["'stop' -> act stop"]
+    assert paused_from == ["speaking"]  # heard over the sentence, which was cut
+    assert list(player.outcome.said)[-1] == "Goodbye. Your place is saved."
