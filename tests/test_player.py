@@ -81,7 +81,8 @@ class PatientSpeaker:
     rate = SPEECH_RATE
 
     def __init__(self, script, expected, clock, player_of, tries: int = 3) -> None:
-        self.script, self.expected, self.clock, self.player_of, self.tries = script, expected, clock, player_of, tries
+        self.script, self.expected, self.clock = script, expected, clock
+        self.player_of, self.tries = player_of, tries
         self.attempts = 0
 
     @contextlib.contextmanager
@@ -336,7 +337,8 @@ def test_a_microphone_that_disappears_pauses_and_says_so(tmp_path):
     player = make_player(clock, mic, ScriptedRecognizer([]), keys=keys, read_only=True, progress_path=path)
     outcome = player.run(item=SHORT)
     said = list(outcome.said)
-    lost = "I can't hear the microphone any more, so I have paused. Use the keyboard: press space to go on, or q to quit."
+    lost = ("I can't hear the microphone any more, so I have paused. "
+            "Use the keyboard: press space to go on, or q to quit.")
     assert said.count(lost) == 1 and outcome.mic_lost
     assert said[said.index(lost) + 1] == "Going on."
     assert said[-1] == "Goodbye. Your place is saved."

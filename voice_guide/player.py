@@ -102,9 +102,11 @@ class Player:
                  keys: KeySource | None = None, voice: VoiceSettings = VoiceSettings(),
                  trailing_silence: float = 0.8, max_utterance: float = 4.0, read_only: bool = False,
                  progress_path: Path | None = None,
-                 save_place: Callable[[progress.Progress | None], None] | None = None, on_voice: Callable[[int, float], None] | None = None,
+                 save_place: Callable[[progress.Progress | None], None] | None = None,
+                 on_voice: Callable[[int, float], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
-                 watch: Callable[[np.ndarray, int], object | None] | None = None, barge_in: bool = True) -> None:
+                 watch: Callable[[np.ndarray, int], object | None] | None = None,
+                 barge_in: bool = True) -> None:
         self.synth = synthesizer
         self.out = audio_out
         self.clock = clock
@@ -118,7 +120,9 @@ class Player:
         self.save_place = save_place or (lambda place: progress.store(place, progress_path))
         """Saves the place (None: forgets it); the progress file by default."""
         self.on_voice = on_voice
+        """Called with the new rate and volume when the user changes them (the CLI saves them)."""
         self.echo = echo
+        """Called with each sentence as it starts to play (the CLI prints it)."""
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
                                read_only=read_only)
         self.endpointer = Endpointer(mic.rate if mic else 16000, trailing_silence, max_utterance)

@@ -125,7 +125,8 @@ class Session:
             saved, step = resume
             where = f"step {step + 1} of {len(saved.steps)} of {saved.title}"
             if item is not None:
-                text = f"Last time you were at {where}. Say yes to go on from there, or no to start from the beginning."
+                text = (f"Last time you were at {where}. Say yes to go on from there, "
+                        "or no to start from the beginning.")
             else:
                 text = f"Last time you were at {where}. Say yes to go on, or no to start from the menu."
             self._ask(Question(text, "resume", (saved, step, item), back="menu"))
@@ -536,8 +537,8 @@ class Session:
             elif item is s.item:
                 self._info(f"This is {item.title}. " + self.where(now), now)
             else:
-                self._confirm(f"Leave {s.item.title} and open {item.title}? Say yes or no.",  # type: ignore[union-attr]
-                              "open", item, now)
+                assert s.item is not None
+                self._confirm(f"Leave {s.item.title} and open {item.title}? Say yes or no.", "open", item, now)
         elif cid in ("next", "back", "repeat", "step"):
             self._move(cid, cmd.arg, now)
         elif cid == "suggestion":

@@ -143,8 +143,8 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     player: Player | None = None
     mic = None
     if listen and recordings is not None:
-        mic = RecordingsIn(recordings, engines.clock.sleep, ready=lambda: player is not None and player.listening(),
-                           after=settings.trailing_silence + 0.7)
+        mic = RecordingsIn(recordings, engines.clock.sleep, after=settings.trailing_silence + 0.7,
+                           ready=lambda: player is not None and player.listening())
     elif listen and engines.microphone is not None:
         mic = engines.microphone()
     player = Player(
