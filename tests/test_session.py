@@ -385,3 +385,20 @@ def test_opening_measures_only_what_it_says_first():
     d.event(Tick())
     d.finish_speech()  # the fill hold starts: the last step is measured now
     assert "Open your eyes slowly." in measured[-2:] and d.s.mode == "holding"
+
+
+def test_every_item_of_the_library_runs_to_its_end():
+    """The real content: each topic reads to its end, each session lasts its planned length."""
+    from voice_guide.content.loader import load_library
+
+    library = load_library()
+    for item in library.items:
+        d = Driver(Session(library.items, length, rate=150))
+        d.record(d.s.start(0.0, item=item))
+        d.run(until=10_000)
+        assert d.s.mode == "menu", item.name
+        finish = next(t for t, a in d.log if isinstance(a, ClearProgress))
+        if item.kind == "session":  # each step may start up to one 0.05 s tick late
+            assert finish == pytest.approx(item.length, abs=0.05 * (len(item.steps) + 1)), item.name
+        saved = [a.step for _, a in d.log if isinstance(a, SaveProgress)]
+        assert saved == list(range(len(item.steps))), item.name
