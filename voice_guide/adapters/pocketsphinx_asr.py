@@ -156,7 +156,7 @@ class PocketsphinxRecognizer:
         if best is None or not best.hypstr:
             return []
         scored: dict[str, float] = {}
-        for hyp, _ in zip(d.nbest(), range(self.tuning.nbest * 4)):
+        for hyp, _ in zip(d.nbest() or (), range(self.tuning.nbest * 4)):
             if hyp is None:
                 continue
             text = self._clean(hyp.hypstr)
