@@ -402,3 +402,9 @@ def test_every_item_of_the_library_runs_to_its_end():
             assert finish == pytest.approx(item.length, abs=0.05 * (len(item.steps) + 1)), item.name
         saved = [a.step for _, a in d.log if isinstance(a, SaveProgress)]
         assert saved == list(range(len(item.steps))), item.name
+
+
+@pytest.mark.parametrize("event", [Key("2"), Do("stop"), Do("pause"), Do("open", "tip")])
+def test_in_the_menu_an_answer_cuts_the_list_at_once(event):
+    d = at("menu")
+    assert isinstance(d.event(event)[0], StopAudio)

@@ -488,6 +488,9 @@ class Session:
         s = self.state
         s.reprompted = False
         cid = cmd.id
+        if s.mode in ("menu", "paused", "confirming"):
+            # Whatever the guide is saying here (the list, a question) gives way to the answer at once.
+            self._emit(StopAudio())
         if s.mode == "confirming":
             self._command_confirming(cmd, now)
             return
@@ -499,7 +502,7 @@ class Session:
                 if cid == "stop":
                     self._confirm("Close the guide? Say yes or no.", "quit", None, now)
                 else:
-                    self._say("Nothing is playing. Say a name to choose.", "info")
+                    self._say("All right. Say a name to choose, or say repeat to hear the list.", "prompt")
             elif s.mode == "paused" and cid == "stop":
                 self._ask_leave(now)
             else:
