@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -39,3 +40,14 @@ def atomic_write_bytes(target: Path | str, data: bytes) -> None:
 
 def atomic_write_text(target: Path | str, text: str) -> None:
     atomic_write_bytes(target, text.encode("utf-8"))
+
+
+def set_aside(path: Path) -> str:
+    """Move an unusable file out of the way as `<name>.bad-<time>`, so it is neither lost nor read
+    again; returns a sentence saying where it went ('' when it could not be moved)."""
+    backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        os.replace(path, backup)
+    except OSError:
+        return ""
+    return f" The old file was kept as {backup.name}."

@@ -17,8 +17,6 @@ so a word that is not a command is still turned down.
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -29,6 +27,7 @@ from voice_guide import paths
 from voice_guide.audio import Audio
 from voice_guide.engines import Hypothesis
 from voice_guide.features import utterance_features
+from voice_guide.fileio import set_aside
 from voice_guide.matching import Command, Match
 from voice_guide.switch import SwitchDetector, SwitchProfile, TransientWatcher
 from voice_guide.templates import NO_RESULT, TemplateClassifier, TemplateResult, TemplateSet
@@ -56,12 +55,7 @@ def voice_dir(data_dir: Path | None = None) -> Path:
 
 
 def _set_aside(path: Path, what: str, why: Exception) -> str:
-    backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
-    try:
-        os.replace(path, backup)
-        kept = f" The old file was kept as {backup.name}."
-    except OSError:
-        kept = ""
+    kept = set_aside(path)
     return f"Your {what} could not be used ({why}); run `voice-guide enroll` again.{kept}"
 
 

@@ -8,13 +8,12 @@ ignored, with one sentence for the user (said once).
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from voice_guide import paths
-from voice_guide.fileio import atomic_write_text
+from voice_guide.fileio import atomic_write_text, set_aside
 
 FORMAT = "voice-guide-progress"
 VERSION = 1
@@ -75,12 +74,7 @@ def load(path: Path | None = None) -> Loaded:
 
 
 def _set_aside(path: Path, why: str) -> str:
-    backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
-    try:
-        os.replace(path, backup)
-        kept = f" The old file was kept as {backup.name}."
-    except OSError:
-        kept = ""
+    kept = set_aside(path)
     return f"Your saved place could not be used ({why}), so I will start from the menu.{kept}"
 
 

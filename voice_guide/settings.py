@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from voice_guide import paths
 from voice_guide.errors import UsageError
-from voice_guide.fileio import atomic_write_text
+from voice_guide.fileio import atomic_write_text, set_aside
 
 FORMAT = "voice-guide-settings"
 VERSION = 1
@@ -100,13 +99,8 @@ def load(path: Path | None = None) -> Settings:
     try:
         return _from_dict(json.loads(text))
     except (ValueError, TypeError, AttributeError, UsageError) as exc:
-        backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
-        try:
-            os.replace(path, backup)
-            where = f" The old file was kept as {backup.name}."
-        except OSError:
-            where = ""
-        return Settings(notice=f"Your settings file could not be used ({exc}); using the defaults.{where}")
+        kept = set_aside(path)
+        return Settings(notice=f"Your settings file could not be used ({exc}); using the defaults.{kept}")
 
 
 def save(settings: Settings, path: Path | None = None) -> Path:
