@@ -112,3 +112,15 @@ def test_model_install_command_reports_a_clear_error(home, tmp_path, capsys):
     assert main(["model", "install", str(tmp_path / "missing.zip")]) == 4
     err = capsys.readouterr().err
     assert err.startswith("voice-guide: ") and "does not exist" in err and "Traceback" not in err
+
+
+def test_download_without_internet_says_what_to_do(home, monkeypatch, capsys):
+    pytest.importorskip("vosk")
+    for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens there: no download, wherever this runs
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    assert main(["model", "install", "--download"]) == 4
+    err = capsys.readouterr().err
+    assert "no internet" in err and "voice-guide model install" in err and "Traceback" not in err
+    assert settings_mod.load().vosk_model is None

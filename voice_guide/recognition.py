@@ -193,8 +193,15 @@ def download_english_model(settings: Settings) -> tuple[Path, Settings]:
     try:
         import vosk
 
+        class _Model(vosk.Model):
+            """vosk.Model whose clean-up does not fail when the download did (no handle yet)."""
+
+            def __del__(self) -> None:
+                if hasattr(self, "_handle"):
+                    super().__del__()
+
         vosk.SetLogLevel(-1)
-        model = vosk.Model(lang="en-us")
+        model = _Model(lang="en-us")
         del model
     except (Exception, SystemExit) as exc:
         raise ModelError("Could not download the English Vosk model (no internet connection?). On a computer with "
