@@ -112,3 +112,21 @@ def test_phrases_sharing_words_share_arcs():
 def test_odd_sounds_decode_to_nothing(samples, rate):
     rec = PocketsphinxRecognizer(["next", "stop"], (), Tuning(garbage_words=0))
     assert rec.decode(Audio(samples, rate)) == []
+
+
+def test_a_decode_does_not_depend_on_earlier_utterances(vocab):
+    """With pocketsphinx's lattice best-path pass, "where" decoded after other words came out as the
+    unfinished "where am"; each utterance must be judged on its own."""
+    words = ["where", "help", "back", "where", "stop", "help"]
+    clips = {w: espeak(w, "en", 140) for w in set(words)}
+
+    def fresh(word):
+        return PocketsphinxRecognizer(vocab.phrases(), []).decode(clips[word])
+
+    def top(nbest):
+        return nbest[0].text if nbest else None
+
+    alone = {w: top(fresh(w)) for w in clips}
+    shared = PocketsphinxRecognizer(vocab.phrases(), [])
+    assert [(w, top(shared.decode(clips[w]))) for w in words] == [(w, alone[w]) for w in words]
+    assert alone["where"] == "where"

@@ -46,6 +46,9 @@ class Tuning:
     beam: float = 1e-30
     """Pruning beams (pocketsphinx defaults 1e-48 and 7e-29): narrower decode faster, as accurately here."""
     wbeam: float = 1e-20
+    bestpath: bool = False
+    """pocketsphinx's lattice best-path pass over an FSG search misreads after earlier utterances
+    ("help" as "do it", "where" as the unfinished "where am"); the plain Viterbi result does not."""
     max_hmms: int = 1500
     """Most HMMs searched per frame (pocketsphinx maxhmmpf, default 30000): with the library items' ~700
     phrases this halves decode time at the same dev accuracy."""
@@ -91,7 +94,8 @@ class PocketsphinxRecognizer:
         try:
             self._decoder = pocketsphinx.Decoder(hmm=str(hmm), dict=str(dic), lm=None, logfn="/dev/null",
                                                  samprate=SPEECH_RATE, beam=tuning.beam, pbeam=tuning.beam,
-                                                 wbeam=tuning.wbeam, maxhmmpf=tuning.max_hmms)
+                                                 wbeam=tuning.wbeam, maxhmmpf=tuning.max_hmms,
+                                                 bestpath=tuning.bestpath)
         except (RuntimeError, ValueError) as exc:
             raise ModelError(f"The pocketsphinx model in {base} could not be loaded ({exc}); reinstall pocketsphinx.") from exc
         self._prons = _Pronunciations(self._decoder)
