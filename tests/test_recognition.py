@@ -69,8 +69,13 @@ def test_an_unusable_model_falls_back_to_pocketsphinx_with_a_notice(home, tmp_pa
     assert rec.notice.count(".") >= 1 and "\n" not in rec.notice
 
 
-def test_pocketsphinx_by_default_has_no_notice(home):
+def test_no_vosk_model_is_said_once_and_pocketsphinx_used(home):
     rec = recognition.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
+    assert rec.name == "pocketsphinx" and rec.notice.startswith("No Vosk model is installed")
+
+
+def test_choosing_pocketsphinx_has_no_notice(home):
+    rec = recognition.open_recognizer(Settings(recogniser="pocketsphinx"), ["next", "stop"], non_commands=[])
     assert (rec.name, rec.notice) == ("pocketsphinx", "")
 
 

@@ -106,8 +106,8 @@ def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Se
             notice = f"{err} So I am using the built-in recogniser."
     elif settings.recogniser in ("auto", "vosk") and settings.vosk_model_path():
         notice = f"The Vosk model {settings.vosk_model_path()} was not found, so I am using the built-in recogniser."
-    elif settings.recogniser == "vosk":
-        notice = "No Vosk model found, so I am using the built-in recogniser."
+    elif settings.recogniser in ("auto", "vosk"):
+        notice = "No Vosk model is installed, so I am using the built-in recogniser."
     from voice_guide.adapters.pocketsphinx_asr import PocketsphinxRecognizer
 
     if non_commands is None:
