@@ -8,6 +8,7 @@ ignored, with one sentence for the user (said once).
 from __future__ import annotations
 
 import json
+import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,7 +56,8 @@ def _parse(text: str) -> Progress:
     if not isinstance(step, int) or isinstance(step, bool) or step < 0:
         raise ValueError("its step is not a whole number")
     saved_at = data.get("saved_at", 0.0)
-    return Progress(item, step, float(saved_at) if isinstance(saved_at, (int, float)) else 0.0)
+    ok = isinstance(saved_at, (int, float)) and not isinstance(saved_at, bool) and math.isfinite(saved_at)
+    return Progress(item, step, float(saved_at) if ok else 0.0)
 
 
 def load(path: Path | None = None) -> Loaded:
@@ -65,11 +67,13 @@ def load(path: Path | None = None) -> Loaded:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return Loaded(None)
-    except (OSError, UnicodeDecodeError) as exc:
-        return Loaded(None, _set_aside(path, str(getattr(exc, "strerror", None) or exc)))
+    except UnicodeDecodeError:
+        return Loaded(None, _set_aside(path, "it is not text"))
+    except OSError as exc:
+        return Loaded(None, _set_aside(path, str(exc.strerror or exc)))
     try:
         return Loaded(_parse(text))
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, ArithmeticError, RecursionError) as exc:
         return Loaded(None, _set_aside(path, str(exc)))
 
 

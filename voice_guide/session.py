@@ -93,6 +93,8 @@ class SessionState:
     volume: float = 1.0
     reprompted: bool = False
     mic_lost: bool = False
+    device_paused: bool = False
+    """Paused because the microphone went away (not by the user): going on when it comes back."""
 
 
 class Session:
@@ -158,7 +160,13 @@ class Session:
             self._device_lost(now, event.at_start)
         elif isinstance(event, DeviceBack):
             s.mic_lost = False
-            self._say("The microphone is back. I am listening again.", "info")
+            if s.device_paused and s.mode == "paused":
+                self._say("The microphone is back. Going on.", "info")
+                was, s.paused_from = s.paused_from, None
+                self._continue(was or "speaking", now)
+            else:
+                self._say("The microphone is back. I am listening again.", "info")
+            s.device_paused = False
         return self._flush()
 
     def where(self, now: float | None = None) -> str:
@@ -355,6 +363,7 @@ class Session:
 
     def _pause(self, now: float, text: str) -> None:
         s = self.state
+        s.device_paused = False
         if s.mode == "paused":
             self._say(text, "info")
             return
@@ -364,6 +373,7 @@ class Session:
 
     def _resume(self, now: float) -> None:
         s = self.state
+        s.device_paused = False
         was, s.paused_from = s.paused_from, None
         self._say("Going on.", "info")
         self._continue(was or "speaking", now)
@@ -694,6 +704,7 @@ class Session:
         if s.item is not None and self._running():
             s.paused_from = self._freeze(now)
             s.mode = "paused"
+            s.device_paused = True
             self._say(f"I can't hear the microphone any more, so I have paused. Use the keyboard: {keys}.",
                       "info")
         else:

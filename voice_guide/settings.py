@@ -91,14 +91,19 @@ def load(path: Path | None = None) -> Settings:
     """The saved settings, or the defaults (with a notice) when the file cannot be used."""
     path = path or settings_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return Settings()
     except OSError as exc:
         return Settings(notice=f"Your settings could not be read ({exc.strerror}); using the defaults.")
     try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        kept = set_aside(path)
+        return Settings(notice=f"Your settings file could not be used (it is not text); using the defaults.{kept}")
+    try:
         return _from_dict(json.loads(text))
-    except (ValueError, TypeError, AttributeError, UsageError) as exc:
+    except (ValueError, TypeError, AttributeError, ArithmeticError, RecursionError, UsageError) as exc:
         kept = set_aside(path)
         return Settings(notice=f"Your settings file could not be used ({exc}); using the defaults.{kept}")
 

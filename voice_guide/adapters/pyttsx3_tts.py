@@ -59,7 +59,9 @@ class Pyttsx3Synthesizer:
 
     name = "pyttsx3"
 
-    def __init__(self, timeout: float = 10.0, seconds_per_char: float = 0.02, start_timeout: float = 60.0) -> None:
+    def __init__(self, timeout: float = 3.0, seconds_per_char: float = 0.01, start_timeout: float = 60.0) -> None:
+        # A 250-character piece renders in about 0.1 s, so a few seconds of silence means a hung engine:
+        # the listener should not wait longer than that for the same sentence to come back.
         self.timeout = timeout
         self.seconds_per_char = seconds_per_char
         self.start_timeout = start_timeout

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import time
 import wave
 from multiprocessing.connection import Connection
@@ -87,6 +88,9 @@ def _configure(engine, rate: int, volume: float, voice: str, errors: list) -> No
 
 def main(argv: list[str]) -> None:
     """Started by `Pyttsx3Synthesizer`: argv is (read fd, write fd, work folder)."""
+    # Ctrl-C reaches the whole process group: the parent stops (or replaces) the worker itself, so the
+    # worker must neither die mid-request nor print a KeyboardInterrupt traceback over the guide.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     recv = Connection(int(argv[0]), writable=False)
     send = Connection(int(argv[1]), readable=False)
     _worker_main(recv, send, argv[2])

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from voice_guide import progress
+from voice_guide.commands.export import sigterm_stops
 from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item
@@ -160,7 +161,8 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
         engines.personal.is_paused = lambda: player.session.mode == "paused"  # type: ignore[attr-defined]
     can_answer = player.mic is not None or player.keys is not None
     try:
-        player.run(item=item, resume=_resume(loaded, library, item) if can_answer else None, notices=notices)
+        with sigterm_stops():  # SIGTERM stops like Ctrl-C: silence at once, exit 130, no stray file
+            player.run(item=item, resume=_resume(loaded, library, item) if can_answer else None, notices=notices)
     finally:
         player.close()
         if engines.keys is not None:

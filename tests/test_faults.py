@@ -1,0 +1,831 @@
+"""The fault table (issue 5): each row injects its fault and checks what the user meets, end to end
+through `voice-guide` (cli.main, or the installed command in a child process) with the real speech
+engine, recogniser and encoder; only the sound card, the keyboard and the clock are stood in for.
+
+Deeper unit tests of the same mechanisms live beside their modules (test_pyttsx3_tts, test_player,
+test_export, test_audio_files, test_progress, test_settings, test_matching, test_recognition); this
+module is the user's view of every row:
+
+  1. speech engine hangs or dies      5. settings / saved place unusable
+  2. microphone missing or gone       6. bad audio for `hear` and `--input`
+  3. recogniser model unusable        7. the matcher under random text
+  4. export interrupted or refused    8. three hours of use
+  9. names never escape the output folder   10. never a network connection (every test here)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from functools import lru_cache
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import soundfile as sf
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from voice_guide import cli, progress
+from voice_guide import settings as settings_mod
+from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor, tone
+from voice_guide.commands import guide
+from voice_guide.content.loader import library_from_items, load_library
+from voice_guide.content.model import Item, Step
+from voice_guide.engines import Hypothesis
+from voice_guide.errors import DeviceError
+from voice_guide.export import LOCK, safe_name
+from voice_guide.player import Player
+from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
+
+ROOT = Path(__file__).resolve().parent.parent
+SAFETY = load_library().get("safety-notice")
+SAFETY_LINES = [SAFETY.title, *(s.say for s in SAFETY.steps if s.say)]
+NOTE = Item(name="note", title="A note", kind="topic", order=1, aliases=("note",),
+            steps=(Step("Rest your eyes when they are tired."), Step("Drink some water.")))
+NOTE_LIBRARY = library_from_items([("topics/note.toml", NOTE)])
+
+
+# ---- row 10: no network, for every test in this module ------------------------------------------
+
+_network: list[str] = []
+LOOPBACK = ("::1", "127.0.0.1", "localhost")
+
+
+def _audit(event: str, args: tuple) -> None:
+    if not _network or event not in ("socket.connect", "socket.bind", "socket.getaddrinfo",
+                                      "socket.gethostbyname", "socket.sendto"):
+        return
+    sock = args[0] if args else None
+    if isinstance(sock, socket.socket) and sock.family == socket.AF_UNIX:
+        return
+    if event == "socket.bind" and str(args[1][0]) in LOOPBACK:
+        return  # urllib3 (imported by vosk) probes for IPv6 by binding ::1 at import: no connection
+    _network.append(f"{event}{args[1:]!r}")
+
+
+sys.addaudithook(_audit)
+
+CHILD = textwrap.dedent("""
+    import resource, socket, sys
+    def audit(event, args):
+        if event in ("socket.connect", "socket.bind", "socket.getaddrinfo", "socket.gethostbyname",
+                     "socket.sendto"):
+            sock = args[0] if args else None
+            local = isinstance(sock, socket.socket) and sock.family == socket.AF_UNIX
+            probe = event == "socket.bind" and str(args[1][0]) in ("::1", "127.0.0.1", "localhost")
+            if not (local or probe):
+                print("NETWORK", event, args[1:], file=sys.stderr, flush=True)
+    sys.addaudithook(audit)
+    from voice_guide.cli import main
+    code = main(sys.argv[1:])
+    print("maxrss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    sys.exit(code)
+""")
+"""`voice-guide ARGS` in a child interpreter that reports any network use and its peak memory."""
+
+
+@pytest.fixture(autouse=True)
+def offline():
+    """Row 10: every fault below is met without opening a network connection."""
+    _network[:] = ["on"]
+    yield
+    opened = _network[1:]
+    _network.clear()
+    assert not opened, f"the program touched the network: {opened}"
+
+
+def child(argv: list[str], home: Path, **kw) -> subprocess.Popen:
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PYTHONPATH=str(ROOT))
+    return subprocess.Popen([sys.executable, "-c", CHILD, *argv], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
+
+
+def finished(proc: subprocess.Popen, timeout: float = 120) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=timeout)
+    assert "NETWORK" not in err, err
+    return proc.returncode, out, err
+
+
+def no_traceback(*texts: str) -> None:
+    for text in texts:
+        assert "Traceback" not in text and "Error:" not in text.replace("voice-guide:", ""), text
+
+
+# ---- the user's machine, minus sound card, keyboard and clock -----------------------------------
+
+class Mic:
+    """A microphone that comes and goes. `plan` says what each opening does: "fail" (no device), a
+    number of seconds of working room noise before it disappears, or None (works for ever)."""
+
+    rate = SPEECH_RATE
+
+    def __init__(self, clock: FakeClock, plan) -> None:
+        self.clock, self.plan, self.opened = clock, list(plan), 0
+        self.quiet = (np.random.default_rng(1).standard_normal(1600) * 10 ** (-62 / 20)).astype(np.float32)
+
+    @contextlib.contextmanager
+    def blocks(self):
+        self.opened += 1
+        what = self.plan.pop(0) if self.plan else None
+        if what == "fail":
+            raise DeviceError("No microphone was found.")
+
+        def gen():
+            n = 0
+            while what is None or n < what * 10:
+                self.clock.sleep(0.1)
+                n += 1
+                yield self.quiet
+            raise DeviceError("The microphone stopped delivering sound.")
+
+        yield gen()
+
+
+class Keys:
+    """Keys pressed at given (fake) times."""
+
+    def __init__(self, clock: FakeClock, presses) -> None:
+        self.clock, self.presses = clock, sorted(presses)
+
+    def poll(self):
+        out = []
+        while self.presses and self.presses[0][0] <= self.clock.now():
+            out.append(self.presses.pop(0)[1])
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+class Speaker(ClockAudioOut):
+    """The sound card: sounds last their length on the fake clock; `on_play(n)` runs as the n-th
+    sound starts (to inject a fault at a chosen moment)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        super().__init__(clock, keep=1000)
+        self.count = 0
+        self.on_play = lambda n: None
+
+    def play(self, audio):
+        self.count += 1
+        self.on_play(self.count)
+        return super().play(audio)
+
+
+@pytest.fixture
+def machine(guide_home, monkeypatch):
+    """`voice-guide` as installed (settings, real synthesiser and recogniser, files), with the sound
+    card, microphone, keyboard and clock replaced; `machine.synth` is the synthesiser it opened."""
+    from voice_guide import keys as keys_mod, speech
+    from voice_guide.adapters import sounddevice_audio
+
+    clock = FakeClock(0.0)
+    m = SimpleNamespace(clock=clock, out=Speaker(clock), mic=None, keys=None, synth=None, home=guide_home)
+
+    def open_mic(device=None):
+        if m.mic is None:
+            raise DeviceError("No microphone was found.")
+        return m.mic
+
+    real_open = speech.open_synthesizer
+
+    def open_synthesizer(settings, cache_dir=None):
+        m.synth = real_open(settings, cache_dir)
+        return m.synth
+
+    monkeypatch.setattr(guide, "SystemClock", lambda: clock)
+    monkeypatch.setattr(sounddevice_audio, "SounddeviceOut", lambda device=None: m.out)
+    monkeypatch.setattr(sounddevice_audio, "SounddeviceIn", open_mic)
+    monkeypatch.setattr(keys_mod, "open_keys", lambda: m.keys)
+    monkeypatch.setattr(speech, "open_synthesizer", open_synthesizer)
+    return m
+
+
+def said(out: str) -> list[str]:
+    """What the guide said, in order (each sentence is printed as it starts to play)."""
+    return [line for line in out.splitlines() if line.strip()]
+
+
+# ---- recordings ------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=32)
+def espeak(text: str, voice: str = "en", speed: int = 140) -> tuple[np.ndarray, int]:
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
+                         check=True, capture_output=True).stdout
+    samples, rate = sf.read(io.BytesIO(wav), dtype="float32")
+    pad = np.zeros(rate // 2, dtype=np.float32)
+    return np.concatenate([pad, samples, pad]), rate
+
+
+def recording(path: Path, text: str, rate: int = SPEECH_RATE, channels: int = 1, subtype: str = "PCM_16",
+              voice: str = "en", speed: int = 140) -> Path:
+    """espeak-ng saying `text`, with a faint noise floor, in the WAV flavour asked for."""
+    samples, source = espeak(text, voice, speed)
+    audio = add_noise_floor(Audio(samples, source).resample(rate), -55.0, seed=len(text))
+    data = audio.samples if channels == 1 else np.repeat(audio.samples[:, None], channels, axis=1)
+    sf.write(path, data, rate, subtype=subtype)
+    return path
+
+
+def hour_wav(path: Path, rate: int = SPEECH_RATE) -> Path:
+    """An hour of faint noise (115 MB at 16 kHz), written a minute at a time."""
+    minute = (np.random.default_rng(2).standard_normal(rate * 60) * 0.01).astype(np.float32)
+    with sf.SoundFile(path, "w", rate, 1, subtype="PCM_16") as f:
+        for _ in range(60):
+            f.write(minute)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hour(tmp_path_factory) -> Path:
+    return hour_wav(tmp_path_factory.mktemp("hour") / "hour.wav")
+
+
+# ==== 1. the speech engine hangs or dies ==========================================================
+
+class TestSpeechEngineHangsOrDies:
+    """Row 1: pyttsx3's worker dies or freezes mid-session; the watchdog restarts it within a few
+    seconds and the guide goes on from the same sentence: every sentence said once, in order."""
+
+    @pytest.mark.parametrize("fault", [signal.SIGKILL, signal.SIGSTOP], ids=["dies", "hangs"])
+    def test_the_same_sentence_is_said_after_a_restart(self, machine, capsys, fault):
+        timings: list[float] = []
+
+        def inject(n: int) -> None:
+            if n == 3:  # the second sentence starts playing: the next one is still to be rendered
+                os.kill(machine.synth.inner.worker_pid, fault)
+                inner = machine.synth.inner
+                real = inner.synthesize
+
+                def timed(text, settings):
+                    start = time.monotonic()
+                    try:
+                        return real(text, settings)
+                    finally:
+                        timings.append(time.monotonic() - start)
+                inner.synthesize = timed
+
+        machine.out.on_play = inject
+        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        captured = capsys.readouterr()
+        lines = said(captured.out)
+        assert lines[: len(SAFETY_LINES)] == SAFETY_LINES  # nothing skipped, nothing said twice
+        assert lines[len(SAFETY_LINES):] == ["That was Safety notice. Goodbye."]
+        assert machine.synth.inner.restarts == 1
+        no_traceback(captured.err)
+        if fault == signal.SIGSTOP:  # the watchdog noticed within a few seconds
+            assert 2.5 < max(timings) < 8.0, timings
+
+    def test_an_engine_that_cannot_start_is_one_sentence(self, machine, capsys, monkeypatch):
+        from voice_guide.adapters import pyttsx3_tts
+
+        monkeypatch.setattr(pyttsx3_tts, "_ENTRY", "raise SystemExit(3)")
+        assert cli.main(["read", "safety-notice", "--no-listen"]) == 4
+        err = capsys.readouterr().err.strip()
+        last = err.splitlines()[-1]  # after a line per retry of the same sentence
+        assert last.startswith("voice-guide: pyttsx3 could not start its voice") and "espeak-ng" in last
+        no_traceback(err)
+
+
+# ==== 2. the microphone is missing, or goes ========================================================
+
+LOST = ("I can't hear the microphone any more, so I have paused. "
+        "Use the keyboard: press space to go on, or q to quit.")
+
+
+class TestMicrophone:
+    """Row 2: no microphone at start, or one that disappears mid-session: the guide says so once,
+    the keyboard works meanwhile, and when the microphone is back it says so and goes on."""
+
+    def test_gone_mid_session_pauses_says_so_and_goes_on_when_back(self, machine, capsys):
+        machine.mic = Mic(machine.clock, [6.0, "fail", "fail", None])  # gone 6 s in, back 10 s later
+        assert cli.main(["read", "safety-notice"]) == 0
+        captured = capsys.readouterr()
+        lines = said(captured.out)
+        assert lines.count(LOST) == 1
+        gone = lines.index(LOST)
+        assert lines[gone + 1] == "The microphone is back. Going on."
+        cut = lines[gone - 1]
+        assert lines[gone + 2] == cut  # the sentence that was cut is said again, from its start
+        assert lines[-1] == "That was Safety notice. Goodbye."
+        assert set(SAFETY_LINES) <= set(lines)
+        assert machine.mic.opened == 4
+        assert "stopped delivering sound" in captured.err  # logged once, for whoever reads stderr
+        no_traceback(captured.err)
+
+    def test_missing_at_start_the_keyboard_works_and_the_microphone_is_taken_up(self, machine, capsys):
+        machine.mic = Mic(machine.clock, ["fail"] * 4 + [None])  # plugged in 20 s after the start
+        machine.keys = Keys(machine.clock, [(15.0, " "), (16.0, " ")])  # pause and go on meanwhile
+        assert cli.main(["read", "safety-notice"]) == 0
+        lines = said(capsys.readouterr().out)
+        missing = [i for i, l in enumerate(lines) if l.startswith("I cannot find a microphone, so I will not "
+                                                                  "hear you. Use the keyboard")]
+        assert len(missing) == 1 and missing[0] < 3
+        paused = next(i for i, l in enumerate(lines) if l.startswith("Paused."))  # the keys work
+        assert missing[0] < paused and lines[paused + 1] == "Going on."
+        assert lines.index("The microphone is back. I am listening again.") > paused
+        assert lines[-1] == "That was Safety notice. Goodbye."
+        assert machine.mic.opened == 5
+
+    def test_a_user_pause_is_kept_when_the_microphone_comes_back(self, machine, capsys):
+        machine.mic = Mic(machine.clock, [6.0, "fail", None])
+        # While it is gone: space goes on, space again pauses on purpose.
+        machine.keys = Keys(machine.clock, [(8.0, " "), (9.0, " "), (25.0, "q")])
+        assert cli.main(["read", "safety-notice"]) == 0
+        lines = said(capsys.readouterr().out)
+        assert lines.count(LOST) == 1 and "Going on." in lines
+        back = lines.index("The microphone is back. I am listening again.")
+        assert lines[back - 1].startswith("Paused.") and lines[back + 1:] == ["Goodbye. Your place is saved."]
+
+
+# ==== 3. the recogniser model is missing, unreadable or corrupt ====================================
+
+def _model_dir(kind: str, tmp_path: Path) -> Path:
+    folder = tmp_path / "model"
+    if kind == "missing":
+        return folder
+    if kind == "a file":
+        folder.write_bytes(b"not a folder")
+        return folder
+    for name in ("am/final.mdl", "graph/HCLG.fst", "conf/mfcc.conf"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    if kind == "unreadable":
+        (folder / "am" / "final.mdl").mkdir()  # cannot be read as a file, even by root
+        for name in ("graph/HCLG.fst", "conf/mfcc.conf"):
+            (folder / name).write_bytes(b"")
+    else:  # corrupt
+        for name in ("am/final.mdl", "graph/HCLG.fst", "conf/mfcc.conf"):
+            (folder / name).write_bytes(np.random.default_rng(0).bytes(3000))
+    return folder
+
+
+class TestRecogniserModel:
+    """Row 3: VOICE_GUIDE_VOSK_MODEL names a model that is missing, unreadable or corrupt: one clear
+    sentence, once, and the embedded recogniser (pocketsphinx) hears the user instead."""
+
+    @pytest.mark.parametrize("kind", ["missing", "a file", "unreadable", "corrupt"])
+    def test_hear_falls_back_and_says_so_once(self, kind, guide_home, tmp_path, monkeypatch, capsys):
+        model = _model_dir(kind, tmp_path)
+        monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
+        files = [str(recording(tmp_path / f"{w}.wav", w)) for w in ("next", "wait")]
+        assert cli.main(["hear", *files, "--json"]) == 0
+        captured = capsys.readouterr()
+        rows = [json.loads(line) for line in captured.out.splitlines()]
+        assert [(r["command"], r["decision"]) for r in rows] == [("next", "act"), ("pause", "act")]
+        notices = [l for l in captured.err.splitlines() if l.strip()]
+        assert len(notices) == 1 and "built-in recogniser" in notices[0] and str(model) in notices[0]
+        no_traceback(captured.err)
+
+    def test_the_guide_says_it_once_and_still_hears(self, machine, tmp_path, monkeypatch, capsys):
+        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
+        model = _model_dir("corrupt", tmp_path)
+        monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
+        assert cli.main(["read", "note", "--input", str(recording(tmp_path / "p.wav", "wait")),
+                         str(recording(tmp_path / "r.wav", "resume", voice="en-us", speed=120))]) == 0
+        lines = said(capsys.readouterr().out)
+        assert sum("built-in recogniser" in l for l in lines) == 1 and "built-in recogniser" in lines[0]
+        assert any(l.startswith("Paused.") for l in lines) and "Going on." in lines
+        assert lines[-1] == "That was A note. Goodbye."
+
+
+# ==== 4. export: interrupted, disk full, folder unwritable, two at once ============================
+
+def _parts(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".part"))
+
+
+def _tracks(folder: Path, fmt: str = "mp3") -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if p.suffix == f".{fmt}")
+
+
+def _whole(folder: Path, fmt: str = "mp3") -> None:
+    """Every track in the folder decodes to its full length (nothing half-written)."""
+    for name in _tracks(folder, fmt):
+        with sf.SoundFile(folder / name) as f:
+            assert f.frames > f.samplerate, name
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, options: str):
+    path.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)],
+                      capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (needs root)")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", str(path)], check=True)
+
+
+class TestExport:
+    """Row 4: Ctrl-C or SIGTERM mid-export, a full disk, an unwritable folder, two exports into one
+    folder: never a partial or corrupt file; running it again finishes only what is missing."""
+
+    @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+    def test_stopped_mid_export_then_finished_by_a_rerun(self, how, tmp_path):
+        out = tmp_path / "out"
+        out.mkdir()
+        argv = ["export", "safety-notice", "what-to-do", "what-not-to-do", "--out", str(out)]
+        proc = child(argv, tmp_path / "home")
+        try:
+            first = proc.stderr.readline()
+            assert first.startswith("Exported 1 of 3: Safety notice"), first
+            if how == "ctrl-c":  # the terminal sends SIGINT to the whole process group
+                os.killpg(proc.pid, signal.SIGINT)
+            else:
+                proc.terminate()
+            code, _, err = finished(proc, timeout=30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert code == 130 and err.splitlines()[-2] == "voice-guide: stopped.", err
+        no_traceback(err)
+        assert _parts(out) == [] and "01 - Safety notice.mp3" in _tracks(out)
+        _whole(out)
+        code, stdout, err = finished(child(argv, tmp_path / "home"))
+        assert code == 0, err
+        assert "Skipped 1 of 3 (unchanged): Safety notice" in err
+        assert stdout.startswith("Wrote 2 files, skipped 1 unchanged")  # only what was missing
+        assert len(_tracks(out)) == 3 and _parts(out) == []
+        _whole(out)
+
+    def test_disk_full_then_rerun_with_space(self, tmp_path, guide_home, capsys):
+        with tmpfs(tmp_path / "small", "size=400k") as small:  # room for the first track only
+            argv = ["export", "safety-notice", "what-to-do", "--out", str(small)]
+            assert cli.main(argv) == 5
+            err = capsys.readouterr().err
+            last = err.strip().splitlines()[-1]
+            assert last.startswith("voice-guide: The disk is full, so ") and "free some space" in last
+            no_traceback(err)
+            assert _parts(small) == [] and _tracks(small) == ["01 - Safety notice.mp3"]
+            _whole(small)
+            subprocess.run(["mount", "-o", "remount,size=20m", str(small)], check=True)
+            assert cli.main(argv) == 0
+            err = capsys.readouterr().err
+            assert "Skipped 1 of 2 (unchanged): Safety notice" in err and "Exported 2 of 2" in err
+            assert len(_tracks(small)) == 2 and _parts(small) == []
+            _whole(small)
+
+    def test_unwritable_folder_is_one_sentence_before_any_work(self, tmp_path, guide_home, capsys):
+        with tmpfs(tmp_path / "ro", "ro,size=1m") as folder:
+            assert cli.main(["export", "safety-notice", "--out", str(folder)]) == 5
+            err = capsys.readouterr().err.strip()
+            assert err.count("\n") == 0 and "cannot be written to; choose a folder you own with --out" in err
+            assert list(folder.iterdir()) == []
+
+    def test_two_exports_into_one_folder_at_once(self, tmp_path):
+        out = tmp_path / "out"
+        out.mkdir()
+        argv = ["export", "safety-notice", "what-to-do", "--out", str(out), "--format", "wav"]
+        procs = [child(argv, tmp_path / "home") for _ in range(2)]
+        results = [finished(p) for p in procs]
+        assert [code for code, _, _ in results] == [0, 0], results
+        errs = [err for _, _, err in results]
+        exported = [sum(l.startswith("Exported") for l in e.splitlines()) for e in errs]
+        skipped = [sum(l.startswith("Skipped") for l in e.splitlines()) for e in errs]
+        assert sorted(exported) == [0, 2] and sorted(skipped) == [0, 2]  # one wrote, the other found it done
+        assert _tracks(out, "wav") == ["01 - Safety notice.wav", "05 - What to do.wav"] and _parts(out) == []
+        _whole(out, "wav")
+        playlist = (out / "voice-guide.m3u").read_text()
+        assert "01 - Safety notice.wav" in playlist and "05 - What to do.wav" in playlist
+        print("waited:", ["waiting for it to finish" in e for e in errs])
+
+
+# ==== 5. settings or saved place unusable ===========================================================
+
+UNUSABLE = {
+    "truncated": b'{"format": "voice-guide-settings", "vers',
+    "random bytes": np.random.default_rng(4).bytes(300),
+    "empty": b"",
+    "newer version": b'{"format": "FORMAT", "version": 99, "settings": {}}',
+    "not ours": b'{"name": "some other program", "items": [1, 2, 3]}',
+    "wrong types": b'{"format": "FORMAT", "version": 1, "settings": {"rate": "fast"}, "item": 7, "step": "x"}',
+    "out of range": b'{"format": "FORMAT", "version": 1, "settings": {"rate": 1e400}, "item": "x", "step": -1}',
+    "deeply nested": b"[" * 100000 + b"]" * 100000,
+}
+
+
+class TestSettingsAndSavedPlace:
+    """Row 5: a settings or saved-progress file that is corrupt, truncated, from a newer version or
+    not ours: kept aside as NAME.bad-TIME, defaults used, the user told once; nothing crashes."""
+
+    @pytest.mark.parametrize("which", ["settings", "progress"])
+    @pytest.mark.parametrize("kind", list(UNUSABLE))
+    def test_kept_aside_defaults_used_told_once(self, which, kind, machine, monkeypatch, capsys):
+        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
+        path = settings_mod.settings_path() if which == "settings" else progress.progress_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fmt = settings_mod.FORMAT if which == "settings" else progress.FORMAT
+        path.write_bytes(UNUSABLE[kind].replace(b"FORMAT", fmt.encode()))
+        assert cli.main(["read", "note", "--no-listen"]) == 0
+        captured = capsys.readouterr()
+        lines = said(captured.out)
+        told = "Your settings file could not be used" if which == "settings" else "Your saved place could not be used"
+        assert lines[0].startswith(told) and lines[0].endswith(".") and "\n" not in lines[0]
+        assert lines[1:] == ["A note", *[s.say for s in NOTE.steps], "That was A note. Goodbye."]
+        assert len(list(path.parent.glob(f"{path.name}.bad-*"))) == 1 and not path.exists()
+        assert settings_mod.load() == settings_mod.Settings()
+        no_traceback(captured.err)
+        assert cli.main(["read", "note", "--no-listen"]) == 0  # told once: not again
+        assert said(capsys.readouterr().out)[0] == "A note"
+
+    @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+    def test_any_bytes_never_crash_the_loaders(self, data, tmp_path):
+        for name, load in (("s.json", settings_mod.load), ("p.json", progress.load)):
+            path = tmp_path / name
+            path.write_bytes(data)
+            result = load(path)
+            assert isinstance(result.notice, str)
+
+    def test_sigterm_leaves_the_saved_place_whole(self, tmp_path):
+        """The guide saves its place after every step; a SIGTERM at any moment leaves the file whole
+        (the old place or the new), stops at once with exit 130, and leaves no temporary file."""
+        script = textwrap.dedent(f"""
+            import itertools, sys
+            sys.path.insert(0, {str(ROOT)!r})
+            from voice_guide import cli
+            from voice_guide.commands import guide
+            from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer
+
+            class Restless:  # opens a session, skips through it, round and round, never quits
+                keys = itertools.cycle(["3", "n", "n", "n", "m", "y"])
+                def poll(self):
+                    return [next(self.keys)]
+                def close(self):
+                    pass
+
+            clock = FakeClock()
+            engines = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock, keep=0), clock, None, None, None,
+                                    Restless(), [])
+            guide.real_engines = lambda settings, library, listen: engines
+            sys.exit(cli.main(["guide", "--no-listen"]))
+        """)
+        home = tmp_path / "home"
+        proc = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, VOICE_GUIDE_HOME=str(home)),
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        path = home / "data" / "progress.json"
+        deadline = time.monotonic() + 30
+        while not path.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.terminate()
+        _, err = proc.communicate(timeout=30)
+        assert proc.returncode == 130 and err.strip().splitlines()[-1] == "voice-guide: stopped.", err
+        loaded = progress.load(path)
+        assert loaded.notice == "" and loaded.progress is not None
+        assert [p.name for p in path.parent.iterdir()] == ["progress.json"]
+
+
+# ==== 6. bad audio for `hear` and `--input` ========================================================
+
+def _bad_audio(folder: Path, hour: Path) -> dict[str, str]:
+    """Files that cannot be one utterance, and a word of what the user is told about each."""
+    (folder / "empty.wav").write_bytes(b"")
+    (folder / "random.wav").write_bytes(np.random.default_rng(0).bytes(20000))
+    (folder / "text.wav").write_text("this is not sound\n" * 50)
+    sf.write(folder / "nosamples.wav", np.zeros((0, 1), dtype=np.float32), 16000)
+    os.symlink(hour, folder / "hour.wav")
+    return {"empty.wav": "empty (0 bytes)", "random.wav": "not a WAV file", "text.wav": "not a WAV file",
+            "nosamples.wav": "no sound", "hour.wav": "too long for one utterance", "missing.wav": "no such file"}
+
+
+def _good_audio(folder: Path) -> list[str]:
+    """'repeat' in every WAV flavour, and as an MP3 named .wav."""
+    files = [recording(folder / "8k.wav", "repeat", rate=8000),
+             recording(folder / "48k.wav", "repeat", rate=48000),
+             recording(folder / "stereo.wav", "repeat", channels=2, rate=44100),
+             recording(folder / "24bit.wav", "repeat", subtype="PCM_24"),
+             recording(folder / "float.wav", "repeat", subtype="FLOAT")]
+    mp3 = folder / "mp3-named.wav"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(files[3]), "-f", "mp3", str(mp3)], check=True)
+    return [str(f) for f in files] + [str(mp3)]
+
+
+class TestBadAudio:
+    """Row 6: `hear` and `--input` with empty, 0-byte, random, mislabelled, odd-rate, stereo, 24-bit,
+    float and hour-long files: a clear sentence per file or the right command, never a traceback,
+    and memory bounded."""
+
+    def test_hear_every_kind_in_one_run(self, tmp_path, guide_home, hour, capsys):
+        bad = _bad_audio(tmp_path, hour)
+        good = _good_audio(tmp_path)
+        noise = tmp_path / "noise.wav"
+        sf.write(noise, (np.random.default_rng(3).standard_normal(16000) * 0.05).astype(np.float32), 16000)
+        silence = tmp_path / "silence.wav"
+        sf.write(silence, np.zeros(16000, dtype=np.float32), 16000)
+        files = [str(tmp_path / name) for name in bad] + good + [str(noise), str(silence)]
+        assert cli.main(["hear", *files, "--json"]) == 1  # some files could not be read
+        captured = capsys.readouterr()
+        rows = {Path(r["file"]).name: r for r in map(json.loads, captured.out.splitlines())}
+        assert set(rows) == {Path(f).name for f in files}
+        for name, says in bad.items():
+            error = rows[name]["error"]
+            assert name in error and says in error and error.endswith(".") and "\n" not in error
+        for f in good:
+            assert (rows[Path(f).name]["command"], rows[Path(f).name]["decision"]) == ("repeat", "act"), rows[Path(f).name]
+        for name in ("noise.wav", "silence.wav"):
+            assert rows[name]["decision"] != "act"
+        no_traceback(captured.err)
+
+    @pytest.mark.parametrize("name", ["empty.wav", "random.wav", "text.wav", "nosamples.wav", "hour.wav", "missing.wav"])
+    def test_input_with_a_bad_file_is_one_sentence_and_says_nothing(self, name, machine, tmp_path, hour, capsys):
+        bad = _bad_audio(tmp_path, hour)
+        assert cli.main(["read", "safety-notice", "--input", str(tmp_path / name)]) == 6
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert err.count("\n") == 0 and name in err and bad[name] in err
+        assert captured.out == "" and machine.out.count == 0
+        no_traceback(err)
+
+    def test_input_in_odd_flavours_is_understood(self, machine, tmp_path, monkeypatch, capsys):
+        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
+        pause = recording(tmp_path / "pause.wav", "wait", rate=8000, subtype="PCM_24")
+        resume = recording(tmp_path / "resume.wav", "resume", rate=48000, channels=2, subtype="FLOAT")
+        assert cli.main(["read", "note", "--input", str(pause), str(resume)]) == 0
+        lines = said(capsys.readouterr().out)
+        assert any(l.startswith("Paused.") for l in lines) and "Going on." in lines
+        assert lines[-1] == "That was A note. Goodbye."
+
+    def test_hear_on_an_hour_long_file_stays_small(self, tmp_path, hour):
+        """Peak memory of `voice-guide hear` on a 1-hour WAV, against a 1-second one, in a fresh
+        interpreter: the file is refused from its header, never read into memory."""
+        second = tmp_path / "second.wav"
+        sf.write(second, np.zeros(16000, dtype=np.float32), 16000)
+        peaks = {}
+        for f in (second, hour):
+            code, out, err = finished(child(["hear", str(f), "--json"], tmp_path / "home"))
+            peaks[f.name] = int(next(l for l in err.splitlines() if l.startswith("maxrss_kib")).split()[1])
+        assert code == 1 and "too long for one utterance" in json.loads(out)["error"]
+        growth = (peaks["hour.wav"] - peaks["second.wav"]) / 1024
+        print(f"hear peak RSS: 1 s file {peaks['second.wav'] / 1024:.0f} MiB, 1 h file "
+              f"{peaks['hour.wav'] / 1024:.0f} MiB (+{growth:.0f} MiB; the file is {hour.stat().st_size / 2**20:.0f} MiB)")
+        assert growth < 20, peaks
+
+
+# ==== 7. the matcher under random text ============================================================
+
+class Bursts:
+    """A microphone on the fake clock: room noise, and a short loud burst (one 'utterance') every
+    `every` seconds while the guide listens."""
+
+    rate = SPEECH_RATE
+
+    def __init__(self, clock: FakeClock, player_of, every: float = 3.0) -> None:
+        self.clock, self.player_of, self.every = clock, player_of, every
+        self.burst = tone(300.0, 0.6, self.rate, volume=0.3).samples
+        self.quiet = (np.random.default_rng(1).standard_normal(4000) * 10 ** (-62 / 20)).astype(np.float32)
+
+    @contextlib.contextmanager
+    def blocks(self):
+        yield self._gen()
+
+    def _gen(self):
+        waited = 0.0
+        while True:
+            self.clock.sleep(0.25)
+            waited = waited + 0.25 if self.player_of().listening() else 0.0
+            if waited < self.every:
+                yield self.quiet
+                continue
+            waited = 0.0
+            for i in range(0, len(self.burst), 4000):
+                chunk = self.burst[i : i + 4000]
+                yield np.pad(chunk, (0, 4000 - len(chunk))) + self.quiet
+                self.clock.sleep(0.25)
+
+
+REST = Item(name="rest", title="A rest", kind="session", order=1, aliases=("rest",),
+            steps=(Step("Sit comfortably.", hold=15.0), Step("Open your eyes.")))
+"""A quiet hold, so the guide listens (it does not listen over its own voice)."""
+
+def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float = 120.0) -> Player:
+    from voice_guide import matching
+    from voice_guide.understand import Understander
+
+    clock = FakeClock(0.0)
+    recognizer = ScriptedRecognizer(texts)
+    holder: list[Player] = []
+    mic = Bursts(clock, lambda: holder[0])
+    player = Player([item], FakeSynthesizer(rate=SPEECH_RATE), ClockAudioOut(clock), clock, mic=mic,
+                    understand=Understander(recognizer, matching.build_vocabulary([item])).understand,
+                    keys=Keys(clock, [(limit, "q")]), read_only=True, save_place=lambda place: None)
+    holder.append(player)
+    player.run(item=item)
+    return player
+
+
+NOISE_TEXT = st.text(alphabet=" \t\n.,!?;:-'\"()[]<>+_*/\\", max_size=30) | st.sampled_from(
+    ["", "[unk]", "<sil>", "[noise]", "++NOISE++", "<s> </s>", "um", "uh er", "hmm", "the", "and so"])
+
+
+class TestMatcherUnderRandomText:
+    """Row 7: whatever the recogniser writes, the guide never fails; noise and nothing never act."""
+
+    @hsettings(max_examples=25, deadline=None)
+    @given(st.lists(st.lists(st.tuples(st.text(max_size=25), st.floats(allow_nan=True)), max_size=3), max_size=6))
+    def test_random_recogniser_output_never_breaks_a_session(self, nbests):
+        player = _run_hearing([[Hypothesis(t, c) for t, c in guesses] for guesses in nbests])
+        assert player.session.mode == "finished"
+
+    @hsettings(max_examples=25, deadline=None)
+    @given(st.lists(st.lists(NOISE_TEXT, max_size=3), min_size=1, max_size=6))
+    def test_noise_never_does_anything(self, texts):
+        player = _run_hearing([[Hypothesis(t) for t in guesses] for guesses in texts])
+        assert list(player.outcome.said) == [REST.title, *[s.say for s in REST.steps], "That was A rest. Goodbye."]
+        assert player.outcome.heard and all(h.endswith("-> none") for h in player.outcome.heard)
+
+
+# ==== 8. three hours of use ========================================================================
+
+def _measure_memory():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import measure_memory
+    finally:
+        sys.path.remove(str(ROOT / "scripts"))
+    return measure_memory
+
+
+@pytest.mark.slow
+def test_three_hours_of_spoken_commands_stay_consistent_with_flat_memory():
+    """Row 8: a user speaks a command every few seconds for three hours (fake clock) to the whole
+    library: the state stays consistent and memory does not grow (scripts/measure_memory.py prints
+    the same run's figures)."""
+    run = _measure_memory().long_run(3.0, block=0.5, trace_from=1)
+    assert run.problems == []
+    assert {"menu", "speaking", "holding", "paused", "confirming"} <= run.modes
+    assert run.decoded > 300 and run.places_saved > 100
+    hours = [f"{b / 2**20:.2f} MiB" for b in run.traced_after_hour]
+    print("memory traced since hour 1, after hours 2 and 3:", hours, "peak", f"{run.traced_peak / 2**20:.2f} MiB")
+    assert len(run.traced_after_hour) == 3  # the mark at hour 1 (tracing starts: 0), hours 2 and 3
+    assert run.traced_after_hour[2] - run.traced_after_hour[1] < 1 * 2**20, hours
+
+
+# ==== 9. names never escape the output folder ======================================================
+
+EVIL_TITLES = ["../../escaped", "/etc/passwd", "..", "a\x00b\nc", "C:\\Windows\\x", "-rf *", "\u202egnp.exe"]
+
+
+class TestNames:
+    """Row 9: titles from content and names from the user never make a path outside the output
+    folder, nor a file name with control or path characters."""
+
+    @hsettings(max_examples=300, deadline=None)
+    @given(st.text(max_size=120))
+    def test_any_title_is_a_plain_file_name(self, title):
+        name = safe_name(title, "fallback")
+        assert name and name not in (".", "..") and len(name) <= 80
+        assert not any(c in name for c in "/\\\x00:") and all(c.isprintable() for c in name)
+        out = Path("/music/out")
+        assert (out / f"01 - {name}.mp3").resolve().parent == out
+
+    def test_export_of_evil_titles_stays_in_the_folder(self, tmp_path, guide_home, monkeypatch, capsys):
+        from voice_guide.content import loader
+
+        items = [Item(f"item-{i}", title, "topic", (Step(f"Sentence {i}."),), order=i)
+                 for i, title in enumerate(EVIL_TITLES, start=1)]
+        cli.build_parser()  # every command module imported first, so none keeps the stand-in library
+        monkeypatch.setattr(loader, "load_library",
+                            lambda: library_from_items((f"topics/{i.name}.toml", i) for i in items))
+        out = tmp_path / "a" / "out"
+        out.mkdir(parents=True)
+        assert cli.main(["export", "--out", str(out), "--format", "wav"]) == 0
+        files = sorted(str(p) for p in tmp_path.rglob("*")
+                       if p.is_file() and p.parent != out and guide_home not in p.parents)
+        assert files == [], files
+        tracks = _tracks(out, "wav")
+        assert len(tracks) == len(EVIL_TITLES)
+        assert all(t.isprintable() and "/" not in t and "\\" not in t for t in tracks)
+
+    @pytest.mark.parametrize("argv", [["export", "../../etc/passwd"], ["read", "../../etc/passwd"],
+                                      ["show", "/etc/passwd"]])
+    def test_names_from_the_user_are_only_names(self, argv, tmp_path, guide_home, capsys):
+        assert cli.main(argv) == 2
+        err = capsys.readouterr().err
+        assert "no topic or session called" in err
+        no_traceback(err)
+
+    def test_a_saved_place_naming_a_path_is_ignored(self, machine, monkeypatch, capsys):
+        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
+        progress.save(progress.Progress("../../etc/passwd", 1))
+        assert cli.main(["guide", "--no-listen"]) == 0
+        assert said(capsys.readouterr().out)[0].startswith("Here is what I can read to you.")
+
+
+def test_the_audit_hook_sees_a_connection():
+    """Row 10's check can fail: a TCP connection attempt is caught."""
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", 9), timeout=0.5)
+    assert len(_network) > 1
+    _network[1:] = []
