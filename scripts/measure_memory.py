@@ -1,6 +1,7 @@
 """Memory over long use: (a) a 3-hour session driven by spoken commands on a fake clock (tracemalloc
 after each hour and its peak, and the process's peak RSS), (b) the peak RSS of `voice-guide hear` on
-a generated 1-hour WAV, against the same command on a 1-second WAV.
+a generated 1-hour WAV, against the same command on a 1-second WAV, and (c) the peak memory of
+streaming that hour in microphone-sized blocks.
 
     python scripts/measure_memory.py [--hours 3] [--skip-hear]
 
@@ -142,8 +143,13 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
     # so the echo reference needs no resampling.
     cache = tempfile.TemporaryDirectory(prefix="voice-guide-measure-")
     synth = CachedSynthesizer(FakeSynthesizer(rate=SPEECH_RATE), cache_dir=cache.name)
+    spoken = [0]
+
+    def echo(text: str) -> None:
+        spoken[0] += 1
+
     player = Player(library.items, synth, ClockAudioOut(clock, keep=0), clock, mic=mic,
-                    understand=understand, save_place=save_place)
+                    understand=understand, save_place=save_place, echo=echo)
     holder.append(player)
     run = LongRun(hours)
     player._execute(player.session.start(clock.now()))
@@ -179,7 +185,7 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
             tracemalloc.stop()
         cache.cleanup()
     run.seconds = time.perf_counter() - started
-    run.decoded, run.said, run.places_saved = recognizer.decoded, len(player.outcome.said), saved[0]
+    run.decoded, run.said, run.places_saved = recognizer.decoded, spoken[0], saved[0]
     return run
 
 
@@ -243,6 +249,15 @@ def main() -> None:
               f"peak RSS {peak / 1024:.0f} MiB, vs {base / 1024:.0f} MiB on a 1-second WAV "
               f"(+{(peak - base) / 1024:.0f} MiB)")
         print(f"    it said: {out.strip()}")
+        from voice_guide.audio_files import iter_blocks
+
+        list(iter_blocks(second))  # imports scipy before measuring
+        tracemalloc.start()
+        samples = sum(len(b) for b in iter_blocks(hour))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"(c) the same hour streamed in microphone blocks (audio_files.iter_blocks, as a live microphone "
+              f"would be): {samples / SPEECH_RATE:.0f} s of audio, tracemalloc peak {peak / 2**20:.1f} MiB")
 
 
 if __name__ == "__main__":

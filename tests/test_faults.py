@@ -297,6 +297,40 @@ class TestSpeechEngineHangsOrDies:
         no_traceback(err)
 
 
+FLAKY_ESPEAK = """#!/bin/sh
+n=$(cat "$ESPEAK_COUNT" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$ESPEAK_COUNT"
+[ "$n" = "$ESPEAK_HANG_AT" ] && exec sleep 60
+[ "$n" = "$ESPEAK_DIE_AT" ] && kill -9 $$
+exec REAL "$@"
+"""
+
+
+class TestEspeakHangsOrDies:
+    """Row 1, with the espeak-ng synthesiser: one espeak-ng run hangs or is killed; the sentence is
+    asked for again within a few seconds and the reading goes on, every sentence once, in order."""
+
+    @pytest.mark.parametrize("fault", ["hang", "die"])
+    def test_the_same_sentence_is_said_again(self, fault, machine, tmp_path, monkeypatch, capsys):
+        settings_mod.save(settings_mod.Settings(synthesizer="espeak-ng"))
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        wrapper = bin_dir / "espeak-ng"
+        wrapper.write_text(FLAKY_ESPEAK.replace("REAL", shutil.which("espeak-ng")))
+        wrapper.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        monkeypatch.setenv("ESPEAK_COUNT", str(tmp_path / "count"))
+        monkeypatch.setenv("ESPEAK_HANG_AT" if fault == "hang" else "ESPEAK_DIE_AT", "3")
+        start = time.monotonic()
+        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        took = time.monotonic() - start
+        captured = capsys.readouterr()
+        assert said(captured.out) == [*SAFETY_LINES, "That was Safety notice. Goodbye."]
+        assert "trying the same sentence again" in captured.err
+        no_traceback(captured.err)
+        if fault == "hang":
+            assert 4.5 < took < 12, took
+
+
 # ==== 2. the microphone is missing, or goes ========================================================
 
 LOST = ("I can't hear the microphone any more, so I have paused. "

@@ -79,7 +79,9 @@ class EspeakSynthesizer:
 
     name = "espeak-ng"
 
-    def __init__(self, timeout: float = 30.0) -> None:
+    def __init__(self, timeout: float = 5.0) -> None:
+        # A sentence takes espeak-ng milliseconds: a few seconds without an answer is a hung engine, and
+        # the player then asks again for the same sentence.
         self.timeout = timeout
 
     def command(self, settings: VoiceSettings) -> list[str]:
