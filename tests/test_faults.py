@@ -43,7 +43,7 @@ from voice_guide.content.loader import library_from_items, load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
-from voice_guide.export import LOCK, safe_name
+from voice_guide.export import safe_name
 from voice_guide.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
 
@@ -667,12 +667,14 @@ class TestBadAudio:
             error = rows[name]["error"]
             assert name in error and says in error and error.endswith(".") and "\n" not in error
         for f in good:
-            assert (rows[Path(f).name]["command"], rows[Path(f).name]["decision"]) == ("repeat", "act"), rows[Path(f).name]
+            row = rows[Path(f).name]
+            assert (row["command"], row["decision"]) == ("repeat", "act"), row
         for name in ("noise.wav", "silence.wav"):
             assert rows[name]["decision"] != "act"
         no_traceback(captured.err)
 
-    @pytest.mark.parametrize("name", ["empty.wav", "random.wav", "text.wav", "nosamples.wav", "hour.wav", "missing.wav"])
+    @pytest.mark.parametrize("name", ["empty.wav", "random.wav", "text.wav", "nosamples.wav", "hour.wav",
+                                      "missing.wav"])
     def test_input_with_a_bad_file_is_one_sentence_and_says_nothing(self, name, machine, tmp_path, hour, capsys):
         bad = _bad_audio(tmp_path, hour)
         assert cli.main(["read", "safety-notice", "--input", str(tmp_path / name)]) == 6
@@ -703,7 +705,8 @@ class TestBadAudio:
         assert code == 1 and "too long for one utterance" in json.loads(out)["error"]
         growth = (peaks["hour.wav"] - peaks["second.wav"]) / 1024
         print(f"hear peak RSS: 1 s file {peaks['second.wav'] / 1024:.0f} MiB, 1 h file "
-              f"{peaks['hour.wav'] / 1024:.0f} MiB (+{growth:.0f} MiB; the file is {hour.stat().st_size / 2**20:.0f} MiB)")
+              f"{peaks['hour.wav'] / 1024:.0f} MiB (+{growth:.0f} MiB; the file is "
+              f"{hour.stat().st_size / 2**20:.0f} MiB)")
         assert growth < 20, peaks
 
 
