@@ -550,8 +550,9 @@ UNUSABLE = {
 
 
 class TestSettingsAndSavedPlace:
-    """Row 5: a settings or saved-progress file that is corrupt, truncated, from a newer version or
-    not ours: kept aside as NAME.bad-TIME, defaults used, the user told once; nothing crashes."""
+    """Row 5: a settings, saved-progress (or enrolled-voice) file that is corrupt, truncated, from a
+    newer version or not ours: kept aside as NAME.bad-TIME, defaults used, the user told once; nothing
+    crashes."""
 
     @pytest.mark.parametrize("which", ["settings", "progress"])
     @pytest.mark.parametrize("kind", list(UNUSABLE))
@@ -573,14 +574,44 @@ class TestSettingsAndSavedPlace:
         assert cli.main(["read", "note", "--no-listen"]) == 0  # told once: not again
         assert said(capsys.readouterr().out)[0] == "A note"
 
+    @pytest.mark.parametrize("kind", list(UNUSABLE))
+    def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path,
+                                                                    monkeypatch, capsys):
+        from voice_guide import personal
+        from voice_guide.commands import hear
+
+        monkeypatch.setattr(hear, "recognizer_factory", lambda settings, phrases: ScriptedRecognizer(["next"] * 2))
+        folder = personal.voice_dir()
+        folder.mkdir(parents=True)
+        for name in (personal.TEMPLATES_FILE, personal.SWITCH_FILE):
+            (folder / name).write_bytes(UNUSABLE[kind])
+        wav = recording(tmp_path / "next.wav", "next")
+        assert cli.main(["hear", str(wav), "--json"]) == 0
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["command"] == "next"
+        notices = [l for l in captured.err.splitlines() if l.strip()]
+        assert len(notices) == 1 and "Your saved voice samples could not be used" in notices[0]
+        assert "switch sound settings could not be used" in notices[0] and "pickle" not in notices[0]
+        assert len(list(folder.glob("*.bad-*"))) == 2
+        no_traceback(captured.err)
+        assert cli.main(["hear", str(wav), "--json"]) == 0
+        assert capsys.readouterr().err == ""
+
     @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
     def test_any_bytes_never_crash_the_loaders(self, data, tmp_path):
+        from voice_guide import personal
+
         for name, load in (("s.json", settings_mod.load), ("p.json", progress.load)):
             path = tmp_path / name
             path.write_bytes(data)
             result = load(path)
             assert isinstance(result.notice, str)
+        folder = tmp_path / "voice"
+        folder.mkdir(exist_ok=True)
+        for name in (personal.TEMPLATES_FILE, personal.SWITCH_FILE):
+            (folder / name).write_bytes(data)
+        assert isinstance(personal.load_templates(folder)[1], str) and isinstance(personal.load_switch(folder)[1], str)
 
     def test_sigterm_leaves_the_saved_place_whole(self, tmp_path):
         """The guide saves its place after every step; a SIGTERM at any moment leaves the file whole

@@ -188,7 +188,7 @@ class SwitchProfile:
                 raise ValueError("unknown switch kind or action")
             return cls(data["kind"], data["action"], bool(data["enabled"]),
                        [SoundShape(**e) for e in data.get("examples", [])])
-        except (KeyError, TypeError, json.JSONDecodeError) as exc:
+        except (KeyError, TypeError, AttributeError, ArithmeticError, RecursionError, json.JSONDecodeError) as exc:
             raise ValueError(f"unreadable switch profile ({exc})") from exc
 
 

@@ -65,6 +65,8 @@ class TemplateSet:
     @classmethod
     def from_bytes(cls, data: bytes) -> "TemplateSet":
         """Raises ValueError when the data is not a template file this version can read."""
+        if not data.startswith(b"PK"):  # else numpy tries it as a pickle and talks of loading it unsafely
+            raise ValueError("not a voice-guide template file")
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
                 header = json.loads(str(npz["header"]))
@@ -80,7 +82,8 @@ class TemplateSet:
                         raise ValueError(f"take {entry['array']} has no frames")
                     out.takes.setdefault(str(entry["command"]), []).append(feats)
                 return out
-        except (OSError, EOFError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        except (OSError, EOFError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError,
+                zipfile.BadZipFile) as exc:
             raise ValueError(f"unreadable template file ({exc})") from exc
 
     def save(self, path: Path) -> None:
