@@ -205,7 +205,7 @@ class Manifest:
     def __init__(self, out_dir: Path) -> None:
         self.path = out_dir / MANIFEST
         self.tracks: dict[str, dict] = {}
-        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError):
+        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, RecursionError):
             data = json.loads(self.path.read_text(encoding="utf-8"))
             if data.get("format") == MANIFEST_FORMAT and isinstance(data.get("tracks"), dict):
                 self.tracks = {k: v for k, v in data["tracks"].items() if isinstance(v, dict)}
