@@ -319,3 +319,42 @@ NOISE = st.text(alphabet=" \t\n.,!?;:-'\"()[]<>+_*/\\", max_size=30) | st.sample
 def test_silence_punctuation_and_noise_never_yield_a_command(texts):
     m = match([Hypothesis(t) for t in texts])
     assert (m.command, m.decision) == (None, "none")
+
+
+TEACH = [
+    ("teach me", C("teach")), ("teach me my voice", C("teach")), ("learn my voice", C("teach")),
+    ("learn my voice again", C("teach")), ("please teach me my voice", C("teach")),
+    ("teach me pause again", C("teach", "pause")), ("teach me pause", C("teach", "pause")),
+    ("learn pause", C("teach", "pause")), ("learn pause again", C("teach", "pause")),
+    ("teach me next again", C("teach", "next")), ("learn no", C("teach", "no")),
+    ("teach me yes", C("teach", "yes")), ("teach me quieter again", C("teach", "quieter")),
+    ("um teach me stop again please", C("teach", "stop")),
+    ("teach me paws again", C("teach", "pause")), ("teach me nex", C("teach", "next")),
+    ("teach me slowa again", C("teach", "slower")),
+]
+
+
+@pytest.mark.parametrize("heard, command", TEACH)
+def test_teaching_the_voice_again_is_understood_and_confirmed(vocab, heard, command):
+    m = match(heard, vocab)
+    assert (m.command, m.decision, m.needs_confirmation) == (command, "act", True), m
+
+
+@pytest.mark.parametrize("heard, command", [("pause", "pause"), ("again", "repeat"), ("no", "no")])
+def test_the_taught_words_alone_are_still_their_commands(vocab, heard, command):
+    assert match(heard, vocab).command == C(command)
+
+
+@pytest.mark.parametrize("heard", ["learn", "learn cat", "teach me the weather", "teach me faster"])
+def test_teach_with_no_command_word_does_not_act(vocab, heard):
+    assert match(heard, vocab).decision != "act"
+
+
+def test_every_teaching_phrase_is_in_the_grammar_and_the_pocketsphinx_dictionary():
+    from voice_guide.adapters.pocketsphinx_asr import PocketsphinxRecognizer
+
+    vocab = build_vocabulary(ITEMS)
+    phrases = [p for p in vocab.phrases() if p.startswith(("teach", "learn"))]
+    assert len(phrases) == 4 + 3 * 12
+    recognizer = PocketsphinxRecognizer(phrases)
+    assert recognizer.dropped == [] and sorted(recognizer.phrases) == sorted(phrases)

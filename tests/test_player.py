@@ -22,6 +22,7 @@ from voice_guide.engines import VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player
+from voice_guide.session_events import Do, Key
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
 from voice_guide.understand import Understander
 
@@ -578,3 +579,59 @@ def test_stop_said_over_the_real_speaker_cuts_it(tmp_path):
     assert list(player.outcome.heard) == ["'stop' -> act stop"]
     assert paused_from == ["speaking"]  # heard over the sentence, which was cut
     assert list(player.outcome.said)[-1] == "Goodbye. Your place is saved."
+
+
+def test_teach_me_pause_again_from_inside_a_session(tmp_path):
+    """'Teach me pause again' in a session: after a yes the guide asks for three takes through its own
+    voice and microphone loop, saves them, goes back to the same step, paused, and from then on hears
+    the user's own 'pause' even when the recogniser makes nothing of it."""
+    from voice_guide.personal import PersonalModel, voice_dir
+    from voice_guide.templates import TemplateSet
+
+    script = ["start short rest", "teach me pause again", "yes", "resume", ""]
+    recordings = [speak("start short rest"), speak("teach me pause again"), speak("yes"),
+                  speak("pause", "en-us", 140), speak("pause", "en-us", 150), speak("pause", "en-us", 160),
+                  speak("resume"), speak("pause", "en-us", 145)]
+    clock = FakeClock(0.0)
+    holder = {}
+    mic = RecordingsIn(recordings, clock.sleep, ready=lambda: holder["p"].listening())
+    player = holder["p"] = make_player(clock, mic, ScriptedRecognizer(script), voice_data=tmp_path,
+                                       progress_path=tmp_path / "p.json")
+    player.run()
+    said = list(player.outcome.said)
+    assert said.count("Say 'pause'.") == 1 and said.count("Again.") == 2
+    back = next(s for s in said if s.startswith("Back to where we were."))
+    assert "Step 1 of 3 of Short rest" in back and said.index(back) < said.index("Going on.")
+    saved = TemplateSet.load(voice_dir(tmp_path) / "templates.npz")
+    assert {c: len(t) for c, t in saved.takes.items()} == {"pause": 3}
+    owner = player.understand.__self__
+    assert isinstance(owner.personal, PersonalModel) and owner.personal.enrolled == ["pause"]
+    assert list(player.outcome.heard)[-1].endswith("-> act pause")
+    assert owner.personal.last.path == "template"  # the recogniser heard nothing: the takes decided
+    assert player.session.mode == "paused" and player.session.state.item is SHORT
+
+
+def test_teaching_without_a_microphone_says_so(tmp_path):
+    clock = FakeClock(0.0)
+    player = make_player(clock, voice_data=tmp_path, progress_path=tmp_path / "p.json")
+    player._execute(player.session.start(clock.now()))
+    player._feed(Do("teach", "pause"))
+    player._feed(Key("y"))
+    assert player.session.mode == "menu"
+    assert list(player.outcome.said)[-1].startswith("I can't learn your voice without a microphone.")
+    assert not voice_dir_exists(tmp_path)
+
+
+def voice_dir_exists(tmp_path) -> bool:
+    from voice_guide.personal import voice_dir
+
+    return voice_dir(tmp_path).exists()
+
+
+@pytest.mark.parametrize("words, command", [("teach me pause again", "teach:pause"), ("learn my voice", "teach")])
+def test_the_real_recogniser_hears_teach_me(words, command):
+    recognizer = real_recognizer()
+    vocab = matching.build_vocabulary(ITEMS)
+    for voice, rate in VOICES[:3]:
+        m = Understander(recognizer, vocab).understand(speak(words, voice, rate)).match
+        assert (m.decision, str(m.command), m.needs_confirmation) == ("act", command, True), (voice, m)

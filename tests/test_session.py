@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from voice_guide.content.model import Item, Step
-from voice_guide.session import (Ask, ClearProgress, DeviceBack, DeviceLost, Do, Finished, Key, NotUnderstood,
-                                 PlayCue, SaveProgress, Say, Session, SetVoice, SpeechDone, StopAudio, Tick)
+from voice_guide.session import (Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone, Finished, Key,
+                                 NotUnderstood, PlayCue, SaveProgress, Say, Session, SetVoice, SpeechDone, StopAudio,
+                                 Tick)
 from voice_guide.timeline import CUE_SECONDS, TITLE_GAP
 
 MINI = Item(
@@ -408,3 +409,72 @@ def test_every_item_of_the_library_runs_to_its_end():
 def test_in_the_menu_an_answer_cuts_the_list_at_once(event):
     d = at("menu")
     assert isinstance(d.event(event)[0], StopAudio)
+
+
+# ---- teaching the guide the user's voice from inside it ("teach me pause again") ------------------
+
+TEACH = [
+    # start state, the command, the question asked, the Enrol action after "yes"
+    ("menu", Do("teach", "pause"), "Shall I learn how you say pause? Say yes or no.", Enrol(("pause",))),
+    ("holding", Do("teach", "pause"), "Shall I learn how you say pause? Say yes or no.", Enrol(("pause",))),
+    ("paused", Do("teach"), "Shall I learn how you say my commands? It takes about three minutes. "
+                           "Say yes or no.", Enrol(())),
+    ("speaking", Do("teach", "no"), "Shall I learn how you say no? Say yes or no.", Enrol(("no",))),
+]
+
+
+@pytest.mark.parametrize("state, command, question, enrol", TEACH)
+def test_teaching_a_word_is_confirmed_waits_for_the_player_and_comes_back(state, command, question, enrol):
+    d = at(state)
+    step = d.s.state.step
+    assert says(d.event(command)) == [question] and d.s.mode == "confirming"
+    actions = d.event(Do("yes"))
+    assert enrol in actions and d.s.mode == "enrolling"
+    d.now += 120.0  # the whole enrolment: nothing moves on meanwhile
+    for event in (Tick(), Do("next"), Key("n"), DeviceBack()):
+        assert d.event(event) == [] and d.s.mode == "enrolling"
+    back = says(d.event(EnrolDone(enrolled=enrol.commands)))
+    if state == "menu":
+        assert d.s.mode == "menu" and back[0].startswith("Back to the menu.")
+    else:
+        assert d.s.mode == "paused" and d.s.state.step == step
+        assert back[0].startswith("Back to where we were. ") and back[0].endswith("Say resume to go on.")
+        d.event(Do("resume"))
+        assert d.s.mode in ("speaking", "holding") and d.s.state.step == step
+
+
+def test_no_to_teaching_goes_on_where_it_was():
+    d = at("holding")
+    d.event(Do("teach", "pause"))
+    d.event(Do("no"))
+    assert d.s.mode == "holding" and not any(isinstance(a, Enrol) for _, a in d.log)
+
+
+def test_a_frozen_hold_keeps_its_time_through_teaching():
+    d = at("holding")
+    d.now += 1.0
+    d.event(Tick())
+    d.event(Do("teach", "stop"))
+    d.event(Do("yes"))
+    d.now += 200.0
+    d.event(EnrolDone(enrolled=("stop",)))
+    d.event(Do("resume"))
+    assert d.s.mode == "holding" and d.s.state.hold.at(d.now) == pytest.approx(1.0)
+
+
+def test_teaching_without_a_microphone_says_so():
+    d = at("paused")
+    d.event(DeviceLost())
+    assert says(d.event(Do("teach", "pause"))) == ["I can't learn your voice without a microphone."]
+    assert d.s.mode == "paused"
+    e = at("menu")
+    e.event(Do("teach"))
+    e.event(Do("yes"))
+    back = says(e.event(EnrolDone(no_microphone=True)))
+    assert back == ["I can't learn your voice without a microphone. Back to the menu. Say a name to choose, "
+                    "or say repeat to hear the list."]
+
+
+def test_help_mentions_teaching():
+    assert "teach me pause again" in at("menu").s.help()
+    assert "teach me pause again" in at("paused").s.help()

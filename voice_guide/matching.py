@@ -65,7 +65,7 @@ _FILLER_RE = re.compile(r"\b(?:" + "|".join(sorted(FILLERS, key=len, reverse=Tru
 @dataclass(frozen=True)
 class Command:
     """What the user asked for: an id from commands.toml, "open" (arg: item name), "step" or
-    "suggestion" (arg: a number)."""
+    "suggestion" (arg: a number), "teach" (arg: the one command to learn again, None for all)."""
 
     id: str
     arg: str | int | None = None
@@ -184,6 +184,9 @@ class Vocabulary:
             self._function_words = [spoken(w) for w in data["non_commands"]["function_words"]]
             self._lookalikes = [spoken(w) for w in data["non_commands"]["lookalikes"]]
             commands = {cid: spec["phrases"] for cid, spec in data["commands"].items()}
+            teach = data.get("teach", {})
+            teach_forms = [spoken(f) for f in teach.get("forms", ())]
+            teach_words = [spoken(w) for w in teach.get("words", ())]
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ContentError(f"commands.toml: {exc} is missing or malformed; restore the file.") from exc
         self._spoken: list[str] = []
@@ -206,6 +209,16 @@ class Vocabulary:
             for phrase in phrases:
                 add(phrase, Command(cid))
                 self._spoken.append(spoken(phrase))
+        for form in teach_forms:
+            for word in teach_words:
+                phrase = form.replace("word", word)
+                add(phrase, Command("teach", word))
+                self._spoken.append(phrase)
+        parts = [tuple(normalise(part) for part in form.split("word", 1)) for form in teach_forms]
+        self.teach_prefixes = sorted({a for a, _ in parts if a}, key=len, reverse=True)
+        self.teach_suffixes = sorted({b for _, b in parts if b}, key=len, reverse=True)
+        self.teach_words = [_Phrase.of(normalise(w), Command("teach", w)) for w in teach_words]
+        """"teach me WORD again": the WORD is matched on its own, as tolerantly as a command said alone."""
         for item in items:
             command = Command("open", item.name)
             for text in (item.name.replace("-", " "), item.title, *item.aliases):
@@ -296,6 +309,13 @@ def _candidates(text: str, vocab: Vocabulary) -> dict[Command | None, float]:
 
     tokens = text.split()
     structured = 0.0
+    taught = _taught(text, vocab)
+    if taught is not None:
+        codes = _codes(taught)
+        for p in vocab.teach_words:
+            score = _similarity(taught, codes, p)
+            structured = max(structured, score)
+            offer(p.command, score)
     if len(tokens) >= 2 and (n := vocab.number(tokens[-1])) is not None:
         prefix = " ".join(tokens[:-1])
         for verb in vocab.verbs:
@@ -321,10 +341,25 @@ def _candidates(text: str, vocab: Vocabulary) -> dict[Command | None, float]:
             break
     codes = _codes(text)
     for p in vocab.entries:
+        if taught is not None and p.command is not None and p.command.id == "teach" and p.command.arg:
+            continue  # the word taught was matched on its own above
         offer(p.command, _similarity(text, codes, p))
-    if structured < ACT:
+    if structured < ACT and taught is None:
         _contained(tokens, vocab, offer)
     return found
+
+
+def _taught(text: str, vocab: Vocabulary) -> str | None:
+    """The WORD of "teach me WORD again" / "learn WORD", or None when `text` is not of that form."""
+    for prefix in vocab.teach_prefixes:
+        if text.startswith(prefix + " "):
+            rest = text[len(prefix) + 1 :]
+            for suffix in vocab.teach_suffixes:
+                if rest.endswith(" " + suffix):
+                    rest = rest[: -len(suffix) - 1]
+                    break
+            return rest or None
+    return None
 
 
 def _contained(tokens: list[str], vocab: Vocabulary, offer) -> None:

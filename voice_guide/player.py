@@ -19,20 +19,20 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Iterator, Protocol, Sequence
 
 import numpy as np
 
 from voice_guide import cues, progress
-from voice_guide.audio import Audio
+from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Playback, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, EchoGate, Endpointer
 from voice_guide.session import Session
-from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Event,
-                                        Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SetVoice,
-                                        SpeechDone, StopAudio, Tick)
+from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
+                                        Event, Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say,
+                                        SetVoice, SpeechDone, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
@@ -106,7 +106,7 @@ class Player:
                  on_voice: Callable[[int, float], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
                  watch: Callable[[np.ndarray, int], object | None] | None = None,
-                 barge_in: bool = True) -> None:
+                 barge_in: bool = True, voice_data: Path | None = None) -> None:
         self.synth = synthesizer
         self.out = audio_out
         self.clock = clock
@@ -117,6 +117,8 @@ class Player:
         -> a Match or None (`voice_guide.personal.PersonalModel.watch`)."""
         self.keys = keys
         self.voice = voice
+        self.voice_data = voice_data
+        """The data folder the user's enrolled voice is kept in (paths.data_dir() when None)."""
         self.save_place = save_place or (lambda place: progress.store(place, progress_path))
         """Saves the place (None: forgets it); the progress file by default."""
         self.on_voice = on_voice
@@ -139,6 +141,8 @@ class Player:
         self._cue_cache: dict[str, Audio] = {}
         self._had_block = False
         self._block_end = 0.0
+        self._blocks: Iterator[np.ndarray] | None = None
+        """The microphone blocks being listened to, for teaching the voice from inside the loop."""
 
     # -- engines -----------------------------------------------------------------------------------
 
@@ -243,6 +247,8 @@ class Player:
                 self._save(progress.Progress(action.item, action.step))
             elif isinstance(action, ClearProgress):
                 self._save(None)
+            elif isinstance(action, Enrol):
+                self._enrol(action.commands)
             elif isinstance(action, Finished):
                 self._finishing = True
         self._pump()
@@ -353,15 +359,8 @@ class Player:
         assert self.mic is not None
         try:
             with self.mic.blocks() as blocks:
-                samples, origin = 0, float("inf")
-                for block in blocks:
-                    self._had_block = True
-                    # When the block was recorded: counted in samples from the stream's start, whose
-                    # time is the earliest any block's arrival allows (a block read late is not
-                    # recorded late, and the echo must not seem to come before its sound).
-                    samples += len(block)
-                    origin = min(origin, self.clock.now() - samples / self.mic.rate)
-                    self._block_end = origin + samples / self.mic.rate
+                self._blocks = self._timed(blocks, self.mic.rate)
+                for block in self._blocks:
                     if self._mic_lost_at is not None:
                         self._mic_lost_at = None
                         self._feed(DeviceBack())
@@ -378,3 +377,110 @@ class Player:
                 self.outcome.mic_lost = True
                 self._log(str(exc))
                 self._feed(DeviceLost(at_start=not self._had_block))
+        finally:
+            self._blocks = None
+
+    def _timed(self, blocks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:
+        """The blocks, noting when each was recorded: counted in samples from the stream's start, whose
+        time is the earliest any block's arrival allows (a block read late is not recorded late, and
+        the echo must not seem to come before its sound)."""
+        samples, origin = 0, float("inf")
+        for block in blocks:
+            self._had_block = True
+            samples += len(block)
+            origin = min(origin, self.clock.now() - samples / rate)
+            self._block_end = origin + samples / rate
+            yield block
+
+    # -- teaching the voice ("teach me pause again") ------------------------------------------------
+
+    def _enrol(self, commands: Sequence[str]) -> None:
+        """Run the enrolment conversation with this player's voice, speaker and microphone, then use
+        what was learnt at once; the session hears EnrolDone either way."""
+        from voice_guide.enrollment import Enroller, commands_to_enrol
+
+        if self.mic is None or self._blocks is None or self._mic_lost_at is not None:
+            self._events.append(EnrolDone(no_microphone=True))
+            return
+        teaching = _Teaching(self, self._blocks)
+        enroller = Enroller(teaching, teaching, teaching.listen, data_dir=self.voice_data, echo=self._said,
+                            voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
+        try:
+            report = enroller.enrol(commands_to_enrol(commands))
+        except DeviceError:
+            # The microphone went away mid-way: back to where the user was before it is said.
+            done = EnrolDone(tuple(enroller.report.enrolled), no_microphone=True)
+            self._execute(self.session.handle(done, self.clock.now()))
+            raise
+        finally:
+            self._use_enrolled_voice()
+        self._events.append(EnrolDone(tuple(report.enrolled), tuple(report.skipped)))
+
+    def _said(self, text: str) -> None:
+        self.outcome.said.append(text)
+        if self.echo:
+            self.echo(text)
+
+    def _use_enrolled_voice(self) -> None:
+        """Load the newly saved takes into the Understander that `understand` belongs to."""
+        from voice_guide.personal import PersonalModel
+
+        owner = getattr(self.understand, "__self__", None)
+        if owner is None or not hasattr(owner, "personal"):
+            return
+        model = PersonalModel.load(self.voice_data, is_paused=lambda: self.session.mode == "paused")
+        if model.notice:
+            self._log(model.notice)
+        owner.personal = model if model.active else None
+        if model.active:
+            self.watch = model.watch
+
+
+class _Teaching:
+    """The player as the enroller's synthesiser, speaker and ears: prompts go through the player's
+    own sound queue (so its echo gate closes over them) and takes come from the microphone blocks the
+    player is listening to, cut by its own endpointer."""
+
+    def __init__(self, player: Player, blocks: Iterator[np.ndarray]) -> None:
+        self.player, self.blocks = player, blocks
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        return self.player._render(text, settings.rate)
+
+    def play(self, audio: Audio) -> "_Teaching":
+        p = self.player
+        p._queue.append((audio.gain(p.voice.volume) if p.voice.volume != 1.0 else audio, None, ""))
+        p._pump()
+        return self
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Listen through the prompt (and the echo guard after it) without hearing anything."""
+        p = self.player
+        while not self._quiet():
+            if next(self.blocks, None) is None:
+                return False
+            p.endpointer.discard()
+        return True
+
+    def _quiet(self) -> bool:
+        p = self.player
+        p._pump()
+        now = p.clock.now()
+        p.gate.update(p._current is not None, now)
+        return not p.busy() and p.gate.open(now)
+
+    def listen(self, kind: str, timeout: float) -> Audio | None:
+        """The next utterance, or None when none starts within `timeout` seconds."""
+        p = self.player
+        self.wait()
+        p.endpointer.discard()
+        heard, limit = 0, timeout * p.endpointer.rate
+        while heard < limit or p.endpointer.state != "idle":
+            block = next(self.blocks, None)
+            if block is None:
+                return None
+            heard += len(block)
+            utterance = p.endpointer.feed(block)
+            if utterance is not None:
+                return utterance.resample(SPEECH_RATE)
+        return None

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
 from voice_guide.content.model import Item
-from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Event, Finished,
-                                        Key, NotUnderstood, PlayCue, SaveProgress, Say, SayKind, SetVoice,
-                                        SpeechDone, StopAudio, Tick)
+from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
+                                        Event, Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SayKind,
+                                        SetVoice, SpeechDone, StopAudio, Tick)
 from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
 
 RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 300
@@ -36,7 +36,10 @@ KEY_HELP = (
     "slower, w for where, m for the menu, question mark for help, q to quit."
 )
 
-Mode = Literal["menu", "speaking", "holding", "paused", "confirming", "finished"]
+TEACH_HELP = "To teach me how you say a word, say, for example: teach me pause again."
+NO_MIC_TO_TEACH = "I can't learn your voice without a microphone."
+
+Mode = Literal["menu", "speaking", "holding", "paused", "confirming", "enrolling", "finished"]
 
 
 # ---- state --------------------------------------------------------------------------------------
@@ -67,7 +70,7 @@ class Question:
     """A pending yes/no (or which-one) question and what it decides."""
 
     text: str
-    kind: Literal["resume", "leave", "open", "quit", "choice", "suggestion"]
+    kind: Literal["resume", "leave", "open", "quit", "choice", "suggestion", "teach"]
     payload: object = None
     back: Literal["menu", "paused", "run"] = "menu"
     """Where 'no' returns: the menu, the pause, or the running item exactly where it was frozen."""
@@ -142,6 +145,11 @@ class Session:
         s = self.state
         if s.mode == "finished":
             return []
+        if s.mode == "enrolling":
+            # The player is teaching the guide the user's voice; everything waits until it is done.
+            if isinstance(event, EnrolDone):
+                self._enrolled(event, now)
+            return self._flush()
         if isinstance(event, Tick):
             self._tick(now)
         elif isinstance(event, SpeechDone):
@@ -193,9 +201,11 @@ class Session:
         if s.mode == "menu":
             return ("Say the name of a topic or a session, for example: safety notice, or: start massage; "
                     "or type its number. "
-                    "You can also say repeat, slower, faster, louder, quieter, or stop.")
+                    "You can also say repeat, slower, faster, louder, quieter, or stop. "
+                    f"{TEACH_HELP}")
         if s.mode == "paused":
-            return "Say resume to go on. You can also say next, back, repeat, where, slower, faster, or menu."
+            return ("Say resume to go on. You can also say next, back, repeat, where, slower, faster, or menu. "
+                    f"{TEACH_HELP}")
         return ("You can say pause, next, back, repeat, where, slower, faster, louder, quieter, "
                 "or menu.")
 
@@ -425,6 +435,9 @@ class Session:
         elif q.kind == "suggestion":
             item, step = q.payload  # type: ignore[misc]
             self._open(item, now, step)
+        elif q.kind == "teach":
+            s.mode = "enrolling"
+            self._emit(Enrol(() if q.payload is None else (str(q.payload),)))
 
     def _back_from(self, q: Question, now: float, say: bool = True) -> None:
         """Return to where the question was asked from (the player drops a sentence that a later
@@ -456,6 +469,8 @@ class Session:
             return item.title if item else str(cmd.arg)
         if cmd.id == "step":
             return f"step {cmd.arg}"
+        if cmd.id == "teach":
+            return f"learning how you say {cmd.arg}" if cmd.arg else "learning your voice"
         return cmd.id
 
     def _pick(self, cmd: Do, now: float) -> bool:
@@ -556,6 +571,8 @@ class Session:
             self._move(cid, cmd.arg, now)
         elif cid == "suggestion":
             self._suggestion(cmd.arg, now)
+        elif cid == "teach":
+            self._teach(cmd.arg, now)
         elif cid in ("yes", "no"):
             self._say("There is no question to answer. Say help to hear what you can say.", "info")
         else:
@@ -605,6 +622,26 @@ class Session:
             item, step = places[0]
             self._confirm(f"Leave {s.item.title} and go to {label} of {item.title}? Say yes or no.",
                           "suggestion", (item, step), now)
+
+    def _teach(self, command: object, now: float) -> None:
+        """'Teach me pause again': learn how the user says one command (or all), after a yes."""
+        if self.state.mic_lost:
+            self._info(NO_MIC_TO_TEACH, now)
+            return
+        what = f"how you say {command}?" if command else "how you say my commands? It takes about three minutes."
+        self._confirm(f"Shall I learn {what} Say yes or no.", "teach", command, now)
+
+    def _enrolled(self, done: EnrolDone, now: float) -> None:
+        """Back from teaching to where the user was: paused at the same place, or the menu."""
+        s = self.state
+        lead = NO_MIC_TO_TEACH + " " if done.no_microphone else ""
+        if s.item is not None:
+            s.mode, s.device_paused = "paused", False
+            self._say(f"{lead}Back to where we were. {self.where(now)} Say resume to go on.", "info")
+        else:
+            s.mode = "menu"
+            self._say(f"{lead}Back to the menu. Say a name to choose, or say repeat to hear the list.", "prompt")
+            self._emit(PlayCue("listening"))
 
     def _ask_leave(self, now: float, to_menu: bool = False) -> None:
         s = self.state

@@ -62,7 +62,17 @@ class DeviceBack:
     pass
 
 
-Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack
+@dataclass(frozen=True)
+class EnrolDone:
+    """The player has finished teaching the guide the user's voice (see Enrol): what was learnt, what
+    was left, and whether it could not even start for want of a microphone."""
+
+    enrolled: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+    no_microphone: bool = False
+
+
+Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone
 
 
 # ---- actions ------------------------------------------------------------------------------------
@@ -104,8 +114,16 @@ class ClearProgress:
 
 
 @dataclass(frozen=True)
+class Enrol:
+    """Teach the guide how the user says these commands (empty: every core command), by voice, then
+    answer with EnrolDone. The session waits, frozen, meanwhile."""
+
+    commands: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Finished:
     """The guide is done; stop once what is queued has played."""
 
 
-Action = Say | PlayCue | StopAudio | SetVoice | SaveProgress | ClearProgress | Finished
+Action = Say | PlayCue | StopAudio | SetVoice | SaveProgress | ClearProgress | Enrol | Finished
