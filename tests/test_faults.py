@@ -517,11 +517,10 @@ class TestExport:
             assert err.count("\n") == 0 and "cannot be written to; choose a folder you own with --out" in err
             assert list(folder.iterdir()) == []
 
-    @pytest.mark.parametrize("manifest", [b"{not json", b"[" * 100000 + b"]" * 100000, b'{"format": 1, "tracks": []}'])
-    def test_a_damaged_export_record_means_the_tracks_are_made_again(self, manifest, tmp_path, guide_home, capsys):
+    def test_a_damaged_export_record_means_the_tracks_are_made_again(self, tmp_path, guide_home, capsys):
         out = tmp_path / "out"
         out.mkdir()
-        (out / ".voice-guide-export.json").write_bytes(manifest)
+        (out / ".voice-guide-export.json").write_bytes(b"[" * 100000 + b"]" * 100000)  # (plain junk: test_export)
         assert cli.main(["export", "safety-notice", "--out", str(out), "--format", "wav"]) == 0
         assert "Exported 1 of 1: Safety notice" in capsys.readouterr().err
         _whole(out, "wav")
