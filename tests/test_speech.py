@@ -7,6 +7,7 @@ import pytest
 
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
+from voice_guide.audio import wav_bytes
 from voice_guide.settings import Settings
 from voice_guide.speech import (
     CachedSynthesizer,
@@ -14,7 +15,6 @@ from voice_guide.speech import (
     read_wav,
     split_sentences,
     voice_settings,
-    wav_bytes,
 )
 from voice_guide.testing import FakeSynthesizer
 

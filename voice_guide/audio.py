@@ -65,6 +65,20 @@ class Audio:
         return Audio(self.samples[a:b], self.rate)
 
 
+def wav_bytes(audio: Audio) -> bytes:
+    """A 16-bit mono WAV of `audio`, built in memory so a caller can write it in one go."""
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(audio.rate)
+        out.writeframes(audio.to_pcm16())
+    return buf.getvalue()
+
+
 def to_int16(samples: np.ndarray) -> np.ndarray:
     return (np.clip(samples, -1.0, 1.0) * 32767.0).astype("<i2")
 

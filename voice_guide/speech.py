@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import re
 import threading
@@ -19,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from voice_guide import paths
-from voice_guide.audio import Audio
+from voice_guide.audio import Audio, wav_bytes
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.fileio import atomic_write_bytes
@@ -75,17 +74,6 @@ def _limit(sentence: str, max_chars: int) -> list[str]:
 def voice_settings(settings: Settings) -> VoiceSettings:
     """How the user's settings want the guide to speak."""
     return VoiceSettings(rate=int(settings.rate), volume=float(settings.volume), voice=settings.voice)
-
-
-def wav_bytes(audio: Audio) -> bytes:
-    """A 16-bit mono WAV of `audio`."""
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(audio.rate)
-        w.writeframes(audio.to_pcm16())
-    return buf.getvalue()
 
 
 def read_wav(path: Path) -> Audio:

@@ -10,17 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import shutil
 import subprocess
 import tempfile
 import threading
 import warnings
-import wave
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from voice_guide.audio import Audio
+from voice_guide.audio import Audio, wav_bytes
 from voice_guide.errors import ExportError
 from voice_guide.export import FORMATS, Tags
 from voice_guide.render import Chapter
@@ -30,7 +28,8 @@ from voice_guide.render import Chapter
 _ENCODING = {
     "mp3": ("mp3", "libmp3lame", "64k", None),
     "ogg": ("ogg", "libvorbis", None, ["-q:a", "3"]),
-    "wav": ("wav", None, None, None),  # written directly (see wav_bytes)
+    "wav": ("wav", None, None, None),  # written directly in one go (audio.wav_bytes): pydub's own WAV
+    # writer, when the disk fills mid-file, leaves a half-closed writer that prints a stray traceback
     "m4a": ("ipod", "aac", "64k", None),
 }
 
@@ -207,18 +206,6 @@ def _add_mp4_chapters(path: Path, chapters: Sequence[Chapter]) -> None:
         shutil.copyfile(out, path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def wav_bytes(audio: Audio) -> bytes:
-    """A 16-bit mono WAV, built in memory and written in one go: pydub's own WAV writer, when the
-    disk fills mid-file, leaves a half-closed writer that prints a stray traceback when collected."""
-    buf = io.BytesIO()
-    with wave.open(buf, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(audio.rate)
-        out.writeframes(audio.to_pcm16())
-    return buf.getvalue()
 
 
 class PydubEncoder:
