@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+from voice_guide.commands import load_settings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -82,11 +83,8 @@ def run_checks(settings, checks=CHECKS) -> list[Check]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide import settings as settings_mod
 
-    settings = settings_mod.load()
-    if settings.notice:
-        print(settings.notice)
+    settings = load_settings()
     results = run_checks(settings)
     for r in results:
         print(f"{'ok     ' if r.ok else 'PROBLEM'}  {r.name}: {r.detail}")

@@ -9,12 +9,12 @@ recordings instead of the microphone (prompts are then printed, not spoken).
 from __future__ import annotations
 
 import argparse
-import sys
 
 from voice_guide import settings as settings_mod
 from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import DeviceError
+from voice_guide.commands import load_settings
 
 ORDER = 60
 
@@ -82,9 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.switch == "off":
         print("The switch sound is off." if switch_off() else "No switch sound was set up.")
         return 0
-    settings = settings_mod.load()
-    if settings.notice:
-        print(f"voice-guide: {settings.notice}", file=sys.stderr)
+    settings = load_settings()
     commands = commands_to_enrol(args.commands)
     synth, out, listen = _engines(args, settings)
     enroller = Enroller(synth, out, listen, voice=voice_settings(settings), takes=args.takes, echo=_echo)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from voice_guide.export import FORMATS, ExportResult, ProgressEvent, clock
+from voice_guide.commands import load_settings
 
 ORDER = 30
 DEFAULT_DIR = Path("audio") / "exports"
@@ -98,15 +99,12 @@ def summary(result: ExportResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide import settings as settings_mod
     from voice_guide.content.loader import load_library
     from voice_guide.export import check_folder, export_library, select
 
     library = load_library()
     select(library, args.names)
-    settings = settings_mod.load()
-    if settings.notice:
-        print(f"voice-guide: {settings.notice}", file=sys.stderr)
+    settings = load_settings()
     if args.rate is not None:
         settings = settings.with_changes(rate=args.rate)
     out_dir = Path(args.out) if args.out else default_out_dir()

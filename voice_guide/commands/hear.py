@@ -9,11 +9,11 @@ import json
 import sys
 from typing import Callable, Sequence
 
-from voice_guide import settings as settings_mod
 from voice_guide.engines import Recognizer
 from voice_guide.errors import AudioInputError, EngineError
 from voice_guide.settings import Settings
 from voice_guide.understand import Heard
+from voice_guide.commands import load_settings
 
 ORDER = 40
 
@@ -76,9 +76,7 @@ def run(args: argparse.Namespace) -> int:
     from voice_guide.personal import PersonalModel
     from voice_guide.understand import Understander
 
-    settings = settings_mod.load()
-    if settings.notice:
-        print(f"voice-guide: {settings.notice}", file=sys.stderr)
+    settings = load_settings()
     vocab = build_vocabulary(load_library().items)
     recognizer = recognizer_factory(settings, vocab.phrases())
     notice = getattr(recognizer, "notice", "")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library, load_library, planned_seconds
+from voice_guide.commands import load_settings
 
 ORDER = 10
 
@@ -31,9 +30,7 @@ def format_library(library: Library, rate_wpm: float) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_mod.load()
-    if settings.notice:
-        print(f"voice-guide: {settings.notice}", file=sys.stderr)
+    settings = load_settings()
     for line in format_library(load_library(), settings.rate):
         print(line)
     return 0

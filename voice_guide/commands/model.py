@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from voice_guide import settings as settings_mod
+from voice_guide.commands import load_settings
 
 ORDER = 65
 
@@ -31,9 +31,7 @@ def describe(settings) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_mod.load()
-    if settings.notice:
-        print(f"voice-guide: {settings.notice}", file=sys.stderr)
+    settings = load_settings()
     if args.action == "install":
         from voice_guide.recognition import download_english_model, install_model
 

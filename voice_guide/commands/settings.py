@@ -8,6 +8,7 @@ from dataclasses import fields
 from voice_guide import settings as settings_mod
 from voice_guide.errors import UsageError
 from voice_guide.settings import Settings
+from voice_guide.commands import load_settings
 
 ORDER = 65
 NAMES = [f.name for f in fields(Settings) if f.name != "notice"]
@@ -31,9 +32,7 @@ def parse_value(name: str, text: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    current = settings_mod.load()
-    if current.notice:
-        print(current.notice)
+    current = load_settings()
     if args.action == "reset":
         path = settings_mod.save(Settings())
         print(f"Settings reset to the defaults in {path}.")

@@ -4,12 +4,11 @@ so it can be read, checked or printed without listening."""
 from __future__ import annotations
 
 import argparse
-import sys
 
-from voice_guide import settings as settings_mod
 from voice_guide.content.loader import estimate_speech_seconds, load_library
 from voice_guide.content.model import Item
 from voice_guide.timeline import Segment, build_timeline
+from voice_guide.commands import load_settings
 
 ORDER = 11
 SHORTEST_NOTED = 2.0
@@ -57,9 +56,7 @@ def format_item(item: Item, rate_wpm: float) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = settings_mod.load()
-    if settings.notice:
-        print(f"voice-guide: {settings.notice}", file=sys.stderr)
+    settings = load_settings()
     item = load_library().get(" ".join(args.name))
     for line in format_item(item, settings.rate):
         print(line)
