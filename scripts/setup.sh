@@ -15,7 +15,8 @@ missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ! python3 -c "import venv, ensurepip" 2>/dev/null; then missing+=(python3-venv); fi
+if ! command -v python3 >/dev/null; then missing+=(python3 python3-venv)
+elif ! python3 -c "import venv, ensurepip" 2>/dev/null; then missing+=(python3-venv); fi
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "voice-guide setup: installing system packages: ${missing[*]}"
