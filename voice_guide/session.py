@@ -230,8 +230,9 @@ class Session:
         for number, item in enumerate(self.items, start=1):
             extra = ""
             if item.kind == "session" and item.length and "minute" not in item.title.lower():
-                minutes = max(1, round(item.length / 60))
-                extra = f", a {minutes} minute session" if minutes > 1 else ", a short session"
+                halves = round(item.length / 30)
+                spoken = f"{halves // 2} and a half" if halves % 2 else f"{halves // 2}"
+                extra = f", a {spoken} minute session" if halves > 2 else ", a short session"
             parts.append(f"{number}: {item.title}{extra}.")
         head = "Here is what I can read to you. " if intro else ""
         return head + " ".join(parts) + " Say a name to choose, or type its number. Say help at any time."
