@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import io
-import subprocess
 from functools import lru_cache
 
 import numpy as np
 import pytest
-import soundfile
 
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor, concatenate, tone
 from voice_guide.listen import BargeIn, EchoGate, Endpointer, RecordingsIn, frame_levels
-from voice_guide.testing import FakeClock
+from voice_guide.testing import FakeClock, espeak_speech
 
 
 @lru_cache(maxsize=64)
 def speak(text: str, voice: str = "en-us", speed: int = 150) -> Audio:
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
-                         check=True, capture_output=True).stdout
-    samples, rate = soundfile.read(io.BytesIO(wav), dtype="float32")
-    loud = np.flatnonzero(np.abs(samples) > 1e-3)
-    return Audio(samples[loud[0] : loud[-1] + 1], rate).resample(SPEECH_RATE)
+    return espeak_speech(text, voice, speed)
 
 
 def quiet(seconds: float) -> Audio:

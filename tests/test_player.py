@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import io
 import itertools
-import subprocess
 import tracemalloc
 from functools import lru_cache
 
@@ -16,14 +14,14 @@ import pytest
 import soundfile
 
 from voice_guide import matching, progress
-from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
+from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player
 from voice_guide.session_events import Do, Key
-from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
+from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, espeak_speech
 from voice_guide.understand import Understander
 
 SHORT = Item(
@@ -45,12 +43,7 @@ VOICES = [("en-us", 150), ("en", 120), ("en-gb", 140), ("en-gb-x-rp", 165), ("en
 @lru_cache(maxsize=64)
 def speak(text: str, voice: str = "en-us", speed: int = 150) -> Audio:
     """espeak-ng speech, trimmed, 16 kHz, with a faint noise floor."""
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "--stdout", text],
-                         check=True, capture_output=True).stdout
-    samples, rate = soundfile.read(io.BytesIO(wav), dtype="float32")
-    loud = np.flatnonzero(np.abs(samples) > 1e-3)
-    audio = Audio(samples[loud[0] : loud[-1] + 1], rate).resample(SPEECH_RATE)
-    return add_noise_floor(audio, -58.0, seed=len(text))
+    return espeak_speech(text, voice, speed, noise_floor=-58.0, seed=len(text))
 
 
 def real_recognizer():

@@ -1,29 +1,23 @@
 """The embedded pocketsphinx recogniser, against the real engine and espeak-ng speech."""
 
-import io
 import logging
 import shutil
-import subprocess
 
 import numpy as np
 import pytest
-import soundfile
 
 from voice_guide import matching
 from voice_guide.adapters.pocketsphinx_asr import PocketsphinxRecognizer, Tuning, _transitions, phone_distance
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.engines import Hypothesis, Recognizer
 from voice_guide.errors import ModelError
+from voice_guide.testing import espeak_speech
 
 pytestmark = pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")
 
 
 def espeak(text: str, voice: str = "en-us", rate: int = 150) -> Audio:
-    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text], check=True,
-                         capture_output=True).stdout
-    data, sr = soundfile.read(io.BytesIO(wav), dtype="float32")
-    quiet = np.zeros(round(0.3 * sr), np.float32)
-    return add_noise_floor(Audio(np.concatenate([quiet, data, quiet]), sr).resample(SPEECH_RATE), -60.0)
+    return espeak_speech(text, voice, rate, trim=False, pad=0.3, noise_floor=-60.0)
 
 
 @pytest.fixture(scope="module")

@@ -174,3 +174,26 @@ class ClockAudioOut:
             piece = src[i0 : i0 + n]
             out[o0 : o0 + len(piece)] += piece[: len(out) - o0]
         return out
+
+
+def espeak_speech(text: str, voice: str = "en-us", rate: int = 150, *, trim: bool = True,
+                  pad: float = 0.0, noise_floor: float | None = None, seed: int = 0) -> Audio:
+    """Test speech from espeak-ng at the recognisers' 16 kHz: trimmed to where it sounds (unless
+    `trim` is False), optionally with `pad` seconds of quiet either side and a faint noise floor
+    (exact digital silence confuses recognisers). Needs the espeak-ng program."""
+    import io
+    import subprocess
+
+    import soundfile
+
+    from voice_guide.audio import SPEECH_RATE, add_noise_floor
+
+    wav = subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "--stdout", text],
+                         check=True, capture_output=True, timeout=30).stdout
+    samples, sr = soundfile.read(io.BytesIO(wav), dtype="float32")
+    loud = np.flatnonzero(np.abs(samples) > 1e-3)
+    if trim and len(loud):
+        samples = samples[loud[0] : loud[-1] + 1]
+    quiet = np.zeros(round(pad * sr), np.float32)
+    audio = Audio(np.concatenate([quiet, samples, quiet]), sr).resample(SPEECH_RATE)
+    return audio if noise_floor is None else add_noise_floor(audio, noise_floor, seed=seed)
