@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from voice_guide.testing import network_use
+
 ROOT = Path(__file__).resolve().parent.parent
 VIRTUAL_SOUND = ROOT / "scripts" / "virtual_sound.sh"
 
@@ -68,3 +70,28 @@ def pytest_collection_modifyitems(config, items) -> None:
     for item in items:
         if item.get_closest_marker("sound") and "sound_server" not in item.fixturenames:
             item.fixturenames.insert(0, "sound_server")
+
+
+_network: list[str] = []
+"""While a `no_network` test runs: ["on", what was used, ...]."""
+
+
+def _network_audit(event: str, args: tuple) -> None:
+    if _network:
+        used = network_use(event, args)
+        if used:
+            _network.append(used)
+
+
+sys.addaudithook(_network_audit)
+
+
+@pytest.fixture
+def no_network():
+    """Fails the test if the program opens a network connection meanwhile; yields the list of uses
+    (after the leading "on") so a test of the check itself can look and clear it."""
+    _network[:] = ["on"]
+    yield _network
+    used = _network[1:]
+    _network.clear()
+    assert not used, f"the program touched the network: {used}"

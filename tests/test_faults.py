@@ -45,7 +45,7 @@ from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
 from voice_guide.export import safe_name
 from voice_guide.player import Player
-from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
+from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFETY = load_library().get("safety-notice")
@@ -57,34 +57,13 @@ NOTE_LIBRARY = library_from_items([("topics/note.toml", NOTE)])
 
 # ---- row 10: no network, for every test in this module ------------------------------------------
 
-_network: list[str] = []
-LOOPBACK = ("::1", "127.0.0.1", "localhost")
-
-
-def _audit(event: str, args: tuple) -> None:
-    if not _network or event not in ("socket.connect", "socket.bind", "socket.getaddrinfo",
-                                      "socket.gethostbyname", "socket.sendto"):
-        return
-    sock = args[0] if args else None
-    if isinstance(sock, socket.socket) and sock.family == socket.AF_UNIX:
-        return
-    if event == "socket.bind" and str(args[1][0]) in LOOPBACK:
-        return  # urllib3 (imported by vosk) probes for IPv6 by binding ::1 at import: no connection
-    _network.append(f"{event}{args[1:]!r}")
-
-
-sys.addaudithook(_audit)
-
 CHILD = textwrap.dedent("""
-    import resource, socket, sys
+    import resource, sys
+    from voice_guide.testing import network_use
     def audit(event, args):
-        if event in ("socket.connect", "socket.bind", "socket.getaddrinfo", "socket.gethostbyname",
-                     "socket.sendto"):
-            sock = args[0] if args else None
-            local = isinstance(sock, socket.socket) and sock.family == socket.AF_UNIX
-            probe = event == "socket.bind" and str(args[1][0]) in ("::1", "127.0.0.1", "localhost")
-            if not (local or probe):
-                print("NETWORK", event, args[1:], file=sys.stderr, flush=True)
+        used = network_use(event, args)
+        if used:
+            print("NETWORK", used, file=sys.stderr, flush=True)
     sys.addaudithook(audit)
     from voice_guide.cli import main
     code = main(sys.argv[1:])
@@ -95,13 +74,9 @@ CHILD = textwrap.dedent("""
 
 
 @pytest.fixture(autouse=True)
-def offline():
+def offline(no_network):
     """Row 10: every fault below is met without opening a network connection."""
-    _network[:] = ["on"]
-    yield
-    opened = _network[1:]
-    _network.clear()
-    assert not opened, f"the program touched the network: {opened}"
+    return no_network
 
 
 def child(argv: list[str], home: Path, **kw) -> subprocess.Popen:
@@ -149,22 +124,6 @@ class Mic:
             raise DeviceError("The microphone stopped delivering sound.")
 
         yield gen()
-
-
-class Keys:
-    """Keys pressed at given (fake) times."""
-
-    def __init__(self, clock: FakeClock, presses) -> None:
-        self.clock, self.presses = clock, sorted(presses)
-
-    def poll(self):
-        out = []
-        while self.presses and self.presses[0][0] <= self.clock.now():
-            out.append(self.presses.pop(0)[1])
-        return out
-
-    def close(self) -> None:
-        pass
 
 
 class Speaker(ClockAudioOut):
@@ -359,7 +318,7 @@ class TestMicrophone:
 
     def test_missing_at_start_the_keyboard_works_and_the_microphone_is_taken_up(self, machine, capsys):
         machine.mic = Mic(machine.clock, ["fail"] * 4 + [None])  # plugged in 20 s after the start
-        machine.keys = Keys(machine.clock, [(15.0, " "), (16.0, " ")])  # pause and go on meanwhile
+        machine.keys = TimedKeys(machine.clock, [(15.0, " "), (16.0, " ")])  # pause and go on meanwhile
         assert cli.main(["read", "safety-notice"]) == 0
         lines = said(capsys.readouterr().out)
         missing = [i for i, l in enumerate(lines) if l.startswith("I cannot find a microphone, so I will not "
@@ -374,7 +333,7 @@ class TestMicrophone:
     def test_a_user_pause_is_kept_when_the_microphone_comes_back(self, machine, capsys):
         machine.mic = Mic(machine.clock, [6.0, "fail", None])
         # While it is gone: space goes on, space again pauses on purpose.
-        machine.keys = Keys(machine.clock, [(8.0, " "), (9.0, " "), (25.0, "q")])
+        machine.keys = TimedKeys(machine.clock, [(8.0, " "), (9.0, " "), (25.0, "q")])
         assert cli.main(["read", "safety-notice"]) == 0
         lines = said(capsys.readouterr().out)
         assert lines.count(LOST) == 1 and "Going on." in lines
@@ -795,7 +754,7 @@ def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float 
     mic = Bursts(clock, lambda: holder[0])
     player = Player([item], FakeSynthesizer(rate=SPEECH_RATE), ClockAudioOut(clock), clock, mic=mic,
                     understand=Understander(recognizer, matching.build_vocabulary([item])).understand,
-                    keys=Keys(clock, [(limit, "q")]), read_only=True, save_place=lambda place: None)
+                    keys=TimedKeys(clock, [(limit, "q")]), read_only=True, save_place=lambda place: None)
     holder.append(player)
     player.run(item=item)
     return player
@@ -899,9 +858,9 @@ class TestNames:
         assert said(capsys.readouterr().out)[0].startswith("Here is what I can read to you.")
 
 
-def test_the_audit_hook_sees_a_connection():
+def test_the_audit_hook_sees_a_connection(offline):
     """Row 10's check can fail: a TCP connection attempt is caught."""
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", 9), timeout=0.5)
-    assert len(_network) > 1
-    _network[1:] = []
+    assert len(offline) > 1
+    offline[1:] = []

@@ -4,35 +4,10 @@ connect, bind or address lookup outside local (AF_UNIX) sockets while real comma
 from __future__ import annotations
 
 import socket
-import sys
 
 import pytest
 
 from voice_guide.cli import main
-
-_watching: list[str] = []
-
-
-def _hook(event: str, args: tuple) -> None:
-    if not _watching or event not in ("socket.connect", "socket.bind", "socket.getaddrinfo",
-                                      "socket.gethostbyname", "socket.sendto"):
-        return
-    sock = args[0] if args else None
-    if isinstance(sock, socket.socket) and sock.family == socket.AF_UNIX:
-        return
-    _watching.append(f"{event}{args[1:]!r}")
-
-
-sys.addaudithook(_hook)
-
-
-@pytest.fixture
-def no_network():
-    _watching[:] = ["on"]
-    yield _watching
-    opened = _watching[1:]
-    _watching.clear()
-    assert not opened, f"the program touched the network: {opened}"
 
 
 def test_hook_catches_a_connection_attempt(no_network):

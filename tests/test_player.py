@@ -21,7 +21,7 @@ from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player
 from voice_guide.session_events import Do, Key
-from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, espeak_speech
+from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys, espeak_speech
 from voice_guide.understand import Understander
 
 SHORT = Item(
@@ -307,20 +307,6 @@ class FailingMic:
                 yield np.zeros(1600, dtype=np.float32)
             raise DeviceError("The microphone stopped delivering sound.")
         yield gen()
-
-
-class TimedKeys:
-    def __init__(self, clock, presses):
-        self.clock, self.presses = clock, sorted(presses)
-
-    def poll(self):
-        out = []
-        while self.presses and self.presses[0][0] <= self.clock.now():
-            out.append(self.presses.pop(0)[1])
-        return out
-
-    def close(self):
-        pass
 
 
 def test_a_microphone_that_disappears_pauses_and_says_so(tmp_path):

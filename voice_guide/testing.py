@@ -4,6 +4,7 @@ instead of patching anything."""
 from __future__ import annotations
 
 import contextlib
+import socket
 import threading
 from collections import deque
 from typing import Iterable, Iterator, Sequence
@@ -197,3 +198,38 @@ def espeak_speech(text: str, voice: str = "en-us", rate: int = 150, *, trim: boo
     quiet = np.zeros(round(pad * sr), np.float32)
     audio = Audio(np.concatenate([quiet, samples, quiet]), sr).resample(SPEECH_RATE)
     return audio if noise_floor is None else add_noise_floor(audio, noise_floor, seed=seed)
+
+
+class TimedKeys:
+    """Keys pressed at given times on a (fake) clock: `presses` is [(seconds, key), ...]."""
+
+    def __init__(self, clock: FakeClock, presses) -> None:
+        self.clock, self.presses = clock, sorted(presses)
+
+    def poll(self) -> list[str]:
+        out = []
+        while self.presses and self.presses[0][0] <= self.clock.now():
+            out.append(self.presses.pop(0)[1])
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+NETWORK_EVENTS = ("socket.connect", "socket.bind", "socket.getaddrinfo", "socket.gethostbyname",
+                  "socket.sendto")
+
+
+def network_use(event: str, args: tuple) -> str | None:
+    """For a `sys.addaudithook` hook: a description of the network use this audit event is, or None
+    when it is not one. Local (AF_UNIX) sockets and loopback binds pass: urllib3, imported by vosk,
+    binds ::1 at import to probe for IPv6 without sending anything. It imports nothing itself: a hook
+    that imports sets off audit events of its own."""
+    if event not in NETWORK_EVENTS:
+        return None
+    sock = args[0] if args else None
+    if isinstance(sock, socket.socket) and sock.family == socket.AF_UNIX:
+        return None
+    if event == "socket.bind" and len(args) > 1 and str(args[1][0]) in ("::1", "127.0.0.1", "localhost"):
+        return None
+    return f"{event}{args[1:]!r}"
