@@ -186,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("manifest", type=Path)
     ap.add_argument("--noise", choices=sorted(NOISES))
     ap.add_argument("--snr", type=float, nargs="*", default=[])
-    ap.add_argument("--recogniser", default="auto", choices=["auto", "pocketsphinx", "vosk"])
+    ap.add_argument("--recogniser", default="auto", choices=["auto", "whisper", "pocketsphinx", "vosk"])
+    ap.add_argument("--whisper-model", default="tiny.en", choices=["tiny.en", "base"])
     ap.add_argument("--split", action="store_true", help="also report two speaker-disjoint halves")
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--json", action="store_true")
@@ -205,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     vocab = matching.build_vocabulary(items)
     clips = read_manifest(args.manifest, vocab)
     t = time.perf_counter()
-    recognizer = open_recognizer(Settings(recogniser=args.recogniser), vocab.phrases(), vocab.non_commands(grammar_safe=True))
+    settings = Settings(recogniser=args.recogniser, whisper_model=args.whisper_model)
+    recognizer = open_recognizer(settings, vocab.phrases(), vocab.non_commands(grammar_safe=True), vocab.short_commands())
     load_s = time.perf_counter() - t
     if getattr(recognizer, "notice", "") and not args.json:
         print(recognizer.notice)

@@ -1,13 +1,14 @@
 """Generate synthetic evaluation corpora with espeak-ng, outside the repo.
 
-    python scripts/make_corpus.py OUT_DIR [--set commands|others|slurred|all] [--words W ...]
+    python scripts/make_corpus.py OUT_DIR [--set commands|others|slurred|chatter|all] [--words W ...]
         [--voices N] [--seed S]
 
 commands: every phrase of the vocabulary, several espeak-ng accents and male/female variants, slow,
 normal and fast rates, with degradations imitating weak articulation (low-pass, reduced consonant
 energy, time-stretch, pitch drift). others: non-command words, sentences from the guide and
 synthetic coughs, clicks and breaths. slurred: the hard case (slow rate + degradations) for single
-command words and for other words. Noise is NOT mixed in here: scripts/eval_commands.py mixes fan,
+command words and for other words. chatter: what the microphone hears that is not for the guide: the
+guide's own spoken sentences (its echo) and everyday room talk, in several voices; nothing there may act. Noise is NOT mixed in here: scripts/eval_commands.py mixes fan,
 kitchen or babble noise at any SNR, so one corpus serves every condition. Writes 16 kHz WAVs and
 OUT_DIR/manifest.csv (file,transcript,speaker,kind; speaker is the espeak voice) and
 OUT_DIR/conditions.csv (file,condition: voice@rate/degradations).
@@ -39,6 +40,30 @@ SENTENCES = ["Sit comfortably and let your shoulders drop.", "Breathe in slowly 
              "Let your forehead soften.", "See a doctor at once if your eye cannot close.",
              "Rest your hands in your lap.", "Notice the weight of your body on the chair.",
              "Gently stroke from the middle of the chin outwards.", "Take your time, there is no hurry."]
+
+
+EVERYDAY = ["hello there", "hello", "good morning", "what time is it", "I'm going to make some tea",
+            "can you hear me", "thank you", "oh dear", "the phone is ringing", "where are my glasses",
+            "it's raining again", "shall we have lunch", "I don't know", "see you later", "how are you feeling",
+            "turn left at the corner", "the cat wants to go out", "I feel a bit better today",
+            "my face feels heavy", "is the doctor coming", "let me think", "that sounds nice",
+            "could you pass the salt", "I'll call you back", "what did she say", "the kettle has boiled",
+            "not now", "hmm", "oh no", "right then"]
+"""Room talk near the guide: none of it is meant for it."""
+
+
+def guide_sentences(limit: int) -> list[str]:
+    """Sentences the guide itself speaks (its echo), spread over the whole library; not those that are
+    themselves a command ("Suggestion number one."), which only the echo gate can tell apart."""
+    from voice_guide.content.loader import load_library
+    from voice_guide.matching import build_vocabulary, match
+    from voice_guide.speech import split_sentences
+
+    library = load_library()
+    vocab = build_vocabulary(library.items)
+    said = [s for item in library.items for step in item.steps for s in split_sentences(step.say)
+            if match(s, vocab).decision != "act"]
+    return said[:: max(1, len(said) // limit)][:limit]
 
 
 def espeak(text: str, voice: str, rate: int, pitch: int = 50) -> Audio:
@@ -272,6 +297,11 @@ def build(out: Path, which: str, voices: int, seed: int, words: list[str] | None
             for kind, fn in (("cough", cough), ("click", click), ("breath", breath)):
                 for i in range(4):
                     save(f"others/{kind}_{i}.wav", padded(fn(nrng), rng, 0.4), f"[{kind}]", "synthetic", "not-a-command")
+        if s == "chatter":
+            for i, text in enumerate(EVERYDAY + guide_sentences(60)):
+                for j, voice in enumerate(rng.sample(pool, min(2, len(pool)))):
+                    x, tag = say(text, voice, rng.choice(list(RATES)), slur=False)
+                    save(f"chatter/{i:03d}_{j}.wav", x, text.lower().rstrip(".!?"), tag, "not-a-command")
         if s == "slurred":
             for word in words or SLURRED_COMMANDS:
                 for i, voice in enumerate(rng.sample(pool, min(voices, len(pool)))):
@@ -291,7 +321,7 @@ def build(out: Path, which: str, voices: int, seed: int, words: list[str] | None
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out", type=Path)
-    ap.add_argument("--set", default="all", choices=["commands", "others", "slurred", "all"])
+    ap.add_argument("--set", default="all", choices=["commands", "others", "slurred", "chatter", "all"])
     ap.add_argument("--words", nargs="*", help="only these phrases (default: the whole vocabulary)")
     ap.add_argument("--others", nargs="*", help="only these non-command words (default: a built-in list)")
     ap.add_argument("--voices", type=int, default=6, help="how many espeak voice variants")

@@ -40,6 +40,9 @@ CONFIDENCE_FLOOR = 0.7
 EXTRA_WORD_PENALTY = 0.07
 """A phrase found inside a longer utterance loses this much per extra word (at most MAX_EXTRA)."""
 MAX_EXTRA = 3
+WORD_COUNT_PENALTY = 0.1
+"""A near miss with more or fewer words than the phrase ("what time is it" for "what is it") loses this
+much per word of difference: slurring blurs sounds, it rarely adds or drops whole words."""
 
 FILLERS = (
     "um", "umm", "uh", "uhh", "er", "erm", "ehm", "please", "could you", "can you", "would you",
@@ -145,9 +148,20 @@ def spoken(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    """The words that matter: `spoken` without apostrophes and fillers ("um", "please", "the")."""
+    """The words that matter: `spoken` without apostrophes and fillers ("um", "please", "the"), and
+    with repetitions folded ("yes yes yes", "no no", "oh no oh no"): recognisers, Whisper most of all,
+    write a word said once, slowly, several times."""
     text = _FILLER_RE.sub(" ", spoken(text).replace("'", ""))
-    return " ".join(text.split())
+    return " ".join(_fold_repeats(text.split()))
+
+
+def _fold_repeats(words: list[str]) -> list[str]:
+    folded = [w for i, w in enumerate(words) if i == 0 or w != words[i - 1]]
+    n = len(folded)
+    for size in range(1, n // 2 + 1):
+        if n % size == 0 and folded == folded[:size] * (n // size):
+            return folded[:size]
+    return folded
 
 
 def similarity(heard: str, phrase: _Phrase) -> float:
@@ -164,7 +178,8 @@ def _similarity(heard: str, codes: tuple[str, ...], phrase: _Phrase) -> float:
     spelling = max(fuzz.ratio(heard, phrase.text), fuzz.token_sort_ratio(heard, phrase.text)) / 100
     plain = (fuzz.ratio(codes[0], phrase.codes[0]) + fuzz.ratio(codes[1], phrase.codes[1])) / 200
     devoiced = (fuzz.ratio(codes[2], phrase.codes[2]) + fuzz.ratio(codes[3], phrase.codes[3])) / 200
-    return min(0.97, 0.5 * spelling + 0.5 * max(plain, devoiced))
+    extra = abs(heard.count(" ") - phrase.text.count(" "))
+    return min(0.97, 0.5 * spelling + 0.5 * max(plain, devoiced)) - WORD_COUNT_PENALTY * extra
 
 
 class Vocabulary:
@@ -187,6 +202,7 @@ class Vocabulary:
             teach = data.get("teach", {})
             teach_forms = [spoken(f) for f in teach.get("forms", ())]
             teach_words = [spoken(w) for w in teach.get("words", ())]
+            self.carriers = frozenset(normalise(w) for w in data.get("contained", {}).get("carriers", ()))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ContentError(f"commands.toml: {exc} is missing or malformed; restore the file.") from exc
         self._spoken: list[str] = []
@@ -254,6 +270,11 @@ class Vocabulary:
             if not any(name.startswith(v + " ") for v in self._grammar_verbs)
         ]
         return list(dict.fromkeys(self._spoken + opened + self._numbered))
+
+    def short_commands(self) -> list[str]:
+        """Every one-word command phrase ("up", "pause", "yes"): what a recogniser that rescores
+        unclear words against the audio (Whisper) compares them with."""
+        return [p.text for p in self.entries if p.command is not None and " " not in p.text]
 
     def non_commands(self, grammar_safe: bool = False) -> list[str]:
         """Known non-commands; `grammar_safe` leaves out lookalikes that would steal real commands
@@ -363,7 +384,7 @@ def _taught(text: str, vocab: Vocabulary) -> str | None:
 
 
 def _contained(tokens: list[str], vocab: Vocabulary, offer) -> None:
-    """Phrases said inside a few more words ("go to the next one"); the longest span wins."""
+    """Phrases said inside a few carrier words ("go to the next one"); the longest span wins."""
     if len(tokens) < 2 or NEGATIONS.intersection(tokens):
         return
     spans = []
@@ -375,7 +396,7 @@ def _contained(tokens: list[str], vocab: Vocabulary, offer) -> None:
         if not 1 <= extra <= MAX_EXTRA:
             continue
         for i in range(extra + 1):
-            if tokens[i : i + k] == words:
+            if tokens[i : i + k] == words and vocab.carriers.issuperset(tokens[:i] + tokens[i + k :]):
                 spans.append((i, i + k, p.command, 1.0 - EXTRA_WORD_PENALTY * extra))
     for a, b, command, score in spans:
         if not any(c <= a and b <= d and (d - c) > (b - a) for c, d, _, _ in spans):

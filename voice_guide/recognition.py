@@ -1,6 +1,7 @@
-"""Which recogniser to use, and opening it: Vosk whenever a Vosk model is present, else the embedded
-pocketsphinx. A missing, unreadable or corrupt Vosk model never stops the guide: it falls back to
-pocketsphinx and says so once (`recognizer.notice`)."""
+"""Which recogniser to use, and opening it: Whisper whenever its model is present (set-up installs
+tiny.en), else Vosk when a Vosk model is found, else the embedded pocketsphinx; `settings set recogniser`
+forces one. A missing, damaged or unloadable model never stops the guide: it falls back to the next
+engine and says so once (`recognizer.notice`). Nothing is said about engines when all is well."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from voice_guide import paths
+from voice_guide import paths, whisper_models
 from voice_guide.engines import Recognizer
 from voice_guide.errors import ModelError
 from voice_guide.settings import Settings
@@ -31,9 +32,9 @@ class RecognizerChoice:
     """Which engine and model would be used, and why (for `voice-guide model` and `doctor`)."""
 
     engine: str
-    """'vosk' or 'pocketsphinx'."""
+    """'whisper', 'vosk' or 'pocketsphinx'."""
     model: Path | None
-    """The Vosk model folder, or None for pocketsphinx's built-in model."""
+    """The Whisper or Vosk model folder, or None for pocketsphinx's built-in model."""
     reason: str
     """One sentence: why this engine."""
 
@@ -76,38 +77,62 @@ def find_vosk_model(settings: Settings) -> tuple[Path | None, str]:
     return None, "No Vosk model found, so I am using the built-in recogniser."
 
 
+def _fallback(settings: Settings, why: str) -> RecognizerChoice:
+    """The next engine when Whisper cannot be used: a Vosk model if one is found, else pocketsphinx."""
+    model, found = find_vosk_model(settings)
+    if model is not None and model.is_dir():
+        return RecognizerChoice("vosk", model, f"{why} {found[0].upper()}{found[1:]} is used instead.")
+    return RecognizerChoice("pocketsphinx", None, f"{why} The built-in recogniser is used instead.")
+
+
 def recognizer_choice(settings: Settings) -> RecognizerChoice:
-    """Which recogniser `open_recognizer` would open (without loading anything)."""
+    """Which recogniser `open_recognizer` would open, and why (cheap: no model is loaded or hashed)."""
     if settings.recogniser == "pocketsphinx":
         return RecognizerChoice("pocketsphinx", None, "your settings ask for the built-in recogniser")
-    model, why = find_vosk_model(settings)
-    if model is None:
-        if settings.recogniser == "vosk":
+    if settings.recogniser == "vosk":
+        model, why = find_vosk_model(settings)
+        if model is None:
             return RecognizerChoice("pocketsphinx", None, "your settings ask for Vosk but no Vosk model is installed; "
                                     "install one with 'voice-guide model install ZIP_OR_FOLDER'")
-        return RecognizerChoice("pocketsphinx", None, "no Vosk model is installed (the built-in recogniser is used)")
-    if not model.is_dir():
-        return RecognizerChoice("pocketsphinx", None, f"{why} ({model}) does not exist; using the built-in recogniser")
-    return RecognizerChoice("vosk", model, why)
+        if not model.is_dir():
+            return RecognizerChoice("pocketsphinx", None, f"{why} ({model}) does not exist; using the built-in recogniser")
+        return RecognizerChoice("vosk", model, why)
+    folder, why = whisper_models.find(settings.whisper_model)
+    if folder is None:
+        return _fallback(settings, why)
+    asked = "your settings ask for Whisper; " if settings.recogniser == "whisper" else ""
+    return RecognizerChoice("whisper", folder, f"{asked}{why}")
 
 
-def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Sequence[str] | None = None) -> Recognizer:
-    """Open the recogniser the settings ask for, restricted to `phrases`. The returned object has
-    `name` and `notice` (one sentence to say once, or "")."""
+def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Sequence[str] | None = None,
+                    candidates: Sequence[str] = ()) -> Recognizer:
+    """Open the recogniser the settings ask for: Whisper rescoring `candidates` (short command phrases);
+    Vosk or pocketsphinx restricted to `phrases`. The returned object has `name` and `notice` (one
+    sentence to say once when something the user relies on is missing, else "")."""
     choice = recognizer_choice(settings)
     notice = ""
+    if choice.engine == "whisper":
+        from voice_guide.adapters.whisper_asr import WhisperRecognizer
+
+        try:
+            whisper_models.verify(choice.model, whisper_models.MODELS[settings.whisper_model])
+            return WhisperRecognizer(choice.model, candidates)
+        except (ModelError, OSError) as err:
+            LOG.info("Whisper model unusable: %s", err)
+            choice = _fallback(settings, str(err))
+            notice = choice.reason
+    elif choice.engine == "pocketsphinx" and settings.recogniser != "pocketsphinx":
+        notice = f"{choice.reason[0].upper()}{choice.reason[1:]}."
     if choice.engine == "vosk":
         from voice_guide.adapters.vosk_asr import VoskRecognizer
 
         try:
-            return VoskRecognizer(choice.model, phrases)
+            recognizer = VoskRecognizer(choice.model, phrases)
+            recognizer.notice = notice
+            return recognizer
         except ModelError as err:
             LOG.info("Vosk model unusable: %s", err)
             notice = f"{err} So I am using the built-in recogniser."
-    elif settings.recogniser in ("auto", "vosk") and settings.vosk_model_path():
-        notice = f"The Vosk model {settings.vosk_model_path()} was not found, so I am using the built-in recogniser."
-    elif settings.recogniser in ("auto", "vosk"):
-        notice = "No Vosk model is installed, so I am using the built-in recogniser."
     from voice_guide.adapters.pocketsphinx_asr import PocketsphinxRecognizer
 
     if non_commands is None:

@@ -17,7 +17,7 @@ from voice_guide.fileio import atomic_write_text, set_aside
 
 FORMAT = "voice-guide-settings"
 VERSION = 1
-RECOGNISERS = ("auto", "vosk", "pocketsphinx")
+RECOGNISERS = ("auto", "whisper", "vosk", "pocketsphinx")
 SYNTHESIZERS = ("pyttsx3", "espeak-ng")
 
 
@@ -34,7 +34,9 @@ class Settings:
     synthesizer: str = "pyttsx3"
     """'pyttsx3' (default) or 'espeak-ng' (the same voice, called directly)."""
     recogniser: str = "auto"
-    """'auto' uses Vosk when a model is present, else pocketsphinx."""
+    """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
+    whisper_model: str = "tiny.en"
+    """'tiny.en' (shipped, fast) or 'base' (larger; `voice-guide model install --whisper base`)."""
     vosk_model: str | None = None
     """Path of a Vosk model folder; VOICE_GUIDE_VOSK_MODEL overrides it."""
     trailing_silence: float = 0.8
@@ -58,6 +60,8 @@ class Settings:
             problems.append(f"synthesizer must be one of {', '.join(SYNTHESIZERS)}")
         if self.recogniser not in RECOGNISERS:
             problems.append(f"recogniser must be one of {', '.join(RECOGNISERS)}")
+        if self.whisper_model not in WHISPER_MODELS:
+            problems.append(f"whisper_model must be one of {', '.join(WHISPER_MODELS)}")
         if not 0.2 <= float(self.trailing_silence) <= 5.0:
             problems.append("trailing_silence must be 0.2 to 5 seconds")
         if not 1.0 <= float(self.max_utterance) <= 15.0:

