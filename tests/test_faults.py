@@ -44,6 +44,7 @@ from voice_guide.content.model import Item, Step
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
 from voice_guide.export import safe_name
+from voice_guide.export_records import Records
 from voice_guide.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
 
@@ -479,7 +480,9 @@ class TestExport:
     def test_a_damaged_export_record_means_the_tracks_are_made_again(self, tmp_path, guide_home, capsys):
         out = tmp_path / "out"
         out.mkdir()
-        (out / ".voice-guide-export.json").write_bytes(b"[" * 100000 + b"]" * 100000)  # (plain junk: test_export)
+        record = Records(out).path
+        record.parent.mkdir(parents=True)
+        record.write_bytes(b"[" * 100000 + b"]" * 100000)  # (plain junk: test_export)
         assert cli.main(["export", "safety-notice", "--out", str(out), "--format", "wav"]) == 0
         assert "Exported 1 of 1: Safety notice" in capsys.readouterr().err
         _whole(out, "wav")
@@ -864,3 +867,50 @@ def test_the_audit_hook_sees_a_connection(offline):
         socket.create_connection(("127.0.0.1", 9), timeout=0.5)
     assert len(offline) > 1
     offline[1:] = []
+
+
+# ==== 11. a hostile but fair user (issue 10) =========================================================
+
+class TestHostileExport:
+    """Issue 10, defects 1, 3 and 9 from the command line: an export never touches what it did not
+    write, never keeps a damaged track, keeps every track in the playlist, and leaves only tracks and
+    the playlist in the folder."""
+
+    def test_a_planted_record_deletes_nothing_outside_the_folder(self, tmp_path, guide_home, capsys):
+        out, victims = tmp_path / "exp", tmp_path / "v"
+        out.mkdir()
+        victims.mkdir()
+        (victims / "precious.mp3").write_bytes(b"x")
+        (victims / "other.mp3").write_bytes(b"x")
+        entry = {"key": "x", "names": ["safety-notice"], "size": 1}
+        (out / ".voice-guide-export.json").write_text(json.dumps(
+            {"format": "voice-guide-export", "version": 1,
+             "tracks": {str(victims / "precious.mp3"): entry, "../v/other.mp3": entry}}))
+        (out / ".voice-guide-export.lock").symlink_to(tmp_path / "lock-target")
+        assert cli.main(["export", "safety-notice", "--format", "mp3", "--out", str(out)]) == 0
+        assert sorted(p.name for p in victims.iterdir()) == ["other.mp3", "precious.mp3"]
+        assert not (tmp_path / "lock-target").exists()
+        assert sorted(os.listdir(out)) == ["01 - Safety notice.mp3", "voice-guide.m3u"]
+        no_traceback(capsys.readouterr().err)
+
+    def test_a_track_damaged_in_place_is_exported_again(self, tmp_path, guide_home, capsys):
+        out = tmp_path / "exp"
+        out.mkdir()
+        argv = ["export", "safety-notice", "--format", "wav", "--out", str(out)]
+        assert cli.main(argv) == 0
+        track = out / "01 - Safety notice.wav"
+        with open(track, "r+b") as fh:
+            fh.seek(track.stat().st_size // 2)
+            fh.write(np.random.default_rng(5).bytes(4000))
+        capsys.readouterr()
+        assert cli.main(argv) == 0
+        err = capsys.readouterr().err
+        assert "Exported 1 of 1: Safety notice" in err and "unchanged" not in err
+
+    def test_a_later_export_keeps_the_earlier_tracks_in_the_playlist(self, tmp_path, guide_home, capsys):
+        out = tmp_path / "exp"
+        out.mkdir()
+        assert cli.main(["export", "safety-notice", "what-to-do", "--format", "wav", "--out", str(out)]) == 0
+        assert cli.main(["export", "what-to-do", "--format", "wav", "--out", str(out)]) == 0
+        listed = [l for l in (out / "voice-guide.m3u").read_text().splitlines() if not l.startswith("#")]
+        assert listed == ["01 - Safety notice.wav", "05 - What to do.wav"]
