@@ -914,3 +914,50 @@ class TestHostileExport:
         assert cli.main(["export", "what-to-do", "--format", "wav", "--out", str(out)]) == 0
         listed = [l for l in (out / "voice-guide.m3u").read_text().splitlines() if not l.startswith("#")]
         assert listed == ["01 - Safety notice.wav", "05 - What to do.wav"]
+
+
+def _tiny_wav(path: Path, rate: int) -> Path:
+    """46 bytes: one sample under a header claiming `rate`."""
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, min(rate * 2, 2**32 - 1), 2, 16)
+    body = b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", 2) + b"\x00\x00"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+class TestHostileAudio:
+    """Issue 10, defects 2 and 7: tiny files with absurd rates, pipes and devices neither eat memory
+    nor hang; each is one sentence and every later file in the batch is still heard."""
+
+    def test_hear_refuses_each_and_hears_the_rest_in_little_memory(self, tmp_path):
+        flac = tmp_path / "eight.flac"
+        sf.write(flac, (np.random.default_rng(1).standard_normal((20000, 8)) * 0.1).astype(np.float32), 655_350)
+        fifo = tmp_path / "fifo.wav"
+        os.mkfifo(fifo)
+        loop = tmp_path / "loop.wav"
+        loop.symlink_to(loop)
+        bad = {str(_tiny_wav(tmp_path / "fast.wav", 1_999_993)): "which no recording has",
+               str(_tiny_wav(tmp_path / "max.wav", 2_147_483_647)): "which no recording has",
+               str(flac): "which no recording has", str(fifo): "pipe (FIFO)", "/dev/zero": "device",
+               "/proc/self/status": "system file", str(loop): "points back to itself"}
+        good = str(recording(tmp_path / "good.wav", "repeat"))
+        code, out, err = finished(child(["hear", *bad, good, "--json"], tmp_path / "home"), timeout=120)
+        assert code == 1, err
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert [r["file"] for r in rows] == [*bad, good]
+        for row, says in zip(rows, bad.values()):
+            assert says in row["error"] and row["error"].count(".") >= 1 and "\n" not in row["error"], row
+        assert (rows[-1]["command"], rows[-1]["decision"]) == ("repeat", "act")
+        peak = int(next(l for l in err.splitlines() if l.startswith("maxrss_kib")).split()[1]) / 1024
+        assert peak < 400, f"{peak:.0f} MiB"
+        no_traceback(err)
+
+    def test_input_from_a_pipe_is_one_sentence_not_a_hang(self, tmp_path):
+        fifo = tmp_path / "fifo.wav"
+        os.mkfifo(fifo)
+        code, out, err = finished(child(["read", "safety-notice", "--input", str(fifo)], tmp_path / "home"),
+                                  timeout=60)
+        assert code == 6 and out == ""
+        assert "pipe (FIFO)" in err and str(fifo) in err
+        no_traceback(err)
