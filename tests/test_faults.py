@@ -961,3 +961,40 @@ class TestHostileAudio:
         assert code == 6 and out == ""
         assert "pipe (FIFO)" in err and str(fifo) in err
         no_traceback(err)
+
+
+class TestPlaces:
+    """Issue 10, defect 4: a quit saves the place again; one guide finishing never deletes another
+    guide's place; "Your place is saved." is said only when it is true."""
+
+    def test_another_guide_finishing_keeps_this_place_and_quit_saves_it(self, machine, capsys):
+        machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
+        other = []
+
+        def other_guide_finishes(n: int) -> None:
+            if n == 3:  # while this guide reads: the other one finishes and forgets its own place
+                assert cli.main(["read", "what-to-do", "--no-listen"]) == 0
+                other.append(progress.load().places)
+        machine.out.on_play = other_guide_finishes
+        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        lines = said(capsys.readouterr().out)
+        assert set(other[0]) == {"safety-notice"}  # the other guide left this guide's place alone
+        assert lines[-1] == "Goodbye. Your place is saved."
+        places = progress.load().places
+        assert set(places) == {"safety-notice"} and places["safety-notice"].step >= 0
+
+    def test_a_quit_saves_the_place_even_if_the_file_went_away(self, machine, capsys):
+        machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
+        machine.out.on_play = lambda n: progress.clear() if n == 4 else None
+        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert said(capsys.readouterr().out)[-1] == "Goodbye. Your place is saved."
+        assert progress.load().progress.item == "safety-notice"
+
+    def test_a_read_only_data_folder_is_never_called_saved(self, machine, capsys):
+        machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
+        with tmpfs(machine.home / "data", "ro,size=1m"):
+            assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        captured = capsys.readouterr()
+        assert "your place could not be saved" in captured.err
+        assert said(captured.out)[-1] == "Goodbye. Your place could not be saved."
+        no_traceback(captured.err)

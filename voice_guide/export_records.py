@@ -15,13 +15,12 @@ import contextlib
 import hashlib
 import json
 import stat
-import time
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from voice_guide import paths
 from voice_guide.errors import ExportError
-from voice_guide.fileio import atomic_write_text
+from voice_guide.fileio import atomic_write_text, exclusive
 
 RECORD_FORMAT = "voice-guide-export"
 RECORD_VERSION = 2
@@ -143,32 +142,13 @@ def remove_legacy_files(out_dir: Path) -> None:
 
 @contextlib.contextmanager
 def folder_lock(records: Records, on_wait: Callable[[], None], wait: float | None, busy: str) -> Iterator[None]:
-    """Hold the folder's export lock; a second export calls `on_wait` once and waits, or after `wait`
-    seconds stops with `busy`. The lock file lives beside the record and is removed before release
-    (filelock retries when the file it waited on was removed); a link in its place is removed, never
-    followed."""
-    from filelock import FileLock, Timeout
+    """Hold the folder's export lock (beside its record, never in the folder); a second export calls
+    `on_wait` once and waits, or after `wait` seconds stops with `busy`."""
+    from filelock import Timeout
 
-    paths.ensure(records.lock_path.parent)
-    if records.lock_path.is_symlink():
-        records.lock_path.unlink()
-    lock = FileLock(str(records.lock_path), thread_local=False)
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        on_wait()
-        deadline = None if wait is None else time.monotonic() + wait
-        while True:
-            try:
-                lock.acquire(timeout=0.2)
-                break
-            except Timeout:
-                if deadline is not None and time.monotonic() >= deadline:
-                    raise ExportError(busy) from None
-    try:
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(exclusive(records.lock_path, wait, on_wait))
+        except Timeout:
+            raise ExportError(busy) from None
         yield
-    finally:
-        # Unlinked while still held: an export waiting on this file finds it gone and takes a new one.
-        with contextlib.suppress(OSError):
-            records.lock_path.unlink()
-        lock.release()

@@ -51,3 +51,30 @@ def set_aside(path: Path) -> str:
     except OSError:
         return ""
     return f" The old file was kept as {backup.name}."
+
+
+@contextlib.contextmanager
+def exclusive(lock_path: Path, wait: float | None = None, on_wait=None) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_path` (filelock) while a file beside it is read, changed and
+    written, so two guides never lose each other's changes. Tried at once; when it is held elsewhere,
+    `on_wait()` is called and it waits up to `wait` seconds (None: for ever), then raises
+    filelock.Timeout (an OSError). A link at `lock_path` is removed, never followed; the lock file
+    is removed before release (a waiter finds it gone and takes a new one), so none is left behind."""
+    from filelock import FileLock, Timeout
+
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    if lock_path.is_symlink():
+        lock_path.unlink()
+    lock = FileLock(str(lock_path), thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait is not None:
+            on_wait()
+        lock.acquire(timeout=-1 if wait is None else wait, poll_interval=0.1)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            lock_path.unlink()
+        lock.release()

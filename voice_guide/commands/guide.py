@@ -107,7 +107,8 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
 
 
 def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tuple[Item, int] | None:
-    saved = loaded.progress
+    """The latest saved place, or, for `read NAME`, the place in that item."""
+    saved = loaded.progress if item is None else loaded.places.get(item.name)
     if saved is None:
         return None
     try:
