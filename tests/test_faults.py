@@ -998,3 +998,72 @@ class TestPlaces:
         assert "your place could not be saved" in captured.err
         assert said(captured.out)[-1] == "Goodbye. Your place could not be saved."
         no_traceback(captured.err)
+
+
+def _without_override() -> dict:
+    """Popen arguments that, when the tests run as root, take away root's power to read any file
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH leave the bounding set), so a chmod 000 file really
+    cannot be read."""
+    if os.geteuid() != 0:
+        return {}
+
+    def drop():
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+            if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+                raise OSError(ctypes.get_errno(), "cannot drop a capability")
+    return {"preexec_fn": drop}
+
+
+class TestSettingsFiles:
+    """Issue 10, defects 5 and 6: `settings set` and `reset` on a home that cannot take them give one
+    sentence and a non-zero exit, and a settings file that could not be read is never written over."""
+
+    @pytest.mark.parametrize("how", ["settings is a folder", "home is a file", "home under a file",
+                                     "read-only config", "no such user"])
+    @pytest.mark.parametrize("argv", [["settings", "set", "rate", "130"], ["settings", "reset"]])
+    def test_one_sentence_not_a_traceback(self, how, argv, tmp_path, monkeypatch, capsys):
+        home = tmp_path / "home"
+        with contextlib.ExitStack() as stack:
+            if how == "settings is a folder":
+                (home / "config" / "settings.json").mkdir(parents=True)
+            elif how == "home is a file":
+                home.write_text("not a folder")
+            elif how == "home under a file":
+                (tmp_path / "file").write_text("x")
+                home = tmp_path / "file" / "home"
+            elif how == "read-only config":
+                home.mkdir()
+                stack.enter_context(tmpfs(home / "config", "ro,size=1m"))
+            else:
+                home = Path("~voice-guide-no-such-user/x")
+            monkeypatch.setenv("VOICE_GUIDE_HOME", str(home))
+            code = cli.main(argv)
+        err = capsys.readouterr().err
+        assert code in (1, 2), err
+        assert err.strip().splitlines()[-1].startswith("voice-guide: ") and err.strip().endswith(".")
+        no_traceback(err)
+
+    def test_no_such_user_in_the_home_is_one_sentence_for_every_command(self, monkeypatch, capsys):
+        monkeypatch.setenv("VOICE_GUIDE_HOME", "~voice-guide-no-such-user/x")
+        for argv in (["settings"], ["list"], ["read", "safety-notice", "--no-listen"], ["model"]):
+            assert cli.main(argv) == 2
+            err = capsys.readouterr().err.strip()
+            assert err.count("\n") == 0 and "names no user's home folder" in err, err
+
+    def test_an_unreadable_settings_file_is_never_written_over(self, tmp_path):
+        home = tmp_path / "home"
+        (home / "config").mkdir(parents=True)
+        settings_mod.save(settings_mod.Settings(rate=200, volume=0.5), home / "config" / "settings.json")
+        path = home / "config" / "settings.json"
+        before = path.read_bytes()
+        path.chmod(0o000)
+        code, out, err = finished(child(["settings", "set", "rate", "130"], home, **_without_override()))
+        path.chmod(0o644)
+        assert code == 1, err
+        assert "could not be read" in err and "will not write over it" in err
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+        no_traceback(err)

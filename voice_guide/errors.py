@@ -17,6 +17,10 @@ class UsageError(VoiceGuideError):
     exit_code = 2
 
 
+class StorageError(VoiceGuideError):
+    """One of the user's own files (settings) cannot be written, or would be written over unread."""
+
+
 class ContentError(VoiceGuideError):
     """A content file is malformed; the message names the file and the field."""
 
