@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Sequence
 
 from voice_guide import paths
 from voice_guide.errors import ExportError
-from voice_guide.fileio import atomic_write_text, exclusive
+from voice_guide.fileio import atomic_write_text, exclusive, unstoppable
 
 RECORD_FORMAT = "voice-guide-export"
 RECORD_VERSION = 2
@@ -126,9 +126,10 @@ class Records:
 
     def save(self) -> None:
         paths.ensure(self.path.parent)
-        atomic_write_text(self.path, json.dumps({"format": RECORD_FORMAT, "version": RECORD_VERSION,
-                                                 "folder": str(self.folder.resolve()), "tracks": self.tracks},
-                                                indent=1, sort_keys=True))
+        with unstoppable():
+            atomic_write_text(self.path, json.dumps({"format": RECORD_FORMAT, "version": RECORD_VERSION,
+                                                     "folder": str(self.folder.resolve()),
+                                                     "tracks": self.tracks}, indent=1, sort_keys=True))
 
 
 def remove_legacy_files(out_dir: Path) -> None:

@@ -10,26 +10,58 @@ from pathlib import Path
 from typing import Iterator
 
 
+_unstoppable = 0
+"""How deep we are in `unstoppable` blocks."""
+_stop_waiting = False
+"""A stop arrived inside one and waits for its end."""
+
+
+@contextlib.contextmanager
+def unstoppable() -> Iterator[None]:
+    """Around the few milliseconds of reading, changing and writing a small file (with its lock): a
+    stop that arrives meanwhile (a signal handler that asks `defer_stop()`) is raised as
+    KeyboardInterrupt at the end, so a stop never leaves a temporary or lock file behind."""
+    global _unstoppable, _stop_waiting
+    _unstoppable += 1
+    try:
+        yield
+    finally:
+        _unstoppable -= 1
+    if _unstoppable == 0 and _stop_waiting:
+        _stop_waiting = False
+        raise KeyboardInterrupt
+
+
+def defer_stop() -> bool:
+    """For a signal handler: True when the stop must wait for an `unstoppable` block (it is noted)."""
+    global _stop_waiting
+    if _unstoppable:
+        _stop_waiting = True
+    return bool(_unstoppable)
+
+
 @contextlib.contextmanager
 def atomic_path(target: Path | str) -> Iterator[Path]:
     """Yield a temporary path beside `target`; on success it is fsynced and renamed onto `target`,
     on any failure (an exception, Ctrl-C) it is removed. The file gets the usual permissions (umask),
     not mkstemp's private 0600."""
     target = Path(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    mask = os.umask(0)
-    os.umask(mask)
-    os.chmod(tmp_path, 0o666 & ~mask)
+    tmp_path: Path | None = None
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        tmp_path = Path(tmp)
+        os.close(fd)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp_path, 0o666 & ~mask)
         yield tmp_path
         with open(tmp_path, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp_path, target)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp_path.unlink()
+        if tmp_path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                tmp_path.unlink()
         raise
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voice_guide import paths
-from voice_guide.fileio import atomic_write_text, exclusive, set_aside
+from voice_guide.fileio import atomic_write_text, exclusive, set_aside, unstoppable
 
 FORMAT = "voice-guide-progress"
 VERSION = 2
@@ -118,7 +118,7 @@ def _change(path: Path, change) -> None:
     """Read the places, `change` them and write them back, under a lock so that two guides on one
     home keep each other's places; no place left removes the file. An unreadable file is replaced."""
     paths.ensure(path.parent)
-    with exclusive(_lock_path(path), wait=10.0):
+    with unstoppable(), exclusive(_lock_path(path), wait=10.0):
         try:
             places = _parse(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

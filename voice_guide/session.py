@@ -274,8 +274,8 @@ class Session:
         s = self.state
         assert s.item is not None
         s.step, s.hold, s.mode = step, None, "speaking"
+        self._emit(SaveProgress(s.item.name, max(step, 0)))  # from the title on, so a quit knows saves work
         if step >= 0:
-            self._emit(SaveProgress(s.item.name, step))
             text = s.item.steps[step].say
             s.speech[step] = self.speech_length(text, s.rate) if text else 0.0
         else:

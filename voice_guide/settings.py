@@ -15,7 +15,7 @@ from pathlib import Path
 
 from voice_guide import paths
 from voice_guide.errors import StorageError, UsageError
-from voice_guide.fileio import atomic_write_text, set_aside
+from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
 
 FORMAT = "voice-guide-settings"
 VERSION = 1
@@ -118,7 +118,8 @@ def save(settings: Settings, path: Path | None = None) -> Path:
     _check_readable(path)
     try:
         paths.ensure(path.parent)
-        atomic_write_text(path, json.dumps({"format": FORMAT, "version": VERSION, "settings": values}, indent=2))
+        with unstoppable():
+            atomic_write_text(path, json.dumps({"format": FORMAT, "version": VERSION, "settings": values}, indent=2))
     except OSError as exc:
         why = ("a part of that path is a file, not a folder" if exc.errno in (errno.EEXIST, errno.ENOTDIR)
                else exc.strerror or str(exc))
