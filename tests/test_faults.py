@@ -1107,3 +1107,42 @@ class TestStoppedCommands:
                 os.killpg(proc.pid, signal.SIGKILL)
         assert code == 130 and err.strip().splitlines()[-2] == "voice-guide: stopped.", err
         no_traceback(err)
+
+
+class TestSmallerHoles:
+    """Issue 10, defect 11: names with control characters, and scratch folders a kill left behind."""
+
+    def test_hear_never_prints_control_characters_from_file_names(self, tmp_path, guide_home, capsys):
+        take = recording(tmp_path / "take.wav", "repeat")
+        odd = tmp_path / "a\nb\x1b[31mred.wav"
+        shutil.copy(take, odd)
+        missing = tmp_path / "gone\x1b]0;title\x07.wav"
+        assert cli.main(["hear", str(odd), str(missing)]) == 1
+        captured = capsys.readouterr()
+        for text in (captured.out, captured.err):
+            assert "\x1b" not in text and "\x07" not in text
+        assert captured.out.count("\n") == 1 and "a\\nb\\x1b[31mred.wav" in captured.out
+        assert "gone\\x1b]0;title\\x07.wav: there is no such file" in captured.err
+
+    def test_input_errors_never_print_control_characters(self, machine, tmp_path, capsys):
+        assert cli.main(["read", "safety-notice", "--input", str(tmp_path / "x\x1b[2J.wav")]) == 6
+        err = capsys.readouterr().err
+        assert "\x1b" not in err and "x\\x1b[2J.wav" in err and err.count("\n") == 1
+
+    def test_scratch_folders_of_a_killed_export_are_cleaned_by_the_next_run(self, tmp_path):
+        scratch = tmp_path / "tmp"
+        scratch.mkdir()
+        out = tmp_path / "out"
+        out.mkdir()
+        argv = ["export", "safety-notice", "what-to-do", "what-not-to-do", "--out", str(out)]
+        proc = child(argv, tmp_path / "home", {"TMPDIR": str(scratch)})
+        try:
+            assert proc.stderr.readline().startswith("Exported 1 of 3")
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
+        left = sorted(p.name.rsplit("-", 2)[0] for p in scratch.iterdir() if p.name.startswith("voice-guide-"))
+        assert "voice-guide-pyttsx3" in left, left  # what SIGKILL leaves behind
+        code, _, err = finished(child(argv, tmp_path / "home", {"TMPDIR": str(scratch)}))
+        assert code == 0, err
+        assert [p.name for p in scratch.iterdir() if p.name.startswith("voice-guide-")] == []

@@ -9,7 +9,7 @@ import pkgutil
 import sys
 
 from voice_guide import __version__, commands
-from voice_guide.errors import VoiceGuideError
+from voice_guide.errors import VoiceGuideError, printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         with sigterm_stops():  # a kill stops every command as Ctrl-C does: cleaned up, exit 130
             return int(args.func(args) or 0)
     except VoiceGuideError as err:
-        print(f"voice-guide: {err}", file=sys.stderr)
+        print(f"voice-guide: {printable(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("voice-guide: stopped.", file=sys.stderr)

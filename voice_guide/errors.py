@@ -51,3 +51,9 @@ class AudioInputError(VoiceGuideError):
     """An audio file given to `hear` or `--input` cannot be read as sound."""
 
     exit_code = 6
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (a newline or an escape sequence in a file name) written as
+    escapes, so a sentence stays one line and never drives the terminal."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)

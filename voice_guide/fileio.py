@@ -110,3 +110,28 @@ def exclusive(lock_path: Path, wait: float | None = None, on_wait=None) -> Itera
         with contextlib.suppress(OSError):
             lock_path.unlink()
         lock.release()
+
+
+def scratch_folder(prefix: str) -> Path:
+    """A new private folder in the system's temporary folder, named `<prefix><pid>-...`; folders of
+    the same kind left by a process that no longer runs (killed with SIGKILL, a power cut) are removed
+    first, so they never pile up."""
+    import shutil
+
+    base = Path(tempfile.gettempdir())
+    with contextlib.suppress(OSError):
+        for stale in base.glob(f"{prefix}*"):
+            pid = stale.name[len(prefix):].split("-", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)) and stale.is_dir():
+                shutil.rmtree(stale, ignore_errors=True)
+    return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=base))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # someone else's process: running
+        return True
+    return True
