@@ -953,13 +953,17 @@ class TestHostileAudio:
         assert peak < 400, f"{peak:.0f} MiB"
         no_traceback(err)
 
-    def test_input_from_a_pipe_is_one_sentence_not_a_hang(self, tmp_path):
-        fifo = tmp_path / "fifo.wav"
-        os.mkfifo(fifo)
-        code, out, err = finished(child(["read", "safety-notice", "--input", str(fifo)], tmp_path / "home"),
+    @pytest.mark.parametrize("kind, says", [("pipe", "pipe (FIFO)"), ("rate", "which no recording has")])
+    def test_input_of_a_pipe_or_an_absurd_rate_is_one_sentence(self, kind, says, tmp_path):
+        bad = tmp_path / "bad.wav"
+        if kind == "pipe":
+            os.mkfifo(bad)
+        else:
+            _tiny_wav(bad, 2_147_483_647)
+        code, out, err = finished(child(["read", "safety-notice", "--input", str(bad)], tmp_path / "home"),
                                   timeout=60)
         assert code == 6 and out == ""
-        assert "pipe (FIFO)" in err and str(fifo) in err
+        assert says in err and str(bad) in err
         no_traceback(err)
 
 
