@@ -39,7 +39,7 @@ def private_home(tmp_path_factory, monkeypatch):
 def held_lock(folder):
     from filelock import FileLock
 
-    lock = Records(folder).lock_path
+    lock = Records(folder).path.with_suffix(".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     held = FileLock(str(lock), thread_local=False)
     held.acquire()
@@ -517,7 +517,7 @@ def test_a_tampered_record_deletes_only_what_the_guide_wrote(tmp_path):
 def test_a_linked_lock_makes_no_file_at_its_target(tmp_path):
     out, target = tmp_path / "out", tmp_path / "target"
     out.mkdir()
-    lock = Records(out).lock_path
+    lock = Records(out).path.with_suffix(".lock")
     lock.parent.mkdir(parents=True, exist_ok=True)
     lock.symlink_to(target)
     (out / ".voice-guide-export.lock").symlink_to(tmp_path / "target2")
@@ -569,3 +569,10 @@ def test_three_exports_at_once_in_three_formats_keep_a_whole_playlist(tmp_path):
     assert errors == []
     assert _listed(tmp_path) == ["01 - Safety notice.mp3", "01 - Safety notice.ogg", "01 - Safety notice.wav",
                                  "02 - What to do.mp3", "02 - What to do.ogg", "02 - What to do.wav"]
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_sentence(tmp_path, private_home):
+    (private_home / "data").write_text("a file where the data folder should be")
+    with pytest.raises(ExportError, match="The record of what was exported could not be written in"):
+        run(tmp_path)
+    assert parts(tmp_path) == [] and audio_files(tmp_path) == []

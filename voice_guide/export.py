@@ -260,12 +260,11 @@ def export_library(library: Library, names: Sequence[str], out_dir: Path | str, 
     total = len(library.items)
     width = max(2, len(str(total)))
     try:
-        manifest = Records(out_dir, records_dir)
         waiting = ProgressEvent("wait", message=f"Another export is writing into {out_dir}; waiting for it to finish.")
         busy = (f"Another export is still writing into {out_dir}; wait for it to finish or choose another "
                 "folder with --out.")
-        with folder_lock(manifest, lambda: report(waiting), lock_wait, busy):
-            manifest = Records(out_dir, records_dir)  # as the export that held the lock left it
+        with folder_lock(out_dir, records_dir, lambda: report(waiting), lock_wait, busy):
+            manifest = Records(out_dir, records_dir)
             remove_legacy_files(out_dir)
             if single_file:
                 targets = [f"{SINGLE_STEM}.{fmt}", f"{SINGLE_STEM}.chapters.txt"]

@@ -37,6 +37,12 @@ def folder_id(out_dir: Path) -> str:
     return hashlib.sha256(str(out_dir.resolve()).encode("utf-8", "surrogateescape")).hexdigest()[:24]
 
 
+def record_path(out_dir: Path, where: Path | None = None) -> Path:
+    """The record of `out_dir` (in `where`, the data folder's exports/ by default); its lock is beside
+    it, with the suffix .lock."""
+    return (where or records_dir()) / f"{folder_id(out_dir)}.json"
+
+
 def plain_name(name: object) -> bool:
     """A name the guide could have written: one visible file name, no folder part."""
     return (isinstance(name, str) and bool(name) and not name.startswith(".") and Path(name).name == name
@@ -66,10 +72,7 @@ class Records:
 
     def __init__(self, out_dir: Path, where: Path | None = None) -> None:
         self.folder = out_dir
-        base = where or records_dir()
-        ident = folder_id(out_dir)
-        self.path = base / f"{ident}.json"
-        self.lock_path = base / f"{ident}.lock"
+        self.path = record_path(out_dir, where)
         self.tracks: dict[str, dict] = {}
         with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, RecursionError):
             data = json.loads(self.path.read_text(encoding="utf-8"))
@@ -125,11 +128,14 @@ class Records:
         return dict(self.tracks)
 
     def save(self) -> None:
-        paths.ensure(self.path.parent)
-        with unstoppable():
-            atomic_write_text(self.path, json.dumps({"format": RECORD_FORMAT, "version": RECORD_VERSION,
-                                                     "folder": str(self.folder.resolve()),
-                                                     "tracks": self.tracks}, indent=1, sort_keys=True))
+        data = json.dumps({"format": RECORD_FORMAT, "version": RECORD_VERSION, "folder": str(self.folder.resolve()),
+                           "tracks": self.tracks}, indent=1, sort_keys=True)
+        try:
+            paths.ensure(self.path.parent)
+            with unstoppable():
+                atomic_write_text(self.path, data)
+        except OSError as exc:
+            raise _data_folder_error(self.path.parent, exc) from exc
 
 
 def remove_legacy_files(out_dir: Path) -> None:
@@ -141,15 +147,24 @@ def remove_legacy_files(out_dir: Path) -> None:
                 target.unlink()
 
 
+def _data_folder_error(folder: Path, exc: OSError) -> ExportError:
+    return ExportError(f"The record of what was exported could not be written in {folder} "
+                       f"({exc.strerror or exc}); check that your data folder can be written to.")
+
+
 @contextlib.contextmanager
-def folder_lock(records: Records, on_wait: Callable[[], None], wait: float | None, busy: str) -> Iterator[None]:
-    """Hold the folder's export lock (beside its record, never in the folder); a second export calls
+def folder_lock(out_dir: Path, where: Path | None, on_wait: Callable[[], None], wait: float | None,
+                busy: str) -> Iterator[None]:
+    """Hold `out_dir`'s export lock (beside its record, never in the folder); a second export calls
     `on_wait` once and waits, or after `wait` seconds stops with `busy`."""
     from filelock import Timeout
 
+    lock = record_path(out_dir, where).with_suffix(".lock")
     with contextlib.ExitStack() as held:
         try:
-            held.enter_context(exclusive(records.lock_path, wait, on_wait))
+            held.enter_context(exclusive(lock, wait, on_wait))
         except Timeout:
             raise ExportError(busy) from None
+        except OSError as exc:
+            raise _data_folder_error(lock.parent, exc) from exc
         yield
