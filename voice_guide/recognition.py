@@ -84,6 +84,8 @@ def _fallback(settings: Settings, why: str) -> RecognizerChoice:
     model, found = find_vosk_model(settings)
     if model is not None and model.is_dir():
         return RecognizerChoice("vosk", model, f"{why} {found[0].upper()}{found[1:]} is used instead.")
+    if model is not None:
+        why += f" The Vosk model {model} was not found either."
     return RecognizerChoice("pocketsphinx", None, f"{why} The built-in recogniser is used instead.")
 
 

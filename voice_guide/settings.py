@@ -20,6 +20,7 @@ from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
 FORMAT = "voice-guide-settings"
 VERSION = 1
 RECOGNISERS = ("auto", "whisper", "vosk", "pocketsphinx")
+WHISPER_MODELS = ("tiny.en", "base")
 SYNTHESIZERS = ("pyttsx3", "espeak-ng")
 
 

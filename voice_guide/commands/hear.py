@@ -19,23 +19,9 @@ ORDER = 40
 
 RecognizerFactory = Callable[[Settings, Sequence[str]], Recognizer]
 
-
-def configured_recognizer(settings: Settings, phrases: Sequence[str]) -> Recognizer:
-    """The recogniser the settings ask for (Vosk when a model is present, else pocketsphinx)."""
-    try:
-        from voice_guide.recognition import open_recognizer
-    except ModuleNotFoundError as exc:
-        if exc.name != "voice_guide.recognition":
-            raise
-        raise EngineError(
-            "Speech recognition is not part of this installation; reinstall voice-guide."
-        ) from exc
-    return open_recognizer(settings, list(phrases))
-
-
-recognizer_factory: RecognizerFactory = configured_recognizer
-"""How `hear` gets its recogniser. Replace it (e.g. with pytest's monkeypatch) to hear through
-another recogniser, such as `voice_guide.testing.ScriptedRecognizer`."""
+recognizer_factory: RecognizerFactory | None = None
+"""None: the configured recogniser, opened exactly as the live guide opens it. Tests may set a
+factory (e.g. one returning `voice_guide.testing.ScriptedRecognizer`)."""
 
 
 def command_label(heard: Heard) -> str | None:
@@ -72,20 +58,19 @@ def as_line(file: str, heard: Heard) -> str:
 def run(args: argparse.Namespace) -> int:
     from voice_guide.audio_files import read_utterance
     from voice_guide.content.loader import load_library
-    from voice_guide.matching import build_vocabulary
+    from voice_guide.ears import open_understander, vocabulary
     from voice_guide.personal import PersonalModel
-    from voice_guide.understand import Understander
 
     settings = load_settings()
-    vocab = build_vocabulary(load_library().items)
-    recognizer = recognizer_factory(settings, vocab.phrases())
-    notice = getattr(recognizer, "notice", "")
-    if notice:
-        print(f"voice-guide: {notice}", file=sys.stderr)
+    items = load_library().items
     personal = PersonalModel.load()
     if personal.notice:
         print(f"voice-guide: {personal.notice}", file=sys.stderr)
-    understander = Understander(recognizer, vocab, personal if personal.active else None)
+    recognizer = recognizer_factory(settings, vocabulary(items).phrases()) if recognizer_factory else None
+    understander = open_understander(settings, items, personal if personal.active else None, recognizer=recognizer)
+    notice = getattr(understander.recognizer, "notice", "")
+    if notice:
+        print(f"voice-guide: {notice}", file=sys.stderr)
     failed = 0
     for file in args.files:
         try:
