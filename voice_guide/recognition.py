@@ -108,6 +108,18 @@ def recognizer_choice(settings: Settings) -> RecognizerChoice:
     return RecognizerChoice("whisper", folder, f"{asked}{why}")
 
 
+def checked_choice(settings: Settings) -> RecognizerChoice:
+    """`recognizer_choice`, with the Whisper model's files and checksum checked (no model is loaded):
+    what `voice-guide model` and `doctor` report."""
+    choice = recognizer_choice(settings)
+    if choice.engine == "whisper":
+        try:
+            whisper_models.verify(choice.model, whisper_models.MODELS[settings.whisper_model])
+        except (ModelError, OSError) as err:
+            return _fallback(settings, f"{err} {whisper_models.mend(settings.whisper_model)}")
+    return choice
+
+
 def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Sequence[str] | None = None,
                     candidates: Sequence[str] = ()) -> Recognizer:
     """Open the recogniser the settings ask for: Whisper rescoring `candidates` (short command phrases);
@@ -123,7 +135,7 @@ def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Se
             return WhisperRecognizer(choice.model, candidates)
         except (ModelError, OSError) as err:
             LOG.info("Whisper model unusable: %s", err)
-            choice = _fallback(settings, str(err))
+            choice = _fallback(settings, f"{err} {whisper_models.mend(settings.whisper_model)}")
             notice = choice.reason
     elif choice.engine == "pocketsphinx" and settings.recogniser != "pocketsphinx":
         notice = f"{choice.reason[0].upper()}{choice.reason[1:]}."

