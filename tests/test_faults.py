@@ -364,8 +364,31 @@ def _model_dir(kind: str, tmp_path: Path) -> Path:
 
 
 class TestRecogniserModel:
-    """Row 3: VOICE_GUIDE_VOSK_MODEL names a model that is missing, unreadable or corrupt: one clear
-    sentence, once, and the embedded recogniser (pocketsphinx) hears the user instead."""
+    """Row 3: the user asked for Vosk and VOICE_GUIDE_VOSK_MODEL names a model that is missing,
+    unreadable or corrupt, or the Whisper model is damaged: one clear sentence, once, and the embedded
+    recogniser (pocketsphinx) hears the user instead."""
+
+    @pytest.fixture(autouse=True)
+    def asks_for_vosk(self, guide_home):
+        settings_mod.save(settings_mod.Settings(recogniser="vosk"))
+
+    def test_a_damaged_whisper_model_is_said_once_and_hear_still_hears(self, guide_home, tmp_path, capsys):
+        from voice_guide import whisper_models
+
+        settings_mod.save(settings_mod.Settings())
+        folder = whisper_models.installed_dir("tiny.en")
+        shutil.copytree(whisper_models.packaged_tiny(), folder)
+        with open(folder / "model.bin", "r+b") as fh:
+            fh.seek(1000)
+            fh.write(b"\xff" * 64)  # same size, wrong checksum
+        files = [str(recording(tmp_path / f"{w}.wav", w)) for w in ("next", "wait")]
+        assert cli.main(["hear", *files, "--json"]) == 0
+        captured = capsys.readouterr()
+        rows = [json.loads(line) for line in captured.out.splitlines()]
+        assert [(r["command"], r["decision"]) for r in rows] == [("next", "act"), ("pause", "act")]
+        notices = [l for l in captured.err.splitlines() if l.strip()]
+        assert len(notices) == 1 and "damaged" in notices[0] and "built-in recogniser" in notices[0]
+        no_traceback(captured.err)
 
     @pytest.mark.parametrize("kind", ["missing", "a file", "unreadable", "corrupt"])
     def test_hear_falls_back_and_says_so_once(self, kind, guide_home, tmp_path, monkeypatch, capsys):

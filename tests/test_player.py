@@ -21,6 +21,7 @@ from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player
 from voice_guide.session_events import Do, Key
+from voice_guide.player import DUCK_GAIN
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys, espeak_speech
 from voice_guide.understand import Understander
 
@@ -243,6 +244,24 @@ def test_stop_said_over_the_guide_cuts_it_at_once(tmp_path):
     assert player.session.mode == "paused"
     sentence = next(p for p in out.played if p.audio.duration > 5)
     assert sentence.stopped and 4.0 < sentence.end - 0.0 < 5.5  # cut within about a second
+    ducked_at = next(t for t, gain in sentence.gains if gain == DUCK_GAIN)
+    assert 4.0 < ducked_at < 4.5  # lowered as soon as the voice over it began, before "stop" was decided
+
+
+def test_other_words_over_the_guide_duck_it_then_it_comes_back(tmp_path):
+    from voice_guide.adapters.espeak_tts import EspeakSynthesizer
+
+    clock = FakeClock(0.0)
+    out = ClockAudioOut(clock)
+    mic = EchoAndUserMic(out, clock, seconds=14, user=speak("hello there").gain(6.0), at=4.0)
+    player = make_player(clock, mic, ScriptedRecognizer(["hello there"]), items=[LONG_SENTENCE],
+                         synthesizer=EspeakSynthesizer(), audio_out=out, read_only=True,
+                         voice=VoiceSettings(volume=0.2), progress_path=tmp_path / "p.json")
+    player.run(item=LONG_SENTENCE)
+    sentence = next(p for p in out.played if p.audio.duration > 5)
+    assert [g for _, g in sentence.gains] == [1.0, DUCK_GAIN, 1.0] and not sentence.stopped
+    assert sentence.gains[2][0] - sentence.gains[1][0] < 2.0
+    assert list(player.outcome.heard) == ["(over speech) 'hello there' -> ignored"]
 
 
 class OpenGate:

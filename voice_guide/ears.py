@@ -83,11 +83,14 @@ def open_recognizer_for(settings: Settings, vocab: Vocabulary) -> Recognizer:
 
 def open_understander(settings: Settings, items: Iterable[Item], personal: Refiner | None = None,
                       background: bool = False, recognizer: Recognizer | None = None) -> Understander:
-    """Recogniser + matcher (+ the user's enrolled voice) for `items`; `background` opens the
-    recogniser on a thread. `recognizer` replaces the configured one (tests, evaluation)."""
+    """Recogniser + matcher (+ the user's enrolled voice) for `items`; `background` opens Whisper on a
+    thread (the other engines open in a moment, and any notice about them is known at once, to be
+    said). `recognizer` replaces the configured one (tests, evaluation)."""
+    from voice_guide.recognition import recognizer_choice
+
     vocab = vocabulary(items)
     if recognizer is None:
-        if background:
+        if background and recognizer_choice(settings).engine == "whisper":
             recognizer = BackgroundRecognizer(lambda: open_recognizer_for(settings, vocab))
         else:
             recognizer = open_recognizer_for(settings, vocab)

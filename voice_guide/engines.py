@@ -45,6 +45,11 @@ class Playback(Protocol):
 
     def stop(self) -> None: ...
 
+    def set_gain(self, gain: float) -> None:
+        """Lower (or restore, with 1.0) the volume of what is playing, from now on: the guide ducks
+        its voice while someone speaks over it."""
+        ...
+
     def done(self) -> bool: ...
 
     def wait(self, timeout: float | None = None) -> bool:

@@ -206,6 +206,11 @@ class BargeIn:
         self._mic_pending = np.zeros(0, dtype=np.float32)
         self._ref_pending = np.zeros(0, dtype=np.float32)
 
+    @property
+    def hearing(self) -> bool:
+        """A voice over the guide is being taken right now (the player ducks meanwhile)."""
+        return bool(self._taken)
+
     def reset(self) -> None:
         """The guide fell silent: forget any half-heard barge-in (the coupling is kept)."""
         self._taken, self._near, self._quiet = [], 0, 0

@@ -40,6 +40,9 @@ MIC_RETRY_SECONDS = 5.0
 """How often a lost microphone is tried again."""
 BARGE_IN = ("stop", "pause")
 """The only commands heard while the guide speaks (see listen.BargeIn)."""
+DUCK_GAIN = 0.3
+"""The guide's volume (about -10 dB) while a voice over it is being heard: the user can finish "stop"
+without shouting, and the recogniser hears less of the guide."""
 TICK_SECONDS = 0.1
 """How often the clock is read when no microphone paces the loop."""
 
@@ -58,7 +61,13 @@ class _Playing:
     audio: Audio
     say_id: int | None
     start: float
+    gain: float = 1.0
     _ref: np.ndarray | None = None
+
+    def duck(self, gain: float) -> None:
+        if gain != self.gain:
+            self.gain = gain
+            self.playback.set_gain(gain)
 
     def reference(self, rate: int, start: float, n: int) -> np.ndarray:
         """The `n` samples at `rate` it plays from `start` (silence outside it): what an echo is made of."""
@@ -68,7 +77,7 @@ class _Playing:
         first = round((start - self.start) * rate)
         a, b = max(0, first), min(len(self._ref), first + n)
         if b > a:
-            out[a - first : b - first] = self._ref[a:b]
+            out[a - first : b - first] = self._ref[a:b] * np.float32(self.gain)
         return out
 
 
@@ -282,6 +291,8 @@ class Player:
         if getattr(match, "decision", "") == "act" and command is not None and command.id in BARGE_IN:
             self._decide(result)
         else:
+            if self._current is not None:
+                self._current.duck(1.0)
             self.outcome.heard.append(f"(over speech) {getattr(match, 'heard', '')!r} -> ignored")
 
     def _decide(self, result: object) -> None:
@@ -324,6 +335,8 @@ class Player:
                     spoken_over = self.barge.feed(block, ref)
                     if spoken_over is not None:
                         self._barged(spoken_over)
+                    elif self._current is not None:
+                        self._current.duck(DUCK_GAIN if self.barge.hearing else 1.0)
         self._pump()
         if self.keys is not None:
             for char in self.keys.poll():

@@ -42,6 +42,8 @@ class MemoryPlayback:
     def __init__(self, audio: Audio, instant: bool) -> None:
         self.audio = audio
         self.stopped = False
+        self.gains: list[float] = []
+        """Every volume change asked for, in order."""
         self._done = threading.Event()
         if instant:
             self._done.set()
@@ -49,6 +51,9 @@ class MemoryPlayback:
     def stop(self) -> None:
         self.stopped = True
         self._done.set()
+
+    def set_gain(self, gain: float) -> None:
+        self.gains.append(gain)
 
     def finish(self) -> None:
         self._done.set()
@@ -130,6 +135,8 @@ class ClockPlayback:
         self.start = start
         self.end = start + audio.duration
         self.stopped = False
+        self.gains: list[tuple[float, float]] = [(start, 1.0)]
+        """(time, volume) of every change: what `ClockAudioOut.sounding` applies."""
         self._clock = clock
         self._resampled: dict[int, np.ndarray] = {}
 
@@ -137,6 +144,13 @@ class ClockPlayback:
         if rate not in self._resampled:
             self._resampled[rate] = self.audio.resample(rate).samples
         return self._resampled[rate]
+
+    def set_gain(self, gain: float) -> None:
+        self.gains.append((self._clock.now(), gain))
+
+    def gain_at(self, times: np.ndarray) -> np.ndarray:
+        when = np.array([t for t, _ in self.gains])
+        return np.array([g for _, g in self.gains], dtype=np.float32)[np.searchsorted(when, times, "right") - 1]
 
     def stop(self) -> None:
         self.stopped = True
@@ -172,8 +186,8 @@ class ClockAudioOut:
             src = p.samples_at(rate)
             i0, n = round((a - p.start) * rate), round((b - a) * rate)
             o0 = round((a - start) * rate)
-            piece = src[i0 : i0 + n]
-            out[o0 : o0 + len(piece)] += piece[: len(out) - o0]
+            piece = src[i0 : i0 + n][: len(out) - o0]
+            out[o0 : o0 + len(piece)] += piece * p.gain_at(a + np.arange(len(piece)) / rate)
         return out
 
 

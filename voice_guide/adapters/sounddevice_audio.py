@@ -136,6 +136,7 @@ class SounddevicePlayback:
         self._samples = samples
         self._sd = sd
         self._pos = 0
+        self._gain = np.float32(1.0)
         self._finished = threading.Event()
         self._lock = threading.Lock()
         self._stopped = False
@@ -148,7 +149,7 @@ class SounddevicePlayback:
     def _callback(self, outdata, frames, time_info, status) -> None:
         a = self._pos
         chunk = self._samples[a : a + frames]
-        outdata[: len(chunk), 0] = chunk
+        outdata[: len(chunk), 0] = chunk * self._gain
         outdata[len(chunk) :, 0] = 0.0
         self._pos = a + frames
         self._progress_at = time.monotonic()
@@ -172,6 +173,10 @@ class SounddevicePlayback:
             stream.abort()
         with contextlib.suppress(Exception):
             stream.close()
+
+    def set_gain(self, gain: float) -> None:
+        """Takes effect with the next block the device asks for (a few tens of milliseconds)."""
+        self._gain = np.float32(gain)
 
     def stop(self) -> None:
         """Cut the sound now: abort drops what the device still has buffered."""

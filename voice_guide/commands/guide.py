@@ -80,8 +80,17 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
         if model.notice:
             notices.append(model.notice)
         personal = model if model.active else None
-        # Opened in the background so the menu speaks at once; a problem is printed when it is found.
-        understand = open_understander(settings, library.items, personal, background=True).understand
+        # Whisper opens in the background so the menu speaks at once; a problem is printed when found.
+        try:
+            understander = open_understander(settings, library.items, personal, background=True)
+        except EngineError as err:
+            # No recogniser at all: say why once and go on with the keyboard rather than not start.
+            notices.append(f"{err} I will not hear you this time; use the keyboard, or question mark for help.")
+            listen = False
+        else:
+            if getattr(understander.recognizer, "notice", ""):
+                notices.append(understander.recognizer.notice)
+            understand = understander.understand
     return Engines(
         synthesizer=open_synthesizer(settings),
         audio_out=SounddeviceOut(settings.output_device),
