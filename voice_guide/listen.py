@@ -266,8 +266,20 @@ def noise_block(n: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:
     return (rng.standard_normal(n) * 10 ** (dbfs / 20)).astype(np.float32)
 
 
+def _from_first_sound(audio: Audio, below_peak_db: float = 30.0, keep: float = PREROLL) -> Audio:
+    """The recording from `keep` seconds before its first sound (within `below_peak_db` of its loudest
+    frame): a file's leading quiet would otherwise use up the short gap in which the guide listens."""
+    frame = round(FRAME_SECONDS * audio.rate)
+    levels = frame_levels(audio.samples, frame)
+    if len(levels) == 0:
+        return audio
+    first = int(np.argmax(levels >= levels.max() - below_peak_db))
+    return Audio(audio.samples[max(0, first * frame - round(keep * audio.rate)) :], audio.rate)
+
+
 class RecordingsIn:
-    """A microphone that says recorded utterances, one at a time: each is followed by `after` seconds
+    """A microphone that says recorded utterances (from just before their first sound), one at a
+    time: each is followed by `after` seconds
     of quiet (enough to end it), and the next starts once the guide is listening (`ready()` has been
     true for `gap` seconds). A faint noise floor fills the quiet. It paces itself on `sleep` (a
     clock's), so a run takes real time on a real clock and none on a fake one."""
@@ -278,7 +290,7 @@ class RecordingsIn:
                  tail: float = 3.0) -> None:
         self.rate = rate
         self.blocksize = blocksize
-        self.recordings = [r.resample(rate) for r in recordings]
+        self.recordings = [_from_first_sound(r.resample(rate)) for r in recordings]
         self.sleep = sleep
         self.ready = ready
         self.gap = gap
