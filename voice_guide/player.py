@@ -126,7 +126,7 @@ class Player:
         self.echo = echo
         """Called with each sentence as it starts to play (the CLI prints it)."""
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
-                               read_only=read_only)
+                               read_only=read_only, listening=self.mic is not None)
         self.endpointer = Endpointer(mic.rate if mic else 16000, trailing_silence, max_utterance)
         self.barge = BargeIn(self.mic.rate) if self.mic is not None and barge_in else None
         self.gate = EchoGate()
