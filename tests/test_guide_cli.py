@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
+import sys
 from functools import lru_cache
 
 import pytest
@@ -19,6 +21,7 @@ from voice_guide.content.loader import Library
 from voice_guide.content.model import Item, Step
 from voice_guide.errors import DeviceError
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
+from voice_guide.text_only import NO_SOUND
 
 REST = Item(
     name="short-rest", title="Short rest", kind="session", length=30.0, aliases=("rest",), order=2,
@@ -105,8 +108,9 @@ def test_the_place_is_offered_after_a_restart(guide_home, tmp_path, capsys):
     fakes, _, _ = engines(words)
     assert guide.run(args("guide", "--input", *record(tmp_path, words)), fakes, LIBRARY) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("Last time you were at step 2 of 3 of Short rest.")
-    assert out[1] == "Let your face rest." and "Open your eyes." in out
+    assert out[0] == "Hello, this is voice guide."
+    assert out[1].startswith("Last time you were at step 2 of 3 of Short rest.")
+    assert out[2] == "Let your face rest." and "Open your eyes." in out
     assert "Sit comfortably." not in out
 
 
@@ -115,7 +119,7 @@ def test_saying_no_to_the_offer_starts_from_the_menu(guide_home, tmp_path, capsy
     fakes, _, _ = engines(["no"])
     assert guide.run(args("guide", "--input", *record(tmp_path, ["no"])), fakes, LIBRARY) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1].startswith("Here is what I can read to you. 1: A tip.")
+    assert out[2] == "Say a topic or a session, or say list to hear them all."
     assert progress.load().progress is None
 
 
@@ -132,13 +136,33 @@ def test_a_corrupt_saved_place_is_told_once_and_kept_aside(guide_home, tmp_path,
     assert not any("saved place" in line for line in capsys.readouterr().out.splitlines())
 
 
-def test_no_speaker_is_a_device_error(guide_home):
-    class DeadSpeaker:
+def test_read_with_no_speaker_runs_as_text(guide_home, capsys):
+    """No speaker is not an error: the guide says so in one printed sentence, prints every sentence
+    at its pace on the clock and exits 0."""
+    class NoSpeaker:
         def play(self, audio):
             raise DeviceError("No speaker or sound output was found.")
 
     fakes, _, _ = engines([])
-    fakes.audio_out = DeadSpeaker()
-    with pytest.raises(DeviceError) as err:
-        guide.run(args("read", "tip", "--no-listen"), fakes, LIBRARY)
-    assert err.value.exit_code == 4
+    fakes.audio_out = NoSpeaker()
+    assert guide.run(args("read", "tip", "--no-listen"), fakes, LIBRARY) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [NO_SOUND, "A tip", "Rest your eyes.", "Drink water.", "That was A tip. Goodbye."]
+    spoken = sum(len(line.split()) * 60 / 150 for line in out[1:])
+    assert fakes.clock.now() >= spoken  # timed as if heard, not rushed through
+
+
+@pytest.mark.slow
+def test_read_on_a_machine_with_no_sound_device(tmp_path):
+    """The installed command, with a sound output that does not exist: the text, and exit 0."""
+    home = tmp_path / "home"
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PULSE_SERVER="unix:/nonexistent/native")
+    subprocess.run([sys.executable, "-m", "voice_guide", "settings", "set", "output_device", "no such device"],
+                   env=env, check=True, capture_output=True)
+    proc = subprocess.run([sys.executable, "-m", "voice_guide", "read", "safety-notice", "--no-listen",
+                           "--rate", "300"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == NO_SOUND and lines[1] == "Safety notice"
+    assert "Call emergency services now." in proc.stdout and lines[-1] == "That was Safety notice. Goodbye."
+    assert "ALSA" not in proc.stdout + proc.stderr

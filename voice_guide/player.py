@@ -14,6 +14,7 @@ pauses the session and says so, and the keyboard still works; progress is saved 
 
 from __future__ import annotations
 
+import queue
 import sys
 import time
 from collections import deque
@@ -31,7 +32,7 @@ from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, EchoGate, Endpointer
 from voice_guide.session import Session
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
-                                        Event, Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say,
+                                        Event, Finished, Key, Notice, NotUnderstood, PlayCue, SaveProgress, Say,
                                         SetVoice, SpeechDone, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
@@ -106,13 +107,16 @@ class Player:
                  on_voice: Callable[[int, float], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
                  watch: Callable[[np.ndarray, int], object | None] | None = None,
-                 barge_in: bool = True, voice_data: Path | None = None) -> None:
+                 barge_in: bool = True, voice_data: Path | None = None,
+                 late_notices: "queue.SimpleQueue[Notice] | None" = None) -> None:
         self.synth = synthesizer
         self.out = audio_out
         self.clock = clock
         self.mic = mic if understand is not None else None
         self.understand = understand
         self.watch = watch
+        self.late_notices = late_notices
+        """Notices from engines still loading in the background, said as they arrive."""
         """Raw-block watcher for a no-words switch (a click too short for the endpointer): block, rate
         -> a Match or None (`voice_guide.personal.PersonalModel.watch`)."""
         self.keys = keys
@@ -232,6 +236,7 @@ class Player:
                 if self.voice.volume != 1.0:
                     audio = audio.gain(self.voice.volume)
                 self._queue.append((audio, action.id, action.text))
+                self._pump()  # the first sentence plays while the next ones render
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
                     self._queue.append((self._cue(action.name), None, ""))
@@ -323,6 +328,8 @@ class Player:
                     if spoken_over is not None:
                         self._barged(spoken_over)
         self._pump()
+        while self.late_notices is not None and not self.late_notices.empty():
+            self._feed(self.late_notices.get())
         if self.keys is not None:
             for char in self.keys.poll():
                 self._feed(Key(char))

@@ -18,8 +18,8 @@ from voice_guide import menu, prompts
 from voice_guide.content.model import Item
 from voice_guide.keypad import ENTER, NumberEntry
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
-                                        Event, Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SayKind,
-                                        SetVoice, SpeechDone, StopAudio, Tick)
+                                        Event, Finished, Key, Notice, NotUnderstood, PlayCue, SaveProgress, Say,
+                                        SayKind, SetVoice, SpeechDone, StopAudio, Tick)
 from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
 
 RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 300
@@ -182,6 +182,9 @@ class Session:
             self._not_understood()
         elif isinstance(event, DeviceLost):
             self._device_lost(now, event.at_start)
+        elif isinstance(event, Notice):
+            s.mic_lost = s.mic_lost or event.deaf
+            self._say(event.text, "info")
         elif isinstance(event, DeviceBack):
             s.mic_lost = False
             if s.device_paused and s.mode == "paused":

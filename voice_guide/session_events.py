@@ -72,7 +72,16 @@ class EnrolDone:
     no_microphone: bool = False
 
 
-Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone
+@dataclass(frozen=True)
+class Notice:
+    """A sentence found while the guide already runs (an engine loaded in the background): say it;
+    `deaf` when it means spoken commands cannot be heard."""
+
+    text: str
+    deaf: bool = False
+
+
+Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone | Notice
 
 
 # ---- actions ------------------------------------------------------------------------------------

@@ -8,20 +8,26 @@ guide is listening), so a whole run can be scripted; `--no-listen` only speaks a
 from __future__ import annotations
 
 import argparse
+import contextlib
+import queue
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 from voice_guide import progress
+from voice_guide.background import Deferred
+from voice_guide.chatter import library_messages_to_log
 from voice_guide.commands.export import sigterm_stops
 from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Synthesizer
-from voice_guide.errors import EngineError, UsageError
+from voice_guide.errors import UsageError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player, SystemClock
+from voice_guide.session_events import Notice
 from voice_guide.speech import voice_settings
+from voice_guide.text_only import SpeakerOrText
 
 ORDER = 1
 INPUT_MAX_SECONDS = 60.0
@@ -43,6 +49,10 @@ class Engines:
     """The user's enrolled voice (voice_guide.personal.PersonalModel), when there is one."""
     keys: object | None
     notices: list[str]
+    late_notices: "queue.SimpleQueue[Notice]" = field(default_factory=queue.SimpleQueue)
+    """What engines still loading in the background have to say, once they know."""
+    warm_up: Callable[[], None] | None = None
+    """Loads what the first words did not need; called once the first sound plays."""
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -65,14 +75,22 @@ def register(subparsers) -> None:
 
 
 def real_engines(settings: settings_mod.Settings, library: Library, listen: bool) -> Engines:
-    """The synthesiser, speaker, microphone, recogniser and keyboard of this machine."""
+    """The synthesiser, speaker, microphone, recogniser and keyboard of this machine. Only what the
+    first words need is opened before they play: PortAudio starts in the background at once, the
+    recogniser (and the resampler the microphone needs) once the first sound plays (`warm_up`)."""
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
     from voice_guide.keys import open_keys
     from voice_guide.speech import open_synthesizer
 
+    speaker = SounddeviceOut(settings.output_device)
+    if hasattr(speaker, "prepare"):
+        Deferred(speaker.prepare, name="voice-guide-portaudio")
     notices: list[str] = []
+    late: queue.SimpleQueue[Notice] = queue.SimpleQueue()
+    later: list[Callable[[], object]] = [_warm_resampler]
     understand = personal = None
     if listen:
+        from voice_guide.background import LoadingRecognizer
         from voice_guide.matching import build_vocabulary
         from voice_guide.recognition import open_recognizer
         from voice_guide.understand import Understander
@@ -80,30 +98,38 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
         from voice_guide.personal import PersonalModel
 
         vocab = build_vocabulary(library.items)
-        try:
-            recognizer = open_recognizer(settings, vocab.phrases(), vocab.non_commands(grammar_safe=True))
-        except EngineError as err:
-            # No recogniser at all: say why once and go on with the keyboard rather than not start.
-            notices.append(f"{err} I will not hear you this time; use the keyboard, or question mark for help.")
-            listen = False
-        else:
-            if getattr(recognizer, "notice", ""):
-                notices.append(recognizer.notice)
-            model = PersonalModel.load()
-            if model.notice:
-                notices.append(model.notice)
-            personal = model if model.active else None
-            understand = Understander(recognizer, vocab, personal).understand
+        # No recogniser at all is said once (and the keyboard goes on) rather than not start.
+        recognizer = LoadingRecognizer(
+            lambda: open_recognizer(settings, vocab.phrases(), vocab.non_commands(grammar_safe=True)),
+            lambda text, deaf: late.put(Notice(text, deaf)))
+        later.insert(0, recognizer.start)
+        model = PersonalModel.load()
+        if model.notice:
+            notices.append(model.notice)
+        personal = model if model.active else None
+        understand = Understander(recognizer, vocab, personal).understand
+    warm = Deferred(lambda: [load() for load in later], name="voice-guide-warm-up", start=False)
     return Engines(
         synthesizer=open_synthesizer(settings),
-        audio_out=SounddeviceOut(settings.output_device),
+        audio_out=speaker,
         clock=SystemClock(),
         microphone=(lambda: SounddeviceIn(settings.input_device)) if listen else None,
         understand=understand,
         personal=personal,
         keys=open_keys(),
         notices=notices,
+        late_notices=late,
+        warm_up=warm.start,
     )
+
+
+def _warm_resampler() -> None:
+    """The first resampling imports its library (about a second): done here, not mid-sentence."""
+    import numpy as np
+
+    from voice_guide.audio import Audio
+
+    Audio(np.zeros(441, dtype=np.float32), 22050).resample(16000)
 
 
 def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tuple[Item, int] | None:
@@ -120,6 +146,13 @@ def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tup
 
 
 def run(args: argparse.Namespace, engines: Engines | None = None, library: Library | None = None) -> int:
+    with contextlib.ExitStack() as stack:
+        if engines is None:
+            stack.enter_context(library_messages_to_log())
+        return _run(args, engines, library)
+
+
+def _run(args: argparse.Namespace, engines: Engines | None, library: Library | None) -> int:
     settings = settings_mod.load()
     if args.rate is not None:
         settings = settings.with_changes(rate=args.rate)
@@ -141,6 +174,11 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
         except OSError as exc:
             print(f"voice-guide: the new rate and volume could not be saved ({exc}).", file=sys.stderr)
 
+    def echo(text: str) -> None:
+        print(text, flush=True)
+        if engines.warm_up is not None:  # the first sound plays: now load what it did not need
+            engines.warm_up()
+
     player: Player | None = None
     mic = None
     if listen and recordings is not None:
@@ -149,13 +187,12 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     elif listen and engines.microphone is not None:
         mic = engines.microphone()
     player = Player(
-        library.items, engines.synthesizer, engines.audio_out, engines.clock,
+        library.items, engines.synthesizer, SpeakerOrText(engines.audio_out, engines.clock, echo), engines.clock,
         mic=mic, understand=engines.understand if listen else None,
         keys=None if recordings is not None else engines.keys,  # type: ignore[arg-type]
         voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
         max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
-        echo=lambda text: print(text, flush=True),
-        watch=getattr(engines.personal, "watch", None),
+        echo=echo, watch=getattr(engines.personal, "watch", None), late_notices=engines.late_notices,
     )
     if engines.personal is not None:
         engines.personal.is_paused = lambda: player.session.mode == "paused"  # type: ignore[attr-defined]
