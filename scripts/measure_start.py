@@ -1,8 +1,10 @@
 """Start time: seconds from launching `voice-guide` to its first audible sound on the virtual sound
-card, with a warm speech cache (the guide has run before) and a cold one (a fresh install: nothing
+card, and to the moment it listens (the menu's prompt has been said: the first second of quiet after
+it), with a warm speech cache (the guide has run before) and a cold one (a fresh install: nothing
 rendered yet). Each run is a real process with a private VOICE_GUIDE_HOME; the sound is taken from the
-virtual sink's monitor, and the moment it starts is counted in samples from the recording's start,
-so the reader's own buffering does not add to the figure.
+virtual sink's monitor, and each moment is counted in samples from the recording's start, so the
+reader's own buffering does not add to the figures. The prompt is the first printed line with
+PROMPT in it (each line is printed as it starts to play).
 
     python scripts/measure_start.py [--runs 3] [-- ARGS FOR voice-guide]
 
@@ -29,7 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
 THRESHOLD = 0.003
 """Peak level (of full scale) that counts as sound: well above the null sink's digital silence."""
-TIMEOUT = 30.0
+TIMEOUT = 90.0
+PROMPT = "Say a "
+QUIET = 1.0
+"""Seconds of quiet after the prompt that mean the guide is listening."""
 
 
 def sound_server() -> str:
@@ -53,7 +58,8 @@ class Monitor:
              "--latency-msec=100"], stdout=subprocess.PIPE, env=dict(os.environ, PULSE_SERVER=server))
         self.origin = float("inf")
         self.samples = 0
-        self.loud: list[float] = []
+        self.loud: list[tuple[float, float]] = []
+        """(first, last) loud moment of each block with sound in it."""
         self._lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -71,34 +77,56 @@ class Monitor:
                 self.origin = min(self.origin, time.monotonic() - self.samples / RATE)
                 hits = np.flatnonzero(np.abs(block) > THRESHOLD)
                 if len(hits):
-                    self.loud.append(self.origin + (self.samples - len(block) + hits[0]) / RATE)
+                    start = self.origin + (self.samples - len(block)) / RATE
+                    self.loud.append((start + hits[0] / RATE, start + hits[-1] / RATE))
 
     def first_sound(self, since: float) -> float | None:
         with self._lock:
-            return next((t for t in self.loud if t >= since), None)
+            return next((a for a, _ in self.loud if a >= since), None)
+
+    def quiet_after(self, since: float, now: float) -> float | None:
+        """The end of the last sound before the first QUIET seconds without any, after `since`."""
+        with self._lock:
+            ends = [(a, b) for a, b in self.loud if b >= since]
+        for (_, end), (start, _) in zip(ends, ends[1:] + [(now, now)]):
+            if start - end >= QUIET:
+                return end
+        return None
 
     def close(self) -> None:
         self.proc.terminate()
         self.proc.wait()
 
 
-def launch(monitor: Monitor, home: Path, server: str, argv: list[str]) -> float:
-    """Seconds from launch to the first sound (TIMEOUT when nothing was heard)."""
+def launch(monitor: Monitor, home: Path, server: str, argv: list[str]) -> tuple[float, float]:
+    """Seconds from launch to the first sound and to listening (TIMEOUT when not seen)."""
     env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PULSE_SERVER=server)
     program = shutil.which("voice-guide", path=str(Path(sys.executable).parent)) or "voice-guide"
     time.sleep(0.5)  # let the sink fall quiet
     start = time.monotonic()
     proc = subprocess.Popen([program, *argv], env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    prompted: list[float] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if PROMPT in line and not prompted:
+                prompted.append(time.monotonic())
+
+    threading.Thread(target=read, daemon=True).start()
+    first = None
     try:
         while time.monotonic() - start < TIMEOUT:
-            heard = monitor.first_sound(start)
-            if heard is not None:
-                return heard - start
+            first = first or monitor.first_sound(start)
+            if prompted and first is not None:
+                listening = monitor.quiet_after(prompted[0], time.monotonic())
+                if listening is not None:
+                    return first - start, listening - start
             if proc.poll() is not None and time.monotonic() - start > 2:
                 break
-            time.sleep(0.01)
-        return TIMEOUT
+            time.sleep(0.05)
+        return (first - start if first else TIMEOUT), TIMEOUT
     finally:
         proc.terminate()
         try:
@@ -115,7 +143,7 @@ def main() -> int:
     opts = parser.parse_args()
     server = sound_server()
     monitor = Monitor(server)
-    figures: dict[str, list[float]] = {"warm": [], "cold": []}
+    figures: dict[str, list[tuple[float, float]]] = {"warm": [], "cold": []}
     try:
         with tempfile.TemporaryDirectory(prefix="vg-start-") as tmp:
             warm_home = Path(tmp) / "warm"
@@ -123,14 +151,16 @@ def main() -> int:
             for run in range(opts.runs):
                 cold_home = Path(tmp) / f"cold-{run}"
                 for kind, home in (("warm", warm_home), ("cold", cold_home)):
-                    seconds = launch(monitor, home, server, opts.args)
-                    figures[kind].append(seconds)
-                    print(f"run {run + 1} {kind}: {seconds:.2f} s to the first sound", flush=True)
+                    first, listening = launch(monitor, home, server, opts.args)
+                    figures[kind].append((first, listening))
+                    print(f"run {run + 1} {kind}: first sound {first:.2f} s, listening {listening:.2f} s", flush=True)
     finally:
         monitor.close()
     for kind, values in figures.items():
-        print(f"{kind} cache: median {statistics.median(values):.2f} s (runs: "
-              f"{', '.join(f'{v:.2f}' for v in values)})")
+        for what, column in (("first sound", 0), ("listening", 1)):
+            series = [v[column] for v in values]
+            print(f"{kind} cache, {what}: median {statistics.median(series):.2f} s (runs: "
+                  f"{', '.join(f'{v:.2f}' for v in series)})")
     return 0
 
 

@@ -17,7 +17,7 @@ from voice_guide import cli, progress
 from voice_guide import settings as settings_mod
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.commands import guide
-from voice_guide.content.loader import Library
+from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.errors import DeviceError
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
@@ -166,3 +166,40 @@ def test_read_on_a_machine_with_no_sound_device(tmp_path):
     assert lines[0] == NO_SOUND and lines[1] == "Safety notice"
     assert "Call emergency services now." in proc.stdout and lines[-1] == "That was Safety notice. Goodbye."
     assert "ALSA" not in proc.stdout + proc.stderr
+
+
+def test_keys_reach_item_11_from_the_menu(guide_home, capsys):
+    """The real library: '1' then '1' opens the eleventh item, not the first."""
+    from voice_guide.testing import TimedKeys
+
+    library = load_library()
+    clock = FakeClock(0.0)
+    keys = TimedKeys(clock, [(30.0, "1"), (30.4, "1"), (60.0, "q")])
+    fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None, None, None, keys, [])
+    assert guide.run(args("guide", "--no-listen"), fakes, library) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "Goodbye. Your place is saved."
+    assert "Gentle self massage" in out and "Safety notice" not in out
+    assert progress.load().progress.item == "self-massage"
+
+
+def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys):
+    """The real library and the real built-in recogniser: a recording of "muscle by muscle" opens
+    the tenth item; "wait" then pauses it there."""
+    from voice_guide import matching
+    from voice_guide.recognition import open_recognizer
+    from voice_guide.understand import Understander
+
+    library = load_library()
+    vocab = matching.build_vocabulary(library.items)
+    recognizer = open_recognizer(settings_mod.Settings(recogniser="pocketsphinx"), vocab.phrases(),
+                                 vocab.non_commands(grammar_safe=True))
+    clock = FakeClock(0.0)
+    fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None,
+                          Understander(recognizer, vocab).understand, None, None, [])
+    files = record(tmp_path, ["muscle by muscle", "wait"], voices=(("en-us", 130),))
+    assert guide.run(args("guide", "--input", *files), fakes, library) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert library.items[9].name == "muscle-by-muscle"
+    assert library.items[9].title in out and out[-1].startswith("Paused.")
+    assert progress.load().progress.item == "muscle-by-muscle"
