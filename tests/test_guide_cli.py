@@ -203,3 +203,12 @@ def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys
     assert library.items[9].name == "muscle-by-muscle"
     assert library.items[9].title in out and out[-1].startswith("Paused.")
     assert progress.load().progress.item == "muscle-by-muscle"
+
+
+def test_doctor_says_no_speaker_is_not_an_error():
+    from voice_guide.commands.doctor import check_devices
+
+    check = check_devices(settings_mod.Settings(), devices=lambda: ([], []))
+    assert check.ok and "print what it would say" in check.detail
+    mic_only = check_devices(settings_mod.Settings(), devices=lambda: (["mic"], ["speaker"]))
+    assert mic_only.ok and mic_only.detail == "1 output(s), 1 microphone(s)"
