@@ -115,10 +115,10 @@ class Player:
         self.mic = mic if understand is not None else None
         self.understand = understand
         self.watch = watch
-        self.late_notices = late_notices
-        """Notices from engines still loading in the background, said as they arrive."""
         """Raw-block watcher for a no-words switch (a click too short for the endpointer): block, rate
         -> a Match or None (`voice_guide.personal.PersonalModel.watch`)."""
+        self.late_notices = late_notices
+        """Notices from engines still loading in the background, said as they arrive."""
         self.keys = keys
         self.voice = voice
         self.voice_data = voice_data
