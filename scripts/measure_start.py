@@ -6,7 +6,10 @@ virtual sink's monitor, and each moment is counted in samples from the recording
 reader's own buffering does not add to the figures. The prompt is the first printed line with
 PROMPT in it (each line is printed as it starts to play).
 
-    python scripts/measure_start.py [--runs 3] [-- ARGS FOR voice-guide]
+    python scripts/measure_start.py [--runs 3] [--set NAME=VALUE ...] [-- ARGS FOR voice-guide]
+
+`--set recogniser=pocketsphinx`, for example, runs `voice-guide settings set recogniser pocketsphinx`
+in each private home first.
 
 Prints each run and the median of each kind. It starts the virtual sound card
 (scripts/virtual_sound.sh) when PULSE_SERVER does not answer.
@@ -98,10 +101,14 @@ class Monitor:
         self.proc.wait()
 
 
-def launch(monitor: Monitor, home: Path, server: str, argv: list[str]) -> tuple[float, float]:
+def launch(monitor: Monitor, home: Path, server: str, argv: list[str],
+           settings: list[str]) -> tuple[float, float]:
     """Seconds from launch to the first sound and to listening (TIMEOUT when not seen)."""
     env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PULSE_SERVER=server)
     program = shutil.which("voice-guide", path=str(Path(sys.executable).parent)) or "voice-guide"
+    for setting in settings:
+        subprocess.run([program, "settings", "set", *setting.split("=", 1)], env=env, check=True,
+                       capture_output=True)
     time.sleep(0.5)  # let the sink fall quiet
     start = time.monotonic()
     proc = subprocess.Popen([program, *argv], env=env, stdin=subprocess.DEVNULL,
@@ -139,6 +146,8 @@ def launch(monitor: Monitor, home: Path, server: str, argv: list[str]) -> tuple[
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for each run's private home")
     parser.add_argument("args", nargs="*", help="arguments for voice-guide (after --)")
     opts = parser.parse_args()
     server = sound_server()
@@ -147,11 +156,11 @@ def main() -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="vg-start-") as tmp:
             warm_home = Path(tmp) / "warm"
-            launch(monitor, warm_home, server, opts.args)  # fills the cache
+            launch(monitor, warm_home, server, opts.args, opts.set)  # fills the cache
             for run in range(opts.runs):
                 cold_home = Path(tmp) / f"cold-{run}"
                 for kind, home in (("warm", warm_home), ("cold", cold_home)):
-                    first, listening = launch(monitor, home, server, opts.args)
+                    first, listening = launch(monitor, home, server, opts.args, opts.set)
                     figures[kind].append((first, listening))
                     print(f"run {run + 1} {kind}: first sound {first:.2f} s, listening {listening:.2f} s", flush=True)
     finally:

@@ -183,6 +183,20 @@ def test_keys_reach_item_11_from_the_menu(guide_home, capsys):
     assert progress.load().progress.item == "self-massage"
 
 
+def test_the_safety_line_is_said_at_the_first_start_only(guide_home, capsys):
+    from voice_guide.testing import TimedKeys
+
+    library = load_library()
+    safety = library.get("safety-notice").summary
+    for expected in ([safety], []):
+        clock = FakeClock(0.0)
+        fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None, None, None,
+                              TimedKeys(clock, [(40.0, "q")]), [])
+        assert guide.run(args("guide", "--no-listen"), fakes, library) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0] == "Hello, this is voice guide." and [line for line in out if line == safety] == expected
+
+
 def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys):
     """The real library and the real built-in recogniser: a recording of "muscle by muscle" opens
     the tenth item; "wait" then pauses it there."""

@@ -46,6 +46,11 @@ def test_the_start_is_a_greeting_the_safety_line_and_one_prompt():
     assert sum(len(t.split()) for t in says(actions)) < 60  # listening within seconds, not after 40
 
 
+def test_later_starts_go_straight_to_the_prompt():
+    s = Session(LIBRARY.items, length)
+    assert says(s.start(0.0, first_time=False)) == [menu.GREETING, menu.prompt(True)]
+
+
 def test_the_list_is_topics_then_sessions_in_small_groups():
     groups = menu.groups(LIBRARY.items)
     assert groups[0].startswith("Topics. 1: Safety notice.") and any(g.startswith("Sessions. 9:") for g in groups)

@@ -1,5 +1,5 @@
-"""What the menu says, made for the ear: a short greeting and the safety notice's one line, then one
-prompt, so the guide listens within seconds; the whole list only when asked ("list"), in small groups
+"""What the menu says, made for the ear: a short greeting (the first time, with the safety notice's
+one line), then one prompt, so the guide listens within seconds; the whole list only when asked ("list"), in small groups
 with a moment to speak between them. Pure: items in, sentences out.
 
 Whether the guide can hear (`hears`) changes the wording: spoken commands when it listens, keys when
@@ -30,9 +30,9 @@ def choose(hears: bool) -> str:
     return "Say a name to choose." if hears else "Type a number to choose."
 
 
-def intro(items: Sequence[Item]) -> list[str]:
-    """The first words: the greeting, then the safety notice's one-line summary."""
-    safety = [item.summary for item in items if item.safety]
+def intro(items: Sequence[Item], first_time: bool = True) -> list[str]:
+    """The first words: the greeting, then, the first time, the safety notice's one-line summary."""
+    safety = [item.summary for item in items if item.safety] if first_time else []
     return [GREETING, *safety[:1]]
 
 

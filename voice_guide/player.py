@@ -346,11 +346,12 @@ class Player:
     # -- the loop ----------------------------------------------------------------------------------
 
     def run(self, item: Item | None = None, resume: tuple[Item, int] | None = None,
-            notices: Sequence[str] = ()) -> Outcome:
-        """Start (with `item` open, or the menu) and run until the user quits, a read-only item ends,
-        or recorded input is used up with nothing left to do."""
+            notices: Sequence[str] = (), first_time: bool = True) -> Outcome:
+        """Start (with `item` open, or the menu; `first_time` adds the safety line to the greeting)
+        and run until the user quits, a read-only item ends, or recorded input is used up."""
         notices = list(notices)
-        self._execute(self.session.start(self.clock.now(), item=item, resume=resume, notices=notices))
+        self._execute(self.session.start(self.clock.now(), item=item, resume=resume, notices=notices,
+                                         first_time=first_time))
         while not self._done():
             if self.mic is not None and self._mic_due():
                 self._listen()

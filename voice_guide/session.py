@@ -131,13 +131,13 @@ class Session:
         return self.listening and not self.state.mic_lost
 
     def start(self, now: float, *, item: Item | None = None, resume: tuple[Item, int] | None = None,
-              notices: Sequence[str] = ()) -> list[Action]:
-        """Begin: say any notices once; at the menu, the greeting and the safety line; then offer to
-        resume, open `item`, or say the menu's prompt."""
+              notices: Sequence[str] = (), first_time: bool = True) -> list[Action]:
+        """Begin: say any notices once; at the menu, the greeting (and the first time the safety
+        line); then offer to resume, open `item`, or say the menu's prompt."""
         for notice in notices:
             self._say(notice, "info")
         if item is None:
-            for text in menu.intro(self.items):
+            for text in menu.intro(self.items, first_time):
                 self._say(text, "info")
         if resume is not None:
             saved, step = resume

@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
-from voice_guide import progress
+from voice_guide import progress, welcome
 from voice_guide.background import Deferred
 from voice_guide.chatter import library_messages_to_log
 from voice_guide.commands.export import sigterm_stops
@@ -197,10 +197,14 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
     if engines.personal is not None:
         engines.personal.is_paused = lambda: player.session.mode == "paused"  # type: ignore[attr-defined]
     can_answer = player.mic is not None or player.keys is not None
+    first_time = welcome.first_time()
     try:
         with sigterm_stops():  # SIGTERM stops like Ctrl-C: silence at once, exit 130, no stray file
-            player.run(item=item, resume=_resume(loaded, library, item) if can_answer else None, notices=notices)
+            player.run(item=item, resume=_resume(loaded, library, item) if can_answer else None, notices=notices,
+                       first_time=first_time)
     finally:
+        if item is None and first_time:
+            welcome.remember()
         player.close()
         if engines.keys is not None:
             engines.keys.close()  # type: ignore[attr-defined]
