@@ -17,7 +17,7 @@ def session(length=30.0):
     return Item(
         name="s", title="Quiet session", kind="session", length=length,
         steps=(Step("Sit quietly and rest.", hold=6.0, cue=True, label="settle"),
-               Step("Breathe.", fill=True, cue=True, halfway=True, label="breathing"),
+               Step("Breathe.", fill=True, cue=True, halfway=True, label="breathing", title="calm breathing"),
                Step("Rest your hands.", hold=5.0, halfway=True),
                Step("Done.", hold=1.0)),
     )
@@ -142,7 +142,7 @@ def test_safety_items_are_marked(title, safety, spoken, shown):
 
 def test_chapters_cover_the_track_one_per_step():
     r = render_item(session(), FakeSynthesizer(), VOICE)
-    assert [c.title for c in r.chapters] == ["Settle", "Breathing", "Step 3", "Step 4"]
+    assert [c.title for c in r.chapters] == ["Settle", "Calm breathing", "Step 3", "Step 4"]  # spoken titles first
     assert r.chapters[0].start == 0.0 and r.chapters[-1].end == pytest.approx(r.duration)
     for a, b in zip(r.chapters, r.chapters[1:]):
         assert a.end == b.start

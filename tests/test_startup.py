@@ -50,13 +50,14 @@ def test_a_recogniser_that_cannot_load_is_said_once_and_hears_nothing():
     assert len(told) == 1 and told[0][1] is True and told[0][0].startswith("The recogniser could not be loaded.")
 
 
-def test_a_loaded_recogniser_decodes_and_its_notice_is_told():
+def test_a_loaded_recogniser_decodes_and_its_notice_is_told_with_the_first_utterance():
     inner = ScriptedRecognizer(["next"])
     inner.notice = "I am using the built-in recogniser."
     told = []
     rec = LoadingRecognizer(lambda: inner, lambda text, deaf: told.append((text, deaf)))
     rec.start()
-    assert rec.decode(tone(200, 0.5, 16000)) == [Hypothesis("next")]
+    rec.start()
+    assert rec.decode(tone(200, 0.5, 16000)) == [Hypothesis("next")] and rec.decode(tone(200, 0.5, 16000)) == []
     assert told == [("I am using the built-in recogniser.", False)] and rec.name == "scripted"
 
 

@@ -54,29 +54,20 @@ class Deferred(Generic[T]):
 
 class LoadingRecognizer:
     """A recogniser opened in the background: the first utterance waits for it. What its opening has
-    to tell the user (a fallback, or that it cannot hear at all) goes to `tell(sentence, deaf)` as
-    soon as it is known; one that cannot be opened then hears nothing, so the keys still work."""
+    to tell the user (a fallback, or that it cannot hear at all) goes to `tell(sentence, deaf)` with
+    that first utterance, a fixed point in the conversation; one that cannot be opened then hears
+    nothing, so the keys still work."""
 
     name = "loading"
 
     def __init__(self, open_recognizer: Callable[[], Recognizer], tell: Callable[[str, bool], None]) -> None:
-        self._open = open_recognizer
+        self._recognizer = Deferred(open_recognizer, name="voice-guide-recogniser", start=False)
         self._tell = tell
-        self._recognizer = Deferred(self._opened, name="voice-guide-recogniser", start=False)
+        self._told = False
 
     def start(self) -> None:
         """Begin opening it (once the guide's first words are playing)."""
         self._recognizer.start()
-
-    def _opened(self) -> Recognizer:
-        try:
-            recognizer = self._open()
-        except EngineError as err:
-            self._tell(f"{err} I will not hear you this time; use the keyboard, or question mark for help.", True)
-            raise
-        if getattr(recognizer, "notice", ""):
-            self._tell(recognizer.notice, False)  # type: ignore[attr-defined]
-        return recognizer
 
     def ready(self) -> bool:
         return self._recognizer.ready()
@@ -84,7 +75,15 @@ class LoadingRecognizer:
     def decode(self, audio: Audio) -> list[Hypothesis]:
         try:
             recognizer = self._recognizer.get()
-        except EngineError:
+        except EngineError as err:
+            self._once(f"{err} I will not hear you this time; use the keyboard, or question mark for help.", True)
             return []
+        self._once(getattr(recognizer, "notice", ""), False)
         self.name = recognizer.name
         return recognizer.decode(audio)
+
+    def _once(self, text: str, deaf: bool) -> None:
+        if not self._told:
+            self._told = True
+            if text:
+                self._tell(text, deaf)

@@ -124,8 +124,8 @@ def _chapters(item: Item, segments: Sequence[Segment], total: float) -> tuple[Ch
     steps = sorted(starts)
     chapters = []
     for k, step in enumerate(steps):
-        label = item.steps[step].label
-        title = label[:1].upper() + label[1:] if label else f"Step {step + 1}"
+        name = item.steps[step].title or item.steps[step].label  # the spoken title, as 'where' says it
+        title = name[:1].upper() + name[1:] if name else f"Step {step + 1}"
         start = 0.0 if k == 0 else starts[step]
         end = starts[steps[k + 1]] if k + 1 < len(steps) else total
         chapters.append(Chapter(title, start, end))
