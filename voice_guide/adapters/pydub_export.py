@@ -21,6 +21,7 @@ from typing import Iterator, Sequence
 from voice_guide.audio import Audio, wav_bytes
 from voice_guide.errors import ExportError
 from voice_guide.export import FORMATS, Tags
+from voice_guide.fileio import scratch_folder
 from voice_guide.render import Chapter
 
 
@@ -67,7 +68,7 @@ def _scratch() -> Iterator[None]:
     """Point `tempfile` at a private folder while pydub runs and delete it afterwards: pydub's own
     temporary files are not removed when ffmpeg fails or the export is interrupted."""
     with _scratch_lock:
-        folder = tempfile.mkdtemp(prefix="voice-guide-encode-")
+        folder = str(scratch_folder("voice-guide-encode-"))
         saved = tempfile.tempdir
         tempfile.tempdir = folder
         try:
@@ -192,7 +193,7 @@ def _ffmetadata(chapters: Sequence[Chapter]) -> str:
 def _add_mp4_chapters(path: Path, chapters: Sequence[Chapter]) -> None:
     """mutagen cannot write MP4 chapters; ffmpeg copies the stream and adds them from an ffmetadata
     file. The result replaces `path` (itself a temporary file) only when ffmpeg succeeded."""
-    folder = Path(tempfile.mkdtemp(prefix="voice-guide-chapters-"))
+    folder = scratch_folder("voice-guide-chapters-")
     try:
         meta = folder / "chapters.txt"
         meta.write_text(_ffmetadata(chapters), encoding="utf-8")

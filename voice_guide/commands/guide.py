@@ -22,7 +22,7 @@ from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Synthesizer
-from voice_guide.errors import UsageError
+from voice_guide.errors import StorageError, UsageError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player, SystemClock
 from voice_guide.session_events import Notice
@@ -77,7 +77,7 @@ def register(subparsers) -> None:
 def real_engines(settings: settings_mod.Settings, library: Library, listen: bool) -> Engines:
     """The synthesiser, speaker, microphone, recogniser and keyboard of this machine. Only what the
     first words need is opened before they play: PortAudio starts in the background at once, the
-    recogniser (and the resampler the microphone needs) once the first sound plays (`warm_up`)."""
+    recogniser and hearing's filters once the first sound plays (`warm_up`)."""
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
     from voice_guide.keys import open_keys
     from voice_guide.speech import open_synthesizer
@@ -87,7 +87,7 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
         Deferred(speaker.prepare, name="voice-guide-portaudio")
     notices: list[str] = []
     late: queue.SimpleQueue[Notice] = queue.SimpleQueue()
-    later: list[Callable[[], object]] = [_warm_resampler]
+    later: list[Callable[[], object]] = [_warm_front_end]
     understand = personal = None
     if listen:
         from voice_guide.background import LoadingRecognizer
@@ -123,17 +123,21 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
     )
 
 
-def _warm_resampler() -> None:
-    """The first resampling imports its library (about a second): done here, not mid-sentence."""
+def _warm_front_end() -> None:
+    """Hearing's first use imports its resampler and filters (about a second on a busy machine): done
+    here, in the background, rather than when the user first speaks or mid-sentence."""
     import numpy as np
 
     from voice_guide.audio import Audio
+    from voice_guide.frontend import FrontEnd
 
-    Audio(np.zeros(441, dtype=np.float32), 22050).resample(16000)
+    noise = np.random.default_rng(0).normal(0.0, 0.01, 11025).astype(np.float32)
+    FrontEnd().prepare(Audio(noise, 22050))
 
 
 def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tuple[Item, int] | None:
-    saved = loaded.progress
+    """The latest saved place, or, for `read NAME`, the place in that item."""
+    saved = loaded.progress if item is None else loaded.places.get(item.name)
     if saved is None:
         return None
     try:
@@ -171,8 +175,8 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
     def remember_voice(rate: int, volume: float) -> None:
         try:
             settings_mod.save(settings_mod.load().with_changes(rate=rate, volume=volume))
-        except OSError as exc:
-            print(f"voice-guide: the new rate and volume could not be saved ({exc}).", file=sys.stderr)
+        except StorageError as exc:
+            print(f"voice-guide: the new rate and volume were not saved. {exc}", file=sys.stderr)
 
     def echo(text: str) -> None:
         print(text, flush=True)
