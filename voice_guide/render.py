@@ -22,14 +22,15 @@ from voice_guide.timeline import Segment, build_timeline, total_seconds
 
 RATE = 22050
 """Rate of rendered tracks: espeak-ng's own rate, so its speech is never resampled."""
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 """Bump when the rendered sound changes for the same content and settings, so exports re-render."""
 SPEECH_DBFS = -20.0
 """Every track's speech is evened out to this level (RMS over the voiced parts)."""
 PEAK_LIMIT = 0.89
 """About -1 dBFS: peaks above it are softly limited, so no track clips after levelling."""
-HALFWAY_GAIN_DB = -6.0
-"""The spoken 'halfway' is quieter than the guidance: it should not break the calm."""
+HALFWAY_GAIN_DB = -2.0
+"""The spoken 'halfway' is a little softer than the guidance, so it does not break the calm, but
+clearly audible (scripts/measure_halfway.py prints its level against the speech)."""
 SAFETY_PREFIX = "Safety notice"
 ITEM_GAP = 2.0
 """Seconds of quiet between items in a single-file export."""
@@ -123,16 +124,18 @@ def _chapters(item: Item, segments: Sequence[Segment], total: float) -> tuple[Ch
     steps = sorted(starts)
     chapters = []
     for k, step in enumerate(steps):
-        label = item.steps[step].label
-        title = label[:1].upper() + label[1:] if label else f"Step {step + 1}"
+        name = item.steps[step].title or item.steps[step].label  # the spoken title, as 'where' says it
+        title = name[:1].upper() + name[1:] if name else f"Step {step + 1}"
         start = 0.0 if k == 0 else starts[step]
         end = starts[steps[k + 1]] if k + 1 < len(steps) else total
         chapters.append(Chapter(title, start, end))
     return tuple(chapters)
 
 
-def render_item(item: Item, synth: Synthesizer, settings: VoiceSettings, rate: int = RATE) -> RenderedItem:
-    """Speak and lay out `item`; the sound lasts exactly the timeline's total (to the sample)."""
+def lay_out(item: Item, synth: Synthesizer, settings: VoiceSettings,
+            rate: int = RATE) -> tuple[list[Segment], dict[str, Audio]]:
+    """The item's timeline, with its speech measured on the synthesiser's own audio, and that audio:
+    the one computation of an item's length, shared by the export and `voice-guide list`."""
     spoken = replace(item, title=spoken_title(item))
     speech: dict[str, Audio] = {}
 
@@ -141,7 +144,17 @@ def render_item(item: Item, synth: Synthesizer, settings: VoiceSettings, rate: i
             speech[text] = synth.synthesize(text, settings).resample(rate)
         return speech[text].duration
 
-    segments = build_timeline(spoken, length)
+    return build_timeline(spoken, length), speech
+
+
+def item_seconds(item: Item, synth: Synthesizer, settings: VoiceSettings) -> float:
+    """How long the item's track lasts (what `voice-guide list` shows)."""
+    return total_seconds(lay_out(item, synth, settings)[0])
+
+
+def render_item(item: Item, synth: Synthesizer, settings: VoiceSettings, rate: int = RATE) -> RenderedItem:
+    """Speak and lay out `item`; the sound lasts exactly the timeline's total (to the sample)."""
+    segments, speech = lay_out(item, synth, settings, rate)
     total = total_seconds(segments)
     spoken_parts = [speech[s.text] for s in segments if s.kind == "speech"]
     gain = speech_gain(spoken_parts, settings.volume)

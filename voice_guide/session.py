@@ -14,10 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Literal, Sequence
 
+from voice_guide import menu, prompts
 from voice_guide.content.model import Item
+from voice_guide.keypad import ENTER, NumberEntry
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
-                                        Event, Finished, Key, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
-                                        SayKind, SetVoice, SpeechDone, StopAudio, Tick)
+                                        Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
+                                        SaveProgress, Say, SayKind, SetVoice, SpeechDone, StopAudio, Tick)
 from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
 
 RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 300
@@ -26,17 +28,11 @@ VOLUME_STEP, VOLUME_MIN, VOLUME_MAX = 0.2, 0.2, 1.0
 KEYS = {
     " ": "toggle", "p": "toggle", "n": "next", "b": "back", "r": "repeat", "q": "quit",
     "+": "faster", "=": "faster", "-": "slower", ">": "louder", "<": "quieter",
-    "?": "help", "h": "help", "w": "where", "m": "menu", "y": "yes",
+    "?": "help", "h": "help", "w": "where", "m": "menu", "l": "menu", "y": "yes",
 }
-"""Keyboard shortcuts: the same commands as the voice. Digits choose an item or a step; while a
-question is pending, `y` answers yes and `n` answers no."""
+"""Keyboard shortcuts: the same commands as the voice. Numbers (see voice_guide.keypad) choose an item
+or a step; while a question is pending, `y` answers yes and `n` answers no."""
 
-KEY_HELP = (
-    "Keys: space to pause or go on, n for next, b for back, r to repeat, plus or minus for faster or "
-    "slower, w for where, m for the menu, question mark for help, q to quit."
-)
-
-TEACH_HELP = "To teach me how you say a word, say, for example: teach me pause again."
 NO_MIC_TO_TEACH = "I can't learn your voice without a microphone."
 
 Mode = Literal["menu", "speaking", "holding", "paused", "confirming", "enrolling", "finished"]
@@ -98,6 +94,12 @@ class SessionState:
     mic_lost: bool = False
     device_paused: bool = False
     """Paused because the microphone went away (not by the user): going on when it comes back."""
+    listing: list[str] = field(default_factory=list)
+    """Groups of the menu's list still to be read (see voice_guide.menu)."""
+    list_id: int | None = None
+    """The id of the group being read."""
+    list_due: float | None = None
+    """When the next group is read (after a moment to speak)."""
     place_saved: bool | None = None
     """Whether the place in the open item was last saved (None: not tried yet)."""
 
@@ -106,13 +108,15 @@ class Session:
     """The guide's behaviour. `speech_length(text, rate)` says how many seconds `text` lasts when
     spoken at `rate` (the player measures its rendered audio); holds follow from it so a session
     lasts its planned length. `read_only` ends the guide after one item instead of returning to the
-    menu."""
+    menu. `listening` says whether spoken commands can be heard at all (else it speaks of keys)."""
 
     def __init__(self, items: Sequence[Item], speech_length: Callable[[str, int], float], *,
-                 rate: int = 150, volume: float = 1.0, read_only: bool = False) -> None:
+                 rate: int = 150, volume: float = 1.0, read_only: bool = False, listening: bool = True) -> None:
         self.items = list(items)
         self.speech_length = speech_length
         self.read_only = read_only
+        self.listening = listening
+        self.numbers = NumberEntry()
         self.state = SessionState(rate=rate, volume=volume)
         self._next_id = 0
         self._out: list[Action] = []
@@ -123,24 +127,29 @@ class Session:
     def mode(self) -> Mode:
         return self.state.mode
 
+    @property
+    def hears(self) -> bool:
+        """Spoken commands can be heard now (else the user has only keys)."""
+        return self.listening and not self.state.mic_lost
+
     def start(self, now: float, *, item: Item | None = None, resume: tuple[Item, int] | None = None,
-              notices: Sequence[str] = ()) -> list[Action]:
-        """Begin: say any notices once, then offer to resume, open `item`, or list the menu."""
+              notices: Sequence[str] = (), first_time: bool = True) -> list[Action]:
+        """Begin: say any notices once; at the menu, the greeting (and the first time the safety
+        line); then offer to resume, open `item`, or say the menu's prompt."""
         for notice in notices:
             self._say(notice, "info")
+        if item is None:
+            for text in menu.intro(self.items, first_time):
+                self._say(text, "info")
         if resume is not None:
             saved, step = resume
             where = f"step {step + 1} of {len(saved.steps)} of {saved.title}"
-            if item is not None:
-                text = (f"Last time you were at {where}. Say yes to go on from there, "
-                        "or no to start from the beginning.")
-            else:
-                text = f"Last time you were at {where}. Say yes to go on, or no to start from the menu."
+            text = f"Last time you were at {where}. {prompts.resume_offer(self.hears, item is not None)}"
             self._ask(Question(text, "resume", (saved, step, item), back="menu"))
         elif item is not None:
             self._open(item, now)
         else:
-            self._menu(intro=True)
+            self._menu()
         return self._flush()
 
     def handle(self, event: Event, now: float) -> list[Action]:
@@ -153,11 +162,18 @@ class Session:
                 self._enrolled(event, now)
             return self._flush()
         if isinstance(event, Tick):
+            number = self.numbers.due(now)
+            if number is not None:
+                self._command(Do("step", number), now)
+            self._list_tick(now)
             self._tick(now)
         elif isinstance(event, SpeechDone):
             if event.say_id == s.awaiting:
                 s.awaiting = None
                 self._spoken(min(now, event.at) if event.at is not None else now)
+            elif event.say_id == s.list_id:
+                s.list_id = None
+                self._listed(now)
         elif isinstance(event, Key):
             self._key(event.char, now)
         elif isinstance(event, Do):
@@ -170,6 +186,9 @@ class Session:
             s.place_saved = event.ok
         elif isinstance(event, DeviceLost):
             self._device_lost(now, event.at_start)
+        elif isinstance(event, Notice):
+            s.mic_lost = s.mic_lost or event.deaf
+            self._say(event.text, "info")
         elif isinstance(event, DeviceBack):
             s.mic_lost = False
             if s.device_paused and s.mode == "paused":
@@ -187,9 +206,9 @@ class Session:
             return "You are at the menu."
         if s.step < 0:
             return f"Starting {s.item.title}."
-        text = f"Step {s.step + 1} of {len(s.item.steps)} of {s.item.title}"
-        label = s.item.steps[s.step].label
-        text += f": {label}." if label else "."
+        text = f"Step {s.step + 1} of {len(s.item.steps)} of {s.item.title}."
+        title = s.item.steps[s.step].title
+        text += f" {title}." if title else ""
         if s.hold is not None:
             left = s.hold.length - (s.hold.at(now) if now is not None else s.hold.elapsed)
             if left >= 10:
@@ -200,18 +219,10 @@ class Session:
         s = self.state
         if s.mode == "confirming" and s.question is not None:
             if s.question.kind == "choice":
-                return "Say which one you meant, or say no."
-            return "Say yes or no."
-        if s.mode == "menu":
-            return ("Say the name of a topic or a session, for example: safety notice, or: start massage; "
-                    "or type its number. "
-                    "You can also say repeat, slower, faster, louder, quieter, or stop. "
-                    f"{TEACH_HELP}")
-        if s.mode == "paused":
-            return ("Say resume to go on. You can also say next, back, repeat, where, slower, faster, or menu. "
-                    f"{TEACH_HELP}")
-        return ("You can say pause, next, back, repeat, where, slower, faster, louder, quieter, "
-                "or menu.")
+                return "Say which one you meant, or say no." if self.hears else "Type its number, or press n."
+            return prompts.help_text("question", self.hears)
+        mode = s.mode if s.mode in ("menu", "paused") else "running"
+        return prompts.help_text(mode, self.hears)
 
     # -- output helpers ----------------------------------------------------------------------------
 
@@ -229,25 +240,45 @@ class Session:
 
     # -- menu --------------------------------------------------------------------------------------
 
-    def menu_text(self, intro: bool) -> str:
-        parts = []
-        for number, item in enumerate(self.items, start=1):
-            extra = ""
-            if item.kind == "session" and item.length and "minute" not in item.title.lower():
-                halves = round(item.length / 30)
-                spoken = f"{halves // 2} and a half" if halves % 2 else f"{halves // 2}"
-                extra = f", a {spoken} minute session" if halves > 2 else ", a short session"
-            parts.append(f"{number}: {item.title}{extra}.")
-        head = "Here is what I can read to you. " if intro else ""
-        return head + " ".join(parts) + " Say a name to choose, or type its number. Say help at any time."
-
-    def _menu(self, intro: bool = False, short: bool = False) -> None:
+    def _menu(self, lead: str = "") -> None:
+        """At the menu: `lead` (e.g. "What next?"), then the one-line prompt, and listen."""
         s = self.state
         s.mode, s.item, s.step, s.hold, s.awaiting, s.question = "menu", None, -1, None, None, None
         s.paused_from = None
-        text = "What next? Say a name, or say repeat to hear the list." if short else None
-        self._say(text or self.menu_text(intro), "prompt")
+        self._say(f"{lead} {menu.prompt(self.hears)}".strip(), "prompt")
         self._emit(PlayCue("listening"))
+
+    def _list(self) -> None:
+        """Read the whole list, a small group at a time, with a moment to speak between groups."""
+        s = self.state
+        s.listing = menu.groups(self.items)
+        self._next_group()
+
+    def _next_group(self) -> None:
+        s = self.state
+        s.list_due = None
+        s.list_id = self._say(s.listing.pop(0), "prompt")
+
+    def _listed(self, now: float) -> None:
+        """A group has been read: wait a moment for the user before the next, or end with the prompt."""
+        s = self.state
+        if s.listing:
+            s.list_due = now + menu.GROUP_GAP
+        else:
+            self._say(menu.choose(self.hears), "prompt")
+            self._emit(PlayCue("listening"))
+
+    def _list_tick(self, now: float) -> None:
+        s = self.state
+        if s.list_due is not None and now >= s.list_due and s.listing:
+            self._next_group()
+
+    def _stop_list(self) -> bool:
+        """Anything the user does stops the list; True when it was being read."""
+        s = self.state
+        was = bool(s.listing) or s.list_id is not None
+        s.listing, s.list_id, s.list_due = [], None, None
+        return was
 
     # -- running an item ---------------------------------------------------------------------------
 
@@ -344,7 +375,7 @@ class Session:
         else:
             s.item = None
             self._say(f"That was {title}.", "info")
-            self._menu(short=True)
+            self._menu("What next?")
 
     def _goodbye(self) -> None:
         """Quit, saving the place in an open item once more; say it is saved only when the saves work."""
@@ -436,7 +467,7 @@ class Session:
                 if item is not None:
                     self._open(item, now)
                 else:
-                    self._menu(intro=True)
+                    self._menu()
             return
         if not yes:
             self._say("All right.", "info")
@@ -512,12 +543,25 @@ class Session:
 
     def _key(self, char: str, now: float) -> None:
         s = self.state
+        number = None
         if s.mode == "confirming" and char in ("y", "n"):
             self._command(Do("yes" if char == "y" else "no"), now)
-        elif char.isdigit() and char != "0":
-            self._command(Do("step", int(char)), now)
+        elif char.isdigit():
+            if s.mode == "confirming":
+                number = int(char) or None
+            else:
+                limit = len(s.item.steps) if s.item is not None else len(self.items)
+                number = self.numbers.press(char, limit, now)
+                if number is None and self.numbers.digits and s.mode == "menu":
+                    self._stop_list()  # the user is typing a number: the list gives way
+                    self._emit(StopAudio())
+        elif char in ENTER:
+            number = self.numbers.enter()
         elif char in KEYS:
+            self.numbers.clear()
             self._command(Do(KEYS[char]), now)
+        if number is not None:
+            self._command(Do("step", number), now)
 
     def _find(self, name: object) -> Item | None:
         for item in self.items:
@@ -529,6 +573,7 @@ class Session:
         s = self.state
         s.reprompted = False
         cid = cmd.id
+        listing = self._stop_list()
         if s.mode in ("menu", "paused", "confirming"):
             # Whatever the guide is saying here (the list, a question) gives way to the answer at once.
             self._emit(StopAudio())
@@ -540,35 +585,34 @@ class Session:
         in_item = s.item is not None
         if cid in ("pause", "stop"):
             if not in_item:
-                if cid == "stop":
-                    self._confirm("Close the guide? Say yes or no.", "quit", None, now)
+                if cid == "stop" and not listing:
+                    self._confirm(f"Close the guide? {prompts.yes_no(self.hears)}", "quit", None, now)
                 else:
-                    self._say("All right. Say a name to choose, or say repeat to hear the list.", "prompt")
+                    self._say(f"All right. {menu.prompt(self.hears)}", "prompt")
             elif s.mode == "paused" and cid == "stop":
                 self._ask_leave(now)
             else:
-                more = " or menu to choose something else" if not self.read_only else " or stop to finish"
-                self._pause(now, f"Paused. Say resume to go on,{more}.")
+                self._pause(now, f"Paused. {prompts.go_on(self.hears, self.read_only)}")
         elif cid == "resume":
             if s.mode == "paused":
                 self._resume(now)
             elif in_item:
                 self._say("I am already going on.", "info")
             else:
-                self._say("Nothing is paused. Say a name to choose.", "info")
+                self._say(f"Nothing is paused. {menu.choose(self.hears)}", "info")
         elif cid in ("slower", "faster", "louder", "quieter"):
             self._voice(cid, now)
         elif cid == "where":
             self._info(self.where(now), now)
         elif cid == "help":
-            self._info(self.help() + " " + KEY_HELP if s.mode == "menu" else self.help(), now)
+            self._info(self.help(), now)
         elif cid == "quit":
             if in_item:
                 self._freeze(now)
             self._goodbye()
         elif cid == "menu":
             if not in_item:
-                self._menu()
+                self._list()
             else:
                 self._ask_leave(now, to_menu=True)
         elif cid == "open":
@@ -581,7 +625,8 @@ class Session:
                 self._info(f"This is {item.title}. " + self.where(now), now)
             else:
                 assert s.item is not None
-                self._confirm(f"Leave {s.item.title} and open {item.title}? Say yes or no.", "open", item, now)
+                self._confirm(f"Leave {s.item.title} and open {item.title}? {prompts.yes_no(self.hears)}", "open",
+                              item, now)
         elif cid in ("next", "back", "repeat", "step"):
             self._move(cid, cmd.arg, now)
         elif cid == "suggestion":
@@ -614,7 +659,7 @@ class Session:
         elif cmd.id in ("repeat", "help", "where"):
             self._say(self.help() if cmd.id == "help" else q.text, "prompt")
         elif q.kind == "resume":
-            self._say("Say yes or no.", "prompt")
+            self._say(prompts.yes_no(self.hears), "prompt")
         else:
             # Another command means "no, I meant this": drop the question and do it from where we were.
             s.question = None
@@ -635,7 +680,7 @@ class Session:
             self._open(places[0][0], now, places[0][1])
         else:
             item, step = places[0]
-            self._confirm(f"Leave {s.item.title} and go to {label} of {item.title}? Say yes or no.",
+            self._confirm(f"Leave {s.item.title} and go to {label} of {item.title}? {prompts.yes_no(self.hears)}",
                           "suggestion", (item, step), now)
 
     def _teach(self, command: object, now: float) -> None:
@@ -644,7 +689,7 @@ class Session:
             self._info(NO_MIC_TO_TEACH, now)
             return
         what = f"how you say {command}?" if command else "how you say my commands? It takes about three minutes."
-        self._confirm(f"Shall I learn {what} Say yes or no.", "teach", command, now)
+        self._confirm(f"Shall I learn {what} {prompts.yes_no(self.hears)}", "teach", command, now)
 
     def _enrolled(self, done: EnrolDone, now: float) -> None:
         """Back from teaching to where the user was: paused at the same place, or the menu."""
@@ -655,16 +700,16 @@ class Session:
             self._say(f"{lead}Back to where we were. {self.where(now)} Say resume to go on.", "info")
         else:
             s.mode = "menu"
-            self._say(f"{lead}Back to the menu. Say a name to choose, or say repeat to hear the list.", "prompt")
+            self._say(f"{lead}Back to the menu. {menu.prompt(self.hears)}", "prompt")
             self._emit(PlayCue("listening"))
 
     def _ask_leave(self, now: float, to_menu: bool = False) -> None:
         s = self.state
         assert s.item is not None
         if self.read_only and not to_menu:
-            self._confirm(f"Stop {s.item.title} and close the guide? Say yes or no.", "quit", None, now)
+            self._confirm(f"Stop {s.item.title} and close the guide? {prompts.yes_no(self.hears)}", "quit", None, now)
         else:
-            self._confirm(f"Leave {s.item.title} and go to the menu? Say yes or no.", "leave", None, now)
+            self._confirm(f"Leave {s.item.title} and go to the menu? {prompts.yes_no(self.hears)}", "leave", None, now)
 
     def _info(self, text: str, now: float) -> None:
         """Answer a question without losing the place: a cut sentence is said again afterwards; a
@@ -713,9 +758,9 @@ class Session:
                 else:
                     self._say(f"Please choose a number from 1 to {len(self.items)}.", "prompt")
             elif cid == "repeat":
-                self._menu()
+                self._list()
             else:
-                self._say("Say a name to choose, or say repeat to hear the list.", "prompt")
+                self._say(menu.prompt(self.hears), "prompt")
             return
         n = len(s.item.steps)
         if cid == "next":

@@ -73,6 +73,15 @@ class EnrolDone:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A sentence found while the guide already runs (an engine loaded in the background): say it;
+    `deaf` when it means spoken commands cannot be heard."""
+
+    text: str
+    deaf: bool = False
+
+
+@dataclass(frozen=True)
 class PlaceSaved:
     """Whether the last SaveProgress was written, so the guide never says a place is saved when it
     is not."""
@@ -80,7 +89,8 @@ class PlaceSaved:
     ok: bool
 
 
-Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone | PlaceSaved
+Event = (Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone | Notice
+         | PlaceSaved)
 
 
 # ---- actions ------------------------------------------------------------------------------------

@@ -221,6 +221,12 @@ class SounddeviceOut:
         self.stall_seconds = stall_seconds
         self._current: SounddevicePlayback | None = None
 
+    def prepare(self) -> None:
+        """Load PortAudio now (it lists the devices as it loads, which takes a moment), so the guide
+        can do it in the background while its first sentence renders; errors surface on `play`."""
+        with contextlib.suppress(EngineError):
+            _sd()
+
     def play(self, audio: Audio) -> SounddevicePlayback:
         sd = _sd()
         if self._current is not None:

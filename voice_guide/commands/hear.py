@@ -58,7 +58,8 @@ def as_line(file: str, heard: Heard) -> str:
 def run(args: argparse.Namespace) -> int:
     from voice_guide.audio_files import read_utterance
     from voice_guide.content.loader import load_library
-    from voice_guide.ears import open_understander, vocabulary
+    from voice_guide.ears import open_understander
+    from voice_guide.matching import build_vocabulary
     from voice_guide.personal import PersonalModel
 
     settings = load_settings()
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
     personal = PersonalModel.load()
     if personal.notice:
         print(f"voice-guide: {personal.notice}", file=sys.stderr)
-    recognizer = recognizer_factory(settings, vocabulary(items).phrases()) if recognizer_factory else None
+    recognizer = recognizer_factory(settings, build_vocabulary(items).phrases()) if recognizer_factory else None
     understander = open_understander(settings, items, personal if personal.active else None, recognizer=recognizer)
     notice = getattr(understander.recognizer, "notice", "")
     if notice:

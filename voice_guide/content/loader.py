@@ -24,7 +24,7 @@ FOLDERS = {"topics": "topic", "sessions": "session"}
 
 ITEM_FIELDS = {"name", "title", "kind", "order", "summary", "aliases", "safety", "length", "steps"}
 REQUIRED_ITEM_FIELDS = ("name", "title", "kind", "order", "summary", "steps")
-STEP_FIELDS = {"say", "hold", "fill", "cue", "halfway", "label"}
+STEP_FIELDS = {"say", "hold", "fill", "cue", "halfway", "label", "title"}
 KINDS = ("topic", "session")
 NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 WORD_RE = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*")
@@ -75,6 +75,7 @@ def _step(source: str, data: Any, index: int, kind: str) -> Step:
         raise ContentError(f"{source}: {where}hold must be a number of seconds >= 0.")
     fill, cue, halfway = (_flag(source, data, key, where) for key in ("fill", "cue", "halfway"))
     label = _text(source, data, "label", where, required=False, empty_ok=True)
+    title = _text(source, data, "title", where, required=False, empty_ok=True)
     if kind == "topic" and (fill or halfway):
         key = "fill" if fill else "halfway"
         raise ContentError(f"{source}: {where}{key} is only for sessions; remove it from this topic.")
@@ -83,7 +84,7 @@ def _step(source: str, data: Any, index: int, kind: str) -> Step:
         raise ContentError(f"{source}: {where}{key} needs a hold longer than 0 seconds or fill = true.")
     if not say and not (fill or hold > 0):
         raise ContentError(f"{source}: {where}say is empty and there is no hold; the step does nothing.")
-    return Step(say=say, hold=float(hold), fill=fill, cue=cue, halfway=halfway, label=label)
+    return Step(say=say, hold=float(hold), fill=fill, cue=cue, halfway=halfway, label=label, title=title)
 
 
 def item_from_dict(data: Any, source: str) -> Item:

@@ -27,7 +27,9 @@ class Step:
     halfway: bool = False
     """A quiet spoken 'halfway' in the middle of the hold."""
     label: str = ""
-    """A short name for the step, said by 'where' (e.g. 'forehead')."""
+    """A short internal name for the step: chapter marks, and what 'suggestion 3' finds."""
+    title: str = ""
+    """What 'where' says the step is, as spoken to the user (e.g. 'Your forehead'); optional."""
 
 
 @dataclass(frozen=True)

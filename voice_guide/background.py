@@ -1,0 +1,89 @@
+"""Engines that load while the guide already speaks: the first word should not wait for a speech
+recogniser (or anything else slow to open) that is only needed once the user answers."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable, Generic, TypeVar
+
+from voice_guide.audio import Audio
+from voice_guide.engines import Hypothesis, Recognizer
+from voice_guide.errors import EngineError
+
+T = TypeVar("T")
+
+
+class Deferred(Generic[T]):
+    """A value made by `make()` in a background thread, started at once or by `start()` (`get()`
+    starts it too); `get()` waits for it and raises its error."""
+
+    def __init__(self, make: Callable[[], T], name: str = "voice-guide-loading", start: bool = True) -> None:
+        self._make = make
+        self._done = threading.Event()
+        self._value: T | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._lock = threading.Lock()
+        if start:
+            self.start()
+
+    def start(self) -> None:
+        with self._lock:
+            if not self._thread.is_alive() and not self._done.is_set() and self._thread.ident is None:
+                self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = self._make()
+        except BaseException as exc:  # handed to whoever asks for the value
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def ready(self) -> bool:
+        return self._done.is_set()
+
+    def get(self, timeout: float | None = None) -> T:
+        self.start()
+        if not self._done.wait(timeout):
+            raise TimeoutError("still loading")
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]
+
+
+class LoadingRecognizer:
+    """A recogniser opened in the background: the first utterance waits for it. What its opening has
+    to tell the user (a fallback, or that it cannot hear at all) goes to `tell(sentence, deaf)` with
+    that first utterance, a fixed point in the conversation; one that cannot be opened then hears
+    nothing, so the keys still work."""
+
+    name = "loading"
+
+    def __init__(self, open_recognizer: Callable[[], Recognizer], tell: Callable[[str, bool], None]) -> None:
+        self._recognizer = Deferred(open_recognizer, name="voice-guide-recogniser", start=False)
+        self._tell = tell
+        self._told = False
+
+    def start(self) -> None:
+        """Begin opening it (once the guide's first words are playing)."""
+        self._recognizer.start()
+
+    def ready(self) -> bool:
+        return self._recognizer.ready()
+
+    def decode(self, audio: Audio) -> list[Hypothesis]:
+        try:
+            recognizer = self._recognizer.get()
+        except EngineError as err:
+            self._once(f"{err} I will not hear you this time; use the keyboard, or question mark for help.", True)
+            return []
+        self._once(getattr(recognizer, "notice", ""), False)
+        self.name = recognizer.name
+        return recognizer.decode(audio)
+
+    def _once(self, text: str, deaf: bool) -> None:
+        if not self._told:
+            self._told = True
+            if text:
+                self._tell(text, deaf)

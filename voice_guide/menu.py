@@ -1,0 +1,63 @@
+"""What the menu says, made for the ear: a short greeting (the first time, with the safety notice's
+one line), then one prompt, so the guide listens within seconds; the whole list only when asked ("list"), in small groups
+with a moment to speak between them. Pure: items in, sentences out.
+
+Whether the guide can hear (`hears`) changes the wording: spoken commands when it listens, keys when
+it does not.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+from voice_guide.content.model import Item
+
+GREETING = "Hello, this is voice guide."
+GROUP_SIZE = 4
+"""Items read together when the list is asked for."""
+GROUP_GAP = 2.0
+"""Seconds of quiet (listening) between two groups of the list."""
+
+
+def prompt(hears: bool) -> str:
+    if hears:
+        return "Say a topic or a session, or say list to hear them all."
+    return "Type the number of a topic or a session, or press l to hear them all."
+
+
+def choose(hears: bool) -> str:
+    """What to do once the list has been read."""
+    return "Say a name to choose." if hears else "Type a number to choose."
+
+
+def intro(items: Sequence[Item], first_time: bool = True) -> list[str]:
+    """The first words: the greeting, then, the first time, the safety notice's one-line summary."""
+    safety = [item.summary for item in items if item.safety] if first_time else []
+    return [GREETING, *safety[:1]]
+
+
+def describe(number: int, item: Item) -> str:
+    """'11: Gentle self massage, a 3 and a half minute session.'"""
+    extra = ""
+    if item.kind == "session" and item.length and "minute" not in item.title.lower():
+        halves = round(item.length / 30)
+        spoken = f"{halves // 2} and a half" if halves % 2 else f"{halves // 2}"
+        extra = f", a {spoken} minute session" if halves > 2 else ", a short session"
+    return f"{number}: {item.title}{extra}."
+
+
+def groups(items: Sequence[Item]) -> list[str]:
+    """The whole list as a few short sentences: topics, then sessions, GROUP_SIZE at a time."""
+    numbered = list(enumerate(items, start=1))
+    out = []
+    for kind, heading in (("topic", "Topics."), ("session", "Sessions.")):
+        mine = [(n, item) for n, item in numbered if item.kind == kind]
+        for start in range(0, len(mine), GROUP_SIZE):
+            chunk = " ".join(describe(n, item) for n, item in mine[start : start + GROUP_SIZE])
+            out.append(f"{heading} {chunk}" if start == 0 else chunk)
+    return out
+
+
+def printed(items: Sequence[Item]) -> list[str]:
+    """The whole list for the screen, printed once at the start: one numbered line per item."""
+    return [describe(n, item) for n, item in enumerate(items, start=1)]
