@@ -358,3 +358,27 @@ def test_every_teaching_phrase_is_in_the_grammar_and_the_pocketsphinx_dictionary
     assert len(phrases) == 4 + 3 * 12
     recognizer = PocketsphinxRecognizer(phrases)
     assert recognizer.dropped == [] and sorted(recognizer.phrases) == sorted(phrases)
+
+
+def test_posteriors_spread_over_spellings_add_up(vocab):
+    """Whisper's confidences are posteriors: one word written two ways is one piece of evidence."""
+    split = [Hypothesis("loud", 0.6), Hypothesis("louder", 0.4)]
+    assert (match(split, vocab).command, match(split, vocab).decision) == (C("louder"), "act")
+    rough = [Hypothesis("loud", 0.6), Hypothesis("louder", 0.9)]  # not a distribution: no pooling
+    assert match(rough, vocab).command == C("louder")
+    assert match([Hypothesis("left", 0.7), Hypothesis("louder", 0.3)], vocab).decision != "act"
+
+
+@pytest.mark.parametrize("heard, command", [
+    ("Yes, yes.", "yes"), ("No. No.", "no"), ("next next next", "next"), ("Oh no oh no", None),
+    ("Step 3.", "step:3"), ("STOP!", "stop"),
+])
+def test_whisper_text_punctuation_digits_and_repetitions(vocab, heard, command):
+    m = match(heard, vocab)
+    assert (str(m.command) if m.decision == "act" else None) == command, m
+
+
+@pytest.mark.parametrize("heard", ["okay", "what", "done", "I'll call you back", "it's raining again",
+                                   "where are my glasses", "what time is it"])
+def test_whispers_fillers_and_room_talk_are_not_commands(vocab, heard):
+    assert match(heard, vocab).decision != "act"

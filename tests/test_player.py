@@ -48,11 +48,11 @@ def speak(text: str, voice: str = "en-us", speed: int = 150) -> Audio:
 
 
 def real_recognizer():
-    recognition = pytest.importorskip("voice_guide.recognition")
+    """The configured recogniser, opened as the guide opens it."""
+    from voice_guide.ears import open_recognizer_for
     from voice_guide.settings import Settings
 
-    vocab = matching.build_vocabulary(ITEMS)
-    return recognition.open_recognizer(Settings(), vocab.phrases(), vocab.non_commands(grammar_safe=True))
+    return open_recognizer_for(Settings(), matching.build_vocabulary(ITEMS))
 
 
 def make_player(clock, mic=None, recognizer=None, items=ITEMS, **kwargs) -> Player:

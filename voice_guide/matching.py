@@ -409,14 +409,16 @@ def _as_hypotheses(nbest: Sequence[Hypothesis] | str) -> list[Hypothesis]:
     return [h if isinstance(h, Hypothesis) else Hypothesis(str(h)) for h in nbest]
 
 
-def _weight(rank: int, confidence: float) -> float:
+def _confidence(confidence: float) -> float:
     try:
         c = min(1.0, max(0.0, float(confidence)))
     except (TypeError, ValueError):
         c = 0.0
-    if c != c:
-        c = 0.0
-    return RANK_DECAY**rank * (CONFIDENCE_FLOOR + (1 - CONFIDENCE_FLOOR) * c)
+    return 0.0 if c != c else c
+
+
+def _weight(rank: int, confidence: float) -> float:
+    return RANK_DECAY**rank * (CONFIDENCE_FLOOR + (1 - CONFIDENCE_FLOOR) * _confidence(confidence))
 
 
 def match(nbest: Sequence[Hypothesis] | str, vocab: Vocabulary | None = None) -> Match:
@@ -426,17 +428,30 @@ def match(nbest: Sequence[Hypothesis] | str, vocab: Vocabulary | None = None) ->
     """command -> (weighted score, the guess it came from, that guess's non-command score)."""
     rejected = 0.0
     first_heard = ""
-    for rank, hyp in enumerate(_as_hypotheses(nbest)):
+    hyps = _as_hypotheses(nbest)
+    pooled: dict[Command, float] = {}
+    pooled_against = 0.0
+    # A recogniser whose confidences are posteriors (they add up to one, as Whisper's do) spreads one
+    # word over several spellings ("loud" 0.6, "louder" 0.4): their evidence for a command adds up.
+    calibrated = len(hyps) > 1 and abs(sum(_confidence(h.confidence) for h in hyps) - 1.0) < 0.02
+    for rank, hyp in enumerate(hyps):
         text = normalise(hyp.text)
         weight = _weight(rank, hyp.confidence)
         first_heard = first_heard or text
         # No words the recogniser knows ("", "[unk]"), or only fillers: something that is not a command.
         found = _candidates(text, vocab) if text else {None: 1.0}
+        share = _confidence(hyp.confidence)
+        pooled_against += share * found.get(None, 0.0)
         against = found.pop(None, 0.0) * weight
         rejected = max(rejected, against)
         for command, score in found.items():
+            pooled[command] = pooled.get(command, 0.0) + share * score
             if score * weight > best.get(command, (0.0, "", 0.0))[0]:
                 best[command] = (score * weight, text, against)
+    if calibrated:
+        for command, score in pooled.items():
+            if score > best[command][0]:
+                best[command] = (score, best[command][1], pooled_against)
     ranked = sorted(best.items(), key=lambda kv: -kv[1][0])
     if not ranked:
         return Match(None, 0.0, "none", heard=first_heard)
