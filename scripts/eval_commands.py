@@ -4,7 +4,7 @@
         [--recogniser auto|pocketsphinx|vosk] [--split] [--no-items] [--plot out.png] [--json]
 
 MANIFEST is a CSV with file,transcript,speaker,kind (paths relative to it). A clip whose transcript the
-matcher maps to a command (yes, no, stop, go, up, down, next, "start massage" ...) is right only when
+matcher maps to a command (unless its kind is "not-a-command": room talk that happens to hold one) (yes, no, stop, go, up, down, next, "start massage" ...) is right only when
 the decision is "act" with that command; any other clip (left, right, on, off, cat, coughs ...) is a
 false accept when the decision is "act" with any command. Prints accuracy, false-accept rate, a
 confusion table, decode-time percentiles and peak memory; with --snr, mixes noise at each SNR.
@@ -113,7 +113,7 @@ def read_manifest(path: Path, vocab) -> list[Clip]:
         rows = list(csv.DictReader(fh))
     return [
         Clip(path.parent / r["file"], r["transcript"], r.get("speaker", ""), r.get("kind", ""),
-             expected_command(r["transcript"], vocab))
+             None if r.get("kind") == "not-a-command" else expected_command(r["transcript"], vocab))
         for r in rows
     ]
 
