@@ -384,27 +384,28 @@ class TestRecogniserModel:
         with open(folder / "model.bin", "r+b") as fh:
             fh.seek(1000)
             fh.write(b"\xff" * 64)  # same size, wrong checksum
-        files = [str(recording(tmp_path / f"{w}.wav", w)) for w in ("next", "wait")]
-        assert cli.main(["hear", *files, "--json"]) == 0
-        captured = capsys.readouterr()
-        rows = [json.loads(line) for line in captured.out.splitlines()]
-        assert [(r["command"], r["decision"]) for r in rows] == [("next", "act"), ("pause", "act")]
-        notices = [l for l in captured.err.splitlines() if l.strip()]
-        assert len(notices) == 1 and "damaged" in notices[0] and "built-in recogniser" in notices[0]
-        no_traceback(captured.err)
+        notice = self.hear_next_and_wait(tmp_path, capsys)
+        assert "damaged" in notice and "built-in recogniser" in notice
 
     @pytest.mark.parametrize("kind", ["missing", "a file", "unreadable", "corrupt"])
     def test_hear_falls_back_and_says_so_once(self, kind, guide_home, tmp_path, monkeypatch, capsys):
         model = _model_dir(kind, tmp_path)
         monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
+        notice = self.hear_next_and_wait(tmp_path, capsys)
+        assert "built-in recogniser" in notice and str(model) in notice
+
+    @staticmethod
+    def hear_next_and_wait(tmp_path, capsys) -> str:
+        """`hear` still hears "next" and "wait"; the one notice it printed."""
         files = [str(recording(tmp_path / f"{w}.wav", w)) for w in ("next", "wait")]
         assert cli.main(["hear", *files, "--json"]) == 0
         captured = capsys.readouterr()
         rows = [json.loads(line) for line in captured.out.splitlines()]
         assert [(r["command"], r["decision"]) for r in rows] == [("next", "act"), ("pause", "act")]
         notices = [l for l in captured.err.splitlines() if l.strip()]
-        assert len(notices) == 1 and "built-in recogniser" in notices[0] and str(model) in notices[0]
         no_traceback(captured.err)
+        assert len(notices) == 1, notices
+        return notices[0]
 
     def test_the_guide_says_it_once_and_still_hears(self, machine, tmp_path, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
