@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     voice = voice_settings(settings)
     with sigterm_stops():
         synth = open_synthesizer(settings)
+        if synth.notice:
+            print(f"voice-guide: {synth.notice}", file=sys.stderr)
         try:
             result = export_library(library, args.names, out_dir, args.format, synth, voice,
                                     single_file=args.single_file, progress=progress)

@@ -94,8 +94,11 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
                 notices.append(model.notice)
             personal = model if model.active else None
             understand = Understander(recognizer, vocab, personal).understand
+    synthesizer = open_synthesizer(settings)
+    if synthesizer.notice:
+        notices.append(synthesizer.notice)
     return Engines(
-        synthesizer=open_synthesizer(settings),
+        synthesizer=synthesizer,
         audio_out=SounddeviceOut(settings.output_device),
         clock=SystemClock(),
         microphone=(lambda: SounddeviceIn(settings.input_device)) if listen else None,
