@@ -197,6 +197,51 @@ def test_ctrl_c_leaves_no_partial_file_and_rerun_finishes(tmp_path):
     assert [t.file for t in result.written] == ["03 - Quiet face.wav"]
 
 
+class Overlapping(FakeSynthesizer):
+    """Counts how many sentences are rendered at once; each waits (up to 10 s) until `expect` are."""
+
+    def __init__(self, expect):
+        super().__init__()
+        self.expect, self.changed, self.now, self.most = expect, threading.Condition(), 0, 0
+
+    def synthesize(self, text, settings):
+        with self.changed:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.most >= self.expect, timeout=10)
+        try:
+            return super().synthesize(text, settings)
+        finally:
+            with self.changed:
+                self.now -= 1
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_jobs_render_tracks_at_once_and_write_the_same_files(tmp_path, jobs):
+    one = tmp_path / "one"
+    one.mkdir()
+    run(one, jobs=1)
+    out = tmp_path / "many"
+    out.mkdir()
+    synth = Overlapping(expect=jobs)
+    events = []
+    result = run(out, synth=synth, jobs=jobs, progress=events.append)
+    assert synth.most == jobs
+    assert [e.done for e in events] == [1, 2, 3] and [t.number for t in result.tracks] == [1, 2, 3]
+    assert audio_files(out) == audio_files(one)
+    for name in audio_files(one):
+        assert (out / name).read_bytes() == (one / name).read_bytes()
+    assert len(run(out, jobs=jobs).skipped) == 3
+
+
+def test_cli_jobs_must_be_a_small_whole_number(tmp_path, capsys):
+    for bad in ("0", "many", "99"):
+        with pytest.raises(SystemExit) as stop:
+            cli.main(["export", "--out", str(tmp_path), "--jobs", bad])
+        assert stop.value.code == 2 and "--jobs takes a whole number from 1 to" in capsys.readouterr().err
+
+
 def test_sigterm_mid_export_removes_the_partial_file(tmp_path):
     """A real SIGTERM to a real exporting process: the file being written disappears."""
     script = textwrap.dedent(f"""

@@ -79,7 +79,16 @@ def offline(no_network):
     return no_network
 
 
+MACHINE_SETTINGS = settings_mod.Settings(synthesizer="pyttsx3")
+"""The fault tests speak with the espeak-ng voice through pyttsx3: its worker process is what row 1
+breaks, and it is the fast one; Piper's own faults are in test_piper_tts."""
+
+
 def child(argv: list[str], home: Path, **kw) -> subprocess.Popen:
+    """`voice-guide ARGV` in its own process and session, with `home` as VOICE_GUIDE_HOME; a new home
+    gets the fault tests' settings (MACHINE_SETTINGS)."""
+    if not (home / "config" / "settings.json").exists():
+        settings_mod.save(MACHINE_SETTINGS, home / "config" / "settings.json")
     env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PYTHONPATH=str(ROOT))
     return subprocess.Popen([sys.executable, "-c", CHILD, *argv], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
@@ -144,9 +153,12 @@ class Speaker(ClockAudioOut):
 @pytest.fixture
 def machine(guide_home, monkeypatch):
     """`voice-guide` as installed (settings, real synthesiser and recogniser, files), with the sound
-    card, microphone, keyboard and clock replaced; `machine.synth` is the synthesiser it opened."""
+    card, microphone, keyboard and clock replaced; `machine.synth` is the synthesiser it opened. It
+    speaks with MACHINE_SETTINGS."""
     from voice_guide import keys as keys_mod, speech
     from voice_guide.adapters import sounddevice_audio
+
+    settings_mod.save(MACHINE_SETTINGS)
 
     clock = FakeClock(0.0)
     m = SimpleNamespace(clock=clock, out=Speaker(clock), mic=None, keys=None, synth=None, home=guide_home)
@@ -453,6 +465,7 @@ class TestExport:
         _whole(out)
 
     def test_disk_full_then_rerun_with_space(self, tmp_path, guide_home, capsys):
+        settings_mod.save(MACHINE_SETTINGS)
         with tmpfs(tmp_path / "small", "size=400k") as small:  # room for the first track only
             argv = ["export", "safety-notice", "what-to-do", "--out", str(small)]
             assert cli.main(argv) == 5
@@ -477,6 +490,7 @@ class TestExport:
             assert list(folder.iterdir()) == []
 
     def test_a_damaged_export_record_means_the_tracks_are_made_again(self, tmp_path, guide_home, capsys):
+        settings_mod.save(MACHINE_SETTINGS)
         out = tmp_path / "out"
         out.mkdir()
         (out / ".voice-guide-export.json").write_bytes(b"[" * 100000 + b"]" * 100000)  # (plain junk: test_export)
@@ -536,7 +550,7 @@ class TestSettingsAndSavedPlace:
         assert lines[0].startswith(told) and lines[0].endswith(".") and "\n" not in lines[0]
         assert lines[1:] == ["A note", *[s.say for s in NOTE.steps], "That was A note. Goodbye."]
         assert len(list(path.parent.glob(f"{path.name}.bad-*"))) == 1 and not path.exists()
-        assert settings_mod.load() == settings_mod.Settings()
+        assert settings_mod.load() == (settings_mod.Settings() if which == "settings" else MACHINE_SETTINGS)
         no_traceback(captured.err)
         assert cli.main(["read", "note", "--no-listen"]) == 0  # told once: not again
         assert said(capsys.readouterr().out)[0] == "A note"

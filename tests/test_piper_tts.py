@@ -15,7 +15,7 @@ from voice_guide.speech import choose_synthesizer, open_synthesizer
 
 @pytest.fixture(scope="module")
 def piper():
-    return PiperSynthesizer(threads=1)
+    return PiperSynthesizer()
 
 
 def test_speaks_the_packaged_voice(piper):
@@ -39,7 +39,7 @@ def test_rate_volume_and_sentence_pauses_follow_the_settings(piper):
     assert quiet_run * 50 / slow.rate >= 0.25
 
 
-@pytest.mark.parametrize("text", ["", "   ", "...", "—", "(", "?!"])
+@pytest.mark.parametrize("text", ["", "   ", "...", "—", "(", "?!", "\0", "\x1b\u200b"])
 def test_text_with_nothing_to_say_gives_an_empty_sound(piper, text):
     assert len(piper.synthesize(text, VoiceSettings())) == 0
 

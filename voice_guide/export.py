@@ -17,7 +17,10 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,6 +41,8 @@ SINGLE_STEM = "voice-guide"
 ALBUM = "voice-guide: facial palsy guide"
 ARTIST = "voice-guide"
 MANIFEST_FORMAT = "voice-guide-export"
+MAX_JOBS = 4
+"""Most tracks made at once (see default_jobs)."""
 
 
 class Library(Protocol):
@@ -305,9 +310,10 @@ def _write_text(target: Path, text: str) -> None:
 def export_library(library: Library, names: Sequence[str], out_dir: Path | str, fmt: str,
                    synth: Synthesizer, settings: VoiceSettings, single_file: bool = False,
                    progress: Progress | None = None, *, encoder: Encoder | None = None,
-                   lock_wait: float | None = None) -> ExportResult:
+                   lock_wait: float | None = None, jobs: int | None = None) -> ExportResult:
     """Write the named items (all when `names` is empty) into `out_dir` as `fmt` files plus the
-    playlist; see the module docstring for what makes it safe to interrupt and repeat."""
+    playlist, `jobs` tracks at a time (default_jobs() when None); see the module docstring for what
+    makes it safe to interrupt and repeat."""
     report = progress or (lambda event: None)
     items = select(library, names)
     if fmt not in FORMATS:
@@ -331,27 +337,87 @@ def export_library(library: Library, names: Sequence[str], out_dir: Path | str, 
             if single_file:
                 tracks = [_export_single(items, out_dir, fmt, synth, settings, encoder, manifest, report)]
             else:
-                tracks = []
-                for done, (item, file) in enumerate(zip(items, targets), start=1):
-                    number = positions[item.name]
-                    key = track_key([item], settings, fmt, synth.name, encoder.name, number, total)
-                    title = display_title(item)
-                    entry = manifest.unchanged(file, key)
-                    if entry:
-                        duration = float(entry.get("duration", 0.0))
-                    else:
-                        rendered = render_item(item, synth, settings)
-                        duration = rendered.duration
-                        _write(encoder, rendered.audio, out_dir / file, fmt, _tags(title, number, total))
-                        manifest.forget_replaced(file, [item.name])
-                        manifest.record(file, key, [item.name], title, duration)
-                    tracks.append(Track(number, total, title, file, duration, bool(entry), (item.name,)))
-                    report(ProgressEvent("skip" if entry else "track", done, len(items), title, duration))
+                tracks = _export_tracks(items, targets, positions, total, out_dir, fmt, synth, settings, encoder,
+                                        manifest, report, jobs)
             playlist = out_dir / PLAYLIST
             _write_text(playlist, playlist_text(tracks))
     except OSError as exc:
         raise os_error(exc, out_dir) from exc
     return ExportResult(out_dir, fmt, tuple(tracks), playlist)
+
+
+def default_jobs() -> int:
+    """Tracks rendered at once: one per core, at most MAX_JOBS (each rendered track waiting to be
+    encoded is held whole in memory)."""
+    return max(1, min(MAX_JOBS, os.cpu_count() or 1))
+
+
+class _Cancelled(Exception):
+    """The export is stopping: a track still being rendered gives up at its next sentence."""
+
+
+class _Stoppable:
+    """The synthesiser as the rendering threads see it: once `stop` is set, the next sentence raises."""
+
+    def __init__(self, inner: Synthesizer, stop: threading.Event) -> None:
+        self.inner, self.stop, self.name = inner, stop, inner.name
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        if self.stop.is_set():
+            raise _Cancelled
+        return self.inner.synthesize(text, settings)
+
+    def close(self) -> None:
+        """The caller closes the real synthesiser."""
+
+
+def _export_tracks(items: Sequence[Item], targets: Sequence[str], positions: dict[str, int], total: int,
+                   out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings, encoder: Encoder,
+                   manifest: Manifest, report: Progress, jobs: int | None) -> list[Track]:
+    """One file per item. Tracks that changed are rendered `jobs` at a time by worker threads, at
+    most `jobs` ahead; this thread encodes and writes each in library order (ffmpeg is its own
+    process, so encoding overlaps the rendering) and records it, so Ctrl-C or a full disk stops the
+    file being written at once and the manifest holds exactly the tracks that are whole."""
+    stop = threading.Event()
+    speaker = _Stoppable(synth, stop)
+    work = []
+    for item, file in zip(items, targets):
+        number = positions[item.name]
+        key = track_key([item], settings, fmt, synth.name, encoder.name, number, total)
+        work.append((item, file, number, key, display_title(item), manifest.unchanged(file, key)))
+    to_render = iter([w[0] for w in work if not w[5]])
+    jobs = max(1, jobs or default_jobs())
+    tracks: list[Track] = []
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="export")
+    try:
+        ahead: deque = deque()
+
+        def top_up() -> None:
+            while len(ahead) < jobs:
+                item = next(to_render, None)
+                if item is None:
+                    return
+                ahead.append(pool.submit(render_item, item, speaker, settings))
+
+        top_up()
+        for done, (item, file, number, key, title, entry) in enumerate(work, start=1):
+            if entry:
+                duration = float(entry.get("duration", 0.0))
+            else:
+                rendered = ahead.popleft().result()
+                top_up()
+                duration = rendered.duration
+                _write(encoder, rendered.audio, out_dir / file, fmt, _tags(title, number, total))
+                manifest.forget_replaced(file, [item.name])
+                manifest.record(file, key, [item.name], title, duration)
+            tracks.append(Track(number, total, title, file, duration, bool(entry), (item.name,)))
+            report(ProgressEvent("skip" if entry else "track", done, len(items), title, duration))
+    except BaseException:
+        stop.set()  # Ctrl-C, SIGTERM or a failed write: renders in flight stop at their next sentence
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    return tracks
 
 
 def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings,
