@@ -30,7 +30,9 @@ _ENCODING = {
     "ogg": ("ogg", "libvorbis", None, ["-q:a", "3"]),
     "wav": ("wav", None, None, None),  # written directly in one go (audio.wav_bytes): pydub's own WAV
     # writer, when the disk fills mid-file, leaves a half-closed writer that prints a stray traceback
-    "m4a": ("ipod", "aac", "64k", None),
+    "m4a": ("ipod", "aac", "64k", ["-aac_coder", "fast"]),  # ffmpeg's default AAC search ("twoloop")
+    # is about six times slower (56 against 302 s of audio per second, measured here) for no gain
+    # a listener hears in mono speech at 64 kbit/s
 }
 
 _scratch_lock = threading.Lock()
