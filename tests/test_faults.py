@@ -230,24 +230,16 @@ class TestSpeechEngineHangsOrDies:
 
     @pytest.mark.parametrize("fault", [signal.SIGKILL, signal.SIGSTOP], ids=["dies", "hangs"])
     def test_the_same_sentence_is_said_after_a_restart(self, machine, capsys, fault):
-        timings: list[float] = []
+        killed: list[float] = []
 
         def inject(n: int) -> None:
-            if n == 3:  # the second sentence starts playing: the next one is still to be rendered
+            if n == 3:  # the second sentence starts playing: more are still to be rendered
                 os.kill(machine.synth.inner.worker_pid, fault)
-                inner = machine.synth.inner
-                real = inner.synthesize
-
-                def timed(text, settings):
-                    start = time.monotonic()
-                    try:
-                        return real(text, settings)
-                    finally:
-                        timings.append(time.monotonic() - start)
-                inner.synthesize = timed
+                killed.append(time.monotonic())
 
         machine.out.on_play = inject
         assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        after_kill = time.monotonic() - killed[0]  # the clock is fake: waiting on the engine is all it took
         captured = capsys.readouterr()
         lines = said(captured.out)
         assert lines[: len(SAFETY_LINES)] == SAFETY_LINES  # nothing skipped, nothing said twice
@@ -255,7 +247,7 @@ class TestSpeechEngineHangsOrDies:
         assert machine.synth.inner.restarts == 1
         no_traceback(captured.err)
         if fault == signal.SIGSTOP:  # the watchdog noticed within a few seconds
-            assert 2.5 < max(timings) < 8.0, timings
+            assert 2.5 < after_kill < 10.0, after_kill
 
     def test_an_engine_that_cannot_start_is_one_sentence(self, machine, capsys, monkeypatch):
         from voice_guide.adapters import pyttsx3_tts
