@@ -135,7 +135,8 @@ def main() -> int:
             bare = [("bare espeak-ng -w", bare_espeak(texts, settings.rate, scratch / "espeak"))]
         for label, (audio, wall) in bare:
             print(f"{label}, same texts: {audio:.1f} s of speech in {wall:.2f} s wall = {audio / wall:.1f} s "
-                  f"audio per wall second; export is {export_speed / (audio / wall):.2f}x this; {load()}")
+                  f"audio per wall second; export is {export_speed / (audio / wall):.2f}x this counting all its "
+                  f"audio, {synth.seconds / export_wall / (audio / wall):.2f}x counting only its speech; {load()}")
         print("session            planned s  exported s  difference")
         for track in result.tracks:
             item = library.get(track.names[0])

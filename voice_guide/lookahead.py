@@ -51,10 +51,13 @@ class Lookahead:
             self._changed.notify_all()
 
     def take(self, text: str, settings: VoiceSettings) -> Audio | None:
-        """The rendered `text` if it is ready or being rendered (waiting for it then), else None;
-        raises the EngineError its rendering ended in (once: it is forgotten)."""
+        """The rendered `text` if it is ready or being rendered (waiting for it then), else None (the
+        caller renders it, so it is no longer wanted here); raises the EngineError its rendering ended
+        in (once: it is forgotten)."""
         key = (text, settings)
         with self._changed:
+            if key in self._wanted:
+                self._wanted.remove(key)
             self._changed.wait_for(lambda: self._busy != key)
             result = self._done.get(key)
             if isinstance(result, EngineError):
