@@ -17,10 +17,12 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -295,11 +297,22 @@ def _writing(target: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, str(target)) from exc
 
 
-def _write(encoder: Encoder, audio: Audio, target: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
+def _inside(target: Path) -> None:
     if target.resolve().parent != target.parent.resolve():
         raise ExportError(f"Refusing to write {target.name!r} outside the output folder.")
+
+
+def _write(encoder: Encoder, audio: Audio, target: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
+    _inside(target)
     with _writing(target), atomic_path(target) as tmp:
         encoder.encode(audio, tmp, fmt, tags, chapters)
+
+
+def _place(made: Path, target: Path) -> None:
+    """Copy a finished file from the scratch folder into the output folder, atomically."""
+    _inside(target)
+    with _writing(target), atomic_path(target) as tmp:
+        shutil.copyfile(made, tmp)
 
 
 def _write_text(target: Path, text: str) -> None:
@@ -347,8 +360,8 @@ def export_library(library: Library, names: Sequence[str], out_dir: Path | str, 
 
 
 def default_jobs() -> int:
-    """Tracks rendered at once: one per core, at most MAX_JOBS (each rendered track waiting to be
-    encoded is held whole in memory)."""
+    """Tracks made at once: one per core, at most MAX_JOBS (each track being made is held whole in
+    memory)."""
     return max(1, min(MAX_JOBS, os.cpu_count() or 1))
 
 
@@ -357,7 +370,7 @@ class _Cancelled(Exception):
 
 
 class _Stoppable:
-    """The synthesiser as the rendering threads see it: once `stop` is set, the next sentence raises."""
+    """The synthesiser as the worker threads see it: once `stop` is set, the next sentence raises."""
 
     def __init__(self, inner: Synthesizer, stop: threading.Event) -> None:
         self.inner, self.stop, self.name = inner, stop, inner.name
@@ -371,52 +384,72 @@ class _Stoppable:
         """The caller closes the real synthesiser."""
 
 
+def _in_background(work: Callable[[], float]) -> Future:
+    """Run `work` on a daemon thread: one still encoding when Ctrl-C ends the program never holds up
+    its exit (what it writes goes into a scratch folder that is removed)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to the caller, who re-raises it (Ctrl-C included)
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="voice-guide-export", daemon=True).start()
+    return future
+
+
 def _export_tracks(items: Sequence[Item], targets: Sequence[str], positions: dict[str, int], total: int,
                    out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings, encoder: Encoder,
                    manifest: Manifest, report: Progress, jobs: int | None) -> list[Track]:
-    """One file per item. Tracks that changed are rendered `jobs` at a time by worker threads, at
-    most `jobs` ahead; this thread encodes and writes each in library order (ffmpeg is its own
-    process, so encoding overlaps the rendering) and records it, so Ctrl-C or a full disk stops the
-    file being written at once and the manifest holds exactly the tracks that are whole."""
+    """One file per item. Tracks that changed are rendered and encoded `jobs` at a time on worker
+    threads, each into a private scratch folder; this thread moves each finished one into place
+    (atomically) and records it, in library order, so Ctrl-C or a full disk leaves only whole tracks
+    and the manifest holds exactly those."""
     stop = threading.Event()
     speaker = _Stoppable(synth, stop)
+    scratch = Path(tempfile.mkdtemp(prefix="voice-guide-export-"))
     work = []
     for item, file in zip(items, targets):
         number = positions[item.name]
         key = track_key([item], settings, fmt, synth.name, encoder.name, number, total)
         work.append((item, file, number, key, display_title(item), manifest.unchanged(file, key)))
-    to_render = iter([w[0] for w in work if not w[5]])
+    to_make = iter([w for w in work if not w[5]])
     jobs = max(1, jobs or default_jobs())
+    ahead: deque[tuple[Future, Path]] = deque()
+
+    def make(item: Item, title: str, number: int, into: Path) -> float:
+        rendered = render_item(item, speaker, settings)
+        encoder.encode(rendered.audio, into, fmt, _tags(title, number, total))
+        return rendered.duration
+
+    def top_up() -> None:
+        while len(ahead) < jobs:
+            w = next(to_make, None)
+            if w is None:
+                return
+            into = scratch / f"{w[2]}.{fmt}"
+            ahead.append((_in_background(lambda w=w, into=into: make(w[0], w[4], w[2], into)), into))
+
     tracks: list[Track] = []
-    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="export")
     try:
-        ahead: deque = deque()
-
-        def top_up() -> None:
-            while len(ahead) < jobs:
-                item = next(to_render, None)
-                if item is None:
-                    return
-                ahead.append(pool.submit(render_item, item, speaker, settings))
-
         top_up()
         for done, (item, file, number, key, title, entry) in enumerate(work, start=1):
             if entry:
                 duration = float(entry.get("duration", 0.0))
             else:
-                rendered = ahead.popleft().result()
+                made, into = ahead.popleft()
+                with _writing(out_dir / file):
+                    duration = made.result()
                 top_up()
-                duration = rendered.duration
-                _write(encoder, rendered.audio, out_dir / file, fmt, _tags(title, number, total))
+                _place(into, out_dir / file)
                 manifest.forget_replaced(file, [item.name])
                 manifest.record(file, key, [item.name], title, duration)
             tracks.append(Track(number, total, title, file, duration, bool(entry), (item.name,)))
             report(ProgressEvent("skip" if entry else "track", done, len(items), title, duration))
-    except BaseException:
-        stop.set()  # Ctrl-C, SIGTERM or a failed write: renders in flight stop at their next sentence
-        raise
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        stop.set()  # after Ctrl-C, SIGTERM or a failed track, renders in flight stop at their next sentence
+        shutil.rmtree(scratch, ignore_errors=True)
     return tracks
 
 
