@@ -73,8 +73,9 @@ def planned_pauses(item) -> dict[str, float]:
     return pauses
 
 
-def read_aloud(item, lookahead: int, home: Path) -> list[float]:
-    """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`."""
+def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
+    """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`, each
+    with the start of the sentence it follows."""
     os.environ["VOICE_GUIDE_HOME"] = str(home)  # an empty speech cache for each run
     from voice_guide.adapters.sounddevice_audio import SounddeviceOut
     from voice_guide.player import Player, SystemClock
@@ -96,7 +97,7 @@ def read_aloud(item, lookahead: int, home: Path) -> list[float]:
     gaps = []
     for (start, length, text), (next_start, _, _) in zip(speech, speech[1:]):
         if text in pauses:
-            gaps.append(next_start - (start + length) - pauses[text])
+            gaps.append((next_start - (start + length) - pauses[text], text[:40].replace("\n", " ")))
     return gaps
 
 
@@ -106,16 +107,18 @@ def measure_gaps(names: list[str]) -> None:
 
     library = load_library()
     for lookahead in (AHEAD, 0):
-        gaps: list[float] = []
+        gaps: list[tuple[float, str]] = []
         started = time.monotonic()
         for name in names:
             with tempfile.TemporaryDirectory(prefix="voice-guide-gaps-") as home:
                 gaps += read_aloud(library.get(name), lookahead, Path(home))
-        ms = 1000 * np.array(gaps)
+        ms = 1000 * np.array([gap for gap, _ in gaps])
         label = f"look-ahead {lookahead}" if lookahead else "no look-ahead"
         print(f"gaps beyond the planned pause, {label}: {len(ms)} gaps, median {np.median(ms):.0f} ms, "
               f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms "
               f"({time.monotonic() - started:.0f} s of reading; {load()})", flush=True)
+        for gap, after in sorted(gaps, reverse=True)[:3]:
+            print(f"    {1000 * gap:5.0f} ms after \"{after}...\"")
 
 
 def cpu_seconds(pid: int) -> float:

@@ -260,6 +260,33 @@ class TestSpeechEngineHangsOrDies:
         no_traceback(err)
 
 
+class TestPiperCannotLoad:
+    """Row 1, the Piper voice: its model damaged (or its package missing): the espeak-ng voice reads,
+    and the guide says why in one sentence, once; an export says it once on stderr and goes on."""
+
+    def test_the_espeak_voice_reads_and_it_is_said_once(self, machine, tmp_path, monkeypatch, capsys):
+        from voice_guide.adapters.piper_tts import ENV_VOICE
+
+        settings_mod.save(settings_mod.Settings())  # the default: Piper
+        (tmp_path / "voice.onnx").write_bytes(b"\0" * 64)
+        (tmp_path / "voice.onnx.json").write_text("{}")
+        monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))
+        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
+        assert cli.main(["read", "note", "--no-listen"]) == 0
+        captured = capsys.readouterr()
+        lines = said(captured.out)
+        assert lines[0].startswith("The Piper voice could not be loaded (its model voice.onnx is unusable")
+        assert lines[0].endswith("scripts/setup.sh brings it back.")
+        assert lines[1:] == ["A note", *[s.say for s in NOTE.steps], "That was A note. Goodbye."]
+        assert machine.synth.name == "pyttsx3"
+        no_traceback(captured.err)
+        out = tmp_path / "out"
+        out.mkdir()
+        assert cli.main(["export", "safety-notice", "--out", str(out), "--format", "wav"]) == 0
+        err = capsys.readouterr().err
+        assert err.count("The Piper voice could not be loaded") == 1 and "Exported 1 of 1" in err
+
+
 FLAKY_ESPEAK = """#!/bin/sh
 n=$(cat "$ESPEAK_COUNT" 2>/dev/null || echo 0); n=$((n + 1)); echo $n > "$ESPEAK_COUNT"
 [ "$n" = "$ESPEAK_HANG_AT" ] && exec sleep 60
