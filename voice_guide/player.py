@@ -244,6 +244,7 @@ class Player:
     def _execute(self, actions: list[Action], cue: str | None = None) -> None:
         """Carry out actions in order. A sentence that a later StopAudio in the same batch would cut is
         never rendered; `cue` (an earcon for a heard command) plays first, after any cut."""
+        self._look_ahead()  # first, so the next steps render while these sentences do
         last_stop = max((i for i, a in enumerate(actions) if isinstance(a, StopAudio)), default=-1)
         if cue and last_stop < 0:
             self._queue.append((self._cue(cue), None, ""))

@@ -86,7 +86,10 @@ class SessionState:
     """Index into item.steps; -1 is the spoken title."""
     speech: list[float | None] = field(default_factory=list)
     """Measured seconds of each step's words (None until needed again after a rate change)."""
-    title_seconds: float = 0.0
+    title_seconds: float | None = None
+    """Measured seconds of the title, once a fill hold needs them."""
+    title_rate: int = 150
+    """The rate the title was spoken at."""
     hold: Hold | None = None
     awaiting: int | None = None
     """The id of the sentence whose end moves the item on."""
@@ -251,7 +254,7 @@ class Session:
         s = self.state
         s.item, s.hold, s.question, s.paused_from = item, None, None, None
         s.speech = [None] * len(item.steps)
-        s.title_seconds = self.speech_length(item.title, s.rate)
+        s.title_seconds, s.title_rate = None, s.rate  # measured when a fill hold needs it: the title starts at once
         self._begin_step(step, now)
 
     def _fill_hold(self) -> float:
@@ -263,6 +266,8 @@ class Session:
         for i, step in enumerate(s.item.steps):
             if s.speech[i] is None:
                 s.speech[i] = self.speech_length(step.say, s.rate) if step.say else 0.0
+        if s.title_seconds is None:
+            s.title_seconds = self.speech_length(s.item.title, s.title_rate)
         return resolve_holds(s.item, [x or 0.0 for x in s.speech], s.title_seconds)[s.step]
 
     def _begin_step(self, step: int, now: float) -> None:
