@@ -20,8 +20,8 @@ from voice_guide.errors import EngineError
 
 AHEAD = 3
 """Texts rendered ahead at most: the next steps of the item being read."""
-KEEP = 16
-"""Finished renders kept for `take` (a step is asked for twice: its length, then its sound)."""
+KEEP = AHEAD + 1
+"""Finished renders kept at most (a step is taken twice: its length, then its sound, which forgets it)."""
 
 Key = tuple[str, VoiceSettings]
 
@@ -50,10 +50,10 @@ class Lookahead:
                 self._thread.start()
             self._changed.notify_all()
 
-    def take(self, text: str, settings: VoiceSettings) -> Audio | None:
+    def take(self, text: str, settings: VoiceSettings, forget: bool = False) -> Audio | None:
         """The rendered `text` if it is ready or being rendered (waiting for it then), else None (the
         caller renders it, so it is no longer wanted here); raises the EngineError its rendering ended
-        in (once: it is forgotten)."""
+        in (once: it is forgotten). `forget`: this is the last time it is needed."""
         key = (text, settings)
         with self._changed:
             if key in self._wanted:
@@ -63,7 +63,9 @@ class Lookahead:
             if isinstance(result, EngineError):
                 del self._done[key]
                 raise result
-            if result is not None:
+            if result is not None and forget:
+                del self._done[key]
+            elif result is not None:
                 self._done.move_to_end(key)
             return result
 

@@ -151,14 +151,15 @@ class Player:
 
     # -- engines -----------------------------------------------------------------------------------
 
-    def _render(self, text: str, rate: int) -> Audio:
+    def _render(self, text: str, rate: int, to_play: bool = False) -> Audio:
         """Speech at full volume (volume is applied on playback, so changing it re-renders nothing);
-        an engine failure is retried on the same sentence."""
+        an engine failure is retried on the same sentence. `to_play`: its sound, not its length, so
+        the look-ahead may let it go."""
         settings = VoiceSettings(rate=rate, volume=1.0, voice=self.voice.voice)
         error: EngineError | None = None
         for attempt in range(SYNTH_ATTEMPTS):
             try:
-                ready = self.lookahead.take(text, settings) if self.lookahead and not attempt else None
+                ready = self.lookahead.take(text, settings, to_play) if self.lookahead and not attempt else None
                 return ready if ready is not None else self.synth.synthesize(text, settings)
             except DeviceError:
                 raise
@@ -252,7 +253,7 @@ class Player:
             if isinstance(action, Say):
                 if i < last_stop:
                     continue
-                audio = self._render(action.text, self.voice.rate)
+                audio = self._render(action.text, self.voice.rate, to_play=True)
                 if self.voice.volume != 1.0:
                     audio = audio.gain(self.voice.volume)
                 self._queue.append((audio, action.id, action.text))
