@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -149,3 +150,94 @@ def test_an_hour_streams_in_bounded_memory(tmp_path):
     assert total == 16000 * 3600
     size = path.stat().st_size
     assert peak < 16 * 2**20, f"peak {peak / 2**20:.1f} MiB for a file of {size / 2**20:.0f} MiB"
+
+
+# ---- issue 10: hostile headers and files that are not files (defects 2 and 7) ------------------------
+
+def tiny_wav(path, rate, channels=1):
+    """A 46-byte WAV (one 16-bit sample) whose header claims `rate`."""
+    import struct
+
+    data = b"\x00\x00" * channels
+    fmt = struct.pack("<HHIIHH", 1, channels, rate, min(rate * 2 * channels, 2**32 - 1), 2 * channels, 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+@pytest.mark.parametrize("reader", [read_utterance, lambda p: list(iter_blocks(p))])
+def test_rates_no_recording_has_are_refused_from_the_header(tmp_path, reader):
+    files = [tiny_wav(tmp_path / "fast.wav", 1_999_993), tiny_wav(tmp_path / "max.wav", 2_147_483_647),
+             tiny_wav(tmp_path / "slow.wav", 100)]
+    flac = tmp_path / "eight.flac"
+    sf.write(flac, (np.random.default_rng(1).standard_normal((20000, 8)) * 0.1).astype(np.float32), 655_350)
+    for path in [*files, flac]:
+        with pytest.raises(AudioInputError, match="which no recording has") as err:
+            reader(path)
+        assert str(err.value).startswith(str(path)) and "\n" not in str(err.value)
+
+
+def test_odd_rates_in_range_cost_only_their_length(tmp_path):
+    """Rates with no common factor with 16 kHz: a filter sized by the factor took minutes and GBs."""
+    for rate in (383_999, 4_001, 44_099):
+        path = tmp_path / f"{rate}.wav"
+        sf.write(path, sine(rate, 0.5), rate)
+        expected = round(sf.info(str(path)).frames * 16000 / rate)
+        audio = read_utterance(path)
+        assert abs(len(audio.samples) - expected) <= 1
+        assert 0.3 < np.abs(audio.samples).max() < 0.6
+        assert abs(sum(len(b) for b in iter_blocks(path)) - expected) <= 1
+
+
+def test_many_channels_are_read_a_little_at_a_time(tmp_path, monkeypatch):
+    import voice_guide.audio_files as audio_files
+
+    reads = []
+    real = sf.SoundFile.read
+
+    def read(self, frames=-1, *args, **kw):
+        reads.append(frames)
+        return real(self, frames, *args, **kw)
+
+    monkeypatch.setattr(sf.SoundFile, "read", read)
+    path = tmp_path / "many.wav"
+    sf.write(path, np.repeat(sine(16000)[:, None], 64, axis=1), 16000)
+    assert read_utterance(path).duration == pytest.approx(1.0)
+    assert reads and all(0 < n <= audio_files.CHUNK_FRAMES // 64 for n in reads)
+
+
+def _refused(path, reader):
+    """The reader's error for `path`, given within seconds (a pipe must never be waited on)."""
+    import threading
+
+    caught = []
+
+    def attempt():
+        try:
+            reader(path)
+        except AudioInputError as exc:
+            caught.append(str(exc))
+
+    worker = threading.Thread(target=attempt, daemon=True)
+    worker.start()
+    worker.join(10)
+    assert not worker.is_alive(), f"reading {path} hangs"
+    assert len(caught) == 1, caught
+    return caught[0]
+
+
+@pytest.mark.parametrize("reader", [read_utterance, lambda p: list(iter_blocks(p))])
+def test_files_that_are_not_recordings_say_what_they_are(tmp_path, reader):
+    import os
+
+    fifo = tmp_path / "fifo.wav"
+    os.mkfifo(fifo)
+    loop = tmp_path / "loop.wav"
+    loop.symlink_to(loop)
+    dangling = tmp_path / "dangling.wav"
+    dangling.symlink_to(tmp_path / "gone.wav")
+    cases = {fifo: "pipe (FIFO)", Path("/dev/zero"): "device", Path("/proc/self/status"): "system file",
+             loop: "points back to itself", dangling: "points to a file that does not exist"}
+    for path, says in cases.items():
+        message = _refused(path, reader)
+        assert message.startswith(str(path)) and says in message and "empty" not in message, message

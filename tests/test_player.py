@@ -451,7 +451,7 @@ def test_three_hours_of_use_stay_consistent_with_flat_memory():
     assert {"menu", "speaking", "holding", "paused", "confirming"} <= modes
     print("traced memory after each hour:", sizes)
     assert sizes[2] - sizes[0] < 64 * 1024, sizes
-    assert None in places and progress.Progress("short-rest", 0) in places  # places saved and cleared
+    assert progress.Forget("short-rest") in places and progress.Progress("short-rest", 0) in places  # places saved and cleared
 
 
 @pytest.mark.sound

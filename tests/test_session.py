@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from voice_guide.content.model import Item, Step
-from voice_guide.session import (Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone, Finished, Key,
+from voice_guide.session import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone, Finished, Key,
                                  NotUnderstood, PlayCue, SaveProgress, Say, Session, SetVoice, SpeechDone, StopAudio,
                                  Tick)
 from voice_guide.timeline import CUE_SECONDS, TITLE_GAP
@@ -132,7 +132,7 @@ CASES = [
     ("holding", Key(" "), "paused", "Paused.", StopAudio),
     ("holding", Key("n"), "speaking", "Let your face rest.", SaveProgress),
     ("holding", Key("+"), "holding", "Faster.", SetVoice),
-    ("holding", Key("q"), "finished", "Goodbye. Your place is saved.", Finished),
+    ("holding", Key("q"), "finished", "Goodbye.", SaveProgress),
     ("paused", Do("resume"), "holding", "Going on.", Say),
     ("paused", Key(" "), "holding", "Going on.", Say),
     ("paused", Do("pause"), "paused", "Paused.", Say),
@@ -261,7 +261,7 @@ def test_session_lasts_its_planned_length_with_chimes_and_halfway():
     halfway_middle = times["Halfway."] + length("Halfway.", 120) / 2
     assert halfway_middle == pytest.approx((times["chime-start"] + times["chime-end"] + CUE_SECONDS) / 2, abs=0.1)
     saved = [a.step for _, a in d.log if isinstance(a, SaveProgress)]
-    assert saved == [0, 1, 2]
+    assert saved == [0, 0, 1, 2]  # saved from the title on, then after each step
 
 
 def test_a_rate_change_keeps_the_planned_length():
@@ -305,7 +305,21 @@ def test_resume_offer_no_clears_and_lists_the_menu():
     d.event(Do("next"))
     assert d.s.mode == "confirming"
     actions = d.event(Do("no"))
-    assert ClearProgress() in actions and d.s.mode == "menu"
+    assert ClearProgress(MINI.name) in actions and d.s.mode == "menu"
+
+
+@pytest.mark.parametrize("saved, goodbye", [(None, "Goodbye."), (True, "Goodbye. Your place is saved."),
+                                         (False, "Goodbye. Your place could not be saved.")])
+def test_quitting_saves_the_place_again_and_says_only_what_is_true(saved, goodbye):
+    """Issue 10, defect 4: the place is saved once more on quit, and "saved" is said only when the
+    player reported that saves work (PlaceSaved)."""
+    d = at("holding")
+    if saved is not None:
+        d.event(PlaceSaved(saved))
+    actions = d.event(Key("q"))
+    assert SaveProgress(MINI.name, d.s.state.step) in actions
+    assert says(actions)[-1] == goodbye
+    assert actions.index(SaveProgress(MINI.name, d.s.state.step)) < len(actions) - 2
 
 
 def test_read_only_ends_after_the_item():
@@ -403,7 +417,7 @@ def test_every_item_of_the_library_runs_to_its_end():
         if item.kind == "session":  # each step may start up to one 0.05 s tick late
             assert finish == pytest.approx(item.length, abs=0.05 * (len(item.steps) + 1)), item.name
         saved = [a.step for _, a in d.log if isinstance(a, SaveProgress)]
-        assert saved == list(range(len(item.steps))), item.name
+        assert saved == [0, *range(len(item.steps))], item.name
 
 
 @pytest.mark.parametrize("event", [Key("2"), Do("stop"), Do("pause"), Do("open", "tip")])

@@ -13,7 +13,11 @@ def test_show_lists_every_setting(guide_home, capsys):
 def test_set_saves_and_reset_restores(guide_home, capsys):
     assert main(["settings", "set", "trailing_silence", "1.5"]) == 0
     assert settings_mod.load().trailing_silence == 1.5
-    assert main(["settings", "set", "vosk_model", "/models/en"]) == 0
+    model = guide_home / "models" / "en"
+    (model / "am").mkdir(parents=True)
+    (model / "am" / "final.mdl").write_bytes(b"x" * 2000)
+    assert main(["settings", "set", "vosk_model", str(model)]) == 0
+    assert settings_mod.load().vosk_model == str(model)
     assert main(["settings", "set", "vosk_model", "none"]) == 0
     assert settings_mod.load().vosk_model is None
     assert main(["settings", "reset"]) == 0
@@ -31,3 +35,31 @@ def test_bad_settings_give_one_sentence_and_exit_2(guide_home, capsys, argv, say
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
     assert settings_mod.load() == settings_mod.Settings()
+
+
+# ---- issue 10, defect 11: what this machine does not have is refused when set -------------------------
+
+@pytest.mark.parametrize("name, value, says", [
+    ("vosk_model", "/etc", "is not a Vosk model folder"),
+    ("voice", "no-such-voice", "There is no voice called 'no-such-voice'"),
+])
+def test_what_this_machine_lacks_is_refused_when_set(guide_home, capsys, name, value, says):
+    assert main(["settings", "set", name, value]) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1 and "Traceback" not in err
+    assert settings_mod.load() == settings_mod.Settings()
+
+
+def test_a_voice_espeak_ng_has_is_taken(guide_home):
+    assert main(["settings", "set", "voice", "en-gb"]) == 0
+    assert settings_mod.load().voice == "en-gb"
+
+
+@pytest.mark.sound
+@pytest.mark.parametrize("name", ["input_device", "output_device"])
+def test_a_device_this_computer_lacks_is_refused_with_the_ones_it_has(guide_home, capsys, name):
+    assert main(["settings", "set", name, "999"]) == 2
+    err = capsys.readouterr().err
+    assert "There is no" in err and "999" in err and "pulse" in err
+    assert main(["settings", "set", name, "pulse"]) == 0
+    assert getattr(settings_mod.load(), name) == "pulse"

@@ -7,12 +7,13 @@ samples in [-1, 1] at a sample rate. Devices and codecs live in `voice_guide.ada
 from __future__ import annotations
 
 from dataclasses import dataclass
-from math import gcd
 
 import numpy as np
 
 SPEECH_RATE = 16000
 """The rate recognisers take."""
+RESAMPLE_QUALITY = "HQ"
+"""libsoxr's quality for every rate change."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -84,13 +85,21 @@ def to_int16(samples: np.ndarray) -> np.ndarray:
 
 
 def resample(samples: np.ndarray, src_rate: int, dst_rate: int) -> np.ndarray:
-    """Band-limited polyphase resampling (scipy), float32 out."""
+    """Band-limited resampling (libsoxr, high quality), float32 out; its cost depends on the lengths,
+    never on the rates' common factor. `resampler` streams the same."""
     if src_rate == dst_rate or len(samples) == 0:
         return np.asarray(samples, dtype=np.float32)
-    from scipy.signal import resample_poly
+    import soxr
 
-    g = gcd(int(src_rate), int(dst_rate))
-    return resample_poly(samples, dst_rate // g, src_rate // g).astype(np.float32)
+    return soxr.resample(np.asarray(samples, dtype=np.float32), int(src_rate), int(dst_rate), quality=RESAMPLE_QUALITY)
+
+
+def resampler(src_rate: int, dst_rate: int):
+    """A streaming `resample`: `.resample_chunk(block, last=False)` gives, block after block, exactly
+    what `resample` gives for the whole."""
+    import soxr
+
+    return soxr.ResampleStream(int(src_rate), int(dst_rate), 1, dtype="float32", quality=RESAMPLE_QUALITY)
 
 
 def concatenate(parts: list[Audio], rate: int) -> Audio:

@@ -1,49 +1,98 @@
 """Reading recorded speech from files: any WAV flavour (and whatever else libsndfile decodes, MP3
 included), mixed to mono and resampled to the recogniser's rate.
 
-`read_utterance` loads one short utterance whole; `iter_blocks` streams a file of any length in
-microphone-sized blocks with bounded memory, resampling chunk by chunk with enough overlap that the
-result equals resampling the whole file at once. Every failure is an AudioInputError naming the file.
+`read_utterance` loads one short utterance; `iter_blocks` streams a file of any length in
+microphone-sized blocks. Both read a bounded number of samples at a time (however many channels the
+file claims) and resample as a stream (`voice_guide.audio.resampler`), so the cost follows the
+file's length, never what its header claims. Only regular files are opened (a pipe or a device
+would never end), and a rate no recording has is refused from the header. Every failure is an
+AudioInputError naming the file.
 """
 
 from __future__ import annotations
 
-from math import ceil, gcd
+import errno
+import os
+import stat
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
-from voice_guide.audio import SPEECH_RATE, Audio, resample
+from voice_guide.audio import SPEECH_RATE, Audio, resampler
 from voice_guide.errors import AudioInputError
 
 CHUNK_FRAMES = 65536
-"""Input frames resampled at a time by `iter_blocks` (rounded up to the resampler's step)."""
+"""Samples (over all channels) read from a file at a time."""
+MIN_RATE, MAX_RATE = 4000, 384000
+"""Sample rates a recording can have, in Hz; a header claiming another is broken or hostile."""
+
+
+def _check_regular(path: Path) -> None:
+    """Refuse what is not a readable, regular file with content, saying what it really is."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise AudioInputError(f"{path}: this link points back to itself (a loop); give the recording "
+                                  "itself.") from exc
+        if exc.errno == errno.ENOENT:
+            if path.is_symlink():
+                raise AudioInputError(f"{path}: this link points to a file that does not exist; give the "
+                                      "recording itself.") from exc
+            raise AudioInputError(f"{path}: there is no such file; check the name and the folder.") from exc
+        if exc.errno == errno.EISDIR:
+            raise AudioInputError(f"{path}: this is a folder, not a sound file; give a WAV file.") from exc
+        raise AudioInputError(f"{path}: cannot be read ({exc.strerror}); check its permissions.") from exc
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise AudioInputError(f"{path}: this is a folder, not a sound file; give a WAV file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise AudioInputError(f"{path}: this is a {_kind(info.st_mode)}, not a sound file, so it would "
+                                  "never end; give a WAV file.")
+        if info.st_size == 0:
+            try:
+                has_content = bool(os.read(fd, 1))
+            except OSError as exc:
+                raise AudioInputError(f"{path}: cannot be read ({exc.strerror}).") from exc
+            if has_content:
+                raise AudioInputError(f"{path}: this is a system file (like those under /proc), not a sound "
+                                      "file; give a WAV file.")
+            raise AudioInputError(f"{path}: the file is empty (0 bytes); record the utterance again.")
+    finally:
+        os.close(fd)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "device"
+    if stat.S_ISSOCK(mode):
+        return "socket"
+    return "special file"
 
 
 def _open(path: Path):
     """Open `path` with soundfile, turning every way it can fail into one clear sentence."""
     import soundfile
 
-    if not path.exists():
-        raise AudioInputError(f"{path}: there is no such file; check the name and the folder.")
-    if path.is_dir():
-        raise AudioInputError(f"{path}: this is a folder, not a sound file; give a WAV file.")
+    _check_regular(path)
     try:
-        size = path.stat().st_size
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise AudioInputError(f"{path}: cannot be read ({exc.strerror}); check its permissions.") from exc
-    if size == 0:
-        raise AudioInputError(f"{path}: the file is empty (0 bytes); record the utterance again.")
-    try:
-        return soundfile.SoundFile(str(path))
+        f = soundfile.SoundFile(str(path))
     except (soundfile.SoundFileError, RuntimeError, TypeError, ValueError) as exc:
         raise AudioInputError(
             f"{path}: this is not a WAV file or any sound format that can be read; "
             "give a WAV file (16 kHz mono is best)."
         ) from exc
+    if not MIN_RATE <= f.samplerate <= MAX_RATE:
+        f.close()
+        raise AudioInputError(
+            f"{path}: its header says {f.samplerate} samples a second, which no recording has "
+            f"({MIN_RATE // 1000} to {MAX_RATE // 1000} kHz); the file is damaged, record it again."
+        )
+    return f
 
 
 def _mono(frames: np.ndarray) -> np.ndarray:
@@ -59,10 +108,8 @@ def _check_not_empty(path: Path, frames: int) -> None:
 
 def read_utterance(path: Path | str, rate: int = SPEECH_RATE, max_seconds: float = 30.0) -> Audio:
     """One utterance, whole: mono float32 at `rate`. Longer than `max_seconds` is refused, since
-    one spoken command is a few seconds and a long file would be read into memory."""
+    one spoken command is a few seconds and a long file would be held in memory."""
     path = Path(path)
-    import soundfile
-
     with _open(path) as f:
         frames, source_rate = f.frames, f.samplerate
         _check_not_empty(path, frames)
@@ -71,14 +118,11 @@ def read_utterance(path: Path | str, rate: int = SPEECH_RATE, max_seconds: float
                 f"{path}: it lasts {frames / source_rate:.0f} seconds, too long for one utterance "
                 f"(at most {max_seconds:g}); cut out the spoken command."
             )
-        try:
-            data = f.read(dtype="float32", always_2d=True)
-        except (soundfile.SoundFileError, RuntimeError) as exc:
-            raise AudioInputError(f"{path}: the sound data is damaged ({exc}); record it again.") from exc
-    samples = _mono(data)
+        pieces = list(_resampled_chunks(path, f, rate))
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     if len(samples) == 0:
         _check_not_empty(path, 0)
-    return Audio(resample(samples, source_rate, rate), rate)
+    return Audio(samples, rate)
 
 
 def iter_blocks(path: Path | str, rate: int = SPEECH_RATE, block: int = 1600) -> Iterator[np.ndarray]:
@@ -102,36 +146,24 @@ def iter_blocks(path: Path | str, rate: int = SPEECH_RATE, block: int = 1600) ->
 
 
 def _resampled_chunks(path: Path, f, rate: int) -> Iterator[np.ndarray]:
-    """Chunks of the file at `rate`. Each chunk is resampled with `pad` input frames of context on
-    both sides, all lengths multiples of the resampler's step, so the pieces join seamlessly."""
+    """The file as mono chunks at `rate`, read at most CHUNK_FRAMES samples at a time; together they
+    equal resampling the whole file at once."""
     import soundfile
-    from scipy.signal import resample_poly
 
-    source = f.samplerate
-    g = gcd(source, rate)
-    up, down = rate // g, source // g
-
-    def read(n: int) -> np.ndarray:
+    frames = max(1, CHUNK_FRAMES // max(1, f.channels))
+    stream = resampler(f.samplerate, rate) if f.samplerate != rate else None
+    while True:
         try:
-            return _mono(f.read(n, dtype="float32", always_2d=True))
+            piece = _mono(f.read(frames, dtype="float32", always_2d=True))
         except (soundfile.SoundFileError, RuntimeError) as exc:
             raise AudioInputError(f"{path}: the sound data is damaged ({exc}); record it again.") from exc
-
-    if up == down:
-        while len(piece := read(CHUNK_FRAMES)):
+        if stream is None:
+            if not len(piece):
+                return
             yield piece
-        return
-    # resample_poly's filter reaches 10 * max(up, down) samples of the upsampled signal either side.
-    pad = down * ceil((ceil(10 * max(up, down) / up) + 2) / down)
-    chunk = down * max(ceil(CHUNK_FRAMES / down), ceil(pad / down))
-    left = np.zeros(0, dtype=np.float32)
-    current = read(chunk)
-    while len(current):
-        following = read(chunk)
-        x = np.concatenate([left, current, following[:pad]])
-        y = resample_poly(x, up, down).astype(np.float32)
-        start = len(left) * up // down
-        count = len(current) * up // down if len(following) else ceil(len(current) * up / down)
-        yield y[start : start + count]
-        left = current[-pad:]
-        current = following
+        else:
+            out = stream.resample_chunk(piece, last=not len(piece))
+            if len(out):
+                yield out
+            if not len(piece):
+                return

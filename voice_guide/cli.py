@@ -9,7 +9,7 @@ import pkgutil
 import sys
 
 from voice_guide import __version__, commands
-from voice_guide.errors import VoiceGuideError
+from voice_guide.errors import VoiceGuideError, printable
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,10 +35,13 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["guide", *argv]
     args = build_parser().parse_args(argv)
+    from voice_guide.commands.export import sigterm_stops
+
     try:
-        return int(args.func(args) or 0)
+        with sigterm_stops():  # a kill stops every command as Ctrl-C does: cleaned up, exit 130
+            return int(args.func(args) or 0)
     except VoiceGuideError as err:
-        print(f"voice-guide: {err}", file=sys.stderr)
+        print(f"voice-guide: {printable(str(err))}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("voice-guide: stopped.", file=sys.stderr)

@@ -17,6 +17,10 @@ class UsageError(VoiceGuideError):
     exit_code = 2
 
 
+class StorageError(VoiceGuideError):
+    """One of the user's own files (settings) cannot be written, or would be written over unread."""
+
+
 class ContentError(VoiceGuideError):
     """A content file is malformed; the message names the file and the field."""
 
@@ -47,3 +51,9 @@ class AudioInputError(VoiceGuideError):
     """An audio file given to `hear` or `--input` cannot be read as sound."""
 
     exit_code = 6
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (a newline or an escape sequence in a file name) written as
+    escapes, so a sentence stays one line and never drives the terminal."""
+    return "".join(ch if ch.isprintable() or ch == " " else ascii(ch)[1:-1] for ch in text)

@@ -2,28 +2,26 @@
 tagged, with an M3U playlist.
 
 Safe to interrupt and to repeat: every file is written under a hidden temporary name and renamed when
-complete; a manifest in the output folder remembers what each track was made from, so a second export
-skips tracks whose content and settings did not change and finishes only what is missing; a lock
-file keeps two exports from writing into one folder at once. The library, synthesiser and encoder are
-handed in, so tests run it with fakes.
+complete; a record in the user's data folder (`voice_guide.export_records`) remembers what each track
+was made from and its content hash, so a second export skips tracks whose content and settings did not
+change and finishes only what is missing; a lock keeps two exports from writing into one folder at
+once. The folder ends up holding only tracks, the playlist and the chapter list. The library,
+synthesiser and encoder are handed in, so tests run it with fakes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
-import fcntl
 import hashlib
 import json
 import os
 import re
 import shutil
-import tempfile
 import threading
-import time
+import unicodedata
 from collections import deque
 from concurrent.futures import Future
-import unicodedata
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
@@ -32,17 +30,15 @@ from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.fileio import atomic_path, atomic_write_text
+from voice_guide.export_records import Records, folder_lock, remove_legacy_files
+from voice_guide.fileio import atomic_path, atomic_write_text, scratch_folder
 from voice_guide.render import RENDER_VERSION, Chapter, display_title, join_items, render_item
 
 FORMATS = ("mp3", "ogg", "wav", "m4a")
-MANIFEST = ".voice-guide-export.json"
-LOCK = ".voice-guide-export.lock"
 PLAYLIST = "voice-guide.m3u"
 SINGLE_STEM = "voice-guide"
 ALBUM = "voice-guide: facial palsy guide"
 ARTIST = "voice-guide"
-MANIFEST_FORMAT = "voice-guide-export"
 MAX_JOBS = 4
 """Most tracks made at once (see default_jobs)."""
 
@@ -170,31 +166,6 @@ def os_error(exc: OSError, out_dir: Path) -> ExportError:
                        "check the folder and run the export again.")
 
 
-@contextlib.contextmanager
-def folder_lock(out_dir: Path, progress: Progress, wait: float | None) -> Iterator[None]:
-    """Hold the folder's export lock; a second export waits (saying so) or, after `wait` seconds,
-    stops with a clear sentence."""
-    with open(out_dir / LOCK, "a") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            progress(ProgressEvent("wait", message=f"Another export is writing into {out_dir}; waiting for it to finish."))
-            deadline = None if wait is None else time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if deadline is not None and time.monotonic() >= deadline:
-                        raise ExportError(f"Another export is still writing into {out_dir}; wait for it "
-                                          "to finish or choose another folder with --out.") from None
-                    time.sleep(0.2)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
 def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
     """Temporary files a killed export (SIGKILL, power cut) could not remove; only ours, and only
     while we hold the lock, so no running export loses its work."""
@@ -203,52 +174,6 @@ def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
         if entry.name.endswith(".part") and entry.name.startswith(prefixes):
             with contextlib.suppress(FileNotFoundError):
                 entry.unlink()
-
-
-class Manifest:
-    """What each file in the folder was made from: {file: {"key", "names", "title", "duration", "size",
-    "chapters"}}."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.path = out_dir / MANIFEST
-        self.tracks: dict[str, dict] = {}
-        with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, RecursionError):
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-            if data.get("format") == MANIFEST_FORMAT and isinstance(data.get("tracks"), dict):
-                self.tracks = {k: v for k, v in data["tracks"].items() if isinstance(v, dict)}
-
-    def unchanged(self, file: str, key: str) -> dict | None:
-        """The entry for `file` if it was made from `key` and is still there, whole."""
-        entry = self.tracks.get(file)
-        if not entry or entry.get("key") != key:
-            return None
-        try:
-            size = (self.path.parent / file).stat().st_size
-        except OSError:
-            return None
-        return entry if size == entry.get("size") else None
-
-    def record(self, file: str, key: str, names: Sequence[str], title: str, duration: float,
-               chapters: Sequence[Chapter] = ()) -> None:
-        size = (self.path.parent / file).stat().st_size
-        self.tracks[file] = {"key": key, "names": list(names), "title": title, "duration": duration,
-                             "size": size, "chapters": [[c.title, c.start, c.end] for c in chapters]}
-        self.save()
-
-    def forget_replaced(self, file: str, names: Sequence[str]) -> None:
-        """Delete an older file made from the same items in the same format under another name (its
-        title changed), so the folder does not fill with duplicates."""
-        suffix = Path(file).suffix
-        for old, entry in list(self.tracks.items()):
-            if old != file and Path(old).suffix == suffix and entry.get("names") == list(names):
-                with contextlib.suppress(FileNotFoundError):
-                    (self.path.parent / old).unlink()
-                del self.tracks[old]
-
-    def save(self) -> None:
-        with _writing(self.path):
-            atomic_write_text(self.path, json.dumps({"format": MANIFEST_FORMAT, "version": 1,
-                                                     "tracks": self.tracks}, indent=1, sort_keys=True))
 
 
 def track_key(items: Sequence[Item], settings: VoiceSettings, fmt: str, synth_name: str, encoder_name: str,
@@ -261,10 +186,23 @@ def track_key(items: Sequence[Item], settings: VoiceSettings, fmt: str, synth_na
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def playlist_text(tracks: Sequence[Track]) -> str:
+def playlist_text(entries: dict[str, dict], library: Library) -> str:
+    """Every track the folder holds (`Records.present()`, any format), in library order: a track
+    by its item's place, a single file before the second item, formats in FORMATS order."""
+    positions = {item.name: k for k, item in enumerate(library.items)}
+    unknown = len(positions)
+
+    def order(file: str) -> tuple:
+        names = entries[file].get("names") or []
+        place = min((positions.get(n, unknown) for n in names if isinstance(n, str)), default=unknown)
+        suffix = Path(file).suffix.lstrip(".")
+        return place, len(names) > 1, FORMATS.index(suffix) if suffix in FORMATS else len(FORMATS), file
+
     lines = ["#EXTM3U", f"#PLAYLIST:{ALBUM}"]
-    for t in tracks:
-        lines += [f"#EXTINF:{round(t.duration)},{t.title}", t.file]
+    for file in sorted(entries, key=order):
+        title, duration = entries[file].get("title"), entries[file].get("duration")
+        seconds = round(duration) if isinstance(duration, (int, float)) and duration == duration else -1
+        lines += [f"#EXTINF:{seconds},{title if isinstance(title, str) else Path(file).stem}", file]
     return "\n".join(lines) + "\n"
 
 
@@ -323,10 +261,12 @@ def _write_text(target: Path, text: str) -> None:
 def export_library(library: Library, names: Sequence[str], out_dir: Path | str, fmt: str,
                    synth: Synthesizer, settings: VoiceSettings, single_file: bool = False,
                    progress: Progress | None = None, *, encoder: Encoder | None = None,
-                   lock_wait: float | None = None, jobs: int | None = None) -> ExportResult:
+                   lock_wait: float | None = None, records_dir: Path | None = None,
+                   jobs: int | None = None) -> ExportResult:
     """Write the named items (all when `names` is empty) into `out_dir` as `fmt` files plus the
     playlist, `jobs` tracks at a time (default_jobs() when None); see the module docstring for what
-    makes it safe to interrupt and repeat."""
+    makes it safe to interrupt and repeat. The folder's record and lock go in `records_dir` (the data
+    folder's exports/ by default)."""
     report = progress or (lambda event: None)
     items = select(library, names)
     if fmt not in FORMATS:
@@ -339,21 +279,25 @@ def export_library(library: Library, names: Sequence[str], out_dir: Path | str, 
     total = len(library.items)
     width = max(2, len(str(total)))
     try:
-        with folder_lock(out_dir, report, lock_wait):
+        waiting = ProgressEvent("wait", message=f"Another export is writing into {out_dir}; waiting for it to finish.")
+        busy = (f"Another export is still writing into {out_dir}; wait for it to finish or choose another "
+                "folder with --out.")
+        with folder_lock(out_dir, records_dir, lambda: report(waiting), lock_wait, busy):
+            manifest = Records(out_dir, records_dir)
+            remove_legacy_files(out_dir)
             if single_file:
                 targets = [f"{SINGLE_STEM}.{fmt}", f"{SINGLE_STEM}.chapters.txt"]
             else:
                 targets = [f"{positions[i.name]:0{width}d} - {safe_name(display_title(i), i.name)}.{fmt}"
                            for i in items]
-            _remove_stale_parts(out_dir, [*targets, PLAYLIST, MANIFEST])
-            manifest = Manifest(out_dir)
+            _remove_stale_parts(out_dir, [*targets, PLAYLIST])
             if single_file:
                 tracks = [_export_single(items, out_dir, fmt, synth, settings, encoder, manifest, report)]
             else:
                 tracks = _export_tracks(items, targets, positions, total, out_dir, fmt, synth, settings, encoder,
                                         manifest, report, jobs)
             playlist = out_dir / PLAYLIST
-            _write_text(playlist, playlist_text(tracks))
+            _write_text(playlist, playlist_text(manifest.present(), library))
     except OSError as exc:
         raise os_error(exc, out_dir) from exc
     return ExportResult(out_dir, fmt, tuple(tracks), playlist)
@@ -401,14 +345,14 @@ def _in_background(work: Callable[[], float]) -> Future:
 
 def _export_tracks(items: Sequence[Item], targets: Sequence[str], positions: dict[str, int], total: int,
                    out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings, encoder: Encoder,
-                   manifest: Manifest, report: Progress, jobs: int | None) -> list[Track]:
+                   manifest: Records, report: Progress, jobs: int | None) -> list[Track]:
     """One file per item. Tracks that changed are rendered and encoded `jobs` at a time on worker
     threads, each into a private scratch folder; this thread moves each finished one into place
     (atomically) and records it, in library order, so Ctrl-C or a full disk leaves only whole tracks
     and the manifest holds exactly those."""
     stop = threading.Event()
     speaker = _Stoppable(synth, stop)
-    scratch = Path(tempfile.mkdtemp(prefix="voice-guide-export-"))
+    scratch = scratch_folder("voice-guide-export-")
     work = []
     for item, file in zip(items, targets):
         number = positions[item.name]
@@ -454,7 +398,7 @@ def _export_tracks(items: Sequence[Item], targets: Sequence[str], positions: dic
 
 
 def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings,
-                   encoder: Encoder, manifest: Manifest, report: Progress) -> Track:
+                   encoder: Encoder, manifest: Records, report: Progress) -> Track:
     file = f"{SINGLE_STEM}.{fmt}"
     names = [i.name for i in items]
     key = track_key(items, settings, fmt, synth.name, encoder.name, 1, 1)

@@ -8,12 +8,20 @@ from pathlib import Path
 
 import platformdirs
 
+from voice_guide.errors import UsageError
+
 APP = "voice-guide"
 
 
 def _home() -> Path | None:
     value = os.environ.get("VOICE_GUIDE_HOME")
-    return Path(value).expanduser() if value else None
+    if not value:
+        return None
+    try:
+        return Path(value).expanduser()
+    except RuntimeError:  # '~nouser/x': no such user, so no home to expand
+        raise UsageError(f"VOICE_GUIDE_HOME is {value!r}, but that names no user's home folder; set it to "
+                         "a folder, or unset it.") from None
 
 
 def config_dir() -> Path:

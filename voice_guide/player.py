@@ -33,8 +33,8 @@ from voice_guide.lookahead import AHEAD, Lookahead
 from voice_guide.session import Session
 from voice_guide.timeline import HALFWAY_TEXT
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
-                                        Event, Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say,
-                                        SetVoice, SpeechDone, StopAudio, Tick)
+                                        Event, Finished, Key, NotUnderstood, PlaceSaved, PlayCue, SaveProgress,
+                                        Say, SetVoice, SpeechDone, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
@@ -104,7 +104,7 @@ class Player:
                  keys: KeySource | None = None, voice: VoiceSettings = VoiceSettings(),
                  trailing_silence: float = 0.8, max_utterance: float = 4.0, read_only: bool = False,
                  progress_path: Path | None = None,
-                 save_place: Callable[[progress.Progress | None], None] | None = None,
+                 save_place: Callable[[progress.Progress | progress.Forget], None] | None = None,
                  on_voice: Callable[[int, float], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
                  watch: Callable[[np.ndarray, int], object | None] | None = None,
@@ -125,7 +125,7 @@ class Player:
         self.voice_data = voice_data
         """The data folder the user's enrolled voice is kept in (paths.data_dir() when None)."""
         self.save_place = save_place or (lambda place: progress.store(place, progress_path))
-        """Saves the place (None: forgets it); the progress file by default."""
+        """Saves a place, or forgets the place in one item; the progress file by default."""
         self.on_voice = on_voice
         """Called with the new rate and volume when the user changes them (the CLI saves them)."""
         self.echo = echo
@@ -269,9 +269,9 @@ class Player:
                 if self.on_voice:
                     self.on_voice(action.rate, action.volume)
             elif isinstance(action, SaveProgress):
-                self._save(progress.Progress(action.item, action.step))
+                self._events.append(PlaceSaved(self._save(progress.Progress(action.item, action.step))))
             elif isinstance(action, ClearProgress):
-                self._save(None)
+                self._save(progress.Forget(action.item))
             elif isinstance(action, Enrol):
                 self._enrol(action.commands)
             elif isinstance(action, Finished):
@@ -279,11 +279,13 @@ class Player:
         self._look_ahead()
         self._pump()
 
-    def _save(self, place: progress.Progress | None) -> None:
+    def _save(self, place: progress.Progress | progress.Forget) -> bool:
         try:
             self.save_place(place)
         except OSError as exc:
             self._log(f"your place could not be saved ({exc.strerror or exc})")
+            return False
+        return True
 
     def _feed(self, event: Event, cue: str | None = None) -> None:
         self._execute(self.session.handle(event, self.clock.now()), cue)

@@ -4,6 +4,7 @@ pocketsphinx and says so once (`recognizer.notice`)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -71,7 +72,8 @@ def find_vosk_model(settings: Settings) -> tuple[Path | None, str]:
             continue
         for child in sorted(folder.iterdir(), reverse=True):
             english = folder == installed or ENGLISH_MODEL.match(child.name)
-            if child.is_dir() and english and looks_like_vosk_model(child):
+            hidden = child.name.startswith(".")  # an install's work folder, never a finished model
+            if not hidden and child.is_dir() and english and looks_like_vosk_model(child):
                 return child, f"an English Vosk model was found in {folder}"
     return None, "No Vosk model found, so I am using the built-in recogniser."
 
@@ -132,55 +134,124 @@ def _model_root(folder: Path) -> Path | None:
     return subdirs[0] if len(subdirs) == 1 else None
 
 
-def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
-    """Install a Vosk model from a zip or a folder into the user data folder: unpack or copy beside its
-    final place, check that Vosk loads it, then rename it into place and record it in the settings.
-    Nothing half-copied is ever left as the model in use."""
-    import shutil
-    import tempfile
+MAX_MODEL_BYTES = 6 * 2**30
+"""Largest unpacked model `model install` takes (the largest English Vosk models are about 3 GB)."""
+MAX_ZIP_RATIO = 20
+"""Unpacked size over packed size above which a large zip is refused as a zip bomb (models pack to
+about half their size)."""
+INSTALLING = ".model-installing-"
+"""Work folders of an install, in the data folder (never among the installed models)."""
+
+
+def _zip_plan(source: Path) -> int:
+    """Check a model zip from its directory alone, before anything is unpacked: every member stays
+    inside, a Vosk model's acoustic model is there, and the unpacked size is plausible; returns that
+    size."""
     import zipfile
+
+    with zipfile.ZipFile(source) as zf:
+        infos = zf.infolist()
+    for info in infos:
+        parts = Path(info.filename).parts
+        if info.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+            raise ModelError(f"{source} holds a file outside its folder; it is not a Vosk model.")
+    if not any(len(Path(i.filename).parts) <= 4 and Path(i.filename).name == "final.mdl" for i in infos):
+        raise ModelError(f"{source} does not contain a Vosk model (no am/final.mdl found).")
+    total = sum(i.file_size for i in infos)
+    packed = sum(i.compress_size for i in infos)
+    if total > MAX_MODEL_BYTES or (total > 100 * 2**20 and total > MAX_ZIP_RATIO * max(packed, 1)):
+        raise ModelError(f"{source} would unpack to {total / 2**20:.0f} MB, which no Vosk model does; "
+                         "it is damaged or not a model.")
+    return total
+
+
+def _folder_plan(source: Path) -> int:
+    """Check a model folder before anything is copied: a Vosk model at its top or one level down,
+    only folders and regular files (a pipe would never end), a plausible size; returns the size."""
+    import stat
+
+    if _model_root(source) is None:
+        raise ModelError(f"{source} does not contain a Vosk model (no am/final.mdl found).")
+    total = 0
+    for folder, _, files in os.walk(source):
+        for name in files:
+            info = os.lstat(os.path.join(folder, name))
+            if not stat.S_ISREG(info.st_mode):
+                raise ModelError(f"{os.path.join(folder, name)} is not a regular file; a Vosk model folder "
+                                 "holds only files and folders.")
+            total += info.st_size
+            if total > MAX_MODEL_BYTES:
+                raise ModelError(f"{source} holds more than {MAX_MODEL_BYTES // 2**30} GB, which no Vosk "
+                                 "model does; give the model's own folder.")
+    return total
+
+
+def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
+    """Install a Vosk model from a zip or a folder into the user data folder: check its layout and size
+    (from the zip's directory, or the folder) and the free space first, then unpack or copy it into a
+    work folder beside the models, check that Vosk loads it, rename it into place and record it in
+    the settings. One install at a time; a stop (Ctrl-C, SIGTERM) removes the work folder, and one
+    left by a kill is removed by the next install. Nothing half-copied is ever a model in use."""
+    import secrets
+    import shutil
+    import zipfile
+
+    from filelock import Timeout
 
     from voice_guide import settings as settings_mod
     from voice_guide.adapters.vosk_asr import load_model
+    from voice_guide.fileio import exclusive
 
     source = Path(source).expanduser()
     if not source.exists():
         raise ModelError(f"{source} does not exist; give the path of a Vosk model zip file or folder.")
+    data = paths.ensure(paths.data_dir())
     dest_dir = paths.ensure(installed_models_dir())
-    work = Path(tempfile.mkdtemp(prefix=".installing-", dir=dest_dir))
-    try:
-        if source.is_dir():
-            shutil.copytree(source, work / source.name)
-        elif zipfile.is_zipfile(source):
-            with zipfile.ZipFile(source) as zf:
-                for member in zf.namelist():
-                    target = (work / member).resolve()
-                    if work.resolve() not in target.parents and target != work.resolve():
-                        raise ModelError(f"{source} holds a file outside its folder; it is not a Vosk model.")
-                zf.extractall(work)
-        else:
-            raise ModelError(f"{source} is neither a folder nor a zip file; give a Vosk model zip or folder.")
-        root = _model_root(work) or next((r for c in work.iterdir() if c.is_dir() and (r := _model_root(c))), None)
-        if root is None:
-            raise ModelError(f"{source} does not contain a Vosk model (no am/final.mdl found).")
-        model = load_model(root)
-        if not any(model.vosk_model_find_word(w) >= 0 for w in ENGLISH_CHECK_WORDS):
-            raise ModelError(f"The Vosk model in {source} knows no English command words (it may be for another "
-                             "language); install an English model such as vosk-model-small-en-us-0.15.")
-        del model
-        name = root.name if root != work else source.stem
-        final = dest_dir / name
-        if final.exists():
-            old = Path(tempfile.mkdtemp(prefix=".old-", dir=dest_dir))
-            os.replace(final, old / name)
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(exclusive(data / ".model-install.lock", wait=0))
+        except Timeout:
+            raise ModelError("Another model installation is running; wait for it to finish.") from None
+        for stale in [*data.glob(f"{INSTALLING}*"), *dest_dir.glob(".installing-*"), *dest_dir.glob(".old-*")]:
+            shutil.rmtree(stale, ignore_errors=True)
+        try:
+            if source.is_dir():
+                size = _folder_plan(source)
+            elif zipfile.is_zipfile(source):
+                size = _zip_plan(source)
+            else:
+                raise ModelError(f"{source} is neither a folder nor a zip file; give a Vosk model zip or folder.")
+            free = shutil.disk_usage(data).free
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ModelError(f"Could not read the model {source} ({exc}).") from exc
+        if size > free:
+            raise ModelError(f"The model needs {size / 2**20:.0f} MB but only {free / 2**20:.0f} MB are free "
+                             f"in {data}; free some space and try again.")
+        work = data / f"{INSTALLING}{os.getpid()}-{secrets.token_hex(4)}"
+        held.callback(shutil.rmtree, work, ignore_errors=True)  # before it exists: a stop never misses it
+        work.mkdir()
+        try:
+            if source.is_dir():
+                shutil.copytree(source, work / "new" / source.name)
+            else:
+                with zipfile.ZipFile(source) as zf:
+                    zf.extractall(work / "new")
+            unpacked = work / "new"
+            root = _model_root(unpacked) or next(
+                (r for c in unpacked.iterdir() if c.is_dir() and (r := _model_root(c))), None)
+            if root is None:
+                raise ModelError(f"{source} does not contain a Vosk model (no am/final.mdl found).")
+            model = load_model(root)
+            if not any(model.vosk_model_find_word(w) >= 0 for w in ENGLISH_CHECK_WORDS):
+                raise ModelError(f"The Vosk model in {source} knows no English command words (it may be for another "
+                                 "language); install an English model such as vosk-model-small-en-us-0.15.")
+            del model
+            final = dest_dir / (root.name if root != unpacked else source.stem)
+            if final.exists():
+                os.replace(final, work / "old")
             os.replace(root, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(root, final)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise ModelError(f"Could not install the model from {source} ({exc}).") from exc
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+        except (OSError, zipfile.BadZipFile) as exc:
+            raise ModelError(f"Could not install the model from {source} ({exc}).") from exc
     new_settings = settings.with_changes(vosk_model=str(final))
     settings_mod.save(new_settings)
     return final, new_settings

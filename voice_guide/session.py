@@ -16,8 +16,8 @@ from typing import Callable, Literal, Sequence
 
 from voice_guide.content.model import Item
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
-                                        Event, Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SayKind,
-                                        SetVoice, SpeechDone, StopAudio, Tick)
+                                        Event, Finished, Key, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
+                                        SayKind, SetVoice, SpeechDone, StopAudio, Tick)
 from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
 
 RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 300
@@ -101,6 +101,8 @@ class SessionState:
     mic_lost: bool = False
     device_paused: bool = False
     """Paused because the microphone went away (not by the user): going on when it comes back."""
+    place_saved: bool | None = None
+    """Whether the place in the open item was last saved (None: not tried yet)."""
 
 
 class Session:
@@ -167,6 +169,8 @@ class Session:
             self._choice(event, now)
         elif isinstance(event, NotUnderstood):
             self._not_understood()
+        elif isinstance(event, PlaceSaved):
+            s.place_saved = event.ok
         elif isinstance(event, DeviceLost):
             self._device_lost(now, event.at_start)
         elif isinstance(event, DeviceBack):
@@ -253,6 +257,7 @@ class Session:
     def _open(self, item: Item, now: float, step: int = -1) -> None:
         s = self.state
         s.item, s.hold, s.question, s.paused_from = item, None, None, None
+        s.place_saved = None
         s.speech = [None] * len(item.steps)
         s.title_seconds, s.title_rate = None, s.rate  # measured when a fill hold needs it: the title starts at once
         self._begin_step(step, now)
@@ -274,8 +279,8 @@ class Session:
         s = self.state
         assert s.item is not None
         s.step, s.hold, s.mode = step, None, "speaking"
+        self._emit(SaveProgress(s.item.name, max(step, 0)))  # from the title on, so a quit knows saves work
         if step >= 0:
-            self._emit(SaveProgress(s.item.name, step))
             text = s.item.steps[step].say
             s.speech[step] = self.speech_length(text, s.rate) if text else 0.0
         else:
@@ -337,7 +342,7 @@ class Session:
         s = self.state
         assert s.item is not None
         title = s.item.title
-        self._emit(ClearProgress())
+        self._emit(ClearProgress(s.item.name))
         if self.read_only:
             self._say(f"That was {title}. Goodbye.", "info")
             self._quit_now()
@@ -345,6 +350,17 @@ class Session:
             s.item = None
             self._say(f"That was {title}.", "info")
             self._menu(short=True)
+
+    def _goodbye(self) -> None:
+        """Quit, saving the place in an open item once more; say it is saved only when the saves work."""
+        s = self.state
+        words = "Goodbye."
+        if s.item is not None:
+            self._emit(SaveProgress(s.item.name, max(s.step, 0)))
+            if s.place_saved is not None:
+                words += " Your place is saved." if s.place_saved else " Your place could not be saved."
+        self._say(words, "info")
+        self._quit_now()
 
     def _quit_now(self) -> None:
         s = self.state
@@ -421,7 +437,7 @@ class Session:
             if yes:
                 self._open(saved, now, step)
             else:
-                self._emit(ClearProgress())
+                self._emit(ClearProgress(saved.name))
                 if item is not None:
                     self._open(item, now)
                 else:
@@ -436,8 +452,7 @@ class Session:
         elif q.kind == "open":
             self._open(q.payload, now)  # type: ignore[arg-type]
         elif q.kind == "quit":
-            self._say("Goodbye." + (" Your place is saved." if s.item is not None else ""), "info")
-            self._quit_now()
+            self._goodbye()
         elif q.kind == "suggestion":
             item, step = q.payload  # type: ignore[misc]
             self._open(item, now, step)
@@ -555,8 +570,7 @@ class Session:
         elif cid == "quit":
             if in_item:
                 self._freeze(now)
-            self._say("Goodbye." + (" Your place is saved." if in_item else ""), "info")
-            self._quit_now()
+            self._goodbye()
         elif cid == "menu":
             if not in_item:
                 self._menu()

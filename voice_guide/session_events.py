@@ -72,7 +72,15 @@ class EnrolDone:
     no_microphone: bool = False
 
 
-Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone
+@dataclass(frozen=True)
+class PlaceSaved:
+    """Whether the last SaveProgress was written, so the guide never says a place is saved when it
+    is not."""
+
+    ok: bool
+
+
+Event = Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone | PlaceSaved
 
 
 # ---- actions ------------------------------------------------------------------------------------
@@ -110,7 +118,9 @@ class SaveProgress:
 
 @dataclass(frozen=True)
 class ClearProgress:
-    pass
+    """Forget the saved place in `item` (finished, or the user said no to going on from it)."""
+
+    item: str
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,16 @@ defaults are used, and `Settings.notice` holds one sentence to tell the user (on
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from voice_guide import paths
-from voice_guide.errors import UsageError
-from voice_guide.fileio import atomic_write_text, set_aside
+from voice_guide.errors import StorageError, UsageError
+from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
 
 FORMAT = "voice-guide-settings"
 VERSION = 2
@@ -114,8 +116,39 @@ def load(path: Path | None = None) -> Settings:
 
 
 def save(settings: Settings, path: Path | None = None) -> Path:
+    """Write the settings; a StorageError (one sentence) when they cannot be written, or when a
+    settings file is there that could not be read, which is never written over unseen."""
     path = path or settings_path()
-    paths.ensure(path.parent)
     values = {k: v for k, v in asdict(settings.validated()).items() if k != "notice"}
-    atomic_write_text(path, json.dumps({"format": FORMAT, "version": VERSION, "settings": values}, indent=2))
+    _check_readable(path)
+    try:
+        paths.ensure(path.parent)
+        with unstoppable():
+            atomic_write_text(path, json.dumps({"format": FORMAT, "version": VERSION, "settings": values}, indent=2))
+    except OSError as exc:
+        why = ("a part of that path is a file, not a folder" if exc.errno in (errno.EEXIST, errno.ENOTDIR)
+               else exc.strerror or str(exc))
+        raise StorageError(f"Your settings could not be saved in {path.parent} ({why}); "
+                           "check that this folder can be written to.") from exc
     return path
+
+
+def _check_readable(path: Path) -> None:
+    """Refuse to replace a settings file that is there but cannot be read (or is not a file)."""
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
+        return
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+    else:
+        if not stat.S_ISREG(info.st_mode):
+            why = "it is not a file"
+        else:
+            try:
+                with open(path, "rb"):
+                    return
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+    raise StorageError(f"Your settings file {path} could not be read ({why}), so I will not write over it; "
+                       "make it readable or move it away, then try again.")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import shutil
 import subprocess
-import tempfile
 import warnings
 from pathlib import Path
 from typing import Sequence
@@ -20,6 +19,7 @@ from typing import Sequence
 from voice_guide.audio import Audio, wav_bytes
 from voice_guide.errors import ExportError
 from voice_guide.export import FORMATS, Tags
+from voice_guide.fileio import scratch_folder
 from voice_guide.render import Chapter
 
 
@@ -192,7 +192,7 @@ def _ffmetadata(chapters: Sequence[Chapter]) -> str:
 def _add_mp4_chapters(path: Path, chapters: Sequence[Chapter]) -> None:
     """mutagen cannot write MP4 chapters; ffmpeg copies the stream and adds them from an ffmetadata
     file. The result replaces `path` (itself a temporary file) only when ffmpeg succeeded."""
-    folder = Path(tempfile.mkdtemp(prefix="voice-guide-chapters-"))
+    folder = scratch_folder("voice-guide-chapters-")
     try:
         meta = folder / "chapters.txt"
         meta.write_text(_ffmetadata(chapters), encoding="utf-8")

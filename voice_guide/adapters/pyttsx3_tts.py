@@ -24,7 +24,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 
 from multiprocessing.connection import Connection
@@ -35,6 +34,7 @@ import numpy as np
 from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import EngineError
+from voice_guide.fileio import scratch_folder
 from voice_guide.speech import split_sentences
 
 RATE = 22050
@@ -142,7 +142,7 @@ class Pyttsx3Synthesizer:
         if self._process is not None:  # it died since the last request
             self.restarts += 1
         self._stop_worker(kill=True)
-        self._workdir = tempfile.mkdtemp(prefix="voice-guide-pyttsx3-")
+        self._workdir = str(scratch_folder("voice-guide-pyttsx3-"))
         to_child_r, to_child_w = os.pipe()
         to_parent_r, to_parent_w = os.pipe()
         package_root = str(Path(__file__).resolve().parents[2])

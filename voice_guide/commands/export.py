@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Iterator, TextIO
 
+from voice_guide import fileio
 from voice_guide.export import FORMATS, MAX_JOBS, ExportResult, ProgressEvent, clock, default_jobs
 from voice_guide.commands import load_settings
 
@@ -73,19 +74,22 @@ class ConsoleProgress:
 
 @contextlib.contextmanager
 def sigterm_stops() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt while exporting, so temporary files are removed as on Ctrl-C."""
+    """SIGTERM (and Ctrl-C) raise KeyboardInterrupt, so temporary files are removed as on Ctrl-C; one
+    that arrives while a small file is being written (`fileio.unstoppable`) waits until it is whole."""
     def stop(signum, frame):
-        raise KeyboardInterrupt
+        if not fileio.defer_stop():
+            raise KeyboardInterrupt
 
     try:
-        previous = signal.signal(signal.SIGTERM, stop)
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def summary(result: ExportResult) -> str:

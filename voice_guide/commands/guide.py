@@ -18,7 +18,7 @@ from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Synthesizer
-from voice_guide.errors import EngineError, UsageError
+from voice_guide.errors import EngineError, StorageError, UsageError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player, SystemClock
 from voice_guide.speech import voice_settings
@@ -110,7 +110,8 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
 
 
 def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tuple[Item, int] | None:
-    saved = loaded.progress
+    """The latest saved place, or, for `read NAME`, the place in that item."""
+    saved = loaded.progress if item is None else loaded.places.get(item.name)
     if saved is None:
         return None
     try:
@@ -141,8 +142,8 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     def remember_voice(rate: int, volume: float) -> None:
         try:
             settings_mod.save(settings_mod.load().with_changes(rate=rate, volume=volume))
-        except OSError as exc:
-            print(f"voice-guide: the new rate and volume could not be saved ({exc}).", file=sys.stderr)
+        except StorageError as exc:
+            print(f"voice-guide: the new rate and volume were not saved. {exc}", file=sys.stderr)
 
     player: Player | None = None
     mic = None

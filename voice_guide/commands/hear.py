@@ -10,7 +10,7 @@ import sys
 from typing import Callable, Sequence
 
 from voice_guide.engines import Recognizer
-from voice_guide.errors import AudioInputError, EngineError
+from voice_guide.errors import AudioInputError, EngineError, printable
 from voice_guide.settings import Settings
 from voice_guide.understand import Heard
 from voice_guide.commands import load_settings
@@ -95,10 +95,10 @@ def run(args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps({"file": file, "error": str(err)}), flush=True)
             else:
-                print(f"voice-guide: {err}", file=sys.stderr, flush=True)
+                print(f"voice-guide: {printable(str(err))}", file=sys.stderr, flush=True)
             continue
         heard = understander.understand(audio)
-        print(json.dumps(as_record(file, heard)) if args.json else as_line(file, heard), flush=True)
+        print(json.dumps(as_record(file, heard)) if args.json else printable(as_line(file, heard)), flush=True)
     return 1 if failed else 0
 
 

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import fields
 
 from voice_guide import settings as settings_mod
-from voice_guide.errors import UsageError
+from voice_guide.errors import EngineError, UsageError
 from voice_guide.settings import Settings
 from voice_guide.commands import load_settings
 
@@ -31,6 +31,47 @@ def parse_value(name: str, text: str):
     return text
 
 
+def check_here(name: str, value) -> None:
+    """Refuse a device, voice or Vosk model this machine does not have, as far as it can tell (no
+    sound library or no espeak-ng: the value is taken unchecked)."""
+    if value is None:
+        return
+    if name in ("input_device", "output_device"):
+        from voice_guide.adapters.sounddevice_audio import list_devices
+
+        try:
+            inputs, outputs = list_devices()
+        except (EngineError, OSError):
+            return
+        devices = inputs if name == "input_device" else outputs
+        text = str(value).strip().lower()
+        if not any(text == str(d.index) or (not text.isdigit() and text in d.name.lower()) for d in devices):
+            kind = "microphone" if name == "input_device" else "speaker"
+            listing = "; ".join(f"{d.index}: {d.name}" for d in devices) or "none"
+            raise UsageError(f"There is no {kind} {value!r} on this computer. {kind.capitalize()}s: {listing}.")
+    elif name == "voice":
+        from voice_guide.adapters.espeak_tts import list_voices
+
+        try:
+            voices = list_voices()
+        except EngineError:
+            return
+        wanted = str(value).split("+", 1)[0].strip().lower().replace("_", " ")
+        known = {v.lower().replace("_", " ") for voice in voices
+                 for v in (voice.identifier, voice.language, voice.name, voice.identifier.rsplit("/", 1)[-1])}
+        if wanted not in known:
+            raise UsageError(f"There is no voice called {value!r}; 'espeak-ng --voices=en' lists the English "
+                             "voices (use its language, e.g. en-gb, or its name).")
+    elif name == "vosk_model":
+        from pathlib import Path
+
+        from voice_guide.recognition import looks_like_vosk_model
+
+        if not looks_like_vosk_model(Path(value).expanduser()):
+            raise UsageError(f"{value} is not a Vosk model folder (it has no am/final.mdl); give the folder of "
+                             "an unpacked model, or use: voice-guide model install ZIP_OR_FOLDER.")
+
+
 def run(args: argparse.Namespace) -> int:
     current = load_settings()
     if args.action == "reset":
@@ -43,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         name, text = args.values
         if name not in NAMES:
             raise UsageError(f"There is no setting called {name!r}. Settings: {', '.join(NAMES)}.")
-        current = current.with_changes(**{name: parse_value(name, text)})
+        value = parse_value(name, text)
+        check_here(name, value)
+        current = current.with_changes(**{name: value})
         settings_mod.save(current)
     for name in NAMES:
         print(f"{name} = {getattr(current, name)}")
