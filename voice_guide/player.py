@@ -170,7 +170,8 @@ class Player:
         raise error
 
     def _look_ahead(self) -> None:
-        """Have the look-ahead render the steps after the current one (and 'halfway' when a step has it)."""
+        """Have the look-ahead render the steps after the current one, then the closing sentence (and
+        'halfway' when a step has it)."""
         state = self.session.state
         place = (state.item, state.step, self.voice.rate, self.voice.voice)
         if self.lookahead is None or place == self._looked_at:
@@ -179,7 +180,7 @@ class Player:
         texts = []
         if state.item is not None:
             later = state.item.steps[state.step + 1 :]
-            texts = [step.say for step in later if step.say]
+            texts = [step.say for step in later if step.say] + [self.session.closing(state.item)]
             if any(step.halfway for step in state.item.steps[max(0, state.step) :]):
                 texts.insert(1, HALFWAY_TEXT)
         self.lookahead.want(texts, VoiceSettings(self.voice.rate, 1.0, self.voice.voice))

@@ -341,15 +341,17 @@ class Session:
     def _finish_item(self) -> None:
         s = self.state
         assert s.item is not None
-        title = s.item.title
         self._emit(ClearProgress(s.item.name))
+        self._say(self.closing(s.item), "info")
         if self.read_only:
-            self._say(f"That was {title}. Goodbye.", "info")
             self._quit_now()
         else:
             s.item = None
-            self._say(f"That was {title}.", "info")
             self._menu(short=True)
+
+    def closing(self, item: Item) -> str:
+        """What is said when `item` has been read to its end."""
+        return f"That was {item.title}. Goodbye." if self.read_only else f"That was {item.title}."
 
     def _goodbye(self) -> None:
         """Quit, saving the place in an open item once more; say it is saved only when the saves work."""
