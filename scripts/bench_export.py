@@ -1,11 +1,14 @@
-"""How fast the export runs, against bare espeak-ng, and how close sessions come to their planned time.
+"""How fast the export runs, against bare synthesis of the same texts, and how close sessions come to
+their planned time.
 
 Exports the whole library in mp3 into a temporary folder with an EMPTY speech cache (VOICE_GUIDE_HOME
 points at a fresh temporary folder), so every text is synthesised; then, in the same run, times bare
-`espeak-ng -w` on the same texts. Prints seconds of audio per second of wall time for both, and each
-session's planned and exported length.
+synthesis of the same texts, one after another: Piper's (the adapter alone, no cache, no export; also
+with onnxruntime's own threading, one thread per core) for the Piper voice, `espeak-ng -w` for the
+others. Prints seconds of audio per wall second for each, their ratio, the load average (the machine
+may be shared) and each session's planned and exported length.
 
-    .venv/bin/python scripts/bench_export.py [--synthesizer pyttsx3|espeak-ng] [--format mp3]
+    .venv/bin/python scripts/bench_export.py [--synthesizer piper|pyttsx3|espeak-ng] [--format mp3] [--jobs N]
 """
 
 from __future__ import annotations
@@ -53,6 +56,20 @@ def bare_espeak(texts: list[str], rate: int, folder: Path) -> tuple[float, float
     return audio, wall
 
 
+def bare_piper(texts: list[str], voice, threads: int | None) -> tuple[float, float]:
+    """(seconds of audio, wall seconds) for the Piper adapter alone, one text after another."""
+    from voice_guide.adapters.piper_tts import PiperSynthesizer
+
+    synth = PiperSynthesizer(threads=threads)
+    start = time.perf_counter()
+    audio = sum(synth.synthesize(text, voice).duration for text in texts)
+    return audio, time.perf_counter() - start
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 class Counting:
     """Passes synthesis through, adding up the seconds of speech it returns."""
 
@@ -70,8 +87,9 @@ class Counting:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--synthesizer", default="pyttsx3", choices=("pyttsx3", "espeak-ng"))
+    parser.add_argument("--synthesizer", default="piper", choices=("piper", "pyttsx3", "espeak-ng"))
     parser.add_argument("--format", default="mp3", choices=("mp3", "ogg", "wav", "m4a"))
+    parser.add_argument("--jobs", type=int, default=None, help="tracks rendered at once (default: the export's)")
     args = parser.parse_args()
     if not shutil.which("espeak-ng"):
         print("espeak-ng is not installed; run scripts/setup.sh first.", file=sys.stderr)
@@ -82,7 +100,7 @@ def main() -> int:
     try:
         from voice_guide.adapters.pydub_export import decode
         from voice_guide.content.loader import load_library
-        from voice_guide.export import export_library
+        from voice_guide.export import default_jobs, export_library
         from voice_guide.settings import Settings
         from voice_guide.speech import open_synthesizer, voice_settings
 
@@ -90,25 +108,35 @@ def main() -> int:
         settings = Settings(synthesizer=args.synthesizer)
         out = scratch / "out"
         out.mkdir()
+        jobs = args.jobs or default_jobs()
+        print(f"before: {load()}")
         start = time.perf_counter()
         synth = Counting(open_synthesizer(settings))
+        if synth.inner.notice:
+            print(synth.inner.notice)
         try:
-            result = export_library(library, [], out, args.format, synth, voice_settings(settings))
+            result = export_library(library, [], out, args.format, synth, voice_settings(settings), jobs=jobs)
         finally:
             synth.close()
         export_wall = time.perf_counter() - start
         export_audio = sum(t.duration for t in result.tracks)
+        export_speed = export_audio / export_wall
 
         texts = spoken_texts(library)
-        espeak_audio, espeak_wall = bare_espeak(texts, settings.rate, scratch / "espeak")
-
         print(f"library: {len(library.items)} tracks, {len(texts)} distinct texts, "
               f"{sum(len(t.split()) for t in texts)} words, rate {settings.rate} wpm")
-        print(f"export ({args.synthesizer}, {args.format}, empty cache): {export_audio:.1f} s of audio "
-              f"in {export_wall:.2f} s wall = {export_audio / export_wall:.1f} s audio per wall second "
-              f"({synth.seconds:.1f} s of it synthesised speech)")
-        print(f"bare espeak-ng -w, same texts: {espeak_audio:.1f} s of speech in {espeak_wall:.2f} s wall "
-              f"= {espeak_audio / espeak_wall:.1f} s audio per wall second")
+        print(f"export ({synth.name}, {args.format}, --jobs {jobs}, empty cache): {export_audio:.1f} s of audio "
+              f"in {export_wall:.2f} s wall = {export_speed:.1f} s audio per wall second "
+              f"({synth.seconds:.1f} s of it synthesised speech); {load()}")
+        if args.synthesizer == "piper":
+            bare = [("bare Piper, one thread", bare_piper(texts, voice_settings(settings), 1)),
+                    ("bare Piper, onnxruntime threads", bare_piper(texts, voice_settings(settings), None))]
+        else:
+            bare = [("bare espeak-ng -w", bare_espeak(texts, settings.rate, scratch / "espeak"))]
+        for label, (audio, wall) in bare:
+            print(f"{label}, same texts: {audio:.1f} s of speech in {wall:.2f} s wall = {audio / wall:.1f} s "
+                  f"audio per wall second; export is {export_speed / (audio / wall):.2f}x this counting all its "
+                  f"audio, {synth.seconds / export_wall / (audio / wall):.2f}x counting only its speech; {load()}")
         print("session            planned s  exported s  difference")
         for track in result.tracks:
             item = library.get(track.names[0])

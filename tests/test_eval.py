@@ -78,3 +78,18 @@ def test_expected_commands_come_from_the_matcher():
     assert eval_commands.expected_command("up", vocab).id == "louder"
     for word in ("left", "right", "on", "off", "cat"):
         assert eval_commands.expected_command(word, vocab) is None
+
+
+def test_eval_voices_counts_word_errors_against_what_a_track_says():
+    import eval_voices
+
+    from voice_guide.content.model import Item, Step
+
+    item = Item("q", "Quiet face", "session", (Step("Sit well - no force.", hold=9, halfway=True),
+                                                Step("Ask your E N T doctor.", hold=1)), order=0, length=20)
+    spoken = eval_voices.spoken_words(item)
+    assert spoken == ["quiet", "face", "sit", "well", "no", "force", "halfway", "ask", "your", "e", "n", "t",
+                      "doctor"]
+    heard = eval_voices.words("Quiet face. Sit well, no force! Half way. Ask your ENT doctor.")
+    assert eval_voices.word_errors(spoken, heard) == 5  # halfway -> half way (2), e n t -> ent (3)
+    assert eval_voices.word_errors(spoken, spoken) == 0

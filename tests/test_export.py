@@ -76,14 +76,13 @@ def run(out, fmt="wav", names=(), synth=None, voice=VOICE, lib=None, **kw):
 
 
 class Failing(PydubEncoder):
-    """Writes part of track `at`, then fails the way a full disk or a Ctrl-C does."""
+    """Writes part of track number `at`, then fails the way a full disk or a Ctrl-C does."""
 
     def __init__(self, at, error):
-        self.at, self.error, self.count = at, error, 0
+        self.at, self.error = at, error
 
     def encode(self, audio, path, fmt, tags, chapters=()):
-        self.count += 1
-        if self.count == self.at:
+        if tags.track == self.at:
             Path(path).write_bytes(b"RIFF half a file")
             raise self.error
         super().encode(audio, path, fmt, tags, chapters)
@@ -215,8 +214,56 @@ def test_ctrl_c_leaves_no_partial_file_and_rerun_finishes(tmp_path):
     assert [t.file for t in result.written] == ["03 - Quiet face.wav"]
 
 
+class Overlapping(FakeSynthesizer):
+    """Counts how many sentences are rendered at once; each waits (up to 10 s) until `expect` are."""
+
+    def __init__(self, expect):
+        super().__init__()
+        self.expect, self.changed, self.now, self.most = expect, threading.Condition(), 0, 0
+
+    def synthesize(self, text, settings):
+        with self.changed:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            self.changed.notify_all()
+            self.changed.wait_for(lambda: self.most >= self.expect, timeout=10)
+        try:
+            return super().synthesize(text, settings)
+        finally:
+            with self.changed:
+                self.now -= 1
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_jobs_render_tracks_at_once_and_write_the_same_files(tmp_path, jobs):
+    one = tmp_path / "one"
+    one.mkdir()
+    run(one, jobs=1)
+    out = tmp_path / "many"
+    out.mkdir()
+    synth = Overlapping(expect=jobs)
+    events = []
+    result = run(out, synth=synth, jobs=jobs, progress=events.append)
+    assert synth.most == jobs
+    assert [e.done for e in events] == [1, 2, 3] and [t.number for t in result.tracks] == [1, 2, 3]
+    assert audio_files(out) == audio_files(one)
+    for name in audio_files(one):
+        assert (out / name).read_bytes() == (one / name).read_bytes()
+    assert len(run(out, jobs=jobs).skipped) == 3
+
+
+def test_cli_jobs_must_be_a_small_whole_number(tmp_path, capsys):
+    for bad in ("0", "many", "99"):
+        with pytest.raises(SystemExit) as stop:
+            cli.main(["export", "--out", str(tmp_path), "--jobs", bad])
+        assert stop.value.code == 2 and "--jobs takes a whole number from 1 to" in capsys.readouterr().err
+
+
 def test_sigterm_mid_export_removes_the_partial_file(tmp_path):
-    """A real SIGTERM to a real exporting process: the file being written disappears."""
+    """A real SIGTERM to a real exporting process: it stops at once, and the file being written
+    (in the export's scratch folder) disappears; nothing is left in the output folder."""
+    out = tmp_path / "out"
+    out.mkdir()
     script = textwrap.dedent(f"""
         import sys, time
         from pathlib import Path
@@ -227,26 +274,28 @@ def test_sigterm_mid_export_removes_the_partial_file(tmp_path):
         class Slow(PydubEncoder):
             def encode(self, audio, path, fmt, tags, chapters=()):
                 Path(path).write_bytes(b"partial")
-                print("writing", flush=True)
+                sys.stdout.write(str(path) + "\\n")  # one write: two tracks are made at once
+                sys.stdout.flush()
                 time.sleep(30)
 
         with sigterm_stops():
             try:
-                run(Path({str(tmp_path)!r}), encoder=Slow())
+                run(Path({str(out)!r}), encoder=Slow())
             except KeyboardInterrupt:
                 print("stopped", flush=True)
                 sys.exit(130)
     """)
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout.readline().strip() == "writing"
-        assert len(parts(tmp_path)) == 1
+        writing = Path(proc.stdout.readline().strip())
+        assert writing.is_file() and out not in writing.parents
         proc.terminate()
         assert proc.wait(timeout=20) == 130
     finally:
         proc.kill()
-    assert proc.stdout.read().strip() == "stopped"
-    assert parts(tmp_path) == [] and audio_files(tmp_path) == []
+    assert "stopped" in proc.stdout.read().split()
+    assert not writing.exists() and not writing.parent.exists()
+    assert parts(out) == [] and audio_files(out) == []
 
 
 def test_sigterm_handler_is_restored():

@@ -17,7 +17,11 @@ import hashlib
 import json
 import os
 import re
+import shutil
+import threading
 import unicodedata
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
@@ -27,7 +31,7 @@ from voice_guide.content.model import Item
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import ExportError, UsageError
 from voice_guide.export_records import Records, folder_lock, remove_legacy_files
-from voice_guide.fileio import atomic_path, atomic_write_text
+from voice_guide.fileio import atomic_path, atomic_write_text, scratch_folder
 from voice_guide.render import RENDER_VERSION, Chapter, display_title, join_items, render_item
 
 FORMATS = ("mp3", "ogg", "wav", "m4a")
@@ -35,6 +39,8 @@ PLAYLIST = "voice-guide.m3u"
 SINGLE_STEM = "voice-guide"
 ALBUM = "voice-guide: facial palsy guide"
 ARTIST = "voice-guide"
+MAX_JOBS = 4
+"""Most tracks made at once (see default_jobs)."""
 
 
 class Library(Protocol):
@@ -229,11 +235,22 @@ def _writing(target: Path) -> Iterator[None]:
         raise OSError(exc.errno, exc.strerror, str(target)) from exc
 
 
-def _write(encoder: Encoder, audio: Audio, target: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
+def _inside(target: Path) -> None:
     if target.resolve().parent != target.parent.resolve():
         raise ExportError(f"Refusing to write {target.name!r} outside the output folder.")
+
+
+def _write(encoder: Encoder, audio: Audio, target: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
+    _inside(target)
     with _writing(target), atomic_path(target) as tmp:
         encoder.encode(audio, tmp, fmt, tags, chapters)
+
+
+def _place(made: Path, target: Path) -> None:
+    """Copy a finished file from the scratch folder into the output folder, atomically."""
+    _inside(target)
+    with _writing(target), atomic_path(target) as tmp:
+        shutil.copyfile(made, tmp)
 
 
 def _write_text(target: Path, text: str) -> None:
@@ -244,10 +261,12 @@ def _write_text(target: Path, text: str) -> None:
 def export_library(library: Library, names: Sequence[str], out_dir: Path | str, fmt: str,
                    synth: Synthesizer, settings: VoiceSettings, single_file: bool = False,
                    progress: Progress | None = None, *, encoder: Encoder | None = None,
-                   lock_wait: float | None = None, records_dir: Path | None = None) -> ExportResult:
+                   lock_wait: float | None = None, records_dir: Path | None = None,
+                   jobs: int | None = None) -> ExportResult:
     """Write the named items (all when `names` is empty) into `out_dir` as `fmt` files plus the
-    playlist; see the module docstring for what makes it safe to interrupt and repeat. The folder's
-    record and lock go in `records_dir` (the data folder's exports/ by default)."""
+    playlist, `jobs` tracks at a time (default_jobs() when None); see the module docstring for what
+    makes it safe to interrupt and repeat. The folder's record and lock go in `records_dir` (the data
+    folder's exports/ by default)."""
     report = progress or (lambda event: None)
     items = select(library, names)
     if fmt not in FORMATS:
@@ -275,27 +294,107 @@ def export_library(library: Library, names: Sequence[str], out_dir: Path | str, 
             if single_file:
                 tracks = [_export_single(items, out_dir, fmt, synth, settings, encoder, manifest, report)]
             else:
-                tracks = []
-                for done, (item, file) in enumerate(zip(items, targets), start=1):
-                    number = positions[item.name]
-                    key = track_key([item], settings, fmt, synth.name, encoder.name, number, total)
-                    title = display_title(item)
-                    entry = manifest.unchanged(file, key)
-                    if entry:
-                        duration = float(entry.get("duration", 0.0))
-                    else:
-                        rendered = render_item(item, synth, settings)
-                        duration = rendered.duration
-                        _write(encoder, rendered.audio, out_dir / file, fmt, _tags(title, number, total))
-                        manifest.forget_replaced(file, [item.name])
-                        manifest.record(file, key, [item.name], title, duration)
-                    tracks.append(Track(number, total, title, file, duration, bool(entry), (item.name,)))
-                    report(ProgressEvent("skip" if entry else "track", done, len(items), title, duration))
+                tracks = _export_tracks(items, targets, positions, total, out_dir, fmt, synth, settings, encoder,
+                                        manifest, report, jobs)
             playlist = out_dir / PLAYLIST
             _write_text(playlist, playlist_text(manifest.present(), library))
     except OSError as exc:
         raise os_error(exc, out_dir) from exc
     return ExportResult(out_dir, fmt, tuple(tracks), playlist)
+
+
+def default_jobs() -> int:
+    """Tracks made at once: one per core, at most MAX_JOBS (each track being made is held whole in
+    memory)."""
+    return max(1, min(MAX_JOBS, os.cpu_count() or 1))
+
+
+class _Cancelled(Exception):
+    """The export is stopping: a track still being rendered gives up at its next sentence."""
+
+
+class _Stoppable:
+    """The synthesiser as the worker threads see it: once `stop` is set, the next sentence raises."""
+
+    def __init__(self, inner: Synthesizer, stop: threading.Event) -> None:
+        self.inner, self.stop, self.name = inner, stop, inner.name
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        if self.stop.is_set():
+            raise _Cancelled
+        return self.inner.synthesize(text, settings)
+
+    def close(self) -> None:
+        """The caller closes the real synthesiser."""
+
+
+def _in_background(work: Callable[[], float]) -> Future:
+    """Run `work` on a daemon thread: one still encoding when Ctrl-C ends the program never holds up
+    its exit (what it writes goes into a scratch folder that is removed)."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(work())
+        except BaseException as exc:  # handed to the caller, who re-raises it (Ctrl-C included)
+            future.set_exception(exc)
+
+    threading.Thread(target=run, name="voice-guide-export", daemon=True).start()
+    return future
+
+
+def _export_tracks(items: Sequence[Item], targets: Sequence[str], positions: dict[str, int], total: int,
+                   out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings, encoder: Encoder,
+                   manifest: Records, report: Progress, jobs: int | None) -> list[Track]:
+    """One file per item. Tracks that changed are rendered and encoded `jobs` at a time on worker
+    threads, each into a private scratch folder; this thread moves each finished one into place
+    (atomically) and records it, in library order, so Ctrl-C or a full disk leaves only whole tracks
+    and the manifest holds exactly those."""
+    stop = threading.Event()
+    speaker = _Stoppable(synth, stop)
+    scratch = scratch_folder("voice-guide-export-")
+    work = []
+    for item, file in zip(items, targets):
+        number = positions[item.name]
+        key = track_key([item], settings, fmt, synth.name, encoder.name, number, total)
+        work.append((item, file, number, key, display_title(item), manifest.unchanged(file, key)))
+    to_make = iter([w for w in work if not w[5]])
+    jobs = max(1, jobs or default_jobs())
+    ahead: deque[tuple[Future, Path]] = deque()
+
+    def make(item: Item, title: str, number: int, into: Path) -> float:
+        rendered = render_item(item, speaker, settings)
+        encoder.encode(rendered.audio, into, fmt, _tags(title, number, total))
+        return rendered.duration
+
+    def top_up() -> None:
+        while len(ahead) < jobs:
+            w = next(to_make, None)
+            if w is None:
+                return
+            into = scratch / f"{w[2]}.{fmt}"
+            ahead.append((_in_background(lambda w=w, into=into: make(w[0], w[4], w[2], into)), into))
+
+    tracks: list[Track] = []
+    try:
+        top_up()
+        for done, (item, file, number, key, title, entry) in enumerate(work, start=1):
+            if entry:
+                duration = float(entry.get("duration", 0.0))
+            else:
+                made, into = ahead.popleft()
+                with _writing(out_dir / file):
+                    duration = made.result()
+                top_up()
+                _place(into, out_dir / file)
+                manifest.forget_replaced(file, [item.name])
+                manifest.record(file, key, [item.name], title, duration)
+            tracks.append(Track(number, total, title, file, duration, bool(entry), (item.name,)))
+            report(ProgressEvent("skip" if entry else "track", done, len(items), title, duration))
+    finally:
+        stop.set()  # after Ctrl-C, SIGTERM or a failed track, renders in flight stop at their next sentence
+        shutil.rmtree(scratch, ignore_errors=True)
+    return tracks
 
 
 def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings,

@@ -30,7 +30,9 @@ from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Playback, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, EchoGate, Endpointer
+from voice_guide.lookahead import AHEAD, Lookahead
 from voice_guide.session import Session
+from voice_guide.timeline import HALFWAY_TEXT
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
                                         Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
                                         SaveProgress, Say, SetVoice, SpeechDone, StopAudio, Tick)
@@ -117,8 +119,11 @@ class Player:
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
                  watch: Callable[[np.ndarray, int], object | None] | None = None,
                  barge_in: bool = True, voice_data: Path | None = None,
-                 late_notices: "queue.SimpleQueue[Notice] | None" = None) -> None:
+                 late_notices: "queue.SimpleQueue[Notice] | None" = None, lookahead: int = AHEAD) -> None:
         self.synth = synthesizer
+        self.lookahead = Lookahead(synthesizer, lookahead) if lookahead > 0 else None
+        """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
+        self._looked_at: tuple | None = None
         self.out = audio_out
         self.clock = clock
         self.mic = mic if understand is not None else None
@@ -159,14 +164,16 @@ class Player:
 
     # -- engines -----------------------------------------------------------------------------------
 
-    def _render(self, text: str, rate: int) -> Audio:
+    def _render(self, text: str, rate: int, to_play: bool = False) -> Audio:
         """Speech at full volume (volume is applied on playback, so changing it re-renders nothing);
-        an engine failure is retried on the same sentence."""
+        an engine failure is retried on the same sentence. `to_play`: its sound, not its length, so
+        the look-ahead may let it go."""
         settings = VoiceSettings(rate=rate, volume=1.0, voice=self.voice.voice)
         error: EngineError | None = None
-        for _ in range(SYNTH_ATTEMPTS):
+        for attempt in range(SYNTH_ATTEMPTS):
             try:
-                return self.synth.synthesize(text, settings)
+                ready = self.lookahead.take(text, settings, to_play) if self.lookahead and not attempt else None
+                return ready if ready is not None else self.synth.synthesize(text, settings)
             except DeviceError:
                 raise
             except EngineError as exc:
@@ -174,6 +181,22 @@ class Player:
                 self._log(f"speech engine failed ({exc}); trying the same sentence again")
         assert error is not None
         raise error
+
+    def _look_ahead(self) -> None:
+        """Have the look-ahead render the steps after the current one, then the closing sentence (and
+        'halfway' when a step has it)."""
+        state = self.session.state
+        place = (state.item, state.step, self.voice.rate, self.voice.voice)
+        if self.lookahead is None or place == self._looked_at:
+            return
+        self._looked_at = place
+        texts = []
+        if state.item is not None:
+            later = state.item.steps[state.step + 1 :]
+            texts = [step.say for step in later if step.say] + [self.session.closing(state.item)]
+            if any(step.halfway for step in state.item.steps[max(0, state.step) :]):
+                texts.insert(1, HALFWAY_TEXT)
+        self.lookahead.want(texts, VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
 
     def _speech_length(self, text: str, rate: int) -> float:
         return self._render(text, rate).duration
@@ -217,6 +240,8 @@ class Player:
     def close(self) -> None:
         """Silence at once (Ctrl-C, an error): nothing keeps playing after the guide has gone."""
         self._stop_audio()
+        if self.lookahead is not None:
+            self.lookahead.close()
 
     def _user_speaking(self) -> bool:
         """Someone has started a command: the next sound waits for its end (at most max_utterance),
@@ -234,6 +259,7 @@ class Player:
     def _execute(self, actions: list[Action], cue: str | None = None) -> None:
         """Carry out actions in order. A sentence that a later StopAudio in the same batch would cut is
         never rendered; `cue` (an earcon for a heard command) plays first, after any cut."""
+        self._look_ahead()  # first, so the next steps render while these sentences do
         last_stop = max((i for i, a in enumerate(actions) if isinstance(a, StopAudio)), default=-1)
         if cue and last_stop < 0:
             self._queue.append((self._cue(cue), None, ""))
@@ -241,7 +267,7 @@ class Player:
             if isinstance(action, Say):
                 if i < last_stop:
                     continue
-                audio = self._render(action.text, self.voice.rate)
+                audio = self._render(action.text, self.voice.rate, to_play=True)
                 if self.voice.volume != 1.0:
                     audio = audio.gain(self.voice.volume)
                 self._queue.append((audio, action.id, action.text))
@@ -265,6 +291,7 @@ class Player:
                 self._enrol(action.commands)
             elif isinstance(action, Finished):
                 self._finishing = True
+        self._look_ahead()
         self._pump()
 
     def _save(self, place: progress.Progress | progress.Forget) -> bool:

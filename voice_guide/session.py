@@ -82,7 +82,10 @@ class SessionState:
     """Index into item.steps; -1 is the spoken title."""
     speech: list[float | None] = field(default_factory=list)
     """Measured seconds of each step's words (None until needed again after a rate change)."""
-    title_seconds: float = 0.0
+    title_seconds: float | None = None
+    """Measured seconds of the title, once a fill hold needs them."""
+    title_rate: int = 150
+    """The rate the title was spoken at."""
     hold: Hold | None = None
     awaiting: int | None = None
     """The id of the sentence whose end moves the item on."""
@@ -287,7 +290,7 @@ class Session:
         s.item, s.hold, s.question, s.paused_from = item, None, None, None
         s.place_saved = None
         s.speech = [None] * len(item.steps)
-        s.title_seconds = self.speech_length(item.title, s.rate)
+        s.title_seconds, s.title_rate = None, s.rate  # measured when a fill hold needs it: the title starts at once
         self._begin_step(step, now)
 
     def _fill_hold(self) -> float:
@@ -299,6 +302,8 @@ class Session:
         for i, step in enumerate(s.item.steps):
             if s.speech[i] is None:
                 s.speech[i] = self.speech_length(step.say, s.rate) if step.say else 0.0
+        if s.title_seconds is None:
+            s.title_seconds = self.speech_length(s.item.title, s.title_rate)
         return resolve_holds(s.item, [x or 0.0 for x in s.speech], s.title_seconds)[s.step]
 
     def _begin_step(self, step: int, now: float) -> None:
@@ -367,15 +372,17 @@ class Session:
     def _finish_item(self) -> None:
         s = self.state
         assert s.item is not None
-        title = s.item.title
         self._emit(ClearProgress(s.item.name))
+        self._say(self.closing(s.item), "info")
         if self.read_only:
-            self._say(f"That was {title}. Goodbye.", "info")
             self._quit_now()
         else:
             s.item = None
-            self._say(f"That was {title}.", "info")
             self._menu("What next?")
+
+    def closing(self, item: Item) -> str:
+        """What is said when `item` has been read to its end."""
+        return f"That was {item.title}. Goodbye." if self.read_only else f"That was {item.title}."
 
     def _goodbye(self) -> None:
         """Quit, saving the place in an open item once more; say it is saved only when the saves work."""

@@ -18,10 +18,12 @@ from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
 
 FORMAT = "voice-guide-settings"
-VERSION = 1
+VERSION = 2
+"""2: Piper became the default voice; a version-1 file's "pyttsx3" was the old default, written out
+with every save, so it reads as the new default."""
 RECOGNISERS = ("auto", "whisper", "vosk", "pocketsphinx")
 WHISPER_MODELS = ("tiny.en", "base")
-SYNTHESIZERS = ("pyttsx3", "espeak-ng")
+SYNTHESIZERS = ("piper", "pyttsx3", "espeak-ng")
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,9 @@ class Settings:
     """Speech volume, 0.1-1.0."""
     voice: str | None = None
     """Synthesiser voice; None for the default English voice."""
-    synthesizer: str = "pyttsx3"
-    """'pyttsx3' (default) or 'espeak-ng' (the same voice, called directly)."""
+    synthesizer: str = "piper"
+    """'piper' (default, the calm neural voice; espeak-ng through pyttsx3 when it cannot load), 'pyttsx3'
+    (the espeak-ng voice) or 'espeak-ng' (the same voice, called directly)."""
     recogniser: str = "auto"
     """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
     whisper_model: str = "tiny.en"
@@ -91,6 +94,8 @@ def _from_dict(data: dict) -> Settings:
         raise ValueError(f"written by a newer voice-guide (version {data.get('version')})")
     known = {f.name for f in fields(Settings)} - {"notice"}
     values = {k: v for k, v in data.get("settings", {}).items() if k in known}
+    if int(data.get("version", 0)) < 2 and values.get("synthesizer") == "pyttsx3":
+        values["synthesizer"] = Settings.synthesizer
     return Settings(**values).validated()
 
 

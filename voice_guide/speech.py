@@ -13,6 +13,7 @@ import re
 import threading
 import wave
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -105,6 +106,10 @@ class CachedSynthesizer:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
+        self.reason = ""
+        """Why this voice is in use (for `doctor`)."""
+        self.notice = ""
+        """One sentence to tell the user once, when the voice is a fallback."""
 
     def key(self, text: str, settings: VoiceSettings) -> str:
         blob = json.dumps(
@@ -164,16 +169,44 @@ def _copy(audio: Audio) -> Audio:
     return Audio(np.array(audio.samples, dtype=np.float32, copy=True), audio.rate)
 
 
-def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
-    """The synthesiser the settings ask for (pyttsx3 by default, or espeak-ng directly), cached."""
+@dataclass(frozen=True)
+class VoiceChoice:
+    """The synthesiser in use and why; `notice` is one sentence to tell the user when it is a fallback."""
+
+    synthesizer: Synthesizer
+    reason: str
+    notice: str = ""
+
+
+def choose_synthesizer(settings: Settings) -> VoiceChoice:
+    """The synthesiser the settings ask for: Piper by default, and the espeak-ng voice through pyttsx3
+    when Piper cannot load; 'pyttsx3' or 'espeak-ng' choose that voice."""
+    if settings.synthesizer == "piper":
+        from voice_guide.adapters.piper_tts import PiperSynthesizer, PiperUnavailable
+
+        try:
+            piper = PiperSynthesizer()
+        except PiperUnavailable as exc:
+            from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
+
+            return VoiceChoice(Pyttsx3Synthesizer(), f"the Piper voice cannot be loaded: {exc.why}",
+                               f"The Piper voice could not be loaded ({exc.why}), so the espeak-ng voice "
+                               "speaks instead; scripts/setup.sh brings it back.")
+        return VoiceChoice(piper, "the default voice (synthesizer setting 'piper')")
     if settings.synthesizer == "pyttsx3":
         from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
 
-        inner: Synthesizer = Pyttsx3Synthesizer()
-    elif settings.synthesizer == "espeak-ng":
+        return VoiceChoice(Pyttsx3Synthesizer(), "chosen by the synthesizer setting 'pyttsx3'")
+    if settings.synthesizer == "espeak-ng":
         from voice_guide.adapters.espeak_tts import EspeakSynthesizer
 
-        inner = EspeakSynthesizer()
-    else:
-        raise UsageError(f"Unknown synthesizer {settings.synthesizer!r}; use pyttsx3 or espeak-ng.")
-    return CachedSynthesizer(inner, cache_dir=cache_dir)
+        return VoiceChoice(EspeakSynthesizer(), "chosen by the synthesizer setting 'espeak-ng'")
+    raise UsageError(f"Unknown synthesizer {settings.synthesizer!r}; use piper, pyttsx3 or espeak-ng.")
+
+
+def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
+    """The chosen synthesiser (see `choose_synthesizer`), cached; its `reason` and `notice` say why."""
+    choice = choose_synthesizer(settings)
+    synth = CachedSynthesizer(choice.synthesizer, cache_dir=cache_dir)
+    synth.reason, synth.notice = choice.reason, choice.notice
+    return synth

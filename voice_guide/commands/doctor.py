@@ -32,7 +32,10 @@ def check_voice(settings) -> Check:
         synth.close()
     if audio.duration <= 0.1:
         return Check("voice", False, f"{synth.name} gave no sound; run scripts/setup.sh again")
-    return Check("voice", True, f"{synth.name} speaks ({audio.duration:.1f} s for 'Hello.')")
+    # A fallback voice speaks, but not the one wanted: a problem that setup fixes.
+    return Check("voice", not synth.notice,
+                 f"{synth.name} speaks ({audio.duration:.1f} s for 'Hello.'); why: {synth.reason}"
+                 + ("; run scripts/setup.sh to bring the Piper voice back" if synth.notice else ""))
 
 
 def check_tool(tool: str, why: str) -> Callable[[object], Check]:

@@ -9,6 +9,7 @@ recordings instead of the microphone (prompts are then printed, not spoken).
 from __future__ import annotations
 
 import argparse
+import sys
 
 from voice_guide import settings as settings_mod
 from voice_guide.audio import Audio
@@ -67,7 +68,10 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
     if not inputs:
         raise DeviceError(NO_INPUT + " To teach the guide from recordings instead, use --input FILE.wav ...")
     mic = SounddeviceIn(settings.input_device)
-    return (open_synthesizer(settings), SounddeviceOut(settings.output_device),
+    synth = open_synthesizer(settings)
+    if synth.notice:
+        print(f"voice-guide: {synth.notice}", file=sys.stderr)
+    return (synth, SounddeviceOut(settings.output_device),
             mic_listener(mic, settings.trailing_silence, settings.max_utterance))
 
 

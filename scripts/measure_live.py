@@ -1,0 +1,174 @@
+"""Reading live on the virtual sound card: the gaps between sentences, and the CPU a session uses while
+it holds silence.
+
+Gaps: reads topics aloud through the real player, speaker (sounddevice, on the virtual sound card
+started by scripts/virtual_sound.sh) and the configured voice (Piper by default), from an EMPTY speech
+cache, once with the look-ahead and once without it. Each sound's start is taken when it is handed to
+the sound card; the gap after a sentence is the time from its end to the next sound's start, less
+the pause the guide plans there (1 s after a title, the step's hold after a step). Prints the median,
+95th percentile and largest gap, and the load average (the machine may be shared).
+
+CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
+hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it.
+
+    .venv/bin/python scripts/measure_live.py [--topics what-is-facial-palsy ...] [--skip-cpu] [--skip-gaps]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+HOLD_STEP = "Now turn your attention to your face."
+"""How step 4 of quiet-face begins (a 40-second hold follows it)."""
+
+
+def virtual_sound() -> None:
+    """PULSE_SERVER for the virtual sound card (started if needed), set before sounddevice loads."""
+    proc = subprocess.run(["bash", str(ROOT / "scripts" / "virtual_sound.sh")], capture_output=True, text=True,
+                          timeout=60, check=True)
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("export PULSE_SERVER="))
+    os.environ["PULSE_SERVER"] = line.split("=", 1)[1].strip()
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+class Logged:
+    """The real speaker, noting when each sound is handed to it and how long it lasts."""
+
+    def __init__(self, inner) -> None:
+        self.inner = inner
+        self.starts: list[list] = []
+        """[when, seconds, words or None for a cue]"""
+
+    def play(self, audio):
+        self.starts.append([time.monotonic(), audio.duration, None])
+        return self.inner.play(audio)
+
+    def said(self, text: str) -> None:
+        """The player's echo, called just after it started the sound of `text`."""
+        self.starts[-1][2] = text
+
+
+def planned_pauses(item) -> dict[str, float]:
+    """Sentence -> the quiet the guide plans after it."""
+    from voice_guide.timeline import TITLE_GAP
+
+    pauses = {item.title: TITLE_GAP}
+    for step in item.steps:
+        if step.say:
+            pauses[step.say] = step.hold
+    return pauses
+
+
+def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
+    """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`, each
+    with the start of the sentence it follows."""
+    os.environ["VOICE_GUIDE_HOME"] = str(home)  # an empty speech cache for each run
+    from voice_guide.adapters.sounddevice_audio import SounddeviceOut
+    from voice_guide.player import Player, SystemClock
+    from voice_guide.settings import Settings
+    from voice_guide.speech import open_synthesizer, voice_settings
+
+    settings = Settings()
+    synth = open_synthesizer(settings)
+    out = Logged(SounddeviceOut())
+    player = Player([item], synth, out, SystemClock(), read_only=True, voice=voice_settings(settings),
+                    save_place=lambda place: None, echo=out.said, lookahead=lookahead)
+    try:
+        player.run(item=item)
+    finally:
+        player.close()
+        synth.close()
+    pauses = planned_pauses(item)
+    speech = [entry for entry in out.starts if entry[2] is not None]
+    gaps = []
+    for (start, length, text), (next_start, _, _) in zip(speech, speech[1:]):
+        if text in pauses:
+            gaps.append((next_start - (start + length) - pauses[text], text[:40].replace("\n", " ")))
+    return gaps
+
+
+def measure_gaps(names: list[str]) -> None:
+    from voice_guide.content.loader import load_library
+    from voice_guide.lookahead import AHEAD
+
+    library = load_library()
+    for lookahead in (AHEAD, 0):
+        gaps: list[tuple[float, str]] = []
+        started = time.monotonic()
+        for name in names:
+            with tempfile.TemporaryDirectory(prefix="voice-guide-gaps-") as home:
+                gaps += read_aloud(library.get(name), lookahead, Path(home))
+        ms = 1000 * np.array([gap for gap, _ in gaps])
+        label = f"look-ahead {lookahead}" if lookahead else "no look-ahead"
+        print(f"gaps beyond the planned pause, {label}: {len(ms)} gaps, median {np.median(ms):.0f} ms, "
+              f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms "
+              f"({time.monotonic() - started:.0f} s of reading; {load()})", flush=True)
+        for gap, after in sorted(gaps, reverse=True)[:3]:
+            print(f"    {1000 * gap:5.0f} ms after \"{after}...\"")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_hold_cpu(window: float = 20.0) -> None:
+    with tempfile.TemporaryDirectory(prefix="voice-guide-cpu-") as home:
+        env = dict(os.environ, VOICE_GUIDE_HOME=home)
+        proc = subprocess.Popen([sys.executable, "-m", "voice_guide", "read", "quiet-face"], cwd=ROOT, env=env,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                text=True)
+        seen = threading.Event()
+
+        def watch() -> None:
+            for line in proc.stdout:
+                if line.startswith(HOLD_STEP):
+                    seen.set()
+
+        threading.Thread(target=watch, daemon=True).start()
+        try:
+            if not seen.wait(300):
+                print("quiet-face never reached step 4; is the virtual sound card running?")
+                return
+            time.sleep(18)  # its words (about 12 s) are said; the next steps are rendered meanwhile
+            before, start = cpu_seconds(proc.pid), time.monotonic()
+            time.sleep(window)
+            used, wall = cpu_seconds(proc.pid) - before, time.monotonic() - start
+            print(f"CPU while quiet-face holds silence (listening): {100 * used / wall:.1f} % of one core "
+                  f"over {wall:.0f} s; {load()}")
+        finally:
+            proc.terminate()
+            proc.wait(30)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--topics", nargs="+", default=["what-is-facial-palsy"])
+    parser.add_argument("--skip-gaps", action="store_true")
+    parser.add_argument("--skip-cpu", action="store_true")
+    args = parser.parse_args()
+    virtual_sound()
+    if not args.skip_gaps:
+        measure_gaps(args.topics)
+    if not args.skip_cpu:
+        measure_hold_cpu()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

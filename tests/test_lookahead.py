@@ -1,0 +1,118 @@
+"""The look-ahead renderer, and the player using it to render the next steps while one plays."""
+
+import threading
+
+import pytest
+
+from voice_guide.content.model import Item, Step
+from voice_guide.engines import VoiceSettings
+from voice_guide.errors import EngineError
+from voice_guide.lookahead import Lookahead
+from voice_guide.player import Player
+from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer
+
+VOICE = VoiceSettings(rate=200, volume=1.0)
+
+
+class Gated(FakeSynthesizer):
+    """Renders only when `gate` is open; notes which thread rendered what; fails on `bad` texts."""
+
+    def __init__(self, bad=()):
+        super().__init__()
+        self.gate = threading.Event()
+        self.threads: dict[str, str] = {}
+        self.bad = set(bad)
+
+    def synthesize(self, text, settings):
+        assert self.gate.wait(10)
+        self.threads[text] = threading.current_thread().name
+        if text in self.bad:
+            raise EngineError(f"cannot say {text}")
+        return super().synthesize(text, settings)
+
+
+def settled(ahead: Lookahead) -> None:
+    with ahead._changed:
+        assert ahead._changed.wait_for(lambda: not ahead._wanted and ahead._busy is None, timeout=10)
+
+
+def test_renders_what_is_wanted_in_order_at_most_ahead_of_them():
+    synth = Gated()
+    ahead = Lookahead(synth, ahead=2)
+    ahead.want(["One.", "Two.", "Three."], VOICE)
+    synth.gate.set()
+    settled(ahead)
+    assert synth.calls == ["One.", "Two."]
+    assert ahead.take("One.", VOICE).duration == pytest.approx(0.3)
+    assert ahead.take("One.", VOICE, forget=True) is not None  # asked twice: its length, then its sound
+    assert ahead.take("One.", VOICE) is None
+    assert ahead.take("Three.", VOICE) is None and ahead.take("Two.", VoiceSettings(rate=100)) is None
+    assert synth.calls == ["One.", "Two."]
+    ahead.close()
+
+
+def test_take_waits_for_the_text_being_rendered():
+    synth = Gated()
+    ahead = Lookahead(synth)
+    ahead.want(["Slow one."], VOICE)
+    threading.Timer(0.2, synth.gate.set).start()
+    with ahead._changed:
+        ahead._changed.wait_for(lambda: ahead._busy is not None, timeout=10)
+    assert ahead.take("Slow one.", VOICE) is not None
+    assert synth.calls == ["Slow one."]
+    ahead.close()
+
+
+def test_an_engine_error_is_handed_over_once():
+    synth = Gated(bad={"Bad."})
+    synth.gate.set()
+    ahead = Lookahead(synth)
+    ahead.want(["Bad."], VOICE)
+    settled(ahead)
+    with pytest.raises(EngineError, match="cannot say Bad."):
+        ahead.take("Bad.", VOICE)
+    assert ahead.take("Bad.", VOICE) is None
+    ahead.close()
+
+
+class PatientOut(ClockAudioOut):
+    """Each sound starts once the look-ahead has rendered what it was asked for: a sound takes long
+    enough for that, as a real one does."""
+
+    player = None
+
+    def play(self, audio):
+        settled(self.player.lookahead)
+        return super().play(audio)
+
+
+def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays():
+    topic = Item("t", "A topic", "topic",
+                 tuple(Step(f"Paragraph number {n} is here.", hold=0.5) for n in range(5)), order=0)
+    synth = Gated()
+    synth.gate.set()
+    clock = FakeClock()
+    out = PatientOut(clock)
+    player = out.player = Player([topic], synth, out, clock, read_only=True, voice=VOICE,
+                                 save_place=lambda place: None)
+    try:
+        outcome = player.run(item=topic)
+    finally:
+        player.close()
+    assert list(outcome.said)[1:6] == [s.say for s in topic.steps]
+    steps_on_lookahead = [t for t, name in synth.threads.items() if name == "voice-guide-lookahead"]
+    spoken = [s.say for s in topic.steps] + ["That was A topic. Goodbye."]
+    assert set(steps_on_lookahead) == set(spoken)  # every step, and the closing sentence
+    assert all(synth.calls.count(text) == 1 for text in spoken)  # rendered once, taken (up to) twice
+
+
+def test_no_look_ahead_when_it_is_off():
+    topic = Item("t", "A topic", "topic", (Step("One.", hold=0.2), Step("Two.", hold=0.2)), order=0)
+    synth = Gated()
+    synth.gate.set()
+    clock = FakeClock()
+    player = Player([topic], synth, ClockAudioOut(clock), clock, read_only=True, voice=VOICE,
+                    save_place=lambda place: None, lookahead=0)
+    player.run(item=topic)
+    player.close()
+    assert set(synth.threads.values()) == {threading.current_thread().name}

@@ -1,0 +1,109 @@
+"""The Piper voice (real model, loaded once for the module) and the choice between voices."""
+
+import json
+
+import numpy as np
+import pytest
+
+from voice_guide import settings as settings_mod
+from voice_guide.adapters.piper_tts import ENV_VOICE, PiperSynthesizer, PiperUnavailable, length_scale
+from voice_guide.content.model import Item, Step
+from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.render import render_item
+from voice_guide.speech import choose_synthesizer, open_synthesizer
+
+
+@pytest.fixture(scope="module")
+def piper():
+    return PiperSynthesizer()
+
+
+def test_speaks_the_packaged_voice(piper):
+    assert isinstance(piper, Synthesizer)
+    assert piper.name == "piper:en_US-joe-medium"
+    audio = piper.synthesize("Rest your face.", VoiceSettings())
+    assert audio.rate == 22050 and 0.5 < audio.duration < 3.0
+    assert 0.05 < np.abs(audio.samples).max() <= 1.0
+
+
+def test_rate_volume_and_sentence_pauses_follow_the_settings(piper):
+    slow = piper.synthesize("Breathe in. Breathe out.", VoiceSettings(rate=100))
+    fast = piper.synthesize("Breathe in. Breathe out.", VoiceSettings(rate=250))
+    assert slow.duration > 1.8 * fast.duration
+    assert length_scale(VoiceSettings(rate=100)) == pytest.approx(2.5 * length_scale(VoiceSettings(rate=250)))
+    quiet = piper.synthesize("Breathe in. Breathe out.", VoiceSettings(rate=250, volume=0.2))
+    assert np.abs(quiet.samples).max() < 0.5 * np.abs(fast.samples).max()
+    # A quiet stretch between the two sentences: the sentence pause.
+    frames = np.abs(slow.samples[: len(slow.samples) // 50 * 50]).reshape(-1, 50).max(axis=1)
+    quiet_run = max(len(run) for run in "".join("q" if f < 0.01 else "s" for f in frames).split("s"))
+    assert quiet_run * 50 / slow.rate >= 0.25
+
+
+@pytest.mark.parametrize("text", ["", "   ", "...", "—", "(", "?!", "\0", "\x1b\u200b"])
+def test_text_with_nothing_to_say_gives_an_empty_sound(piper, text):
+    assert len(piper.synthesize(text, VoiceSettings())) == 0
+
+
+def test_a_step_piper_cannot_say_never_stops_a_rendering(piper):
+    item = Item("odd", "Odd", "topic", (Step("...", hold=0.2), Step("Rest.", hold=0.2)), order=0)
+    rendered = render_item(item, piper, VoiceSettings(rate=250))
+    assert rendered.duration > 0.5
+
+
+def test_a_missing_or_damaged_voice_file_is_reported(tmp_path):
+    with pytest.raises(PiperUnavailable, match="missing"):
+        PiperSynthesizer(tmp_path / "none.onnx")
+    model = tmp_path / "broken.onnx"
+    model.write_bytes(b"not a model")
+    (tmp_path / "broken.onnx.json").write_text(json.dumps({"audio": {"sample_rate": 22050}, "num_symbols": 256,
+                                                           "phoneme_id_map": {}}))
+    with pytest.raises(PiperUnavailable, match="broken.onnx is unusable") as err:
+        PiperSynthesizer(model)
+    assert "setup.sh" in str(err.value)
+
+
+def test_piper_is_the_default_voice():
+    choice = choose_synthesizer(settings_mod.Settings())
+    assert choice.synthesizer.name.startswith("piper:") and choice.notice == ""
+    assert "default" in choice.reason
+
+
+def test_a_broken_piper_falls_back_to_the_espeak_voice_saying_why_once(tmp_path, monkeypatch, guide_home):
+    (tmp_path / "voice.onnx").write_bytes(b"\0" * 100)
+    monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))
+    synth = open_synthesizer(settings_mod.Settings(), cache_dir=tmp_path / "cache")
+    try:
+        assert synth.name == "pyttsx3"
+        assert synth.notice.startswith("The Piper voice could not be loaded") and synth.notice.count(".") >= 1
+        assert "cannot be loaded" in synth.reason
+    finally:
+        synth.close()
+
+
+@pytest.mark.parametrize("name, engine", [("pyttsx3", "pyttsx3"), ("espeak-ng", "espeak-ng")])
+def test_the_old_voice_is_still_chosen_by_the_setting(name, engine):
+    choice = choose_synthesizer(settings_mod.Settings(synthesizer=name))
+    try:
+        assert choice.synthesizer.name == engine and choice.notice == ""
+        assert name in choice.reason
+    finally:
+        choice.synthesizer.close()
+
+
+def test_a_version_1_settings_file_gets_the_new_default_voice(tmp_path):
+    path = tmp_path / "settings.json"
+    for version, expected in ((1, "piper"), (2, "pyttsx3")):
+        path.write_text(json.dumps({"format": settings_mod.FORMAT, "version": version,
+                                    "settings": {"synthesizer": "pyttsx3", "rate": 130}}))
+        loaded = settings_mod.load(path)
+        assert loaded.synthesizer == expected and loaded.rate == 130
+
+
+def test_doctor_names_the_voice_and_why(guide_home, monkeypatch, tmp_path):
+    from voice_guide.commands.doctor import check_voice
+
+    check = check_voice(settings_mod.Settings())
+    assert check.ok and check.detail.startswith("piper:en_US-joe-medium speaks") and "why: the default" in check.detail
+    monkeypatch.setenv(ENV_VOICE, str(tmp_path / "gone.onnx"))
+    check = check_voice(settings_mod.Settings())
+    assert not check.ok and check.detail.startswith("pyttsx3 speaks") and "gone.onnx is missing" in check.detail

@@ -1,0 +1,98 @@
+"""Rendering what comes next while the current sound plays, so a slow voice (Piper renders a few times
+faster than real time on a busy machine) leaves no gap between steps.
+
+One background thread renders the few texts the player says are coming (`want`), in order; `take`
+hands a finished one over (or the EngineError it ended in, once, so the caller's retries and messages
+work as if it had rendered it itself), waits for one being rendered right now, and otherwise returns
+None so the caller renders it itself. Nothing here ever plays or stops a sound, so pause and stop
+still cut in at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import Sequence
+
+from voice_guide.audio import Audio
+from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.errors import EngineError
+
+AHEAD = 3
+"""Texts rendered ahead at most: the next steps of the item being read."""
+KEEP = AHEAD + 1
+"""Finished renders kept at most (a step is taken twice: its length, then its sound, which forgets it)."""
+
+Key = tuple[str, VoiceSettings]
+
+
+class Lookahead:
+    def __init__(self, synth: Synthesizer, ahead: int = AHEAD, keep: int = KEEP) -> None:
+        self.synth = synth
+        self.ahead = ahead
+        self.keep = keep
+        self._changed = threading.Condition()
+        self._wanted: list[Key] = []
+        self._done: OrderedDict[Key, Audio | EngineError] = OrderedDict()
+        self._busy: Key | None = None
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def want(self, texts: Sequence[str], settings: VoiceSettings) -> None:
+        """Render these next (replacing what was wanted before), at most `ahead` of them."""
+        keys = [(t, settings) for t in dict.fromkeys(texts) if t.strip()][: self.ahead]
+        with self._changed:
+            if self._closed:
+                return
+            self._wanted = [k for k in keys if k not in self._done and k != self._busy]
+            if self._wanted and self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="voice-guide-lookahead", daemon=True)
+                self._thread.start()
+            self._changed.notify_all()
+
+    def take(self, text: str, settings: VoiceSettings, forget: bool = False) -> Audio | None:
+        """The rendered `text` if it is ready or being rendered (waiting for it then), else None (the
+        caller renders it, so it is no longer wanted here); raises the EngineError its rendering ended
+        in (once: it is forgotten). `forget`: this is the last time it is needed."""
+        key = (text, settings)
+        with self._changed:
+            if key in self._wanted:
+                self._wanted.remove(key)
+            self._changed.wait_for(lambda: self._busy != key)
+            result = self._done.get(key)
+            if isinstance(result, EngineError):
+                del self._done[key]
+                raise result
+            if result is not None and forget:
+                del self._done[key]
+            elif result is not None:
+                self._done.move_to_end(key)
+            return result
+
+    def close(self) -> None:
+        """Stop after the text being rendered (the thread never holds up the program's exit)."""
+        with self._changed:
+            self._closed = True
+            self._wanted = []
+            self._changed.notify_all()
+
+    def _work(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: self._wanted or self._closed)
+                if self._closed:
+                    return
+                key = self._busy = self._wanted.pop(0)
+            try:
+                result: Audio | EngineError | None = self.synth.synthesize(*key)
+            except EngineError as exc:
+                result = exc
+            except Exception:  # not the engine's to explain: the caller renders it itself and sees it
+                result = None
+            with self._changed:
+                self._busy = None
+                if result is not None:
+                    self._done[key] = result
+                    while len(self._done) > self.keep:
+                        self._done.popitem(last=False)
+                self._changed.notify_all()
