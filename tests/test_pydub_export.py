@@ -10,8 +10,7 @@ from voice_guide.adapters import pydub_export
 from voice_guide.adapters.pydub_export import PydubEncoder, check_format, decode, read_tags
 from voice_guide.audio import Audio, tone
 from voice_guide.errors import ExportError
-from voice_guide.export import ALBUM, FORMATS, Tags
-from voice_guide.render import Chapter
+from voice_guide.engines import ALBUM, FORMATS, Chapter, Tags
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 RATE = 22050

@@ -20,14 +20,14 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from voice_guide import cues, progress
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, Playback, Synthesizer, VoiceSettings
+from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Playback, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, EchoGate, Endpointer
 from voice_guide.session import Session
@@ -46,12 +46,6 @@ DUCK_GAIN = 0.3
 without shouting, and the recogniser hears less of the guide."""
 TICK_SECONDS = 0.1
 """How often the clock is read when no microphone paces the loop."""
-
-
-class KeySource(Protocol):
-    def poll(self) -> list[str]: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass

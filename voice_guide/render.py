@@ -17,7 +17,7 @@ import numpy as np
 from voice_guide import cues
 from voice_guide.audio import Audio, rms_dbfs
 from voice_guide.content.model import Item
-from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.engines import Chapter, Synthesizer, VoiceSettings
 from voice_guide.timeline import Segment, build_timeline, total_seconds
 
 RATE = 22050
@@ -34,15 +34,6 @@ clearly audible (scripts/measure_halfway.py prints its level against the speech)
 SAFETY_PREFIX = "Safety notice"
 ITEM_GAP = 2.0
 """Seconds of quiet between items in a single-file export."""
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A named stretch of a sound, for chapter marks and 'where am I'."""
-
-    title: str
-    start: float
-    end: float
 
 
 @dataclass(frozen=True, eq=False)
