@@ -16,7 +16,7 @@ import soundfile
 from voice_guide import matching, progress
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item, Step
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player
@@ -425,7 +425,7 @@ def check_consistent(player: Player) -> None:
     if s.mode == "speaking":
         assert s.awaiting is not None or player.busy() or s.step >= 0
     assert len(player._queue) < 10
-    assert 80 <= s.rate <= 300 and 0.2 <= s.volume <= 1.0
+    assert RATE_MIN <= s.rate <= RATE_MAX and VOLUME_MIN <= s.volume <= VOLUME_MAX
 
 
 class MemoSynthesizer(FakeSynthesizer):

@@ -21,6 +21,12 @@ if TYPE_CHECKING:
     from voice_guide.matching import Match
 
 
+RATE_MIN, RATE_MAX = 80, 300
+"""Speaking rates (words per minute) a user may choose, by settings or by saying slower and faster."""
+VOLUME_MIN, VOLUME_MAX = 0.1, 1.0
+"""Speech volumes a user may choose, by settings or by saying quieter and louder."""
+
+
 @dataclass(frozen=True)
 class VoiceSettings:
     """How the guide speaks."""

@@ -16,14 +16,15 @@ from typing import Callable, Literal, Sequence
 
 from voice_guide import menu, prompts
 from voice_guide.content.model import Item
+from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.keypad import ENTER, NumberEntry
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
                                         Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
                                         SaveProgress, Say, SayKind, SetVoice, SpeechDone, StopAudio, Tick)
 from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
 
-RATE_STEP, RATE_MIN, RATE_MAX = 20, 80, 300
-VOLUME_STEP, VOLUME_MIN, VOLUME_MAX = 0.2, 0.2, 1.0
+RATE_STEP, VOLUME_STEP = 20, 0.2
+"""How much one slower, faster, louder or quieter changes the voice (within the limits in `engines`)."""
 
 KEYS = {
     " ": "toggle", "p": "toggle", "n": "next", "b": "back", "r": "repeat", "q": "quit",

@@ -21,7 +21,7 @@ from voice_guide.commands.export import sigterm_stops
 from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, Synthesizer
+from voice_guide.engines import RATE_MAX, RATE_MIN, AudioIn, AudioOut, Clock, Synthesizer
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player, SystemClock
@@ -59,7 +59,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", nargs="+", metavar="FILE", help="say these recorded utterances "
                         "instead of listening to the microphone (WAV, FLAC or OGG; any rate)")
     parser.add_argument("--no-listen", action="store_true", help="do not listen; keys only")
-    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate, 80 to 300 words a minute")
+    parser.add_argument("--rate", type=int, metavar="WPM", help=f"speaking rate, {RATE_MIN} to {RATE_MAX} words a minute")
 
 
 def register(subparsers) -> None:
