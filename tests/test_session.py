@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from voice_guide.content.model import Item, Step
-from voice_guide.session import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone, Finished, Key,
-                                 NotUnderstood, PlayCue, SaveProgress, Say, Session, SetVoice, SpeechDone, StopAudio,
-                                 Tick)
+from voice_guide.session import Session
+from voice_guide.session_events import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
+                                        Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SetVoice, SpeechDone,
+                                        StopAudio, Tick)
 from voice_guide.timeline import CUE_SECONDS, TITLE_GAP
 
 MINI = Item(
