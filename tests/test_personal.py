@@ -40,6 +40,7 @@ def decide(model, vocab, audio):
     return heard.match, heard.path
 
 
+@pytest.mark.slow
 def test_enrolled_speaker_is_understood_where_the_recogniser_fails(model, vocab):
     takes = [(w, take(w, i, held_out=True)) for w in COMMANDS for i in HELD_OUT]
     without = [decide(None, vocab, a)[0] for _, a in takes]
@@ -51,6 +52,7 @@ def test_enrolled_speaker_is_understood_where_the_recogniser_fails(model, vocab)
     assert len(wrong) <= 1, wrong
 
 
+@pytest.mark.slow
 def test_other_words_are_still_rejected(model, vocab):
     accepted = [w for w in OTHER_WORDS if decide(model, vocab, take(w, 0, held_out=True))[0].decision != "none"]
     assert len(accepted) <= 1, accepted
@@ -151,6 +153,7 @@ class Once:
         return self.seen[key][1]
 
 
+@pytest.mark.slow
 def test_with_the_real_recogniser_enrolment_understands_more_and_accepts_no_more(model):
     from voice_guide.content.loader import load_library
     from voice_guide.recognition import open_recognizer

@@ -113,6 +113,7 @@ class PatientSpeaker:
 
 
 @pytest.mark.parametrize("engine", ["scripted", "real"])
+@pytest.mark.slow
 def test_a_whole_session_from_recordings(engine, tmp_path):
     """Open by voice, pause, ask where, go on, slow down, skip the long rest; the session ends and
     the guide returns to the menu, progress cleared. With the real recogniser the speaker repeats a
@@ -229,6 +230,7 @@ LONG_SENTENCE = Item(name="long", title="Long", kind="topic", steps=(Step(
     "with nothing to do and nowhere to go."),))
 
 
+@pytest.mark.slow
 def test_stop_said_over_the_guide_cuts_it_at_once(tmp_path):
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
 
@@ -248,6 +250,7 @@ def test_stop_said_over_the_guide_cuts_it_at_once(tmp_path):
     assert 4.0 < ducked_at < 4.5  # lowered as soon as the voice over it began, before "stop" was decided
 
 
+@pytest.mark.slow
 def test_other_words_over_the_guide_duck_it_then_it_comes_back(tmp_path):
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
 
@@ -282,6 +285,7 @@ ECHO_TOPIC = Item(name="commands-demo", title="Next steps", kind="topic", steps=
 
 
 @pytest.mark.parametrize("gated", [True, False])
+@pytest.mark.slow
 def test_the_guide_does_not_act_on_its_own_voice(gated, tmp_path):
     """The guide reads a text full of command words through a real voice while the microphone hears
     the speaker; with the echo gate nothing reaches the recogniser and the topic is read to its end."""
@@ -442,6 +446,7 @@ class MemoSynthesizer(FakeSynthesizer):
         return self.memo[key]
 
 
+@pytest.mark.slow
 def test_three_hours_of_use_stay_consistent_with_flat_memory():
     clock = FakeClock(0.0)
     keys = CyclingKeys(clock)
@@ -587,6 +592,7 @@ def test_stop_said_over_the_real_speaker_cuts_it(tmp_path):
     assert list(player.outcome.said)[-1] == "Goodbye. Your place is saved."
 
 
+@pytest.mark.slow
 def test_teach_me_pause_again_from_inside_a_session(tmp_path):
     """'Teach me pause again' in a session: after a yes the guide asks for three takes through its own
     voice and microphone loop, saves them, goes back to the same step, paused, and from then on hears
@@ -635,6 +641,7 @@ def voice_dir_exists(tmp_path) -> bool:
 
 
 @pytest.mark.parametrize("words, command", [("teach me pause again", "teach:pause"), ("learn my voice", "teach")])
+@pytest.mark.slow
 def test_the_real_recogniser_hears_teach_me(words, command):
     recognizer = real_recognizer()
     vocab = matching.build_vocabulary(ITEMS)

@@ -23,6 +23,7 @@ def sound(seconds=3.0):
 
 @needs_ffmpeg
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.slow
 def test_real_encode_keeps_length_tags_and_chapters(tmp_path, fmt):
     path = tmp_path / f"track.{fmt}"
     chapters = [Chapter("Start", 0.0, 1.5), Chapter("Quiet: part two", 1.5, 3.0)]
