@@ -428,7 +428,7 @@ def check_consistent(player: Player) -> None:
         assert s.hold is not None and s.hold.elapsed <= s.hold.length
     if s.mode == "speaking":
         assert s.awaiting is not None or player.busy() or s.step >= 0
-    assert len(player._queue) < 10
+    assert len(player.sounds) < 10
     assert RATE_MIN <= s.rate <= RATE_MAX and VOLUME_MIN <= s.volume <= VOLUME_MAX
 
 
@@ -454,7 +454,7 @@ def test_three_hours_of_use_stay_consistent_with_flat_memory():
     out = ClockAudioOut(clock, keep=0)
     player = make_player(clock, keys=keys, synthesizer=MemoSynthesizer(), audio_out=out,
                          save_place=lambda place: places.append(place) if len(places) < 100 else None)
-    player._execute(player.session.start(clock.now()))
+    player.start()
     sizes = []
     modes = set()
     tracemalloc.start()
@@ -463,11 +463,11 @@ def test_three_hours_of_use_stay_consistent_with_flat_memory():
             end = (hour + 1) * 3600.0
             while clock.now() < end:
                 clock.sleep(0.5)
-                player._turn(None)
+                player.turn(None)
                 modes.add(player.session.mode)
                 if int(clock.now() * 2) % 200 == 0:
                     check_consistent(player)
-            player._stop_audio()  # what happens to be playing differs from hour to hour
+            player.close()  # what happens to be playing differs from hour to hour
             gc.collect()
             sizes.append(tracemalloc.get_traced_memory()[0])
     finally:
@@ -626,9 +626,9 @@ def test_teach_me_pause_again_from_inside_a_session(tmp_path):
 def test_teaching_without_a_microphone_says_so(tmp_path):
     clock = FakeClock(0.0)
     player = make_player(clock, voice_data=tmp_path, progress_path=tmp_path / "p.json")
-    player._execute(player.session.start(clock.now()))
-    player._feed(Do("teach", "pause"))
-    player._feed(Key("y"))
+    player.start()
+    player.feed(Do("teach", "pause"))
+    player.feed(Key("y"))
     assert player.session.mode == "menu"
     assert list(player.outcome.said)[-1].startswith("I can't learn your voice without a microphone.")
     assert not voice_dir_exists(tmp_path)
