@@ -32,7 +32,7 @@ from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, EchoGate, Endpointer
 from voice_guide.session import Session
 from voice_guide.sound_queue import SoundQueue
-from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
+from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone,
                                         Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
                                         SaveProgress, Say, SetVoice, StopAudio, Tick)
 
@@ -248,9 +248,9 @@ class Player:
         command = getattr(match, "command", None)
         self.outcome.heard.append(f"{getattr(match, 'heard', '')!r} -> {decision} {command or ''}".strip())
         if decision == "act" and command is not None:
-            self.feed(Do(command.id, command.arg), cue="understood")
+            self.feed(command, cue="understood")
         elif decision == "ask":
-            options = tuple(Do(c.id, c.arg) for c in getattr(match, "alternatives", ()))
+            options = tuple(getattr(match, "alternatives", ()))
             self.feed(Ask(options) if len(options) > 1 else NotUnderstood())
         elif decision == "reprompt":
             self.feed(NotUnderstood())
