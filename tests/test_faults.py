@@ -47,6 +47,7 @@ from voice_guide.export import safe_name
 from voice_guide.export_records import Records
 from voice_guide.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
+from voice_guide.wiring import Devices
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFETY = load_library().get("safety-notice")
@@ -146,11 +147,11 @@ class Speaker(ClockAudioOut):
 
 
 @pytest.fixture
-def machine(guide_home, monkeypatch):
-    """`voice-guide` as installed (settings, real synthesiser and recogniser, files), with the sound
-    card, microphone, keyboard and clock replaced; `machine.synth` is the synthesiser it opened."""
-    from voice_guide import keys as keys_mod, speech
-    from voice_guide.adapters import sounddevice_audio
+def machine(guide_home):
+    """`voice-guide` as installed (settings, real synthesiser and recogniser, files), handed fake
+    devices: the sound card, microphone, keyboard and clock; `machine.synth` is the synthesiser it
+    opened, `machine.main(argv)` runs a command with these devices."""
+    from voice_guide.speech import open_synthesizer as real_open
 
     clock = FakeClock(0.0)
     m = SimpleNamespace(clock=clock, out=Speaker(clock), mic=None, keys=None, synth=None, home=guide_home)
@@ -160,17 +161,13 @@ def machine(guide_home, monkeypatch):
             raise DeviceError("No microphone was found.")
         return m.mic
 
-    real_open = speech.open_synthesizer
-
-    def open_synthesizer(settings, cache_dir=None):
-        m.synth = real_open(settings, cache_dir)
+    def open_synthesizer(settings):
+        m.synth = real_open(settings)
         return m.synth
 
-    monkeypatch.setattr(guide, "SystemClock", lambda: clock)
-    monkeypatch.setattr(sounddevice_audio, "SounddeviceOut", lambda device=None: m.out)
-    monkeypatch.setattr(sounddevice_audio, "SounddeviceIn", open_mic)
-    monkeypatch.setattr(keys_mod, "open_keys", lambda: m.keys)
-    monkeypatch.setattr(speech, "open_synthesizer", open_synthesizer)
+    m.devices = Devices(speaker=lambda device=None: m.out, microphone=open_mic, keys=lambda: m.keys, clock=clock,
+                        synthesizer=open_synthesizer)
+    m.main = lambda argv: cli.main(argv, devices=m.devices)
     return m
 
 
@@ -240,7 +237,7 @@ class TestSpeechEngineHangsOrDies:
                 inner.synthesize = timed
 
         machine.out.on_play = inject
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         captured = capsys.readouterr()
         lines = said(captured.out)
         assert lines[: len(SAFETY_LINES)] == SAFETY_LINES  # nothing skipped, nothing said twice
@@ -254,7 +251,7 @@ class TestSpeechEngineHangsOrDies:
         from voice_guide.adapters import pyttsx3_tts
 
         monkeypatch.setattr(pyttsx3_tts, "_ENTRY", "raise SystemExit(3)")
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 4
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 4
         err = capsys.readouterr().err.strip()
         last = err.splitlines()[-1]  # after a line per retry of the same sentence
         assert last.startswith("voice-guide: pyttsx3 could not start its voice") and "espeak-ng" in last
@@ -286,7 +283,7 @@ class TestEspeakHangsOrDies:
         monkeypatch.setenv("ESPEAK_COUNT", str(tmp_path / "count"))
         monkeypatch.setenv("ESPEAK_HANG_AT" if fault == "hang" else "ESPEAK_DIE_AT", "3")
         start = time.monotonic()
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         took = time.monotonic() - start
         captured = capsys.readouterr()
         assert said(captured.out) == [*SAFETY_LINES, "That was Safety notice. Goodbye."]
@@ -309,7 +306,7 @@ class TestMicrophone:
     @pytest.mark.slow
     def test_gone_mid_session_pauses_says_so_and_goes_on_when_back(self, machine, capsys):
         machine.mic = Mic(machine.clock, [6.0, "fail", "fail", None])  # gone 6 s in, back 10 s later
-        assert cli.main(["read", "safety-notice"]) == 0
+        assert machine.main(["read", "safety-notice"]) == 0
         captured = capsys.readouterr()
         lines = said(captured.out)
         assert lines.count(LOST) == 1
@@ -327,7 +324,7 @@ class TestMicrophone:
     def test_missing_at_start_the_keyboard_works_and_the_microphone_is_taken_up(self, machine, capsys):
         machine.mic = Mic(machine.clock, ["fail"] * 4 + [None])  # plugged in 20 s after the start
         machine.keys = TimedKeys(machine.clock, [(15.0, " "), (16.0, " ")])  # pause and go on meanwhile
-        assert cli.main(["read", "safety-notice"]) == 0
+        assert machine.main(["read", "safety-notice"]) == 0
         lines = said(capsys.readouterr().out)
         missing = [i for i, l in enumerate(lines) if l.startswith("I cannot find a microphone, so I will not "
                                                                   "hear you. Use the keyboard")]
@@ -343,7 +340,7 @@ class TestMicrophone:
         machine.mic = Mic(machine.clock, [6.0, "fail", None])
         # While it is gone: space goes on, space again pauses on purpose.
         machine.keys = TimedKeys(machine.clock, [(8.0, " "), (9.0, " "), (25.0, "q")])
-        assert cli.main(["read", "safety-notice"]) == 0
+        assert machine.main(["read", "safety-notice"]) == 0
         lines = said(capsys.readouterr().out)
         assert lines.count(LOST) == 1 and "Going on." in lines
         back = lines.index("The microphone is back. I am listening again.")
@@ -418,7 +415,7 @@ class TestRecogniserModel:
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         model = _model_dir("corrupt", tmp_path)
         monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
-        assert cli.main(["read", "note", "--input", str(recording(tmp_path / "p.wav", "wait")),
+        assert machine.main(["read", "note", "--input", str(recording(tmp_path / "p.wav", "wait")),
                          str(recording(tmp_path / "r.wav", "resume", voice="en-us", speed=120))]) == 0
         lines = said(capsys.readouterr().out)
         assert sum("built-in recogniser" in l for l in lines) == 1  # said once it has loaded
@@ -571,7 +568,7 @@ class TestSettingsAndSavedPlace:
         path.parent.mkdir(parents=True, exist_ok=True)
         fmt = settings_mod.FORMAT if which == "settings" else progress.FORMAT
         path.write_bytes(UNUSABLE[kind].replace(b"FORMAT", fmt.encode()))
-        assert cli.main(["read", "note", "--no-listen"]) == 0
+        assert machine.main(["read", "note", "--no-listen"]) == 0
         captured = capsys.readouterr()
         lines = said(captured.out)
         told = "Your settings file could not be used" if which == "settings" else "Your saved place could not be used"
@@ -580,7 +577,7 @@ class TestSettingsAndSavedPlace:
         assert len(list(path.parent.glob(f"{path.name}.bad-*"))) == 1 and not path.exists()
         assert settings_mod.load() == settings_mod.Settings()
         no_traceback(captured.err)
-        assert cli.main(["read", "note", "--no-listen"]) == 0  # told once: not again
+        assert machine.main(["read", "note", "--no-listen"]) == 0  # told once: not again
         assert said(capsys.readouterr().out)[0] == "A note"
 
     @pytest.mark.parametrize("kind", list(UNUSABLE))
@@ -588,15 +585,14 @@ class TestSettingsAndSavedPlace:
     def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path,
                                                                     monkeypatch, capsys):
         from voice_guide import personal
-        from voice_guide.commands import hear
 
-        monkeypatch.setattr(hear, "recognizer_factory", lambda settings, phrases: ScriptedRecognizer(["next"] * 2))
+        devices = Devices(recognizer=lambda settings, vocab: ScriptedRecognizer(["next"] * 2))
         folder = personal.voice_dir()
         folder.mkdir(parents=True)
         for name in (personal.TEMPLATES_FILE, personal.SWITCH_FILE):
             (folder / name).write_bytes(UNUSABLE[kind])
         wav = recording(tmp_path / "next.wav", "next")
-        assert cli.main(["hear", str(wav), "--json"]) == 0
+        assert cli.main(["hear", str(wav), "--json"], devices=devices) == 0
         captured = capsys.readouterr()
         assert json.loads(captured.out)["command"] == "next"
         notices = [l for l in captured.err.splitlines() if l.strip()]
@@ -631,8 +627,8 @@ class TestSettingsAndSavedPlace:
             import itertools, sys
             sys.path.insert(0, {str(ROOT)!r})
             from voice_guide import cli
-            from voice_guide.commands import guide
             from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer
+            from voice_guide.wiring import Devices
 
             class Restless:  # opens a session, skips through it, round and round, never quits
                 keys = itertools.cycle(["3", "n", "n", "n", "m", "y"])
@@ -642,10 +638,9 @@ class TestSettingsAndSavedPlace:
                     pass
 
             clock = FakeClock()
-            engines = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock, keep=0), clock, None, None, None,
-                                    Restless(), [])
-            guide.real_engines = lambda settings, library, listen: engines
-            sys.exit(cli.main(["guide", "--no-listen"]))
+            devices = Devices(speaker=lambda device: ClockAudioOut(clock, keep=0), keys=Restless, clock=clock,
+                              synthesizer=lambda settings: FakeSynthesizer())
+            sys.exit(cli.main(["guide", "--no-listen"], devices=devices))
         """)
         home = tmp_path / "home"
         proc = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, VOICE_GUIDE_HOME=str(home)),
@@ -720,7 +715,7 @@ class TestBadAudio:
                                       "missing.wav"])
     def test_input_with_a_bad_file_is_one_sentence_and_says_nothing(self, name, machine, tmp_path, hour, capsys):
         bad = _bad_audio(tmp_path, hour)
-        assert cli.main(["read", "safety-notice", "--input", str(tmp_path / name)]) == 6
+        assert machine.main(["read", "safety-notice", "--input", str(tmp_path / name)]) == 6
         captured = capsys.readouterr()
         err = captured.err.strip()
         assert err.count("\n") == 0 and name in err and bad[name] in err
@@ -732,7 +727,7 @@ class TestBadAudio:
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         pause = recording(tmp_path / "pause.wav", "wait", rate=8000, subtype="PCM_24")
         resume = recording(tmp_path / "resume.wav", "resume", rate=48000, channels=2, subtype="FLOAT")
-        assert cli.main(["read", "note", "--input", str(pause), str(resume)]) == 0
+        assert machine.main(["read", "note", "--input", str(pause), str(resume)]) == 0
         lines = said(capsys.readouterr().out)
         assert any(l.startswith("Paused.") for l in lines) and "Going on." in lines
         assert lines[-1] == "That was A note. Goodbye."
@@ -903,7 +898,7 @@ class TestNames:
     def test_a_saved_place_naming_a_path_is_ignored(self, machine, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         progress.save(progress.Progress("../../etc/passwd", 1))
-        assert cli.main(["guide", "--no-listen"]) == 0
+        assert machine.main(["guide", "--no-listen"]) == 0
         assert said(capsys.readouterr().out)[:1] == ["Hello, this is voice guide."]
 
 
@@ -1029,10 +1024,10 @@ class TestPlaces:
 
         def other_guide_finishes(n: int) -> None:
             if n == 3:  # while this guide reads: the other one finishes and forgets its own place
-                assert cli.main(["read", "what-to-do", "--no-listen"]) == 0
+                assert machine.main(["read", "what-to-do", "--no-listen"]) == 0
                 other.append(progress.load().places)
         machine.out.on_play = other_guide_finishes
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         lines = said(capsys.readouterr().out)
         assert set(other[0]) == {"safety-notice"}  # the other guide left this guide's place alone
         assert lines[-1] == "Goodbye. Your place is saved."
@@ -1043,7 +1038,7 @@ class TestPlaces:
     def test_a_quit_saves_the_place_even_if_the_file_went_away(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
         machine.out.on_play = lambda n: progress.clear() if n == 4 else None
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         assert said(capsys.readouterr().out)[-1] == "Goodbye. Your place is saved."
         assert progress.load().progress.item == "safety-notice"
 
@@ -1051,7 +1046,7 @@ class TestPlaces:
     def test_a_read_only_data_folder_is_never_called_saved(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
         with tmpfs(machine.home / "data", "ro,size=1m"):
-            assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+            assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         captured = capsys.readouterr()
         assert "your place could not be saved" in captured.err
         assert said(captured.out)[-1] == "Goodbye. Your place could not be saved."
@@ -1189,7 +1184,7 @@ class TestSmallerHoles:
         assert "gone\\x1b]0;title\\x07.wav: there is no such file" in captured.err
 
     def test_input_errors_never_print_control_characters(self, machine, tmp_path, capsys):
-        assert cli.main(["read", "safety-notice", "--input", str(tmp_path / "x\x1b[2J.wav")]) == 6
+        assert machine.main(["read", "safety-notice", "--input", str(tmp_path / "x\x1b[2J.wav")]) == 6
         err = capsys.readouterr().err
         assert "\x1b" not in err and "x\\x1b[2J.wav" in err and err.count("\n") == 1
 
