@@ -131,7 +131,7 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
     library = load_library()
     clock = FakeClock(0.0)
     recognizer = CyclingRecognizer()
-    understand = Understander(recognizer, matching.build_vocabulary(library.items)).understand
+    ears = Understander(recognizer, matching.build_vocabulary(library.items))
     saved = [0]
 
     def save_place(place) -> None:
@@ -149,7 +149,7 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
         spoken[0] += 1
 
     player = Player(library.items, synth, ClockAudioOut(clock, keep=0), clock, mic=mic,
-                    understand=understand, save_place=save_place, echo=echo)
+                    ears=ears, save_place=save_place, echo=echo)
     holder.append(player)
     run = LongRun(hours)
     player.start()

@@ -795,7 +795,7 @@ def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float 
     holder: list[Player] = []
     mic = Bursts(clock, lambda: holder[0])
     player = Player([item], FakeSynthesizer(rate=SPEECH_RATE), ClockAudioOut(clock), clock, mic=mic,
-                    understand=Understander(recognizer, matching.build_vocabulary([item])).understand,
+                    ears=Understander(recognizer, matching.build_vocabulary([item])),
                     keys=TimedKeys(clock, [(limit, "q")]), read_only=True, save_place=lambda place: None)
     holder.append(player)
     player.run(item=item)

@@ -56,13 +56,13 @@ def real_recognizer():
 
 
 def make_player(clock, mic=None, recognizer=None, items=ITEMS, **kwargs) -> Player:
-    understand = None
+    ears = None
     if recognizer is not None:
-        understand = Understander(recognizer, matching.build_vocabulary(items)).understand
+        ears = Understander(recognizer, matching.build_vocabulary(items))
     kwargs.setdefault("synthesizer", FakeSynthesizer())
     kwargs.setdefault("audio_out", ClockAudioOut(clock))
     synth, out = kwargs.pop("synthesizer"), kwargs.pop("audio_out")
-    return Player(items, synth, out, clock, mic=mic, understand=understand, **kwargs)
+    return Player(items, synth, out, clock, mic=mic, ears=ears, **kwargs)
 
 
 SCRIPT = ["start short rest", "wait", "where are we", "resume", "slower", "next"]
@@ -616,7 +616,7 @@ def test_teach_me_pause_again_from_inside_a_session(tmp_path):
     assert "Step 1 of 3 of Short rest" in back and said.index(back) < said.index("Going on.")
     saved = TemplateSet.load(voice_dir(tmp_path) / "templates.npz")
     assert {c: len(t) for c, t in saved.takes.items()} == {"pause": 3}
-    owner = player.understand.__self__
+    owner = player.ears
     assert isinstance(owner.personal, PersonalModel) and owner.personal.enrolled == ["pause"]
     assert list(player.outcome.heard)[-1].endswith("-> act pause")
     assert owner.personal.last.path == "template"  # the recogniser heard nothing: the takes decided

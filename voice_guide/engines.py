@@ -19,6 +19,7 @@ from voice_guide.audio import Audio
 if TYPE_CHECKING:
     from voice_guide.content.model import Item
     from voice_guide.matching import Match
+    from voice_guide.understand import Heard
 
 
 RATE_MIN, RATE_MAX = 80, 300
@@ -124,6 +125,15 @@ class Refiner(Protocol):
     def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
         """The final match and how it was reached: "recogniser" (unchanged), "template" or "switch"."""
         ...
+
+
+class Ears(Protocol):
+    """Turns one utterance into what it was taken to mean (`voice_guide.understand.Understander`)."""
+
+    personal: Refiner | None
+    """The user's enrolled voice, replaced when the guide has just learnt it."""
+
+    def understand(self, audio: Audio) -> Heard: ...
 
 
 class Library(Protocol):

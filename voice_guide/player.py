@@ -27,9 +27,10 @@ import numpy as np
 from voice_guide import cues, progress
 from voice_guide.audio import Audio
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
+from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, EchoGate, Endpointer
+from voice_guide.matching import Match
 from voice_guide.session import Session
 from voice_guide.sound_queue import SoundQueue
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone,
@@ -71,24 +72,24 @@ class Outcome:
 
 
 class Player:
-    """Runs a `Session` against real or fake engines. `understand(audio)` returns a
-    `voice_guide.matching.Match` (e.g. `Understander(...).understand(audio).match`)."""
+    """Runs a `Session` against real or fake engines; `ears` (an `Understander`) tells what the
+    microphone's utterances mean."""
 
     def __init__(self, items: Sequence[Item], synthesizer: Synthesizer, audio_out: AudioOut, clock: Clock, *,
-                 mic: AudioIn | None = None, understand: Callable[[Audio], object] | None = None,
+                 mic: AudioIn | None = None, ears: Ears | None = None,
                  keys: KeySource | None = None, voice: VoiceSettings = VoiceSettings(),
                  trailing_silence: float = 0.8, max_utterance: float = 4.0, read_only: bool = False,
                  progress_path: Path | None = None,
                  save_place: Callable[[progress.Progress | progress.Forget], None] | None = None,
                  on_voice: Callable[[int, float], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
-                 watch: Callable[[np.ndarray, int], object | None] | None = None,
+                 watch: Callable[[np.ndarray, int], Match | None] | None = None,
                  barge_in: bool = True, voice_data: Path | None = None,
                  late_notices: "queue.SimpleQueue[Notice] | None" = None) -> None:
         self.synth = synthesizer
         self.clock = clock
-        self.mic = mic if understand is not None else None
-        self.understand = understand
+        self.mic = mic if ears is not None else None
+        self.ears = ears
         self.watch = watch
         """Raw-block watcher for a no-words switch (a click too short for the endpointer): block, rate
         -> a Match or None (`voice_guide.personal.PersonalModel.watch`)."""
@@ -225,32 +226,28 @@ class Player:
     # -- hearing -----------------------------------------------------------------------------------
 
     def _heard(self, utterance: Audio) -> None:
-        assert self.understand is not None
-        self._decide(self.understand(utterance))
+        assert self.ears is not None
+        self._decide(self.ears.understand(utterance).match)
 
     def _barged(self, utterance: Audio) -> None:
         """Speech over the guide's voice: only a clear "stop" or "pause" counts; anything else is
         ignored, without a re-prompt (the guide is talking)."""
-        assert self.understand is not None
-        result = self.understand(utterance)
-        match = getattr(result, "match", result)
-        command = getattr(match, "command", None)
-        if getattr(match, "decision", "") == "act" and command is not None and command.id in BARGE_IN:
-            self._decide(result)
+        assert self.ears is not None
+        match = self.ears.understand(utterance).match
+        if match.decision == "act" and match.command is not None and match.command.id in BARGE_IN:
+            self._decide(match)
         else:
             if self.sounds.current is not None:
                 self.sounds.current.duck(1.0)
-            self.outcome.heard.append(f"(over speech) {getattr(match, 'heard', '')!r} -> ignored")
+            self.outcome.heard.append(f"(over speech) {match.heard!r} -> ignored")
 
-    def _decide(self, result: object) -> None:
-        match = getattr(result, "match", result)
-        decision = getattr(match, "decision", "none")
-        command = getattr(match, "command", None)
-        self.outcome.heard.append(f"{getattr(match, 'heard', '')!r} -> {decision} {command or ''}".strip())
+    def _decide(self, match: Match) -> None:
+        decision, command = match.decision, match.command
+        self.outcome.heard.append(f"{match.heard!r} -> {decision} {command or ''}".strip())
         if decision == "act" and command is not None:
             self.feed(command, cue="understood")
         elif decision == "ask":
-            options = tuple(getattr(match, "alternatives", ()))
+            options = match.alternatives
             self.feed(Ask(options) if len(options) > 1 else NotUnderstood())
         elif decision == "reprompt":
             self.feed(NotUnderstood())
@@ -394,5 +391,5 @@ class Player:
     def _use_enrolled_voice(self) -> None:
         from voice_guide.teaching import use_enrolled_voice
 
-        watch = use_enrolled_voice(self.understand, self.voice_data, lambda: self.session.mode == "paused", self._log)
+        watch = use_enrolled_voice(self.ears, self.voice_data, lambda: self.session.mode == "paused", self._log)
         self.watch = watch or self.watch

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Callable, Iterator
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import Ears, VoiceSettings
 
 if TYPE_CHECKING:
     from voice_guide.player import Player
@@ -65,17 +65,15 @@ class Teaching:
         return None
 
 
-def use_enrolled_voice(understand: Callable[[Audio], object] | None, data_dir: Path | None,
-                       is_paused: Callable[[], bool], log: Callable[[str], None]):
-    """Load the newly saved takes into the Understander that `understand` belongs to; the switch
-    watcher to use from now on, or None."""
+def use_enrolled_voice(ears: Ears | None, data_dir: Path | None, is_paused: Callable[[], bool],
+                       log: Callable[[str], None]):
+    """Load the newly saved takes into `ears`; the switch watcher to use from now on, or None."""
     from voice_guide.personal import PersonalModel
 
-    owner = getattr(understand, "__self__", None)
-    if owner is None or not hasattr(owner, "personal"):
+    if ears is None:
         return None
     model = PersonalModel.load(data_dir, is_paused=is_paused)
     if model.notice:
         log(model.notice)
-    owner.personal = model if model.active else None
+    ears.personal = model if model.active else None
     return model.watch if model.active else None

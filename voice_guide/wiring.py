@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 from voice_guide.background import Deferred
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Recognizer, Synthesizer
+from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Recognizer, Synthesizer
 from voice_guide.ears import open_recognizer_for
 from voice_guide.matching import Vocabulary, build_vocabulary
 from voice_guide.player import SystemClock
@@ -69,8 +69,8 @@ class Engines:
     clock: Clock
     microphone: Callable[[], AudioIn] | None
     """Opens the live microphone; None when not listening."""
-    understand: Callable | None
-    """audio -> Match; None when not listening."""
+    ears: Ears | None
+    """What the microphone's utterances mean; None when not listening."""
     personal: object | None
     """The user's enrolled voice (voice_guide.personal.PersonalModel), when there is one."""
     keys: object | None
@@ -107,7 +107,7 @@ def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devic
     notices: list[str] = []
     late: queue.SimpleQueue[Notice] = queue.SimpleQueue()
     later: list[Callable[[], object]] = [_warm_front_end]
-    understand = personal = None
+    ears = personal = None
     if listen:
         from voice_guide.background import LoadingRecognizer
 
@@ -117,16 +117,15 @@ def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devic
             later.insert(0, recognizer.start)
             return recognizer
 
-        understander, personal, said = open_hearing(settings, items, devices, loading)
+        ears, personal, said = open_hearing(settings, items, devices, loading)
         notices.extend(said)
-        understand = understander.understand
     warm = Deferred(lambda: [load() for load in later], name="voice-guide-warm-up", start=False)
     return Engines(
         synthesizer=devices.synthesizer(settings),
         audio_out=speaker,
         clock=devices.clock,
         microphone=(lambda: devices.microphone(settings.input_device)) if listen else None,
-        understand=understand,
+        ears=ears,
         personal=personal,
         keys=devices.keys(),
         notices=notices,

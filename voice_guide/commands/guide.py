@@ -107,7 +107,7 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
         mic = engines.microphone()
     player = Player(
         library.items, engines.synthesizer, SpeakerOrText(engines.audio_out, engines.clock, echo), engines.clock,
-        mic=mic, understand=engines.understand if listen else None,
+        mic=mic, ears=engines.ears if listen else None,
         keys=None if recordings is not None else engines.keys,  # type: ignore[arg-type]
         voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
         max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
