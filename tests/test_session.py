@@ -136,6 +136,8 @@ CASES = [
     ("holding", Key("q"), "finished", "Goodbye.", SaveProgress),
     ("paused", Do("resume"), "holding", "Going on.", Say),
     ("paused", Key(" "), "holding", "Going on.", Say),
+    ("paused", Do("toggle"), "holding", "Going on.", Say),  # a switch's sound
+    ("speaking", Do("toggle"), "paused", "Paused.", StopAudio),
     ("paused", Do("pause"), "paused", "Paused.", Say),
     ("paused", Do("stop"), "confirming", "Leave Mini session and go to the menu?", PlayCue),
     ("paused", Do("help"), "paused", "Say resume to go on.", Say),

@@ -41,8 +41,8 @@ SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
 MIC_RETRY_SECONDS = 5.0
 """How often a lost microphone is tried again."""
-BARGE_IN = ("stop", "pause")
-"""The only commands heard while the guide speaks (see listen.BargeIn)."""
+BARGE_IN = ("stop", "pause", "toggle")
+"""The only commands heard while the guide speaks (see listen.BargeIn); "toggle" is the switch's."""
 DUCK_GAIN = 0.3
 """The guide's volume (about -10 dB) while a voice over it is being heard: the user can finish "stop"
 without shouting, and the recogniser hears less of the guide."""
@@ -391,5 +391,5 @@ class Player:
     def _use_enrolled_voice(self) -> None:
         from voice_guide.teaching import use_enrolled_voice
 
-        watch = use_enrolled_voice(self.ears, self.voice_data, lambda: self.session.mode == "paused", self._log)
+        watch = use_enrolled_voice(self.ears, self.voice_data, self._log)
         self.watch = watch or self.watch

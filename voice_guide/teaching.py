@@ -65,14 +65,13 @@ class Teaching:
         return None
 
 
-def use_enrolled_voice(ears: Ears | None, data_dir: Path | None, is_paused: Callable[[], bool],
-                       log: Callable[[str], None]):
+def use_enrolled_voice(ears: Ears | None, data_dir: Path | None, log: Callable[[str], None]):
     """Load the newly saved takes into `ears`; the switch watcher to use from now on, or None."""
     from voice_guide.personal import PersonalModel
 
     if ears is None:
         return None
-    model = PersonalModel.load(data_dir, is_paused=is_paused)
+    model = PersonalModel.load(data_dir)
     if model.notice:
         log(model.notice)
     ears.personal = model if model.active else None

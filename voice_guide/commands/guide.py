@@ -113,8 +113,6 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
         max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
         echo=echo, watch=getattr(engines.personal, "watch", None), late_notices=engines.late_notices,
     )
-    if engines.personal is not None:
-        engines.personal.is_paused = lambda: player.session.mode == "paused"  # type: ignore[attr-defined]
     can_answer = player.mic is not None or player.keys is not None
     first_time = welcome.first_time()
     try:
