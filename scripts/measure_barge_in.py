@@ -57,7 +57,7 @@ def _player(items, understander, volume: float, keys, progress: Path):
     from voice_guide.player import Player, SystemClock
 
     return Player(items, EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(),
-                  understand=understander.understand, keys=keys, voice=VoiceSettings(volume=volume),
+                  ears=understander, keys=keys, voice=VoiceSettings(volume=volume),
                   read_only=True, progress_path=progress)
 
 

@@ -117,7 +117,7 @@ def check(player: Player) -> str | None:
         return f"{s.mode} without a valid step"
     if s.mode == "holding" and (s.hold is None or s.hold.elapsed > s.hold.length + 1e-6):
         return "hold overrun"
-    if len(player._queue) >= 10:
+    if len(player.sounds) >= 10:
         return "sound queue growing"
     if not (80 <= s.rate <= 300 and 0.2 <= s.volume <= 1.0):
         return "rate or volume out of range"
@@ -131,7 +131,7 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
     library = load_library()
     clock = FakeClock(0.0)
     recognizer = CyclingRecognizer()
-    understand = Understander(recognizer, matching.build_vocabulary(library.items)).understand
+    ears = Understander(recognizer, matching.build_vocabulary(library.items))
     saved = [0]
 
     def save_place(place) -> None:
@@ -149,10 +149,10 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
         spoken[0] += 1
 
     player = Player(library.items, synth, ClockAudioOut(clock, keep=0), clock, mic=mic,
-                    understand=understand, save_place=save_place, echo=echo)
+                    ears=ears, save_place=save_place, echo=echo)
     holder.append(player)
     run = LongRun(hours)
-    player._execute(player.session.start(clock.now()))
+    player.start()
     started = time.perf_counter()
     if trace and trace_from == 0:
         tracemalloc.start()
@@ -161,7 +161,7 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
             hour_end = 3600.0
             turns = 0
             for block in blocks:
-                player._turn(block)
+                player.turn(block)
                 run.modes.add(player.session.mode)
                 turns += 1
                 if turns % 50 == 0 and (problem := check(player)):

@@ -66,6 +66,7 @@ def test_broken_float_samples_become_silence(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+@pytest.mark.slow
 def test_an_mp3_named_wav_is_decoded(tmp_path):
     mp3 = tmp_path / "x.mp3"
     subprocess.run(
@@ -130,6 +131,7 @@ def test_streamed_blocks_equal_the_whole_file_resampled(tmp_path, monkeypatch, r
     np.testing.assert_allclose(np.concatenate(blocks), resample(mono, rate, 16000), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_an_hour_streams_in_bounded_memory(tmp_path):
     path = tmp_path / "hour.wav"
     minute = (np.random.default_rng(2).standard_normal(8000 * 60) * 0.05).astype(np.float32)

@@ -18,6 +18,7 @@ def _private_home(guide_home):
     return guide_home
 
 
+@pytest.mark.slow
 def test_list_prints_one_line_per_item_in_menu_order(capsys):
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -33,6 +34,7 @@ def test_list_prints_one_line_per_item_in_menu_order(capsys):
     assert "\t" not in "".join(lines)
 
 
+@pytest.mark.slow
 def test_list_lengths_are_the_exported_lengths(tmp_path, capsys):
     """One computation for both: each listed length is its exported track's, to the second."""
     import soundfile

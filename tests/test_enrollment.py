@@ -48,10 +48,12 @@ def run(takes, commands, tmp_path, n=3):
     (lambda: take("pause", 0), None),
     (lambda: take("quieter", 1, held_out=True), None),
 ])
+@pytest.mark.slow
 def test_check_take(make, problem):
     assert check_take(make()) == problem
 
 
+@pytest.mark.slow
 def test_a_clean_run_saves_every_command_and_talks_only(tmp_path):
     takes = [take(w, i) for w in ("pause", "next") for i in range(3)]
     report, synth, out = run(takes, ["pause", "next"], tmp_path)
@@ -63,6 +65,7 @@ def test_a_clean_run_saves_every_command_and_talks_only(tmp_path):
     assert PersonalModel.load(tmp_path).enrolled == ["next", "pause"]
 
 
+@pytest.mark.slow
 def test_bad_takes_are_asked_again_with_the_reason(tmp_path):
     takes = [take("pause", 0), None, quiet("pause"), take("pause", 1), clipped("pause"), too_long("pause"),
              take("pause", 2)]
@@ -82,6 +85,7 @@ def test_a_command_is_left_after_too_many_bad_takes(tmp_path):
     assert not (voice_dir(tmp_path) / "templates.npz").exists()
 
 
+@pytest.mark.slow
 def test_silence_is_asked_again_then_enrolment_stops(tmp_path):
     takes = [take("pause", i) for i in range(3)]
     report, synth, _ = run(takes, ["pause", "next", "yes"], tmp_path)
@@ -92,6 +96,7 @@ def test_silence_is_asked_again_then_enrolment_stops(tmp_path):
     assert PersonalModel.load(tmp_path).enrolled == ["pause"]
 
 
+@pytest.mark.slow
 def test_a_take_unlike_the_others_is_asked_again_once(tmp_path):
     takes = [take("pause", 0), take("louder", 0), take("pause", 1), take("pause", 2)]
     report, synth, _ = run(takes, ["pause"], tmp_path)
@@ -99,6 +104,7 @@ def test_a_take_unlike_the_others_is_asked_again_once(tmp_path):
     assert f"{PROBLEMS['unlike']} Say 'pause'." in synth.calls
 
 
+@pytest.mark.slow
 def test_reteaching_one_command_keeps_the_others(tmp_path):
     run([take(w, i) for w in ("pause", "next") for i in range(3)], ["pause", "next"], tmp_path)
     before = TemplateSet.load(voice_dir(tmp_path) / "templates.npz")
@@ -155,6 +161,7 @@ def test_mic_listener_finds_words_and_clicks():
     assert mic_listener(ScriptedAudioIn(lead, then_silence=2.0))("word", 1.0) is None
 
 
+@pytest.mark.slow
 def test_enroll_command_from_recordings(guide_home, tmp_path, capsys):
     files = []
     for i in range(3):

@@ -31,6 +31,7 @@ def corpus(tmp_path_factory) -> Path:
     return out / "manifest.csv"
 
 
+@pytest.mark.slow
 def test_corpus_manifest_and_files(corpus):
     rows = list(csv.DictReader(open(corpus)))
     assert {r["transcript"] for r in rows} >= {"next", "stop", "window", "[cough]"}
@@ -40,6 +41,7 @@ def test_corpus_manifest_and_files(corpus):
     assert any("lp+soft" in c["condition"] for c in conditions)  # degraded takes are there and labelled
 
 
+@pytest.mark.slow
 def test_eval_prints_the_figures(corpus, capsys):
     assert eval_commands.main([str(corpus), "--recogniser", "pocketsphinx", "--split"]) == 0
     out = capsys.readouterr().out
@@ -48,6 +50,7 @@ def test_eval_prints_the_figures(corpus, capsys):
     assert "(4)" not in out and "/4)" in out  # four command clips: 2 words x 2 voices
 
 
+@pytest.mark.slow
 def test_eval_json_with_noise_and_plot(corpus, tmp_path, capsys):
     png = tmp_path / "snr.png"
     assert eval_commands.main([str(corpus), "--recogniser", "pocketsphinx", "--noise", "kitchen",

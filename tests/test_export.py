@@ -110,6 +110,7 @@ def test_exports_every_item_with_names_tags_durations_and_playlist(tmp_path):
 
 
 @needs_ffmpeg
+@pytest.mark.slow
 def test_mp3_sessions_last_their_planned_time(tmp_path):
     result = run(tmp_path, fmt="mp3", names=["quiet", "safety"])
     assert [t.file for t in result.tracks] == ["01 - Safety notice.mp3", "03 - Quiet face.mp3"]
@@ -259,6 +260,7 @@ def test_cli_jobs_must_be_a_small_whole_number(tmp_path, capsys):
         assert stop.value.code == 2 and "--jobs takes a whole number from 1 to" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_sigterm_mid_export_removes_the_partial_file(tmp_path):
     """A real SIGTERM to a real exporting process: it stops at once, and the file being written
     (in the export's scratch folder) disappears; nothing is left in the output folder."""
@@ -319,6 +321,7 @@ def test_leftovers_of_a_killed_export_are_cleaned(tmp_path):
     assert not stale.exists() and other.exists()
 
 
+@pytest.mark.slow
 def test_second_export_into_a_busy_folder_waits_then_says_so(tmp_path):
     events = []
     held = held_lock(tmp_path)
@@ -329,6 +332,7 @@ def test_second_export_into_a_busy_folder_waits_then_says_so(tmp_path):
     assert audio_files(tmp_path) == []
 
 
+@pytest.mark.slow
 def test_second_export_runs_once_the_first_finishes(tmp_path):
     held = held_lock(tmp_path)
     timer = threading.Timer(0.4, held.release)
@@ -397,6 +401,7 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path, capsys):
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
                     reason="espeak-ng and ffmpeg needed")
+@pytest.mark.slow
 def test_cli_real_export_with_the_real_voice(tmp_path, capsys, guide_home):
     from voice_guide.settings import Settings, save
 
@@ -601,6 +606,7 @@ def test_the_playlist_keeps_every_track_of_the_folder_in_library_order(tmp_path)
 
 
 @needs_ffmpeg
+@pytest.mark.slow
 def test_three_exports_at_once_in_three_formats_keep_a_whole_playlist(tmp_path):
     errors = []
 

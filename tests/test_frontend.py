@@ -3,10 +3,19 @@
 import numpy as np
 import pytest
 
-from voice_guide.audio import SPEECH_RATE, Audio, rms_dbfs, tone
-from voice_guide.frontend import FrontEnd, dither, frame_dbfs, highpass, normalise_gain, speech_bounds
+from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs, frame_power, rms_dbfs, tone
+from voice_guide.frontend import FRAME, FrontEnd, dither, highpass, normalise_gain, speech_bounds
 
 RATE = SPEECH_RATE
+
+
+def test_frame_levels_side_by_side_or_overlapping():
+    x = np.concatenate([np.full(4, 0.5), np.zeros(4), np.full(3, 0.1)]).astype(np.float32)
+    assert frame_power(x, 4) == pytest.approx([0.25, 0.0])
+    assert frame_dbfs(x, 4) == pytest.approx([20 * np.log10(0.5), -120.0])
+    assert frame_dbfs(x, 4, floor_db=-200) == pytest.approx([20 * np.log10(0.5), -200.0])
+    assert frame_power(x, 4, hop=2) == pytest.approx([0.25, 0.125, 0.0, 0.005])
+    assert len(frame_power(x[:3], 4)) == 0
 
 
 def word_in_quiet(before: float, word: float, after: float, level: float = 0.3) -> np.ndarray:
@@ -31,7 +40,7 @@ def test_speech_bounds_keep_everything_when_nothing_stands_out(x):
 @pytest.mark.parametrize("level, target", [(0.01, -22.0), (0.3, -22.0), (0.05, -16.0)])
 def test_normalise_gain_brings_the_loud_part_to_target(level, target):
     y = normalise_gain(tone(440, 1.0, RATE, volume=level).samples, RATE, target, max_gain_db=40)
-    loud = np.percentile(frame_dbfs(y, RATE), 90)
+    loud = np.percentile(frame_dbfs(y, round(FRAME * RATE)), 90)
     assert loud == pytest.approx(target, abs=0.5)
 
 
@@ -67,7 +76,7 @@ def test_prepare_resamples_trims_and_levels():
     out = FrontEnd(pad=0.1).prepare(Audio(x, RATE).resample(44100))
     assert out.rate == RATE
     assert 0.4 <= out.duration <= 0.7
-    assert np.percentile(frame_dbfs(out.samples, RATE), 90) == pytest.approx(-22, abs=1.5)
+    assert np.percentile(frame_dbfs(out.samples, round(FRAME * RATE)), 90) == pytest.approx(-22, abs=1.5)
 
 
 def test_prepare_without_trim_keeps_length():

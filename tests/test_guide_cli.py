@@ -58,8 +58,8 @@ def engines(script: list[str]) -> tuple[guide.Engines, ScriptedRecognizer, Clock
     clock = FakeClock(0.0)
     recognizer = ScriptedRecognizer(script)
     out = ClockAudioOut(clock)
-    understand = Understander(recognizer, matching.build_vocabulary(LIBRARY.items)).understand
-    return guide.Engines(FakeSynthesizer(), out, clock, None, understand, None, None, []), recognizer, out
+    ears = Understander(recognizer, matching.build_vocabulary(LIBRARY.items))
+    return guide.Engines(FakeSynthesizer(), out, clock, None, ears, None, None, []), recognizer, out
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -198,6 +198,7 @@ def test_the_safety_line_is_said_at_the_first_start_only(guide_home, capsys):
         assert out[0] == "Hello, this is voice guide." and [line for line in out if line == safety] == expected
 
 
+@pytest.mark.slow
 def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys):
     """The real library and the real built-in recogniser: a recording of "muscle by muscle" opens
     the tenth item; "wait" then pauses it there."""
@@ -211,7 +212,7 @@ def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys
                                  vocab.non_commands(grammar_safe=True))
     clock = FakeClock(0.0)
     fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None,
-                          Understander(recognizer, vocab).understand, None, None, [])
+                          Understander(recognizer, vocab), None, None, [])
     files = record(tmp_path, ["muscle by muscle", "wait"], voices=(("en-us", 130),))
     assert guide.run(args("guide", "--input", *files), fakes, library) == 0
     out = capsys.readouterr().out.splitlines()

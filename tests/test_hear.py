@@ -13,30 +13,40 @@ import soundfile as sf
 
 from voice_guide import cli
 from voice_guide.audio import Audio, add_noise_floor
-from voice_guide.commands import hear
 from voice_guide.engines import Hypothesis
 from voice_guide.testing import ScriptedRecognizer
+from voice_guide.wiring import Devices
 
 
 class NoticingRecognizer(ScriptedRecognizer):
     notice = "No Vosk model was found, so the built-in recogniser is used."
 
 
-@pytest.fixture
-def scripted(monkeypatch, guide_home):
-    """Install a scripted recogniser as `hear`'s factory; returns what it was opened with."""
-    opened = {}
+class Scripted:
+    """Hands `hear` a scripted recogniser (through `Devices`, as the CLI takes them); remembers what it
+    was opened with."""
 
-    def install(script, cls=ScriptedRecognizer):
-        def factory(settings, phrases):
-            opened["phrases"] = list(phrases)
+    def __init__(self) -> None:
+        self.devices = Devices()
+
+    def __call__(self, script, cls=ScriptedRecognizer) -> dict:
+        opened: dict = {}
+
+        def factory(settings, vocab):
+            opened["phrases"] = list(vocab.phrases())
             opened["recognizer"] = cls(script)
             return opened["recognizer"]
 
-        monkeypatch.setattr(hear, "recognizer_factory", factory)
+        self.devices = Devices(recognizer=factory)
         return opened
 
-    return install
+    def main(self, argv: list[str]) -> int:
+        return cli.main(argv, devices=self.devices)
+
+
+@pytest.fixture
+def scripted(guide_home) -> Scripted:
+    return Scripted()
 
 
 def wav(path, seconds=0.5, rate=16000):
@@ -53,7 +63,7 @@ def test_json_lines_one_per_file(tmp_path, scripted, capsys):
         [],
     ])
     files = [wav(tmp_path / f"{i}.wav") for i in range(5)]
-    assert cli.main(["hear", *files, "--json"]) == 0
+    assert scripted.main(["hear", *files, "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["file"] for r in rows] == files
     assert [(r["command"], r["decision"]) for r in rows] == [
@@ -73,7 +83,7 @@ def test_item_names_from_the_library_are_understood(tmp_path, scripted, capsys):
 
     item = load_library().items[-1]
     scripted([f"open {item.title}"])
-    assert cli.main(["hear", wav(tmp_path / "a.wav"), "--json"]) == 0
+    assert scripted.main(["hear", wav(tmp_path / "a.wav"), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert (row["command"], row["decision"]) == (f"open:{item.name}", "act"), normalise(item.title)
 
@@ -81,7 +91,7 @@ def test_item_names_from_the_library_are_understood(tmp_path, scripted, capsys):
 def test_plain_lines(tmp_path, scripted, capsys):
     scripted(["next", [Hypothesis("pause", 0.5), Hypothesis("next", 0.5)], "left"])
     files = [wav(tmp_path / f"{n}.wav") for n in ("a", "b", "c")]
-    assert cli.main(["hear", *files]) == 0
+    assert scripted.main(["hear", *files]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith(f'{files[0]}: "next" -> next (act)')
     assert "ask: pause or next?" in lines[1]
@@ -94,7 +104,7 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path, scripted, capsys):
     (tmp_path / "noise.wav").write_bytes(np.random.default_rng(0).bytes(3000))
     files = [wav(tmp_path / "a.wav"), str(tmp_path / "zero.wav"), str(tmp_path / "missing.wav"),
              str(tmp_path / "noise.wav"), wav(tmp_path / "b.wav")]
-    assert cli.main(["hear", *files, "--json"]) == 1
+    assert scripted.main(["hear", *files, "--json"]) == 1
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["file"] for r in rows] == files
     assert [r.get("command") for r in rows] == ["next", None, None, None, "stop"]
@@ -105,7 +115,7 @@ def test_bad_files_are_reported_and_the_run_goes_on(tmp_path, scripted, capsys):
 
 def test_bad_file_in_plain_mode_goes_to_stderr(tmp_path, scripted, capsys):
     scripted(["next"])
-    assert cli.main(["hear", str(tmp_path / "missing.wav"), wav(tmp_path / "a.wav")]) == 1
+    assert scripted.main(["hear", str(tmp_path / "missing.wav"), wav(tmp_path / "a.wav")]) == 1
     out, err = capsys.readouterr()
     assert "missing.wav: there is no such file" in err
     assert "-> next (act)" in out
@@ -114,7 +124,7 @@ def test_bad_file_in_plain_mode_goes_to_stderr(tmp_path, scripted, capsys):
 def test_the_recogniser_notice_is_said_once(tmp_path, scripted, capsys):
     scripted(["next", "stop", "yes"], cls=NoticingRecognizer)
     files = [wav(tmp_path / f"{i}.wav") for i in range(3)]
-    assert cli.main(["hear", *files, "--json"]) == 0
+    assert scripted.main(["hear", *files, "--json"]) == 0
     err = capsys.readouterr().err
     assert err.count("No Vosk model was found") == 1
 
@@ -123,7 +133,7 @@ def test_audio_reaches_the_recogniser_as_16k_mono(tmp_path, scripted):
     opened = scripted(["next"])
     path = tmp_path / "stereo.wav"
     sf.write(path, np.zeros((48000, 2), dtype=np.float32), 48000, subtype="PCM_24")
-    assert cli.main(["hear", str(path)]) == 0
+    assert scripted.main(["hear", str(path)]) == 0
     (audio,) = opened["recognizer"].decoded
     assert audio.rate == 16000 and len(audio) == 16000
 
@@ -135,6 +145,7 @@ def test_help_lists_the_command():
 @pytest.mark.skipif(importlib.util.find_spec("voice_guide.recognition") is None,
                     reason="voice_guide.recognition is not there yet")
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
+@pytest.mark.slow
 def test_real_recogniser_hears_espeak_next(tmp_path, guide_home, capsys):
     raw = tmp_path / "raw.wav"
     subprocess.run(["espeak-ng", "-v", "en", "-s", "140", "-w", str(raw), "next"], check=True)

@@ -304,6 +304,7 @@ def test_random_text_never_raises(text):
 
 @settings(max_examples=80, deadline=None)
 @given(st.lists(st.tuples(st.text(max_size=20), st.floats(allow_nan=True)), max_size=5))
+@pytest.mark.slow
 def test_random_nbest_lists_never_raise(guesses):
     m = match([Hypothesis(t, c) for t, c in guesses])
     assert m.decision in ("act", "ask", "reprompt", "none")

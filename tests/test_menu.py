@@ -9,7 +9,8 @@ from voice_guide import menu
 from voice_guide.content.loader import load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.keypad import DIGIT_WAIT, NumberEntry
-from voice_guide.session import Do, Key, PlayCue, Say, Session, SpeechDone, StopAudio, Tick
+from voice_guide.session import Session
+from voice_guide.session_events import Do, Key, PlayCue, Say, SpeechDone, StopAudio, Tick
 
 LIBRARY = load_library()
 

@@ -19,10 +19,12 @@ def test_hook_catches_a_connection_attempt(no_network):
 
 
 @pytest.mark.parametrize("argv", [["list"], ["show", "what-to-do"], ["show", "quiet-face"]])
+@pytest.mark.slow
 def test_library_commands_stay_offline(argv, no_network, guide_home, capsys):
     assert main(argv) == 0
 
 
+@pytest.mark.slow
 def test_export_and_hear_stay_offline(no_network, guide_home, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()

@@ -16,7 +16,7 @@ import soundfile
 from voice_guide import matching, progress
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item, Step
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player
@@ -56,13 +56,13 @@ def real_recognizer():
 
 
 def make_player(clock, mic=None, recognizer=None, items=ITEMS, **kwargs) -> Player:
-    understand = None
+    ears = None
     if recognizer is not None:
-        understand = Understander(recognizer, matching.build_vocabulary(items)).understand
+        ears = Understander(recognizer, matching.build_vocabulary(items))
     kwargs.setdefault("synthesizer", FakeSynthesizer())
     kwargs.setdefault("audio_out", ClockAudioOut(clock))
     synth, out = kwargs.pop("synthesizer"), kwargs.pop("audio_out")
-    return Player(items, synth, out, clock, mic=mic, understand=understand, **kwargs)
+    return Player(items, synth, out, clock, mic=mic, ears=ears, **kwargs)
 
 
 SCRIPT = ["start short rest", "wait", "where are we", "resume", "slower", "next"]
@@ -113,6 +113,7 @@ class PatientSpeaker:
 
 
 @pytest.mark.parametrize("engine", ["scripted", "real"])
+@pytest.mark.slow
 def test_a_whole_session_from_recordings(engine, tmp_path):
     """Open by voice, pause, ask where, go on, slow down, skip the long rest; the session ends and
     the guide returns to the menu, progress cleared. With the real recogniser the speaker repeats a
@@ -229,6 +230,7 @@ LONG_SENTENCE = Item(name="long", title="Long", kind="topic", steps=(Step(
     "with nothing to do and nowhere to go."),))
 
 
+@pytest.mark.slow
 def test_stop_said_over_the_guide_cuts_it_at_once(tmp_path):
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
 
@@ -248,6 +250,7 @@ def test_stop_said_over_the_guide_cuts_it_at_once(tmp_path):
     assert 4.0 < ducked_at < 4.5  # lowered as soon as the voice over it began, before "stop" was decided
 
 
+@pytest.mark.slow
 def test_other_words_over_the_guide_duck_it_then_it_comes_back(tmp_path):
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
 
@@ -282,6 +285,7 @@ ECHO_TOPIC = Item(name="commands-demo", title="Next steps", kind="topic", steps=
 
 
 @pytest.mark.parametrize("gated", [True, False])
+@pytest.mark.slow
 def test_the_guide_does_not_act_on_its_own_voice(gated, tmp_path):
     """The guide reads a text full of command words through a real voice while the microphone hears
     the speaker; with the echo gate nothing reaches the recogniser and the topic is read to its end."""
@@ -424,8 +428,8 @@ def check_consistent(player: Player) -> None:
         assert s.hold is not None and s.hold.elapsed <= s.hold.length
     if s.mode == "speaking":
         assert s.awaiting is not None or player.busy() or s.step >= 0
-    assert len(player._queue) < 10
-    assert 80 <= s.rate <= 300 and 0.2 <= s.volume <= 1.0
+    assert len(player.sounds) < 10
+    assert RATE_MIN <= s.rate <= RATE_MAX and VOLUME_MIN <= s.volume <= VOLUME_MAX
 
 
 class MemoSynthesizer(FakeSynthesizer):
@@ -442,6 +446,7 @@ class MemoSynthesizer(FakeSynthesizer):
         return self.memo[key]
 
 
+@pytest.mark.slow
 def test_three_hours_of_use_stay_consistent_with_flat_memory():
     clock = FakeClock(0.0)
     keys = CyclingKeys(clock)
@@ -449,7 +454,7 @@ def test_three_hours_of_use_stay_consistent_with_flat_memory():
     out = ClockAudioOut(clock, keep=0)
     player = make_player(clock, keys=keys, synthesizer=MemoSynthesizer(), audio_out=out,
                          save_place=lambda place: places.append(place) if len(places) < 100 else None)
-    player._execute(player.session.start(clock.now()))
+    player.start()
     sizes = []
     modes = set()
     tracemalloc.start()
@@ -458,11 +463,11 @@ def test_three_hours_of_use_stay_consistent_with_flat_memory():
             end = (hour + 1) * 3600.0
             while clock.now() < end:
                 clock.sleep(0.5)
-                player._turn(None)
+                player.turn(None)
                 modes.add(player.session.mode)
                 if int(clock.now() * 2) % 200 == 0:
                     check_consistent(player)
-            player._stop_audio()  # what happens to be playing differs from hour to hour
+            player.close()  # what happens to be playing differs from hour to hour
             gc.collect()
             sizes.append(tracemalloc.get_traced_memory()[0])
     finally:
@@ -587,6 +592,7 @@ def test_stop_said_over_the_real_speaker_cuts_it(tmp_path):
     assert list(player.outcome.said)[-1] == "Goodbye. Your place is saved."
 
 
+@pytest.mark.slow
 def test_teach_me_pause_again_from_inside_a_session(tmp_path):
     """'Teach me pause again' in a session: after a yes the guide asks for three takes through its own
     voice and microphone loop, saves them, goes back to the same step, paused, and from then on hears
@@ -610,7 +616,7 @@ def test_teach_me_pause_again_from_inside_a_session(tmp_path):
     assert "Step 1 of 3 of Short rest" in back and said.index(back) < said.index("Going on.")
     saved = TemplateSet.load(voice_dir(tmp_path) / "templates.npz")
     assert {c: len(t) for c, t in saved.takes.items()} == {"pause": 3}
-    owner = player.understand.__self__
+    owner = player.ears
     assert isinstance(owner.personal, PersonalModel) and owner.personal.enrolled == ["pause"]
     assert list(player.outcome.heard)[-1].endswith("-> act pause")
     assert owner.personal.last.path == "template"  # the recogniser heard nothing: the takes decided
@@ -620,9 +626,9 @@ def test_teach_me_pause_again_from_inside_a_session(tmp_path):
 def test_teaching_without_a_microphone_says_so(tmp_path):
     clock = FakeClock(0.0)
     player = make_player(clock, voice_data=tmp_path, progress_path=tmp_path / "p.json")
-    player._execute(player.session.start(clock.now()))
-    player._feed(Do("teach", "pause"))
-    player._feed(Key("y"))
+    player.start()
+    player.feed(Do("teach", "pause"))
+    player.feed(Key("y"))
     assert player.session.mode == "menu"
     assert list(player.outcome.said)[-1].startswith("I can't learn your voice without a microphone.")
     assert not voice_dir_exists(tmp_path)
@@ -635,6 +641,7 @@ def voice_dir_exists(tmp_path) -> bool:
 
 
 @pytest.mark.parametrize("words, command", [("teach me pause again", "teach:pause"), ("learn my voice", "teach")])
+@pytest.mark.slow
 def test_the_real_recogniser_hears_teach_me(words, command):
     recognizer = real_recognizer()
     vocab = matching.build_vocabulary(ITEMS)

@@ -30,6 +30,7 @@ def recognizer(vocab):
     return PocketsphinxRecognizer(vocab.phrases(), vocab.non_commands(grammar_safe=True))
 
 
+@pytest.mark.slow
 def test_it_is_a_recognizer(recognizer):
     assert isinstance(recognizer, Recognizer) and recognizer.name == "pocketsphinx"
     assert recognizer.garbage and not set(recognizer.garbage) & set(recognizer.phrases)
@@ -39,6 +40,7 @@ def test_it_is_a_recognizer(recognizer):
 # these are voices it hears, not the only ones that work.
 @pytest.mark.parametrize("word, voice, command", [("next", "en", "next"), ("pause", "en-us", "pause"),
                                                   ("stop", "en-us", "stop")])
+@pytest.mark.slow
 def test_command_words_are_recognised(recognizer, vocab, word, voice, command):
     nbest = recognizer.decode(espeak(word, voice, 140))
     assert nbest and all(isinstance(h, Hypothesis) and 0.0 <= h.confidence <= 1.0 for h in nbest)
@@ -47,6 +49,7 @@ def test_command_words_are_recognised(recognizer, vocab, word, voice, command):
 
 
 @pytest.mark.parametrize("word", ["window", "kitchen"])
+@pytest.mark.slow
 def test_a_non_command_word_gives_no_command(recognizer, vocab, word):
     assert matching.match(recognizer.decode(espeak(word, "en", 140)), vocab).decision != "act"
 
@@ -103,11 +106,13 @@ def test_phrases_sharing_words_share_arcs():
 
 @pytest.mark.parametrize("samples, rate", [(np.zeros(0, np.float32), 16000), (np.zeros(160, np.float32), 16000),
                                            (np.ones(16000, np.float32), 16000), (np.zeros(4000, np.float32), 8000)])
+@pytest.mark.slow
 def test_odd_sounds_decode_to_nothing(samples, rate):
     rec = PocketsphinxRecognizer(["next", "stop"], (), Tuning(garbage_words=0))
     assert rec.decode(Audio(samples, rate)) == []
 
 
+@pytest.mark.slow
 def test_a_decode_does_not_depend_on_earlier_utterances(vocab):
     """With pocketsphinx's lattice best-path pass, "where" decoded after other words came out as the
     unfinished "where am"; each utterance must be judged on its own."""

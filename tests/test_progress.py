@@ -87,6 +87,7 @@ def test_a_version_1_file_is_still_read(guide_home):
     assert set(progress.load().places) == {"quiet-face", "self-massage"}
 
 
+@pytest.mark.slow
 def test_two_guides_saving_at_once_keep_both_places(guide_home):
     """Two processes on one home, each saving its own item's place many times."""
     import os

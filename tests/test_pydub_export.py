@@ -10,8 +10,7 @@ from voice_guide.adapters import pydub_export
 from voice_guide.adapters.pydub_export import PydubEncoder, check_format, decode, read_tags
 from voice_guide.audio import Audio, tone
 from voice_guide.errors import ExportError
-from voice_guide.export import ALBUM, FORMATS, Tags
-from voice_guide.render import Chapter
+from voice_guide.engines import ALBUM, FORMATS, Chapter, Tags
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 RATE = 22050
@@ -24,6 +23,7 @@ def sound(seconds=3.0):
 
 @needs_ffmpeg
 @pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.slow
 def test_real_encode_keeps_length_tags_and_chapters(tmp_path, fmt):
     path = tmp_path / f"track.{fmt}"
     chapters = [Chapter("Start", 0.0, 1.5), Chapter("Quiet: part two", 1.5, 3.0)]

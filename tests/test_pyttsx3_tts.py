@@ -65,6 +65,7 @@ def test_120_utterances_in_a_row_are_all_whole(synth, reference):
     assert synth.restarts == restarts
 
 
+@pytest.mark.slow
 def test_settings_change_between_requests(synth, reference):
     for settings in [VoiceSettings(rate=100), VoiceSettings(rate=250), VoiceSettings(voice="en-us"),
                      VoiceSettings(volume=0.3), VoiceSettings()]:
@@ -85,6 +86,7 @@ def test_a_killed_worker_is_replaced(synth, reference):
     assert synth.worker_pid not in (None, pid)
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_sentence_is_replaced(synth, reference):
     text = " ".join(utterance(i) for i in range(30))
     synth.synthesize("Warm up.", VoiceSettings())
@@ -98,6 +100,7 @@ def test_a_worker_killed_mid_sentence_is_replaced(synth, reference):
     assert synth.restarts == restarts + 1
 
 
+@pytest.mark.slow
 def test_a_frozen_worker_is_killed_and_replaced(reference):
     with Pyttsx3Synthesizer(timeout=1.0) as synth:
         synth.synthesize("Warm up.", VoiceSettings())
@@ -139,6 +142,7 @@ def test_unknown_voice_says_what_to_do(synth):
     assert synth.synthesize("Hello.", VoiceSettings()).duration > 0.3
 
 
+@pytest.mark.slow
 def test_close_stops_the_worker_and_it_restarts_on_demand():
     synth = Pyttsx3Synthesizer()
     synth.synthesize("Hello.", VoiceSettings())

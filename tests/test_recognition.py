@@ -104,6 +104,7 @@ def test_asking_for_pocketsphinx_ignores_a_model(home, tmp_path):
 
 
 @pytest.mark.parametrize("broken", ["corrupt", "missing"])
+@pytest.mark.slow
 def test_an_unusable_model_falls_back_to_pocketsphinx_with_a_notice(home, tmp_path, broken):
     model = fake_model(tmp_path / "m", mdl_bytes=10) if broken == "corrupt" else tmp_path / "nowhere"
     rec = recognition.open_recognizer(Settings(vosk_model=str(model)), ["next", "stop"], non_commands=[])
@@ -182,6 +183,7 @@ def _refuse(name):
     return refuse
 
 
+@pytest.mark.slow
 def test_a_zip_bomb_is_refused_from_its_directory(home, tmp_path, monkeypatch):
     archive = tmp_path / "vosk-model-bomb.zip"
     block = bytes(2**20)

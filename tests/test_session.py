@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from voice_guide.content.model import Item, Step
-from voice_guide.session import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone, Finished, Key,
-                                 NotUnderstood, PlayCue, SaveProgress, Say, Session, SetVoice, SpeechDone, StopAudio,
-                                 Tick)
+from voice_guide.session import Session
+from voice_guide.session_events import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
+                                        Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SetVoice, SpeechDone,
+                                        StopAudio, Tick)
 from voice_guide.timeline import CUE_SECONDS, TITLE_GAP
 
 MINI = Item(
@@ -135,6 +136,8 @@ CASES = [
     ("holding", Key("q"), "finished", "Goodbye.", SaveProgress),
     ("paused", Do("resume"), "holding", "Going on.", Say),
     ("paused", Key(" "), "holding", "Going on.", Say),
+    ("paused", Do("toggle"), "holding", "Going on.", Say),  # a switch's sound
+    ("speaking", Do("toggle"), "paused", "Paused.", StopAudio),
     ("paused", Do("pause"), "paused", "Paused.", Say),
     ("paused", Do("stop"), "confirming", "Leave Mini session and go to the menu?", PlayCue),
     ("paused", Do("help"), "paused", "Say resume to go on.", Say),

@@ -199,6 +199,7 @@ def test_list_devices_sees_the_virtual_card(devices):
     assert any(d.is_default for d in outputs)
 
 
+@pytest.mark.slow
 def test_no_sound_server_means_device_errors_that_say_what_to_do(tmp_path):
     """In a fresh process that can reach no sound server, both directions fail with DeviceError."""
     code = (

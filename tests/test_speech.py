@@ -13,10 +13,10 @@ from voice_guide.speech import (
     CachedSynthesizer,
     open_synthesizer,
     read_wav,
-    split_sentences,
     voice_settings,
 )
 from voice_guide.testing import FakeSynthesizer
+from voice_guide.text import split_sentences
 
 
 @pytest.mark.parametrize(

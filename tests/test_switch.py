@@ -20,18 +20,21 @@ def test_switch_sounds_are_detected(kind, make):
 
 
 @pytest.mark.parametrize("kind, make", [("click", tongue_click), ("click", table_tap), ("hum", hum)])
+@pytest.mark.slow
 def test_switch_sounds_are_detected_in_an_echoing_room(kind, make):
     found = [detector(kind).detect(room(make(seed), 0.5, seed)) for seed in range(10)]
     assert sum(found) >= 9
 
 
 @pytest.mark.parametrize("kind", ["click", "hum"])
+@pytest.mark.slow
 def test_speech_in_an_echoing_room_does_not_trigger(kind):
     sounds = [room(take(w, 0, held_out=True), 0.5, i) for i, w in enumerate(COMMANDS)]
     assert [i for i, s in enumerate(sounds) if detector(kind).detect(s)] == []
 
 
 @pytest.mark.parametrize("kind", ["click", "hum"])
+@pytest.mark.slow
 def test_speech_and_room_noise_do_not_trigger(kind):
     sounds = ([take(w, 0, held_out=True) for w in COMMANDS] + [clean_take(w) for w in OTHER_WORDS]
               + [room_noise(seed) for seed in range(10)])

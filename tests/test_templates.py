@@ -72,6 +72,7 @@ def test_thresholds_are_within_bounds(enrolled):
     assert all(2.2 <= v <= 4.2 for v in clf.thresholds.values())
 
 
+@pytest.mark.slow
 def test_held_out_takes_are_recognised_and_other_words_rejected(enrolled):
     clf = TemplateClassifier(enrolled)
     results = [(w, clf.classify(utterance_features(take(w, i, held_out=True)))) for w in WORDS for i in range(10, 15)]

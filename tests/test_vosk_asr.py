@@ -58,6 +58,7 @@ def recognizer(request):
     return rec
 
 
+@pytest.mark.slow
 def test_the_korean_model_loads_and_takes_a_grammar(recognizer):
     assert isinstance(recognizer, Recognizer) and recognizer.name == "vosk"
     assert recognizer.phrases == KOREAN
@@ -94,6 +95,7 @@ def test_alternatives_become_calibrated_confidences(recognizer):
     assert out[0].confidence > out[1].confidence and sum(h.confidence for h in out) == pytest.approx(1, abs=1e-3)
 
 
+@pytest.mark.slow
 def test_english_grammar_on_a_korean_model_is_a_model_error():
     with pytest.raises(ModelError, match="none of the command words"):
         VoskRecognizer(ko_model_path(), ["next", "stop"])
@@ -131,6 +133,7 @@ def test_model_folder_checks(tmp_path, layout, message):
         check_model_files(folder)
 
 
+@pytest.mark.slow
 def test_installing_a_model_for_another_language_is_refused_and_leaves_nothing(guide_home):
     from voice_guide import recognition
     from voice_guide.settings import Settings

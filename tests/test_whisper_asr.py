@@ -31,6 +31,7 @@ def understander():
     ("next", "next"), ("back", "back"), ("where", "where"), ("help", "help"), ("pause", "pause"),
     ("stop", "stop"), ("yes", "yes"), ("repeat", "repeat"),
 ])
+@pytest.mark.slow
 def test_espeak_commands_are_heard_and_acted_on(understander, word, command):
     """The words a new user tried first, said by espeak-ng, which the old recogniser heard as nothing."""
     heard = understander.understand(espeak_speech(word, pad=0.3, noise_floor=-60))
@@ -45,6 +46,7 @@ def test_a_session_is_opened_by_its_name(understander):
 
 @pytest.mark.parametrize("said", ["hello", "hello there", "I will call you back", "it is raining again",
                                   "Breathe in slowly through your nose."])
+@pytest.mark.slow
 def test_chatter_is_no_command(understander, said):
     heard = understander.understand(espeak_speech(said, pad=0.3, noise_floor=-60))
     assert heard.match.decision != "act", heard
@@ -69,6 +71,7 @@ def test_confidences_are_a_distribution_best_first(understander):
     samples=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), min_size=0, max_size=4000),
     rate=st.sampled_from([8000, 16000, 44100]),
 )
+@pytest.mark.slow
 def test_recognition_never_raises_on_any_audio(understander, samples, rate):
     heard = understander.understand(Audio(np.array(samples, dtype=np.float32), rate))
     assert heard.match.decision in ("act", "ask", "reprompt", "none")

@@ -122,6 +122,22 @@ def tone(freq: float, seconds: float, rate: int, volume: float = 0.2, fade: floa
     return Audio(wave, rate)
 
 
+def frame_power(samples: np.ndarray, size: int, hop: int | None = None) -> np.ndarray:
+    """Mean square of each whole frame of `size` samples, one frame every `hop` samples (by default
+    `size`: side by side). The one place frame levels are computed; see `frame_dbfs`."""
+    x = np.asarray(samples, dtype=np.float64).reshape(-1)
+    size = max(1, int(size))
+    if len(x) < size:
+        return np.zeros(0)
+    return np.mean(np.lib.stride_tricks.sliding_window_view(x * x, size)[:: hop or size], axis=1)
+
+
+def frame_dbfs(samples: np.ndarray, size: int, hop: int | None = None, floor_db: float = -120.0) -> np.ndarray:
+    """Level in dBFS of each frame (see `frame_power`); quieter frames, digital silence among them,
+    read `floor_db`."""
+    return 10 * np.log10(np.maximum(frame_power(samples, size, hop), 10 ** (floor_db / 10)))
+
+
 def rms_dbfs(samples: np.ndarray) -> float:
     """Root-mean-square level in dB relative to full scale (-inf for silence)."""
     if len(samples) == 0:

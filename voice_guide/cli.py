@@ -7,9 +7,13 @@ import argparse
 import importlib
 import pkgutil
 import sys
+from typing import TYPE_CHECKING
 
 from voice_guide import __version__, commands
 from voice_guide.errors import VoiceGuideError, printable
+
+if TYPE_CHECKING:
+    from voice_guide.wiring import Devices
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,11 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, devices: Devices | None = None) -> int:
+    """Run one command; `devices` opens its engines (this machine's when None; tests hand in fakes)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["guide", *argv]
     args = build_parser().parse_args(argv)
+    args.devices = devices
     from voice_guide.commands.export import sigterm_stops
 
     try:

@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 from voice_guide.engines import AudioIn, AudioOut, Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.features import dtw_distance, sounding_span, utterance_features
@@ -73,12 +73,8 @@ def check_take(audio: Audio) -> str | None:
         return "clipped"
     a, b = sounding_span(x, audio.rate, pad=0.0)
     core = x[a:b].astype(np.float64)
-    win = max(1, round(0.1 * audio.rate))
-    if len(core) >= win:
-        loudest = float(np.max(np.convolve(core * core, np.ones(win) / win, mode="valid")))
-    else:
-        loudest = float(np.mean(core * core)) if len(core) else 0.0
-    if 10 * np.log10(loudest + 1e-12) < QUIET_DBFS:
+    win = min(len(core), round(0.1 * audio.rate))
+    if len(core) == 0 or frame_dbfs(core, win, hop=1).max() < QUIET_DBFS:
         return "quiet"
     seconds = (b - a) / audio.rate
     if seconds > LONGEST:

@@ -24,53 +24,20 @@ from collections import deque
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Sequence
 
 from voice_guide.audio import Audio
 from voice_guide.content.model import Item
-from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.engines import ALBUM, FORMATS, Chapter, Encoder, Library, Synthesizer, Tags, VoiceSettings
 from voice_guide.errors import ExportError, UsageError
 from voice_guide.export_records import Records, folder_lock, remove_legacy_files
 from voice_guide.fileio import atomic_path, atomic_write_text, scratch_folder
-from voice_guide.render import RENDER_VERSION, Chapter, display_title, join_items, render_item
+from voice_guide.render import RENDER_VERSION, display_title, join_items, render_item
 
-FORMATS = ("mp3", "ogg", "wav", "m4a")
 PLAYLIST = "voice-guide.m3u"
 SINGLE_STEM = "voice-guide"
-ALBUM = "voice-guide: facial palsy guide"
-ARTIST = "voice-guide"
 MAX_JOBS = 4
 """Most tracks made at once (see default_jobs)."""
-
-
-class Library(Protocol):
-    items: tuple[Item, ...]
-
-    def get(self, name: str) -> Item: ...
-
-
-@dataclass(frozen=True)
-class Tags:
-    """What a track says about itself in a player."""
-
-    title: str
-    track: int | None = None
-    total: int | None = None
-    album: str = ALBUM
-    artist: str = ARTIST
-    genre: str = "Speech"
-    comment: str = ""
-
-
-class Encoder(Protocol):
-    """Writes one sound to one file; `voice_guide.adapters.pydub_export.PydubEncoder` in real use."""
-
-    name: str
-
-    def check(self, fmt: str) -> None: ...
-
-    def encode(self, audio: Audio, path: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
-        """Write `audio` to `path` (a temporary file); a full disk surfaces as OSError(ENOSPC)."""
 
 
 @dataclass(frozen=True)

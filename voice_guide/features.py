@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 
 
 @dataclass(frozen=True)
@@ -62,8 +62,11 @@ def frames(samples: np.ndarray, rate: int, frame: float, hop: float) -> np.ndarr
 
 def frame_energy_db(samples: np.ndarray, rate: int, frame: float = 0.025, hop: float = 0.010) -> np.ndarray:
     """Per-frame RMS level in dBFS."""
-    f = frames(samples, rate, frame, hop)
-    return 10 * np.log10(np.mean(f * f, axis=1) + _EPS)
+    flen = max(1, round(frame * rate))
+    x = np.asarray(samples, dtype=np.float64)
+    if len(x) < flen:
+        x = np.pad(x, (0, flen - len(x)))
+    return frame_dbfs(x, flen, max(1, round(hop * rate)), floor_db=-100.0)
 
 
 def sounding_span(samples: np.ndarray, rate: int, hop: float = 0.010, range_db: float = 35.0,

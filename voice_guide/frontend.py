@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 
 FRAME = 0.02
 """Seconds per analysis frame for the energy voice-activity detector."""
@@ -60,22 +60,15 @@ def highpass(samples: np.ndarray, rate: int, cutoff: float) -> np.ndarray:
     return sosfiltfilt(sos, x, padlen=padlen).astype(np.float32)
 
 
-def frame_dbfs(samples: np.ndarray, rate: int, frame: float = FRAME) -> np.ndarray:
-    """Level of each whole frame in dBFS (very quiet frames floor at -120)."""
-    n = max(1, round(frame * rate))
-    count = len(samples) // n
-    if count == 0:
-        return np.zeros(0)
-    frames = np.asarray(samples[: count * n], dtype=np.float64).reshape(count, n)
-    power = np.mean(frames * frames, axis=1)
-    return 10 * np.log10(np.maximum(power, 1e-12))
+def _levels(samples: np.ndarray, rate: int) -> np.ndarray:
+    return frame_dbfs(samples, round(FRAME * rate))
 
 
 def speech_bounds(samples: np.ndarray, rate: int, margin_db: float = 9.0, pad: float = 0.2) -> tuple[int, int]:
     """Sample range holding the speech: frames `margin_db` above the noise floor (the 10th percentile
     frame level), from the first to the last such frame, widened by `pad` seconds. The whole range when
     nothing stands out, so a quiet word is never cut away."""
-    levels = frame_dbfs(samples, rate)
+    levels = _levels(samples, rate)
     if len(levels) < 3:
         return 0, len(samples)
     floor = float(np.percentile(levels, 10))
@@ -93,7 +86,7 @@ def normalise_gain(samples: np.ndarray, rate: int, target_dbfs: float = -22.0, m
     """Scale so the loud part (the 90th-percentile frame) sits at `target_dbfs`, never amplifying by
     more than `max_gain_db` and never clipping."""
     x = np.asarray(samples, dtype=np.float32)
-    levels = frame_dbfs(x, rate)
+    levels = _levels(x, rate)
     if len(levels) == 0 or not np.isfinite(levels).any():
         return x
     loud = float(np.percentile(levels, 90))

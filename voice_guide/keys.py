@@ -12,7 +12,7 @@ import queue
 import select
 import sys
 import threading
-from typing import Iterable, TextIO
+from typing import TextIO
 
 
 class TerminalKeys:
@@ -65,24 +65,6 @@ class TerminalKeys:
 
             termios.tcsetattr(self._fd, termios.TCSADRAIN, self._saved)
             self._saved = None
-
-
-class ScriptedKeys:
-    """Keys pressed at given times on a clock: for tests and demonstrations."""
-
-    def __init__(self, presses: Iterable[tuple[float, str]], clock) -> None:
-        self._presses = sorted(presses)
-        self._clock = clock
-
-    def poll(self) -> list[str]:
-        now = self._clock.now()
-        out = []
-        while self._presses and self._presses[0][0] <= now:
-            out.append(self._presses.pop(0)[1])
-        return out
-
-    def close(self) -> None:
-        pass
 
 
 def open_keys(stream: TextIO | None = None) -> TerminalKeys | None:

@@ -16,7 +16,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 
 FRAME_SECONDS = 0.02
 START_SECONDS = 0.1
@@ -37,13 +37,8 @@ ECHO_GUARD = 0.35
 
 
 def frame_levels(samples: np.ndarray, frame: int) -> np.ndarray:
-    """RMS level in dBFS of each whole frame."""
-    n = len(samples) // frame
-    if n == 0:
-        return np.zeros(0)
-    frames = samples[: n * frame].reshape(n, frame).astype(np.float64)
-    rms = np.sqrt(np.mean(frames * frames, axis=1))
-    return 20 * np.log10(np.maximum(rms, 1e-10))
+    """Level in dBFS of each whole frame; digital silence reads -200, far below any noise floor."""
+    return frame_dbfs(samples, frame, floor_db=-200.0)
 
 
 class Endpointer:

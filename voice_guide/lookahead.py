@@ -15,8 +15,10 @@ from collections import OrderedDict
 from typing import Sequence
 
 from voice_guide.audio import Audio
+from voice_guide.content.model import Item
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import EngineError
+from voice_guide.timeline import HALFWAY_TEXT
 
 AHEAD = 3
 """Texts rendered ahead at most: the next steps of the item being read."""
@@ -96,3 +98,14 @@ class Lookahead:
                     while len(self._done) > self.keep:
                         self._done.popitem(last=False)
                 self._changed.notify_all()
+
+
+def upcoming(item: Item | None, step: int, closing: str) -> list[str]:
+    """What the guide will say next in `item` after `step`: the later steps' words, "Halfway." (second)
+    when a step still to come has it, then `closing`; nothing at the menu."""
+    if item is None:
+        return []
+    texts = [s.say for s in item.steps[step + 1 :] if s.say] + [closing]
+    if any(s.halfway for s in item.steps[max(0, step) :]):
+        texts.insert(1, HALFWAY_TEXT)
+    return texts

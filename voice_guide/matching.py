@@ -17,7 +17,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Iterable, Sequence
+from typing import Iterable, Literal, Sequence
 
 import jellyfish
 from rapidfuzz import fuzz
@@ -25,6 +25,10 @@ from rapidfuzz import fuzz
 from voice_guide.content.model import Item
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import ContentError
+from voice_guide.session_events import Do as Command
+
+Decision = Literal["act", "ask", "reprompt", "none"]
+"""What to do with an utterance: act on it, ask which of two it was, ask to say it again, or nothing."""
 
 ACT = 0.75
 """A command scoring at least this acts (unless another command is within ASK_MARGIN)."""
@@ -66,18 +70,6 @@ _FILLER_RE = re.compile(r"\b(?:" + "|".join(sorted(FILLERS, key=len, reverse=Tru
 
 
 @dataclass(frozen=True)
-class Command:
-    """What the user asked for: an id from commands.toml, "open" (arg: item name), "step" or
-    "suggestion" (arg: a number), "teach" (arg: the one command to learn again, None for all)."""
-
-    id: str
-    arg: str | int | None = None
-
-    def __str__(self) -> str:
-        return self.id if self.arg is None else f"{self.id}:{self.arg}"
-
-
-@dataclass(frozen=True)
 class Match:
     """The matcher's decision about one utterance."""
 
@@ -85,8 +77,7 @@ class Match:
     """The command to act on ("act"), the best guess ("ask", "reprompt"), or None ("none")."""
     score: float
     """How well the best command fits, 0 to 1, whatever the decision."""
-    decision: str
-    """"act" | "ask" | "reprompt" | "none"."""
+    decision: Decision
     alternatives: tuple[Command, ...] = ()
     """"ask": the two candidates, best first; "reprompt": the best guess, for "Did you mean ...?"."""
     heard: str = ""

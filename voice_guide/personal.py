@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -91,17 +91,14 @@ class Refinement:
 
 
 class PersonalModel:
-    """Templates + switch; hand it to `Understander(..., personal=model)`.
-
-    `is_paused` (set by the player) lets a "toggle" switch resume when the guide is paused."""
+    """Templates + switch; hand it to `Understander(..., personal=model)`."""
 
     def __init__(self, templates: TemplateSet | None = None, switch: SwitchProfile | None = None, *,
-                 is_paused: Callable[[], bool] | None = None, notice: str = "") -> None:
+                 notice: str = "") -> None:
         self.templates = templates or TemplateSet()
         self.classifier = TemplateClassifier(self.templates)
         self.switch = switch or SwitchProfile()
         self.detector = SwitchDetector(self.switch)
-        self.is_paused = is_paused
         self.notice = notice
         self.last: Refinement | None = None
         self._watcher: TransientWatcher | None = None
@@ -130,9 +127,9 @@ class PersonalModel:
         return self.classifier.classify(utterance_features(audio, self.templates.config), relax)
 
     def switch_match(self) -> Match:
-        """The switch's action as a decision: pause, or resume when toggling and paused."""
-        paused = self.switch.action == "toggle" and self.is_paused is not None and self.is_paused()
-        return Match(Command("resume" if paused else "pause"), 1.0, "act", heard=f"({self.switch.kind})")
+        """The switch's action as a decision: "toggle" (the session pauses, or resumes when paused)
+        or "pause"."""
+        return Match(Command(self.switch.action), 1.0, "act", heard=f"({self.switch.kind})")
 
     def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
         """The final decision for one utterance and which path made it (see the module doc)."""

@@ -20,68 +20,35 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
 from voice_guide import cues, progress
-from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.audio import Audio
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, Playback, Synthesizer, VoiceSettings
+from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, EchoGate, Endpointer
-from voice_guide.lookahead import AHEAD, Lookahead
+from voice_guide.lookahead import AHEAD, Lookahead, upcoming
+from voice_guide.matching import Match
 from voice_guide.session import Session
-from voice_guide.timeline import HALFWAY_TEXT
-from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
+from voice_guide.sound_queue import SoundQueue
+from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone,
                                         Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
-                                        SaveProgress, Say, SetVoice, SpeechDone, StopAudio, Tick)
+                                        SaveProgress, Say, SetVoice, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
 MIC_RETRY_SECONDS = 5.0
 """How often a lost microphone is tried again."""
-BARGE_IN = ("stop", "pause")
-"""The only commands heard while the guide speaks (see listen.BargeIn)."""
+BARGE_IN = ("stop", "pause", "toggle")
+"""The only commands heard while the guide speaks (see listen.BargeIn); "toggle" is the switch's."""
 DUCK_GAIN = 0.3
 """The guide's volume (about -10 dB) while a voice over it is being heard: the user can finish "stop"
 without shouting, and the recogniser hears less of the guide."""
 TICK_SECONDS = 0.1
 """How often the clock is read when no microphone paces the loop."""
-
-
-class KeySource(Protocol):
-    def poll(self) -> list[str]: ...
-
-    def close(self) -> None: ...
-
-
-@dataclass
-class _Playing:
-    """A sound that is playing, the id of its sentence (None for cues), and when it started."""
-
-    playback: Playback
-    audio: Audio
-    say_id: int | None
-    start: float
-    gain: float = 1.0
-    _ref: np.ndarray | None = None
-
-    def duck(self, gain: float) -> None:
-        if gain != self.gain:
-            self.gain = gain
-            self.playback.set_gain(gain)
-
-    def reference(self, rate: int, start: float, n: int) -> np.ndarray:
-        """The `n` samples at `rate` it plays from `start` (silence outside it): what an echo is made of."""
-        if self._ref is None:
-            self._ref = self.audio.resample(rate).samples
-        out = np.zeros(n, dtype=np.float32)
-        first = round((start - self.start) * rate)
-        a, b = max(0, first), min(len(self._ref), first + n)
-        if b > a:
-            out[a - first : b - first] = self._ref[a:b] * np.float32(self.gain)
-        return out
 
 
 class SystemClock:
@@ -106,28 +73,27 @@ class Outcome:
 
 
 class Player:
-    """Runs a `Session` against real or fake engines. `understand(audio)` returns a
-    `voice_guide.matching.Match` (e.g. `Understander(...).understand(audio).match`)."""
+    """Runs a `Session` against real or fake engines; `ears` (an `Understander`) tells what the
+    microphone's utterances mean."""
 
     def __init__(self, items: Sequence[Item], synthesizer: Synthesizer, audio_out: AudioOut, clock: Clock, *,
-                 mic: AudioIn | None = None, understand: Callable[[Audio], object] | None = None,
+                 mic: AudioIn | None = None, ears: Ears | None = None,
                  keys: KeySource | None = None, voice: VoiceSettings = VoiceSettings(),
                  trailing_silence: float = 0.8, max_utterance: float = 4.0, read_only: bool = False,
                  progress_path: Path | None = None,
                  save_place: Callable[[progress.Progress | progress.Forget], None] | None = None,
                  on_voice: Callable[[int, float], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
-                 watch: Callable[[np.ndarray, int], object | None] | None = None,
+                 watch: Callable[[np.ndarray, int], Match | None] | None = None,
                  barge_in: bool = True, voice_data: Path | None = None,
                  late_notices: "queue.SimpleQueue[Notice] | None" = None, lookahead: int = AHEAD) -> None:
         self.synth = synthesizer
         self.lookahead = Lookahead(synthesizer, lookahead) if lookahead > 0 else None
         """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
         self._looked_at: tuple | None = None
-        self.out = audio_out
         self.clock = clock
-        self.mic = mic if understand is not None else None
-        self.understand = understand
+        self.mic = mic if ears is not None else None
+        self.ears = ears
         self.watch = watch
         """Raw-block watcher for a no-words switch (a click too short for the endpointer): block, rate
         -> a Match or None (`voice_guide.personal.PersonalModel.watch`)."""
@@ -149,10 +115,10 @@ class Player:
         self.barge = BargeIn(self.mic.rate) if self.mic is not None and barge_in else None
         self.gate = EchoGate()
         self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
-        self._queue: deque[tuple[Audio, int | None, str]] = deque()
-        """Sounds waiting to play: audio, the id of its sentence (None for cues), its words."""
-        self._current: _Playing | None = None
         self._events: deque[Event] = deque()
+        self.sounds = SoundQueue(audio_out, clock, on_start=self._said, on_done=self._events.append,
+                                 wait=self._user_speaking)
+        """What plays now and what waits."""
         self._finishing = False
         self._mic_lost_at: float | None = None
         self._input_ended = self.mic is None
@@ -164,7 +130,7 @@ class Player:
 
     # -- engines -----------------------------------------------------------------------------------
 
-    def _render(self, text: str, rate: int, to_play: bool = False) -> Audio:
+    def render(self, text: str, rate: int, to_play: bool = False) -> Audio:
         """Speech at full volume (volume is applied on playback, so changing it re-renders nothing);
         an engine failure is retried on the same sentence. `to_play`: its sound, not its length, so
         the look-ahead may let it go."""
@@ -183,23 +149,17 @@ class Player:
         raise error
 
     def _look_ahead(self) -> None:
-        """Have the look-ahead render the steps after the current one, then the closing sentence (and
-        'halfway' when a step has it)."""
+        """Have the look-ahead render what comes next in the open item."""
         state = self.session.state
         place = (state.item, state.step, self.voice.rate, self.voice.voice)
         if self.lookahead is None or place == self._looked_at:
             return
         self._looked_at = place
-        texts = []
-        if state.item is not None:
-            later = state.item.steps[state.step + 1 :]
-            texts = [step.say for step in later if step.say] + [self.session.closing(state.item)]
-            if any(step.halfway for step in state.item.steps[max(0, state.step) :]):
-                texts.insert(1, HALFWAY_TEXT)
-        self.lookahead.want(texts, VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
+        closing = self.session.closing(state.item) if state.item is not None else ""
+        self.lookahead.want(upcoming(state.item, state.step, closing), VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
 
     def _speech_length(self, text: str, rate: int) -> float:
-        return self._render(text, rate).duration
+        return self.render(text, rate).duration
 
     def _cue(self, name: str) -> Audio:
         if name not in self._cue_cache:
@@ -213,33 +173,15 @@ class Player:
 
     def busy(self) -> bool:
         """The guide is making (or about to make) a sound."""
-        return self._current is not None or bool(self._queue)
+        return self.sounds.busy()
 
     def listening(self) -> bool:
         """The microphone is being heard right now (the echo gate is open)."""
         return self.gate.open(self.clock.now()) and not self.busy()
 
-    def _pump(self) -> None:
-        while True:
-            if self._current is not None:
-                playing = self._current
-                if not playing.playback.done():
-                    return
-                self._current = None
-                if playing.say_id is not None:
-                    self._events.append(SpeechDone(playing.say_id, at=playing.start + playing.audio.duration))
-            if not self._queue or self._user_speaking():
-                return
-            audio, say_id, text = self._queue.popleft()
-            self._current = _Playing(self.out.play(audio), audio, say_id, self.clock.now())
-            if text:
-                self.outcome.said.append(text)
-                if self.echo:
-                    self.echo(text)
-
     def close(self) -> None:
         """Silence at once (Ctrl-C, an error): nothing keeps playing after the guide has gone."""
-        self._stop_audio()
+        self.sounds.stop()
         if self.lookahead is not None:
             self.lookahead.close()
 
@@ -247,12 +189,6 @@ class Player:
         """Someone has started a command: the next sound waits for its end (at most max_utterance),
         or the gate would close on it and cut it off. Holds keep counting meanwhile."""
         return self.mic is not None and self.endpointer.state in ("maybe", "speech")
-
-    def _stop_audio(self) -> None:
-        self._queue.clear()
-        if self._current is not None:
-            self._current.playback.stop()
-            self._current = None
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -262,23 +198,23 @@ class Player:
         self._look_ahead()  # first, so the next steps render while these sentences do
         last_stop = max((i for i, a in enumerate(actions) if isinstance(a, StopAudio)), default=-1)
         if cue and last_stop < 0:
-            self._queue.append((self._cue(cue), None, ""))
+            self.sounds.add(self._cue(cue), None, "")
         for i, action in enumerate(actions):
             if isinstance(action, Say):
                 if i < last_stop:
                     continue
-                audio = self._render(action.text, self.voice.rate, to_play=True)
+                audio = self.render(action.text, self.voice.rate, to_play=True)
                 if self.voice.volume != 1.0:
                     audio = audio.gain(self.voice.volume)
-                self._queue.append((audio, action.id, action.text))
-                self._pump()  # the first sentence plays while the next ones render
+                self.sounds.add(audio, action.id, action.text)
+                self.sounds.pump()  # the first sentence plays while the next ones render
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
-                    self._queue.append((self._cue(action.name), None, ""))
+                    self.sounds.add(self._cue(action.name), None, "")
             elif isinstance(action, StopAudio):
-                self._stop_audio()
+                self.sounds.stop()
                 if cue and i == last_stop:
-                    self._queue.append((self._cue(cue), None, ""))
+                    self.sounds.add(self._cue(cue), None, "")
             elif isinstance(action, SetVoice):
                 self.voice = VoiceSettings(action.rate, action.volume, self.voice.voice)
                 if self.on_voice:
@@ -292,7 +228,7 @@ class Player:
             elif isinstance(action, Finished):
                 self._finishing = True
         self._look_ahead()
-        self._pump()
+        self.sounds.pump()
 
     def _save(self, place: progress.Progress | progress.Forget) -> bool:
         try:
@@ -302,7 +238,7 @@ class Player:
             return False
         return True
 
-    def _feed(self, event: Event, cue: str | None = None) -> None:
+    def feed(self, event: Event, cue: str | None = None) -> None:
         self._execute(self.session.handle(event, self.clock.now()), cue)
         while self._events:
             self._execute(self.session.handle(self._events.popleft(), self.clock.now()))
@@ -310,43 +246,39 @@ class Player:
     # -- hearing -----------------------------------------------------------------------------------
 
     def _heard(self, utterance: Audio) -> None:
-        assert self.understand is not None
-        self._decide(self.understand(utterance))
+        assert self.ears is not None
+        self._decide(self.ears.understand(utterance).match)
 
     def _barged(self, utterance: Audio) -> None:
         """Speech over the guide's voice: only a clear "stop" or "pause" counts; anything else is
         ignored, without a re-prompt (the guide is talking)."""
-        assert self.understand is not None
-        result = self.understand(utterance)
-        match = getattr(result, "match", result)
-        command = getattr(match, "command", None)
-        if getattr(match, "decision", "") == "act" and command is not None and command.id in BARGE_IN:
-            self._decide(result)
+        assert self.ears is not None
+        match = self.ears.understand(utterance).match
+        if match.decision == "act" and match.command is not None and match.command.id in BARGE_IN:
+            self._decide(match)
         else:
-            if self._current is not None:
-                self._current.duck(1.0)
-            self.outcome.heard.append(f"(over speech) {getattr(match, 'heard', '')!r} -> ignored")
+            if self.sounds.current is not None:
+                self.sounds.current.duck(1.0)
+            self.outcome.heard.append(f"(over speech) {match.heard!r} -> ignored")
 
-    def _decide(self, result: object) -> None:
-        match = getattr(result, "match", result)
-        decision = getattr(match, "decision", "none")
-        command = getattr(match, "command", None)
-        self.outcome.heard.append(f"{getattr(match, 'heard', '')!r} -> {decision} {command or ''}".strip())
+    def _decide(self, match: Match) -> None:
+        decision, command = match.decision, match.command
+        self.outcome.heard.append(f"{match.heard!r} -> {decision} {command or ''}".strip())
         if decision == "act" and command is not None:
-            self._feed(Do(command.id, command.arg), cue="understood")
+            self.feed(command, cue="understood")
         elif decision == "ask":
-            options = tuple(Do(c.id, c.arg) for c in getattr(match, "alternatives", ()))
-            self._feed(Ask(options) if len(options) > 1 else NotUnderstood())
+            options = match.alternatives
+            self.feed(Ask(options) if len(options) > 1 else NotUnderstood())
         elif decision == "reprompt":
-            self._feed(NotUnderstood())
+            self.feed(NotUnderstood())
 
-    def _turn(self, block) -> None:
+    def turn(self, block) -> None:
         """One pass of the loop: finished sounds, the microphone block, keys, the clock."""
-        self._pump()
+        self.sounds.pump()
         while self._events:
             self._execute(self.session.handle(self._events.popleft(), self.clock.now()))
         now = self.clock.now()
-        self.gate.update(self._current is not None, now)
+        self.gate.update(self.sounds.current is not None, now)
         if block is not None:
             if self.gate.open(now):
                 utterance = self.endpointer.feed(block)
@@ -360,22 +292,22 @@ class Player:
                     self.barge.reset()
             else:
                 self.endpointer.discard()
-                if self.barge is not None and self._current is not None and self.mic is not None:
+                if self.barge is not None and self.sounds.current is not None and self.mic is not None:
                     rate = self.mic.rate
                     start = self._block_end - len(block) / rate + self.barge.lead
-                    ref = self._current.reference(rate, start, len(block))
+                    ref = self.sounds.current.reference(rate, start, len(block))
                     spoken_over = self.barge.feed(block, ref)
                     if spoken_over is not None:
                         self._barged(spoken_over)
-                    elif self._current is not None:
-                        self._current.duck(DUCK_GAIN if self.barge.hearing else 1.0)
-        self._pump()
+                    elif self.sounds.current is not None:
+                        self.sounds.current.duck(DUCK_GAIN if self.barge.hearing else 1.0)
+        self.sounds.pump()
         while self.late_notices is not None and not self.late_notices.empty():
-            self._feed(self.late_notices.get())
+            self.feed(self.late_notices.get())
         if self.keys is not None:
             for char in self.keys.poll():
-                self._feed(Key(char))
-        self._feed(Tick())
+                self.feed(Key(char))
+        self.feed(Tick())
 
     def _done(self) -> bool:
         if self._finishing and not self.busy():
@@ -391,16 +323,20 @@ class Player:
             notices: Sequence[str] = (), first_time: bool = True) -> Outcome:
         """Start (with `item` open, or the menu; `first_time` adds the safety line to the greeting)
         and run until the user quits, a read-only item ends, or recorded input is used up."""
-        notices = list(notices)
-        self._execute(self.session.start(self.clock.now(), item=item, resume=resume, notices=notices,
-                                         first_time=first_time))
+        self.start(item=item, resume=resume, notices=notices, first_time=first_time)
         while not self._done():
             if self.mic is not None and self._mic_due():
                 self._listen()
             else:
                 self.clock.sleep(TICK_SECONDS)
-                self._turn(None)
+                self.turn(None)
         return self.outcome
+
+    def start(self, item: Item | None = None, resume: tuple[Item, int] | None = None,
+              notices: Sequence[str] = (), first_time: bool = True) -> None:
+        """Say the session's first words (see `run`); `turn` then moves the loop on by hand."""
+        self._execute(self.session.start(self.clock.now(), item=item, resume=resume, notices=list(notices),
+                                         first_time=first_time))
 
     def _mic_due(self) -> bool:
         return self._mic_lost_at is None or self.clock.now() - self._mic_lost_at >= MIC_RETRY_SECONDS
@@ -413,8 +349,8 @@ class Player:
                 for block in self._blocks:
                     if self._mic_lost_at is not None:
                         self._mic_lost_at = None
-                        self._feed(DeviceBack())
-                    self._turn(block)
+                        self.feed(DeviceBack())
+                    self.turn(block)
                     if self._done():
                         return
             self.mic = None
@@ -426,7 +362,7 @@ class Player:
             if first:
                 self.outcome.mic_lost = True
                 self._log(str(exc))
-                self._feed(DeviceLost(at_start=not self._had_block))
+                self.feed(DeviceLost(at_start=not self._had_block))
         finally:
             self._blocks = None
 
@@ -448,11 +384,12 @@ class Player:
         """Run the enrolment conversation with this player's voice, speaker and microphone, then use
         what was learnt at once; the session hears EnrolDone either way."""
         from voice_guide.enrollment import Enroller, commands_to_enrol
+        from voice_guide.teaching import Teaching
 
         if self.mic is None or self._blocks is None or self._mic_lost_at is not None:
             self._events.append(EnrolDone(no_microphone=True))
             return
-        teaching = _Teaching(self, self._blocks)
+        teaching = Teaching(self, self._blocks)
         enroller = Enroller(teaching, teaching, teaching.listen, data_dir=self.voice_data, echo=self._said,
                             voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
         try:
@@ -472,65 +409,7 @@ class Player:
             self.echo(text)
 
     def _use_enrolled_voice(self) -> None:
-        """Load the newly saved takes into the Understander that `understand` belongs to."""
-        from voice_guide.personal import PersonalModel
+        from voice_guide.teaching import use_enrolled_voice
 
-        owner = getattr(self.understand, "__self__", None)
-        if owner is None or not hasattr(owner, "personal"):
-            return
-        model = PersonalModel.load(self.voice_data, is_paused=lambda: self.session.mode == "paused")
-        if model.notice:
-            self._log(model.notice)
-        owner.personal = model if model.active else None
-        if model.active:
-            self.watch = model.watch
-
-
-class _Teaching:
-    """The player as the enroller's synthesiser, speaker and ears: prompts go through the player's
-    own sound queue (so its echo gate closes over them) and takes come from the microphone blocks the
-    player is listening to, cut by its own endpointer."""
-
-    def __init__(self, player: Player, blocks: Iterator[np.ndarray]) -> None:
-        self.player, self.blocks = player, blocks
-
-    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
-        return self.player._render(text, settings.rate)
-
-    def play(self, audio: Audio) -> "_Teaching":
-        p = self.player
-        p._queue.append((audio.gain(p.voice.volume) if p.voice.volume != 1.0 else audio, None, ""))
-        p._pump()
-        return self
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Listen through the prompt (and the echo guard after it) without hearing anything."""
-        p = self.player
-        while not self._quiet():
-            if next(self.blocks, None) is None:
-                return False
-            p.endpointer.discard()
-        return True
-
-    def _quiet(self) -> bool:
-        p = self.player
-        p._pump()
-        now = p.clock.now()
-        p.gate.update(p._current is not None, now)
-        return not p.busy() and p.gate.open(now)
-
-    def listen(self, kind: str, timeout: float) -> Audio | None:
-        """The next utterance, or None when none starts within `timeout` seconds."""
-        p = self.player
-        self.wait()
-        p.endpointer.discard()
-        heard, limit = 0, timeout * p.endpointer.rate
-        while heard < limit or p.endpointer.state != "idle":
-            block = next(self.blocks, None)
-            if block is None:
-                return None
-            heard += len(block)
-            utterance = p.endpointer.feed(block)
-            if utterance is not None:
-                return utterance.resample(SPEECH_RATE)
-        return None
+        watch = use_enrolled_voice(self.ears, self.voice_data, self._log)
+        self.watch = watch or self.watch

@@ -15,9 +15,9 @@ from typing import Sequence
 import numpy as np
 
 from voice_guide import cues
-from voice_guide.audio import Audio, rms_dbfs
+from voice_guide.audio import Audio, frame_power, rms_dbfs
 from voice_guide.content.model import Item
-from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.engines import Chapter, Synthesizer, VoiceSettings
 from voice_guide.timeline import Segment, build_timeline, total_seconds
 
 RATE = 22050
@@ -34,15 +34,6 @@ clearly audible (scripts/measure_halfway.py prints its level against the speech)
 SAFETY_PREFIX = "Safety notice"
 ITEM_GAP = 2.0
 """Seconds of quiet between items in a single-file export."""
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A named stretch of a sound, for chapter marks and 'where am I'."""
-
-    title: str
-    start: float
-    end: float
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,12 +71,9 @@ def display_title(item: Item) -> str:
 def voiced_dbfs(samples: np.ndarray, rate: int, frame_seconds: float = 0.02, gate_db: float = 30.0) -> float:
     """RMS level of the voiced frames only (frames within `gate_db` of the loudest one), so pauses
     inside and between sentences do not make quiet speakers look quieter than they are."""
-    n = max(1, round(frame_seconds * rate))
-    usable = len(samples) - len(samples) % n
-    if usable == 0:
+    power = frame_power(samples, round(frame_seconds * rate))
+    if len(power) == 0:
         return rms_dbfs(samples)
-    frames = samples[:usable].astype(np.float64).reshape(-1, n)
-    power = np.mean(np.square(frames), axis=1)
     loudest = float(np.max(power))
     if loudest <= 0:
         return float("-inf")

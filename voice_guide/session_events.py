@@ -13,10 +13,15 @@ SayKind = Literal["title", "step", "halfway", "info", "prompt"]
 
 @dataclass(frozen=True)
 class Do:
-    """A command to carry out: an id from matching (next, pause, open, step, ...) and its argument."""
+    """A command to carry out (`voice_guide.matching` finds them as `Command`, the same type): an id
+    from commands.toml, "open" (arg: item name), "step" or "suggestion" (arg: a number), "teach" (arg:
+    the one command to learn again, None for all)."""
 
     id: str
     arg: str | int | None = None
+
+    def __str__(self) -> str:
+        return self.id if self.arg is None else f"{self.id}:{self.arg}"
 
 
 @dataclass(frozen=True)

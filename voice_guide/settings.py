@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from voice_guide import paths
+from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
 
@@ -31,9 +32,9 @@ class Settings:
     """Everything a user may set; every field has a safe default."""
 
     rate: int = 150
-    """Speaking rate in words per minute (80-300)."""
+    """Speaking rate in words per minute (RATE_MIN to RATE_MAX)."""
     volume: float = 1.0
-    """Speech volume, 0.1-1.0."""
+    """Speech volume, VOLUME_MIN to VOLUME_MAX."""
     voice: str | None = None
     """Synthesiser voice; None for the default English voice."""
     synthesizer: str = "piper"
@@ -58,10 +59,10 @@ class Settings:
 
     def validated(self) -> "Settings":
         problems = []
-        if not 80 <= int(self.rate) <= 300:
-            problems.append(f"rate must be 80 to 300 words a minute, not {self.rate}")
-        if not 0.1 <= float(self.volume) <= 1.0:
-            problems.append(f"volume must be 0.1 to 1.0, not {self.volume}")
+        if not RATE_MIN <= int(self.rate) <= RATE_MAX:
+            problems.append(f"rate must be {RATE_MIN} to {RATE_MAX} words a minute, not {self.rate}")
+        if not VOLUME_MIN <= float(self.volume) <= VOLUME_MAX:
+            problems.append(f"volume must be {VOLUME_MIN} to {VOLUME_MAX}, not {self.volume}")
         if self.synthesizer not in SYNTHESIZERS:
             problems.append(f"synthesizer must be one of {', '.join(SYNTHESIZERS)}")
         if self.recogniser not in RECOGNISERS:

@@ -1,4 +1,4 @@
-"""Speech out: choosing the synthesiser, caching what it renders, and splitting text into sentences.
+"""Speech out: choosing the synthesiser and caching what it renders (sentence splitting is in `text`).
 
 Rendering is cached in memory and on disk (keyed by engine, voice settings and text), so repeating a
 step, or replaying a session, speaks at once instead of waiting for the engine.
@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import re
 import threading
 import wave
 from collections import OrderedDict
@@ -28,49 +27,6 @@ from voice_guide.settings import Settings
 CACHE_FORMAT = 1
 """Bump when what a synthesiser renders for the same inputs changes (e.g. new chunking), so old cached
 audio is not reused."""
-
-_ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "prof", "e.g", "i.e", "etc", "approx", "vs"}
-_SENTENCE_END = re.compile(r"[.!?…][\"')\]”’]*(?=\s)")
-_CLAUSE_END = re.compile(r"(?<=[,;:—–])\s+")
-
-
-def split_sentences(text: str, max_chars: int = 250) -> list[str]:
-    """Split text into sentences (lines count as breaks; 'Dr.' and 'e.g.' do not), then split any
-    sentence longer than `max_chars` at clause marks, then at spaces."""
-    pieces: list[str] = []
-    for line in text.splitlines():
-        start = 0
-        for match in _SENTENCE_END.finditer(line):
-            candidate = line[start : match.end()].strip()
-            last_word = candidate.rsplit(None, 1)[-1].rstrip(".").lower() if candidate else ""
-            if last_word in _ABBREVIATIONS:
-                continue
-            pieces.append(candidate)
-            start = match.end()
-        pieces.append(line[start:].strip())
-    out: list[str] = []
-    for piece in pieces:
-        if piece:
-            out.extend(_limit(piece, max_chars))
-    return out
-
-
-def _limit(sentence: str, max_chars: int) -> list[str]:
-    if len(sentence) <= max_chars:
-        return [sentence]
-    parts, current = [], ""
-    for clause in _CLAUSE_END.split(sentence):
-        for word in clause.split(" ") if len(clause) > max_chars else [clause]:
-            joined = f"{current} {word}".strip()
-            if current and len(joined) > max_chars:
-                parts.append(current)
-                current = word
-            else:
-                current = joined
-    if current:
-        parts.append(current)
-    return parts
-
 
 def voice_settings(settings: Settings) -> VoiceSettings:
     """How the user's settings want the guide to speak."""

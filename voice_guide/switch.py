@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 from voice_guide.features import mel_filterbank
 from voice_guide.fileio import atomic_write_text
 
@@ -81,10 +81,7 @@ class SoundShape:
 
 
 def _frame_db(x: np.ndarray, rate: int) -> np.ndarray:
-    step = max(1, round(HOP * rate))
-    n = len(x) // step
-    f = x[: n * step].reshape(n, step).astype(np.float64)
-    return 10 * np.log10(np.mean(f * f, axis=1) + 1e-12)
+    return frame_dbfs(x, max(1, round(HOP * rate)))
 
 
 def _autocorr(x: np.ndarray) -> np.ndarray:

@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Callable
 
 from voice_guide.audio import SPEECH_RATE, Audio
-from voice_guide.engines import Hypothesis, Recognizer
+from voice_guide.engines import Hypothesis, Recognizer, Refiner
 from voice_guide.matching import Match, Vocabulary, match
-
-
-class Refiner(Protocol):
-    """The user's own voice templates or switch sound: may replace the matcher's decision."""
-
-    def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
-        """The final match and how it was reached: "recogniser" (unchanged), "template" or "switch"."""
-        ...
 
 
 @dataclass(frozen=True)

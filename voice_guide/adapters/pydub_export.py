@@ -17,10 +17,9 @@ from pathlib import Path
 from typing import Sequence
 
 from voice_guide.audio import Audio, wav_bytes
+from voice_guide.engines import FORMATS, Chapter, Tags
 from voice_guide.errors import ExportError
-from voice_guide.export import FORMATS, Tags
 from voice_guide.fileio import scratch_folder
-from voice_guide.render import Chapter
 
 
 # format -> (ffmpeg muxer, codec, bitrate, extra ffmpeg parameters). Mono speech needs little.

@@ -23,9 +23,9 @@ class Check:
 
 def check_voice(settings) -> Check:
     from voice_guide.engines import VoiceSettings
-    from voice_guide.speech import open_synthesizer
+    from voice_guide.wiring import Devices
 
-    synth = open_synthesizer(settings)
+    synth = Devices().synthesizer(settings)
     try:
         audio = synth.synthesize("Hello.", VoiceSettings(settings.rate, settings.volume, settings.voice))
     finally:

@@ -61,17 +61,18 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 
         printed = PrintedPrompts()
         return printed, printed, recordings_listener([read_utterance(p) for p in args.input])
-    from voice_guide.adapters.sounddevice_audio import NO_INPUT, SounddeviceIn, SounddeviceOut, list_devices
-    from voice_guide.speech import open_synthesizer
+    from voice_guide.adapters.sounddevice_audio import NO_INPUT, list_devices
+    from voice_guide.wiring import Devices
 
     inputs, _ = list_devices()
     if not inputs:
         raise DeviceError(NO_INPUT + " To teach the guide from recordings instead, use --input FILE.wav ...")
-    mic = SounddeviceIn(settings.input_device)
-    synth = open_synthesizer(settings)
-    if synth.notice:
+    devices = getattr(args, "devices", None) or Devices()
+    mic = devices.microphone(settings.input_device)
+    synth = devices.synthesizer(settings)
+    if getattr(synth, "notice", ""):
         print(f"voice-guide: {synth.notice}", file=sys.stderr)
-    return (synth, SounddeviceOut(settings.output_device),
+    return (synth, devices.speaker(settings.output_device),
             mic_listener(mic, settings.trailing_silence, settings.max_utterance))
 
 

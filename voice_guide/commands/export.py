@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Iterator, TextIO
 
 from voice_guide import fileio
+from voice_guide.engines import RATE_MAX, RATE_MIN
 from voice_guide.export import FORMATS, MAX_JOBS, ExportResult, ProgressEvent, clock, default_jobs
 from voice_guide.commands import load_settings
 
@@ -157,7 +158,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--format", choices=FORMATS, default="mp3", help="file format (default: mp3)")
     parser.add_argument("--single-file", action="store_true",
                         help="one file with a chapter per topic or session, instead of one file each")
-    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate in words a minute (80-300)")
+    parser.add_argument("--rate", type=int, metavar="WPM", help=f"speaking rate in words a minute ({RATE_MIN}-{RATE_MAX})")
     parser.add_argument("--jobs", type=_jobs, metavar="N",
                         help=f"tracks made at once (default: one per core, here {default_jobs()})")
     parser.set_defaults(func=run)

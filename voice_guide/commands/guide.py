@@ -9,57 +9,32 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import queue
 import sys
-from dataclasses import dataclass, field
-from typing import Callable
 
 from voice_guide import progress, welcome
-from voice_guide.background import Deferred
 from voice_guide.chatter import library_messages_to_log
 from voice_guide.commands.export import sigterm_stops
 from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, Synthesizer
+from voice_guide.engines import RATE_MAX, RATE_MIN
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.listen import RecordingsIn
-from voice_guide.player import Player, SystemClock
-from voice_guide.session_events import Notice
+from voice_guide.player import Player
 from voice_guide.speech import voice_settings
 from voice_guide.text_only import SpeakerOrText
+from voice_guide.wiring import Engines, build_engines
 
 ORDER = 1
 INPUT_MAX_SECONDS = 60.0
 """Longest recording `--input` accepts: one spoken command, with room to spare."""
 
 
-@dataclass
-class Engines:
-    """What a run talks to; tests hand in fakes."""
-
-    synthesizer: Synthesizer
-    audio_out: AudioOut
-    clock: Clock
-    microphone: Callable[[], AudioIn] | None
-    """Opens the live microphone; None when not listening."""
-    understand: Callable | None
-    """audio -> Match; None when not listening."""
-    personal: object | None
-    """The user's enrolled voice (voice_guide.personal.PersonalModel), when there is one."""
-    keys: object | None
-    notices: list[str]
-    late_notices: "queue.SimpleQueue[Notice]" = field(default_factory=queue.SimpleQueue)
-    """What engines still loading in the background have to say, once they know."""
-    warm_up: Callable[[], None] | None = None
-    """Loads what the first words did not need; called once the first sound plays."""
-
-
 def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input", nargs="+", metavar="FILE", help="say these recorded utterances "
                         "instead of listening to the microphone (WAV, FLAC or OGG; any rate)")
     parser.add_argument("--no-listen", action="store_true", help="do not listen; keys only")
-    parser.add_argument("--rate", type=int, metavar="WPM", help="speaking rate, 80 to 300 words a minute")
+    parser.add_argument("--rate", type=int, metavar="WPM", help=f"speaking rate, {RATE_MIN} to {RATE_MAX} words a minute")
 
 
 def register(subparsers) -> None:
@@ -72,67 +47,6 @@ def register(subparsers) -> None:
     read.add_argument("name", metavar="NAME", help="a topic or session name, e.g. quiet-face")
     _add_common(read)
     read.set_defaults(func=run)
-
-
-def real_engines(settings: settings_mod.Settings, library: Library, listen: bool) -> Engines:
-    """The synthesiser, speaker, microphone, recogniser and keyboard of this machine. Only what the
-    first words need is opened before they play: PortAudio starts in the background at once, the
-    recogniser and hearing's filters once the first sound plays (`warm_up`)."""
-    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
-    from voice_guide.keys import open_keys
-    from voice_guide.speech import open_synthesizer
-
-    speaker = SounddeviceOut(settings.output_device)
-    if hasattr(speaker, "prepare"):
-        Deferred(speaker.prepare, name="voice-guide-portaudio")
-    notices: list[str] = []
-    late: queue.SimpleQueue[Notice] = queue.SimpleQueue()
-    later: list[Callable[[], object]] = [_warm_front_end]
-    understand = personal = None
-    if listen:
-        from voice_guide.background import LoadingRecognizer
-        from voice_guide.ears import open_recognizer_for, open_understander
-        from voice_guide.matching import build_vocabulary
-        from voice_guide.personal import PersonalModel
-
-        vocab = build_vocabulary(library.items)
-        # No recogniser at all is said once (and the keyboard goes on) rather than not start.
-        recognizer = LoadingRecognizer(lambda: open_recognizer_for(settings, vocab),
-                                       lambda text, deaf: late.put(Notice(text, deaf)))
-        later.insert(0, recognizer.start)
-        model = PersonalModel.load()
-        if model.notice:
-            notices.append(model.notice)
-        personal = model if model.active else None
-        understand = open_understander(settings, library.items, personal, recognizer=recognizer).understand
-    warm = Deferred(lambda: [load() for load in later], name="voice-guide-warm-up", start=False)
-    synthesizer = open_synthesizer(settings)
-    if synthesizer.notice:
-        notices.append(synthesizer.notice)
-    return Engines(
-        synthesizer=synthesizer,
-        audio_out=speaker,
-        clock=SystemClock(),
-        microphone=(lambda: SounddeviceIn(settings.input_device)) if listen else None,
-        understand=understand,
-        personal=personal,
-        keys=open_keys(),
-        notices=notices,
-        late_notices=late,
-        warm_up=warm.start,
-    )
-
-
-def _warm_front_end() -> None:
-    """Hearing's first use imports its resampler and filters (about a second on a busy machine): done
-    here, in the background, rather than when the user first speaks or mid-sentence."""
-    import numpy as np
-
-    from voice_guide.audio import Audio
-    from voice_guide.frontend import FrontEnd
-
-    noise = np.random.default_rng(0).normal(0.0, 0.01, 11025).astype(np.float32)
-    FrontEnd().prepare(Audio(noise, 22050))
 
 
 def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tuple[Item, int] | None:
@@ -150,6 +64,7 @@ def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tup
 
 
 def run(args: argparse.Namespace, engines: Engines | None = None, library: Library | None = None) -> int:
+    """The guide with `engines` (fakes in tests), or with those `args.devices` opens (this machine's)."""
     with contextlib.ExitStack() as stack:
         if engines is None:
             stack.enter_context(library_messages_to_log())
@@ -168,7 +83,7 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
 
         recordings = [read_utterance(path, max_seconds=INPUT_MAX_SECONDS) for path in args.input]
     listen = not args.no_listen
-    engines = engines or real_engines(settings, library, listen)
+    engines = engines or build_engines(settings, library.items, listen, getattr(args, "devices", None))
     loaded = progress.load()
     notices = [n for n in (settings.notice, loaded.notice, *engines.notices) if n]
 
@@ -192,14 +107,12 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
         mic = engines.microphone()
     player = Player(
         library.items, engines.synthesizer, SpeakerOrText(engines.audio_out, engines.clock, echo), engines.clock,
-        mic=mic, understand=engines.understand if listen else None,
+        mic=mic, ears=engines.ears if listen else None,
         keys=None if recordings is not None else engines.keys,  # type: ignore[arg-type]
         voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
         max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
         echo=echo, watch=getattr(engines.personal, "watch", None), late_notices=engines.late_notices,
     )
-    if engines.personal is not None:
-        engines.personal.is_paused = lambda: player.session.mode == "paused"  # type: ignore[attr-defined]
     can_answer = player.mic is not None or player.keys is not None
     first_time = welcome.first_time()
     try:

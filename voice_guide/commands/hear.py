@@ -7,22 +7,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Callable, Sequence
-
-from voice_guide.engines import Recognizer
-from voice_guide.errors import AudioInputError, EngineError, printable
-from voice_guide.settings import Settings
+from voice_guide.errors import AudioInputError, printable
 from voice_guide.understand import Heard
 from voice_guide.commands import load_settings
 
 ORDER = 40
-
-RecognizerFactory = Callable[[Settings, Sequence[str]], Recognizer]
-
-recognizer_factory: RecognizerFactory | None = None
-"""None: the configured recogniser, opened exactly as the live guide opens it. Tests may set a
-factory (e.g. one returning `voice_guide.testing.ScriptedRecognizer`)."""
-
 
 def command_label(heard: Heard) -> str | None:
     """"next", "open:quiet-face", "step:3" (for "ask" and "reprompt": the best guess), or None."""
@@ -58,17 +47,13 @@ def as_line(file: str, heard: Heard) -> str:
 def run(args: argparse.Namespace) -> int:
     from voice_guide.audio_files import read_utterance
     from voice_guide.content.loader import load_library
-    from voice_guide.ears import open_understander
-    from voice_guide.matching import build_vocabulary
-    from voice_guide.personal import PersonalModel
+    from voice_guide.wiring import Devices, open_hearing
 
     settings = load_settings()
     items = load_library().items
-    personal = PersonalModel.load()
-    if personal.notice:
-        print(f"voice-guide: {personal.notice}", file=sys.stderr)
-    recognizer = recognizer_factory(settings, build_vocabulary(items).phrases()) if recognizer_factory else None
-    understander = open_understander(settings, items, personal if personal.active else None, recognizer=recognizer)
+    understander, _, notices = open_hearing(settings, items, getattr(args, "devices", None) or Devices())
+    for notice in notices:
+        print(f"voice-guide: {notice}", file=sys.stderr)
     notice = getattr(understander.recognizer, "notice", "")
     if notice:
         print(f"voice-guide: {notice}", file=sys.stderr)

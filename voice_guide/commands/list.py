@@ -39,11 +39,12 @@ def format_library(library: Library, seconds: Callable[[Item], float]) -> list[s
 
 def run(args: argparse.Namespace) -> int:
     from voice_guide.render import item_seconds, spoken_title
-    from voice_guide.speech import open_synthesizer, voice_settings
+    from voice_guide.speech import voice_settings
+    from voice_guide.wiring import Devices
 
     settings = load_settings()
     library = load_library()
-    synth = open_synthesizer(settings)
+    synth = (getattr(args, "devices", None) or Devices()).synthesizer(settings)
     voice = voice_settings(settings)
     try:
         first = spoken_title(library.items[0])

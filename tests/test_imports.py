@@ -1,0 +1,90 @@
+"""The package's import graph: no cycles, and adapters import only the base layer, never their users.
+
+Every import is counted, including those inside functions (a cycle hidden in a function still ties two
+modules together); only `if TYPE_CHECKING:` blocks, which never run, are left out.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import voice_guide
+
+PACKAGE = Path(voice_guide.__file__).parent
+
+BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice_guide.text",
+        "voice_guide.fileio", "voice_guide.frontend"}
+"""What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
+
+
+def _module_name(path: Path) -> str:
+    parts = ("voice_guide",) + path.relative_to(PACKAGE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _runs(node: ast.AST) -> bool:
+    return not (isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test))
+
+
+def _imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    stack: list[ast.AST] = [ast.parse(path.read_text())]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{a.name}" for a in node.names)
+        stack.extend(child for child in ast.iter_child_nodes(node) if _runs(child))
+    return {name for name in found if name in MODULES}
+
+
+GRAPH = {name: _imports(path) - {name} for name, path in MODULES.items()}
+
+
+def _cycle() -> list[str] | None:
+    state: dict[str, int] = {}
+    path: list[str] = []
+
+    def visit(name: str) -> list[str] | None:
+        state[name] = 1
+        path.append(name)
+        for target in sorted(GRAPH[name]):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target]
+            if target not in state and (found := visit(target)):
+                return found
+        path.pop()
+        state[name] = 2
+        return None
+
+    for name in sorted(GRAPH):
+        if name not in state and (found := visit(name)):
+            return found
+    return None
+
+
+def test_the_walker_sees_function_level_imports():
+    assert "voice_guide.adapters.whisper_asr" in GRAPH["voice_guide.recognition"]
+    assert "voice_guide.engines" in GRAPH["voice_guide.adapters.vosk_asr"]
+
+
+def test_no_import_cycles():
+    assert _cycle() is None, " -> ".join(_cycle() or [])
+
+
+def test_adapters_import_only_the_base_layer():
+    for name, targets in GRAPH.items():
+        if name.startswith("voice_guide.adapters."):
+            outside = {t for t in targets if t not in BASE and not t.startswith("voice_guide.adapters")}
+            assert not outside, f"{name} imports {sorted(outside)}"
+
+
+def test_the_base_layer_stands_alone():
+    for name in BASE:
+        assert GRAPH[name] <= BASE, f"{name} imports {sorted(GRAPH[name] - BASE)}"

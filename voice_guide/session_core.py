@@ -1,0 +1,350 @@
+"""The running half of the session machine: the menu and its list, an item's steps and holds,
+pausing and going on, asking a question and coming back from it. Pure: events in, actions out.
+
+`voice_guide.session.Session` adds what commands, keys and answers do on top of it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+from voice_guide import menu, prompts
+from voice_guide.content.model import Item
+from voice_guide.keypad import NumberEntry
+from voice_guide.session_events import (Action, ClearProgress, Finished, PlayCue, SaveProgress, Say, SayKind,
+                                        StopAudio)
+from voice_guide.session_state import ChoiceQuestion, Hold, Mode, Question, SessionState
+from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
+
+
+class Machine:
+    """The guide's behaviour. `speech_length(text, rate)` says how many seconds `text` lasts when
+    spoken at `rate` (the player measures its rendered audio); holds follow from it so a session
+    lasts its planned length. `read_only` ends the guide after one item instead of returning to the
+    menu. `listening` says whether spoken commands can be heard at all (else it speaks of keys)."""
+
+    def __init__(self, items: Sequence[Item], speech_length: Callable[[str, int], float], *,
+                 rate: int = 150, volume: float = 1.0, read_only: bool = False, listening: bool = True) -> None:
+        self.items = list(items)
+        self.speech_length = speech_length
+        self.read_only = read_only
+        self.listening = listening
+        self.numbers = NumberEntry()
+        self.state = SessionState(rate=rate, volume=volume)
+        self._next_id = 0
+        self._out: list[Action] = []
+
+    @property
+    def mode(self) -> Mode:
+        return self.state.mode
+
+    @property
+    def hears(self) -> bool:
+        """Spoken commands can be heard now (else the user has only keys)."""
+        return self.listening and not self.state.mic_lost
+
+    def where(self, now: float | None = None) -> str:
+        s = self.state
+        if s.item is None:
+            return "You are at the menu."
+        if s.step < 0:
+            return f"Starting {s.item.title}."
+        text = f"Step {s.step + 1} of {len(s.item.steps)} of {s.item.title}."
+        title = s.item.steps[s.step].title
+        text += f" {title}." if title else ""
+        if s.hold is not None:
+            left = s.hold.length - (s.hold.at(now) if now is not None else s.hold.elapsed)
+            if left >= 10:
+                text += f" About {round(left)} seconds left in this step."
+        return text
+
+    def help(self) -> str:
+        s = self.state
+        if s.mode == "confirming" and s.question is not None:
+            if isinstance(s.question, ChoiceQuestion):
+                return "Say which one you meant, or say no." if self.hears else "Type its number, or press n."
+            return prompts.help_text("question", self.hears)
+        mode = s.mode if s.mode in ("menu", "paused") else "running"
+        return prompts.help_text(mode, self.hears)
+
+    def _flush(self) -> list[Action]:
+        out, self._out = self._out, []
+        return out
+
+    def _say(self, text: str, kind: SayKind) -> int:
+        self._next_id += 1
+        self._out.append(Say(text, kind, self._next_id))
+        return self._next_id
+
+    def _emit(self, action: Action) -> None:
+        self._out.append(action)
+
+    def _menu(self, lead: str = "") -> None:
+        """At the menu: `lead` (e.g. "What next?"), then the one-line prompt, and listen."""
+        s = self.state
+        s.mode, s.item, s.step, s.hold, s.awaiting, s.question = "menu", None, -1, None, None, None
+        s.paused_from = None
+        self._say(f"{lead} {menu.prompt(self.hears)}".strip(), "prompt")
+        self._emit(PlayCue("listening"))
+
+    def _list(self) -> None:
+        """Read the whole list, a small group at a time, with a moment to speak between groups."""
+        s = self.state
+        s.listing = menu.groups(self.items)
+        self._next_group()
+
+    def _next_group(self) -> None:
+        s = self.state
+        s.list_due = None
+        s.list_id = self._say(s.listing.pop(0), "prompt")
+
+    def _listed(self, now: float) -> None:
+        """A group has been read: wait a moment for the user before the next, or end with the prompt."""
+        s = self.state
+        if s.listing:
+            s.list_due = now + menu.GROUP_GAP
+        else:
+            self._say(menu.choose(self.hears), "prompt")
+            self._emit(PlayCue("listening"))
+
+    def _list_tick(self, now: float) -> None:
+        s = self.state
+        if s.list_due is not None and now >= s.list_due and s.listing:
+            self._next_group()
+
+    def _stop_list(self) -> bool:
+        """Anything the user does stops the list; True when it was being read."""
+        s = self.state
+        was = bool(s.listing) or s.list_id is not None
+        s.listing, s.list_id, s.list_due = [], None, None
+        return was
+
+    def _open(self, item: Item, now: float, step: int = -1) -> None:
+        s = self.state
+        s.item, s.hold, s.question, s.paused_from = item, None, None, None
+        s.place_saved = None
+        s.speech = [None] * len(item.steps)
+        s.title_seconds, s.title_rate = None, s.rate  # measured when a fill hold needs it: the title starts at once
+        self._begin_step(step, now)
+
+    def _fill_hold(self) -> float:
+        """The fill step's hold, so the session lasts its planned length: worked out when it starts,
+        from every step's measured speech (words not yet spoken are measured now, in the silence,
+        rather than all at the start, which would keep the user waiting)."""
+        s = self.state
+        assert s.item is not None
+        for i, step in enumerate(s.item.steps):
+            if s.speech[i] is None:
+                s.speech[i] = self.speech_length(step.say, s.rate) if step.say else 0.0
+        if s.title_seconds is None:
+            s.title_seconds = self.speech_length(s.item.title, s.title_rate)
+        return resolve_holds(s.item, [x or 0.0 for x in s.speech], s.title_seconds)[s.step]
+
+    def _begin_step(self, step: int, now: float) -> None:
+        s = self.state
+        assert s.item is not None
+        s.step, s.hold, s.mode = step, None, "speaking"
+        self._emit(SaveProgress(s.item.name, max(step, 0)))  # from the title on, so a quit knows saves work
+        if step >= 0:
+            text = s.item.steps[step].say
+            s.speech[step] = self.speech_length(text, s.rate) if text else 0.0
+        else:
+            text = s.item.title
+        if text:
+            s.awaiting = self._say(text, "title" if step < 0 else "step")
+        else:
+            s.awaiting = None
+            self._spoken(now)
+
+    def _spoken(self, now: float) -> None:
+        """The current step's words are done: start its hold."""
+        s = self.state
+        assert s.item is not None
+        if s.step < 0:
+            length, cue, halfway = TITLE_GAP, False, False
+        else:
+            step = s.item.steps[s.step]
+            length = self._fill_hold() if step.fill else step.hold
+            cue, halfway = step.cue, step.halfway
+        if length <= 0:
+            self._advance(now)
+            return
+        halfway_seconds = self.speech_length(HALFWAY_TEXT, s.rate) if halfway else 0.0
+        events = []
+        for seg in hold_segments(0.0, length, s.step, cue, halfway, halfway_seconds):
+            if seg.kind == "cue":
+                events.append((seg.start, "chime-start" if seg.start == 0.0 else "chime-end"))
+            elif seg.kind == "halfway":
+                events.append((seg.start, "halfway"))
+        s.hold = Hold(length, events)
+        s.hold.run(now)
+        s.mode = "holding"
+        self._tick(now)
+
+    def _tick(self, now: float) -> None:
+        s = self.state
+        if s.mode != "holding" or s.hold is None:
+            return
+        at = s.hold.at(now)
+        while s.hold.events and s.hold.events[0][0] <= at:
+            _, what = s.hold.events.pop(0)
+            if what == "halfway":
+                self._say(HALFWAY_TEXT, "halfway")
+            else:
+                self._emit(PlayCue(what))
+        if at >= s.hold.length:
+            self._advance(now - (at - s.hold.length))  # when it really ended, so chained holds stay exact
+
+    def _advance(self, now: float) -> None:
+        s = self.state
+        assert s.item is not None
+        if s.step + 1 < len(s.item.steps):
+            self._begin_step(s.step + 1, now)
+        else:
+            self._finish_item()
+
+    def _finish_item(self) -> None:
+        s = self.state
+        assert s.item is not None
+        self._emit(ClearProgress(s.item.name))
+        self._say(self.closing(s.item), "info")
+        if self.read_only:
+            self._quit_now()
+        else:
+            s.item = None
+            self._menu("What next?")
+
+    def closing(self, item: Item) -> str:
+        """What is said when `item` has been read to its end."""
+        return f"That was {item.title}. Goodbye." if self.read_only else f"That was {item.title}."
+
+    def _goodbye(self) -> None:
+        """Quit, saving the place in an open item once more; say it is saved only when the saves work."""
+        s = self.state
+        words = "Goodbye."
+        if s.item is not None:
+            self._emit(SaveProgress(s.item.name, max(s.step, 0)))
+            if s.place_saved is not None:
+                words += " Your place is saved." if s.place_saved else " Your place could not be saved."
+        self._say(words, "info")
+        self._quit_now()
+
+    def _quit_now(self) -> None:
+        s = self.state
+        s.mode, s.hold, s.awaiting, s.question = "finished", None, None, None
+        self._emit(Finished())
+
+    def _running(self) -> bool:
+        return self.state.mode in ("speaking", "holding")
+
+    def _freeze(self, now: float) -> Mode:
+        """Stop the running item where it is (speech cut, hold frozen); return the mode it was in."""
+        s = self.state
+        was = s.mode
+        if was == "speaking":
+            self._emit(StopAudio())
+            s.awaiting = None
+        elif was == "holding" and s.hold is not None:
+            s.hold.freeze(now)
+            self._emit(StopAudio())
+        return was
+
+    def _continue(self, was: Mode | None, now: float) -> None:
+        """Go on from a freeze: repeat the cut sentence from its start, or let the hold run again."""
+        s = self.state
+        if was == "holding" and s.hold is not None:
+            s.mode = "holding"
+            s.hold.run(now)
+        elif s.item is not None:
+            self._begin_step(s.step, now)
+        else:
+            s.mode = "menu"
+
+    def _pause(self, now: float, text: str) -> None:
+        s = self.state
+        s.device_paused = False
+        if s.mode == "paused":
+            self._say(text, "info")
+            return
+        s.paused_from = self._freeze(now)
+        s.mode = "paused"
+        self._say(text, "info")
+
+    def _resume(self, now: float) -> None:
+        s = self.state
+        s.device_paused = False
+        was, s.paused_from = s.paused_from, None
+        self._say("Going on.", "info")
+        self._continue(was or "speaking", now)
+
+    def _ask(self, question: Question) -> None:
+        s = self.state
+        s.question, s.mode = question, "confirming"
+        self._say(question.text, "prompt")
+        self._emit(PlayCue("listening"))
+
+    def _confirm(self, question: Question, now: float) -> None:
+        """Freeze what runs and ask; 'no' goes back to exactly where it was."""
+        s = self.state
+        question.back = "paused" if s.mode == "paused" else "menu"
+        if self._running():
+            s.paused_from = self._freeze(now)
+            question.back = "run"
+        self._ask(question)
+
+    def _back_from(self, q: Question, now: float, say: bool = True) -> None:
+        """Return to where the question was asked from (the player drops a sentence that a later
+        StopAudio in the same batch would cut anyway)."""
+        s = self.state
+        if q.back == "run":
+            was, s.paused_from = s.paused_from, None
+            self._continue(was, now)
+        elif q.back == "paused":
+            s.mode = "paused"
+        else:
+            s.mode = "menu"
+            if say:
+                self._emit(PlayCue("listening"))
+
+    def _find(self, name: object) -> Item | None:
+        for item in self.items:
+            if item.name == name:
+                return item
+        return None
+
+    def _info(self, text: str, now: float) -> None:
+        """Answer a question without losing the place: a cut sentence is said again afterwards; a
+        hold keeps counting."""
+        s = self.state
+        if s.mode == "speaking":
+            self._emit(StopAudio())
+            self._say(text, "info")
+            self._begin_step(s.step, now)
+        else:
+            self._say(text, "prompt" if s.mode == "menu" else "info")
+
+    def _not_understood(self) -> None:
+        s = self.state
+        self._emit(PlayCue("not-understood"))
+        if not s.reprompted:
+            s.reprompted = True
+            self._say("Sorry, I did not catch that.", "info" if self._running() else "prompt")
+
+    def _device_lost(self, now: float, at_start: bool) -> None:
+        s = self.state
+        if s.mic_lost:
+            return
+        s.mic_lost = True
+        keys = "press space to go on, or q to quit" if s.item is not None else "type a number to choose"
+        if at_start:
+            self._say(f"I cannot find a microphone, so I will not hear you. Use the keyboard: {keys}, "
+                      "or question mark for help.", "info")
+            return
+        if s.item is not None and self._running():
+            s.paused_from = self._freeze(now)
+            s.mode = "paused"
+            s.device_paused = True
+            self._say(f"I can't hear the microphone any more, so I have paused. Use the keyboard: {keys}.",
+                      "info")
+        else:
+            self._say(f"I can't hear the microphone any more. Use the keyboard: {keys}.", "info")

@@ -1,0 +1,149 @@
+"""The one place that opens this machine's real engines: synthesiser, speaker, microphone, keyboard,
+clock and recogniser (with the matcher and the user's enrolled voice around it).
+
+Commands are handed a `Devices` (the real ones by default) and build what they need through it;
+tests hand in fakes the same way, as httpx takes a `transport=`: nothing is patched in.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from voice_guide.background import Deferred
+from voice_guide.content.model import Item
+from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Recognizer, Synthesizer
+from voice_guide.ears import open_recognizer_for
+from voice_guide.matching import Vocabulary, build_vocabulary
+from voice_guide.player import SystemClock
+from voice_guide.session_events import Notice
+from voice_guide.settings import Settings
+from voice_guide.understand import Understander
+
+
+def _speaker(device: str | None) -> AudioOut:
+    from voice_guide.adapters.sounddevice_audio import SounddeviceOut
+
+    return SounddeviceOut(device)
+
+
+def _microphone(device: str | None) -> AudioIn:
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn
+
+    return SounddeviceIn(device)
+
+
+def _keys() -> KeySource | None:
+    from voice_guide.keys import open_keys
+
+    return open_keys()
+
+
+def _synthesizer(settings: Settings) -> Synthesizer:
+    from voice_guide.speech import open_synthesizer
+
+    return open_synthesizer(settings)
+
+
+@dataclass
+class Devices:
+    """How this machine's engines are opened; each field may be replaced by a fake."""
+
+    speaker: Callable[[str | None], AudioOut] = _speaker
+    """Output device name or index (None: the default) -> a speaker."""
+    microphone: Callable[[str | None], AudioIn] = _microphone
+    keys: Callable[[], KeySource | None] = _keys
+    """The terminal's keys, or None when there is no terminal."""
+    clock: Clock = field(default_factory=SystemClock)
+    synthesizer: Callable[[Settings], Synthesizer] = _synthesizer
+    recognizer: Callable[[Settings, Vocabulary], Recognizer] = open_recognizer_for
+
+
+@dataclass
+class Engines:
+    """What a run talks to; tests hand in fakes."""
+
+    synthesizer: Synthesizer
+    audio_out: AudioOut
+    clock: Clock
+    microphone: Callable[[], AudioIn] | None
+    """Opens the live microphone; None when not listening."""
+    ears: Ears | None
+    """What the microphone's utterances mean; None when not listening."""
+    personal: object | None
+    """The user's enrolled voice (voice_guide.personal.PersonalModel), when there is one."""
+    keys: object | None
+    notices: list[str]
+    late_notices: "queue.SimpleQueue[Notice]" = field(default_factory=queue.SimpleQueue)
+    """What engines still loading in the background have to say, once they know."""
+    warm_up: Callable[[], None] | None = None
+    """Loads what the first words did not need; called once the first sound plays."""
+
+
+def open_hearing(settings: Settings, items: Iterable[Item], devices: Devices,
+                 wrap: Callable[[Callable[[], Recognizer]], Recognizer] = lambda open_it: open_it(),
+                 ) -> tuple[Understander, object | None, list[str]]:
+    """Recogniser + matcher + the user's enrolled voice, as the guide and `hear` both use them: the
+    understander, the enrolled voice (None when there is none) and what to tell the user about it.
+    `wrap` may open the recogniser later (the guide's background loader)."""
+    from voice_guide.personal import PersonalModel
+
+    vocab = build_vocabulary(list(items))
+    model = PersonalModel.load()
+    personal = model if model.active else None
+    recognizer = wrap(lambda: devices.recognizer(settings, vocab))
+    return Understander(recognizer, vocab, personal), personal, [model.notice] if model.notice else []
+
+
+def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devices: Devices | None = None) -> Engines:
+    """The synthesiser, speaker, microphone, recogniser and keyboard of this machine. Only what the
+    first words need is opened before they play: PortAudio starts in the background at once, the
+    recogniser and hearing's filters once the first sound plays (`warm_up`)."""
+    devices = devices or Devices()
+    speaker = devices.speaker(settings.output_device)
+    if hasattr(speaker, "prepare"):
+        Deferred(speaker.prepare, name="voice-guide-portaudio")
+    notices: list[str] = []
+    late: queue.SimpleQueue[Notice] = queue.SimpleQueue()
+    later: list[Callable[[], object]] = [_warm_front_end]
+    ears = personal = None
+    if listen:
+        from voice_guide.background import LoadingRecognizer
+
+        def loading(open_it: Callable[[], Recognizer]) -> Recognizer:
+            # No recogniser at all is said once (and the keyboard goes on) rather than not start.
+            recognizer = LoadingRecognizer(open_it, lambda text, deaf: late.put(Notice(text, deaf)))
+            later.insert(0, recognizer.start)
+            return recognizer
+
+        ears, personal, said = open_hearing(settings, items, devices, loading)
+        notices.extend(said)
+    warm = Deferred(lambda: [load() for load in later], name="voice-guide-warm-up", start=False)
+    synthesizer = devices.synthesizer(settings)
+    if getattr(synthesizer, "notice", ""):
+        notices.append(synthesizer.notice)  # Piper could not load: the espeak-ng voice speaks instead
+    return Engines(
+        synthesizer=synthesizer,
+        audio_out=speaker,
+        clock=devices.clock,
+        microphone=(lambda: devices.microphone(settings.input_device)) if listen else None,
+        ears=ears,
+        personal=personal,
+        keys=devices.keys(),
+        notices=notices,
+        late_notices=late,
+        warm_up=warm.start,
+    )
+
+
+def _warm_front_end() -> None:
+    """Hearing's first use imports its resampler and filters (about a second on a busy machine): done
+    here, in the background, rather than when the user first speaks or mid-sentence."""
+    import numpy as np
+
+    from voice_guide.audio import Audio
+    from voice_guide.frontend import FrontEnd
+
+    noise = np.random.default_rng(0).normal(0.0, 0.01, 11025).astype(np.float32)
+    FrontEnd().prepare(Audio(noise, 22050))
