@@ -273,7 +273,7 @@ class TestPiperCannotLoad:
         (tmp_path / "voice.onnx.json").write_text("{}")
         monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
-        assert cli.main(["read", "note", "--no-listen"]) == 0
+        assert machine.main(["read", "note", "--no-listen"]) == 0
         captured = capsys.readouterr()
         lines = said(captured.out)
         assert lines[0].startswith("The Piper voice could not be loaded (its model voice.onnx is unusable")
@@ -283,7 +283,7 @@ class TestPiperCannotLoad:
         no_traceback(captured.err)
         out = tmp_path / "out"
         out.mkdir()
-        assert cli.main(["export", "safety-notice", "--out", str(out), "--format", "wav"]) == 0
+        assert machine.main(["export", "safety-notice", "--out", str(out), "--format", "wav"]) == 0
         err = capsys.readouterr().err
         assert err.count("The Piper voice could not be loaded") == 1 and "Exported 1 of 1" in err
 
