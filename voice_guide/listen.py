@@ -148,6 +148,28 @@ class Endpointer:
         self.floor = max(FLOOR_MIN, floor + rate * (level - floor))
 
 
+class BlockTimes:
+    """When each microphone block was recorded: counted in samples from the stream's start, whose time
+    is the earliest any block's arrival allows (a block read late is not recorded late, and the echo
+    must not seem to come before its sound)."""
+
+    def __init__(self, clock) -> None:
+        self.clock = clock
+        self.end = 0.0
+        """When the last block given out ended."""
+        self.any = False
+        """A block has come at all (a microphone that fails before one is missing at the start)."""
+
+    def follow(self, blocks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:
+        samples, origin = 0, float("inf")
+        for block in blocks:
+            self.any = True
+            samples += len(block)
+            origin = min(origin, self.clock.now() - samples / rate)
+            self.end = origin + samples / rate
+            yield block
+
+
 class EchoGate:
     """Closed while the guide makes any sound and for `guard` seconds after: the microphone would
     otherwise hear the guide's own words and act on them."""

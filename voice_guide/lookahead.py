@@ -39,6 +39,7 @@ class Lookahead:
         self._busy: Key | None = None
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._followed: tuple | None = None
 
     def want(self, texts: Sequence[str], settings: VoiceSettings) -> None:
         """Render these next (replacing what was wanted before), at most `ahead` of them."""
@@ -51,6 +52,14 @@ class Lookahead:
                 self._thread = threading.Thread(target=self._work, name="voice-guide-lookahead", daemon=True)
                 self._thread.start()
             self._changed.notify_all()
+
+    def follow(self, item: Item | None, step: int, closing: str, settings: VoiceSettings) -> None:
+        """`want` what comes next after `step` of `item` (see `upcoming`), unless that is what it
+        already wants."""
+        place = (item, step, settings)
+        if place != self._followed:
+            self._followed = place
+            self.want(upcoming(item, step, closing), settings)
 
     def take(self, text: str, settings: VoiceSettings, forget: bool = False) -> Audio | None:
         """The rendered `text` if it is ready or being rendered (waiting for it then), else None (the

@@ -29,8 +29,8 @@ from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
-from voice_guide.listen import BargeIn, EchoGate, Endpointer
-from voice_guide.lookahead import AHEAD, Lookahead, upcoming
+from voice_guide.listen import BargeIn, BlockTimes, EchoGate, Endpointer
+from voice_guide.lookahead import AHEAD, Lookahead
 from voice_guide.matching import Match
 from voice_guide.session import Session
 from voice_guide.sound_queue import SoundQueue
@@ -90,7 +90,6 @@ class Player:
         self.synth = synthesizer
         self.lookahead = Lookahead(synthesizer, lookahead) if lookahead > 0 else None
         """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
-        self._looked_at: tuple | None = None
         self.clock = clock
         self.mic = mic if ears is not None else None
         self.ears = ears
@@ -123,8 +122,7 @@ class Player:
         self._mic_lost_at: float | None = None
         self._input_ended = self.mic is None
         self._cue_cache: dict[str, Audio] = {}
-        self._had_block = False
-        self._block_end = 0.0
+        self.times = BlockTimes(clock)
         self._blocks: Iterator[np.ndarray] | None = None
         """The microphone blocks being listened to, for teaching the voice from inside the loop."""
 
@@ -150,13 +148,11 @@ class Player:
 
     def _look_ahead(self) -> None:
         """Have the look-ahead render what comes next in the open item."""
-        state = self.session.state
-        place = (state.item, state.step, self.voice.rate, self.voice.voice)
-        if self.lookahead is None or place == self._looked_at:
-            return
-        self._looked_at = place
-        closing = self.session.closing(state.item) if state.item is not None else ""
-        self.lookahead.want(upcoming(state.item, state.step, closing), VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
+        if self.lookahead is not None:
+            state = self.session.state
+            closing = self.session.closing(state.item) if state.item is not None else ""
+            voice = VoiceSettings(self.voice.rate, 1.0, self.voice.voice)
+            self.lookahead.follow(state.item, state.step, closing, voice)
 
     def _speech_length(self, text: str, rate: int) -> float:
         return self.render(text, rate).duration
@@ -294,7 +290,7 @@ class Player:
                 self.endpointer.discard()
                 if self.barge is not None and self.sounds.current is not None and self.mic is not None:
                     rate = self.mic.rate
-                    start = self._block_end - len(block) / rate + self.barge.lead
+                    start = self.times.end - len(block) / rate + self.barge.lead
                     ref = self.sounds.current.reference(rate, start, len(block))
                     spoken_over = self.barge.feed(block, ref)
                     if spoken_over is not None:
@@ -345,7 +341,7 @@ class Player:
         assert self.mic is not None
         try:
             with self.mic.blocks() as blocks:
-                self._blocks = self._timed(blocks, self.mic.rate)
+                self._blocks = self.times.follow(blocks, self.mic.rate)
                 for block in self._blocks:
                     if self._mic_lost_at is not None:
                         self._mic_lost_at = None
@@ -362,21 +358,9 @@ class Player:
             if first:
                 self.outcome.mic_lost = True
                 self._log(str(exc))
-                self.feed(DeviceLost(at_start=not self._had_block))
+                self.feed(DeviceLost(at_start=not self.times.any))
         finally:
             self._blocks = None
-
-    def _timed(self, blocks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:
-        """The blocks, noting when each was recorded: counted in samples from the stream's start, whose
-        time is the earliest any block's arrival allows (a block read late is not recorded late, and
-        the echo must not seem to come before its sound)."""
-        samples, origin = 0, float("inf")
-        for block in blocks:
-            self._had_block = True
-            samples += len(block)
-            origin = min(origin, self.clock.now() - samples / rate)
-            self._block_end = origin + samples / rate
-            yield block
 
     # -- teaching the voice ("teach me pause again") ------------------------------------------------
 

@@ -99,7 +99,8 @@ def recognizer_choice(settings: Settings) -> RecognizerChoice:
             return RecognizerChoice("pocketsphinx", None, "your settings ask for Vosk but no Vosk model is installed; "
                                     "install one with 'voice-guide model install ZIP_OR_FOLDER'")
         if not model.is_dir():
-            return RecognizerChoice("pocketsphinx", None, f"{why} ({model}) does not exist; using the built-in recogniser")
+            return RecognizerChoice("pocketsphinx", None,
+                                    f"{why} ({model}) does not exist; using the built-in recogniser")
         return RecognizerChoice("vosk", model, why)
     folder, why = whisper_models.find(settings.whisper_model)
     if folder is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from voice_guide import menu, prompts
 from voice_guide.session_core import Machine
-from voice_guide.session_events import ClearProgress, Do, Enrol, EnrolDone, PlayCue
+from voice_guide.session_events import Ask, ClearProgress, Do, Enrol, EnrolDone, PlayCue
 from voice_guide.session_state import (ChoiceQuestion, LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion,
                                        SuggestionQuestion, TeachQuestion)
 
