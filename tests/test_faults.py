@@ -443,6 +443,7 @@ class TestRecogniserModel:
 
     @pytest.mark.slow
     def test_the_guide_says_it_once_and_still_hears(self, machine, tmp_path, monkeypatch, capsys):
+        settings_mod.save(MACHINE_SETTINGS.with_changes(recogniser="vosk"))  # the machine saved its own
         monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         model = _model_dir("corrupt", tmp_path)
         monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
