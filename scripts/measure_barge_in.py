@@ -62,29 +62,33 @@ def _player(items, understander, volume: float, keys, progress: Path):
 
 
 def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path, rng: random.Random) -> int:
-    paused = 0
+    count = 0
     for i in range(trials):
         holder: dict = {}
-        said_at: list[float] = []
-        state = lambda: holder["p"].session.state  # noqa: E731
-        keys = QuitWhen(lambda: state().mode == "paused", limit=14.0)
+        paused_from: list = []
+
+        def paused() -> bool:
+            state = holder["p"].session.state
+            if state.mode == "paused" and not paused_from:
+                paused_from.append(state.paused_from)
+            return bool(paused_from)
+
+        keys = QuitWhen(paused, limit=14.0)
         player = holder["p"] = _player([LONG], understander, volume, keys, work / f"p{i}.json")
 
         def user() -> None:
             while not any(line.startswith("Sit back") for line in player.outcome.said):
                 time.sleep(0.05)
             time.sleep(rng.uniform(1.0, 3.0))
-            said_at.append(time.monotonic())
             subprocess.run(["paplay", str(wav)], check=False)
 
         threading.Thread(target=user, daemon=True).start()
         player.run(item=LONG)
-        paused_from = state().paused_from if state().mode == "paused" else None
-        ok = paused_from == "speaking" and any("act stop" in h for h in player.outcome.heard)
-        paused += ok
+        ok = paused_from == ["speaking"] and any("act stop" in h for h in player.outcome.heard)
+        count += ok
         print(f"  volume {volume:.1f} trial {i + 1}: {'paused' if ok else 'NOT paused'} "
               f"(from {paused_from}) {list(player.outcome.heard)}", flush=True)
-    return paused
+    return count
 
 
 def self_talk(understander, minutes: float, work: Path) -> tuple[int, list[str], float]:

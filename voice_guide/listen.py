@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
+from voice_guide.echo import EchoEstimate
 
 FRAME_SECONDS = 0.02
 START_SECONDS = 0.1
@@ -191,7 +192,8 @@ class EchoGate:
 class BargeIn:
     """Hears "stop" or "pause" said over the guide's own voice, and nothing else, safely.
 
-    It compares the microphone with what the guide is playing at that moment (`ref`). While the user
+    It compares the microphone, less the echo `voice_guide.echo.EchoEstimate` finds in it (a delayed,
+    scaled copy of `ref`), with what the guide is playing at that moment (`ref`). While the user
     is silent the microphone hears only the echo, so their level difference is the echo coupling; the
     largest coupling of the last few seconds is kept (measured against the loudest sound of the last
     `window` seconds, so an echo arriving up to that late is covered). A frame counts as the user only when it is
@@ -210,18 +212,18 @@ class BargeIn:
         self.margin_db = margin_db
         frames = lambda seconds: max(1, round(seconds / FRAME_SECONDS))  # noqa: E731
         self._ref: deque[float] = deque(maxlen=frames(window))
-        self._coupling: deque[float] = deque(maxlen=frames(memory))
-        self._pending: deque[float] = deque()
-        """Coupling readings of the last 0.3 s, not yet trusted: they may be the start of the user's
-        voice rising (which would otherwise ratchet the coupling up and hide it)."""
-        self._delay = frames(0.3)
+        self._raw = _Coupling(frames(memory), frames(0.3))
+        """Coupling as the raw microphone hears it."""
+        self._clean = _Coupling(frames(memory), frames(0.3))
+        """Coupling once the learnt echo is taken out (measured anew for every sound)."""
         self._warm, self._min, self._max = frames(warm), frames(min_speech), frames(max_len)
         self._end = frames(0.3)
         self._pre: deque[np.ndarray] = deque(maxlen=frames(0.1))
         self._taken: list[np.ndarray] = []
         self._near = self._quiet = 0
-        self._mic_pending = np.zeros(0, dtype=np.float32)
-        self._ref_pending = np.zeros(0, dtype=np.float32)
+        self._pending = np.zeros((3, 0), dtype=np.float32)
+        """Microphone, microphone less echo, and reference samples short of a whole frame."""
+        self.echo = EchoEstimate(rate)
 
     @property
     def hearing(self) -> bool:
@@ -229,38 +231,53 @@ class BargeIn:
         return bool(self._taken)
 
     def reset(self) -> None:
-        """The guide fell silent: forget any half-heard barge-in (the coupling is kept)."""
+        """The guide fell silent: forget any half-heard barge-in (the raw coupling is kept)."""
         self._taken, self._near, self._quiet = [], 0, 0
         self._ref.clear()
         self._pre.clear()
-        self._pending.clear()
-        self._mic_pending = self._ref_pending = np.zeros(0, dtype=np.float32)
+        self._raw.pending.clear()
+        self._pending = np.zeros((3, 0), dtype=np.float32)
+        self._forget_echo()
+
+    def _forget_echo(self) -> None:
+        """A new sound may come with another delay: the echo is learnt again, and meanwhile the raw
+        microphone is judged as before."""
+        self.echo.forget()
+        self._clean.clear()
 
     def feed(self, mic: np.ndarray, ref: np.ndarray) -> Audio | None:
-        mic = np.concatenate([self._mic_pending, np.asarray(mic, dtype=np.float32).reshape(-1)])
-        ref = np.concatenate([self._ref_pending, np.asarray(ref, dtype=np.float32).reshape(-1)])
-        n = min(len(mic), len(ref)) // self.frame
-        mic_levels = frame_levels(mic, self.frame)[:n]
-        ref_levels = frame_levels(ref, self.frame)[:n]
-        self._mic_pending, self._ref_pending = mic[n * self.frame :], ref[n * self.frame :]
+        mic = np.asarray(mic, dtype=np.float32).reshape(-1)
+        ref = np.asarray(ref, dtype=np.float32).reshape(-1)
+        n = min(len(mic), len(ref))
+        mic, ref = mic[:n], ref[:n]
+        if float(np.max(np.abs(ref), initial=0.0)) < 1e-4:
+            self._forget_echo()  # between two sounds
+        cleaned = self.echo.lag is not None
+        blocks = np.concatenate([self._pending, np.stack([mic, self.echo.residual(mic, ref), ref])], axis=1)
+        n = blocks.shape[1] // self.frame
+        raw_levels, clean_levels, ref_levels = (frame_levels(b, self.frame)[:n] for b in blocks)
+        self._pending = blocks[:, n * self.frame :]
         found = None
         for i in range(n):
-            heard = self._frame(mic[i * self.frame : (i + 1) * self.frame], float(mic_levels[i]),
+            frame = blocks[1, i * self.frame : (i + 1) * self.frame]
+            heard = self._frame(frame, float(raw_levels[i]), float(clean_levels[i]) if cleaned else None,
                                 float(ref_levels[i]))
             found = heard if heard is not None else found
+        if not self._taken:
+            self.echo.learn()
         return found
 
-    def _frame(self, frame: np.ndarray, level: float, ref_level: float) -> Audio | None:
+    def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:
         self._ref.append(ref_level)
         echo = max(self._ref)
-        warm = len(self._coupling) >= self._warm
-        near = warm and level >= ABS_START and level > echo + max(self._coupling) + self.margin_db
-        if near:
-            self._pending.clear()
-        elif not self._taken and echo > ECHO_ACTIVE:
-            self._pending.append(level - echo)
-            if len(self._pending) > self._delay:
-                self._coupling.append(self._pending.popleft())
+        near_raw = self._raw.near(raw, echo, self._warm, self.margin_db)
+        near_clean = clean is not None and self._clean.near(clean, echo, self._warm, self.margin_db)
+        warm_clean = clean is not None and self._clean.warm(self._warm)
+        near = near_clean if warm_clean else near_raw
+        if not self._taken and echo > ECHO_ACTIVE:
+            self._raw.measure(raw - echo, voice=near_raw or near)
+            if clean is not None:
+                self._clean.measure(clean - echo, voice=near)
         if not self._taken:
             if near:
                 self._taken = [*self._pre, frame]
@@ -277,6 +294,36 @@ class BargeIn:
         self._taken, self._near, self._quiet = [], 0, 0
         self._pre.clear()
         return Audio(np.concatenate(taken), self.rate) if enough else None
+
+
+class _Coupling:
+    """How much louder than the loudest recent echo the microphone is while only the echo sounds: the
+    largest reading of the last few seconds. Readings wait `delay` frames before they count: they may
+    be the start of the user's voice rising (which would otherwise ratchet the coupling up and hide it)."""
+
+    def __init__(self, memory: int, delay: int) -> None:
+        self.values: deque[float] = deque(maxlen=memory)
+        self.pending: deque[float] = deque()
+        self.delay = delay
+
+    def warm(self, frames: int) -> bool:
+        return len(self.values) >= frames
+
+    def near(self, level: float, echo: float, warm: int, margin: float) -> bool:
+        """`level` is a voice over the echo (once enough has been measured)."""
+        return self.warm(warm) and level >= ABS_START and level > echo + max(self.values) + margin
+
+    def measure(self, reading: float, voice: bool) -> None:
+        if voice:
+            self.pending.clear()
+            return
+        self.pending.append(reading)
+        if len(self.pending) > self.delay:
+            self.values.append(self.pending.popleft())
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.pending.clear()
 
 
 def noise_block(n: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:

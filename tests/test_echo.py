@@ -1,0 +1,51 @@
+"""Taking the guide's own voice out of the microphone: a delayed, scaled copy of what it plays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voice_guide.audio import SPEECH_RATE
+from voice_guide.echo import EchoEstimate
+from voice_guide.testing import espeak_speech
+
+
+def _echoed(ref: np.ndarray, delay: float, gain: float, seed: int = 1) -> np.ndarray:
+    d = round(delay * SPEECH_RATE)
+    mic = np.concatenate([np.zeros(d, np.float32), ref[: len(ref) - d]]) * np.float32(gain)
+    return mic + np.random.default_rng(seed).normal(0, 1e-4, len(mic)).astype(np.float32)
+
+
+def _run(est: EchoEstimate, mic: np.ndarray, ref: np.ndarray, block: int = 1600) -> np.ndarray:
+    out = []
+    for i in range(0, len(mic) - block + 1, block):
+        out.append(est.residual(mic[i : i + block], ref[i : i + block]))
+        est.learn()
+    return np.concatenate(out)
+
+
+def test_the_delay_and_gain_are_learnt_and_the_echo_taken_out():
+    ref = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
+    mic = _echoed(ref, delay=0.12, gain=0.4)
+    est = EchoEstimate()
+    residual = _run(est, mic, ref)
+    assert est.lag == round(0.12 * SPEECH_RATE) and abs(est.gain - 0.4) < 0.02
+    late = slice(len(residual) // 2, len(residual))
+    assert np.sqrt(np.mean(residual[late] ** 2)) < 0.05 * np.sqrt(np.mean(mic[late] ** 2))  # > 26 dB less
+
+
+def test_no_estimate_is_trusted_when_the_microphone_is_not_the_echo():
+    ref = espeak_speech("Sit back and let your shoulders drop.", noise_floor=-60).samples
+    other = espeak_speech("The kettle has boiled, shall we have lunch now?", "en-gb", noise_floor=-60).samples
+    mic = np.resize(other, len(ref))
+    est = EchoEstimate()
+    residual = _run(est, mic, ref)
+    assert est.lag is None and np.array_equal(residual, mic[: len(residual)])
+
+
+def test_forgetting_starts_again():
+    ref = espeak_speech("Let your forehead soften.", noise_floor=-60).samples
+    est = EchoEstimate()
+    _run(est, _echoed(ref, 0.05, 0.5), ref)
+    assert est.lag is not None
+    est.forget()
+    assert est.lag is None and est.gain == 0.0

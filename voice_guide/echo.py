@@ -1,0 +1,68 @@
+"""The guide's own voice in the microphone, taken out before barge-in listens. Pure (numpy, scipy).
+
+What the microphone hears of the speaker is, to a first approximation, a delayed and scaled copy of
+what the guide plays, and the player knows what it plays (the reference). While nobody speaks over it,
+`EchoEstimate` finds the delay (cross-correlation over the last half second) and the gain (least
+squares) and trusts them only when the match is close; `residual` is then the microphone minus that
+copy, in which a user's voice stands out even when it is no louder than the guide. Room reverberation
+is not modelled: what is left of it is measured by `listen.BargeIn` as before.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voice_guide.audio import SPEECH_RATE
+
+
+class EchoEstimate:
+    """Delay and gain of the echo, learnt while nobody speaks over the guide."""
+
+    def __init__(self, rate: int = SPEECH_RATE, max_delay: float = 0.4, span: float = 0.5,
+                 min_match: float = 0.7, min_rms: float = 1e-3) -> None:
+        self.rate = rate
+        self.max_lag = round(max_delay * rate)
+        self.span = round(span * rate)
+        self.min_match = min_match
+        """Normalised correlation below which no estimate is trusted (the echo is not a copy)."""
+        self.min_rms = min_rms
+        self.lag: int | None = None
+        """Samples by which the echo trails the reference; None while unknown."""
+        self.gain = 0.0
+        keep = self.span + self.max_lag
+        self._mic = np.zeros(keep, dtype=np.float32)
+        self._ref = np.zeros(keep, dtype=np.float32)
+
+    def forget(self) -> None:
+        """The guide fell silent: the next sound may come with another delay."""
+        self.lag, self.gain = None, 0.0
+        self._mic[:] = 0.0
+        self._ref[:] = 0.0
+
+    def residual(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
+        """`mic` less the echo of `ref` (both the same length, `ref` aligned as the player passes it);
+        `mic` unchanged while no estimate is trusted. The histories move on by the block either way."""
+        n = len(mic)
+        self._mic = np.concatenate([self._mic, mic])[-len(self._mic) :]
+        self._ref = np.concatenate([self._ref, ref])[-len(self._ref) :]
+        if self.lag is None or n > len(self._ref) - self.lag:
+            return mic
+        end = len(self._ref) - self.lag
+        return mic - np.float32(self.gain) * self._ref[end - n : end]
+
+    def learn(self) -> None:
+        """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
+        over the guide); keeps the old estimate when this stretch does not match well enough."""
+        from scipy.signal import fftconvolve
+
+        mic = self._mic[-self.span :].astype(np.float64)
+        window = self._ref.astype(np.float64)
+        if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-self.span :] ** 2)) < self.min_rms:
+            return
+        corr = fftconvolve(window, mic[::-1], mode="valid")  # corr[k] = window[k : k + span] . mic
+        energy = np.convolve(window**2, np.ones(self.span), mode="valid")
+        match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
+        k = int(np.argmax(match))
+        if match[k] >= self.min_match:
+            self.lag = self.max_lag - k
+            self.gain = float(corr[k] / max(energy[k], 1e-12))
