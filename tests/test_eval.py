@@ -96,3 +96,10 @@ def test_eval_voices_counts_word_errors_against_what_a_track_says():
     heard = eval_voices.words("Quiet face. Sit well, no force! Half way. Ask your ENT doctor.")
     assert eval_voices.word_errors(spoken, heard) == 5  # halfway -> half way (2), e n t -> ent (3)
     assert eval_voices.word_errors(spoken, spoken) == 0
+
+
+def test_chatter_takes_the_guides_own_sentences_and_none_is_a_command():
+    said = make_corpus.guide_sentences(5)
+    assert len(said) == 5
+    vocab = eval_commands.matching.build_vocabulary()
+    assert all(eval_commands.matching.match(s, vocab).decision != "act" for s in said)
