@@ -9,7 +9,8 @@ the pause the guide plans there (1 s after a title, the step's hold after a step
 95th percentile and largest gap, and the load average (the machine may be shared).
 
 CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
-hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it.
+hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it, and
+prints its resident memory then (and its peak so far).
 
     .venv/bin/python scripts/measure_live.py [--topics what-is-facial-palsy ...] [--skip-cpu] [--skip-gaps]
 """
@@ -127,6 +128,12 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def memory_mb(pid: int) -> dict[str, float]:
+    """Resident memory now (VmRSS) and its peak so far (VmHWM), in MB."""
+    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    return {k: int(v.split()[0]) / 1024 for k, v in (l.split(":", 1) for l in lines) if k in ("VmRSS", "VmHWM")}
+
+
 def measure_hold_cpu(window: float = 20.0) -> None:
     with tempfile.TemporaryDirectory(prefix="voice-guide-cpu-") as home:
         env = dict(os.environ, VOICE_GUIDE_HOME=home)
@@ -149,8 +156,11 @@ def measure_hold_cpu(window: float = 20.0) -> None:
             before, start = cpu_seconds(proc.pid), time.monotonic()
             time.sleep(window)
             used, wall = cpu_seconds(proc.pid) - before, time.monotonic() - start
+            memory = memory_mb(proc.pid)
             print(f"CPU while quiet-face holds silence (listening): {100 * used / wall:.1f} % of one core "
                   f"over {wall:.0f} s; {load()}")
+            print(f"Memory while listening: {memory['VmRSS']:.0f} MB resident, {memory['VmHWM']:.0f} MB at "
+                  "its peak so far")
         finally:
             proc.terminate()
             proc.wait(30)
