@@ -1,4 +1,4 @@
-"""Whisper (CTranslate2, through faster-whisper's feature extractor and tokenizer), the built-in
+"""Whisper (CTranslate2, with Whisper's features and tokens from `whisper_features`), the built-in
 recogniser: it hears real, unclear speech far better than a grammar-bound engine.
 
 Decoding is shaped for one short command, not for dictation:
@@ -24,14 +24,13 @@ from typing import Sequence
 
 import numpy as np
 
+from voice_guide.adapters.whisper_features import HOP, Tokens, log_mel, mel_filters
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import EngineError, ModelError
 
 LOG = logging.getLogger(__name__)
 
-HOP = 160
-"""Samples per mel frame at 16 kHz (Whisper's fixed hop)."""
 WINDOW_SECONDS = 10.0
 """Encoder window: utterances are padded (or cut) to this. Measured on speech-dev: 3-5 s windows lose
 many words, 10 s keeps nearly all of what the full 30 s gets at a fraction of the cost."""
@@ -77,20 +76,17 @@ class WhisperRecognizer:
         try:
             import ctranslate2
             import tokenizers
-            from faster_whisper.feature_extractor import FeatureExtractor
-            from faster_whisper.tokenizer import Tokenizer
         except ImportError as exc:
             raise EngineError("The Whisper recogniser is not installed; run scripts/setup.sh.") from exc
         self._ct2 = ctranslate2
         try:
             self._model = ctranslate2.models.Whisper(str(model_dir), device="cpu", compute_type="int8",
                                                      intra_threads=threads)
-            hf = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+            self._tok = Tokens(tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json")),
+                               self._model.is_multilingual)
         except (RuntimeError, ValueError, OSError) as exc:
             raise ModelError(f"The Whisper model in {model_dir} could not be loaded; it may be damaged.") from exc
-        multilingual = self._model.is_multilingual
-        self._tok = Tokenizer(hf, multilingual, task="transcribe", language="en" if multilingual else None)
-        self._features = FeatureExtractor(feature_size=self._model.n_mels)
+        self._filters = mel_filters(self._model.n_mels)
         self._frames = int(window * SPEECH_RATE / HOP)
         self._start = list(self._tok.sot_sequence) + [self._tok.no_timestamps]
         self._proposals: list[tuple[str, list[int]]] = []
@@ -105,7 +101,7 @@ class WhisperRecognizer:
         size = self._frames * HOP
         padded = np.zeros(size, dtype=np.float32)
         padded[: min(size, len(samples))] = samples[:size]
-        mel = self._features(padded, padding=0)[:, : self._frames]
+        mel = log_mel(padded, self._filters)[:, : self._frames]
         return self._model.encode(self._ct2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32)))
 
     def _transcribe(self, encoded) -> tuple[list[str], float]:
