@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from voice_guide.audio import Audio, tone
-from voice_guide.features import (DEFAULT, deltas, dtw_distance, log_mel, mel_filterbank, mfcc, sounding_span,
+from voice_guide.features import (DEFAULT, dct_matrix, deltas, dtw_distance, log_mel, mel_filterbank, mfcc, sounding_span,
                                   trim, utterance_features)
 
 from degraded_speaker import espeak, take
@@ -70,3 +70,9 @@ def test_dtw_of_empty_is_infinite_and_rate_is_handled():
     word = quiet_then(espeak("next", 120, 40))
     at_22k = word.resample(22050)
     assert dtw_distance(utterance_features(word), utterance_features(at_22k)) < 0.5
+
+
+def test_the_cepstrum_is_the_orthonormal_dct():
+    scipy_fft = pytest.importorskip("scipy.fft")
+    x = np.random.default_rng(5).standard_normal((7, 26))
+    assert np.allclose(x @ dct_matrix(26, 13).T, scipy_fft.dct(x, type=2, axis=1, norm="ortho")[:, :13])

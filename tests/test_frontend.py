@@ -82,3 +82,10 @@ def test_prepare_resamples_trims_and_levels():
 def test_prepare_without_trim_keeps_length():
     x = word_in_quiet(0.5, 0.3, 0.5)
     assert len(FrontEnd(trim=False).prepare(Audio(x, RATE))) == len(x)
+
+
+def test_highpass_is_a_forward_backward_butterworth_away_from_the_edges():
+    signal = pytest.importorskip("scipy.signal")
+    x = (np.random.default_rng(8).standard_normal(RATE) * 0.1).astype(np.float32)
+    theirs = signal.sosfiltfilt(signal.butter(2, 70.0, btype="highpass", fs=RATE, output="sos"), x - x.mean())
+    assert np.allclose(highpass(x, RATE, 70.0)[1600:-1600], theirs[1600:-1600], atol=1e-3)

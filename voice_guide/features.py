@@ -1,4 +1,4 @@
-"""Acoustic features of one utterance and the distance between two of them: pure numpy/scipy.
+"""Acoustic features of one utterance and the distance between two of them: pure numpy.
 
 Template matching compares a new utterance with the user's own enrolled takes, so the features must
 ignore what changes between takes of the same word (loudness, the microphone's colour, leading and
@@ -132,11 +132,17 @@ def log_mel(audio: Audio, config: FeatureConfig = DEFAULT) -> np.ndarray:
     return np.log(power_spectrum(audio, config) @ bank.T + _EPS)
 
 
+def dct_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """The first `n_out` rows of the orthonormal DCT-II of length `n_in` (what cepstra are made with)."""
+    k = np.arange(n_out)[:, None]
+    m = np.cos(np.pi * k * (2 * np.arange(n_in)[None, :] + 1) / (2 * n_in)) * np.sqrt(2.0 / n_in)
+    m[0] /= np.sqrt(2.0)
+    return m
+
+
 def mfcc(audio: Audio, config: FeatureConfig = DEFAULT) -> np.ndarray:
     """Mel-frequency cepstral coefficients (n_frames, n_mfcc), c0 included."""
-    from scipy.fft import dct
-
-    return dct(log_mel(audio, config), type=2, axis=1, norm="ortho")[:, : config.n_mfcc]
+    return log_mel(audio, config) @ dct_matrix(config.n_mels, config.n_mfcc).T
 
 
 def deltas(x: np.ndarray, width: int = 2) -> np.ndarray:
