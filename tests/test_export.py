@@ -19,7 +19,8 @@ from voice_guide.content.loader import library_from_items
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.export import ALBUM, PLAYLIST, chapters_text, clock, export_library, safe_name
+from voice_guide.export import ALBUM, PLAYLIST, chapters_text, clock, export_library
+from voice_guide.export_plan import plan_export, safe_name
 from voice_guide.export_records import Records
 from voice_guide.testing import FakeSynthesizer
 
@@ -71,8 +72,12 @@ def audio_files(folder, fmt="wav"):
     return sorted(p.name for p in folder.iterdir() if p.suffix == f".{fmt}")
 
 
-def run(out, fmt="wav", names=(), synth=None, voice=VOICE, lib=None, **kw):
-    return export_library(lib or library(), list(names), out, fmt, synth or FakeSynthesizer(), voice, **kw)
+def run(out, fmt="wav", names=(), synth=None, voice=VOICE, lib=None, encoder=None, single_file=False, jobs=None,
+        progress=None, **kw):
+    """Plan the export as the command does, then make it."""
+    encoder = encoder or PydubEncoder()
+    plan = plan_export(lib or library(), list(names), out, fmt, voice, encoder, single_file, jobs)
+    return export_library(plan, synth or FakeSynthesizer(), encoder, progress, **kw)
 
 
 class Failing(PydubEncoder):
@@ -441,9 +446,7 @@ def test_progress_bar_on_a_terminal(tmp_path):
 
 
 def test_cli_ffmpeg_missing_is_one_sentence_and_no_file(tmp_path, capsys, guide_home, monkeypatch):
-    from voice_guide.adapters import pydub_export
-
-    monkeypatch.setattr(pydub_export, "ffmpeg_path", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
     out = tmp_path / "out"
     out.mkdir()
     assert cli.main(["export", "--out", str(out), "--format", "m4a"]) == ExportError.exit_code

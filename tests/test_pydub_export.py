@@ -9,11 +9,21 @@ import pytest
 from voice_guide.adapters import pydub_export
 from voice_guide.adapters.pydub_export import PydubEncoder, check_format, decode, read_tags
 from voice_guide.audio import Audio, tone
-from voice_guide.errors import ExportError
+from voice_guide.errors import ExportError, WriteError
 from voice_guide.engines import ALBUM, FORMATS, Chapter, Tags
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 RATE = 22050
+
+
+def only_this_ffmpeg(folder, monkeypatch, script=None):
+    """PATH holding nothing but an ffmpeg that runs `script` (none at all when None)."""
+    folder.mkdir(exist_ok=True)
+    if script is not None:
+        fake = folder / "ffmpeg"
+        fake.write_text("#!/bin/sh\n/bin/cat > /dev/null\n" + script)
+        fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(folder))
 
 
 def sound(seconds=3.0):
@@ -46,8 +56,8 @@ def test_mp3_without_chapters_has_none(tmp_path):
     assert read_tags(path)["chapters"] == []
 
 
-def test_ffmpeg_missing_is_one_clear_sentence(monkeypatch):
-    monkeypatch.setattr(pydub_export, "ffmpeg_path", lambda: None)
+def test_ffmpeg_missing_is_one_clear_sentence(tmp_path, monkeypatch):
+    only_this_ffmpeg(tmp_path / "bin", monkeypatch)
     for fmt in ("mp3", "ogg", "m4a"):
         with pytest.raises(ExportError, match="ffmpeg .* not installed; run scripts/setup.sh"):
             check_format(fmt)
@@ -55,7 +65,7 @@ def test_ffmpeg_missing_is_one_clear_sentence(monkeypatch):
 
 
 def test_wav_needs_no_ffmpeg(tmp_path, monkeypatch):
-    monkeypatch.setattr(pydub_export, "ffmpeg_path", lambda: None)
+    only_this_ffmpeg(tmp_path / "bin", monkeypatch)
     path = tmp_path / "t.wav"
     PydubEncoder().encode(sound(1.0), path, "wav", Tags("T", track=1, total=1))
     assert len(decode(path)) == RATE
@@ -66,20 +76,22 @@ def test_unknown_format_refused():
         check_format("flac")
 
 
-@needs_ffmpeg
 def test_ffmpeg_failure_is_an_export_error_and_leaves_no_scratch_files(tmp_path, monkeypatch):
+    only_this_ffmpeg(tmp_path / "bin", monkeypatch, "echo 'Unknown encoder libmp3lame' >&2; exit 1\n")
     before = {p.name for p in Path(tempfile.gettempdir()).iterdir()}
-    monkeypatch.setitem(pydub_export._ENCODING, "mp3", ("mp3", "no-such-codec", None, None))
-    with pytest.raises(ExportError, match="ffmpeg could not write the mp3 file"):
+    with pytest.raises(ExportError, match=r"ffmpeg could not write the mp3 file \(Unknown encoder libmp3lame\)"):
         PydubEncoder().encode(sound(1.0), tmp_path / "t.mp3", "mp3", Tags("T"))
     after = {p.name for p in Path(tempfile.gettempdir()).iterdir()}
     assert not [n for n in after - before if n.startswith(("voice-guide-encode-", "tmp"))]
 
 
-def test_ffmpeg_disk_full_becomes_enospc(tmp_path):
-    err = pydub_export._encode_error(Exception("...\nav_interleaved_write_frame(): No space left on device\n"),
-                                     tmp_path / "x.mp3", "mp3")
-    assert isinstance(err, OSError) and err.errno == errno.ENOSPC
+def test_ffmpeg_saying_the_disk_is_full_is_a_write_error(tmp_path, monkeypatch):
+    only_this_ffmpeg(tmp_path / "bin", monkeypatch,
+                     "echo 'av_interleaved_write_frame(): No space left on device' >&2; exit 1\n")
+    with pytest.raises(WriteError) as info:
+        PydubEncoder().encode(sound(1.0), tmp_path / "t.mp3", "mp3", Tags("T"))
+    assert info.value.errno == errno.ENOSPC
+    assert str(info.value).startswith("The disk is full, so t.mp3 could not be written; free some space")
 
 
 def test_disk_full_while_tagging_surfaces_as_oserror(tmp_path, monkeypatch):
@@ -92,6 +104,6 @@ def test_disk_full_while_tagging_surfaces_as_oserror(tmp_path, monkeypatch):
             raise mutagen.MutagenError(exc) from exc
 
     monkeypatch.setattr(pydub_export, "_tag_id3", full)
-    with pytest.raises(OSError) as info:
+    with pytest.raises(WriteError) as info:
         PydubEncoder().encode(sound(1.0), tmp_path / "t.wav", "wav", Tags("T"))
     assert info.value.errno == errno.ENOSPC
