@@ -177,11 +177,10 @@ def test_enroll_command_from_recordings(guide_home, tmp_path, capsys):
     assert "Left for another time: pause" in capsys.readouterr().out
 
 
-def test_enroll_without_a_microphone_says_what_to_do(guide_home, monkeypatch, capsys):
-    from voice_guide.adapters import sounddevice_audio
+def test_enroll_without_a_microphone_says_what_to_do(guide_home, capsys):
+    from voice_guide.wiring import Devices
 
-    monkeypatch.setattr(sounddevice_audio, "list_devices", lambda: ([], []))
-    assert cli.main(["enroll"]) == 4
+    assert cli.main(["enroll"], devices=Devices(listing=lambda: ([], []))) == 4
     err = capsys.readouterr().err
     assert "No microphone was found" in err and "--input" in err
 

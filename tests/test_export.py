@@ -488,12 +488,14 @@ def test_a_really_full_disk(tmp_path):
 
 
 def test_cli_missing_espeak_is_one_sentence_and_no_file(tmp_path, capsys, guide_home, monkeypatch):
-    from voice_guide.adapters import espeak_tts
     from voice_guide.settings import Settings, save
 
     save(Settings(synthesizer="espeak-ng"))
-    real = shutil.which
-    monkeypatch.setattr(espeak_tts.shutil, "which", lambda name, *a, **k: None if "espeak" in name else real(name, *a, **k))
+    programs = tmp_path / "bin"
+    programs.mkdir()
+    if shutil.which("ffmpeg"):
+        (programs / "ffmpeg").symlink_to(shutil.which("ffmpeg"))
+    monkeypatch.setenv("PATH", str(programs))  # ffmpeg, when there is one, but no espeak-ng
     out = tmp_path / "out"
     out.mkdir()
     code = cli.main(["export", "safety-notice", "--out", str(out)])

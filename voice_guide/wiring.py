@@ -34,6 +34,12 @@ def _microphone(device: str | None) -> AudioIn:
     return SounddeviceIn(device)
 
 
+def _listing() -> tuple[list, list]:
+    from voice_guide.adapters.sounddevice_audio import list_devices
+
+    return list_devices()
+
+
 def _keys() -> KeySource | None:
     from voice_guide.keys import open_keys
 
@@ -59,6 +65,8 @@ class Devices:
     speaker: Callable[[str | None], AudioOut] = _speaker
     """Output device name or index (None: the default) -> a speaker."""
     microphone: Callable[[str | None], AudioIn] = _microphone
+    listing: Callable[[], tuple[list, list]] = _listing
+    """The (microphones, speakers) this machine has, as `sounddevice_audio.DeviceInfo`s."""
     keys: Callable[[], KeySource | None] = _keys
     """The terminal's keys, or None when there is no terminal."""
     clock: Clock = field(default_factory=SystemClock)

@@ -61,12 +61,12 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 
         printed = PrintedPrompts()
         return printed, printed, recordings_listener([read_utterance(p) for p in args.input])
-    from voice_guide.adapters.sounddevice_audio import NO_INPUT, list_devices
+    from voice_guide.adapters.sounddevice_audio import NO_INPUT
 
-    inputs, _ = list_devices()
+    devices = devices_of(args)
+    inputs, _ = devices.listing()
     if not inputs:
         raise DeviceError(NO_INPUT + " To teach the guide from recordings instead, use --input FILE.wav ...")
-    devices = devices_of(args)
     mic = devices.microphone(settings.input_device)
     synth = devices.synthesizer(settings)
     if getattr(synth, "notice", ""):
