@@ -510,7 +510,7 @@ def test_cli_bad_rate_is_a_usage_error(tmp_path, capsys, guide_home):
 
 
 def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
-    from voice_guide.commands.export import default_out_dir
+    from voice_guide.export_plan import default_out_dir
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "audio" / "exports").mkdir(parents=True)
@@ -520,12 +520,21 @@ def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
 def test_default_folder_is_music_voice_guide_elsewhere(tmp_path, monkeypatch):
     import platformdirs
 
-    from voice_guide.commands.export import default_out_dir
+    from voice_guide.export_plan import default_out_dir
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(platformdirs, "user_music_dir", lambda: str(tmp_path / "Music"))
     assert default_out_dir() == tmp_path / "Music" / "voice-guide"
     assert (tmp_path / "Music" / "voice-guide").is_dir()
+
+
+def test_an_unknown_name_makes_no_default_folder(tmp_path, monkeypatch, capsys, guide_home):
+    import platformdirs
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(platformdirs, "user_music_dir", lambda: str(tmp_path / "Music"))
+    assert cli.main(["export", "no-such-thing"]) == 2
+    assert "no-such-thing" in capsys.readouterr().err and not (tmp_path / "Music").exists()
 
 
 # ---- issue 10: hostile records, corrupted tracks, the playlist; bookkeeping out of the folder --------

@@ -8,6 +8,7 @@ write the format here (ffmpeg is installed), all before anything is rendered.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import unicodedata
@@ -26,6 +27,7 @@ MAX_JOBS = 4
 """Most tracks made at once (see default_jobs)."""
 COMMENT = "Guidance read aloud; not a replacement for a doctor."
 """Every track's comment tag."""
+DEFAULT_DIR = Path("audio") / "exports"
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,18 @@ def select(library: Library, names: Sequence[str]) -> list[Item]:
     return [item for item in library.items if item.name in wanted]
 
 
+def default_out_dir() -> Path:
+    """audio/exports/ when run inside the project, else the user's Music/voice-guide (created)."""
+    if DEFAULT_DIR.is_dir():
+        return DEFAULT_DIR
+    import platformdirs
+
+    folder = Path(platformdirs.user_music_dir()) / "voice-guide"
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def check_folder(out_dir: Path) -> None:
     if not out_dir.exists():
         raise ExportError(f"The folder {out_dir} does not exist; create it or choose another with --out.")
@@ -99,15 +113,16 @@ def default_jobs() -> int:
     return max(1, min(MAX_JOBS, os.cpu_count() or 1))
 
 
-def plan_export(library: Library, names: Sequence[str], out_dir: Path | str, fmt: str, voice: VoiceSettings,
-                encoder: Encoder, single_file: bool = False, jobs: int | None = None) -> ExportPlan:
+def plan_export(library: Library, names: Sequence[str], out_dir: Path | str | None, fmt: str,
+                voice: VoiceSettings, encoder: Encoder, single_file: bool = False,
+                jobs: int | None = None) -> ExportPlan:
     """Check the request (see the module docstring) and name every file: a track is
     'NN - Title.fmt', numbered by its place in the whole library, so a partial export names each
-    track as a whole one does."""
+    track as a whole one does. `out_dir` None: `default_out_dir()`, once the names are known good."""
     items = select(library, names)
     if fmt not in FORMATS:
         raise UsageError(f"The format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}.")
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir) if out_dir is not None else default_out_dir()
     check_folder(out_dir)
     encoder.check(fmt)
     if single_file:

@@ -12,30 +12,15 @@ import argparse
 import contextlib
 import signal
 import sys
-from pathlib import Path
 from typing import Iterator, TextIO
 
 from voice_guide import fileio
-from voice_guide.engines import RATE_MAX, RATE_MIN
-from voice_guide.engines import FORMATS
+from voice_guide.engines import FORMATS, RATE_MAX, RATE_MIN
 from voice_guide.export import ExportResult, ProgressEvent, clock
 from voice_guide.export_plan import MAX_JOBS, default_jobs
 from voice_guide.commands import devices_of, library_of, load_settings
 
 ORDER = 30
-DEFAULT_DIR = Path("audio") / "exports"
-
-
-def default_out_dir() -> Path:
-    """audio/exports/ when run inside the project, else the user's Music/voice-guide (created)."""
-    if DEFAULT_DIR.is_dir():
-        return DEFAULT_DIR
-    import platformdirs
-
-    folder = Path(platformdirs.user_music_dir()) / "voice-guide"
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 class ConsoleProgress:
@@ -117,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
         settings = settings.with_changes(rate=args.rate)
     encoder = devices.encoder()
     # Checked before the synthesiser starts, so a bad name or folder or a missing ffmpeg is said at once.
-    plan = plan_export(library_of(args), args.names, Path(args.out) if args.out else default_out_dir(),
-                       args.format, voice_settings(settings), encoder, args.single_file, args.jobs)
+    plan = plan_export(library_of(args), args.names, args.out, args.format, voice_settings(settings), encoder,
+                       args.single_file, args.jobs)
     progress = ConsoleProgress(sys.stderr)
     with sigterm_stops():
         synth = devices.synthesizer(settings)
