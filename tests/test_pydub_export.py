@@ -1,12 +1,14 @@
 import errno
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from voice_guide.adapters import pydub_export
 from voice_guide.adapters.pydub_export import PydubEncoder, check_format, decode, read_tags
 from voice_guide.audio import Audio, tone
 from voice_guide.errors import ExportError, WriteError
@@ -94,16 +96,28 @@ def test_ffmpeg_saying_the_disk_is_full_is_a_write_error(tmp_path, monkeypatch):
     assert str(info.value).startswith("The disk is full, so t.mp3 could not be written; free some space")
 
 
-def test_disk_full_while_tagging_surfaces_as_oserror(tmp_path, monkeypatch):
-    def full(*args, **kwargs):
-        import mutagen
+TAGGING_REFUSED = """
+import resource, signal, sys
+from pathlib import Path
+import numpy as np
+from voice_guide.adapters.pydub_export import PydubEncoder
+from voice_guide.audio import Audio, wav_bytes
+from voice_guide.engines import Tags
+from voice_guide.errors import WriteError
+audio = Audio(np.zeros(22050, dtype=np.float32), 22050)
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (len(wav_bytes(audio)) + 10, resource.RLIM_INFINITY))
+try:
+    PydubEncoder().encode(audio, Path(sys.argv[1]), "wav", Tags("A title long enough to need room"))
+except WriteError as exc:
+    print(exc.errno)
+"""
 
-        try:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        except OSError as exc:
-            raise mutagen.MutagenError(exc) from exc
 
-    monkeypatch.setattr(pydub_export, "_tag_id3", full)
-    with pytest.raises(WriteError) as info:
-        PydubEncoder().encode(sound(1.0), tmp_path / "t.wav", "wav", Tags("T"))
-    assert info.value.errno == errno.ENOSPC
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs a file size limit (POSIX)")
+def test_a_write_refused_while_tagging_is_a_write_error(tmp_path):
+    """The sound fits but its tags do not (a file size limit, in a child process so no other file
+    meets it): the OSError that mutagen meets comes out as our WriteError, with its errno."""
+    done = subprocess.run([sys.executable, "-c", TAGGING_REFUSED, str(tmp_path / "t.wav")], capture_output=True,
+                          text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent)
+    assert done.stdout.split() == [str(errno.EFBIG)], done.stderr
