@@ -13,7 +13,7 @@ import sys
 
 from voice_guide import progress, welcome
 from voice_guide.chatter import library_messages_to_log
-from voice_guide.commands import library_of
+from voice_guide.commands import devices_of, library_of
 from voice_guide.commands.export import sigterm_stops
 from voice_guide import settings as settings_mod
 from voice_guide.content.loader import Library
@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
 
         recordings = [read_utterance(path, max_seconds=INPUT_MAX_SECONDS) for path in args.input]
     listen = not args.no_listen
-    engines = engines or build_engines(settings, library.items, listen, getattr(args, "devices", None))
+    engines = engines or build_engines(settings, library.items, listen, devices_of(args))
     loaded = progress.load()
     notices = [n for n in (settings.notice, loaded.notice, *engines.notices) if n]
 
