@@ -100,9 +100,11 @@ def main() -> int:
     try:
         from voice_guide.adapters.pydub_export import decode
         from voice_guide.content.loader import load_library
-        from voice_guide.export import default_jobs, export_library
+        from voice_guide.export import export_library
+        from voice_guide.export_plan import default_jobs, plan_export
         from voice_guide.settings import Settings
-        from voice_guide.speech import open_synthesizer, voice_settings
+        from voice_guide.speech import voice_settings
+        from voice_guide.wiring import Devices
 
         library = load_library()
         settings = Settings(synthesizer=args.synthesizer)
@@ -111,11 +113,14 @@ def main() -> int:
         jobs = args.jobs or default_jobs()
         print(f"before: {load()}")
         start = time.perf_counter()
-        synth = Counting(open_synthesizer(settings))
+        devices = Devices()
+        synth = Counting(devices.synthesizer(settings))
         if synth.inner.notice:
             print(synth.inner.notice)
         try:
-            result = export_library(library, [], out, args.format, synth, voice_settings(settings), jobs=jobs)
+            encoder = devices.encoder()
+            plan = plan_export(library, [], out, args.format, voice_settings(settings), encoder, jobs=jobs)
+            result = export_library(plan, synth, encoder)
         finally:
             synth.close()
         export_wall = time.perf_counter() - start

@@ -90,17 +90,22 @@ def export(voice: str, names: list[str], fmt: str, folder: Path):
     os.environ["VOICE_GUIDE_HOME"] = str(folder / "home")  # an empty speech cache
     from voice_guide.content.loader import load_library
     from voice_guide.export import export_library
+    from voice_guide.export_plan import plan_export
     from voice_guide.settings import Settings
-    from voice_guide.speech import open_synthesizer, voice_settings
+    from voice_guide.speech import voice_settings
+    from voice_guide.wiring import Devices
 
     settings = Settings(synthesizer=voice)
     out = folder / "out"
     out.mkdir(parents=True)
-    synth = open_synthesizer(settings)
+    devices = Devices()
+    encoder = devices.encoder()
+    plan = plan_export(load_library(), names, out, fmt, voice_settings(settings), encoder)
+    synth = devices.synthesizer(settings)
     if synth.notice:
         print(synth.notice)
     try:
-        result = export_library(load_library(), names, out, fmt, synth, voice_settings(settings))
+        result = export_library(plan, synth, encoder)
     finally:
         synth.close()
     return load_library(), result, synth.name

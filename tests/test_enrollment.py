@@ -6,10 +6,11 @@ import pytest
 
 from voice_guide import cli
 from voice_guide.audio import Audio, concatenate
-from voice_guide.enrollment import (CORE, GIVE_UP_SILENT, MAX_TRIES, PROBLEMS, Enroller, check_take, commands_to_enrol, forget,
+from voice_guide.enrollment import (CORE, GIVE_UP_SILENT, MAX_TRIES, Enroller, check_take, commands_to_enrol, forget,
                                     mic_listener, recordings_listener, switch_off)
 from voice_guide.errors import UsageError
 from voice_guide.personal import PersonalModel, voice_dir
+from voice_guide.prompts import say
 from voice_guide.audio import wav_bytes
 from voice_guide.templates import TemplateSet
 from voice_guide.testing import FakeSynthesizer, MemoryAudioOut, ScriptedAudioIn
@@ -72,8 +73,8 @@ def test_bad_takes_are_asked_again_with_the_reason(tmp_path):
     report, synth, _ = run([t for t in takes if t is not None], ["pause"], tmp_path)
     assert report.enrolled == ["pause"]
     assert report.problems == {"quiet": 1, "clipped": 1, "long": 1}
-    assert f"{PROBLEMS['quiet']} Say 'pause'." in synth.calls
-    assert f"{PROBLEMS['long']} Say 'pause'." in synth.calls
+    assert f"{say('take.quiet')} Say 'pause'." in synth.calls
+    assert f"{say('take.long')} Say 'pause'." in synth.calls
 
 
 def test_a_command_is_left_after_too_many_bad_takes(tmp_path):
@@ -91,7 +92,7 @@ def test_silence_is_asked_again_then_enrolment_stops(tmp_path):
     report, synth, _ = run(takes, ["pause", "next", "yes"], tmp_path)
     assert report.enrolled == ["pause"] and report.skipped == ["next", "yes"] and report.stopped
     assert report.problems == {"nothing": GIVE_UP_SILENT}
-    assert f"{PROBLEMS['nothing']} Say 'next'." in synth.calls
+    assert f"{say('take.nothing')} Say 'next'." in synth.calls
     assert synth.calls[-1] == "I will stop here. Run the enrolment again whenever you are ready."
     assert PersonalModel.load(tmp_path).enrolled == ["pause"]
 
@@ -101,7 +102,7 @@ def test_a_take_unlike_the_others_is_asked_again_once(tmp_path):
     takes = [take("pause", 0), take("louder", 0), take("pause", 1), take("pause", 2)]
     report, synth, _ = run(takes, ["pause"], tmp_path)
     assert report.problems == {"unlike": 1}
-    assert f"{PROBLEMS['unlike']} Say 'pause'." in synth.calls
+    assert f"{say('take.unlike')} Say 'pause'." in synth.calls
 
 
 @pytest.mark.slow
@@ -177,11 +178,10 @@ def test_enroll_command_from_recordings(guide_home, tmp_path, capsys):
     assert "Left for another time: pause" in capsys.readouterr().out
 
 
-def test_enroll_without_a_microphone_says_what_to_do(guide_home, monkeypatch, capsys):
-    from voice_guide.adapters import sounddevice_audio
+def test_enroll_without_a_microphone_says_what_to_do(guide_home, capsys):
+    from voice_guide.wiring import Devices
 
-    monkeypatch.setattr(sounddevice_audio, "list_devices", lambda: ([], []))
-    assert cli.main(["enroll"]) == 4
+    assert cli.main(["enroll"], devices=Devices(listing=lambda: ([], []))) == 4
     err = capsys.readouterr().err
     assert "No microphone was found" in err and "--input" in err
 

@@ -19,7 +19,8 @@ from voice_guide.content.loader import library_from_items
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.export import ALBUM, PLAYLIST, chapters_text, clock, export_library, safe_name
+from voice_guide.export import ALBUM, PLAYLIST, chapters_text, clock, export_library
+from voice_guide.export_plan import plan_export, safe_name
 from voice_guide.export_records import Records
 from voice_guide.testing import FakeSynthesizer
 
@@ -71,8 +72,12 @@ def audio_files(folder, fmt="wav"):
     return sorted(p.name for p in folder.iterdir() if p.suffix == f".{fmt}")
 
 
-def run(out, fmt="wav", names=(), synth=None, voice=VOICE, lib=None, **kw):
-    return export_library(lib or library(), list(names), out, fmt, synth or FakeSynthesizer(), voice, **kw)
+def run(out, fmt="wav", names=(), synth=None, voice=VOICE, lib=None, encoder=None, single_file=False, jobs=None,
+        progress=None, **kw):
+    """Plan the export as the command does, then make it."""
+    encoder = encoder or PydubEncoder()
+    plan = plan_export(lib or library(), list(names), out, fmt, voice, encoder, single_file, jobs)
+    return export_library(plan, synth or FakeSynthesizer(), encoder, progress, **kw)
 
 
 class Failing(PydubEncoder):
@@ -441,9 +446,7 @@ def test_progress_bar_on_a_terminal(tmp_path):
 
 
 def test_cli_ffmpeg_missing_is_one_sentence_and_no_file(tmp_path, capsys, guide_home, monkeypatch):
-    from voice_guide.adapters import pydub_export
-
-    monkeypatch.setattr(pydub_export, "ffmpeg_path", lambda: None)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-programs-here"))
     out = tmp_path / "out"
     out.mkdir()
     assert cli.main(["export", "--out", str(out), "--format", "m4a"]) == ExportError.exit_code
@@ -485,12 +488,14 @@ def test_a_really_full_disk(tmp_path):
 
 
 def test_cli_missing_espeak_is_one_sentence_and_no_file(tmp_path, capsys, guide_home, monkeypatch):
-    from voice_guide.adapters import espeak_tts
     from voice_guide.settings import Settings, save
 
     save(Settings(synthesizer="espeak-ng"))
-    real = shutil.which
-    monkeypatch.setattr(espeak_tts.shutil, "which", lambda name, *a, **k: None if "espeak" in name else real(name, *a, **k))
+    programs = tmp_path / "bin"
+    programs.mkdir()
+    if shutil.which("ffmpeg"):
+        (programs / "ffmpeg").symlink_to(shutil.which("ffmpeg"))
+    monkeypatch.setenv("PATH", str(programs))  # ffmpeg, when there is one, but no espeak-ng
     out = tmp_path / "out"
     out.mkdir()
     code = cli.main(["export", "safety-notice", "--out", str(out)])
@@ -505,7 +510,7 @@ def test_cli_bad_rate_is_a_usage_error(tmp_path, capsys, guide_home):
 
 
 def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
-    from voice_guide.commands.export import default_out_dir
+    from voice_guide.export_plan import default_out_dir
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "audio" / "exports").mkdir(parents=True)
@@ -515,12 +520,21 @@ def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
 def test_default_folder_is_music_voice_guide_elsewhere(tmp_path, monkeypatch):
     import platformdirs
 
-    from voice_guide.commands.export import default_out_dir
+    from voice_guide.export_plan import default_out_dir
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(platformdirs, "user_music_dir", lambda: str(tmp_path / "Music"))
     assert default_out_dir() == tmp_path / "Music" / "voice-guide"
     assert (tmp_path / "Music" / "voice-guide").is_dir()
+
+
+def test_an_unknown_name_makes_no_default_folder(tmp_path, monkeypatch, capsys, guide_home):
+    import platformdirs
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(platformdirs, "user_music_dir", lambda: str(tmp_path / "Music"))
+    assert cli.main(["export", "no-such-thing"]) == 2
+    assert "no-such-thing" in capsys.readouterr().err and not (tmp_path / "Music").exists()
 
 
 # ---- issue 10: hostile records, corrupted tracks, the playlist; bookkeeping out of the folder --------

@@ -38,12 +38,11 @@ from hypothesis import HealthCheck, given, settings as hsettings, strategies as 
 from voice_guide import cli, progress
 from voice_guide import settings as settings_mod
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor, tone
-from voice_guide.commands import guide
 from voice_guide.content.loader import library_from_items, load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
-from voice_guide.export import safe_name
+from voice_guide.export_plan import safe_name
 from voice_guide.export_records import Records
 from voice_guide.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
@@ -159,7 +158,8 @@ class Speaker(ClockAudioOut):
 def machine(guide_home):
     """`voice-guide` as installed (settings, real synthesiser and recogniser, files), handed fake
     devices: the sound card, microphone, keyboard and clock; `machine.synth` is the synthesiser it
-    opened, `machine.main(argv)` runs a command with these devices. It speaks with MACHINE_SETTINGS."""
+    opened, `machine.main(argv, library=None)` runs a command with these devices (and that library, else
+    the package's own). It speaks with MACHINE_SETTINGS."""
     from voice_guide.speech import open_synthesizer as real_open
 
     settings_mod.save(MACHINE_SETTINGS)
@@ -178,7 +178,7 @@ def machine(guide_home):
 
     m.devices = Devices(speaker=lambda device=None: m.out, microphone=open_mic, keys=lambda: m.keys, clock=clock,
                         synthesizer=open_synthesizer)
-    m.main = lambda argv: cli.main(argv, devices=m.devices)
+    m.main = lambda argv, library=None: cli.main(argv, devices=m.devices, library=library)
     return m
 
 
@@ -250,10 +250,11 @@ class TestSpeechEngineHangsOrDies:
         if fault == signal.SIGSTOP:  # the watchdog noticed within a few seconds
             assert 2.5 < after_kill < 10.0, after_kill
 
-    def test_an_engine_that_cannot_start_is_one_sentence(self, machine, capsys, monkeypatch):
-        from voice_guide.adapters import pyttsx3_tts
+    def test_an_engine_that_cannot_start_is_one_sentence(self, machine, capsys):
+        from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
+        from voice_guide.speech import CachedSynthesizer
 
-        monkeypatch.setattr(pyttsx3_tts, "_ENTRY", "raise SystemExit(3)")
+        machine.devices.synthesizer = lambda settings: CachedSynthesizer(Pyttsx3Synthesizer(worker="raise SystemExit(3)"))
         assert machine.main(["read", "safety-notice", "--no-listen"]) == 4
         err = capsys.readouterr().err.strip()
         last = err.splitlines()[-1]  # after a line per retry of the same sentence
@@ -272,8 +273,7 @@ class TestPiperCannotLoad:
         (tmp_path / "voice.onnx").write_bytes(b"\0" * 64)
         (tmp_path / "voice.onnx.json").write_text("{}")
         monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))
-        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
-        assert machine.main(["read", "note", "--no-listen"]) == 0
+        assert machine.main(["read", "note", "--no-listen"], library=NOTE_LIBRARY) == 0
         captured = capsys.readouterr()
         lines = said(captured.out)
         assert lines[0].startswith("The Piper voice could not be loaded (its model voice.onnx is unusable")
@@ -444,11 +444,11 @@ class TestRecogniserModel:
     @pytest.mark.slow
     def test_the_guide_says_it_once_and_still_hears(self, machine, tmp_path, monkeypatch, capsys):
         settings_mod.save(MACHINE_SETTINGS.with_changes(recogniser="vosk"))  # the machine saved its own
-        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
         model = _model_dir("corrupt", tmp_path)
         monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
         assert machine.main(["read", "note", "--input", str(recording(tmp_path / "p.wav", "wait")),
-                         str(recording(tmp_path / "r.wav", "resume", voice="en-us", speed=120))]) == 0
+                             str(recording(tmp_path / "r.wav", "resume", voice="en-us", speed=120))],
+                            library=NOTE_LIBRARY) == 0
         lines = said(capsys.readouterr().out)
         assert sum("built-in recogniser" in l for l in lines) == 1  # said once it has loaded
         assert any(l.startswith("Paused.") for l in lines) and "Going on." in lines
@@ -596,13 +596,12 @@ class TestSettingsAndSavedPlace:
     @pytest.mark.parametrize("which", ["settings", "progress"])
     @pytest.mark.parametrize("kind", list(UNUSABLE))
     @pytest.mark.slow
-    def test_kept_aside_defaults_used_told_once(self, which, kind, machine, monkeypatch, capsys):
-        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
+    def test_kept_aside_defaults_used_told_once(self, which, kind, machine, capsys):
         path = settings_mod.settings_path() if which == "settings" else progress.progress_path()
         path.parent.mkdir(parents=True, exist_ok=True)
         fmt = settings_mod.FORMAT if which == "settings" else progress.FORMAT
         path.write_bytes(UNUSABLE[kind].replace(b"FORMAT", fmt.encode()))
-        assert machine.main(["read", "note", "--no-listen"]) == 0
+        assert machine.main(["read", "note", "--no-listen"], library=NOTE_LIBRARY) == 0
         captured = capsys.readouterr()
         lines = said(captured.out)
         told = "Your settings file could not be used" if which == "settings" else "Your saved place could not be used"
@@ -611,13 +610,12 @@ class TestSettingsAndSavedPlace:
         assert len(list(path.parent.glob(f"{path.name}.bad-*"))) == 1 and not path.exists()
         assert settings_mod.load() == (settings_mod.Settings() if which == "settings" else MACHINE_SETTINGS)
         no_traceback(captured.err)
-        assert machine.main(["read", "note", "--no-listen"]) == 0  # told once: not again
+        assert machine.main(["read", "note", "--no-listen"], library=NOTE_LIBRARY) == 0  # told once: not again
         assert said(capsys.readouterr().out)[0] == "A note"
 
     @pytest.mark.parametrize("kind", list(UNUSABLE))
     @pytest.mark.slow
-    def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path,
-                                                                    monkeypatch, capsys):
+    def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path, capsys):
         from voice_guide import personal
 
         devices = Devices(recognizer=lambda settings, vocab: ScriptedRecognizer(["next"] * 2))
@@ -757,11 +755,10 @@ class TestBadAudio:
         no_traceback(err)
 
     @pytest.mark.slow
-    def test_input_in_odd_flavours_is_understood(self, machine, tmp_path, monkeypatch, capsys):
-        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
+    def test_input_in_odd_flavours_is_understood(self, machine, tmp_path, capsys):
         pause = recording(tmp_path / "pause.wav", "wait", rate=8000, subtype="PCM_24")
         resume = recording(tmp_path / "resume.wav", "resume", rate=48000, channels=2, subtype="FLOAT")
-        assert machine.main(["read", "note", "--input", str(pause), str(resume)]) == 0
+        assert machine.main(["read", "note", "--input", str(pause), str(resume)], library=NOTE_LIBRARY) == 0
         lines = said(capsys.readouterr().out)
         assert any(l.startswith("Paused.") for l in lines) and "Going on." in lines
         assert lines[-1] == "That was A note. Goodbye."
@@ -903,17 +900,13 @@ class TestNames:
         assert (out / f"01 - {name}.mp3").resolve().parent == out
 
     @pytest.mark.slow
-    def test_export_of_evil_titles_stays_in_the_folder(self, tmp_path, guide_home, monkeypatch, capsys):
-        from voice_guide.content import loader
-
+    def test_export_of_evil_titles_stays_in_the_folder(self, tmp_path, guide_home, capsys):
         items = [Item(f"item-{i}", title, "topic", (Step(f"Sentence {i}."),), order=i)
                  for i, title in enumerate(EVIL_TITLES, start=1)]
-        cli.build_parser()  # every command module imported first, so none keeps the stand-in library
-        monkeypatch.setattr(loader, "load_library",
-                            lambda: library_from_items((f"topics/{i.name}.toml", i) for i in items))
+        library = library_from_items((f"topics/{i.name}.toml", i) for i in items)
         out = tmp_path / "a" / "out"
         out.mkdir(parents=True)
-        assert cli.main(["export", "--out", str(out), "--format", "wav"]) == 0
+        assert cli.main(["export", "--out", str(out), "--format", "wav"], library=library) == 0
         files = sorted(str(p) for p in tmp_path.rglob("*")
                        if p.is_file() and p.parent != out and guide_home not in p.parents)
         assert files == [], files
@@ -929,10 +922,9 @@ class TestNames:
         assert "no topic or session called" in err
         no_traceback(err)
 
-    def test_a_saved_place_naming_a_path_is_ignored(self, machine, monkeypatch, capsys):
-        monkeypatch.setattr(guide, "load_library", lambda: NOTE_LIBRARY)
+    def test_a_saved_place_naming_a_path_is_ignored(self, machine, capsys):
         progress.save(progress.Progress("../../etc/passwd", 1))
-        assert machine.main(["guide", "--no-listen"]) == 0
+        assert machine.main(["guide", "--no-listen"], library=NOTE_LIBRARY) == 0
         assert said(capsys.readouterr().out)[:1] == ["Hello, this is voice guide."]
 
 

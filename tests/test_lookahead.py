@@ -20,10 +20,13 @@ class Gated(FakeSynthesizer):
     def __init__(self, bad=()):
         super().__init__()
         self.gate = threading.Event()
+        self.entered = threading.Event()
+        """Set once a render has begun (and waits at the gate)."""
         self.threads: dict[str, str] = {}
         self.bad = set(bad)
 
     def synthesize(self, text, settings):
+        self.entered.set()
         assert self.gate.wait(10)
         self.threads[text] = threading.current_thread().name
         if text in self.bad:
@@ -32,8 +35,7 @@ class Gated(FakeSynthesizer):
 
 
 def settled(ahead: Lookahead) -> None:
-    with ahead._changed:
-        assert ahead._changed.wait_for(lambda: not ahead._wanted and ahead._busy is None, timeout=10)
+    assert ahead.settle(timeout=10)
 
 
 def test_renders_what_is_wanted_in_order_at_most_ahead_of_them():
@@ -56,8 +58,7 @@ def test_take_waits_for_the_text_being_rendered():
     ahead = Lookahead(synth)
     ahead.want(["Slow one."], VOICE)
     threading.Timer(0.2, synth.gate.set).start()
-    with ahead._changed:
-        ahead._changed.wait_for(lambda: ahead._busy is not None, timeout=10)
+    assert synth.entered.wait(10)
     assert ahead.take("Slow one.", VOICE) is not None
     assert synth.calls == ["Slow one."]
     ahead.close()

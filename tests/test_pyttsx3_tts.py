@@ -162,11 +162,8 @@ def test_close_stops_the_worker_and_it_restarts_on_demand():
     synth.close()
 
 
-def test_missing_engine_gives_an_engine_error(monkeypatch):
+def test_missing_engine_gives_an_engine_error():
     """A worker that cannot import pyttsx3 (here: a Python that cannot even start) is an EngineError."""
-    import voice_guide.adapters.pyttsx3_tts as module
-
-    monkeypatch.setattr(module, "_ENTRY", "raise SystemExit(3)")
-    with Pyttsx3Synthesizer(start_timeout=10) as synth:
+    with Pyttsx3Synthesizer(start_timeout=10, worker="raise SystemExit(3)") as synth:
         with pytest.raises(EngineError, match="could not start its voice"):
             synth.synthesize("Hello.", VoiceSettings())

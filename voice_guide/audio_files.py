@@ -118,16 +118,18 @@ def read_utterance(path: Path | str, rate: int = SPEECH_RATE, max_seconds: float
                 f"{path}: it lasts {frames / source_rate:.0f} seconds, too long for one utterance "
                 f"(at most {max_seconds:g}); cut out the spoken command."
             )
-        pieces = list(_resampled_chunks(path, f, rate))
+        pieces = list(_resampled_chunks(path, f, rate, CHUNK_FRAMES))
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     if len(samples) == 0:
         _check_not_empty(path, 0)
     return Audio(samples, rate)
 
 
-def iter_blocks(path: Path | str, rate: int = SPEECH_RATE, block: int = 1600) -> Iterator[np.ndarray]:
+def iter_blocks(path: Path | str, rate: int = SPEECH_RATE, block: int = 1600,
+                chunk: int = CHUNK_FRAMES) -> Iterator[np.ndarray]:
     """Stream a sound file as float32 mono blocks of `block` samples at `rate` (the last may be
-    shorter), like a microphone would, holding only a few chunks in memory however long the file."""
+    shorter), like a microphone would, holding only a few chunks of `chunk` samples in memory however
+    long the file."""
     path = Path(path)
     if block <= 0:
         raise ValueError("block must be positive")
@@ -135,7 +137,7 @@ def iter_blocks(path: Path | str, rate: int = SPEECH_RATE, block: int = 1600) ->
     with f:
         _check_not_empty(path, f.frames)
         pending = np.zeros(0, dtype=np.float32)
-        for piece in _resampled_chunks(path, f, rate):
+        for piece in _resampled_chunks(path, f, rate, chunk):
             pending = np.concatenate([pending, piece]) if len(pending) else piece
             whole = len(pending) - len(pending) % block
             for i in range(0, whole, block):
@@ -145,12 +147,12 @@ def iter_blocks(path: Path | str, rate: int = SPEECH_RATE, block: int = 1600) ->
             yield pending
 
 
-def _resampled_chunks(path: Path, f, rate: int) -> Iterator[np.ndarray]:
-    """The file as mono chunks at `rate`, read at most CHUNK_FRAMES samples at a time; together they
+def _resampled_chunks(path: Path, f, rate: int, chunk: int) -> Iterator[np.ndarray]:
+    """The file as mono chunks at `rate`, read at most `chunk` samples at a time; together they
     equal resampling the whole file at once."""
     import soundfile
 
-    frames = max(1, CHUNK_FRAMES // max(1, f.channels))
+    frames = max(1, chunk // max(1, f.channels))
     stream = resampler(f.samplerate, rate) if f.samplerate != rate else None
     while True:
         try:

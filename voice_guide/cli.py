@@ -13,6 +13,7 @@ from voice_guide import __version__, commands
 from voice_guide.errors import VoiceGuideError, printable
 
 if TYPE_CHECKING:
+    from voice_guide.content.loader import Library
     from voice_guide.wiring import Devices
 
 
@@ -34,13 +35,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, devices: Devices | None = None) -> int:
-    """Run one command; `devices` opens its engines (this machine's when None; tests hand in fakes)."""
+def main(argv: list[str] | None = None, devices: Devices | None = None, library: Library | None = None) -> int:
+    """Run one command; `devices` opens its engines and `library` is what it reads (this machine's
+    and the package's own when None; tests hand in fakes, as httpx takes a `transport=`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["guide", *argv]
     args = build_parser().parse_args(argv)
-    args.devices = devices
+    args.devices, args.library = devices, library
     from voice_guide.commands.export import sigterm_stops
 
     try:

@@ -175,7 +175,10 @@ class Encoder(Protocol):
 
     name: str
 
-    def check(self, fmt: str) -> None: ...
+    def check(self, fmt: str) -> None:
+        """Raise ExportError now, before anything is rendered, when `fmt` cannot be written here."""
+        ...
 
     def encode(self, audio: Audio, path: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
-        """Write `audio` to `path` (a temporary file); a full disk surfaces as OSError(ENOSPC)."""
+        """Write `audio` to `path` (a temporary file) as `fmt`, one `check` accepted; a full disk or a
+        refused write raises WriteError, anything else ExportError."""

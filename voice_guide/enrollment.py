@@ -25,6 +25,7 @@ from voice_guide.engines import AudioIn, AudioOut, Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.features import dtw_distance, sounding_span, utterance_features
 from voice_guide.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
+from voice_guide.prompts import say
 from voice_guide.switch import KINDS, SwitchDetector, SwitchProfile, TransientWatcher, measure
 
 CORE = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "louder", "quieter", "help",
@@ -51,21 +52,13 @@ SHORTEST, LONGEST = 0.12, 2.5
 UNLIKE = 4.2
 """A take further than this (DTW distance) from every earlier take of the word is asked again once."""
 
-PROBLEMS = {
-    "nothing": "I did not hear anything.",
-    "quiet": "That was too quiet for me. Please say it a little louder, or come closer to the microphone.",
-    "clipped": "That was so loud it crackled. Please say it a little softer, or move back a bit.",
-    "long": "That was longer than one word. Please say just the word.",
-    "short": "I only heard a very short sound.",
-    "unlike": "That sounded different from before.",
-    "not-switch": "That did not sound like your switch sound.",
-}
 
 Listen = Callable[[str, float], "Audio | None"]
 
 
 def check_take(audio: Audio) -> str | None:
-    """Why this take cannot be used (a key of PROBLEMS), or None when it can."""
+    """Why this take cannot be used ('quiet', 'clipped', 'long', 'short' or 'nothing': what the guide
+    then says is `take.KEY` in data/prompts.toml), or None when it can."""
     x = audio.samples
     if len(x) == 0:
         return "nothing"
@@ -155,32 +148,28 @@ class Enroller:
         if notice:
             self.say(notice)
         many = len(commands) > 1
-        self.say(f"I will learn how you say my commands. I will ask you to say {'each word' if many else 'it'} "
-                 f"{self.takes} times. Speak the way you usually do.")
+        self.say(say("enrolment.intro_many" if many else "enrolment.intro_one", takes=self.takes))
         for i, command in enumerate(commands):
             feats = self._takes_of(command)
             if self.report.stopped:
                 self.report.skipped.extend(commands[i:])
-                self.say("I will stop here. Run the enrolment again whenever you are ready.")
+                self.say(say("enrolment.stopped"))
                 return self.report
             if feats is None:
                 self.report.skipped.append(command)
-                self.say(f"Let's leave '{command}' for another time.")
+                self.say(say("enrolment.leave_word", command=command))
                 continue
             templates.replace(command, feats)
             templates.save(self.folder / TEMPLATES_FILE)
             self.report.enrolled.append(command)
-            self.say("Thank you.")
-        if self.report.enrolled:
-            self.say("All done. I will listen for your own voice from now on.")
-        else:
-            self.say("Nothing was saved. You can try again any time.")
+            self.say(say("enrolment.thanks"))
+        self.say(say("enrolment.all_done" if self.report.enrolled else "enrolment.nothing_saved"))
         return self.report
 
     def _takes_of(self, command: str) -> list[np.ndarray] | None:
         feats: list[np.ndarray] = []
         failures = 0
-        prompt = f"Say '{command}'."
+        prompt = say("enrolment.say_word", command=command)
         asked_unlike = False
         while len(feats) < self.takes:
             self.say(prompt)
@@ -192,13 +181,13 @@ class Enroller:
                     problem, asked_unlike = "unlike", True
                 else:
                     feats.append(f)
-                    prompt = "Again." if len(feats) < self.takes else ""
+                    prompt = say("enrolment.again") if len(feats) < self.takes else ""
                     continue
             self._problem(problem)
             failures += 1
             if failures >= MAX_TRIES * self.takes or self.report.stopped:
                 return None
-            prompt = f"{PROBLEMS[problem]} Say '{command}'."
+            prompt = f"{say(f'take.{problem}')} {say('enrolment.say_word', command=command)}"
         return feats
 
     def enrol_switch(self, kind: str, action: str = "toggle") -> bool:
@@ -206,30 +195,27 @@ class Enroller:
         if kind not in KINDS:
             raise UsageError(f"The switch sound must be one of {', '.join(KINDS)}, not '{kind}'.")
         generic = SwitchDetector(SwitchProfile(kind=kind, enabled=True))
-        what = {"click": "a tongue click or a tap on the table", "hum": "a hum, with your lips closed, "
-                "for about a second"}[kind]
-        does = "pause and resume" if action == "toggle" else "pause"
-        self.say(f"Let's set up your switch sound: {what}. It will {does} the guide. "
-                 f"Make the sound {SWITCH_TAKES} times, once each time I ask.")
+        does = say("switch.toggles" if action == "toggle" else "switch.pauses")
+        self.say(say("switch.intro", what=say(f"switch.{kind}"), does=does, takes=SWITCH_TAKES))
         shapes, failures = [], 0
-        prompt = "Make your sound now."
+        prompt = say("switch.now")
         while len(shapes) < SWITCH_TAKES:
             self.say(prompt)
             audio = self._hear(kind)
             shape = measure(audio) if audio is not None else None
             if shape is not None and generic.matches(shape):
                 shapes.append(shape)
-                prompt = "Again."
+                prompt = say("enrolment.again")
                 continue
             problem = "nothing" if shape is None else "not-switch"
             self._problem(problem)
             failures += 1
             if failures >= MAX_TRIES * SWITCH_TAKES or self.report.stopped:
-                self.say("Let's leave the switch sound for another time.")
+                self.say(say("switch.leave"))
                 return False
-            prompt = f"{PROBLEMS[problem]} Make your sound now."
+            prompt = f"{say(f'take.{problem}')} {say('switch.now')}"
         SwitchProfile(kind, action, True, shapes).save(self.folder / SWITCH_FILE)
-        self.say("Thank you. Your switch sound is ready.")
+        self.say(say("switch.ready"))
         return True
 
 

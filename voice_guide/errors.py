@@ -4,6 +4,11 @@ Every error carries one plain sentence that says what is wrong and what to do; t
 (and, where a voice is available, speaks) that sentence and exits with `exit_code`, never a traceback.
 """
 
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
 
 class VoiceGuideError(Exception):
     """Base of every error a user can hit; `str(err)` is the sentence shown and spoken."""
@@ -45,6 +50,33 @@ class ExportError(VoiceGuideError):
     """An export could not be written (folder missing or unwritable, disk full, ffmpeg missing)."""
 
     exit_code = 5
+
+
+class WriteError(ExportError):
+    """A file of an export could not be written (disk full, write refused): the one sentence for it,
+    made from the OSError (or ffmpeg's words) behind it. `at` names the finished file instead of the
+    temporary one being written when it failed."""
+
+    def __init__(self, code: int | None, reason: str, file: Path | str, folder: Path | str | None = None) -> None:
+        self.errno, self.reason, self.file = code, reason, Path(file)
+        self.folder = Path(folder) if folder is not None else self.file.parent
+        where = str(self.folder) if self.file == self.folder else self.file.name
+        if code in (errno.ENOSPC, errno.EDQUOT):
+            text = (f"The disk is full, so {where} could not be written; free some space and run the export "
+                    "again (finished tracks are kept).")
+        elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+            text = f"The folder {self.folder} cannot be written to ({reason}); choose a folder you own with --out."
+        else:
+            text = f"Could not write {where} in {self.folder} ({reason}); check the folder and run the export again."
+        super().__init__(text)
+
+    @classmethod
+    def from_os(cls, exc: OSError, folder: Path) -> "WriteError":
+        """`exc` as a failure to write in `folder` (the file it names, else the folder itself)."""
+        return cls(exc.errno, exc.strerror or str(exc), exc.filename or folder, folder)
+
+    def at(self, target: Path) -> "WriteError":
+        return WriteError(self.errno, self.reason, target)
 
 
 class AudioInputError(VoiceGuideError):

@@ -5,21 +5,18 @@ Safe to interrupt and to repeat: every file is written under a hidden temporary 
 complete; a record in the user's data folder (`voice_guide.export_records`) remembers what each track
 was made from and its content hash, so a second export skips tracks whose content and settings did not
 change and finishes only what is missing; a lock keeps two exports from writing into one folder at
-once. The folder ends up holding only tracks, the playlist and the chapter list. The library,
-synthesiser and encoder are handed in, so tests run it with fakes.
+once. The folder ends up holding only tracks, the playlist and the chapter list. It takes a checked
+`voice_guide.export_plan.ExportPlan` as given; the synthesiser and encoder are handed in, so tests run
+it with fakes. Every failure to write is one `WriteError` naming the finished file.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
-import os
-import re
 import shutil
 import threading
-import unicodedata
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
@@ -27,17 +24,14 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from voice_guide.audio import Audio
-from voice_guide.content.model import Item
 from voice_guide.engines import ALBUM, FORMATS, Chapter, Encoder, Library, Synthesizer, Tags, VoiceSettings
-from voice_guide.errors import ExportError, UsageError
+from voice_guide.errors import ExportError, WriteError
+from voice_guide.export_plan import CHAPTER_LIST, ExportPlan, PlannedTrack
 from voice_guide.export_records import Records, folder_lock, remove_legacy_files
 from voice_guide.fileio import atomic_path, atomic_write_text, scratch_folder
 from voice_guide.render import RENDER_VERSION, display_title, join_items, render_item
 
 PLAYLIST = "voice-guide.m3u"
-SINGLE_STEM = "voice-guide"
-MAX_JOBS = 4
-"""Most tracks made at once (see default_jobs)."""
 
 
 @dataclass(frozen=True)
@@ -91,48 +85,6 @@ def clock(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-def safe_name(title: str, fallback: str = "track") -> str:
-    """A file name part from a title: letters, digits, spaces and a little punctuation only, so no
-    name from content can hold a '/', '..', a control character or escape the output folder."""
-    text = unicodedata.normalize("NFC", title).replace(":", " -")
-    text = "".join(c if c.isalnum() or c in " -_,'()&!" else " " for c in text)
-    text = re.sub(r"\s+", " ", text).strip(" -_,'")[:80].rstrip(" -_,'")
-    if text:
-        return text
-    return safe_name(fallback) if fallback and fallback != title else "track"
-
-
-def select(library: Library, names: Sequence[str]) -> list[Item]:
-    """The named items in library order (all when `names` is empty); an unknown name raises the
-    library's UsageError listing every valid name."""
-    if not names:
-        return list(library.items)
-    wanted = {library.get(name).name for name in names}
-    return [item for item in library.items if item.name in wanted]
-
-
-def check_folder(out_dir: Path) -> None:
-    if not out_dir.exists():
-        raise ExportError(f"The folder {out_dir} does not exist; create it or choose another with --out.")
-    if not out_dir.is_dir():
-        raise ExportError(f"{out_dir} is a file, not a folder; choose a folder with --out.")
-    if not os.access(out_dir, os.W_OK | os.X_OK):
-        raise ExportError(f"The folder {out_dir} cannot be written to; choose a folder you own with --out.")
-
-
-def os_error(exc: OSError, out_dir: Path) -> ExportError:
-    """One sentence for a failed write; the partial file is already gone when this is shown."""
-    where = Path(exc.filename).name if exc.filename else str(out_dir)
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return ExportError(f"The disk is full, so {where} could not be written; free some space and run "
-                           "the export again (finished tracks are kept).")
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return ExportError(f"The folder {out_dir} cannot be written to ({exc.strerror}); "
-                           "choose a folder you own with --out.")
-    return ExportError(f"Could not write {where} in {out_dir} ({exc.strerror or exc}); "
-                       "check the folder and run the export again.")
-
-
 def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
     """Temporary files a killed export (SIGKILL, power cut) could not remove; only ours, and only
     while we hold the lock, so no running export loses its work."""
@@ -143,13 +95,12 @@ def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
                 entry.unlink()
 
 
-def track_key(items: Sequence[Item], settings: VoiceSettings, fmt: str, synth_name: str, encoder_name: str,
-              number: int, total: int) -> str:
+def track_key(plan: ExportPlan, track: PlannedTrack, synth_name: str, encoder_name: str) -> str:
     """Changes whenever anything that shapes the file changes: content, voice, format, engine,
     renderer, or the track number written in its tags."""
-    blob = json.dumps({"items": [asdict(i) for i in items], "voice": asdict(settings), "fmt": fmt,
+    blob = json.dumps({"items": [asdict(i) for i in track.items], "voice": asdict(plan.voice), "fmt": plan.fmt,
                        "synth": synth_name, "encoder": encoder_name, "render": RENDER_VERSION,
-                       "track": [number, total]}, sort_keys=True, default=str)
+                       "track": [track.tags.track, track.tags.total]}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
@@ -182,24 +133,15 @@ def chapters_text(chapters: Sequence[Chapter]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _default_encoder() -> Encoder:
-    from voice_guide.adapters.pydub_export import PydubEncoder
-
-    return PydubEncoder()
-
-
-def _tags(title: str, number: int, total: int) -> Tags:
-    return Tags(title=title, track=number, total=total,
-                comment="Guidance read aloud; not a replacement for a doctor.")
-
-
 @contextlib.contextmanager
 def _writing(target: Path) -> Iterator[None]:
-    """Name the finished file, not its hidden temporary one, in any error about writing it."""
+    """Any failure to write `target` as one WriteError naming it, not its hidden temporary file."""
     try:
         yield
+    except WriteError as exc:
+        raise exc.at(target) from exc
     except OSError as exc:
-        raise OSError(exc.errno, exc.strerror, str(target)) from exc
+        raise WriteError(exc.errno, exc.strerror or str(exc), target) from exc
 
 
 def _inside(target: Path) -> None:
@@ -225,26 +167,13 @@ def _write_text(target: Path, text: str) -> None:
         atomic_write_text(target, text)
 
 
-def export_library(library: Library, names: Sequence[str], out_dir: Path | str, fmt: str,
-                   synth: Synthesizer, settings: VoiceSettings, single_file: bool = False,
-                   progress: Progress | None = None, *, encoder: Encoder | None = None,
-                   lock_wait: float | None = None, records_dir: Path | None = None,
-                   jobs: int | None = None) -> ExportResult:
-    """Write the named items (all when `names` is empty) into `out_dir` as `fmt` files plus the
-    playlist, `jobs` tracks at a time (default_jobs() when None); see the module docstring for what
-    makes it safe to interrupt and repeat. The folder's record and lock go in `records_dir` (the data
-    folder's exports/ by default)."""
+def export_library(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, progress: Progress | None = None,
+                   *, lock_wait: float | None = None, records_dir: Path | None = None) -> ExportResult:
+    """Write the plan's tracks into its folder, plus the playlist, `plan.jobs` tracks at a time; see
+    the module docstring for what makes it safe to interrupt and repeat. The folder's record and lock
+    go in `records_dir` (the data folder's exports/ by default)."""
     report = progress or (lambda event: None)
-    items = select(library, names)
-    if fmt not in FORMATS:
-        raise UsageError(f"The format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}.")
-    out_dir = Path(out_dir)
-    check_folder(out_dir)
-    encoder = encoder or _default_encoder()
-    encoder.check(fmt)
-    positions = {item.name: k for k, item in enumerate(library.items, start=1)}
-    total = len(library.items)
-    width = max(2, len(str(total)))
+    out_dir = plan.out_dir
     try:
         waiting = ProgressEvent("wait", message=f"Another export is writing into {out_dir}; waiting for it to finish.")
         busy = (f"Another export is still writing into {out_dir}; wait for it to finish or choose another "
@@ -252,28 +181,16 @@ def export_library(library: Library, names: Sequence[str], out_dir: Path | str, 
         with folder_lock(out_dir, records_dir, lambda: report(waiting), lock_wait, busy):
             manifest = Records(out_dir, records_dir)
             remove_legacy_files(out_dir)
-            if single_file:
-                targets = [f"{SINGLE_STEM}.{fmt}", f"{SINGLE_STEM}.chapters.txt"]
+            _remove_stale_parts(out_dir, [*plan.files, PLAYLIST])
+            if plan.single_file:
+                tracks = [_export_single(plan, synth, encoder, manifest, report)]
             else:
-                targets = [f"{positions[i.name]:0{width}d} - {safe_name(display_title(i), i.name)}.{fmt}"
-                           for i in items]
-            _remove_stale_parts(out_dir, [*targets, PLAYLIST])
-            if single_file:
-                tracks = [_export_single(items, out_dir, fmt, synth, settings, encoder, manifest, report)]
-            else:
-                tracks = _export_tracks(items, targets, positions, total, out_dir, fmt, synth, settings, encoder,
-                                        manifest, report, jobs)
+                tracks = _export_tracks(plan, synth, encoder, manifest, report)
             playlist = out_dir / PLAYLIST
-            _write_text(playlist, playlist_text(manifest.present(), library))
+            _write_text(playlist, playlist_text(manifest.present(), plan.library))
     except OSError as exc:
-        raise os_error(exc, out_dir) from exc
-    return ExportResult(out_dir, fmt, tuple(tracks), playlist)
-
-
-def default_jobs() -> int:
-    """Tracks made at once: one per core, at most MAX_JOBS (each track being made is held whole in
-    memory)."""
-    return max(1, min(MAX_JOBS, os.cpu_count() or 1))
+        raise WriteError.from_os(exc, out_dir) from exc
+    return ExportResult(out_dir, plan.fmt, tuple(tracks), playlist)
 
 
 class _Cancelled(Exception):
@@ -310,10 +227,9 @@ def _in_background(work: Callable[[], float]) -> Future:
     return future
 
 
-def _export_tracks(items: Sequence[Item], targets: Sequence[str], positions: dict[str, int], total: int,
-                   out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings, encoder: Encoder,
-                   manifest: Records, report: Progress, jobs: int | None) -> list[Track]:
-    """One file per item. Tracks that changed are rendered and encoded `jobs` at a time on worker
+def _export_tracks(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manifest: Records,
+                   report: Progress) -> list[Track]:
+    """One file per item. Tracks that changed are rendered and encoded `plan.jobs` at a time on worker
     threads, each into a private scratch folder; this thread moves each finished one into place
     (atomically) and records it, in library order, so Ctrl-C or a full disk leaves only whole tracks
     and the manifest holds exactly those."""
@@ -321,56 +237,56 @@ def _export_tracks(items: Sequence[Item], targets: Sequence[str], positions: dic
     speaker = _Stoppable(synth, stop)
     scratch = scratch_folder("voice-guide-export-")
     work = []
-    for item, file in zip(items, targets):
-        number = positions[item.name]
-        key = track_key([item], settings, fmt, synth.name, encoder.name, number, total)
-        work.append((item, file, number, key, display_title(item), manifest.unchanged(file, key)))
-    to_make = iter([w for w in work if not w[5]])
-    jobs = max(1, jobs or default_jobs())
+    for track in plan.tracks:
+        key = track_key(plan, track, synth.name, encoder.name)
+        work.append((track, key, manifest.unchanged(track.file, key)))
+    to_make = iter([(track, key) for track, key, entry in work if not entry])
     ahead: deque[tuple[Future, Path]] = deque()
 
-    def make(item: Item, title: str, number: int, into: Path) -> float:
-        rendered = render_item(item, speaker, settings)
-        encoder.encode(rendered.audio, into, fmt, _tags(title, number, total))
+    def make(track: PlannedTrack, into: Path) -> float:
+        rendered = render_item(track.items[0], speaker, plan.voice)
+        encoder.encode(rendered.audio, into, plan.fmt, track.tags)
         return rendered.duration
 
     def top_up() -> None:
-        while len(ahead) < jobs:
+        while len(ahead) < plan.jobs:
             w = next(to_make, None)
             if w is None:
                 return
-            into = scratch / f"{w[2]}.{fmt}"
-            ahead.append((_in_background(lambda w=w, into=into: make(w[0], w[4], w[2], into)), into))
+            into = scratch / f"{w[0].tags.track}.{plan.fmt}"
+            ahead.append((_in_background(lambda track=w[0], into=into: make(track, into)), into))
 
     tracks: list[Track] = []
     try:
         top_up()
-        for done, (item, file, number, key, title, entry) in enumerate(work, start=1):
+        for done, (track, key, entry) in enumerate(work, start=1):
+            file, title, names = track.file, track.tags.title, [i.name for i in track.items]
             if entry:
                 duration = float(entry.get("duration", 0.0))
             else:
                 made, into = ahead.popleft()
-                with _writing(out_dir / file):
+                with _writing(plan.out_dir / file):
                     duration = made.result()
                 top_up()
-                _place(into, out_dir / file)
-                manifest.forget_replaced(file, [item.name])
-                manifest.record(file, key, [item.name], title, duration)
-            tracks.append(Track(number, total, title, file, duration, bool(entry), (item.name,)))
-            report(ProgressEvent("skip" if entry else "track", done, len(items), title, duration))
+                _place(into, plan.out_dir / file)
+                manifest.forget_replaced(file, names)
+                manifest.record(file, key, names, title, duration)
+            tracks.append(Track(track.tags.track, track.tags.total, title, file, duration, bool(entry), tuple(names)))
+            report(ProgressEvent("skip" if entry else "track", done, len(work), title, duration))
     finally:
         stop.set()  # after Ctrl-C, SIGTERM or a failed track, renders in flight stop at their next sentence
         shutil.rmtree(scratch, ignore_errors=True)
     return tracks
 
 
-def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthesizer, settings: VoiceSettings,
-                   encoder: Encoder, manifest: Records, report: Progress) -> Track:
-    file = f"{SINGLE_STEM}.{fmt}"
+def _export_single(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manifest: Records,
+                   report: Progress) -> Track:
+    track = plan.tracks[0]
+    file, items = track.file, track.items
     names = [i.name for i in items]
-    key = track_key(items, settings, fmt, synth.name, encoder.name, 1, 1)
+    key = track_key(plan, track, synth.name, encoder.name)
     entry = manifest.unchanged(file, key)
-    listing = out_dir / f"{SINGLE_STEM}.chapters.txt"
+    listing = plan.out_dir / CHAPTER_LIST
     if entry:
         duration = float(entry.get("duration", 0.0))
         # The chapter list is shared by every format's single file: bring it back in line with this one.
@@ -381,10 +297,10 @@ def _export_single(items: Sequence[Item], out_dir: Path, fmt: str, synth: Synthe
         return Track(1, 1, ALBUM, file, duration, True, tuple(names))
     rendered = []
     for done, item in enumerate(items, start=1):
-        rendered.append(render_item(item, synth, settings))
+        rendered.append(render_item(item, synth, plan.voice))
         report(ProgressEvent("render", done, len(items), display_title(item), rendered[-1].duration))
     audio, chapters = join_items(rendered)
-    _write(encoder, audio, out_dir / file, fmt, _tags(ALBUM, 1, 1), chapters)
+    _write(encoder, audio, plan.out_dir / file, plan.fmt, track.tags, chapters)
     _write_text(listing, chapters_text(chapters))
     manifest.record(file, key, names, ALBUM, audio.duration, chapters)
     report(ProgressEvent("track", 1, 1, ALBUM, audio.duration))

@@ -80,6 +80,11 @@ class Lookahead:
                 self._done.move_to_end(key)
             return result
 
+    def settle(self, timeout: float | None = None) -> bool:
+        """Wait until everything wanted has been rendered: True, or False when `timeout` passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._wanted and self._busy is None, timeout)
+
     def close(self) -> None:
         """Stop after the text being rendered (the thread never holds up the program's exit)."""
         with self._changed:

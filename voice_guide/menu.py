@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from voice_guide.content.model import Item
+from voice_guide.prompts import say
 
-GREETING = "Hello, this is voice guide."
 GROUP_SIZE = 4
 """Items read together when the list is asked for."""
 GROUP_GAP = 2.0
@@ -20,37 +20,36 @@ GROUP_GAP = 2.0
 
 
 def prompt(hears: bool) -> str:
-    if hears:
-        return "Say a topic or a session, or say list to hear them all."
-    return "Type the number of a topic or a session, or press l to hear them all."
+    return say("menu.prompt", hears)
 
 
 def choose(hears: bool) -> str:
     """What to do once the list has been read."""
-    return "Say a name to choose." if hears else "Type a number to choose."
+    return say("menu.choose", hears)
 
 
 def intro(items: Sequence[Item], first_time: bool = True) -> list[str]:
     """The first words: the greeting, then, the first time, the safety notice's one-line summary."""
     safety = [item.summary for item in items if item.safety] if first_time else []
-    return [GREETING, *safety[:1]]
+    return [say("menu.greeting"), *safety[:1]]
 
 
 def describe(number: int, item: Item) -> str:
     """'11: Gentle self massage, a 3 and a half minute session.'"""
-    extra = ""
     if item.kind == "session" and item.length and "minute" not in item.title.lower():
         halves = round(item.length / 30)
-        spoken = f"{halves // 2} and a half" if halves % 2 else f"{halves // 2}"
-        extra = f", a {spoken} minute session" if halves > 2 else ", a short session"
-    return f"{number}: {item.title}{extra}."
+        if halves <= 2:
+            return say("menu.short_session", number=number, title=item.title)
+        minutes = say("menu.and_a_half", whole=halves // 2) if halves % 2 else str(halves // 2)
+        return say("menu.session", number=number, title=item.title, minutes=minutes)
+    return say("menu.item", number=number, title=item.title)
 
 
 def groups(items: Sequence[Item]) -> list[str]:
     """The whole list as a few short sentences: topics, then sessions, GROUP_SIZE at a time."""
     numbered = list(enumerate(items, start=1))
     out = []
-    for kind, heading in (("topic", "Topics."), ("session", "Sessions.")):
+    for kind, heading in (("topic", say("menu.topics")), ("session", say("menu.sessions"))):
         mine = [(n, item) for n, item in numbered if item.kind == kind]
         for start in range(0, len(mine), GROUP_SIZE):
             chunk = " ".join(describe(n, item) for n, item in mine[start : start + GROUP_SIZE])

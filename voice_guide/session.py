@@ -18,10 +18,11 @@ from __future__ import annotations
 from typing import Callable, ClassVar, Sequence
 
 from voice_guide import menu, prompts
+from voice_guide.prompts import say
 from voice_guide.content.model import Item
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.keypad import ENTER
-from voice_guide.session_answers import NO_MIC_TO_TEACH, Answering
+from voice_guide.session_answers import Answering
 from voice_guide.session_events import (Action, Ask, DeviceBack, DeviceLost, Do, EnrolDone, Event, Key, Notice,
                                         NotUnderstood, PlaceSaved, SetVoice, SpeechDone, StopAudio, Tick)
 from voice_guide.session_state import (LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion, SuggestionQuestion,
@@ -52,8 +53,8 @@ class Session(Answering):
                 self._say(text, "info")
         if resume is not None:
             saved, step = resume
-            where = f"step {step + 1} of {len(saved.steps)} of {saved.title}"
-            text = f"Last time you were at {where}. {prompts.resume_offer(self.hears, item is not None)}"
+            text = say("question.resume", number=step + 1, steps=len(saved.steps), title=saved.title,
+                       answer=prompts.resume_offer(self.hears, item is not None))
             self._ask(ResumeQuestion(text=text, saved=saved, step=step, item=item))
         elif item is not None:
             self._open(item, now)
@@ -101,11 +102,11 @@ class Session(Answering):
         elif isinstance(event, DeviceBack):
             s.mic_lost = False
             if s.device_paused and s.mode == "paused":
-                self._say("The microphone is back. Going on.", "info")
+                self._say(say("microphone.back_going_on"), "info")
                 was, s.paused_from = s.paused_from, None
                 self._continue(was or "speaking", now)
             else:
-                self._say("The microphone is back. I am listening again.", "info")
+                self._say(say("microphone.back_listening"), "info")
             s.device_paused = False
         return self._flush()
 
@@ -157,23 +158,23 @@ class Session(Answering):
     def _do_pause(self, cmd: Do, now: float) -> None:
         s = self.state
         if s.item is None:
-            self._say(f"All right. {menu.prompt(self.hears)}", "prompt")
+            self._say(f"{say('answer.all_right')} {menu.prompt(self.hears)}", "prompt")
         elif s.mode == "paused" and cmd.id == "stop":
             self._ask_leave(now)
         else:
-            self._pause(now, f"Paused. {prompts.go_on(self.hears, self.read_only)}")
+            self._pause(now, f"{say('answer.paused')} {prompts.go_on(self.hears, self.read_only)}")
 
     def _do_close(self, cmd: Do, now: float) -> None:
-        self._confirm(QuitQuestion(text=f"Close the guide? {prompts.yes_no(self.hears)}"), now)
+        self._confirm(QuitQuestion(text=say("question.close", answer=prompts.yes_no(self.hears))), now)
 
     def _do_resume(self, cmd: Do, now: float) -> None:
         s = self.state
         if s.mode == "paused":
             self._resume(now)
         elif s.item is not None:
-            self._say("I am already going on.", "info")
+            self._say(say("answer.already_going_on"), "info")
         else:
-            self._say(f"Nothing is paused. {menu.choose(self.hears)}", "info")
+            self._say(f"{say('menu.nothing_paused')} {menu.choose(self.hears)}", "info")
 
     def _do_where(self, cmd: Do, now: float) -> None:
         self._info(self.where(now), now)
@@ -200,13 +201,14 @@ class Session(Answering):
         elif s.item is None:
             self._open(item, now)
         elif item is s.item:
-            self._info(f"This is {item.title}. " + self.where(now), now)
+            self._info(f"{say('where.this_is', title=item.title)} {self.where(now)}", now)
         else:
-            text = f"Leave {s.item.title} and open {item.title}? {prompts.yes_no(self.hears)}"
+            text = say("question.leave_and_open", title=s.item.title, other=item.title,
+                       answer=prompts.yes_no(self.hears))
             self._confirm(OpenQuestion(text=text, item=item), now)
 
     def _do_no_question(self, cmd: Do, now: float) -> None:
-        self._say("There is no question to answer. Say help to hear what you can say.", "info")
+        self._say(say("question.none_asked"), "info")
 
     def _do_suggestion(self, cmd: Do, now: float) -> None:
         """'Suggestion 3' goes to the step labelled so (in the five suggestions), opening it if need be."""
@@ -217,33 +219,35 @@ class Session(Answering):
         if here:
             self._do_move(Do("step", here[0][1] + 1), now)
         elif not places:
-            self._info(f"There is no {label}.", now)
+            self._info(say("where.no_such_label", label=label), now)
         elif s.item is None:
             self._open(places[0][0], now, places[0][1])
         else:
             item, step = places[0]
-            text = f"Leave {s.item.title} and go to {label} of {item.title}? {prompts.yes_no(self.hears)}"
+            text = say("question.leave_for_label", title=s.item.title, label=label, other=item.title,
+                       answer=prompts.yes_no(self.hears))
             self._confirm(SuggestionQuestion(text=text, item=item, step=step), now)
 
     def _do_teach(self, cmd: Do, now: float) -> None:
         """'Teach me pause again': learn how the user says one command (or all), after a yes."""
         if self.state.mic_lost:
-            self._info(NO_MIC_TO_TEACH, now)
+            self._info(say("teaching.no_microphone"), now)
             return
-        command = cmd.arg
-        what = f"how you say {command}?" if command else "how you say my commands? It takes about three minutes."
-        self._confirm(TeachQuestion(text=f"Shall I learn {what} {prompts.yes_no(self.hears)}",
-                                    command=None if command is None else str(command)), now)
+        command, answer = cmd.arg, prompts.yes_no(self.hears)
+        if command:
+            text = say("question.teach_one", command=command, answer=answer)
+        else:
+            text = say("question.teach_all", answer=answer)
+        self._confirm(TeachQuestion(text=text, command=None if command is None else str(command)), now)
 
     def _ask_leave(self, now: float, to_menu: bool = False) -> None:
         s = self.state
         assert s.item is not None
+        answer = prompts.yes_no(self.hears)
         if self.read_only and not to_menu:
-            self._confirm(QuitQuestion(text=f"Stop {s.item.title} and close the guide? {prompts.yes_no(self.hears)}"),
-                          now)
+            self._confirm(QuitQuestion(text=say("question.stop_and_close", title=s.item.title, answer=answer)), now)
         else:
-            self._confirm(LeaveQuestion(text=f"Leave {s.item.title} and go to the menu? {prompts.yes_no(self.hears)}"),
-                          now)
+            self._confirm(LeaveQuestion(text=say("question.leave_for_menu", title=s.item.title, answer=answer)), now)
 
     def _do_voice(self, cmd: Do, now: float) -> None:
         s, cid = self.state, cmd.id
@@ -257,9 +261,8 @@ class Session(Answering):
         else:
             volume = round(max(VOLUME_MIN, volume - VOLUME_STEP), 2)
         if (rate, volume) == (s.rate, s.volume):
-            limit = {"slower": "the slowest", "faster": "the fastest", "louder": "the loudest",
-                     "quieter": "the quietest"}[cid]
-            self._info(f"That is {limit} I can speak.", now)
+            limit = {"slower": "slowest", "faster": "fastest", "louder": "loudest", "quieter": "quietest"}[cid]
+            self._info(say(f"voice.{limit}"), now)
             return
         before = s.rate
         s.rate, s.volume = rate, volume
@@ -269,8 +272,7 @@ class Session(Answering):
             spoken = s.mode == "holding" or (s.mode == "paused" and s.paused_from == "holding")
             for i in range(max(0, s.step + 1 if spoken else s.step), len(s.speech)):
                 s.speech[i] = None
-        word = {"slower": "Slower.", "faster": "Faster.", "louder": "Louder.", "quieter": "Quieter."}[cid]
-        self._info(word, now)
+        self._info(say(f"voice.{cid}"), now)
 
     def _do_move(self, cmd: Do, now: float) -> None:
         s, cid, arg = self.state, cmd.id, cmd.arg
@@ -279,7 +281,7 @@ class Session(Answering):
                 if 1 <= arg <= len(self.items):
                     self._open(self.items[arg - 1], now)
                 else:
-                    self._say(f"Please choose a number from 1 to {len(self.items)}.", "prompt")
+                    self._say(say("menu.pick_a_number", count=len(self.items)), "prompt")
             elif cid == "repeat":
                 self._list()
             else:
@@ -294,7 +296,7 @@ class Session(Answering):
             target = max(s.step, -1)
         else:
             if not isinstance(arg, int) or not 1 <= arg <= n:
-                self._info(f"There are {n} steps; say a number from 1 to {n}.", now)
+                self._info(say("where.no_such_step", steps=n), now)
                 return
             target = arg - 1
         self._freeze(now)

@@ -4,12 +4,11 @@ coming back from teaching the guide a voice. Pure, like the rest of the machine.
 from __future__ import annotations
 
 from voice_guide import menu, prompts
+from voice_guide.prompts import say
 from voice_guide.session_core import Machine
 from voice_guide.session_events import Ask, ClearProgress, Do, Enrol, EnrolDone, PlayCue
 from voice_guide.session_state import (ChoiceQuestion, LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion,
                                        SuggestionQuestion, TeachQuestion)
-
-NO_MIC_TO_TEACH = "I can't learn your voice without a microphone."
 
 
 class Answering(Machine):
@@ -62,7 +61,7 @@ class Answering(Machine):
                     self._menu()
             return
         if not yes:
-            self._say("All right.", "info")
+            self._say(say("answer.all_right"), "info")
             self._back_from(q, now)
             return
         if isinstance(q, LeaveQuestion):
@@ -92,9 +91,9 @@ class Answering(Machine):
             item = self._find(cmd.arg)
             return item.title if item else str(cmd.arg)
         if cmd.id == "step":
-            return f"step {cmd.arg}"
+            return say("question.choice_step", number=cmd.arg)
         if cmd.id == "teach":
-            return f"learning how you say {cmd.arg}" if cmd.arg else "learning your voice"
+            return say("question.choice_teach_one", command=cmd.arg) if cmd.arg else say("question.choice_teach_all")
         return cmd.id
 
     def _pick(self, cmd: Do, now: float) -> bool:
@@ -119,11 +118,11 @@ class Answering(Machine):
     def _enrolled(self, done: EnrolDone, now: float) -> None:
         """Back from teaching to where the user was: paused at the same place, or the menu."""
         s = self.state
-        lead = NO_MIC_TO_TEACH + " " if done.no_microphone else ""
+        lead = [say("teaching.no_microphone")] if done.no_microphone else []
         if s.item is not None:
             s.mode, s.device_paused = "paused", False
-            self._say(f"{lead}Back to where we were. {self.where(now)} Say resume to go on.", "info")
+            self._say(" ".join([*lead, say("teaching.back_to_place", where=self.where(now))]), "info")
         else:
             s.mode = "menu"
-            self._say(f"{lead}Back to the menu. {menu.prompt(self.hears)}", "prompt")
+            self._say(" ".join([*lead, say("teaching.back_to_menu", prompt=menu.prompt(self.hears))]), "prompt")
             self._emit(PlayCue("listening"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 from voice_guide import menu, prompts
+from voice_guide.prompts import say
 from voice_guide.content.model import Item
 from voice_guide.keypad import NumberEntry
 from voice_guide.session_events import (Action, ClearProgress, Finished, PlayCue, SaveProgress, Say, SayKind,
@@ -46,23 +47,24 @@ class Machine:
     def where(self, now: float | None = None) -> str:
         s = self.state
         if s.item is None:
-            return "You are at the menu."
+            return say("where.menu")
         if s.step < 0:
-            return f"Starting {s.item.title}."
-        text = f"Step {s.step + 1} of {len(s.item.steps)} of {s.item.title}."
+            return say("where.starting", title=s.item.title)
+        parts = [say("where.step", number=s.step + 1, steps=len(s.item.steps), title=s.item.title)]
         title = s.item.steps[s.step].title
-        text += f" {title}." if title else ""
+        if title:
+            parts.append(say("where.step_title", title=title))
         if s.hold is not None:
             left = s.hold.length - (s.hold.at(now) if now is not None else s.hold.elapsed)
             if left >= 10:
-                text += f" About {round(left)} seconds left in this step."
-        return text
+                parts.append(say("where.seconds_left", seconds=round(left)))
+        return " ".join(parts)
 
     def help(self) -> str:
         s = self.state
         if s.mode == "confirming" and s.question is not None:
             if isinstance(s.question, ChoiceQuestion):
-                return "Say which one you meant, or say no." if self.hears else "Type its number, or press n."
+                return say("question.which_one", self.hears)
             return prompts.help_text("question", self.hears)
         mode = s.mode if s.mode in ("menu", "paused") else "running"
         return prompts.help_text(mode, self.hears)
@@ -212,21 +214,21 @@ class Machine:
             self._quit_now()
         else:
             s.item = None
-            self._menu("What next?")
+            self._menu(say("menu.what_next"))
 
     def closing(self, item: Item) -> str:
         """What is said when `item` has been read to its end."""
-        return f"That was {item.title}. Goodbye." if self.read_only else f"That was {item.title}."
+        return say("answer.that_was_goodbye" if self.read_only else "answer.that_was", title=item.title)
 
     def _goodbye(self) -> None:
         """Quit, saving the place in an open item once more; say it is saved only when the saves work."""
         s = self.state
-        words = "Goodbye."
+        words = [say("answer.goodbye")]
         if s.item is not None:
             self._emit(SaveProgress(s.item.name, max(s.step, 0)))
             if s.place_saved is not None:
-                words += " Your place is saved." if s.place_saved else " Your place could not be saved."
-        self._say(words, "info")
+                words.append(say("answer.place_saved" if s.place_saved else "answer.place_not_saved"))
+        self._say(" ".join(words), "info")
         self._quit_now()
 
     def _quit_now(self) -> None:
@@ -274,7 +276,7 @@ class Machine:
         s = self.state
         s.device_paused = False
         was, s.paused_from = s.paused_from, None
-        self._say("Going on.", "info")
+        self._say(say("answer.going_on"), "info")
         self._continue(was or "speaking", now)
 
     def _ask(self, question: Question) -> None:
@@ -328,23 +330,21 @@ class Machine:
         self._emit(PlayCue("not-understood"))
         if not s.reprompted:
             s.reprompted = True
-            self._say("Sorry, I did not catch that.", "info" if self._running() else "prompt")
+            self._say(say("answer.not_caught"), "info" if self._running() else "prompt")
 
     def _device_lost(self, now: float, at_start: bool) -> None:
         s = self.state
         if s.mic_lost:
             return
         s.mic_lost = True
-        keys = "press space to go on, or q to quit" if s.item is not None else "type a number to choose"
+        keys = say("microphone.keys_in_item" if s.item is not None else "microphone.keys_at_menu")
         if at_start:
-            self._say(f"I cannot find a microphone, so I will not hear you. Use the keyboard: {keys}, "
-                      "or question mark for help.", "info")
+            self._say(say("microphone.none_at_start", keys=keys), "info")
             return
         if s.item is not None and self._running():
             s.paused_from = self._freeze(now)
             s.mode = "paused"
             s.device_paused = True
-            self._say(f"I can't hear the microphone any more, so I have paused. Use the keyboard: {keys}.",
-                      "info")
+            self._say(say("microphone.lost_paused", keys=keys), "info")
         else:
-            self._say(f"I can't hear the microphone any more. Use the keyboard: {keys}.", "info")
+            self._say(say("microphone.lost", keys=keys), "info")

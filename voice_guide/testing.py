@@ -7,12 +7,14 @@ import contextlib
 import socket
 import threading
 from collections import deque
+from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from voice_guide.audio import Audio, tone
-from voice_guide.engines import Hypothesis, VoiceSettings
+from voice_guide.audio import Audio, tone, wav_bytes
+from voice_guide.engines import Chapter, Hypothesis, Tags, VoiceSettings
+from voice_guide.errors import ExportError
 
 
 class FakeSynthesizer:
@@ -34,6 +36,28 @@ class FakeSynthesizer:
 
     def close(self) -> None:
         self.closed = True
+
+
+class FakeEncoder:
+    """Writes every sound as WAV, whatever the format (no ffmpeg, fast), and refuses the formats in
+    `refuse` at `check`, as a machine without ffmpeg refuses mp3. `encoded` holds (format, tags,
+    chapters) of each file written."""
+
+    name = "fake"
+
+    def __init__(self, refuse: Iterable[str] = ()) -> None:
+        self.refuse = set(refuse)
+        self.checked: list[str] = []
+        self.encoded: list[tuple[str, Tags, tuple[Chapter, ...]]] = []
+
+    def check(self, fmt: str) -> None:
+        self.checked.append(fmt)
+        if fmt in self.refuse:
+            raise ExportError(f"{fmt} files cannot be written here.")
+
+    def encode(self, audio: Audio, path: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
+        Path(path).write_bytes(wav_bytes(audio))
+        self.encoded.append((fmt, tags, tuple(chapters)))
 
 
 class MemoryPlayback:

@@ -1,5 +1,5 @@
 """The one place that opens this machine's real engines: synthesiser, speaker, microphone, keyboard,
-clock and recogniser (with the matcher and the user's enrolled voice around it).
+clock, recogniser (with the matcher and the user's enrolled voice around it) and the export's encoder.
 
 Commands are handed a `Devices` (the real ones by default) and build what they need through it;
 tests hand in fakes the same way, as httpx takes a `transport=`: nothing is patched in.
@@ -13,7 +13,7 @@ from typing import Callable, Iterable
 
 from voice_guide.background import Deferred
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Recognizer, Synthesizer
+from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, Encoder, KeySource, Recognizer, Synthesizer
 from voice_guide.ears import open_recognizer_for
 from voice_guide.matching import Vocabulary, build_vocabulary
 from voice_guide.player import SystemClock
@@ -34,6 +34,12 @@ def _microphone(device: str | None) -> AudioIn:
     return SounddeviceIn(device)
 
 
+def _listing() -> tuple[list, list]:
+    from voice_guide.adapters.sounddevice_audio import list_devices
+
+    return list_devices()
+
+
 def _keys() -> KeySource | None:
     from voice_guide.keys import open_keys
 
@@ -46,6 +52,12 @@ def _synthesizer(settings: Settings) -> Synthesizer:
     return open_synthesizer(settings)
 
 
+def _encoder() -> Encoder:
+    from voice_guide.adapters.pydub_export import PydubEncoder
+
+    return PydubEncoder()
+
+
 @dataclass
 class Devices:
     """How this machine's engines are opened; each field may be replaced by a fake."""
@@ -53,11 +65,15 @@ class Devices:
     speaker: Callable[[str | None], AudioOut] = _speaker
     """Output device name or index (None: the default) -> a speaker."""
     microphone: Callable[[str | None], AudioIn] = _microphone
+    listing: Callable[[], tuple[list, list]] = _listing
+    """The (microphones, speakers) this machine has, as `sounddevice_audio.DeviceInfo`s."""
     keys: Callable[[], KeySource | None] = _keys
     """The terminal's keys, or None when there is no terminal."""
     clock: Clock = field(default_factory=SystemClock)
     synthesizer: Callable[[Settings], Synthesizer] = _synthesizer
     recognizer: Callable[[Settings, Vocabulary], Recognizer] = open_recognizer_for
+    encoder: Callable[[], Encoder] = _encoder
+    """Writes exported sound files."""
 
 
 @dataclass

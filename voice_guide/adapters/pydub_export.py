@@ -1,10 +1,10 @@
 """Encoding rendered sound to mp3/ogg/wav/m4a with ffmpeg, tagging it with mutagen, and reading exported
 files back with pydub.
 
-The only module that touches pydub, ffmpeg and mutagen for the export. Failures become our errors:
-ffmpeg missing -> ExportError with what to install; a full disk or a refused write surfaces as the
-underlying OSError (unwrapped from pydub's and mutagen's own errors) so `voice_guide.export` can say
-"the disk is full" and remove the partial file.
+The only module that touches pydub, ffmpeg and mutagen for the export. Every failure leaves it as one
+of our errors, translated here once: ffmpeg missing or failing -> ExportError with what to do; a full
+disk or a refused write (an OSError, one wrapped in mutagen's own errors, or ffmpeg's words for it) ->
+WriteError, which `voice_guide.export` only re-points at the finished file's name.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Sequence
 
 from voice_guide.audio import Audio, wav_bytes
 from voice_guide.engines import FORMATS, Chapter, Tags
-from voice_guide.errors import ExportError
+from voice_guide.errors import ExportError, WriteError
 from voice_guide.fileio import scratch_folder
 
 
@@ -73,7 +73,7 @@ def _ffmpeg_encode(audio: Audio, path: Path, fmt: str) -> None:
     except OSError as exc:
         raise ExportError(f"ffmpeg could not be started ({exc.strerror or exc}); run scripts/setup.sh again.") from exc
     if done.returncode != 0:
-        raise _encode_error(Exception(done.stderr.decode("utf-8", "replace")), path, fmt)
+        raise _encode_error(done.stderr.decode("utf-8", "replace"), path, fmt)
 
 
 def _os_error(exc: BaseException) -> OSError | None:
@@ -86,10 +86,10 @@ def _os_error(exc: BaseException) -> OSError | None:
     return None
 
 
-def _encode_error(exc: Exception, path: Path, fmt: str) -> Exception:
-    text = str(exc)
+def _encode_error(text: str, path: Path, fmt: str) -> ExportError:
+    """ffmpeg's complaint (its stderr) as our error."""
     if "No space left on device" in text:
-        return OSError(errno.ENOSPC, "No space left on device", str(path))
+        return WriteError(errno.ENOSPC, "No space left on device", path)
     last = [line for line in text.splitlines() if line.strip()][-1:] or ["unknown error"]
     return ExportError(f"ffmpeg could not write the {fmt} file ({last[0].strip()}); "
                        "check that ffmpeg is installed fully (scripts/setup.sh).")
@@ -201,7 +201,7 @@ def _add_mp4_chapters(path: Path, chapters: Sequence[Chapter]) -> None:
                "-c", "copy", "-f", "ipod", str(out)]
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
-            raise _encode_error(Exception(done.stderr), path, "m4a")
+            raise _encode_error(done.stderr, path, "m4a")
         shutil.copyfile(out, path)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -217,7 +217,7 @@ class PydubEncoder:
 
     def encode(self, audio: Audio, path: Path, fmt: str, tags: Tags,
                chapters: Sequence[Chapter] = ()) -> None:
-        check_format(fmt)
+        """`fmt` is one `check` accepted."""
         path = Path(path)
         try:
             if fmt == "wav":
@@ -232,12 +232,12 @@ class PydubEncoder:
                 _tag_ogg(path, tags, chapters)
             else:
                 _tag_mp4(path, tags)
-        except (OSError, ExportError):
+        except ExportError:
             raise
         except Exception as exc:  # mutagen's own errors wrap the OSError that caused them
             cause = _os_error(exc)
             if cause is not None:
-                raise cause from exc
+                raise WriteError.from_os(cause, path.parent) from exc
             raise ExportError(f"The {fmt} file {path.name} could not be tagged ({exc}).") from exc
 
 

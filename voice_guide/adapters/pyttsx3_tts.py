@@ -46,8 +46,9 @@ PAUSE_SECONDS = 0.1
 MAX_CHARS = 250
 """Longest piece sent to pyttsx3 at once."""
 
-_ENTRY = "import sys; from voice_guide.adapters.pyttsx3_worker import main; main(sys.argv[1:])"
-"""The worker's command line: its module imports no numpy, so a replacement starts quickly."""
+WORKER = "import sys; from voice_guide.adapters.pyttsx3_worker import main; main(sys.argv[1:])"
+"""The worker's program (`python -c WORKER`): its module imports no numpy, so a replacement starts
+quickly."""
 
 
 class _WorkerFailed(Exception):
@@ -59,12 +60,15 @@ class Pyttsx3Synthesizer:
 
     name = "pyttsx3"
 
-    def __init__(self, timeout: float = 3.0, seconds_per_char: float = 0.01, start_timeout: float = 60.0) -> None:
+    def __init__(self, timeout: float = 3.0, seconds_per_char: float = 0.01, start_timeout: float = 60.0,
+                 worker: str = WORKER) -> None:
         # A 250-character piece renders in about 0.1 s, so a few seconds of silence means a hung engine:
         # the listener should not wait longer than that for the same sentence to come back.
         self.timeout = timeout
         self.seconds_per_char = seconds_per_char
         self.start_timeout = start_timeout
+        self.worker = worker
+        """The worker's program (tests give one that cannot start)."""
         self.restarts = 0
         """How many times a dead or stuck worker was replaced."""
         self._process: subprocess.Popen | None = None
@@ -150,7 +154,7 @@ class Pyttsx3Synthesizer:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-c", _ENTRY, str(to_child_r), str(to_parent_w), self._workdir],
+                [sys.executable, "-c", self.worker, str(to_child_r), str(to_parent_w), self._workdir],
                 pass_fds=(to_child_r, to_parent_w),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # the espeak driver prints "Audio saved to ..." for every file

@@ -103,24 +103,27 @@ class VoskRecognizer:
             result = json.loads(self._rec.FinalResult())
         except Exception as exc:
             raise EngineError(f"Vosk failed while decoding ({exc}).") from exc
-        return self._hypotheses(result)
+        return hypotheses(result, self.nbest)
 
-    def _hypotheses(self, result: dict) -> list[Hypothesis]:
-        alternatives = result.get("alternatives")
-        if alternatives is None:
-            alternatives = [{"text": result.get("text", ""), "confidence": 0.0}]
-        scored: dict[str, float] = {}
-        for alt in alternatives:
-            text = " ".join(w for w in str(alt.get("text", "")).split() if w != UNKNOWN)
-            score = float(alt.get("confidence", 0.0))
-            scored[text] = max(score, scored.get(text, -math.inf))
-        if not scored:
-            return []
-        top = max(scored.values())
-        weights = {t: math.exp(max(-50.0, (s - top) / CONFIDENCE_SCALE)) for t, s in scored.items()}
-        total = sum(weights.values())
-        ranked = sorted(weights, key=lambda t: -weights[t])
-        out = [Hypothesis(t, round(weights[t] / total, 4)) for t in ranked[: self.nbest]]
-        if out[0].text == "":
-            return [out[0]]
-        return [h for h in out if h.text]
+
+def hypotheses(result: dict, nbest: int) -> list[Hypothesis]:
+    """Vosk's answer (with its alternatives) as at most `nbest` guesses, best first, their confidences
+    calibrated to sum to one; [unk] dropped, and only the empty guess when that is the best."""
+    alternatives = result.get("alternatives")
+    if alternatives is None:
+        alternatives = [{"text": result.get("text", ""), "confidence": 0.0}]
+    scored: dict[str, float] = {}
+    for alt in alternatives:
+        text = " ".join(w for w in str(alt.get("text", "")).split() if w != UNKNOWN)
+        score = float(alt.get("confidence", 0.0))
+        scored[text] = max(score, scored.get(text, -math.inf))
+    if not scored:
+        return []
+    top = max(scored.values())
+    weights = {t: math.exp(max(-50.0, (s - top) / CONFIDENCE_SCALE)) for t, s in scored.items()}
+    total = sum(weights.values())
+    ranked = sorted(weights, key=lambda t: -weights[t])
+    out = [Hypothesis(t, round(weights[t] / total, 4)) for t in ranked[:nbest]]
+    if out[0].text == "":
+        return [out[0]]
+    return [h for h in out if h.text]

@@ -49,9 +49,11 @@ def check_tool(tool: str, why: str) -> Callable[[object], Check]:
 
 
 def check_devices(settings, devices: Callable[[], tuple[list, list]] | None = None) -> Check:
-    """`devices()` gives (inputs, outputs); PortAudio's by default."""
+    """`devices()` gives (inputs, outputs); this machine's (`wiring.Devices.listing`) by default."""
     if devices is None:
-        from voice_guide.adapters.sounddevice_audio import list_devices as devices
+        from voice_guide.wiring import Devices
+
+        devices = Devices().listing
 
     inputs, outputs = devices()
     if not outputs:

@@ -15,7 +15,7 @@ from voice_guide import settings as settings_mod
 from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import DeviceError
-from voice_guide.commands import load_settings
+from voice_guide.commands import devices_of, load_settings
 
 ORDER = 60
 
@@ -61,13 +61,12 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 
         printed = PrintedPrompts()
         return printed, printed, recordings_listener([read_utterance(p) for p in args.input])
-    from voice_guide.adapters.sounddevice_audio import NO_INPUT, list_devices
-    from voice_guide.wiring import Devices
+    from voice_guide.adapters.sounddevice_audio import NO_INPUT
 
-    inputs, _ = list_devices()
+    devices = devices_of(args)
+    inputs, _ = devices.listing()
     if not inputs:
         raise DeviceError(NO_INPUT + " To teach the guide from recordings instead, use --input FILE.wav ...")
-    devices = getattr(args, "devices", None) or Devices()
     mic = devices.microphone(settings.input_device)
     synth = devices.synthesizer(settings)
     if getattr(synth, "notice", ""):

@@ -1,8 +1,9 @@
 """`voice-guide export`: write the guide as audio files (mp3, ogg, wav or m4a) with a playlist.
 
-Wires the real library, synthesiser and encoder into `voice_guide.export.export_library`, shows
-progress (a bar on a terminal, plain lines otherwise) and turns SIGTERM into the same clean stop as
-Ctrl-C, so no half-written file is ever left behind.
+Checks the request once into a plan (`voice_guide.export_plan`), opens the synthesiser and encoder
+through `voice_guide.wiring` and hands them to `voice_guide.export.export_library`, shows progress (a
+bar on a terminal, plain lines otherwise) and turns SIGTERM into the same clean stop as Ctrl-C, so no
+half-written file is ever left behind.
 """
 
 from __future__ import annotations
@@ -11,28 +12,15 @@ import argparse
 import contextlib
 import signal
 import sys
-from pathlib import Path
 from typing import Iterator, TextIO
 
 from voice_guide import fileio
-from voice_guide.engines import RATE_MAX, RATE_MIN
-from voice_guide.export import FORMATS, MAX_JOBS, ExportResult, ProgressEvent, clock, default_jobs
-from voice_guide.commands import load_settings
+from voice_guide.engines import FORMATS, RATE_MAX, RATE_MIN
+from voice_guide.export import ExportResult, ProgressEvent, clock
+from voice_guide.export_plan import MAX_JOBS, default_jobs
+from voice_guide.commands import devices_of, library_of, load_settings
 
 ORDER = 30
-DEFAULT_DIR = Path("audio") / "exports"
-
-
-def default_out_dir() -> Path:
-    """audio/exports/ when run inside the project, else the user's Music/voice-guide (created)."""
-    if DEFAULT_DIR.is_dir():
-        return DEFAULT_DIR
-    import platformdirs
-
-    folder = Path(platformdirs.user_music_dir()) / "voice-guide"
-    with contextlib.suppress(OSError):
-        folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 class ConsoleProgress:
@@ -104,30 +92,25 @@ def summary(result: ExportResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide.content.loader import load_library
-    from voice_guide.export import check_folder, export_library, select
+    from voice_guide.export import export_library
+    from voice_guide.export_plan import plan_export
+    from voice_guide.speech import voice_settings
 
-    library = load_library()
-    select(library, args.names)
+    devices = devices_of(args)
     settings = load_settings()
     if args.rate is not None:
         settings = settings.with_changes(rate=args.rate)
-    out_dir = Path(args.out) if args.out else default_out_dir()
-    check_folder(out_dir)
-    from voice_guide.adapters.pydub_export import check_format
-    from voice_guide.speech import open_synthesizer, voice_settings
-
-    check_format(args.format)  # before the synthesiser starts, so a missing ffmpeg is reported at once
-
+    encoder = devices.encoder()
+    # Checked before the synthesiser starts, so a bad name or folder or a missing ffmpeg is said at once.
+    plan = plan_export(library_of(args), args.names, args.out, args.format, voice_settings(settings), encoder,
+                       args.single_file, args.jobs)
     progress = ConsoleProgress(sys.stderr)
-    voice = voice_settings(settings)
     with sigterm_stops():
-        synth = open_synthesizer(settings)
-        if synth.notice:
+        synth = devices.synthesizer(settings)
+        if getattr(synth, "notice", ""):
             print(f"voice-guide: {synth.notice}", file=sys.stderr)
         try:
-            result = export_library(library, args.names, out_dir, args.format, synth, voice,
-                                    single_file=args.single_file, progress=progress, jobs=args.jobs)
+            result = export_library(plan, synth, encoder, progress)
         finally:
             progress.close()
             synth.close()

@@ -13,9 +13,10 @@ import sys
 
 from voice_guide import progress, welcome
 from voice_guide.chatter import library_messages_to_log
+from voice_guide.commands import devices_of, library_of
 from voice_guide.commands.export import sigterm_stops
 from voice_guide import settings as settings_mod
-from voice_guide.content.loader import Library, load_library
+from voice_guide.content.loader import Library
 from voice_guide.content.model import Item
 from voice_guide.engines import RATE_MAX, RATE_MIN
 from voice_guide.errors import StorageError, UsageError
@@ -64,7 +65,8 @@ def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tup
 
 
 def run(args: argparse.Namespace, engines: Engines | None = None, library: Library | None = None) -> int:
-    """The guide with `engines` (fakes in tests), or with those `args.devices` opens (this machine's)."""
+    """The guide with `engines` (fakes in tests), or with those `args.devices` opens (this machine's),
+    reading `library` (else `args.library`, else the package's own)."""
     with contextlib.ExitStack() as stack:
         if engines is None:
             stack.enter_context(library_messages_to_log())
@@ -75,7 +77,7 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
     settings = settings_mod.load()
     if args.rate is not None:
         settings = settings.with_changes(rate=args.rate)
-    library = library or load_library()
+    library = library or library_of(args)
     item = library.get(args.name) if args.name else None
     recordings = None
     if args.input:
@@ -83,7 +85,7 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
 
         recordings = [read_utterance(path, max_seconds=INPUT_MAX_SECONDS) for path in args.input]
     listen = not args.no_listen
-    engines = engines or build_engines(settings, library.items, listen, getattr(args, "devices", None))
+    engines = engines or build_engines(settings, library.items, listen, devices_of(args))
     loaded = progress.load()
     notices = [n for n in (settings.notice, loaded.notice, *engines.notices) if n]
 

@@ -9,7 +9,7 @@ import json
 import sys
 from voice_guide.errors import AudioInputError, printable
 from voice_guide.understand import Heard
-from voice_guide.commands import load_settings
+from voice_guide.commands import devices_of, library_of, load_settings
 
 ORDER = 40
 
@@ -46,12 +46,10 @@ def as_line(file: str, heard: Heard) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from voice_guide.audio_files import read_utterance
-    from voice_guide.content.loader import load_library
-    from voice_guide.wiring import Devices, open_hearing
+    from voice_guide.wiring import open_hearing
 
     settings = load_settings()
-    items = load_library().items
-    understander, _, notices = open_hearing(settings, items, getattr(args, "devices", None) or Devices())
+    understander, _, notices = open_hearing(settings, library_of(args).items, devices_of(args))
     for notice in notices:
         print(f"voice-guide: {notice}", file=sys.stderr)
     notice = getattr(understander.recognizer, "notice", "")

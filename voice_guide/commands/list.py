@@ -11,9 +11,9 @@ import argparse
 import sys
 from typing import Callable
 
-from voice_guide.content.loader import Library, load_library
+from voice_guide.content.loader import Library
 from voice_guide.content.model import Item
-from voice_guide.commands import load_settings
+from voice_guide.commands import devices_of, library_of, load_settings
 
 ORDER = 10
 
@@ -40,11 +40,10 @@ def format_library(library: Library, seconds: Callable[[Item], float]) -> list[s
 def run(args: argparse.Namespace) -> int:
     from voice_guide.render import item_seconds, spoken_title
     from voice_guide.speech import voice_settings
-    from voice_guide.wiring import Devices
 
     settings = load_settings()
-    library = load_library()
-    synth = (getattr(args, "devices", None) or Devices()).synthesizer(settings)
+    library = library_of(args)
+    synth = devices_of(args).synthesizer(settings)
     voice = voice_settings(settings)
     try:
         first = spoken_title(library.items[0])

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
+from typing import Callable
 
 from voice_guide import settings as settings_mod
 from voice_guide.errors import EngineError, UsageError
 from voice_guide.settings import Settings
-from voice_guide.commands import load_settings
+from voice_guide.commands import devices_of, load_settings
 
 ORDER = 65
 NAMES = [f.name for f in fields(Settings) if f.name != "notice"]
@@ -31,16 +32,15 @@ def parse_value(name: str, text: str):
     return text
 
 
-def check_here(name: str, value) -> None:
+def check_here(name: str, value, listing: Callable[[], tuple[list, list]]) -> None:
     """Refuse a device, voice or Vosk model this machine does not have, as far as it can tell (no
-    sound library or no espeak-ng: the value is taken unchecked)."""
+    sound library or no espeak-ng: the value is taken unchecked); `listing()` gives the machine's
+    (microphones, speakers)."""
     if value is None:
         return
     if name in ("input_device", "output_device"):
-        from voice_guide.adapters.sounddevice_audio import list_devices
-
         try:
-            inputs, outputs = list_devices()
+            inputs, outputs = listing()
         except (EngineError, OSError):
             return
         devices = inputs if name == "input_device" else outputs
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if name not in NAMES:
             raise UsageError(f"There is no setting called {name!r}. Settings: {', '.join(NAMES)}.")
         value = parse_value(name, text)
-        check_here(name, value)
+        check_here(name, value, devices_of(args).listing)
         current = current.with_changes(**{name: value})
         settings_mod.save(current)
     for name in NAMES:

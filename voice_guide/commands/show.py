@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import argparse
 
-from voice_guide.content.loader import estimate_speech_seconds, load_library
+from voice_guide.content.loader import estimate_speech_seconds
 from voice_guide.content.model import Item
 from voice_guide.timeline import Segment, build_timeline
-from voice_guide.commands import load_settings
+from voice_guide.commands import library_of, load_settings
 
 ORDER = 11
 SHORTEST_NOTED = 2.0
@@ -57,7 +57,7 @@ def format_item(item: Item, rate_wpm: float) -> list[str]:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
-    item = load_library().get(" ".join(args.name))
+    item = library_of(args).get(" ".join(args.name))
     for line in format_item(item, settings.rate):
         print(line)
     return 0
