@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="commands only; by default the library's topics and sessions are phrases too, as in the guide")
     args = ap.parse_args(argv)
 
-    from voice_guide.recognition import open_recognizer
+    from voice_guide.ears import open_recognizer_for
 
     items = ()
     if not args.no_items:
@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = read_manifest(args.manifest, vocab)
     t = time.perf_counter()
     settings = Settings(recogniser=args.recogniser, whisper_model=args.whisper_model)
-    recognizer = open_recognizer(settings, vocab.phrases(), vocab.non_commands(grammar_safe=True), vocab.short_commands())
+    recognizer = open_recognizer_for(settings, vocab)  # what the guide and `hear` open
     load_s = time.perf_counter() - t
     if getattr(recognizer, "notice", "") and not args.json:
         print(recognizer.notice)
