@@ -100,8 +100,8 @@ def main() -> int:
     try:
         from voice_guide.adapters.pydub_export import decode
         from voice_guide.content.loader import load_library
-        from voice_guide.export import export_library
-        from voice_guide.export_plan import default_jobs, plan_export
+        from voice_guide.export.writer import export_library
+        from voice_guide.export.plan import default_jobs, plan_export
         from voice_guide.settings import Settings
         from voice_guide.speech import voice_settings
         from voice_guide.wiring import Devices

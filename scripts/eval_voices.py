@@ -89,8 +89,8 @@ def loudness(path: Path) -> tuple[float, float, int]:
 def export(voice: str, names: list[str], fmt: str, folder: Path):
     os.environ["VOICE_GUIDE_HOME"] = str(folder / "home")  # an empty speech cache
     from voice_guide.content.loader import load_library
-    from voice_guide.export import export_library
-    from voice_guide.export_plan import plan_export
+    from voice_guide.export.writer import export_library
+    from voice_guide.export.plan import plan_export
     from voice_guide.settings import Settings
     from voice_guide.speech import voice_settings
     from voice_guide.wiring import Devices

@@ -19,9 +19,9 @@ from voice_guide.content.loader import library_from_items
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.export import ALBUM, PLAYLIST, chapters_text, clock, export_library
-from voice_guide.export_plan import plan_export, safe_name
-from voice_guide.export_records import Records
+from voice_guide.export.writer import ALBUM, PLAYLIST, chapters_text, clock, export_library
+from voice_guide.export.plan import plan_export, safe_name
+from voice_guide.export.records import Records
 from voice_guide.testing import FakeSynthesizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -510,7 +510,7 @@ def test_cli_bad_rate_is_a_usage_error(tmp_path, capsys, guide_home):
 
 
 def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
-    from voice_guide.export_plan import default_out_dir
+    from voice_guide.export.plan import default_out_dir
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "audio" / "exports").mkdir(parents=True)
@@ -520,7 +520,7 @@ def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
 def test_default_folder_is_music_voice_guide_elsewhere(tmp_path, monkeypatch):
     import platformdirs
 
-    from voice_guide.export_plan import default_out_dir
+    from voice_guide.export.plan import default_out_dir
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(platformdirs, "user_music_dir", lambda: str(tmp_path / "Music"))

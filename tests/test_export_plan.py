@@ -12,8 +12,8 @@ from voice_guide.content.loader import library_from_items
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import ALBUM, VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.export import export_library
-from voice_guide.export_plan import CHAPTER_LIST, COMMENT, MAX_JOBS, plan_export
+from voice_guide.export.writer import export_library
+from voice_guide.export.plan import CHAPTER_LIST, COMMENT, MAX_JOBS, plan_export
 from voice_guide.testing import FakeEncoder, FakeSynthesizer
 
 VOICE = VoiceSettings(rate=300)

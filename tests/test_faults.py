@@ -42,8 +42,8 @@ from voice_guide.content.loader import library_from_items, load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
-from voice_guide.export_plan import safe_name
-from voice_guide.export_records import Records
+from voice_guide.export.plan import safe_name
+from voice_guide.export.records import Records
 from voice_guide.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
 from voice_guide.wiring import Devices
