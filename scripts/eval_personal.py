@@ -170,7 +170,7 @@ def switch_eval(n: int) -> None:
 
 
 def enrolment_time(takes_per_command: int) -> None:
-    from voice_guide.speech import open_synthesizer
+    from voice_guide.speaking.speech import open_synthesizer
 
     settings = Settings(synthesizer="espeak-ng")
     takes = [take(w, i) for w in COMMANDS for i in range(takes_per_command)]

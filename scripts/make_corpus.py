@@ -57,7 +57,7 @@ def guide_sentences(limit: int) -> list[str]:
     themselves a command ("Suggestion number one."), which only the echo gate can tell apart."""
     from voice_guide.content.loader import load_library
     from voice_guide.matching import build_vocabulary, match
-    from voice_guide.text import split_sentences
+    from voice_guide.speaking.text import split_sentences
 
     library = load_library()
     vocab = build_vocabulary(library.items)

@@ -34,7 +34,7 @@ from voice_guide.audio import SPEECH_RATE, tone  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import Hypothesis  # noqa: E402
 from voice_guide.player import Player  # noqa: E402
-from voice_guide.speech import CachedSynthesizer  # noqa: E402
+from voice_guide.speaking.speech import CachedSynthesizer  # noqa: E402
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer  # noqa: E402
 from voice_guide.understand import Understander  # noqa: E402
 

@@ -160,7 +160,7 @@ def machine(guide_home):
     devices: the sound card, microphone, keyboard and clock; `machine.synth` is the synthesiser it
     opened, `machine.main(argv, library=None)` runs a command with these devices (and that library, else
     the package's own). It speaks with MACHINE_SETTINGS."""
-    from voice_guide.speech import open_synthesizer as real_open
+    from voice_guide.speaking.speech import open_synthesizer as real_open
 
     settings_mod.save(MACHINE_SETTINGS)
 
@@ -252,7 +252,7 @@ class TestSpeechEngineHangsOrDies:
 
     def test_an_engine_that_cannot_start_is_one_sentence(self, machine, capsys):
         from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
-        from voice_guide.speech import CachedSynthesizer
+        from voice_guide.speaking.speech import CachedSynthesizer
 
         machine.devices.synthesizer = lambda settings: CachedSynthesizer(Pyttsx3Synthesizer(worker="raise SystemExit(3)"))
         assert machine.main(["read", "safety-notice", "--no-listen"]) == 4

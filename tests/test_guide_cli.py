@@ -21,7 +21,7 @@ from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.errors import DeviceError
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
-from voice_guide.text_only import NO_SOUND
+from voice_guide.speaking.text_only import NO_SOUND
 
 REST = Item(
     name="short-rest", title="Short rest", kind="session", length=30.0, aliases=("rest",), order=2,

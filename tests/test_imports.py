@@ -13,7 +13,7 @@ import voice_guide
 
 PACKAGE = Path(voice_guide.__file__).parent
 
-BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice_guide.text",
+BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice_guide.speaking.text",
         "voice_guide.fileio", "voice_guide.frontend"}
 """What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
 

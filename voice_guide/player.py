@@ -24,16 +24,17 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from voice_guide import cues, progress
+from voice_guide import progress
+from voice_guide.speaking import cues
 from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, BlockTimes, EchoGate, Endpointer
-from voice_guide.lookahead import AHEAD, Lookahead
+from voice_guide.speaking.lookahead import AHEAD, Lookahead
 from voice_guide.matching import Match
 from voice_guide.session import Session
-from voice_guide.sound_queue import SoundQueue
+from voice_guide.speaking.sound_queue import SoundQueue
 from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone,
                                         Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
                                         SaveProgress, Say, SetVoice, StopAudio, Tick)

@@ -109,7 +109,7 @@ class Say:
 
 @dataclass(frozen=True)
 class PlayCue:
-    """A name from voice_guide.cues.CUES: chime-start, chime-end, listening, understood, not-understood."""
+    """A name from voice_guide.speaking.cues.CUES: chime-start, chime-end, listening, understood, not-understood."""
 
     name: str
 

@@ -47,7 +47,7 @@ def _keys() -> KeySource | None:
 
 
 def _synthesizer(settings: Settings) -> Synthesizer:
-    from voice_guide.speech import open_synthesizer
+    from voice_guide.speaking.speech import open_synthesizer
 
     return open_synthesizer(settings)
 

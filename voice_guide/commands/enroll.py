@@ -77,7 +77,7 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 
 def run(args: argparse.Namespace) -> int:
     from voice_guide.enrollment import Enroller, commands_to_enrol, forget, switch_off
-    from voice_guide.speech import voice_settings
+    from voice_guide.speaking.speech import voice_settings
 
     if args.forget:
         gone = forget(commands=commands_to_enrol(args.commands) if args.commands else ())

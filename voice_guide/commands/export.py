@@ -94,7 +94,7 @@ def summary(result: ExportResult) -> str:
 def run(args: argparse.Namespace) -> int:
     from voice_guide.export.writer import export_library
     from voice_guide.export.plan import plan_export
-    from voice_guide.speech import voice_settings
+    from voice_guide.speaking.speech import voice_settings
 
     devices = devices_of(args)
     settings = load_settings()

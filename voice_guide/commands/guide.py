@@ -22,8 +22,8 @@ from voice_guide.engines import RATE_MAX, RATE_MIN
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player
-from voice_guide.speech import voice_settings
-from voice_guide.text_only import SpeakerOrText
+from voice_guide.speaking.speech import voice_settings
+from voice_guide.speaking.text_only import SpeakerOrText
 from voice_guide.wiring import Engines, build_engines
 
 ORDER = 1

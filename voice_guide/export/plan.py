@@ -19,7 +19,7 @@ from typing import Sequence
 from voice_guide.content.model import Item
 from voice_guide.engines import ALBUM, FORMATS, Encoder, Library, Tags, VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.render import display_title
+from voice_guide.speaking.render import display_title
 
 SINGLE_STEM = "voice-guide"
 CHAPTER_LIST = f"{SINGLE_STEM}.chapters.txt"

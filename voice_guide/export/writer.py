@@ -29,7 +29,7 @@ from voice_guide.errors import ExportError, WriteError
 from voice_guide.export.plan import CHAPTER_LIST, ExportPlan, PlannedTrack
 from voice_guide.export.records import Records, folder_lock, remove_legacy_files
 from voice_guide.fileio import atomic_path, atomic_write_text, scratch_folder
-from voice_guide.render import RENDER_VERSION, display_title, join_items, render_item
+from voice_guide.speaking.render import RENDER_VERSION, display_title, join_items, render_item
 
 PLAYLIST = "voice-guide.m3u"
 
