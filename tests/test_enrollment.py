@@ -10,7 +10,7 @@ from voice_guide.enrollment import (CORE, GIVE_UP_SILENT, MAX_TRIES, Enroller, c
                                     mic_listener, recordings_listener, switch_off)
 from voice_guide.errors import UsageError
 from voice_guide.personal import PersonalModel, voice_dir
-from voice_guide.prompts import say
+from voice_guide.session.prompts import say
 from voice_guide.audio import wav_bytes
 from voice_guide.templates import TemplateSet
 from voice_guide.testing import FakeSynthesizer, MemoryAudioOut, ScriptedAudioIn

@@ -20,7 +20,7 @@ from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, Voic
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import RecordingsIn
 from voice_guide.player import Player
-from voice_guide.session_events import Do, Key
+from voice_guide.session.events import Do, Key
 from voice_guide.player import DUCK_GAIN
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys, espeak_speech
 from voice_guide.understand import Understander

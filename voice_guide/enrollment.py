@@ -25,7 +25,7 @@ from voice_guide.engines import AudioIn, AudioOut, Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.features import dtw_distance, sounding_span, utterance_features
 from voice_guide.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
-from voice_guide.prompts import say
+from voice_guide.session.prompts import say
 from voice_guide.switch import KINDS, SwitchDetector, SwitchProfile, TransientWatcher, measure
 
 CORE = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "louder", "quieter", "help",

@@ -25,7 +25,7 @@ from rapidfuzz import fuzz
 from voice_guide.content.model import Item
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import ContentError
-from voice_guide.session_events import Do as Command
+from voice_guide.session.events import Do as Command
 
 Decision = Literal["act", "ask", "reprompt", "none"]
 """What to do with an utterance: act on it, ask which of two it was, ask to say it again, or nothing."""

@@ -3,7 +3,7 @@ progress.
 
 One loop, paced by the microphone's blocks (or by the clock when there is no microphone): each turn it
 notices finished sounds, passes microphone audio through the echo gate and the end-of-speech detector
-to the recogniser, reads keys, ticks the clock, and carries out what `voice_guide.session` decides.
+to the recogniser, reads keys, ticks the clock, and carries out what `voice_guide.session.machine` decides.
 Everything is handed in (engines, clock, files), so a whole run can be driven from recordings on a fake
 clock in tests.
 
@@ -33,11 +33,11 @@ from voice_guide.errors import DeviceError, EngineError
 from voice_guide.listen import BargeIn, BlockTimes, EchoGate, Endpointer
 from voice_guide.speaking.lookahead import AHEAD, Lookahead
 from voice_guide.matching import Match
-from voice_guide.session import Session
+from voice_guide.session.machine import Session
 from voice_guide.speaking.sound_queue import SoundQueue
-from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone,
-                                        Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
-                                        SaveProgress, Say, SetVoice, StopAudio, Tick)
+from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
+                                        Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
+                                        SetVoice, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""

@@ -17,7 +17,7 @@ from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, Encoder, KeySour
 from voice_guide.ears import open_recognizer_for
 from voice_guide.matching import Vocabulary, build_vocabulary
 from voice_guide.player import SystemClock
-from voice_guide.session_events import Notice
+from voice_guide.session.events import Notice
 from voice_guide.settings import Settings
 from voice_guide.understand import Understander
 
