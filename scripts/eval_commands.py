@@ -29,9 +29,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from voice_guide import matching  # noqa: E402
+from voice_guide.hearing import matching  # noqa: E402
 from voice_guide.audio import Audio  # noqa: E402
-from voice_guide.audio_files import read_utterance  # noqa: E402
+from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
 from voice_guide.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="commands only; by default the library's topics and sessions are phrases too, as in the guide")
     args = ap.parse_args(argv)
 
-    from voice_guide.recognition import open_recognizer
+    from voice_guide.hearing.recognition import open_recognizer
 
     items = ()
     if not args.no_items:

@@ -14,7 +14,7 @@ import voice_guide
 PACKAGE = Path(voice_guide.__file__).parent
 
 BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice_guide.speaking.text",
-        "voice_guide.fileio", "voice_guide.frontend"}
+        "voice_guide.fileio", "voice_guide.hearing.frontend"}
 """What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
 
 
@@ -70,7 +70,7 @@ def _cycle() -> list[str] | None:
 
 
 def test_the_walker_sees_function_level_imports():
-    assert "voice_guide.adapters.whisper_asr" in GRAPH["voice_guide.recognition"]
+    assert "voice_guide.adapters.whisper_asr" in GRAPH["voice_guide.hearing.recognition"]
     assert "voice_guide.engines" in GRAPH["voice_guide.adapters.vosk_asr"]
 
 
