@@ -17,6 +17,16 @@ BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice
         "voice_guide.fileio", "voice_guide.hearing.frontend"}
 """What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
 
+PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.hearing.matching")
+"""The pure core: content, the session machine, the timeline and the matcher, tested by tables."""
+
+PURE_BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors"}
+"""What the pure core may import besides itself: value types, audio maths and errors, none with I/O."""
+
+ROOMS = ("voice_guide.hearing", "voice_guide.speaking", "voice_guide.session", "voice_guide.export",
+         "voice_guide.adapters")
+"""The package's rooms; each `__init__` only says what the room is for."""
+
 
 def _module_name(path: Path) -> str:
     parts = ("voice_guide",) + path.relative_to(PACKAGE).with_suffix("").parts
@@ -88,3 +98,20 @@ def test_adapters_import_only_the_base_layer():
 def test_the_base_layer_stands_alone():
     for name in BASE:
         assert GRAPH[name] <= BASE, f"{name} imports {sorted(GRAPH[name] - BASE)}"
+
+
+def _pure(name: str) -> bool:
+    return any(name == room or name.startswith(room + ".") for room in PURE_ROOMS)
+
+
+def test_the_pure_core_imports_nothing_with_io():
+    for name, targets in GRAPH.items():
+        if _pure(name):
+            outside = {t for t in targets if not _pure(t) and t not in PURE_BASE}
+            assert not outside, f"{name} imports {sorted(outside)}"
+
+
+def test_a_room_opens_nothing():
+    """Importing one module of a room (an adapter's `hearing.frontend`) runs the room's `__init__` too."""
+    for room in ROOMS:
+        assert not GRAPH[room], f"{room}/__init__.py imports {sorted(GRAPH[room])}"
