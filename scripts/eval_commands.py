@@ -30,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from voice_guide.hearing import matching  # noqa: E402
+from voice_guide.hearing.vocabulary import build_vocabulary  # noqa: E402
 from voice_guide.audio import Audio  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
 from voice_guide.settings import Settings  # noqa: E402
@@ -205,7 +206,7 @@ def main(argv: list[str] | None = None) -> int:
         from voice_guide.content.loader import load_library
 
         items = load_library().items
-    vocab = matching.build_vocabulary(items)
+    vocab = build_vocabulary(items)
     clips = read_manifest(args.manifest, vocab)
     t = time.perf_counter()
     settings = Settings(recogniser=args.recogniser, whisper_model=args.whisper_model)

@@ -34,7 +34,8 @@ from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import VoiceSettings  # noqa: E402
 from voice_guide.hearing.enrollment import Enroller, recordings_listener  # noqa: E402
 from voice_guide.hearing.features import utterance_features  # noqa: E402
-from voice_guide.hearing.matching import Command, build_vocabulary  # noqa: E402
+from voice_guide.hearing.matching import Command  # noqa: E402
+from voice_guide.hearing.vocabulary import build_vocabulary  # noqa: E402
 from voice_guide.hearing.personal import PersonalModel  # noqa: E402
 from voice_guide.settings import Settings  # noqa: E402
 from voice_guide.hearing.switch import SwitchDetector, SwitchProfile, TransientWatcher  # noqa: E402

@@ -29,7 +29,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice_guide.hearing import matching  # noqa: E402
+from voice_guide.hearing.vocabulary import build_vocabulary  # noqa: E402
 from voice_guide.audio import SPEECH_RATE, tone  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import Hypothesis  # noqa: E402
@@ -131,7 +131,7 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
     library = load_library()
     clock = FakeClock(0.0)
     recognizer = CyclingRecognizer()
-    ears = Understander(recognizer, matching.build_vocabulary(library.items))
+    ears = Understander(recognizer, build_vocabulary(library.items))
     saved = [0]
 
     def save_place(place) -> None:

@@ -818,7 +818,7 @@ REST = Item(name="rest", title="A rest", kind="session", order=1, aliases=("rest
 """A quiet hold, so the guide listens (it does not listen over its own voice)."""
 
 def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float = 120.0) -> Player:
-    from voice_guide.hearing import matching
+    from voice_guide.hearing.vocabulary import build_vocabulary
     from voice_guide.hearing.understand import Understander
 
     clock = FakeClock(0.0)
@@ -826,7 +826,7 @@ def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float 
     holder: list[Player] = []
     mic = Bursts(clock, lambda: holder[0])
     player = Player([item], FakeSynthesizer(rate=SPEECH_RATE), ClockAudioOut(clock), clock, mic=mic,
-                    ears=Understander(recognizer, matching.build_vocabulary([item])),
+                    ears=Understander(recognizer, build_vocabulary([item])),
                     keys=TimedKeys(clock, [(limit, "q")]), read_only=True, save_place=lambda place: None)
     holder.append(player)
     player.run(item=item)

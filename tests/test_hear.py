@@ -79,7 +79,7 @@ def test_json_lines_one_per_file(tmp_path, scripted, capsys):
 
 def test_item_names_from_the_library_are_understood(tmp_path, scripted, capsys):
     from voice_guide.content.loader import load_library
-    from voice_guide.hearing.matching import normalise
+    from voice_guide.hearing.phrases import normalise
 
     item = load_library().items[-1]
     scripted([f"open {item.title}"])

@@ -17,7 +17,8 @@ BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice
         "voice_guide.fileio", "voice_guide.hearing.frontend"}
 """What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
 
-PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.hearing.matching")
+PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.hearing.matching",
+              "voice_guide.hearing.vocabulary", "voice_guide.hearing.phrases")
 """The pure core: content, the session machine, the timeline and the matcher, tested by tables."""
 
 PURE_BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors"}

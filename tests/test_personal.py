@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from voice_guide.hearing.features import utterance_features
-from voice_guide.hearing.matching import Command, Match, build_vocabulary
+from voice_guide.hearing.matching import Command, Match
+from voice_guide.hearing.vocabulary import build_vocabulary
 from voice_guide.hearing.personal import PersonalModel, voice_dir
 from voice_guide.hearing.switch import SwitchProfile, measure
 from voice_guide.hearing.templates import TemplateSet

@@ -14,7 +14,7 @@ import pytest
 import soundfile
 
 from voice_guide import progress
-from voice_guide.hearing import matching
+from voice_guide.hearing.vocabulary import build_vocabulary
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, VoiceSettings
@@ -53,13 +53,13 @@ def real_recognizer():
     from voice_guide.hearing.ears import open_recognizer_for
     from voice_guide.settings import Settings
 
-    return open_recognizer_for(Settings(), matching.build_vocabulary(ITEMS))
+    return open_recognizer_for(Settings(), build_vocabulary(ITEMS))
 
 
 def make_player(clock, mic=None, recognizer=None, items=ITEMS, **kwargs) -> Player:
     ears = None
     if recognizer is not None:
-        ears = Understander(recognizer, matching.build_vocabulary(items))
+        ears = Understander(recognizer, build_vocabulary(items))
     kwargs.setdefault("synthesizer", FakeSynthesizer())
     kwargs.setdefault("audio_out", ClockAudioOut(clock))
     synth, out = kwargs.pop("synthesizer"), kwargs.pop("audio_out")
@@ -645,7 +645,7 @@ def voice_dir_exists(tmp_path) -> bool:
 @pytest.mark.slow
 def test_the_real_recogniser_hears_teach_me(words, command):
     recognizer = real_recognizer()
-    vocab = matching.build_vocabulary(ITEMS)
+    vocab = build_vocabulary(ITEMS)
     heard = [Understander(recognizer, vocab).understand(speak(words, voice, rate)).match for voice, rate in VOICES[:3]]
     acted = [(str(m.command), m.needs_confirmation) for m in heard if m.decision == "act"]
     assert len(acted) >= 2 and set(acted) == {(command, True)}, heard  # never another command

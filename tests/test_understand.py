@@ -9,7 +9,8 @@ import pytest
 
 from voice_guide.audio import Audio
 from voice_guide.engines import Hypothesis
-from voice_guide.hearing.matching import Command, Match, build_vocabulary
+from voice_guide.hearing.matching import Command, Match
+from voice_guide.hearing.vocabulary import build_vocabulary
 from voice_guide.testing import ScriptedRecognizer
 from voice_guide.hearing.understand import Heard, Understander
 

@@ -11,7 +11,7 @@ from voice_guide.hearing import whisper_models
 from voice_guide.adapters.whisper_asr import WhisperRecognizer
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.content.loader import load_library
-from voice_guide.hearing.matching import build_vocabulary
+from voice_guide.hearing.vocabulary import build_vocabulary
 from voice_guide.hearing.understand import Understander
 from voice_guide.errors import ModelError
 from voice_guide.testing import espeak_speech

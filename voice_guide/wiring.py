@@ -15,7 +15,7 @@ from voice_guide.background import Deferred
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, Encoder, KeySource, Recognizer, Synthesizer
 from voice_guide.hearing.ears import open_recognizer_for
-from voice_guide.hearing.matching import Vocabulary, build_vocabulary
+from voice_guide.hearing.vocabulary import Vocabulary, build_vocabulary
 from voice_guide.player import SystemClock
 from voice_guide.session.events import Notice
 from voice_guide.settings import Settings

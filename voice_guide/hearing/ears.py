@@ -7,7 +7,7 @@ predicts what the guide does with that take.
 from __future__ import annotations
 
 from voice_guide.engines import Recognizer
-from voice_guide.hearing.matching import Vocabulary
+from voice_guide.hearing.vocabulary import Vocabulary
 from voice_guide.settings import Settings
 
 

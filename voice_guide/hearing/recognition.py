@@ -162,7 +162,7 @@ def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Se
 
 def _default_non_commands() -> list[str]:
     """The vocabulary's known non-commands that are safe to put in a grammar."""
-    from voice_guide.hearing.matching import build_vocabulary
+    from voice_guide.hearing.vocabulary import build_vocabulary
 
     return build_vocabulary().non_commands(grammar_safe=True)
 
