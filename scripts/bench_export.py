@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 def spoken_texts(library) -> list[str]:
     """Every distinct text the export speaks: titles as spoken, step words, 'Halfway.'."""
-    from voice_guide.render import spoken_title
+    from voice_guide.speaking.render import spoken_title
     from voice_guide.timeline import HALFWAY_TEXT
 
     texts: list[str] = []
@@ -100,10 +100,10 @@ def main() -> int:
     try:
         from voice_guide.adapters.pydub_export import decode
         from voice_guide.content.loader import load_library
-        from voice_guide.export import export_library
-        from voice_guide.export_plan import default_jobs, plan_export
+        from voice_guide.export.writer import export_library
+        from voice_guide.export.plan import default_jobs, plan_export
         from voice_guide.settings import Settings
-        from voice_guide.speech import voice_settings
+        from voice_guide.speaking.speech import voice_settings
         from voice_guide.wiring import Devices
 
         library = load_library()

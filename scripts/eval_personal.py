@@ -32,15 +32,16 @@ from degraded_speaker import (COMMANDS, NEAR_WORDS, OTHER_WORDS, clean_take, hum
 from voice_guide.audio import Audio  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import VoiceSettings  # noqa: E402
-from voice_guide.enrollment import Enroller, recordings_listener  # noqa: E402
-from voice_guide.features import utterance_features  # noqa: E402
-from voice_guide.matching import Command, build_vocabulary  # noqa: E402
-from voice_guide.personal import PersonalModel  # noqa: E402
+from voice_guide.hearing.enrollment import Enroller, recordings_listener  # noqa: E402
+from voice_guide.hearing.features import utterance_features  # noqa: E402
+from voice_guide.hearing.matching import Command  # noqa: E402
+from voice_guide.hearing.vocabulary import build_vocabulary  # noqa: E402
+from voice_guide.hearing.personal import PersonalModel  # noqa: E402
 from voice_guide.settings import Settings  # noqa: E402
-from voice_guide.switch import SwitchDetector, SwitchProfile, TransientWatcher  # noqa: E402
-from voice_guide.templates import TemplateSet  # noqa: E402
+from voice_guide.hearing.switch import SwitchDetector, SwitchProfile, TransientWatcher  # noqa: E402
+from voice_guide.hearing.templates import TemplateSet  # noqa: E402
 from voice_guide.testing import MemoryAudioOut, ScriptedRecognizer  # noqa: E402
-from voice_guide.understand import Understander  # noqa: E402
+from voice_guide.hearing.understand import Understander  # noqa: E402
 
 SPEECH_DEV = ROOT.parent / "shared" / "speech-dev"
 REACTION = 1.0
@@ -51,9 +52,9 @@ def recogniser(name: str, vocab):
     if name == "none":
         return ScriptedRecognizer([]), "none (hears nothing)"
     try:
-        from voice_guide.recognition import open_recognizer
+        from voice_guide.hearing.recognition import open_recognizer
     except ModuleNotFoundError:
-        return ScriptedRecognizer([]), "none (voice_guide.recognition is not installed)"
+        return ScriptedRecognizer([]), "none (voice_guide.hearing.recognition is not installed)"
     rec = open_recognizer(Settings(recogniser=name), vocab.phrases())
     return rec, rec.name
 
@@ -170,7 +171,7 @@ def switch_eval(n: int) -> None:
 
 
 def enrolment_time(takes_per_command: int) -> None:
-    from voice_guide.speech import open_synthesizer
+    from voice_guide.speaking.speech import open_synthesizer
 
     settings = Settings(synthesizer="espeak-ng")
     takes = [take(w, i) for w in COMMANDS for i in range(takes_per_command)]

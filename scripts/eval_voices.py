@@ -40,7 +40,7 @@ def words(text: str) -> list[str]:
 
 def spoken_words(item) -> list[str]:
     """What a track says, in order: its spoken title, each step, and 'Halfway.' in a hold that has it."""
-    from voice_guide.render import spoken_title
+    from voice_guide.speaking.render import spoken_title
     from voice_guide.timeline import HALFWAY_TEXT
 
     texts = [spoken_title(item)]
@@ -89,10 +89,10 @@ def loudness(path: Path) -> tuple[float, float, int]:
 def export(voice: str, names: list[str], fmt: str, folder: Path):
     os.environ["VOICE_GUIDE_HOME"] = str(folder / "home")  # an empty speech cache
     from voice_guide.content.loader import load_library
-    from voice_guide.export import export_library
-    from voice_guide.export_plan import plan_export
+    from voice_guide.export.writer import export_library
+    from voice_guide.export.plan import plan_export
     from voice_guide.settings import Settings
-    from voice_guide.speech import voice_settings
+    from voice_guide.speaking.speech import voice_settings
     from voice_guide.wiring import Devices
 
     settings = Settings(synthesizer=voice)

@@ -56,8 +56,9 @@ def guide_sentences(limit: int) -> list[str]:
     """Sentences the guide itself speaks (its echo), spread over the whole library; not those that are
     themselves a command ("Suggestion number one."), which only the echo gate can tell apart."""
     from voice_guide.content.loader import load_library
-    from voice_guide.matching import build_vocabulary, match
-    from voice_guide.text import split_sentences
+    from voice_guide.hearing.matching import match
+    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.speaking.text import split_sentences
 
     library = load_library()
     vocab = build_vocabulary(library.items)
@@ -188,7 +189,7 @@ NOISES = {"fan": fan_noise, "kitchen": kitchen_noise, "babble": babble_noise}
 
 def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """Add noise so that speech power / noise power = snr_db, measured over the speech's loud part."""
-    from voice_guide.frontend import frame_dbfs
+    from voice_guide.hearing.frontend import frame_dbfs
 
     levels = frame_dbfs(speech, SPEECH_RATE)
     loud = levels[levels >= np.percentile(levels, 50)] if len(levels) else np.array([-30.0])
@@ -236,7 +237,7 @@ def padded(x: np.ndarray, rng: random.Random, level: float = 0.25) -> np.ndarray
 # ---- corpus ---------------------------------------------------------------------------------
 
 def command_phrases() -> list[str]:
-    from voice_guide.matching import build_vocabulary
+    from voice_guide.hearing.vocabulary import build_vocabulary
 
     return build_vocabulary().phrases()
 

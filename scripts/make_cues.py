@@ -1,7 +1,7 @@
-"""Write the guide's cue sounds (voice_guide.cues) to audio/cues/*.wav, 16-bit mono.
+"""Write the guide's cue sounds (voice_guide.speaking.cues) to audio/cues/*.wav, 16-bit mono.
 
 The files are committed so players and people without Python can use them; tests/test_cues.py checks
-they still equal what voice_guide.cues makes. Run again after changing cues.py:
+they still equal what voice_guide.speaking.cues makes. Run again after changing cues.py:
 
     .venv/bin/python scripts/make_cues.py
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice_guide.cues import CUES  # noqa: E402
+from voice_guide.speaking.cues import CUES  # noqa: E402
 from voice_guide.fileio import atomic_path  # noqa: E402
 
 CUE_DIR = ROOT / "audio" / "cues"

@@ -29,14 +29,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice_guide import matching  # noqa: E402
+from voice_guide.hearing.vocabulary import build_vocabulary  # noqa: E402
 from voice_guide.audio import SPEECH_RATE, tone  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import Hypothesis  # noqa: E402
 from voice_guide.player import Player  # noqa: E402
-from voice_guide.speech import CachedSynthesizer  # noqa: E402
+from voice_guide.speaking.speech import CachedSynthesizer  # noqa: E402
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer  # noqa: E402
-from voice_guide.understand import Understander  # noqa: E402
+from voice_guide.hearing.understand import Understander  # noqa: E402
 
 SPOKEN = ["self massage", "pause", "where", "resume", "next", "repeat", "slower", "louder", "back",
           "", "help", "step three", "faster", "quieter", "um", "quiet face", "yes", "stop", "go", "no",
@@ -131,7 +131,7 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
     library = load_library()
     clock = FakeClock(0.0)
     recognizer = CyclingRecognizer()
-    ears = Understander(recognizer, matching.build_vocabulary(library.items))
+    ears = Understander(recognizer, build_vocabulary(library.items))
     saved = [0]
 
     def save_place(place) -> None:
@@ -249,7 +249,7 @@ def main() -> None:
               f"peak RSS {peak / 1024:.0f} MiB, vs {base / 1024:.0f} MiB on a 1-second WAV "
               f"(+{(peak - base) / 1024:.0f} MiB)")
         print(f"    it said: {out.strip()}")
-        from voice_guide.audio_files import iter_blocks
+        from voice_guide.hearing.audio_files import iter_blocks
 
         list(iter_blocks(second))  # imports scipy before measuring
         tracemalloc.start()

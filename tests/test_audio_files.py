@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from voice_guide.audio import resample
-from voice_guide.audio_files import iter_blocks, read_utterance
+from voice_guide.hearing.audio_files import iter_blocks, read_utterance
 from voice_guide.errors import AudioInputError
 
 
@@ -189,7 +189,7 @@ def test_odd_rates_in_range_cost_only_their_length(tmp_path):
 
 
 def test_many_channels_are_read_a_little_at_a_time(tmp_path, monkeypatch):
-    import voice_guide.audio_files as audio_files
+    import voice_guide.hearing.audio_files as audio_files
 
     reads = []
     real = sf.SoundFile.read

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from voice_guide import cues
+from voice_guide.speaking import cues
 from voice_guide.audio import rms_dbfs
 from voice_guide.timeline import CUE_SECONDS
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE
-from voice_guide.echo import EchoEstimate
+from voice_guide.hearing.echo import EchoEstimate
 from voice_guide.testing import espeak_speech
 
 

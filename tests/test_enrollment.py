@@ -6,13 +6,13 @@ import pytest
 
 from voice_guide import cli
 from voice_guide.audio import Audio, concatenate
-from voice_guide.enrollment import (CORE, GIVE_UP_SILENT, MAX_TRIES, Enroller, check_take, commands_to_enrol, forget,
-                                    mic_listener, recordings_listener, switch_off)
+from voice_guide.hearing.enrollment import (CORE, GIVE_UP_SILENT, MAX_TRIES, Enroller, check_take, commands_to_enrol,
+                                            forget, mic_listener, recordings_listener, switch_off)
 from voice_guide.errors import UsageError
-from voice_guide.personal import PersonalModel, voice_dir
-from voice_guide.prompts import say
+from voice_guide.hearing.personal import PersonalModel, voice_dir
+from voice_guide.session.prompts import say
 from voice_guide.audio import wav_bytes
-from voice_guide.templates import TemplateSet
+from voice_guide.hearing.templates import TemplateSet
 from voice_guide.testing import FakeSynthesizer, MemoryAudioOut, ScriptedAudioIn
 
 from degraded_speaker import hum, take, tongue_click
@@ -211,7 +211,7 @@ def test_a_take_is_heard_through_the_sound_card(own_sink):
     import threading
 
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
-    from voice_guide.features import dtw_distance, utterance_features
+    from voice_guide.hearing.features import dtw_distance, utterance_features
 
     said = take("pause", 0)
     speaker = SounddeviceOut()

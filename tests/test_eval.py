@@ -76,7 +76,7 @@ def test_noise_is_mixed_at_the_asked_snr(noise, snr):
 
 
 def test_expected_commands_come_from_the_matcher():
-    vocab = eval_commands.matching.build_vocabulary()
+    vocab = eval_commands.build_vocabulary()
     assert eval_commands.expected_command("go", vocab).id == "resume"
     assert eval_commands.expected_command("up", vocab).id == "louder"
     for word in ("left", "right", "on", "off", "cat"):
@@ -101,5 +101,5 @@ def test_eval_voices_counts_word_errors_against_what_a_track_says():
 def test_chatter_takes_the_guides_own_sentences_and_none_is_a_command():
     said = make_corpus.guide_sentences(5)
     assert len(said) == 5
-    vocab = eval_commands.matching.build_vocabulary()
+    vocab = eval_commands.build_vocabulary()
     assert all(eval_commands.matching.match(s, vocab).decision != "act" for s in said)

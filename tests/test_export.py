@@ -19,9 +19,9 @@ from voice_guide.content.loader import library_from_items
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.export import ALBUM, PLAYLIST, chapters_text, clock, export_library
-from voice_guide.export_plan import plan_export, safe_name
-from voice_guide.export_records import Records
+from voice_guide.export.writer import ALBUM, PLAYLIST, chapters_text, clock, export_library
+from voice_guide.export.plan import plan_export, safe_name
+from voice_guide.export.records import Records
 from voice_guide.testing import FakeSynthesizer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -386,7 +386,7 @@ def test_single_file_has_chapters_and_a_chapter_list(tmp_path):
 
 
 def test_clock_and_chapter_text():
-    from voice_guide.render import Chapter
+    from voice_guide.speaking.render import Chapter
 
     assert [clock(s) for s in (0, 59.6, 161, 3725)] == ["0:00", "1:00", "2:41", "1:02:05"]
     assert chapters_text([Chapter("A", 0, 1), Chapter("B", 3661.25, 4000)]) == "00:00:00.000 A\n01:01:01.250 B\n"
@@ -510,7 +510,7 @@ def test_cli_bad_rate_is_a_usage_error(tmp_path, capsys, guide_home):
 
 
 def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
-    from voice_guide.export_plan import default_out_dir
+    from voice_guide.export.plan import default_out_dir
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "audio" / "exports").mkdir(parents=True)
@@ -520,7 +520,7 @@ def test_default_folder_is_audio_exports_when_present(tmp_path, monkeypatch):
 def test_default_folder_is_music_voice_guide_elsewhere(tmp_path, monkeypatch):
     import platformdirs
 
-    from voice_guide.export_plan import default_out_dir
+    from voice_guide.export.plan import default_out_dir
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(platformdirs, "user_music_dir", lambda: str(tmp_path / "Music"))

@@ -42,8 +42,8 @@ from voice_guide.content.loader import library_from_items, load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
-from voice_guide.export_plan import safe_name
-from voice_guide.export_records import Records
+from voice_guide.export.plan import safe_name
+from voice_guide.export.records import Records
 from voice_guide.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
 from voice_guide.wiring import Devices
@@ -160,7 +160,7 @@ def machine(guide_home):
     devices: the sound card, microphone, keyboard and clock; `machine.synth` is the synthesiser it
     opened, `machine.main(argv, library=None)` runs a command with these devices (and that library, else
     the package's own). It speaks with MACHINE_SETTINGS."""
-    from voice_guide.speech import open_synthesizer as real_open
+    from voice_guide.speaking.speech import open_synthesizer as real_open
 
     settings_mod.save(MACHINE_SETTINGS)
 
@@ -252,7 +252,7 @@ class TestSpeechEngineHangsOrDies:
 
     def test_an_engine_that_cannot_start_is_one_sentence(self, machine, capsys):
         from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
-        from voice_guide.speech import CachedSynthesizer
+        from voice_guide.speaking.speech import CachedSynthesizer
 
         machine.devices.synthesizer = lambda settings: CachedSynthesizer(Pyttsx3Synthesizer(worker="raise SystemExit(3)"))
         assert machine.main(["read", "safety-notice", "--no-listen"]) == 4
@@ -409,7 +409,7 @@ class TestRecogniserModel:
 
     @pytest.mark.slow
     def test_a_damaged_whisper_model_is_said_once_and_hear_still_hears(self, guide_home, tmp_path, capsys):
-        from voice_guide import whisper_models
+        from voice_guide.hearing import whisper_models
 
         settings_mod.save(settings_mod.Settings())
         folder = whisper_models.installed_dir("tiny.en")
@@ -616,7 +616,7 @@ class TestSettingsAndSavedPlace:
     @pytest.mark.parametrize("kind", list(UNUSABLE))
     @pytest.mark.slow
     def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path, capsys):
-        from voice_guide import personal
+        from voice_guide.hearing import personal
 
         devices = Devices(recognizer=lambda settings, vocab: ScriptedRecognizer(["next"] * 2))
         folder = personal.voice_dir()
@@ -638,7 +638,7 @@ class TestSettingsAndSavedPlace:
     @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
     def test_any_bytes_never_crash_the_loaders(self, data, tmp_path):
-        from voice_guide import personal
+        from voice_guide.hearing import personal
 
         for name, load in (("s.json", settings_mod.load), ("p.json", progress.load)):
             path = tmp_path / name
@@ -818,15 +818,15 @@ REST = Item(name="rest", title="A rest", kind="session", order=1, aliases=("rest
 """A quiet hold, so the guide listens (it does not listen over its own voice)."""
 
 def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float = 120.0) -> Player:
-    from voice_guide import matching
-    from voice_guide.understand import Understander
+    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.hearing.understand import Understander
 
     clock = FakeClock(0.0)
     recognizer = ScriptedRecognizer(texts)
     holder: list[Player] = []
     mic = Bursts(clock, lambda: holder[0])
     player = Player([item], FakeSynthesizer(rate=SPEECH_RATE), ClockAudioOut(clock), clock, mic=mic,
-                    ears=Understander(recognizer, matching.build_vocabulary([item])),
+                    ears=Understander(recognizer, build_vocabulary([item])),
                     keys=TimedKeys(clock, [(limit, "q")]), read_only=True, save_place=lambda place: None)
     holder.append(player)
     player.run(item=item)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from voice_guide.audio import Audio, tone
-from voice_guide.features import (DEFAULT, dct_matrix, deltas, dtw_distance, log_mel, mel_filterbank, mfcc, sounding_span,
-                                  trim, utterance_features)
+from voice_guide.hearing.features import (DEFAULT, dct_matrix, deltas, dtw_distance, log_mel, mel_filterbank, mfcc,
+                                          sounding_span, trim, utterance_features)
 
 from degraded_speaker import espeak, take
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs, frame_power, rms_dbfs, tone
-from voice_guide.frontend import FRAME, FrontEnd, dither, highpass, normalise_gain, speech_bounds
+from voice_guide.hearing.frontend import FRAME, FrontEnd, dither, highpass, normalise_gain, speech_bounds
 
 RATE = SPEECH_RATE
 

@@ -21,7 +21,7 @@ from voice_guide.content.loader import Library, load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.errors import DeviceError
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
-from voice_guide.text_only import NO_SOUND
+from voice_guide.speaking.text_only import NO_SOUND
 
 REST = Item(
     name="short-rest", title="Short rest", kind="session", length=30.0, aliases=("rest",), order=2,
@@ -52,13 +52,13 @@ def record(tmp_path, words, voices=(("en-us", 140), ("en", 120), ("en-gb-x-rp", 
 
 
 def engines(script: list[str]) -> tuple[guide.Engines, ScriptedRecognizer, ClockAudioOut]:
-    from voice_guide import matching
-    from voice_guide.understand import Understander
+    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.hearing.understand import Understander
 
     clock = FakeClock(0.0)
     recognizer = ScriptedRecognizer(script)
     out = ClockAudioOut(clock)
-    ears = Understander(recognizer, matching.build_vocabulary(LIBRARY.items))
+    ears = Understander(recognizer, build_vocabulary(LIBRARY.items))
     return guide.Engines(FakeSynthesizer(), out, clock, None, ears, None, None, []), recognizer, out
 
 
@@ -202,12 +202,12 @@ def test_the_safety_line_is_said_at_the_first_start_only(guide_home, capsys):
 def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys):
     """The real library and the real built-in recogniser: a recording of "muscle by muscle" opens
     the tenth item; "wait" then pauses it there."""
-    from voice_guide import matching
-    from voice_guide.recognition import open_recognizer
-    from voice_guide.understand import Understander
+    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.hearing.recognition import open_recognizer
+    from voice_guide.hearing.understand import Understander
 
     library = load_library()
-    vocab = matching.build_vocabulary(library.items)
+    vocab = build_vocabulary(library.items)
     recognizer = open_recognizer(settings_mod.Settings(recogniser="pocketsphinx"), vocab.phrases(),
                                  vocab.non_commands(grammar_safe=True))
     clock = FakeClock(0.0)

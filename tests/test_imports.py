@@ -13,9 +13,20 @@ import voice_guide
 
 PACKAGE = Path(voice_guide.__file__).parent
 
-BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice_guide.text",
-        "voice_guide.fileio", "voice_guide.frontend"}
+BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice_guide.speaking.text",
+        "voice_guide.fileio", "voice_guide.hearing.frontend"}
 """What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
+
+PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.hearing.matching",
+              "voice_guide.hearing.vocabulary", "voice_guide.hearing.phrases")
+"""The pure core: content, the session machine, the timeline and the matcher, tested by tables."""
+
+PURE_BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors"}
+"""What the pure core may import besides itself: value types, audio maths and errors, none with I/O."""
+
+ROOMS = ("voice_guide.hearing", "voice_guide.speaking", "voice_guide.session", "voice_guide.export",
+         "voice_guide.adapters")
+"""The package's rooms; each `__init__` only says what the room is for."""
 
 
 def _module_name(path: Path) -> str:
@@ -70,7 +81,7 @@ def _cycle() -> list[str] | None:
 
 
 def test_the_walker_sees_function_level_imports():
-    assert "voice_guide.adapters.whisper_asr" in GRAPH["voice_guide.recognition"]
+    assert "voice_guide.adapters.whisper_asr" in GRAPH["voice_guide.hearing.recognition"]
     assert "voice_guide.engines" in GRAPH["voice_guide.adapters.vosk_asr"]
 
 
@@ -88,3 +99,20 @@ def test_adapters_import_only_the_base_layer():
 def test_the_base_layer_stands_alone():
     for name in BASE:
         assert GRAPH[name] <= BASE, f"{name} imports {sorted(GRAPH[name] - BASE)}"
+
+
+def _pure(name: str) -> bool:
+    return any(name == room or name.startswith(room + ".") for room in PURE_ROOMS)
+
+
+def test_the_pure_core_imports_nothing_with_io():
+    for name, targets in GRAPH.items():
+        if _pure(name):
+            outside = {t for t in targets if not _pure(t) and t not in PURE_BASE}
+            assert not outside, f"{name} imports {sorted(outside)}"
+
+
+def test_a_room_opens_nothing():
+    """Importing one module of a room (an adapter's `hearing.frontend`) runs the room's `__init__` too."""
+    for room in ROOMS:
+        assert not GRAPH[room], f"{room}/__init__.py imports {sorted(GRAPH[room])}"

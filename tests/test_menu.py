@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from voice_guide import menu
+from voice_guide.session import menu
 from voice_guide.content.loader import load_library
 from voice_guide.content.model import Item, Step
-from voice_guide.keypad import DIGIT_WAIT, NumberEntry
-from voice_guide.session import Session
-from voice_guide.session_events import Do, Key, PlayCue, Say, SpeechDone, StopAudio, Tick
+from voice_guide.session.keypad import DIGIT_WAIT, NumberEntry
+from voice_guide.session.machine import Session
+from voice_guide.session.events import Do, Key, PlayCue, Say, SpeechDone, StopAudio, Tick
 
 LIBRARY = load_library()
 GREETING = "Hello, this is voice guide."

@@ -9,8 +9,8 @@ from voice_guide import settings as settings_mod
 from voice_guide.adapters.piper_tts import ENV_VOICE, PiperSynthesizer, PiperUnavailable, length_scale
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Synthesizer, VoiceSettings
-from voice_guide.render import render_item
-from voice_guide.speech import choose_synthesizer, open_synthesizer
+from voice_guide.speaking.render import render_item
+from voice_guide.speaking.speech import choose_synthesizer, open_synthesizer
 
 
 @pytest.fixture(scope="module")

@@ -13,17 +13,18 @@ import numpy as np
 import pytest
 import soundfile
 
-from voice_guide import matching, progress
+from voice_guide import progress
+from voice_guide.hearing.vocabulary import build_vocabulary
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
-from voice_guide.listen import RecordingsIn
+from voice_guide.hearing.listen import RecordingsIn
 from voice_guide.player import Player
-from voice_guide.session_events import Do, Key
+from voice_guide.session.events import Do, Key
 from voice_guide.player import DUCK_GAIN
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys, espeak_speech
-from voice_guide.understand import Understander
+from voice_guide.hearing.understand import Understander
 
 SHORT = Item(
     name="short-rest", title="Short rest", kind="session", length=45.0, aliases=("rest", "short rest"),
@@ -49,16 +50,16 @@ def speak(text: str, voice: str = "en-us", speed: int = 150) -> Audio:
 
 def real_recognizer():
     """The configured recogniser, opened as the guide opens it."""
-    from voice_guide.ears import open_recognizer_for
+    from voice_guide.hearing.ears import open_recognizer_for
     from voice_guide.settings import Settings
 
-    return open_recognizer_for(Settings(), matching.build_vocabulary(ITEMS))
+    return open_recognizer_for(Settings(), build_vocabulary(ITEMS))
 
 
 def make_player(clock, mic=None, recognizer=None, items=ITEMS, **kwargs) -> Player:
     ears = None
     if recognizer is not None:
-        ears = Understander(recognizer, matching.build_vocabulary(items))
+        ears = Understander(recognizer, build_vocabulary(items))
     kwargs.setdefault("synthesizer", FakeSynthesizer())
     kwargs.setdefault("audio_out", ClockAudioOut(clock))
     synth, out = kwargs.pop("synthesizer"), kwargs.pop("audio_out")
@@ -597,8 +598,8 @@ def test_teach_me_pause_again_from_inside_a_session(tmp_path):
     """'Teach me pause again' in a session: after a yes the guide asks for three takes through its own
     voice and microphone loop, saves them, goes back to the same step, paused, and from then on hears
     the user's own 'pause' even when the recogniser makes nothing of it."""
-    from voice_guide.personal import PersonalModel, voice_dir
-    from voice_guide.templates import TemplateSet
+    from voice_guide.hearing.personal import PersonalModel, voice_dir
+    from voice_guide.hearing.templates import TemplateSet
 
     script = ["start short rest", "teach me pause again", "yes", "resume", ""]
     recordings = [speak("start short rest"), speak("teach me pause again"), speak("yes"),
@@ -635,7 +636,7 @@ def test_teaching_without_a_microphone_says_so(tmp_path):
 
 
 def voice_dir_exists(tmp_path) -> bool:
-    from voice_guide.personal import voice_dir
+    from voice_guide.hearing.personal import voice_dir
 
     return voice_dir(tmp_path).exists()
 
@@ -644,7 +645,7 @@ def voice_dir_exists(tmp_path) -> bool:
 @pytest.mark.slow
 def test_the_real_recogniser_hears_teach_me(words, command):
     recognizer = real_recognizer()
-    vocab = matching.build_vocabulary(ITEMS)
+    vocab = build_vocabulary(ITEMS)
     heard = [Understander(recognizer, vocab).understand(speak(words, voice, rate)).match for voice, rate in VOICES[:3]]
     acted = [(str(m.command), m.needs_confirmation) for m in heard if m.decision == "act"]
     assert len(acted) >= 2 and set(acted) == {(command, True)}, heard  # never another command

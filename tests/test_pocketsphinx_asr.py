@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from voice_guide import matching
+from voice_guide.hearing import matching
+from voice_guide.hearing.vocabulary import build_vocabulary
 from voice_guide.adapters.pocketsphinx_asr import PocketsphinxRecognizer, Tuning, _transitions, phone_distance
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.engines import Hypothesis, Recognizer
@@ -22,7 +23,7 @@ def espeak(text: str, voice: str = "en-us", rate: int = 150) -> Audio:
 
 @pytest.fixture(scope="module")
 def vocab():
-    return matching.build_vocabulary()
+    return build_vocabulary()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from importlib import resources
 import pytest
 
 from voice_guide.errors import ContentError
-from voice_guide.prompts import SENTENCES, help_text, load_prompts, prompts_from_dict, prompts_from_toml
+from voice_guide.session.prompts import SENTENCES, help_text, load_prompts, prompts_from_dict, prompts_from_toml
 
 DATA = tomllib.loads(resources.files("voice_guide").joinpath("data/prompts.toml").read_text(encoding="utf-8"))
 

@@ -1,12 +1,12 @@
 import numpy as np
 import pytest
 
-from voice_guide import cues
+from voice_guide.speaking import cues
 from voice_guide.audio import Audio, rms_dbfs, tone
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings
-from voice_guide.render import (HALFWAY_GAIN_DB, PEAK_LIMIT, RATE, SPEECH_DBFS, display_title, join_items,
-                                render_item, soft_limit, spoken_title, voiced_dbfs)
+from voice_guide.speaking.render import (HALFWAY_GAIN_DB, PEAK_LIMIT, RATE, SPEECH_DBFS, display_title, join_items,
+                                         render_item, soft_limit, spoken_title, voiced_dbfs)
 from voice_guide.testing import FakeSynthesizer
 from voice_guide.timeline import CUE_SECONDS, HALFWAY_TEXT, total_seconds
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from voice_guide.content.model import Item, Step
-from voice_guide.session import Session
-from voice_guide.session_events import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
+from voice_guide.session.machine import Session
+from voice_guide.session.events import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
                                         Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SetVoice, SpeechDone,
                                         StopAudio, Tick)
 from voice_guide.timeline import CUE_SECONDS, TITLE_GAP

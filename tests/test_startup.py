@@ -14,10 +14,10 @@ from voice_guide.audio import tone
 from voice_guide.background import Deferred, LoadingRecognizer
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError, EngineError
-from voice_guide.session import Session
-from voice_guide.session_events import Notice
+from voice_guide.session.machine import Session
+from voice_guide.session.events import Notice
 from voice_guide.testing import FakeClock, MemoryAudioOut, ScriptedRecognizer
-from voice_guide.text_only import NO_SOUND, SpeakerOrText
+from voice_guide.speaking.text_only import NO_SOUND, SpeakerOrText
 
 
 def test_deferred_makes_its_value_in_the_background_and_only_once_started():

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from voice_guide.audio import Audio
-from voice_guide.switch import SwitchDetector, SwitchProfile, TransientWatcher, measure
+from voice_guide.hearing.switch import SwitchDetector, SwitchProfile, TransientWatcher, measure
 
 from degraded_speaker import COMMANDS, OTHER_WORDS, clean_take, hum, room, room_noise, table_tap, take, tongue_click
 

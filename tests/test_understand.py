@@ -9,9 +9,10 @@ import pytest
 
 from voice_guide.audio import Audio
 from voice_guide.engines import Hypothesis
-from voice_guide.matching import Command, Match, build_vocabulary
+from voice_guide.hearing.matching import Command, Match
+from voice_guide.hearing.vocabulary import build_vocabulary
 from voice_guide.testing import ScriptedRecognizer
-from voice_guide.understand import Heard, Understander
+from voice_guide.hearing.understand import Heard, Understander
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Single key presses from the terminal, for people who cannot or would rather not speak.
 
 A background thread reads stdin in cbreak mode (no Enter needed; Ctrl-C still interrupts) and queues
-each character; `voice_guide.session.KEYS` says what each key does. Without a terminal (a pipe, a
+each character; `voice_guide.session.machine.KEYS` says what each key does. Without a terminal (a pipe, a
 service, a test) there are simply no keys. The terminal is always restored on `close`.
 """
 

@@ -3,7 +3,7 @@ progress.
 
 One loop, paced by the microphone's blocks (or by the clock when there is no microphone): each turn it
 notices finished sounds, passes microphone audio through the echo gate and the end-of-speech detector
-to the recogniser, reads keys, ticks the clock, and carries out what `voice_guide.session` decides.
+to the recogniser, reads keys, ticks the clock, and carries out what `voice_guide.session.machine` decides.
 Everything is handed in (engines, clock, files), so a whole run can be driven from recordings on a fake
 clock in tests.
 
@@ -24,19 +24,20 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from voice_guide import cues, progress
+from voice_guide import progress
+from voice_guide.speaking import cues
 from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
-from voice_guide.listen import BargeIn, BlockTimes, EchoGate, Endpointer
-from voice_guide.lookahead import AHEAD, Lookahead
-from voice_guide.matching import Match
-from voice_guide.session import Session
-from voice_guide.sound_queue import SoundQueue
-from voice_guide.session_events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone,
-                                        Event, Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue,
-                                        SaveProgress, Say, SetVoice, StopAudio, Tick)
+from voice_guide.hearing.listen import BargeIn, BlockTimes, EchoGate, Endpointer
+from voice_guide.speaking.lookahead import AHEAD, Lookahead
+from voice_guide.hearing.matching import Match
+from voice_guide.session.machine import Session
+from voice_guide.speaking.sound_queue import SoundQueue
+from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
+                                        Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
+                                        SetVoice, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
@@ -95,7 +96,7 @@ class Player:
         self.ears = ears
         self.watch = watch
         """Raw-block watcher for a no-words switch (a click too short for the endpointer): block, rate
-        -> a Match or None (`voice_guide.personal.PersonalModel.watch`)."""
+        -> a Match or None (`voice_guide.hearing.personal.PersonalModel.watch`)."""
         self.late_notices = late_notices
         """Notices from engines still loading in the background, said as they arrive."""
         self.keys = keys
@@ -367,8 +368,8 @@ class Player:
     def _enrol(self, commands: Sequence[str]) -> None:
         """Run the enrolment conversation with this player's voice, speaker and microphone, then use
         what was learnt at once; the session hears EnrolDone either way."""
-        from voice_guide.enrollment import Enroller, commands_to_enrol
-        from voice_guide.teaching import Teaching
+        from voice_guide.hearing.enrollment import Enroller, commands_to_enrol
+        from voice_guide.hearing.teaching import Teaching
 
         if self.mic is None or self._blocks is None or self._mic_lost_at is not None:
             self._events.append(EnrolDone(no_microphone=True))
@@ -393,7 +394,7 @@ class Player:
             self.echo(text)
 
     def _use_enrolled_voice(self) -> None:
-        from voice_guide.teaching import use_enrolled_voice
+        from voice_guide.hearing.teaching import use_enrolled_voice
 
         watch = use_enrolled_voice(self.ears, self.voice_data, self._log)
         self.watch = watch or self.watch

@@ -14,12 +14,12 @@ from typing import Callable, Iterable
 from voice_guide.background import Deferred
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, Encoder, KeySource, Recognizer, Synthesizer
-from voice_guide.ears import open_recognizer_for
-from voice_guide.matching import Vocabulary, build_vocabulary
+from voice_guide.hearing.ears import open_recognizer_for
+from voice_guide.hearing.vocabulary import Vocabulary, build_vocabulary
 from voice_guide.player import SystemClock
-from voice_guide.session_events import Notice
+from voice_guide.session.events import Notice
 from voice_guide.settings import Settings
-from voice_guide.understand import Understander
+from voice_guide.hearing.understand import Understander
 
 
 def _speaker(device: str | None) -> AudioOut:
@@ -47,7 +47,7 @@ def _keys() -> KeySource | None:
 
 
 def _synthesizer(settings: Settings) -> Synthesizer:
-    from voice_guide.speech import open_synthesizer
+    from voice_guide.speaking.speech import open_synthesizer
 
     return open_synthesizer(settings)
 
@@ -88,7 +88,7 @@ class Engines:
     ears: Ears | None
     """What the microphone's utterances mean; None when not listening."""
     personal: object | None
-    """The user's enrolled voice (voice_guide.personal.PersonalModel), when there is one."""
+    """The user's enrolled voice (voice_guide.hearing.personal.PersonalModel), when there is one."""
     keys: object | None
     notices: list[str]
     late_notices: "queue.SimpleQueue[Notice]" = field(default_factory=queue.SimpleQueue)
@@ -103,7 +103,7 @@ def open_hearing(settings: Settings, items: Iterable[Item], devices: Devices,
     """Recogniser + matcher + the user's enrolled voice, as the guide and `hear` both use them: the
     understander, the enrolled voice (None when there is none) and what to tell the user about it.
     `wrap` may open the recogniser later (the guide's background loader)."""
-    from voice_guide.personal import PersonalModel
+    from voice_guide.hearing.personal import PersonalModel
 
     vocab = build_vocabulary(list(items))
     model = PersonalModel.load()
@@ -159,7 +159,7 @@ def _warm_front_end() -> None:
     import numpy as np
 
     from voice_guide.audio import Audio
-    from voice_guide.frontend import FrontEnd
+    from voice_guide.hearing.frontend import FrontEnd
 
     noise = np.random.default_rng(0).normal(0.0, 0.01, 11025).astype(np.float32)
     FrontEnd().prepare(Audio(noise, 22050))

@@ -4,7 +4,7 @@ files back with pydub.
 The only module that touches pydub, ffmpeg and mutagen for the export. Every failure leaves it as one
 of our errors, translated here once: ffmpeg missing or failing -> ExportError with what to do; a full
 disk or a refused write (an OSError, one wrapped in mutagen's own errors, or ffmpeg's words for it) ->
-WriteError, which `voice_guide.export` only re-points at the finished file's name.
+WriteError, which `voice_guide.export.writer` only re-points at the finished file's name.
 """
 
 from __future__ import annotations

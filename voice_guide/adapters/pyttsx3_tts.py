@@ -35,7 +35,7 @@ from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import EngineError
 from voice_guide.fileio import scratch_folder
-from voice_guide.text import split_sentences
+from voice_guide.speaking.text import split_sentences
 
 RATE = 22050
 """The espeak driver's output rate."""

@@ -17,7 +17,7 @@ from typing import Sequence
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import EngineError, ModelError
-from voice_guide.frontend import FrontEnd
+from voice_guide.hearing.frontend import FrontEnd
 
 LOG = logging.getLogger(__name__)
 

@@ -57,7 +57,7 @@ def check_devices(settings, devices: Callable[[], tuple[list, list]] | None = No
 
     inputs, outputs = devices()
     if not outputs:
-        # Not an error: the guide then runs as text (voice_guide.text_only), and export needs no speaker.
+        # Not an error: the guide then runs as text (voice_guide.speaking.text_only), and export needs no speaker.
         return Check("audio", True, "no speaker or sound output found, so the guide will print what it would "
                      "say; connect one to hear it, or use 'export' to make audio files for another player")
     mic = f"{len(inputs)} microphone(s)" if inputs else "no microphone (keyboard control only)"
@@ -65,7 +65,7 @@ def check_devices(settings, devices: Callable[[], tuple[list, list]] | None = No
 
 
 def check_recogniser(settings) -> Check:
-    from voice_guide.recognition import checked_choice
+    from voice_guide.hearing.recognition import checked_choice
 
     return Check("recogniser", True, str(checked_choice(settings)))
 

@@ -54,10 +54,10 @@ def _echo(text: str) -> None:
 
 def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
     """(synthesiser, speaker, listen) for this run."""
-    from voice_guide.enrollment import mic_listener, recordings_listener
+    from voice_guide.hearing.enrollment import mic_listener, recordings_listener
 
     if args.input:
-        from voice_guide.audio_files import read_utterance
+        from voice_guide.hearing.audio_files import read_utterance
 
         printed = PrintedPrompts()
         return printed, printed, recordings_listener([read_utterance(p) for p in args.input])
@@ -76,8 +76,8 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide.enrollment import Enroller, commands_to_enrol, forget, switch_off
-    from voice_guide.speech import voice_settings
+    from voice_guide.hearing.enrollment import Enroller, commands_to_enrol, forget, switch_off
+    from voice_guide.speaking.speech import voice_settings
 
     if args.forget:
         gone = forget(commands=commands_to_enrol(args.commands) if args.commands else ())

@@ -1,7 +1,7 @@
 """`voice-guide export`: write the guide as audio files (mp3, ogg, wav or m4a) with a playlist.
 
-Checks the request once into a plan (`voice_guide.export_plan`), opens the synthesiser and encoder
-through `voice_guide.wiring` and hands them to `voice_guide.export.export_library`, shows progress (a
+Checks the request once into a plan (`voice_guide.export.plan`), opens the synthesiser and encoder
+through `voice_guide.wiring` and hands them to `voice_guide.export.writer.export_library`, shows progress (a
 bar on a terminal, plain lines otherwise) and turns SIGTERM into the same clean stop as Ctrl-C, so no
 half-written file is ever left behind.
 """
@@ -16,8 +16,8 @@ from typing import Iterator, TextIO
 
 from voice_guide import fileio
 from voice_guide.engines import FORMATS, RATE_MAX, RATE_MIN
-from voice_guide.export import ExportResult, ProgressEvent, clock
-from voice_guide.export_plan import MAX_JOBS, default_jobs
+from voice_guide.export.writer import ExportResult, ProgressEvent, clock
+from voice_guide.export.plan import MAX_JOBS, default_jobs
 from voice_guide.commands import devices_of, library_of, load_settings
 
 ORDER = 30
@@ -92,9 +92,9 @@ def summary(result: ExportResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide.export import export_library
-    from voice_guide.export_plan import plan_export
-    from voice_guide.speech import voice_settings
+    from voice_guide.export.writer import export_library
+    from voice_guide.export.plan import plan_export
+    from voice_guide.speaking.speech import voice_settings
 
     devices = devices_of(args)
     settings = load_settings()

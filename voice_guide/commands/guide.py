@@ -20,10 +20,10 @@ from voice_guide.content.loader import Library
 from voice_guide.content.model import Item
 from voice_guide.engines import RATE_MAX, RATE_MIN
 from voice_guide.errors import StorageError, UsageError
-from voice_guide.listen import RecordingsIn
+from voice_guide.hearing.listen import RecordingsIn
 from voice_guide.player import Player
-from voice_guide.speech import voice_settings
-from voice_guide.text_only import SpeakerOrText
+from voice_guide.speaking.speech import voice_settings
+from voice_guide.speaking.text_only import SpeakerOrText
 from voice_guide.wiring import Engines, build_engines
 
 ORDER = 1
@@ -81,7 +81,7 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
     item = library.get(args.name) if args.name else None
     recordings = None
     if args.input:
-        from voice_guide.audio_files import read_utterance
+        from voice_guide.hearing.audio_files import read_utterance
 
         recordings = [read_utterance(path, max_seconds=INPUT_MAX_SECONDS) for path in args.input]
     listen = not args.no_listen

@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 from voice_guide.errors import AudioInputError, printable
-from voice_guide.understand import Heard
+from voice_guide.hearing.understand import Heard
 from voice_guide.commands import devices_of, library_of, load_settings
 
 ORDER = 40
@@ -45,7 +45,7 @@ def as_line(file: str, heard: Heard) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide.audio_files import read_utterance
+    from voice_guide.hearing.audio_files import read_utterance
     from voice_guide.wiring import open_hearing
 
     settings = load_settings()

@@ -1,7 +1,7 @@
 """`voice-guide list`: every topic and session, one plain line each, so a screen reader reads it in order.
 
 Lengths are those of the exported tracks at the user's voice settings (the same computation as the
-export: `voice_guide.render.item_seconds`), so speech is rendered once to measure it; it is cached, so
+export: `voice_guide.speaking.render.item_seconds`), so speech is rendered once to measure it; it is cached, so
 only the first listing waits for the voice.
 """
 
@@ -38,8 +38,8 @@ def format_library(library: Library, seconds: Callable[[Item], float]) -> list[s
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide.render import item_seconds, spoken_title
-    from voice_guide.speech import voice_settings
+    from voice_guide.speaking.render import item_seconds, spoken_title
+    from voice_guide.speaking.speech import voice_settings
 
     settings = load_settings()
     library = library_of(args)

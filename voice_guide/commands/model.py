@@ -14,7 +14,7 @@ ORDER = 65
 
 def describe(settings) -> list[str]:
     """Plain lines saying which recogniser would listen, with which model, and why."""
-    from voice_guide.recognition import checked_choice
+    from voice_guide.hearing.recognition import checked_choice
 
     choice = checked_choice(settings)
     lines = [f"recogniser: {choice.engine}"]
@@ -34,7 +34,8 @@ def describe(settings) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.action == "install" and args.whisper:
-        from voice_guide import settings as settings_mod, whisper_models
+        from voice_guide import settings as settings_mod
+        from voice_guide.hearing import whisper_models
 
         if args.download:
             path = whisper_models.download(args.whisper)
@@ -46,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         settings_mod.save(settings)
         print(f"Installed the Whisper {args.whisper} model ({path}); it will be used from now on.")
     elif args.action == "install":
-        from voice_guide.recognition import download_english_model, install_model
+        from voice_guide.hearing.recognition import download_english_model, install_model
 
         if args.download:
             path, settings = download_english_model(settings)

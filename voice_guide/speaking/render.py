@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from voice_guide import cues
+from voice_guide.speaking import cues
 from voice_guide.audio import Audio, frame_power, rms_dbfs
 from voice_guide.content.model import Item
 from voice_guide.engines import Chapter, Synthesizer, VoiceSettings

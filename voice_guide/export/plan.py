@@ -1,5 +1,5 @@
 """An export request checked once, at the face, into a plan: the items, the folder, the format, each
-file's name and tags. `voice_guide.export` takes a plan as given and checks none of it again.
+file's name and tags. `voice_guide.export.writer` takes a plan as given and checks none of it again.
 
 Checking means: every name is in the library (an unknown one is the library's UsageError listing the
 valid names), the format is one we write, the folder exists and may be written to, and the encoder can
@@ -19,7 +19,7 @@ from typing import Sequence
 from voice_guide.content.model import Item
 from voice_guide.engines import ALBUM, FORMATS, Encoder, Library, Tags, VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.render import display_title
+from voice_guide.speaking.render import display_title
 
 SINGLE_STEM = "voice-guide"
 CHAPTER_LIST = f"{SINGLE_STEM}.chapters.txt"

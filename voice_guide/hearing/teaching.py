@@ -67,7 +67,7 @@ class Teaching:
 
 def use_enrolled_voice(ears: Ears | None, data_dir: Path | None, log: Callable[[str], None]):
     """Load the newly saved takes into `ears`; the switch watcher to use from now on, or None."""
-    from voice_guide.personal import PersonalModel
+    from voice_guide.hearing.personal import PersonalModel
 
     if ears is None:
         return None

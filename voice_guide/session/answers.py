@@ -3,16 +3,16 @@ coming back from teaching the guide a voice. Pure, like the rest of the machine.
 
 from __future__ import annotations
 
-from voice_guide import menu, prompts
-from voice_guide.prompts import say
-from voice_guide.session_core import Machine
-from voice_guide.session_events import Ask, ClearProgress, Do, Enrol, EnrolDone, PlayCue
-from voice_guide.session_state import (ChoiceQuestion, LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion,
+from voice_guide.session import menu, prompts
+from voice_guide.session.prompts import say
+from voice_guide.session.core import Machine
+from voice_guide.session.events import Ask, ClearProgress, Do, Enrol, EnrolDone, PlayCue
+from voice_guide.session.state import (ChoiceQuestion, LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion,
                                        SuggestionQuestion, TeachQuestion)
 
 
 class Answering(Machine):
-    """The running machine plus what answers do; `voice_guide.session.Session` adds the commands."""
+    """The running machine plus what answers do; `voice_guide.session.machine.Session` adds the commands."""
 
     def _command(self, cmd: Do, now: float) -> None:
         raise NotImplementedError  # the commands are Session's

@@ -1,7 +1,7 @@
 """The session player as a pure state machine: events in, actions out, no I/O.
 
-`voice_guide.session_core` runs items, pauses and questions; this module adds what each command, key
-and answer does (commands through the `Session.HANDLERS` table); `voice_guide.session_state` is what
+`voice_guide.session.core` runs items, pauses and questions; this module adds what each command, key
+and answer does (commands through the `Session.HANDLERS` table); `voice_guide.session.state` is what
 it knows.
 
 Everything the guide does while it runs — reading a topic, leading a timed session, pausing, asking
@@ -17,15 +17,15 @@ from __future__ import annotations
 
 from typing import Callable, ClassVar, Sequence
 
-from voice_guide import menu, prompts
-from voice_guide.prompts import say
+from voice_guide.session import menu, prompts
+from voice_guide.session.prompts import say
 from voice_guide.content.model import Item
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
-from voice_guide.keypad import ENTER
-from voice_guide.session_answers import Answering
-from voice_guide.session_events import (Action, Ask, DeviceBack, DeviceLost, Do, EnrolDone, Event, Key, Notice,
+from voice_guide.session.keypad import ENTER
+from voice_guide.session.answers import Answering
+from voice_guide.session.events import (Action, Ask, DeviceBack, DeviceLost, Do, EnrolDone, Event, Key, Notice,
                                         NotUnderstood, PlaceSaved, SetVoice, SpeechDone, StopAudio, Tick)
-from voice_guide.session_state import (LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion, SuggestionQuestion,
+from voice_guide.session.state import (LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion, SuggestionQuestion,
                                        TeachQuestion)
 
 RATE_STEP, VOLUME_STEP = 20, 0.2
@@ -36,7 +36,7 @@ KEYS = {
     "+": "faster", "=": "faster", "-": "slower", ">": "louder", "<": "quieter",
     "?": "help", "h": "help", "w": "where", "m": "menu", "l": "menu", "y": "yes",
 }
-"""Keyboard shortcuts: the same commands as the voice. Numbers (see voice_guide.keypad) choose an item
+"""Keyboard shortcuts: the same commands as the voice. Numbers (see voice_guide.session.keypad) choose an item
 or a step; while a question is pending, `y` answers yes and `n` answers no."""
 
 class Session(Answering):

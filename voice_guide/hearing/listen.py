@@ -17,7 +17,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
-from voice_guide.echo import EchoEstimate
+from voice_guide.hearing.echo import EchoEstimate
 
 FRAME_SECONDS = 0.02
 START_SECONDS = 0.1
@@ -192,7 +192,7 @@ class EchoGate:
 class BargeIn:
     """Hears "stop" or "pause" said over the guide's own voice, and nothing else, safely.
 
-    It compares the microphone, less the echo `voice_guide.echo.EchoEstimate` finds in it (a delayed,
+    It compares the microphone, less the echo `voice_guide.hearing.echo.EchoEstimate` finds in it (a delayed,
     scaled copy of `ref`), with what the guide is playing at that moment (`ref`). While the user
     is silent the microphone hears only the echo, so their level difference is the echo coupling; the
     largest coupling of the last few seconds is kept (measured against the loudest sound of the last

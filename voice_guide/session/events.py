@@ -13,7 +13,7 @@ SayKind = Literal["title", "step", "halfway", "info", "prompt"]
 
 @dataclass(frozen=True)
 class Do:
-    """A command to carry out (`voice_guide.matching` finds them as `Command`, the same type): an id
+    """A command to carry out (`voice_guide.hearing.matching` finds them as `Command`, the same type): an id
     from commands.toml, "open" (arg: item name), "step" or "suggestion" (arg: a number), "teach" (arg:
     the one command to learn again, None for all)."""
 
@@ -109,7 +109,7 @@ class Say:
 
 @dataclass(frozen=True)
 class PlayCue:
-    """A name from voice_guide.cues.CUES: chime-start, chime-end, listening, understood, not-understood."""
+    """A name from voice_guide.speaking.cues.CUES: chime-start, chime-end, listening, understood, not-understood."""
 
     name: str
 

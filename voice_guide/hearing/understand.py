@@ -12,7 +12,8 @@ from typing import Callable
 
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.engines import Hypothesis, Recognizer, Refiner
-from voice_guide.matching import Match, Vocabulary, match
+from voice_guide.hearing.matching import Match, match
+from voice_guide.hearing.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)

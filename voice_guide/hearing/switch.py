@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
-from voice_guide.features import mel_filterbank
+from voice_guide.hearing.features import mel_filterbank
 from voice_guide.fileio import atomic_write_text
 
 KINDS = ("click", "hum")

@@ -15,7 +15,7 @@ import numpy as np
 
 from voice_guide.audio import Audio
 from voice_guide.engines import AudioOut, Clock, Playback
-from voice_guide.session_events import SpeechDone
+from voice_guide.session.events import SpeechDone
 
 
 @dataclass

@@ -23,10 +23,10 @@ import numpy as np
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 from voice_guide.engines import AudioIn, AudioOut, Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
-from voice_guide.features import dtw_distance, sounding_span, utterance_features
-from voice_guide.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
-from voice_guide.prompts import say
-from voice_guide.switch import KINDS, SwitchDetector, SwitchProfile, TransientWatcher, measure
+from voice_guide.hearing.features import dtw_distance, sounding_span, utterance_features
+from voice_guide.hearing.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
+from voice_guide.session.prompts import say
+from voice_guide.hearing.switch import KINDS, SwitchDetector, SwitchProfile, TransientWatcher, measure
 
 CORE = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "louder", "quieter", "help",
         "yes", "no")
@@ -265,7 +265,7 @@ def mic_listener(mic: AudioIn, trailing_silence: float = 0.8, max_utterance: flo
     """Takes from a microphone, opened afresh for each take (so the guide never hears its own
     prompt), skipping `guard` seconds of room echo. Words come through the player's endpointer;
     clicks through the switch's transient watcher, as in a session."""
-    from voice_guide.listen import Endpointer
+    from voice_guide.hearing.listen import Endpointer
 
     def listen(kind: str, timeout: float) -> Audio | None:
         rate = mic.rate

@@ -1,6 +1,6 @@
 """What the session machine knows: its mode, the running hold, the question waiting for an answer.
 
-Plain data, inspectable by tests; `voice_guide.session` changes it.
+Plain data, inspectable by tests; `voice_guide.session.machine` changes it.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from voice_guide.content.model import Item
-from voice_guide.session_events import Do
+from voice_guide.session.events import Do
 
 Mode = Literal["menu", "speaking", "holding", "paused", "confirming", "enrolling", "finished"]
 Back = Literal["menu", "paused", "run"]
@@ -120,7 +120,7 @@ class SessionState:
     device_paused: bool = False
     """Paused because the microphone went away (not by the user): going on when it comes back."""
     listing: list[str] = field(default_factory=list)
-    """Groups of the menu's list still to be read (see voice_guide.menu)."""
+    """Groups of the menu's list still to be read (see voice_guide.session.menu)."""
     list_id: int | None = None
     """The id of the group being read."""
     list_due: float | None = None

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voice_guide.features import DEFAULT, FeatureConfig, dtw_distance
+from voice_guide.hearing.features import DEFAULT, FeatureConfig, dtw_distance
 from voice_guide.fileio import atomic_write_bytes
 
 FORMAT = "voice-guide-templates"

@@ -1,20 +1,19 @@
 """The running half of the session machine: the menu and its list, an item's steps and holds,
 pausing and going on, asking a question and coming back from it. Pure: events in, actions out.
 
-`voice_guide.session.Session` adds what commands, keys and answers do on top of it.
+`voice_guide.session.machine.Session` adds what commands, keys and answers do on top of it.
 """
 
 from __future__ import annotations
 
 from typing import Callable, Sequence
 
-from voice_guide import menu, prompts
-from voice_guide.prompts import say
+from voice_guide.session import menu, prompts
+from voice_guide.session.prompts import say
 from voice_guide.content.model import Item
-from voice_guide.keypad import NumberEntry
-from voice_guide.session_events import (Action, ClearProgress, Finished, PlayCue, SaveProgress, Say, SayKind,
-                                        StopAudio)
-from voice_guide.session_state import ChoiceQuestion, Hold, Mode, Question, SessionState
+from voice_guide.session.keypad import NumberEntry
+from voice_guide.session.events import Action, ClearProgress, Finished, PlayCue, SaveProgress, Say, SayKind, StopAudio
+from voice_guide.session.state import ChoiceQuestion, Hold, Mode, Question, SessionState
 from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
 
 

@@ -2,11 +2,11 @@
 tagged, with an M3U playlist.
 
 Safe to interrupt and to repeat: every file is written under a hidden temporary name and renamed when
-complete; a record in the user's data folder (`voice_guide.export_records`) remembers what each track
+complete; a record in the user's data folder (`voice_guide.export.records`) remembers what each track
 was made from and its content hash, so a second export skips tracks whose content and settings did not
 change and finishes only what is missing; a lock keeps two exports from writing into one folder at
 once. The folder ends up holding only tracks, the playlist and the chapter list. It takes a checked
-`voice_guide.export_plan.ExportPlan` as given; the synthesiser and encoder are handed in, so tests run
+`voice_guide.export.plan.ExportPlan` as given; the synthesiser and encoder are handed in, so tests run
 it with fakes. Every failure to write is one `WriteError` naming the finished file.
 """
 
@@ -26,10 +26,10 @@ from typing import Callable, Iterator, Sequence
 from voice_guide.audio import Audio
 from voice_guide.engines import ALBUM, FORMATS, Chapter, Encoder, Library, Synthesizer, Tags, VoiceSettings
 from voice_guide.errors import ExportError, WriteError
-from voice_guide.export_plan import CHAPTER_LIST, ExportPlan, PlannedTrack
-from voice_guide.export_records import Records, folder_lock, remove_legacy_files
+from voice_guide.export.plan import CHAPTER_LIST, ExportPlan, PlannedTrack
+from voice_guide.export.records import Records, folder_lock, remove_legacy_files
 from voice_guide.fileio import atomic_path, atomic_write_text, scratch_folder
-from voice_guide.render import RENDER_VERSION, display_title, join_items, render_item
+from voice_guide.speaking.render import RENDER_VERSION, display_title, join_items, render_item
 
 PLAYLIST = "voice-guide.m3u"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from voice_guide.content.model import Item
-from voice_guide.prompts import say
+from voice_guide.session.prompts import say
 
 GROUP_SIZE = 4
 """Items read together when the list is asked for."""
