@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import queue
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from voice_guide.background import Deferred
 from voice_guide.content.model import Item
@@ -20,6 +20,9 @@ from voice_guide.player import SystemClock
 from voice_guide.session.events import Notice
 from voice_guide.settings import Settings
 from voice_guide.hearing.understand import Understander
+
+if TYPE_CHECKING:
+    from voice_guide.hearing.personal import PersonalModel
 
 
 def _speaker(device: str | None) -> AudioOut:
@@ -87,9 +90,9 @@ class Engines:
     """Opens the live microphone; None when not listening."""
     ears: Ears | None
     """What the microphone's utterances mean; None when not listening."""
-    personal: object | None
-    """The user's enrolled voice (voice_guide.hearing.personal.PersonalModel), when there is one."""
-    keys: object | None
+    personal: "PersonalModel | None"
+    """The user's enrolled voice, when there is one."""
+    keys: KeySource | None
     notices: list[str]
     late_notices: "queue.SimpleQueue[Notice]" = field(default_factory=queue.SimpleQueue)
     """What engines still loading in the background have to say, once they know."""
@@ -99,7 +102,7 @@ class Engines:
 
 def open_hearing(settings: Settings, items: Iterable[Item], devices: Devices,
                  wrap: Callable[[Callable[[], Recognizer]], Recognizer] = lambda open_it: open_it(),
-                 ) -> tuple[Understander, object | None, list[str]]:
+                 ) -> tuple[Understander, "PersonalModel | None", list[str]]:
     """Recogniser + matcher + the user's enrolled voice, as the guide and `hear` both use them: the
     understander, the enrolled voice (None when there is none) and what to tell the user about it.
     `wrap` may open the recogniser later (the guide's background loader)."""

@@ -110,10 +110,10 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
     player = Player(
         library.items, engines.synthesizer, SpeakerOrText(engines.audio_out, engines.clock, echo), engines.clock,
         mic=mic, ears=engines.ears if listen else None,
-        keys=None if recordings is not None else engines.keys,  # type: ignore[arg-type]
+        keys=None if recordings is not None else engines.keys,
         voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
         max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
-        echo=echo, watch=getattr(engines.personal, "watch", None), late_notices=engines.late_notices,
+        echo=echo, watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices,
     )
     can_answer = player.mic is not None or player.keys is not None
     first_time = welcome.first_time()
@@ -126,6 +126,6 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
             welcome.remember()
         player.close()
         if engines.keys is not None:
-            engines.keys.close()  # type: ignore[attr-defined]
+            engines.keys.close()
         engines.synthesizer.close()
     return 0
