@@ -300,7 +300,7 @@ def test_the_guide_does_not_act_on_its_own_voice(gated, tmp_path):
     player = make_player(clock, mic, recognizer, items=[ECHO_TOPIC], synthesizer=EspeakSynthesizer(),
                          audio_out=out, read_only=True, progress_path=tmp_path / "p.json")
     if not gated:
-        player.gate = OpenGate()
+        player.listener.gate = OpenGate()
     player.run(item=ECHO_TOPIC)
     if gated:
         assert recognizer.decoded == []
@@ -617,7 +617,7 @@ def test_teach_me_pause_again_from_inside_a_session(tmp_path):
     assert "Step 1 of 3 of Short rest" in back and said.index(back) < said.index("Going on.")
     saved = TemplateSet.load(voice_dir(tmp_path) / "templates.npz")
     assert {c: len(t) for c, t in saved.takes.items()} == {"pause": 3}
-    owner = player.ears
+    owner = player.listener.ears
     assert isinstance(owner.personal, PersonalModel) and owner.personal.enrolled == ["pause"]
     assert list(player.outcome.heard)[-1].endswith("-> act pause")
     assert owner.personal.last.path == "template"  # the recogniser heard nothing: the takes decided

@@ -30,9 +30,10 @@ from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
-from voice_guide.hearing.listen import BargeIn, BlockTimes, EchoGate, Endpointer
+from voice_guide.hearing.listener import Listener, Said, SaidOver, Switched, VoiceOver
 from voice_guide.speaking.lookahead import AHEAD, Lookahead
 from voice_guide.hearing.matching import Match
+from voice_guide.hearing.understand import Heard
 from voice_guide.session.machine import Session
 from voice_guide.speaking.sound_queue import SoundQueue
 from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
@@ -93,10 +94,10 @@ class Player:
         """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
         self.clock = clock
         self.mic = mic if ears is not None else None
-        self.ears = ears
-        self.watch = watch
-        """Raw-block watcher for a no-words switch (a click too short for the endpointer): block, rate
-        -> a Match or None (`voice_guide.hearing.personal.PersonalModel.watch`)."""
+        self.listener = Listener(clock, ears, mic.rate if mic else 16000, trailing_silence, max_utterance,
+                                 barge_in and self.mic is not None, watch)
+        """The microphone side: echo gate, endpointer, barge-in and the switch `watch` (a click too short
+        for the endpointer: block, rate -> a Match or None, `PersonalModel.watch`)."""
         self.late_notices = late_notices
         """Notices from engines still loading in the background, said as they arrive."""
         self.keys = keys
@@ -111,9 +112,6 @@ class Player:
         """Called with each sentence as it starts to play (the CLI prints it)."""
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
                                read_only=read_only, listening=self.mic is not None)
-        self.endpointer = Endpointer(mic.rate if mic else 16000, trailing_silence, max_utterance)
-        self.barge = BargeIn(self.mic.rate) if self.mic is not None and barge_in else None
-        self.gate = EchoGate()
         self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
         self._events: deque[Event] = deque()
         self.sounds = SoundQueue(audio_out, clock, on_start=self._said, on_done=self._events.append,
@@ -123,7 +121,6 @@ class Player:
         self._mic_lost_at: float | None = None
         self._input_ended = self.mic is None
         self._cue_cache: dict[str, Audio] = {}
-        self.times = BlockTimes(clock)
         self._blocks: Iterator[np.ndarray] | None = None
         """The microphone blocks being listened to, for teaching the voice from inside the loop."""
 
@@ -174,7 +171,7 @@ class Player:
 
     def listening(self) -> bool:
         """The microphone is being heard right now (the echo gate is open)."""
-        return self.gate.open(self.clock.now()) and not self.busy()
+        return self.listener.gate.open(self.clock.now()) and not self.busy()
 
     def close(self) -> None:
         """Silence at once (Ctrl-C, an error): nothing keeps playing after the guide has gone."""
@@ -185,7 +182,7 @@ class Player:
     def _user_speaking(self) -> bool:
         """Someone has started a command: the next sound waits for its end (at most max_utterance),
         or the gate would close on it and cut it off. Holds keep counting meanwhile."""
-        return self.mic is not None and self.endpointer.state in ("maybe", "speech")
+        return self.mic is not None and self.listener.speaking()
 
     # -- actions -----------------------------------------------------------------------------------
 
@@ -242,15 +239,10 @@ class Player:
 
     # -- hearing -----------------------------------------------------------------------------------
 
-    def _heard(self, utterance: Audio) -> None:
-        assert self.ears is not None
-        self._decide(self.ears.understand(utterance).match)
-
-    def _barged(self, utterance: Audio) -> None:
+    def _barged(self, heard: Heard) -> None:
         """Speech over the guide's voice: only a clear "stop" or "pause" counts; anything else is
         ignored, without a re-prompt (the guide is talking)."""
-        assert self.ears is not None
-        match = self.ears.understand(utterance).match
+        match = heard.match
         if match.decision == "act" and match.command is not None and match.command.id in BARGE_IN:
             self._decide(match)
         else:
@@ -275,29 +267,17 @@ class Player:
         while self._events:
             self._execute(self.session.handle(self._events.popleft(), self.clock.now()))
         now = self.clock.now()
-        self.gate.update(self.sounds.current is not None, now)
+        self.listener.quiet(self.sounds.current, now)
         if block is not None:
-            if self.gate.open(now):
-                utterance = self.endpointer.feed(block)
-                if utterance is not None:
-                    self._heard(utterance)
-                elif self.watch is not None and self.mic is not None:
-                    switched = self.watch(block, self.mic.rate)
-                    if switched is not None:
-                        self._decide(switched)
-                if self.barge is not None:
-                    self.barge.reset()
-            else:
-                self.endpointer.discard()
-                if self.barge is not None and self.sounds.current is not None and self.mic is not None:
-                    rate = self.mic.rate
-                    start = self.times.end - len(block) / rate + self.barge.lead
-                    ref = self.sounds.current.reference(rate, start, len(block))
-                    spoken_over = self.barge.feed(block, ref)
-                    if spoken_over is not None:
-                        self._barged(spoken_over)
-                    elif self.sounds.current is not None:
-                        self.sounds.current.duck(DUCK_GAIN if self.barge.hearing else 1.0)
+            taken = self.listener.take(block, self.sounds.current, now)
+            if isinstance(taken, Said):
+                self._decide(taken.heard.match)
+            elif isinstance(taken, Switched):
+                self._decide(taken.match)
+            elif isinstance(taken, SaidOver):
+                self._barged(taken.heard)
+            elif isinstance(taken, VoiceOver) and self.sounds.current is not None:
+                self.sounds.current.duck(DUCK_GAIN if taken.hearing else 1.0)
         self.sounds.pump()
         while self.late_notices is not None and not self.late_notices.empty():
             self.feed(self.late_notices.get())
@@ -342,7 +322,7 @@ class Player:
         assert self.mic is not None
         try:
             with self.mic.blocks() as blocks:
-                self._blocks = self.times.follow(blocks, self.mic.rate)
+                self._blocks = self.listener.follow(blocks)
                 for block in self._blocks:
                     if self._mic_lost_at is not None:
                         self._mic_lost_at = None
@@ -355,11 +335,11 @@ class Player:
         except DeviceError as exc:
             first = self._mic_lost_at is None
             self._mic_lost_at = self.clock.now()
-            self.endpointer.discard()
+            self.listener.endpointer.discard()
             if first:
                 self.outcome.mic_lost = True
                 self._log(str(exc))
-                self.feed(DeviceLost(at_start=not self.times.any))
+                self.feed(DeviceLost(at_start=not self.listener.times.any))
         finally:
             self._blocks = None
 
@@ -396,5 +376,5 @@ class Player:
     def _use_enrolled_voice(self) -> None:
         from voice_guide.hearing.teaching import use_enrolled_voice
 
-        watch = use_enrolled_voice(self.ears, self.voice_data, self._log)
-        self.watch = watch or self.watch
+        watch = use_enrolled_voice(self.listener.ears, self.voice_data, self._log)
+        self.listener.watch = watch or self.listener.watch

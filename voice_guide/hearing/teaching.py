@@ -38,28 +38,27 @@ class Teaching:
         while not self._quiet():
             if next(self.blocks, None) is None:
                 return False
-            p.endpointer.discard()
+            p.listener.endpointer.discard()
         return True
 
     def _quiet(self) -> bool:
         p = self.player
         p.sounds.pump()
         now = p.clock.now()
-        p.gate.update(p.sounds.current is not None, now)
-        return not p.busy() and p.gate.open(now)
+        return p.listener.quiet(p.sounds.current, now) and not p.busy()
 
     def listen(self, kind: str, timeout: float) -> Audio | None:
         """The next utterance, or None when none starts within `timeout` seconds."""
         p = self.player
         self.wait()
-        p.endpointer.discard()
-        heard, limit = 0, timeout * p.endpointer.rate
-        while heard < limit or p.endpointer.state != "idle":
+        p.listener.endpointer.discard()
+        heard, limit = 0, timeout * p.listener.rate
+        while heard < limit or p.listener.endpointer.state != "idle":
             block = next(self.blocks, None)
             if block is None:
                 return None
             heard += len(block)
-            utterance = p.endpointer.feed(block)
+            utterance = p.listener.endpointer.feed(block)
             if utterance is not None:
                 return utterance.resample(SPEECH_RATE)
         return None

@@ -1,0 +1,100 @@
+"""The microphone side of the guide's loop: the echo gate, the end-of-speech detector, barge-in over the
+guide's own voice and the user's switch, turning each microphone block into what was taken from it.
+The player only decides what a take means for the session and does it; it never handles raw blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator
+
+import numpy as np
+
+from voice_guide.engines import Clock, Ears
+from voice_guide.hearing.listen import BargeIn, BlockTimes, EchoGate, Endpointer
+from voice_guide.hearing.matching import Match
+from voice_guide.hearing.understand import Heard
+from voice_guide.speaking.sound_queue import Playing
+
+
+@dataclass(frozen=True)
+class Said:
+    """An utterance said while the guide was quiet."""
+
+    heard: Heard
+
+
+@dataclass(frozen=True)
+class SaidOver:
+    """A voice taken over the guide's own (only "stop" or "pause" may count)."""
+
+    heard: Heard
+
+
+@dataclass(frozen=True)
+class Switched:
+    """The user's switch sound (a click or hum too short for the endpointer)."""
+
+    match: Match
+
+
+@dataclass(frozen=True)
+class VoiceOver:
+    """Nothing taken yet; `hearing` is True while a voice over the guide's may be starting."""
+
+    hearing: bool
+
+
+Take = Said | SaidOver | Switched | VoiceOver
+
+
+class Listener:
+    """What the microphone's blocks hold, given what the guide is playing; `ears` tells what an
+    utterance means and `watch` (block, rate -> Match or None) spots the user's switch."""
+
+    def __init__(self, clock: Clock, ears: Ears | None, rate: int, trailing_silence: float, max_utterance: float,
+                 barge_in: bool, watch: Callable[[np.ndarray, int], Match | None] | None = None) -> None:
+        self.ears = ears
+        self.rate = rate
+        self.watch = watch
+        self.endpointer = Endpointer(rate, trailing_silence, max_utterance)
+        self.barge = BargeIn(rate) if ears is not None and barge_in else None
+        self.gate = EchoGate()
+        self.times = BlockTimes(clock)
+
+    def speaking(self) -> bool:
+        """Someone has started an utterance that has not ended yet."""
+        return self.endpointer.state in ("maybe", "speech")
+
+    def follow(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+        """The microphone's blocks, each timed as it arrives (the echo's reference is cut by it)."""
+        return self.times.follow(blocks, self.rate)
+
+    def quiet(self, playing: Playing | None, now: float) -> bool:
+        """The echo gate, told whether the guide makes a sound: True when what the microphone hears
+        now cannot be the guide's own voice."""
+        self.gate.update(playing is not None, now)
+        return self.gate.open(now)
+
+    def take(self, block: np.ndarray, playing: Playing | None, now: float) -> Take | None:
+        """What this block completes, if anything (call `quiet` first in the same turn)."""
+        assert self.ears is not None
+        if self.gate.open(now):
+            taken: Take | None = None
+            utterance = self.endpointer.feed(block)
+            if utterance is not None:
+                taken = Said(self.ears.understand(utterance))
+            elif self.watch is not None:
+                switched = self.watch(block, self.rate)
+                taken = Switched(switched) if switched is not None else None
+            if self.barge is not None:
+                self.barge.reset()
+            return taken
+        self.endpointer.discard()
+        if self.barge is None or playing is None:
+            return None
+        start = self.times.end - len(block) / self.rate + self.barge.lead
+        spoken_over = self.barge.feed(block, playing.reference(self.rate, start, len(block)))
+        if spoken_over is not None:
+            return SaidOver(self.ears.understand(spoken_over))
+        return VoiceOver(self.barge.hearing)
