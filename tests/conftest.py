@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -23,6 +25,28 @@ def guide_home(tmp_path, monkeypatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("VOICE_GUIDE_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="session")
+def _spoken_library(tmp_path_factory) -> Path:
+    """The library's speech at the default voice settings, rendered once per test run (about a minute
+    with Piper on this machine) into a cache folder."""
+    from voice_guide.cli import main
+
+    home = tmp_path_factory.mktemp("spoken-home")
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        patch.setenv("VOICE_GUIDE_HOME", str(home))
+        assert main(["list"]) == 0
+    return home / "cache"
+
+
+@pytest.fixture
+def spoken_home(guide_home, _spoken_library) -> Path:
+    """`guide_home` with the library's speech already in its cache, for tests of what the guide does
+    with it rather than of rendering it (each gets its own copy)."""
+    shutil.copytree(_spoken_library, guide_home / "cache")
+    return guide_home
 
 
 def _answers(server: str | None) -> bool:

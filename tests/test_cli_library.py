@@ -19,7 +19,7 @@ def _private_home(guide_home):
 
 
 @pytest.mark.slow
-def test_list_prints_one_line_per_item_in_menu_order(capsys):
+def test_list_prints_one_line_per_item_in_menu_order(spoken_home, capsys):
     assert main(["list"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == NAMES
@@ -35,7 +35,7 @@ def test_list_prints_one_line_per_item_in_menu_order(capsys):
 
 
 @pytest.mark.slow
-def test_list_lengths_are_the_exported_lengths(tmp_path, capsys):
+def test_list_lengths_are_the_exported_lengths(spoken_home, tmp_path, capsys):
     """One computation for both: each listed length is its exported track's, to the second."""
     import soundfile
 

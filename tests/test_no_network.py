@@ -20,7 +20,8 @@ def test_hook_catches_a_connection_attempt(no_network):
 
 @pytest.mark.parametrize("argv", [["list"], ["show", "what-to-do"], ["show", "quiet-face"]])
 @pytest.mark.slow
-def test_library_commands_stay_offline(argv, no_network, guide_home, capsys):
+def test_library_commands_stay_offline(argv, no_network, spoken_home, capsys):
+    """With the speech already rendered (rendering it offline: test_export_and_hear_stay_offline)."""
     assert main(argv) == 0
 
 
