@@ -224,6 +224,7 @@ class BargeIn:
         self._pending = np.zeros((3, 0), dtype=np.float32)
         """Microphone, microphone less echo, and reference samples short of a whole frame."""
         self.echo = EchoEstimate(rate)
+        self._sound: object = None
 
     @property
     def hearing(self) -> bool:
@@ -231,27 +232,31 @@ class BargeIn:
         return bool(self._taken)
 
     def reset(self) -> None:
-        """The guide fell silent: forget any half-heard barge-in (the raw coupling is kept)."""
+        """The guide fell silent: forget any half-heard barge-in (the couplings are kept)."""
         self._taken, self._near, self._quiet = [], 0, 0
         self._ref.clear()
         self._pre.clear()
         self._raw.pending.clear()
         self._pending = np.zeros((3, 0), dtype=np.float32)
-        self._forget_echo()
+        self._new_sound(None)
 
-    def _forget_echo(self) -> None:
-        """A new sound may come with another delay: the echo is learnt again, and meanwhile the raw
-        microphone is judged as before."""
+    def _new_sound(self, sound: object) -> None:
+        """Each sound may reach the microphone with its own delay (a device starts each stream a
+        little differently): the echo is learnt again on it, and meanwhile the raw microphone is
+        judged. What is left after the subtraction (the clean coupling) is the room's and is kept;
+        a pause inside one sound forgets nothing."""
+        self._sound = sound
         self.echo.forget()
-        self._clean.clear()
+        self._clean.pending.clear()
 
-    def feed(self, mic: np.ndarray, ref: np.ndarray) -> Audio | None:
+    def feed(self, mic: np.ndarray, ref: np.ndarray, sound: object = None) -> Audio | None:
+        """`sound`: which sound `ref` comes from (anything that tells one from the next)."""
         mic = np.asarray(mic, dtype=np.float32).reshape(-1)
         ref = np.asarray(ref, dtype=np.float32).reshape(-1)
         n = min(len(mic), len(ref))
         mic, ref = mic[:n], ref[:n]
-        if float(np.max(np.abs(ref), initial=0.0)) < 1e-4:
-            self._forget_echo()  # between two sounds
+        if sound is not self._sound:
+            self._new_sound(sound)
         cleaned = self.echo.lag is not None
         blocks = np.concatenate([self._pending, np.stack([mic, self.echo.residual(mic, ref), ref])], axis=1)
         n = blocks.shape[1] // self.frame
@@ -320,10 +325,6 @@ class _Coupling:
         self.pending.append(reading)
         if len(self.pending) > self.delay:
             self.values.append(self.pending.popleft())
-
-    def clear(self) -> None:
-        self.values.clear()
-        self.pending.clear()
 
 
 def noise_block(n: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:

@@ -292,7 +292,7 @@ class Player:
                     rate = self.mic.rate
                     start = self.times.end - len(block) / rate + self.barge.lead
                     ref = self.sounds.current.reference(rate, start, len(block))
-                    spoken_over = self.barge.feed(block, ref)
+                    spoken_over = self.barge.feed(block, ref, self.sounds.current)
                     if spoken_over is not None:
                         self._barged(spoken_over)
                     elif self.sounds.current is not None:
