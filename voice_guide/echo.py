@@ -53,16 +53,27 @@ class EchoEstimate:
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
         over the guide); keeps the old estimate when this stretch does not match well enough."""
+        best = self._best()
+        if best is not None and best[1] >= self.min_match:
+            k, _, gain = best
+            self.lag, self.gain = self.max_lag - k, gain
+
+    def match(self) -> float:
+        """How closely the last `span` of the microphone is a delayed, scaled copy of the reference
+        (normalised, 0 to 1; 0 when either is quiet): near 1 it is the guide's echo alone."""
+        best = self._best()
+        return 0.0 if best is None else best[1]
+
+    def _best(self) -> tuple[int, float, float] | None:
+        """(offset into the reference history, normalised match, gain) of the best-matching delay."""
         from scipy.signal import fftconvolve
 
         mic = self._mic[-self.span :].astype(np.float64)
         window = self._ref.astype(np.float64)
         if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-self.span :] ** 2)) < self.min_rms:
-            return
+            return None
         corr = fftconvolve(window, mic[::-1], mode="valid")  # corr[k] = window[k : k + span] . mic
         energy = np.convolve(window**2, np.ones(self.span), mode="valid")
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
-        if match[k] >= self.min_match:
-            self.lag = self.max_lag - k
-            self.gain = float(corr[k] / max(energy[k], 1e-12))
+        return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12))

@@ -33,6 +33,9 @@ FLOOR_MIN, ABS_START = -75.0, -58.0
 """The noise floor never drops below FLOOR_MIN; nothing quieter than ABS_START ever starts speech."""
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
+ECHO_ONLY = 0.9
+"""A stretch taken as a voice is dropped when the microphone was this close a copy of the guide's own
+sound (normalised match): it was the echo at a delay not yet learnt, not someone speaking over it."""
 ECHO_GUARD = 0.35
 """Seconds after the guide stops making sound before the microphone is heard again (room echo)."""
 
@@ -215,7 +218,7 @@ class BargeIn:
         self._raw = _Coupling(frames(memory), frames(0.3))
         """Coupling as the raw microphone hears it."""
         self._clean = _Coupling(frames(memory), frames(0.3))
-        """Coupling once the learnt echo is taken out (measured anew for every sound)."""
+        """Coupling once the learnt echo is taken out."""
         self._warm, self._min, self._max = frames(warm), frames(min_speech), frames(max_len)
         self._end = frames(0.3)
         self._pre: deque[np.ndarray] = deque(maxlen=frames(0.1))
@@ -268,8 +271,7 @@ class BargeIn:
             heard = self._frame(frame, float(raw_levels[i]), float(clean_levels[i]) if cleaned else None,
                                 float(ref_levels[i]))
             found = heard if heard is not None else found
-        if not self._taken:
-            self.echo.learn()
+        self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
         return found
 
     def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:
@@ -295,7 +297,7 @@ class BargeIn:
         self._quiet = 0 if near else self._quiet + 1
         if self._quiet < self._end and len(self._taken) < self._max:
             return None
-        taken, enough = self._taken, self._near >= self._min
+        taken, enough = self._taken, self._near >= self._min and self.echo.match() < ECHO_ONLY
         self._taken, self._near, self._quiet = [], 0, 0
         self._pre.clear()
         return Audio(np.concatenate(taken), self.rate) if enough else None
