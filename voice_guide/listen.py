@@ -221,7 +221,7 @@ class BargeIn:
         """Coupling once the learnt echo is taken out."""
         self._warm, self._min, self._max = frames(warm), frames(min_speech), frames(max_len)
         self._end = frames(0.3)
-        self._pre: deque[np.ndarray] = deque(maxlen=frames(0.1))
+        self._pre: deque[np.ndarray] = deque(maxlen=frames(PREROLL))
         self._taken: list[np.ndarray] = []
         self._near = self._quiet = 0
         self._pending = np.zeros((3, 0), dtype=np.float32)
