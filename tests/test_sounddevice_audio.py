@@ -269,17 +269,29 @@ class _Sd:
         pass
 
 
-def test_the_playback_says_from_which_sample_each_gain_was_applied():
-    """No device needed: the output callback is called as PortAudio calls it, well ahead of what
-    sounds. A duck reaches the samples not yet handed over, and the playback says which those are."""
-    from voice_guide.adapters.sounddevice_audio import SounddevicePlayback
+def test_the_playback_says_when_each_moment_sounds_from_the_devices_own_report(monkeypatch):
+    """No device needed: the output callback is fed PortAudio-like timing (the sound reaches the
+    speaker 60 ms after its block is asked for). A millisecond of jitter moves nothing; a 30 ms gap
+    (an underrun) moves what sounds after it; a duck is reported from when it reaches the speaker."""
+    from types import SimpleNamespace
 
-    playback = SounddevicePlayback(np.ones(16000, np.float32), _Sd, 16000)
+    from voice_guide.adapters import sounddevice_audio as sda
+
+    clock = SimpleNamespace(t=100.0)
+    monkeypatch.setattr(sda, "time", SimpleNamespace(monotonic=lambda: clock.t))
+    playback = sda.SounddevicePlayback(np.zeros(16000, np.float32), _Sd, 16000)
     out = np.zeros((320, 1), np.float32)
-    assert playback.gain_changes() == ()
-    for _ in range(10):
-        playback._callback(out, 320, None, None)
+    assert playback.position(100.0) is None
+
+    def block(latency: float) -> None:
+        playback._callback(out, 320, SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.0 + latency), None)
+        clock.t += 0.02
+
+    for i in range(5):
+        block(0.06 + (0.001 if i % 2 else 0.0))
+    assert playback.position(100.5) == pytest.approx((0.44, 1.0))
     playback.set_gain(0.3)
-    playback._callback(out, 320, None, None)
-    assert playback.gain_changes() == ((0.0, 1.0), (0.2, pytest.approx(0.3)))
-    assert float(out[0, 0]) == pytest.approx(0.3)
+    for _ in range(3):
+        block(0.09)  # the device fell 30 ms behind
+    assert playback.position(100.5) == pytest.approx((0.41, 0.3))
+    assert playback.position(100.18)[1] == 1.0  # the duck asked for at 100.1 sounds from 100.19

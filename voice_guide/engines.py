@@ -68,10 +68,11 @@ class Playback(Protocol):
         """Block until finished or `timeout`; True when finished."""
         ...
 
-    def gain_changes(self) -> Sequence[tuple[float, float]]:
-        """(seconds into the sound, gain) from which each gain applied, oldest first; empty when it
-        cannot tell. A duck reaches only the samples not yet handed to the device, which may be well
-        ahead of what sounds now: the guide's echo (and so barge-in's reference) follows these."""
+    def position(self, at: float) -> tuple[float, float] | None:
+        """Which moment of the sound (seconds from its start) the speaker sounds at clock time `at`,
+        and with what gain, as the device reports them; None when it cannot tell (then it counts from
+        when `play` was called). The guide's echo is made of this, so it must follow a slow start, a
+        gap and a duck."""
         ...
 
 

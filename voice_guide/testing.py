@@ -55,8 +55,8 @@ class MemoryPlayback:
     def set_gain(self, gain: float) -> None:
         self.gains.append(gain)
 
-    def gain_changes(self) -> tuple:
-        return ()
+    def position(self, at: float) -> None:
+        return None
 
     def finish(self) -> None:
         self._done.set()
@@ -151,8 +151,8 @@ class ClockPlayback:
     def set_gain(self, gain: float) -> None:
         self.gains.append((self._clock.now(), gain))
 
-    def gain_changes(self) -> list[tuple[float, float]]:
-        return [(t - self.start, g) for t, g in self.gains]
+    def position(self, at: float) -> tuple[float, float]:
+        return at - self.start, float(self.gain_at(np.array([at]))[0])
 
     def gain_at(self, times: np.ndarray) -> np.ndarray:
         when = np.array([t for t, _ in self.gains])

@@ -26,8 +26,8 @@ class SilentPlayback:
     def set_gain(self, gain: float) -> None:
         pass
 
-    def gain_changes(self) -> tuple:
-        return ()
+    def position(self, at: float) -> None:
+        return None
 
     def done(self) -> bool:
         return self._clock.now() >= self._end
