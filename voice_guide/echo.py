@@ -4,8 +4,10 @@ What the microphone hears of the speaker is, to a first approximation, a delayed
 what the guide plays, and the player knows what it plays (the reference). While nobody speaks over it,
 `EchoEstimate` finds the delay (cross-correlation over the last half second) and the gain (least
 squares) and trusts them only when the match is close; `residual` is then the microphone minus that
-copy, in which a user's voice stands out even when it is no louder than the guide. Room reverberation
-is not modelled: what is left of it is measured by `listen.BargeIn` as before.
+copy, in which a user's voice stands out even when it is no louder than the guide. Around that delay a
+short filter (a millisecond either side, fitted by least squares) follows what a sound server's
+resampling and the speaker do to the copy, which a single delay and gain cannot; room reverberation is
+not modelled: what is left of it is measured by `listen.BargeIn` as before.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE
+
+
+SPREAD = 0.001
+"""Seconds either side of the learnt delay that the filter spans."""
 
 
 class EchoEstimate:
@@ -29,6 +35,10 @@ class EchoEstimate:
         self.lag: int | None = None
         """Samples by which the echo trails the reference; None while unknown."""
         self.gain = 0.0
+        self.around = round(SPREAD * rate)
+        self._lags = np.zeros(0, dtype=int)
+        self._taps = np.zeros(0)
+        """The filter: delays (samples) and their weights; empty while unknown."""
         keep = self.span + self.max_lag
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
@@ -36,6 +46,7 @@ class EchoEstimate:
     def forget(self) -> None:
         """The guide fell silent: the next sound may come with another delay."""
         self.lag, self.gain = None, 0.0
+        self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._mic[:] = 0.0
         self._ref[:] = 0.0
 
@@ -45,10 +56,23 @@ class EchoEstimate:
         n = len(mic)
         self._mic = np.concatenate([self._mic, mic])[-len(self._mic) :]
         self._ref = np.concatenate([self._ref, ref])[-len(self._ref) :]
-        if self.lag is None or n > len(self._ref) - self.lag:
+        if self.lag is None or n > len(self._ref) - self.max_lag:
             return mic
-        end = len(self._ref) - self.lag
-        return mic - np.float32(self.gain) * self._ref[end - n : end]
+        return mic - self._echo(n).astype(np.float32)
+
+    def explained(self, n: int) -> float:
+        """The share (0 to 1) of the energy of the last `n` microphone samples (as many as the
+        histories hold) that the estimate accounts for: near 1 they were the guide's echo alone."""
+        if self.lag is None:
+            return 0.0
+        n = min(n, len(self._ref) - int(self._lags.max()))
+        mic = self._mic[-n:].astype(np.float64)
+        return 1.0 - float(np.sum((mic - self._echo(n)) ** 2)) / max(float(mic @ mic), 1e-12)
+
+    def _echo(self, n: int) -> np.ndarray:
+        """The filter's copy of the last `n` microphone samples, from the reference history."""
+        m = len(self._ref)
+        return sum(w * self._ref[m - lag - n : m - lag].astype(np.float64) for lag, w in zip(self._lags, self._taps))
 
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
@@ -57,12 +81,10 @@ class EchoEstimate:
         if best is not None and best[1] >= self.min_match:
             k, _, gain = best
             self.lag, self.gain = self.max_lag - k, gain
-
-    def match(self) -> float:
-        """How closely the last `span` of the microphone is a delayed, scaled copy of the reference
-        (normalised, 0 to 1; 0 when either is quiet): near 1 it is the guide's echo alone."""
-        best = self._best()
-        return 0.0 if best is None else best[1]
+            self._lags = np.arange(max(0, self.lag - self.around), min(self.max_lag, self.lag + self.around) + 1)
+            m = len(self._ref)
+            X = np.stack([self._ref[m - lag - self.span : m - lag] for lag in self._lags], axis=1).astype(np.float64)
+            self._taps = np.linalg.lstsq(X, self._mic[-self.span :].astype(np.float64), rcond=None)[0]
 
     def _best(self) -> tuple[int, float, float] | None:
         """(offset into the reference history, normalised match, gain) of the best-matching delay."""

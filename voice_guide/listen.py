@@ -33,9 +33,9 @@ FLOOR_MIN, ABS_START = -75.0, -58.0
 """The noise floor never drops below FLOOR_MIN; nothing quieter than ABS_START ever starts speech."""
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
-ECHO_ONLY = 0.9
-"""A stretch taken as a voice is dropped when the microphone was this close a copy of the guide's own
-sound (normalised match): it was the echo at a delay not yet learnt, not someone speaking over it."""
+ECHO_ONLY = 0.97
+"""A stretch taken as a voice is dropped when the echo, learnt again meanwhile, explains this much of
+its energy: it was the guide's own sound at a delay or gain not learnt yet, not someone over it."""
 ECHO_GUARD = 0.35
 """Seconds after the guide stops making sound before the microphone is heard again (room echo)."""
 
@@ -297,7 +297,8 @@ class BargeIn:
         self._quiet = 0 if near else self._quiet + 1
         if self._quiet < self._end and len(self._taken) < self._max:
             return None
-        taken, enough = self._taken, self._near >= self._min and self.echo.match() < ECHO_ONLY
+        taken = self._taken
+        enough = self._near >= self._min and self.echo.explained(len(taken) * self.frame) < ECHO_ONLY
         self._taken, self._near, self._quiet = [], 0, 0
         self._pre.clear()
         return Audio(np.concatenate(taken), self.rate) if enough else None
