@@ -22,7 +22,7 @@ SPREAD = 0.001
 
 
 class EchoEstimate:
-    """Delay and gain of the echo, learnt while nobody speaks over the guide."""
+    """Delay, gain and the short filter of the echo, learnt while nobody speaks over the guide."""
 
     def __init__(self, rate: int = SPEECH_RATE, max_delay: float = 0.4, span: float = 0.5,
                  min_match: float = 0.7, min_rms: float = 1e-3) -> None:
@@ -35,7 +35,7 @@ class EchoEstimate:
         self.lag: int | None = None
         """Samples by which the echo trails the reference; None while unknown."""
         self.gain = 0.0
-        self.around = round(SPREAD * rate)
+        self.spread = round(SPREAD * rate)
         self._lags = np.zeros(0, dtype=int)
         self._taps = np.zeros(0)
         """The filter: delays (samples) and their weights; empty while unknown."""
@@ -44,7 +44,7 @@ class EchoEstimate:
         self._ref = np.zeros(keep, dtype=np.float32)
 
     def forget(self) -> None:
-        """The guide fell silent: the next sound may come with another delay."""
+        """A new sound: it may come with another delay."""
         self.lag, self.gain = None, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._mic[:] = 0.0
@@ -72,19 +72,23 @@ class EchoEstimate:
     def _echo(self, n: int) -> np.ndarray:
         """The filter's copy of the last `n` microphone samples, from the reference history."""
         m = len(self._ref)
-        return sum(w * self._ref[m - lag - n : m - lag].astype(np.float64) for lag, w in zip(self._lags, self._taps))
+        return sum(w * self._ref[m - lag - n : m - lag].astype(np.float64)
+                   for lag, w in zip(self._lags, self._taps))
 
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
-        over the guide); keeps the old estimate when this stretch does not match well enough."""
+        over the guide), then the filter around that delay; keeps the old estimate when this stretch
+        does not match well enough."""
         best = self._best()
         if best is not None and best[1] >= self.min_match:
             k, _, gain = best
             self.lag, self.gain = self.max_lag - k, gain
-            self._lags = np.arange(max(0, self.lag - self.around), min(self.max_lag, self.lag + self.around) + 1)
+            self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
             m = len(self._ref)
-            X = np.stack([self._ref[m - lag - self.span : m - lag] for lag in self._lags], axis=1).astype(np.float64)
-            self._taps = np.linalg.lstsq(X, self._mic[-self.span :].astype(np.float64), rcond=None)[0]
+            shifted = np.stack([self._ref[m - lag - self.span : m - lag] for lag in self._lags]).astype(np.float64)
+            gram = shifted @ shifted.T
+            gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
+            self._taps = np.linalg.solve(gram, shifted @ self._mic[-self.span :].astype(np.float64))
 
     def _best(self) -> tuple[int, float, float] | None:
         """(offset into the reference history, normalised match, gain) of the best-matching delay."""
@@ -95,7 +99,8 @@ class EchoEstimate:
         if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-self.span :] ** 2)) < self.min_rms:
             return None
         corr = fftconvolve(window, mic[::-1], mode="valid")  # corr[k] = window[k : k + span] . mic
-        energy = np.convolve(window**2, np.ones(self.span), mode="valid")
+        running = np.concatenate([[0.0], np.cumsum(window**2)])
+        energy = running[self.span :] - running[: -self.span]  # energy[k] = window[k : k + span] . itself
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
         return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12))

@@ -33,6 +33,9 @@ FLOOR_MIN, ABS_START = -75.0, -58.0
 """The noise floor never drops below FLOOR_MIN; nothing quieter than ABS_START ever starts speech."""
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
+CLEAN_FLOOR = -20.0
+"""Decibels under the echo that the subtraction is never trusted to go below: a few samples' shift of a
+device's timing brings the rest of the echo back up that far before it is learnt again."""
 ECHO_ONLY = 0.97
 """A stretch taken as a voice is dropped when the echo, learnt again meanwhile, explains this much of
 its energy: it was the guide's own sound at a delay or gain not learnt yet, not someone over it."""
@@ -217,7 +220,7 @@ class BargeIn:
         self._ref: deque[float] = deque(maxlen=frames(window))
         self._raw = _Coupling(frames(memory), frames(0.3))
         """Coupling as the raw microphone hears it."""
-        self._clean = _Coupling(frames(memory), frames(0.3))
+        self._clean = _Coupling(frames(memory), frames(0.3), CLEAN_FLOOR)
         """Coupling once the learnt echo is taken out."""
         self._warm, self._min, self._max = frames(warm), frames(min_speech), frames(max_len)
         self._end = frames(0.3)
@@ -309,17 +312,18 @@ class _Coupling:
     largest reading of the last few seconds. Readings wait `delay` frames before they count: they may
     be the start of the user's voice rising (which would otherwise ratchet the coupling up and hide it)."""
 
-    def __init__(self, memory: int, delay: int) -> None:
+    def __init__(self, memory: int, delay: int, floor: float = -np.inf) -> None:
         self.values: deque[float] = deque(maxlen=memory)
         self.pending: deque[float] = deque()
         self.delay = delay
+        self.floor = floor
 
     def warm(self, frames: int) -> bool:
         return len(self.values) >= frames
 
     def near(self, level: float, echo: float, warm: int, margin: float) -> bool:
         """`level` is a voice over the echo (once enough has been measured)."""
-        return self.warm(warm) and level >= ABS_START and level > echo + max(self.values) + margin
+        return self.warm(warm) and level >= ABS_START and level > echo + max(max(self.values), self.floor) + margin
 
     def measure(self, reading: float, voice: bool) -> None:
         if voice:

@@ -164,7 +164,8 @@ class SounddevicePlayback:
     def _callback(self, outdata, frames, time_info, status) -> None:
         a = self._pos
         gain = self._gain
-        sounds_at = time.monotonic() + min(1.0, max(0.0, time_info.outputBufferDacTime - time_info.currentTime))
+        ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
+        sounds_at = time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
         self._starts = (*self._starts[1 - TIMELINE_BLOCKS :], sounds_at - a / self._rate)
         start = float(np.median(self._starts))
         if self._start is None or abs(start - self._start) > TIMELINE_SHIFT:
@@ -203,7 +204,10 @@ class SounddevicePlayback:
 
     def position(self, at: float) -> tuple[float, float] | None:
         """From the device's own report of when each block reaches the speaker (PortAudio's DAC
-        time): it moves on by the stream's start-up and by any gap the device leaves (an underrun)."""
+        time): it moves on by the stream's start-up and by any gap the device leaves (an underrun).
+        Through PulseAudio's ALSA plugin the report leaves out the server's own buffer (and is 0 for
+        a stream's first blocks), so what is left is constant per stream and the echo's learnt delay
+        takes it up."""
         start, gains = self._start, self._gains
         if start is None or not gains:
             return None
