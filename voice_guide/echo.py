@@ -39,6 +39,8 @@ class EchoEstimate:
         self._lags = np.zeros(0, dtype=int)
         self._taps = np.zeros(0)
         """The filter: delays (samples) and their weights; empty while unknown."""
+        self._fresh = 0
+        """Samples heard since the last `forget`."""
         keep = self.span + self.max_lag
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
@@ -47,16 +49,24 @@ class EchoEstimate:
         """A new sound: it may come with another delay."""
         self.lag, self.gain = None, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
+        self._fresh = 0
         self._mic[:] = 0.0
         self._ref[:] = 0.0
 
+    @property
+    def settled(self) -> bool:
+        """An estimate is trusted, learnt on a whole `span` of this sound (a shorter stretch can
+        match well at a wrong delay)."""
+        return self.lag is not None and self._fresh >= self.span
+
     def residual(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """`mic` less the echo of `ref` (both the same length, `ref` aligned as the player passes it);
-        `mic` unchanged while no estimate is trusted. The histories move on by the block either way."""
+        `mic` unchanged until the estimate is settled. The histories move on by the block either way."""
         n = len(mic)
+        self._fresh += n
         self._mic = np.concatenate([self._mic, mic])[-len(self._mic) :]
         self._ref = np.concatenate([self._ref, ref])[-len(self._ref) :]
-        if self.lag is None or n > len(self._ref) - self.max_lag:
+        if not self.settled or n > len(self._ref) - self.max_lag:
             return mic
         return mic - self._echo(n).astype(np.float32)
 

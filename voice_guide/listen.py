@@ -33,12 +33,13 @@ FLOOR_MIN, ABS_START = -75.0, -58.0
 """The noise floor never drops below FLOOR_MIN; nothing quieter than ABS_START ever starts speech."""
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
+BLOCK_JITTER = 0.005
+"""Seconds by which a block must show the microphone stream started earlier before its start is moved:
+less is the arrival's jitter, and each move would shift the echo off its learnt delay."""
 CLEAN_FLOOR = -20.0
-"""Decibels under the echo that the subtraction is never trusted to go below: a few samples' shift of a
-device's timing brings the rest of the echo back up that far before it is learnt again."""
+"""Decibels under the echo that the subtraction is never trusted to go below (timing shifts undo it)."""
 ECHO_ONLY = 0.97
-"""A stretch taken as a voice is dropped when the echo, learnt again meanwhile, explains this much of
-its energy: it was the guide's own sound at a delay or gain not learnt yet, not someone over it."""
+"""A voice taken is dropped when the echo, learnt again meanwhile, explains this share of its energy."""
 ECHO_GUARD = 0.35
 """Seconds after the guide stops making sound before the microphone is heard again (room echo)."""
 
@@ -158,7 +159,7 @@ class Endpointer:
 class BlockTimes:
     """When each microphone block was recorded: counted in samples from the stream's start, whose time
     is the earliest any block's arrival allows (a block read late is not recorded late, and the echo
-    must not seem to come before its sound)."""
+    must not seem to come before its sound), moved only by more than `BLOCK_JITTER`."""
 
     def __init__(self, clock) -> None:
         self.clock = clock
@@ -172,7 +173,9 @@ class BlockTimes:
         for block in blocks:
             self.any = True
             samples += len(block)
-            origin = min(origin, self.clock.now() - samples / rate)
+            arrived = self.clock.now() - samples / rate
+            if arrived < origin - BLOCK_JITTER:
+                origin = arrived
             self.end = origin + samples / rate
             yield block
 
@@ -226,7 +229,8 @@ class BargeIn:
         self._end = frames(0.3)
         self._pre: deque[np.ndarray] = deque(maxlen=frames(PREROLL))
         self._taken: list[np.ndarray] = []
-        self._near = self._quiet = 0
+        self._near = self._quiet = self._restoring = 0
+        """`_restoring`: frames left while the guide's volume comes back after a voice was taken."""
         self._pending = np.zeros((3, 0), dtype=np.float32)
         """Microphone, microphone less echo, and reference samples short of a whole frame."""
         self.echo = EchoEstimate(rate)
@@ -239,7 +243,7 @@ class BargeIn:
 
     def reset(self) -> None:
         """The guide fell silent: forget any half-heard barge-in (the couplings are kept)."""
-        self._taken, self._near, self._quiet = [], 0, 0
+        self._taken, self._near, self._quiet, self._restoring = [], 0, 0, 0
         self._ref.clear()
         self._pre.clear()
         self._raw.pending.clear()
@@ -263,8 +267,9 @@ class BargeIn:
         mic, ref = mic[:n], ref[:n]
         if sound is not self._sound:
             self._new_sound(sound)
-        cleaned = self.echo.lag is not None
-        blocks = np.concatenate([self._pending, np.stack([mic, self.echo.residual(mic, ref), ref])], axis=1)
+        residual = self.echo.residual(mic, ref)
+        cleaned = self.echo.settled
+        blocks = np.concatenate([self._pending, np.stack([mic, residual, ref])], axis=1)
         n = blocks.shape[1] // self.frame
         raw_levels, clean_levels, ref_levels = (frame_levels(b, self.frame)[:n] for b in blocks)
         self._pending = blocks[:, n * self.frame :]
@@ -284,7 +289,10 @@ class BargeIn:
         near_clean = clean is not None and self._clean.near(clean, echo, self._warm, self.margin_db)
         warm_clean = clean is not None and self._clean.warm(self._warm)
         near = near_clean if warm_clean else near_raw
-        if not self._taken and echo > ECHO_ACTIVE:
+        if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
+            self._restoring -= 1
+            near = near_raw = False
+        elif not self._taken and echo > ECHO_ACTIVE:
             self._raw.measure(raw - echo, voice=near_raw or near)
             if clean is not None:
                 self._clean.measure(clean - echo, voice=near)
@@ -303,6 +311,7 @@ class BargeIn:
         taken = self._taken
         enough = self._near >= self._min and self.echo.explained(len(taken) * self.frame) < ECHO_ONLY
         self._taken, self._near, self._quiet = [], 0, 0
+        self._restoring = round(2 * self.lead / FRAME_SECONDS)
         self._pre.clear()
         return Audio(np.concatenate(taken), self.rate) if enough else None
 
