@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor, concatenate, tone
-from voice_guide.listen import BargeIn, EchoGate, Endpointer, RecordingsIn, frame_levels
+from voice_guide.barge_in import BargeIn
+from voice_guide.listen import EchoGate, Endpointer, RecordingsIn, frame_levels
 from voice_guide.testing import FakeClock, espeak_speech
 
 

@@ -29,7 +29,8 @@ from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
-from voice_guide.listen import BargeIn, BlockTimes, EchoGate, Endpointer
+from voice_guide.barge_in import BargeIn
+from voice_guide.listen import BlockTimes, EchoGate, Endpointer
 from voice_guide.lookahead import AHEAD, Lookahead
 from voice_guide.matching import Match
 from voice_guide.session import Session
