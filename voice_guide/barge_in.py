@@ -28,14 +28,16 @@ ECHO_ONLY = 0.97
 class BargeIn:
     """Hears "stop" or "pause" said over the guide's own voice, and nothing else, safely.
 
-    It compares the microphone, less the echo `voice_guide.echo.EchoEstimate` finds in it (a delayed,
-    scaled copy of `ref`), with what the guide is playing at that moment (`ref`). While the user
-    is silent the microphone hears only the echo, so their level difference is the echo coupling; the
+    It compares the microphone, less the echo `voice_guide.echo.EchoEstimate` finds in it (once
+    settled on the sound), with what the guide is playing at that moment (`ref`). While the user is
+    silent the microphone hears only the echo, so their level difference is the echo coupling; the
     largest coupling of the last few seconds is kept (measured against the loudest sound of the last
-    `window` seconds, so an echo arriving up to that late is covered). A frame counts as the user only when it is
-    `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is
-    no echo and any speech gets through; with loud speakers the user must clearly speak over them.
-    Nothing is heard until the coupling has been measured on `warm` seconds of playback."""
+    `window` seconds, so an echo arriving up to that late is covered), and after the subtraction it is
+    taken as at least `CLEAN_FLOOR`. A frame counts as the user only when it is `margin_db` louder than
+    the loudest echo the recent playback could cause. With headphones there is no echo and any speech
+    gets through; with loud speakers and no settled echo the user must clearly speak over them. Nothing
+    is heard until the coupling has been measured on `warm` seconds of playback; a stretch the echo
+    turns out to explain is dropped."""
 
     lead = 0.1
     """Seconds by which the caller should pass `ref` ahead of the microphone: device clocks are not
