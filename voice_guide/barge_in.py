@@ -18,9 +18,10 @@ from voice_guide.listen import ABS_START, FRAME_SECONDS, PREROLL, frame_levels
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
 CLEAN_WARM = 0.2
-"""Seconds of playback the clean coupling must be measured on before it is used (its floor bounds it)."""
-CLEAN_FLOOR = -20.0
-"""Decibels under the echo that the subtraction is never trusted to go below (timing shifts undo it)."""
+"""Seconds of playback the clean coupling must be measured on before it is used (`CLEAN_DEPTH` bounds it)."""
+CLEAN_DEPTH = 20.0
+"""Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
+more than: a shift of a device's timing brings that much back before it is learnt again."""
 ECHO_ONLY = 0.97
 """A voice taken is dropped when the echo, learnt again meanwhile, explains this share of its energy."""
 
@@ -33,8 +34,8 @@ class BargeIn:
     silent the microphone hears only the echo, so their level difference is the echo coupling; the
     largest coupling of the last few seconds is kept (measured against the loudest sound of the last
     `window` seconds, so an echo arriving up to that late is covered), and after the subtraction it is
-    taken as at least `CLEAN_FLOOR`. A frame counts as the user only when it is `margin_db` louder than
-    the loudest echo the recent playback could cause. With headphones there is no echo and any speech
+    taken as no more than `CLEAN_DEPTH` under the raw one. A frame counts as the user only when it is
+    `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is no echo and any speech
     gets through; with loud speakers and no settled echo the user must clearly speak over them. Nothing
     is heard until the coupling has been measured on `warm` seconds of playback; a stretch the echo
     turns out to explain is dropped."""
@@ -52,7 +53,7 @@ class BargeIn:
         self._ref: deque[float] = deque(maxlen=frames(window))
         self._raw = _Coupling(frames(memory), frames(0.3), frames(warm))
         """Coupling as the raw microphone hears it."""
-        self._clean = _Coupling(frames(memory), frames(0.3), frames(CLEAN_WARM), CLEAN_FLOOR)
+        self._clean = _Coupling(frames(memory), frames(0.3), frames(CLEAN_WARM))
         """Coupling once the learnt echo is taken out."""
         self._min, self._max = frames(min_speech), frames(max_len)
         self._end = frames(0.3)
@@ -118,7 +119,8 @@ class BargeIn:
         self._ref.append(ref_level)
         echo = max(self._ref)
         near_raw = self._raw.near(raw, echo, self.margin_db)
-        near_clean = clean is not None and self._clean.near(clean, echo, self.margin_db)
+        floor = max(self._raw.values, default=-np.inf) - CLEAN_DEPTH
+        near_clean = clean is not None and self._clean.near(clean, echo, self.margin_db, floor)
         warm_clean = clean is not None and self._clean.warm()
         near = near_clean if warm_clean else near_raw
         if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
@@ -153,17 +155,18 @@ class _Coupling:
     largest reading of the last few seconds. Readings wait `delay` frames before they count: they may
     be the start of the user's voice rising (which would otherwise ratchet the coupling up and hide it)."""
 
-    def __init__(self, memory: int, delay: int, warm: int, floor: float = -np.inf) -> None:
+    def __init__(self, memory: int, delay: int, warm: int) -> None:
         self.values: deque[float] = deque(maxlen=memory)
         self.pending: deque[float] = deque()
-        self.delay, self.frames, self.floor = delay, warm, floor
+        self.delay, self.frames = delay, warm
 
     def warm(self) -> bool:
         return len(self.values) >= self.frames
 
-    def near(self, level: float, echo: float, margin: float) -> bool:
-        """`level` is a voice over the echo (once enough has been measured)."""
-        return self.warm() and level >= ABS_START and level > echo + max(max(self.values), self.floor) + margin
+    def near(self, level: float, echo: float, margin: float, floor: float = -np.inf) -> bool:
+        """`level` is a voice over the echo (once enough has been measured; the coupling taken as at
+        least `floor`)."""
+        return self.warm() and level >= ABS_START and level > echo + max(max(self.values), floor) + margin
 
     def measure(self, reading: float, voice: bool) -> None:
         if voice:
