@@ -49,3 +49,15 @@ def test_forgetting_starts_again():
     assert est.lag is not None
     est.forget()
     assert est.lag is None and est.gain == 0.0
+
+
+def test_an_echo_between_two_samples_is_taken_out_too():
+    """A sound server's resampling leaves the echo between two samples (and filtered): no single
+    delay and gain matches it, the short filter around the delay does (> 30 dB less)."""
+    ref = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
+    whole = _echoed(ref, delay=0.12, gain=0.4)
+    mic = 0.5 * whole + 0.5 * np.concatenate([np.zeros(1, np.float32), whole[:-1]])  # half a sample later
+    est = EchoEstimate()
+    residual = _run(est, mic, ref)
+    late = slice(len(residual) // 2, len(residual))
+    assert np.sqrt(np.mean(residual[late] ** 2)) < 0.03 * np.sqrt(np.mean(mic[late] ** 2))

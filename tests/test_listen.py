@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor, concatenate, tone
-from voice_guide.hearing.listen import BargeIn, EchoGate, Endpointer, RecordingsIn, frame_levels
+from voice_guide.hearing.barge_in import BargeIn
+from voice_guide.hearing.listen import EchoGate, Endpointer, RecordingsIn, frame_levels
 from voice_guide.testing import FakeClock, espeak_speech
 
 
@@ -160,14 +161,28 @@ def test_barge_in_never_hears_the_echo_alone():
     assert barge_run(over(ref, None, 0.0, 0.0, echo_gain=1.0, delay=0.5), ref) == []  # a late echo
 
 
-@pytest.mark.parametrize("user_db, heard", [(22.0, 1), (6.0, 0)])
-def test_barge_in_hears_only_a_voice_clearly_over_the_echo(user_db, heard):
-    """Levels compared as the loud frames (95th percentile) of the echo and of the user's word."""
+def reverberant(ref: Audio) -> Audio:
+    """`ref` as a room gives it back: a direct sound and an 80 ms tail of reflections, which no
+    delay-and-gain copy takes out."""
+    n = round(0.08 * SPEECH_RATE)
+    ir = np.random.default_rng(3).standard_normal(n) * np.exp(-np.arange(n) / (0.02 * SPEECH_RATE))
+    ir[round(0.01 * SPEECH_RATE)] += 3.0
+    ir /= np.sqrt(np.sum(ir**2))
+    return Audio(np.convolve(ref.samples, ir)[: len(ref.samples)].astype(np.float32), SPEECH_RATE)
+
+
+@pytest.mark.parametrize("room, user_db, heard", [("reverberant", 22.0, 1), ("reverberant", 6.0, 0),
+                                                  ("copy", 6.0, 1)])
+def test_barge_in_hears_only_a_voice_clearly_over_the_echo(room, user_db, heard):
+    """Levels compared as the loud frames (95th percentile) of the echo and of the user's word. Where
+    the echo is an exact copy (a sound card's monitor), it is taken out and a voice only a little
+    louder than it stands out; in a room what is left of the echo must be clearly exceeded."""
     ref = guide_voice()
     stop = speak("stop")
     loud = lambda a: np.percentile(frame_levels(a.samples, 320), 95)  # noqa: E731
     gain = 10 ** ((loud(ref) - 6.0 + user_db - loud(stop)) / 20)  # the echo is 6 dB below ref
-    assert len(barge_run(over(ref, stop, gain, at=2.5), ref)) == heard
+    echoed = reverberant(ref) if room == "reverberant" else ref
+    assert len(barge_run(over(echoed, stop, gain, at=2.5), ref)) == heard
 
 
 def test_barge_in_with_headphones_hears_a_normal_voice():
@@ -180,3 +195,59 @@ def test_barge_in_waits_until_the_echo_is_measured():
     ref = guide_voice()
     mic = over(ref, speak("stop"), 4.0, at=0.0)
     assert barge_run(mic.slice(0, 0.4), ref.slice(0, 0.4)) == []
+
+
+def barge_sounds(sounds: list[tuple[Audio, Audio]], block: int = 1600) -> list[tuple[float, Audio]]:
+    """Sounds one after another, each (microphone, reference), fed as the player feeds them (each
+    sound is told from the next); (seconds into its sound, what was taken) for each voice taken."""
+    barge, found = BargeIn(), []
+    for n, (mic, ref) in enumerate(sounds):
+        for i in range(0, len(mic.samples), block):
+            u = barge.feed(mic.samples[i : i + block], ref.samples[i : i + block], n)
+            if u is not None:
+                found.append((i / SPEECH_RATE, u))
+    return found
+
+
+def just_over(echo_gain: float, user: Audio, db: float, ref: Audio) -> float:
+    """The gain that makes `user`'s loud frames `db` louder than those of the echo of `ref`."""
+    loud = lambda a: np.percentile(frame_levels(a.samples, 320), 95)  # noqa: E731
+    return 10 ** ((loud(ref) + 20 * np.log10(echo_gain) + db - loud(user)) / 20)
+
+
+def test_a_pause_inside_a_sound_forgets_nothing():
+    """A stop 2 dB over the echo (too little for the raw microphone) said just after the guide's
+    voice comes back from a second of silence is heard: the learnt echo was kept over the silence."""
+    ref = concatenate([guide_voice(), quiet(1.0), speak("Let your shoulders drop and breathe.")], SPEECH_RATE)
+    back = len(guide_voice().samples) / SPEECH_RATE + 1.0
+    stop = speak("stop")
+    mic = over(ref, stop, just_over(0.5, stop, 2.0, ref), at=back + 0.1)
+    [(t, _)] = barge_sounds([(mic, ref)])
+    assert back < t < back + 1.5
+    assert barge_run(over(ref, None, 0.0, 0.0), ref) == []
+
+
+def test_the_coupling_is_kept_for_the_next_sound_and_its_echo_is_never_taken():
+    """A second sound reaches the microphone with another delay and gain (a device starts each stream
+    a little differently): it is learnt again, its echo is never taken, and a stop half a second into
+    it is heard at once, with no new wait for the coupling to be measured."""
+    first, second = guide_voice(), speak("Now let your forehead soften and your jaw go loose.")
+    stop = speak("stop")
+    sounds = [(over(first, None, 0.0, 0.0), first),
+              (over(second, None, 0.0, 0.0, echo_gain=0.7, delay=0.03), second)]
+    assert barge_sounds(sounds) == []
+    sounds[1] = (over(second, stop, just_over(0.7, stop, 2.0, second), at=0.5, echo_gain=0.7, delay=0.03), second)
+    [(t, _)] = barge_sounds(sounds)
+    assert 0.5 < t < 1.5
+
+
+@pytest.mark.parametrize("change", ["gain", "delay"])
+def test_the_echo_changing_within_a_sound_is_never_taken(change):
+    """The guide's own echo, after a change the estimate has not learnt yet (the volume turned up, or
+    the device's timing moving by 20 ms), is still not taken for a voice."""
+    ref = guide_voice()
+    half = len(ref.samples) // 2
+    before = over(ref, None, 0.0, 0.0)
+    after = over(ref, None, 0.0, 0.0, echo_gain=0.9) if change == "gain" else over(ref, None, 0.0, 0.0, delay=0.1)
+    mic = Audio(np.concatenate([before.samples[:half], after.samples[half:]]), SPEECH_RATE)
+    assert barge_run(mic, ref) == []

@@ -262,3 +262,36 @@ def test_microphone_that_stops_sending_raises_device_error(private_sink):
     finally:
         private_sink["resume"]()
     assert got >= 3
+
+
+class _Sd:
+    class CallbackStop(Exception):
+        pass
+
+
+def test_the_playback_says_when_each_moment_sounds_from_the_devices_own_report(monkeypatch):
+    """No device needed: the output callback is fed PortAudio-like timing (the sound reaches the
+    speaker 60 ms after its block is asked for). A millisecond of jitter moves nothing; a 30 ms gap
+    (an underrun) moves what sounds after it; a duck is reported from when it reaches the speaker."""
+    from types import SimpleNamespace
+
+    from voice_guide.adapters import sounddevice_audio as sda
+
+    clock = SimpleNamespace(t=100.0)
+    monkeypatch.setattr(sda, "time", SimpleNamespace(monotonic=lambda: clock.t))
+    playback = sda.SounddevicePlayback(np.zeros(16000, np.float32), _Sd, 16000)
+    out = np.zeros((320, 1), np.float32)
+    assert playback.position(100.0) is None
+
+    def block(latency: float) -> None:
+        playback._callback(out, 320, SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.0 + latency), None)
+        clock.t += 0.02
+
+    for i in range(5):
+        block(0.06 + (0.001 if i % 2 else 0.0))
+    assert playback.position(100.5) == pytest.approx((0.44, 1.0))
+    playback.set_gain(0.3)
+    for _ in range(3):
+        block(0.09)  # the device fell 30 ms behind
+    assert playback.position(100.5) == pytest.approx((0.41, 0.3))
+    assert playback.position(100.18)[1] == 1.0  # the duck asked for at 100.1 sounds from 100.19

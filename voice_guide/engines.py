@@ -68,6 +68,13 @@ class Playback(Protocol):
         """Block until finished or `timeout`; True when finished."""
         ...
 
+    def position(self, at: float) -> tuple[float, float] | None:
+        """Which moment of the sound (seconds from its start) the speaker sounds at clock time `at`,
+        and with what gain, as the device reports them; None when it cannot tell (then it counts from
+        when `play` was called). The guide's echo is made of this, so it must follow a slow start, a
+        gap and a duck."""
+        ...
+
 
 @runtime_checkable
 class AudioOut(Protocol):

@@ -79,6 +79,9 @@ class MemoryPlayback:
     def set_gain(self, gain: float) -> None:
         self.gains.append(gain)
 
+    def position(self, at: float) -> None:
+        return None
+
     def finish(self) -> None:
         self._done.set()
 
@@ -171,6 +174,9 @@ class ClockPlayback:
 
     def set_gain(self, gain: float) -> None:
         self.gains.append((self._clock.now(), gain))
+
+    def position(self, at: float) -> tuple[float, float]:
+        return at - self.start, float(self.gain_at(np.array([at]))[0])
 
     def gain_at(self, times: np.ndarray) -> np.ndarray:
         when = np.array([t for t, _ in self.gains])

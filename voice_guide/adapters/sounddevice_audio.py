@@ -25,6 +25,13 @@ from voice_guide.errors import DeviceError, EngineError
 BLOCK_SECONDS = 0.02
 """Output block length: how late a `stop()` may cut (plus the device's own buffer, which abort drops)."""
 
+TIMELINE_BLOCKS = 5
+"""Blocks over which the sound's start is taken (their median: one oddly timed block does not move it)."""
+
+TIMELINE_SHIFT = 0.004
+"""Seconds the device's report must move before the sound's start is moved: smaller moves are the
+report's own jitter, and the samples themselves keep exact time between real shifts (underruns)."""
+
 STALL_SECONDS = 3.0
 """A stream that has moved no audio for this long (once started) has lost its device."""
 
@@ -132,11 +139,19 @@ def _check_device(sd, device, kind: str) -> dict:
 class SounddevicePlayback:
     """One sound playing through an OutputStream; `error` holds a DeviceError if the device failed."""
 
-    def __init__(self, samples: np.ndarray, sd, stall_seconds: float = STALL_SECONDS) -> None:
+    def __init__(self, samples: np.ndarray, sd, rate: int, stall_seconds: float = STALL_SECONDS) -> None:
         self._samples = samples
         self._sd = sd
+        self._rate = rate
         self._pos = 0
         self._gain = np.float32(1.0)
+        self._starts: tuple[float, ...] = ()
+        """When the sound's first sample sounded, as each of the last blocks tells it (monotonic)."""
+        self._start: float | None = None
+        """When its first sample sounded, moved only by a real shift of the device's timing."""
+        self._gains: tuple[tuple[float, float], ...] = ()
+        """(monotonic time it sounds, gain) of each change of gain. Both tuples are replaced whole by
+        the callback thread, never changed in place, so a reader always sees a consistent one."""
         self._finished = threading.Event()
         self._lock = threading.Lock()
         self._stopped = False
@@ -148,8 +163,17 @@ class SounddevicePlayback:
 
     def _callback(self, outdata, frames, time_info, status) -> None:
         a = self._pos
+        gain = self._gain
+        ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
+        sounds_at = time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
+        self._starts = (*self._starts[1 - TIMELINE_BLOCKS :], sounds_at - a / self._rate)
+        start = float(np.median(self._starts))
+        if self._start is None or abs(start - self._start) > TIMELINE_SHIFT:
+            self._start = start
+        if not self._gains or self._gains[-1][1] != gain:
+            self._gains = (*self._gains[-7:], (sounds_at, float(gain)))
         chunk = self._samples[a : a + frames]
-        outdata[: len(chunk), 0] = chunk * self._gain
+        outdata[: len(chunk), 0] = chunk * gain
         outdata[len(chunk) :, 0] = 0.0
         self._pos = a + frames
         self._progress_at = time.monotonic()
@@ -177,6 +201,18 @@ class SounddevicePlayback:
     def set_gain(self, gain: float) -> None:
         """Takes effect with the next block the device asks for (a few tens of milliseconds)."""
         self._gain = np.float32(gain)
+
+    def position(self, at: float) -> tuple[float, float] | None:
+        """From the device's own report of when each block reaches the speaker (PortAudio's DAC
+        time): it moves on by the stream's start-up and by any gap the device leaves (an underrun).
+        Through PulseAudio's ALSA plugin the report leaves out the server's own buffer (and is 0 for
+        a stream's first blocks), so what is left is constant per stream and the echo's learnt delay
+        takes it up."""
+        start, gains = self._start, self._gains
+        if start is None or not gains:
+            return None
+        gain = next((g for t, g in reversed(gains) if t <= at), gains[0][1])
+        return at - start, gain
 
     def stop(self) -> None:
         """Cut the sound now: abort drops what the device still has buffered."""
@@ -233,13 +269,14 @@ class SounddeviceOut:
             self._current.stop()
         info = _check_device(sd, self.device, "output")
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
-        playback = SounddevicePlayback(samples, sd, self.stall_seconds)
+        playback = SounddevicePlayback(samples, sd, audio.rate, self.stall_seconds)
         try:
             stream = self._open(sd, playback, audio.rate)
         except sd.PortAudioError:
             # Some hardware takes only its own rate: resample once and retry.
             device_rate = int(info["default_samplerate"])
-            playback = SounddevicePlayback(resample(samples, audio.rate, device_rate), sd, self.stall_seconds)
+            playback = SounddevicePlayback(resample(samples, audio.rate, device_rate), sd, device_rate,
+                                           self.stall_seconds)
             try:
                 stream = self._open(sd, playback, device_rate)
             except sd.PortAudioError as exc:

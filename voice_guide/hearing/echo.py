@@ -4,8 +4,10 @@ What the microphone hears of the speaker is, to a first approximation, a delayed
 what the guide plays, and the player knows what it plays (the reference). While nobody speaks over it,
 `EchoEstimate` finds the delay (cross-correlation over the last half second) and the gain (least
 squares) and trusts them only when the match is close; `residual` is then the microphone minus that
-copy, in which a user's voice stands out even when it is no louder than the guide. Room reverberation
-is not modelled: what is left of it is measured by `listen.BargeIn` as before.
+copy, in which a user's voice stands out even when it is no louder than the guide. Around that delay a
+short filter (a millisecond either side, fitted by least squares) follows what a sound server's
+resampling and the speaker do to the copy, which a single delay and gain cannot; room reverberation is
+not modelled: what is left of it is measured by `listen.BargeIn` as before.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ import numpy as np
 from voice_guide.audio import SPEECH_RATE
 
 
+SPREAD = 0.001
+"""Seconds either side of the learnt delay that the filter spans."""
+
+
 class EchoEstimate:
-    """Delay and gain of the echo, learnt while nobody speaks over the guide."""
+    """Delay, gain and the short filter of the echo, learnt while nobody speaks over the guide."""
 
     def __init__(self, rate: int = SPEECH_RATE, max_delay: float = 0.4, span: float = 0.5,
                  min_match: float = 0.7, min_rms: float = 1e-3) -> None:
@@ -29,40 +35,82 @@ class EchoEstimate:
         self.lag: int | None = None
         """Samples by which the echo trails the reference; None while unknown."""
         self.gain = 0.0
+        self.spread = round(SPREAD * rate)
+        self._lags = np.zeros(0, dtype=int)
+        self._taps = np.zeros(0)
+        """The filter: delays (samples) and their weights; empty while unknown."""
+        self._fresh = 0
+        """Samples heard since the last `forget`."""
         keep = self.span + self.max_lag
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
 
     def forget(self) -> None:
-        """The guide fell silent: the next sound may come with another delay."""
+        """A new sound: it may come with another delay."""
         self.lag, self.gain = None, 0.0
+        self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
+        self._fresh = 0
         self._mic[:] = 0.0
         self._ref[:] = 0.0
 
+    @property
+    def settled(self) -> bool:
+        """An estimate is trusted, learnt on a whole `span` of this sound (a shorter stretch can
+        match well at a wrong delay)."""
+        return self.lag is not None and self._fresh >= self.span
+
     def residual(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """`mic` less the echo of `ref` (both the same length, `ref` aligned as the player passes it);
-        `mic` unchanged while no estimate is trusted. The histories move on by the block either way."""
+        `mic` unchanged until the estimate is settled. The histories move on by the block either way."""
         n = len(mic)
+        self._fresh += n
         self._mic = np.concatenate([self._mic, mic])[-len(self._mic) :]
         self._ref = np.concatenate([self._ref, ref])[-len(self._ref) :]
-        if self.lag is None or n > len(self._ref) - self.lag:
+        if not self.settled or n > len(self._ref) - self.max_lag:
             return mic
-        end = len(self._ref) - self.lag
-        return mic - np.float32(self.gain) * self._ref[end - n : end]
+        return mic - self._echo(n).astype(np.float32)
+
+    def explained(self, n: int) -> float:
+        """The share (0 to 1) of the energy of the last `n` microphone samples (as many as the
+        histories hold) that the estimate accounts for: near 1 they were the guide's echo alone."""
+        if self.lag is None:
+            return 0.0
+        n = min(n, len(self._ref) - int(self._lags.max()))
+        mic = self._mic[-n:].astype(np.float64)
+        return 1.0 - float(np.sum((mic - self._echo(n)) ** 2)) / max(float(mic @ mic), 1e-12)
+
+    def _echo(self, n: int) -> np.ndarray:
+        """The filter's copy of the last `n` microphone samples, from the reference history."""
+        m = len(self._ref)
+        return sum(w * self._ref[m - lag - n : m - lag].astype(np.float64)
+                   for lag, w in zip(self._lags, self._taps))
 
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
-        over the guide); keeps the old estimate when this stretch does not match well enough."""
+        over the guide), then the filter around that delay; keeps the old estimate when this stretch
+        does not match well enough."""
+        best = self._best()
+        if best is not None and best[1] >= self.min_match:
+            k, _, gain = best
+            self.lag, self.gain = self.max_lag - k, gain
+            self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
+            m = len(self._ref)
+            shifted = np.stack([self._ref[m - lag - self.span : m - lag] for lag in self._lags]).astype(np.float64)
+            gram = shifted @ shifted.T
+            gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
+            self._taps = np.linalg.solve(gram, shifted @ self._mic[-self.span :].astype(np.float64))
+
+    def _best(self) -> tuple[int, float, float] | None:
+        """(offset into the reference history, normalised match, gain) of the best-matching delay."""
         from scipy.signal import fftconvolve
 
         mic = self._mic[-self.span :].astype(np.float64)
         window = self._ref.astype(np.float64)
         if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-self.span :] ** 2)) < self.min_rms:
-            return
+            return None
         corr = fftconvolve(window, mic[::-1], mode="valid")  # corr[k] = window[k : k + span] . mic
-        energy = np.convolve(window**2, np.ones(self.span), mode="valid")
+        running = np.concatenate([[0.0], np.cumsum(window**2)])
+        energy = running[self.span :] - running[: -self.span]  # energy[k] = window[k : k + span] . itself
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
-        if match[k] >= self.min_match:
-            self.lag = self.max_lag - k
-            self.gain = float(corr[k] / max(energy[k], 1e-12))
+        return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12))

@@ -17,7 +17,6 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
-from voice_guide.hearing.echo import EchoEstimate
 
 FRAME_SECONDS = 0.02
 START_SECONDS = 0.1
@@ -31,8 +30,9 @@ START_DB, CONTINUE_DB = 10.0, 6.0
 """Decibels above the noise floor that start, and that keep up, an utterance."""
 FLOOR_MIN, ABS_START = -75.0, -58.0
 """The noise floor never drops below FLOOR_MIN; nothing quieter than ABS_START ever starts speech."""
-ECHO_ACTIVE = -35.0
-"""The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
+BLOCK_JITTER = 0.005
+"""Seconds by which a block must show the microphone stream started earlier before its start is moved:
+less is the arrival's jitter, and each move would shift the echo off its learnt delay."""
 ECHO_GUARD = 0.35
 """Seconds after the guide stops making sound before the microphone is heard again (room echo)."""
 
@@ -152,7 +152,7 @@ class Endpointer:
 class BlockTimes:
     """When each microphone block was recorded: counted in samples from the stream's start, whose time
     is the earliest any block's arrival allows (a block read late is not recorded late, and the echo
-    must not seem to come before its sound)."""
+    must not seem to come before its sound), moved only by more than `BLOCK_JITTER`."""
 
     def __init__(self, clock) -> None:
         self.clock = clock
@@ -166,7 +166,9 @@ class BlockTimes:
         for block in blocks:
             self.any = True
             samples += len(block)
-            origin = min(origin, self.clock.now() - samples / rate)
+            arrived = self.clock.now() - samples / rate
+            if arrived < origin - BLOCK_JITTER:
+                origin = arrived
             self.end = origin + samples / rate
             yield block
 
@@ -187,143 +189,6 @@ class EchoGate:
 
     def open(self, now: float) -> bool:
         return self._quiet_since is not None and now - self._quiet_since >= self.guard - 1e-9
-
-
-class BargeIn:
-    """Hears "stop" or "pause" said over the guide's own voice, and nothing else, safely.
-
-    It compares the microphone, less the echo `voice_guide.hearing.echo.EchoEstimate` finds in it (a delayed,
-    scaled copy of `ref`), with what the guide is playing at that moment (`ref`). While the user
-    is silent the microphone hears only the echo, so their level difference is the echo coupling; the
-    largest coupling of the last few seconds is kept (measured against the loudest sound of the last
-    `window` seconds, so an echo arriving up to that late is covered). A frame counts as the user only when it is
-    `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is
-    no echo and any speech gets through; with loud speakers the user must clearly speak over them.
-    Nothing is heard until the coupling has been measured on `warm` seconds of playback."""
-
-    lead = 0.1
-    """Seconds by which the caller should pass `ref` ahead of the microphone: device clocks are not
-    exact, and an echo that seems to come before its sound must still be covered."""
-
-    def __init__(self, rate: int = SPEECH_RATE, margin_db: float = 12.0, window: float = 0.6,
-                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.1, max_len: float = 1.5) -> None:
-        self.rate = rate
-        self.frame = round(FRAME_SECONDS * rate)
-        self.margin_db = margin_db
-        frames = lambda seconds: max(1, round(seconds / FRAME_SECONDS))  # noqa: E731
-        self._ref: deque[float] = deque(maxlen=frames(window))
-        self._raw = _Coupling(frames(memory), frames(0.3))
-        """Coupling as the raw microphone hears it."""
-        self._clean = _Coupling(frames(memory), frames(0.3))
-        """Coupling once the learnt echo is taken out (measured anew for every sound)."""
-        self._warm, self._min, self._max = frames(warm), frames(min_speech), frames(max_len)
-        self._end = frames(0.3)
-        self._pre: deque[np.ndarray] = deque(maxlen=frames(0.1))
-        self._taken: list[np.ndarray] = []
-        self._near = self._quiet = 0
-        self._pending = np.zeros((3, 0), dtype=np.float32)
-        """Microphone, microphone less echo, and reference samples short of a whole frame."""
-        self.echo = EchoEstimate(rate)
-
-    @property
-    def hearing(self) -> bool:
-        """A voice over the guide is being taken right now (the player ducks meanwhile)."""
-        return bool(self._taken)
-
-    def reset(self) -> None:
-        """The guide fell silent: forget any half-heard barge-in (the raw coupling is kept)."""
-        self._taken, self._near, self._quiet = [], 0, 0
-        self._ref.clear()
-        self._pre.clear()
-        self._raw.pending.clear()
-        self._pending = np.zeros((3, 0), dtype=np.float32)
-        self._forget_echo()
-
-    def _forget_echo(self) -> None:
-        """A new sound may come with another delay: the echo is learnt again, and meanwhile the raw
-        microphone is judged as before."""
-        self.echo.forget()
-        self._clean.clear()
-
-    def feed(self, mic: np.ndarray, ref: np.ndarray) -> Audio | None:
-        mic = np.asarray(mic, dtype=np.float32).reshape(-1)
-        ref = np.asarray(ref, dtype=np.float32).reshape(-1)
-        n = min(len(mic), len(ref))
-        mic, ref = mic[:n], ref[:n]
-        if float(np.max(np.abs(ref), initial=0.0)) < 1e-4:
-            self._forget_echo()  # between two sounds
-        cleaned = self.echo.lag is not None
-        blocks = np.concatenate([self._pending, np.stack([mic, self.echo.residual(mic, ref), ref])], axis=1)
-        n = blocks.shape[1] // self.frame
-        raw_levels, clean_levels, ref_levels = (frame_levels(b, self.frame)[:n] for b in blocks)
-        self._pending = blocks[:, n * self.frame :]
-        found = None
-        for i in range(n):
-            frame = blocks[1, i * self.frame : (i + 1) * self.frame]
-            heard = self._frame(frame, float(raw_levels[i]), float(clean_levels[i]) if cleaned else None,
-                                float(ref_levels[i]))
-            found = heard if heard is not None else found
-        if not self._taken:
-            self.echo.learn()
-        return found
-
-    def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:
-        self._ref.append(ref_level)
-        echo = max(self._ref)
-        near_raw = self._raw.near(raw, echo, self._warm, self.margin_db)
-        near_clean = clean is not None and self._clean.near(clean, echo, self._warm, self.margin_db)
-        warm_clean = clean is not None and self._clean.warm(self._warm)
-        near = near_clean if warm_clean else near_raw
-        if not self._taken and echo > ECHO_ACTIVE:
-            self._raw.measure(raw - echo, voice=near_raw or near)
-            if clean is not None:
-                self._clean.measure(clean - echo, voice=near)
-        if not self._taken:
-            if near:
-                self._taken = [*self._pre, frame]
-                self._near, self._quiet = 1, 0
-            else:
-                self._pre.append(frame)
-            return None
-        self._taken.append(frame)
-        self._near += near
-        self._quiet = 0 if near else self._quiet + 1
-        if self._quiet < self._end and len(self._taken) < self._max:
-            return None
-        taken, enough = self._taken, self._near >= self._min
-        self._taken, self._near, self._quiet = [], 0, 0
-        self._pre.clear()
-        return Audio(np.concatenate(taken), self.rate) if enough else None
-
-
-class _Coupling:
-    """How much louder than the loudest recent echo the microphone is while only the echo sounds: the
-    largest reading of the last few seconds. Readings wait `delay` frames before they count: they may
-    be the start of the user's voice rising (which would otherwise ratchet the coupling up and hide it)."""
-
-    def __init__(self, memory: int, delay: int) -> None:
-        self.values: deque[float] = deque(maxlen=memory)
-        self.pending: deque[float] = deque()
-        self.delay = delay
-
-    def warm(self, frames: int) -> bool:
-        return len(self.values) >= frames
-
-    def near(self, level: float, echo: float, warm: int, margin: float) -> bool:
-        """`level` is a voice over the echo (once enough has been measured)."""
-        return self.warm(warm) and level >= ABS_START and level > echo + max(self.values) + margin
-
-    def measure(self, reading: float, voice: bool) -> None:
-        if voice:
-            self.pending.clear()
-            return
-        self.pending.append(reading)
-        if len(self.pending) > self.delay:
-            self.values.append(self.pending.popleft())
-
-    def clear(self) -> None:
-        self.values.clear()
-        self.pending.clear()
 
 
 def noise_block(n: int, dbfs: float, rng: np.random.Generator) -> np.ndarray:

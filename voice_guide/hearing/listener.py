@@ -11,7 +11,8 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from voice_guide.engines import Clock, Ears
-from voice_guide.hearing.listen import BargeIn, BlockTimes, EchoGate, Endpointer
+from voice_guide.hearing.barge_in import BargeIn
+from voice_guide.hearing.listen import BlockTimes, EchoGate, Endpointer
 from voice_guide.hearing.matching import Match
 from voice_guide.hearing.understand import Heard
 from voice_guide.speaking.sound_queue import Playing
@@ -94,7 +95,7 @@ class Listener:
         if self.barge is None or playing is None:
             return None
         start = self.times.end - len(block) / self.rate + self.barge.lead
-        spoken_over = self.barge.feed(block, playing.reference(self.rate, start, len(block)))
+        spoken_over = self.barge.feed(block, playing.reference(self.rate, start, len(block)), playing)
         if spoken_over is not None:
             return SaidOver(self.ears.understand(spoken_over))
         return VoiceOver(self.barge.hearing)

@@ -17,6 +17,9 @@ from voice_guide.audio import Audio
 from voice_guide.engines import AudioOut, Clock, Playback
 from voice_guide.session.events import SpeechDone
 
+REFERENCE_PIECE = 0.02
+"""Seconds of the echo reference placed at a time (a device's gap or duck moves the rest)."""
+
 
 @dataclass
 class Playing:
@@ -35,14 +38,20 @@ class Playing:
             self.playback.set_gain(gain)
 
     def reference(self, rate: int, start: float, n: int) -> np.ndarray:
-        """The `n` samples at `rate` it plays from `start` (silence outside it): what an echo is made of."""
+        """The `n` samples at `rate` it sounds from clock time `start` (silence outside it): what an
+        echo is made of. Taken piece by piece where the device says each piece sounds, at the gain it
+        sounds with (a duck reaches the speaker a little after it is asked for)."""
         if self._ref is None:
             self._ref = self.audio.resample(rate).samples
         out = np.zeros(n, dtype=np.float32)
-        first = round((start - self.start) * rate)
-        a, b = max(0, first), min(len(self._ref), first + n)
-        if b > a:
-            out[a - first : b - first] = self._ref[a:b] * np.float32(self.gain)
+        piece = round(REFERENCE_PIECE * rate)
+        for i in range(0, n, piece):
+            at = start + i / rate
+            offset, gain = self.playback.position(at) or (at - self.start, self.gain)
+            first = round(offset * rate)
+            a, b = max(0, first), min(len(self._ref), first + min(piece, n - i))
+            if b > a:
+                out[i + a - first : i + b - first] = self._ref[a:b] * np.float32(gain)
         return out
 
 

@@ -23,6 +23,12 @@ class SilentPlayback:
     def stop(self) -> None:
         self._end = min(self._end, self._clock.now())
 
+    def set_gain(self, gain: float) -> None:
+        pass
+
+    def position(self, at: float) -> None:
+        return None
+
     def done(self) -> bool:
         return self._clock.now() >= self._end
 

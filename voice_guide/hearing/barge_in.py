@@ -1,0 +1,177 @@
+"""Barge-in: hearing "stop" or "pause" said over the guide's own voice, and nothing else, safely.
+
+Pure (numpy): microphone and reference blocks in, a stretch of voice out. The guide's echo is taken out
+by `voice_guide.hearing.echo.EchoEstimate`; what is left of it, and what the raw microphone hears of it while
+no estimate is settled, is measured as a coupling, and only a voice clearly over it is taken.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.hearing.echo import EchoEstimate
+from voice_guide.hearing.listen import ABS_START, FRAME_SECONDS, PREROLL, frame_levels
+
+ECHO_ACTIVE = -35.0
+"""The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
+CLEAN_WARM = 0.2
+"""Seconds of playback the clean coupling must be measured on before it is used (`CLEAN_DEPTH` bounds it)."""
+CLEAN_DEPTH = 20.0
+"""Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
+more than: a shift of a device's timing brings that much back before it is learnt again."""
+ECHO_ONLY = 0.97
+"""A voice taken is dropped when the echo, learnt again meanwhile, explains this share of its energy."""
+
+
+class BargeIn:
+    """Hears "stop" or "pause" said over the guide's own voice, and nothing else, safely.
+
+    It compares the microphone, less the echo `voice_guide.hearing.echo.EchoEstimate` finds in it (once
+    settled on the sound), with what the guide is playing at that moment (`ref`). While the user is
+    silent the microphone hears only the echo, so their level difference is the echo coupling; the
+    largest coupling of the last few seconds is kept (measured against the loudest sound of the last
+    `window` seconds, so an echo arriving up to that late is covered), and after the subtraction it is
+    taken as no more than `CLEAN_DEPTH` under the raw one. A frame counts as the user only when it is
+    `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is no echo and any speech
+    gets through; with loud speakers and no settled echo the user must clearly speak over them. Nothing
+    is heard until the coupling has been measured on `warm` seconds of playback; a stretch the echo
+    turns out to explain is dropped."""
+
+    lead = 0.1
+    """Seconds by which the caller should pass `ref` ahead of the microphone: device clocks are not
+    exact, and an echo that seems to come before its sound must still be covered."""
+
+    def __init__(self, rate: int = SPEECH_RATE, margin_db: float = 12.0, window: float = 0.6,
+                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.1, max_len: float = 1.5) -> None:
+        self.rate = rate
+        self.frame = round(FRAME_SECONDS * rate)
+        self.margin_db = margin_db
+        frames = lambda seconds: max(1, round(seconds / FRAME_SECONDS))  # noqa: E731
+        self._ref: deque[float] = deque(maxlen=frames(window))
+        self._raw = _Coupling(frames(memory), frames(0.3), frames(warm))
+        """Coupling as the raw microphone hears it."""
+        self._clean = _Coupling(frames(memory), frames(0.3), frames(CLEAN_WARM))
+        """Coupling once the learnt echo is taken out."""
+        self._min, self._max = frames(min_speech), frames(max_len)
+        self._end = frames(0.3)
+        self._pre: deque[np.ndarray] = deque(maxlen=frames(PREROLL))
+        self._taken: list[np.ndarray] = []
+        self._near = self._quiet = self._restoring = 0
+        """`_restoring`: frames left while the guide's volume comes back after a voice was taken."""
+        self._pending = np.zeros((3, 0), dtype=np.float32)
+        """Microphone, microphone less echo, and reference samples short of a whole frame."""
+        self.echo = EchoEstimate(rate)
+        self._sound: object = None
+
+    @property
+    def hearing(self) -> bool:
+        """A voice over the guide is being taken right now (the player ducks meanwhile)."""
+        return bool(self._taken)
+
+    def reset(self) -> None:
+        """The guide fell silent: forget any half-heard barge-in (the couplings are kept)."""
+        self._taken, self._near, self._quiet, self._restoring = [], 0, 0, 0
+        self._ref.clear()
+        self._pre.clear()
+        self._raw.pending.clear()
+        self._pending = np.zeros((3, 0), dtype=np.float32)
+        self._new_sound(None)
+
+    def _new_sound(self, sound: object) -> None:
+        """Each sound may reach the microphone with its own delay (a device starts each stream a
+        little differently): the echo is learnt again on it, and meanwhile the raw microphone is
+        judged. What is left after the subtraction (the clean coupling) is the room's and is kept;
+        a pause inside one sound forgets nothing."""
+        self._sound = sound
+        self.echo.forget()
+        self._clean.pending.clear()
+
+    def feed(self, mic: np.ndarray, ref: np.ndarray, sound: object = None) -> Audio | None:
+        """`sound`: which sound `ref` comes from (anything that tells one from the next)."""
+        mic = np.asarray(mic, dtype=np.float32).reshape(-1)
+        ref = np.asarray(ref, dtype=np.float32).reshape(-1)
+        n = min(len(mic), len(ref))
+        mic, ref = mic[:n], ref[:n]
+        if sound is not self._sound:
+            self._new_sound(sound)
+        residual = self.echo.residual(mic, ref)
+        cleaned = self.echo.settled
+        blocks = np.concatenate([self._pending, np.stack([mic, residual, ref])], axis=1)
+        n = blocks.shape[1] // self.frame
+        raw_levels, clean_levels, ref_levels = (frame_levels(b, self.frame)[:n] for b in blocks)
+        self._pending = blocks[:, n * self.frame :]
+        found = None
+        for i in range(n):
+            frame = blocks[1, i * self.frame : (i + 1) * self.frame]
+            heard = self._frame(frame, float(raw_levels[i]), float(clean_levels[i]) if cleaned else None,
+                                float(ref_levels[i]))
+            found = heard if heard is not None else found
+        lag = self.echo.lag
+        self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
+        if self.echo.lag != lag:
+            self._clean.pending.clear()  # read before the new delay was learnt
+        return found
+
+    def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:
+        self._ref.append(ref_level)
+        echo = max(self._ref)
+        near_raw = self._raw.near(raw, echo, self.margin_db)
+        floor = max(self._raw.values, default=-np.inf) - CLEAN_DEPTH
+        near_clean = clean is not None and self._clean.near(clean, echo, self.margin_db, floor)
+        warm_clean = clean is not None and self._clean.warm()
+        near = near_clean if warm_clean else near_raw
+        if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
+            self._restoring -= 1
+            near = near_raw = False
+        elif not self._taken and echo > ECHO_ACTIVE:
+            self._raw.measure(raw - echo, voice=near_raw or near)
+            if clean is not None:
+                self._clean.measure(clean - echo, voice=near)
+        if not self._taken:
+            if near:
+                self._taken = [*self._pre, frame]
+                self._near, self._quiet = 1, 0
+            else:
+                self._pre.append(frame)
+            return None
+        self._taken.append(frame)
+        self._near += near
+        self._quiet = 0 if near else self._quiet + 1
+        if self._quiet < self._end and len(self._taken) < self._max:
+            return None
+        taken = self._taken
+        enough = self._near >= self._min and self.echo.explained(len(taken) * self.frame) < ECHO_ONLY
+        self._taken, self._near, self._quiet = [], 0, 0
+        self._restoring = round(2 * self.lead / FRAME_SECONDS)
+        self._pre.clear()
+        return Audio(np.concatenate(taken), self.rate) if enough else None
+
+
+class _Coupling:
+    """How much louder than the loudest recent echo the microphone is while only the echo sounds: the
+    largest reading of the last few seconds. Readings wait `delay` frames before they count: they may
+    be the start of the user's voice rising (which would otherwise ratchet the coupling up and hide it)."""
+
+    def __init__(self, memory: int, delay: int, warm: int) -> None:
+        self.values: deque[float] = deque(maxlen=memory)
+        self.pending: deque[float] = deque()
+        self.delay, self.frames = delay, warm
+
+    def warm(self) -> bool:
+        return len(self.values) >= self.frames
+
+    def near(self, level: float, echo: float, margin: float, floor: float = -np.inf) -> bool:
+        """`level` is a voice over the echo (once enough has been measured; the coupling taken as at
+        least `floor`)."""
+        return self.warm() and level >= ABS_START and level > echo + max(max(self.values), floor) + margin
+
+    def measure(self, reading: float, voice: bool) -> None:
+        if voice:
+            self.pending.clear()
+            return
+        self.pending.append(reading)
+        if len(self.pending) > self.delay:
+            self.values.append(self.pending.popleft())
