@@ -251,7 +251,7 @@ def main() -> None:
         print(f"    it said: {out.strip()}")
         from voice_guide.hearing.audio_files import iter_blocks
 
-        list(iter_blocks(second))  # imports scipy before measuring
+        list(iter_blocks(second))  # imports what reading needs before measuring
         tracemalloc.start()
         samples = sum(len(b) for b in iter_blocks(hour))
         peak = tracemalloc.get_traced_memory()[1]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from voice_guide.audio import SPEECH_RATE
-from voice_guide.hearing.echo import EchoEstimate
+from voice_guide.hearing.echo import EchoEstimate, correlate
 from voice_guide.testing import espeak_speech
 
 
@@ -61,3 +62,10 @@ def test_an_echo_between_two_samples_is_taken_out_too():
     residual = _run(est, mic, ref)
     late = slice(len(residual) // 2, len(residual))
     assert np.sqrt(np.mean(residual[late] ** 2)) < 0.03 * np.sqrt(np.mean(mic[late] ** 2))
+
+
+def test_correlation_is_scipys_valid_correlation():
+    signal = pytest.importorskip("scipy.signal")
+    rng = np.random.default_rng(4)
+    window, part = rng.standard_normal(1200), rng.standard_normal(500)
+    assert np.allclose(correlate(window, part), signal.fftconvolve(window, part[::-1], mode="valid"))

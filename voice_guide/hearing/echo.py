@@ -1,4 +1,4 @@
-"""The guide's own voice in the microphone, taken out before barge-in listens. Pure (numpy, scipy).
+"""The guide's own voice in the microphone, taken out before barge-in listens. Pure (numpy).
 
 What the microphone hears of the speaker is, to a first approximation, a delayed and scaled copy of
 what the guide plays, and the player knows what it plays (the reference). While nobody speaks over it,
@@ -102,15 +102,22 @@ class EchoEstimate:
 
     def _best(self) -> tuple[int, float, float] | None:
         """(offset into the reference history, normalised match, gain) of the best-matching delay."""
-        from scipy.signal import fftconvolve
-
         mic = self._mic[-self.span :].astype(np.float64)
         window = self._ref.astype(np.float64)
         if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-self.span :] ** 2)) < self.min_rms:
             return None
-        corr = fftconvolve(window, mic[::-1], mode="valid")  # corr[k] = window[k : k + span] . mic
+        corr = correlate(window, mic)
         running = np.concatenate([[0.0], np.cumsum(window**2)])
         energy = running[self.span :] - running[: -self.span]  # energy[k] = window[k : k + span] . itself
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
         return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12))
+
+
+def correlate(window: np.ndarray, part: np.ndarray) -> np.ndarray:
+    """corr[k] = window[k : k + len(part)] . part for every k where `part` fits, through the FFT (numpy
+    only: scipy's signal module would cost the listening guide 68 MB)."""
+    n = len(window) + len(part) - 1
+    size = 1 << (n - 1).bit_length()
+    full = np.fft.irfft(np.fft.rfft(window, size) * np.fft.rfft(part[::-1], size), size)
+    return full[len(part) - 1 : len(window)]
