@@ -44,7 +44,7 @@ from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
 from voice_guide.export.plan import safe_name
 from voice_guide.export.records import Records
-from voice_guide.player import Player
+from voice_guide.live.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
 from voice_guide.wiring import Devices
 
@@ -409,7 +409,7 @@ class TestRecogniserModel:
 
     @pytest.mark.slow
     def test_a_damaged_whisper_model_is_said_once_and_hear_still_hears(self, guide_home, tmp_path, capsys):
-        from voice_guide.hearing import whisper_models
+        from voice_guide.understanding import whisper_models
 
         settings_mod.save(settings_mod.Settings())
         folder = whisper_models.installed_dir("tiny.en")
@@ -616,7 +616,7 @@ class TestSettingsAndSavedPlace:
     @pytest.mark.parametrize("kind", list(UNUSABLE))
     @pytest.mark.slow
     def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path, capsys):
-        from voice_guide.hearing import personal
+        from voice_guide.voice import personal
 
         devices = Devices(recognizer=lambda settings, vocab: ScriptedRecognizer(["next"] * 2))
         folder = personal.voice_dir()
@@ -638,7 +638,7 @@ class TestSettingsAndSavedPlace:
     @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
     def test_any_bytes_never_crash_the_loaders(self, data, tmp_path):
-        from voice_guide.hearing import personal
+        from voice_guide.voice import personal
 
         for name, load in (("s.json", settings_mod.load), ("p.json", progress.load)):
             path = tmp_path / name
@@ -818,8 +818,8 @@ REST = Item(name="rest", title="A rest", kind="session", order=1, aliases=("rest
 """A quiet hold, so the guide listens (it does not listen over its own voice)."""
 
 def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float = 120.0) -> Player:
-    from voice_guide.hearing.vocabulary import build_vocabulary
-    from voice_guide.hearing.understand import Understander
+    from voice_guide.understanding.vocabulary import build_vocabulary
+    from voice_guide.understanding.understand import Understander
 
     clock = FakeClock(0.0)
     recognizer = ScriptedRecognizer(texts)

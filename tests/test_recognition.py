@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from voice_guide import settings as settings_mod
-from voice_guide.hearing import recognition, whisper_models
+from voice_guide.understanding import recognition
+from voice_guide.understanding import whisper_models
 from voice_guide.cli import main
 from voice_guide.errors import ModelError
 from voice_guide.settings import Settings

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from voice_guide.hearing.features import FeatureConfig, utterance_features
-from voice_guide.hearing.templates import MIN_TAKES, NO_RESULT, TemplateClassifier, TemplateSet
+from voice_guide.voice.templates import MIN_TAKES, NO_RESULT, TemplateClassifier, TemplateSet
 
 from degraded_speaker import COMMANDS, NEAR_WORDS, OTHER_WORDS, take
 

@@ -65,7 +65,7 @@ def check_devices(settings, devices: Callable[[], tuple[list, list]] | None = No
 
 
 def check_recogniser(settings) -> Check:
-    from voice_guide.hearing.recognition import checked_choice
+    from voice_guide.understanding.recognition import checked_choice
 
     return Check("recogniser", True, str(checked_choice(settings)))
 

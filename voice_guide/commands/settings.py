@@ -65,7 +65,7 @@ def check_here(name: str, value, listing: Callable[[], tuple[list, list]]) -> No
     elif name == "vosk_model":
         from pathlib import Path
 
-        from voice_guide.hearing.recognition import looks_like_vosk_model
+        from voice_guide.understanding.recognition import looks_like_vosk_model
 
         if not looks_like_vosk_model(Path(value).expanduser()):
             raise UsageError(f"{value} is not a Vosk model folder (it has no am/final.mdl); give the folder of "

@@ -24,7 +24,7 @@ from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 from voice_guide.engines import AudioIn, AudioOut, Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.hearing.features import dtw_distance, sounding_span, utterance_features
-from voice_guide.hearing.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
+from voice_guide.voice.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
 from voice_guide.session.prompts import say
 from voice_guide.hearing.switch import KINDS, SwitchDetector, SwitchProfile, TransientWatcher, measure
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Sequence
 
 from voice_guide import paths
-from voice_guide.hearing import whisper_models
+from voice_guide.understanding import whisper_models
 from voice_guide.engines import Recognizer
 from voice_guide.errors import ModelError
 from voice_guide.settings import Settings
@@ -162,7 +162,7 @@ def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Se
 
 def _default_non_commands() -> list[str]:
     """The vocabulary's known non-commands that are safe to put in a grammar."""
-    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.understanding.vocabulary import build_vocabulary
 
     return build_vocabulary().non_commands(grammar_safe=True)
 
