@@ -79,7 +79,8 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     with the start of the sentence it follows."""
     os.environ["VOICE_GUIDE_HOME"] = str(home)  # an empty speech cache for each run
     from voice_guide.adapters.sounddevice_audio import SounddeviceOut
-    from voice_guide.live.player import Player, SystemClock
+    from voice_guide.live.clock import SystemClock
+    from voice_guide.live.player import Player
     from voice_guide.settings import Settings
     from voice_guide.speaking.speech import open_synthesizer, voice_settings
 

@@ -487,7 +487,7 @@ def test_through_the_real_speaker_with_its_monitor_as_the_microphone(tmp_path):
 
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
-    from voice_guide.live.player import SystemClock
+    from voice_guide.live.clock import SystemClock
 
     topic = Item(name="echo", title="Next", kind="topic",
                  steps=(Step("Say next, or pause.", hold=0.5), Step("Stop. Repeat.", hold=0.5)))
@@ -544,7 +544,7 @@ def test_stop_said_over_the_real_speaker_cuts_it(tmp_path):
 
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
-    from voice_guide.live.player import SystemClock
+    from voice_guide.live.clock import SystemClock
 
     holder = {}
 

@@ -16,7 +16,7 @@ from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, Encoder, KeySource, Recognizer, Synthesizer
 from voice_guide.understanding.ears import open_recognizer_for
 from voice_guide.understanding.vocabulary import Vocabulary, build_vocabulary
-from voice_guide.live.player import SystemClock
+from voice_guide.live.clock import SystemClock
 from voice_guide.session.events import Notice
 from voice_guide.settings import Settings
 from voice_guide.understanding.understand import Understander

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import queue
 import sys
-import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,16 +50,6 @@ DUCK_GAIN = 0.3
 without shouting, and the recogniser hears less of the guide."""
 TICK_SECONDS = 0.1
 """How often the clock is read when no microphone paces the loop."""
-
-
-class SystemClock:
-    """The real clock: monotonic seconds."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds))
 
 
 @dataclass
