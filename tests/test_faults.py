@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import os
+import select
 import shutil
 import signal
 import socket
@@ -1232,3 +1233,31 @@ class TestSmallerHoles:
         code, _, err = finished(child(argv, tmp_path / "home", {"TMPDIR": str(scratch)}))
         assert code == 0, err
         assert [p.name for p in scratch.iterdir() if p.name.startswith("voice-guide-")] == []
+
+
+# ==== 12. a second hostile test (issue 17) ===========================================================
+
+class TestOwnFiles:
+    """Issue 17: every file in the guide's folders is opened one way (voice_guide.fileio): a link
+    where none belongs is never followed, a pipe or device is refused at once, a size limit holds."""
+
+    @pytest.mark.parametrize("kind", ["link", "pipe"])
+    @pytest.mark.slow
+    def test_the_sound_library_log_never_writes_through_a_link_or_hangs_on_a_pipe(self, kind, tmp_path):
+        home, victim = tmp_path / "home", tmp_path / "victim"
+        victim.write_text("keep\n")
+        log = home / "cache" / "sound-libraries.log"
+        log.parent.mkdir(parents=True)
+        log.symlink_to(victim) if kind == "link" else os.mkfifo(log)
+        proc = child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL)
+        try:
+            assert select.select([proc.stdout], [], [], 60)[0], "the start hangs"
+            first = proc.stdout.readline()
+            proc.terminate()
+            code, out, err = finished(proc, timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert first.strip() and code == 130, err
+        assert victim.read_text() == "keep\n" and log.is_file() and not log.is_symlink()
+        no_traceback(err)
