@@ -1232,3 +1232,82 @@ class TestSmallerHoles:
         code, _, err = finished(child(argv, tmp_path / "home", {"TMPDIR": str(scratch)}))
         assert code == 0, err
         assert [p.name for p in scratch.iterdir() if p.name.startswith("voice-guide-")] == []
+
+
+# ==== issue 17: every number read from a file is checked =========================================
+
+def settings_file(home: Path, **values) -> Path:
+    """A hand-edited settings file holding `values` as they are (any JSON type)."""
+    path = home / "config" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"format": settings_mod.FORMAT, "version": settings_mod.VERSION,
+                                "settings": {"synthesizer": "pyttsx3", **values}}))
+    return path
+
+
+class TestNumbersFromFiles:
+    """Issue 17 items 3, 5, 6, 7: numbers and values read from the guide's own files (settings, the
+    switch, enrolled templates, the speech cache, a voice's config, a Whisper model's side files) pass
+    one typed schema each, with the same rate limits as recordings: a bad file is one sentence, set
+    aside, and the command goes on."""
+
+    @pytest.mark.parametrize("values", [{"trailing_silence": "1.5"}, {"max_utterance": "4"}, {"voice": ["en"]},
+                                        {"vosk_model": 5}, {"voice": "x" * 10_000_000}])
+    @pytest.mark.slow
+    def test_item6_a_setting_of_the_wrong_type_is_told_and_the_guide_goes_on(self, values, machine, capsys):
+        settings_file(machine.home, **values)
+        assert machine.main(["settings"]) == 0
+        captured = capsys.readouterr()
+        told = [line for line in captured.err.splitlines() if line.strip()]
+        name = next(iter(values))
+        assert len(told) == 1 and f"({name} must be" in told[0] and len(told[0]) < 400, told
+        assert f"{name} = {getattr(settings_mod.Settings(), name)}" in captured.out
+        settings_file(machine.home, **values)
+        assert machine.main(["read", "note", "--no-listen"], library=NOTE_LIBRARY) == 0
+        captured = capsys.readouterr()
+        assert said(captured.out)[0].startswith("Your settings file could not be used")
+        assert said(captured.out)[-1] == "That was A note. Goodbye."
+        no_traceback(captured.err)
+
+    def test_item6_doctor_reports_a_setting_of_the_wrong_type(self, guide_home, capsys):
+        from voice_guide.commands.doctor import check_settings
+
+        settings_file(guide_home, trailing_silence="1.5")
+        check = check_settings(settings_mod.load())
+        assert not check.ok and "trailing_silence must be 0.2 to 5 seconds, not '1.5'" in check.detail
+
+    def test_item6_no_such_user_in_a_model_path_is_one_sentence(self, guide_home, monkeypatch, capsys):
+        from voice_guide.hearing import whisper_models
+        from voice_guide.hearing.recognition import find_vosk_model
+
+        assert cli.main(["settings", "set", "vosk_model", "~voice-guide-no-such-user/m"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "names no user's home folder" in err, err
+        monkeypatch.setenv(whisper_models.ENV, "~voice-guide-no-such-user/m")
+        folder, why = whisper_models.find("tiny.en")
+        assert folder is None and "names no user's home folder" in why
+        monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", "~voice-guide-no-such-user/m")
+        folder, why = find_vosk_model(settings_mod.Settings())
+        assert folder is None and "names no user's home folder" in why
+
+    @pytest.mark.slow
+    def test_item6_no_such_user_in_the_whisper_model_variable_hear_goes_on(self, tmp_path):
+        take = recording(tmp_path / "take.wav", "next")
+        code, out, err = finished(child(["hear", str(take)], tmp_path / "home",
+                                        {"VOICE_GUIDE_WHISPER_MODEL": "~voice-guide-no-such-user/m"}))
+        assert code == 0 and "take.wav" in out, err
+        assert "names no user's home folder" in err
+        no_traceback(err)
+
+    def test_item6_a_switch_enabled_as_text_stays_off(self, guide_home, capsys):
+        from voice_guide.hearing import personal
+
+        folder = personal.voice_dir()
+        folder.mkdir(parents=True)
+        (folder / personal.SWITCH_FILE).write_text(json.dumps(
+            {"format": "voice-guide-switch", "version": 1, "kind": "click", "action": "toggle", "enabled": "false",
+             "examples": []}))
+        model = personal.PersonalModel.load()
+        assert not model.switch.enabled
+        assert "enabled must be true or false, not 'false'" in model.notice
+        assert len(list(folder.glob("switch.json.bad-*"))) == 1

@@ -22,7 +22,7 @@ from importlib import resources
 from pathlib import Path
 
 from voice_guide import paths
-from voice_guide.errors import ModelError
+from voice_guide.errors import ModelError, UsageError
 from voice_guide.fileio import atomic_write_text
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
@@ -117,7 +117,10 @@ def find(name: str) -> tuple[Path | None, str]:
     """The folder of Whisper model `name` and where it was found, or (None, how to mend it)."""
     model = MODELS[name]
     if os.environ.get(ENV):
-        folder = Path(os.environ[ENV]).expanduser()
+        try:
+            folder = paths.expand(os.environ[ENV], ENV, "name a Whisper model folder, or unset it")
+        except UsageError as err:
+            return None, str(err)
         if folder.is_dir():
             return folder, f"the Whisper model named in {ENV}"
         return None, f"The Whisper model folder {folder} named in {ENV} does not exist."
