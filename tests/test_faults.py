@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -1311,3 +1312,27 @@ class TestNumbersFromFiles:
         assert not model.switch.enabled
         assert "enabled must be true or false, not 'false'" in model.notice
         assert len(list(folder.glob("switch.json.bad-*"))) == 1
+
+    @pytest.mark.parametrize("rate", [1, 8000, 4_000_000])
+    @pytest.mark.slow
+    def test_item3_a_cached_sound_with_a_lying_header_is_rendered_again(self, rate, machine, tmp_path, capsys):
+        import struct
+
+        (tmp_path / "first").mkdir()
+        (tmp_path / "again").mkdir()
+        argv = ["export", "note", "--format", "wav", "--out"]
+        assert machine.main([*argv, str(tmp_path / "first")], library=NOTE_LIBRARY) == 0
+        first = capsys.readouterr()
+        cached = list((machine.home / "cache" / "speech").rglob("*.wav"))
+        assert cached
+        for path in cached:
+            data = bytearray(path.read_bytes())
+            data[24:32] = struct.pack("<II", rate, rate * 2)
+            path.write_bytes(bytes(data))
+        assert machine.main([*argv, str(tmp_path / "again")], library=NOTE_LIBRARY) == 0
+        again = capsys.readouterr()
+        no_traceback(again.err)
+        length = re.compile(r"\d+:\d\d of audio")
+        assert length.findall(again.out) == length.findall(first.out) != [], (first.out, again.out)
+        before, after = (sf.info(next((tmp_path / d).glob("*.wav"))) for d in ("first", "again"))
+        assert (after.samplerate, after.frames) == (before.samplerate, before.frames)

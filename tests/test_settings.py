@@ -64,7 +64,7 @@ def test_bad_values_are_refused_with_a_sentence(change):
     ('"voice": ["en"]', "voice must be a text of at most 200 characters or null, not ['en']"),
     ('"vosk_model": 5', "vosk_model must be a text of at most 4,096 characters or null, not 5"),
     ('"rate": true', "rate must be 80 to 300 words a minute (a whole number), not True"),
-    ('"volume": NaN', "it is not JSON"),
+    ('"volume": NaN', "volume must be 0.1 to 1, not nan"),
     ('"volume": 1e999', "number out of range"),
     ('"output_device": {"x": 1}', "output_device must be 0 to 9999 (a whole number) or a text of at most 200"),
     ('"voice": "' + "x" * 10_000_000 + '"', "voice must be a text of at most 200 characters or null, not 'xxx"),

@@ -12,6 +12,7 @@ are `SampleRate`, the same range a recording's header must pass.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import types
 import typing
@@ -59,9 +60,14 @@ def decode_json(data: bytes | str, kind: type[T]) -> T:
     except msgspec.ValidationError as exc:
         raise ValueError(problem(exc, kind, _untyped(data))) from None
     except msgspec.DecodeError as exc:
-        raise ValueError(f"it is not JSON ({_lower(str(exc).removeprefix('JSON is malformed: '))})") from None
+        why = _lower(str(exc).removeprefix("JSON is malformed: "))
     except RecursionError:
         raise ValueError("its lists or tables nest too deeply") from None
+    try:  # Python's JSON also reads NaN and Infinity (and writes them): say which field holds one
+        parsed = json.loads(data)
+    except (ValueError, RecursionError):
+        raise ValueError(f"it is not JSON ({why})") from None
+    return convert(parsed, kind)
 
 
 def _untyped(data: bytes | str) -> Any:
