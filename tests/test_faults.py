@@ -272,7 +272,7 @@ class TestPiperCannotLoad:
 
         settings_mod.save(settings_mod.Settings())  # the default: Piper
         (tmp_path / "voice.onnx").write_bytes(b"\0" * 64)
-        (tmp_path / "voice.onnx.json").write_text("{}")
+        (tmp_path / "voice.onnx.json").write_text('{"audio": {"sample_rate": 22050}, "num_symbols": 256}')
         monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))
         assert machine.main(["read", "note", "--no-listen"], library=NOTE_LIBRARY) == 0
         captured = capsys.readouterr()
@@ -1336,3 +1336,27 @@ class TestNumbersFromFiles:
         assert length.findall(again.out) == length.findall(first.out) != [], (first.out, again.out)
         before, after = (sf.info(next((tmp_path / d).glob("*.wav"))) for d in ("first", "again"))
         assert (after.samplerate, after.frames) == (before.samplerate, before.frames)
+
+    @pytest.mark.parametrize("case", ["86,000 frames", "rm -rf /", "n_fft 2^28"])
+    @pytest.mark.slow
+    def test_item5_a_hostile_enrolment_file_is_one_sentence_and_hear_goes_on(self, case, guide_home, tmp_path,
+                                                                             capsys):
+        from test_templates import hostile
+
+        from voice_guide.hearing import personal
+
+        data = {"86,000 frames": lambda: hostile(takes={"next": [np.zeros((86_000, 26), np.float32)] * 3}),
+                "rm -rf /": lambda: hostile(takes={"rm -rf /": [np.zeros((20, 26), np.float32)] * 3}),
+                "n_fft 2^28": lambda: hostile({"n_fft": 2**28})}[case]()
+        folder = personal.voice_dir()
+        folder.mkdir(parents=True)
+        (folder / personal.TEMPLATES_FILE).write_bytes(data)
+        devices = Devices(recognizer=lambda settings, vocab: ScriptedRecognizer(["next"]))
+        wav = recording(tmp_path / "next.wav", "next")
+        assert cli.main(["hear", str(wav), "--json"], devices=devices) == 0
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["command"] == "next" and "rm -rf" not in captured.out
+        notices = [line for line in captured.err.splitlines() if line.strip()]
+        assert len(notices) == 1 and "Your saved voice samples could not be used" in notices[0], notices
+        assert len(list(folder.glob("templates.npz.bad-*"))) == 1
+        no_traceback(captured.err)

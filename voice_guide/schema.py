@@ -88,7 +88,7 @@ _STEP = re.compile(r"\.([^.\[]+)|\[(\d+|\.\.\.)\]")
 def problem(exc: msgspec.ValidationError, kind: Any, data: Any) -> str:
     """What is wrong, as "FIELD must be WHAT, not VALUE", from msgspec's error and the schema."""
     message, at = _AT.match(str(exc)).groups()
-    steps = [name if name is not None else (int(index) if index.isdigit() else None)
+    steps = [name if name else (int(index) if index.isdigit() else None)
              for name, index in _STEP.findall(at or "")]
     where = ".".join(str(s) if isinstance(s, str) else f"[{s if s is not None else '...'}]"
                      for s in steps).replace(".[", "[").strip(".")
