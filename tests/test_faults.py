@@ -1360,3 +1360,37 @@ class TestNumbersFromFiles:
         assert len(notices) == 1 and "Your saved voice samples could not be used" in notices[0], notices
         assert len(list(folder.glob("templates.npz.bad-*"))) == 1
         no_traceback(captured.err)
+
+    @pytest.mark.parametrize("damage", ["tokenizer.json cut short", "config.json of wrong types",
+                                        "checked-models.json nested 100k deep"])
+    @pytest.mark.slow
+    def test_item7_damaged_whisper_side_files_are_reported_and_hear_goes_on(self, damage, guide_home, tmp_path,
+                                                                            capsys):
+        from voice_guide.hearing import whisper_models
+
+        shipped = whisper_models.packaged_tiny()
+        folder = whisper_models.installed_dir("tiny.en")
+        folder.mkdir(parents=True)
+        (folder / "model.bin").symlink_to(shipped / "model.bin")
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copy(shipped / name, folder / name)
+        if damage.startswith("tokenizer"):
+            (folder / "tokenizer.json").write_bytes((shipped / "tokenizer.json").read_bytes()[:100_000])
+        elif damage.startswith("config"):
+            (folder / "config.json").write_text('{"alignment_heads": "x", "lang_ids": [1.5], "suppress_ids": {"a": 1}}')
+        else:
+            (guide_home / "cache").mkdir()
+            (guide_home / "cache" / "checked-models.json").write_bytes(b"[" * 100_000)
+        assert cli.main(["model"]) == 0
+        out = capsys.readouterr().out
+        if damage.startswith("checked"):
+            assert "recogniser: whisper" in out, out
+        else:
+            name = damage.split()[0]
+            assert "recogniser: pocketsphinx" in out and f"is damaged ({name}: " in out, out
+        take = recording(tmp_path / "take.wav", "next")
+        assert cli.main(["hear", str(take)]) == 0
+        captured = capsys.readouterr()
+        assert "take.wav" in captured.out and "-> next" in captured.out, captured
+        assert len([line for line in captured.err.splitlines() if line.strip()]) == (0 if damage.startswith("checked") else 1)
+        no_traceback(captured.err)
