@@ -14,8 +14,9 @@ import voice_guide
 PACKAGE = Path(voice_guide.__file__).parent
 
 BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice_guide.speaking.text",
-        "voice_guide.fileio", "voice_guide.hearing.frontend"}
-"""What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
+        "voice_guide.fileio", "voice_guide.hearing.frontend", "voice_guide.schema"}
+"""What adapters may import: the protocols and value types, sound, errors, and a few pure helpers
+(the typed schemas of files among them)."""
 
 PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.understanding.matching",
               "voice_guide.understanding.vocabulary", "voice_guide.understanding.phrases")

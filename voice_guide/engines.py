@@ -45,6 +45,8 @@ class Synthesizer(Protocol):
     """Turns text into audio (it never plays it)."""
 
     name: str
+    rate: int
+    """The sample rate of the sound it makes: a cached sound of another rate is not its own."""
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio: ...
 
