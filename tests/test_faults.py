@@ -1261,7 +1261,6 @@ class TestOwnFiles:
         assert first.strip() and code == 130, err
         assert victim.read_text() == "keep\n" and log.is_file() and not log.is_symlink()
         no_traceback(err)
-=======
 # ==== issue 17: every number read from a file is checked =========================================
 
 def settings_file(home: Path, **values) -> Path:
