@@ -17,8 +17,9 @@ BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice
         "voice_guide.fileio", "voice_guide.hearing.frontend"}
 """What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
 
-PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.understanding.matching",
-              "voice_guide.understanding.vocabulary", "voice_guide.understanding.phrases")
+PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.understanding.command",
+              "voice_guide.understanding.matching", "voice_guide.understanding.vocabulary",
+              "voice_guide.understanding.phrases")
 """The pure core: content, the session machine, the timeline and the matcher, tested by tables."""
 
 PURE_BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors"}
