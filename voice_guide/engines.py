@@ -9,17 +9,11 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Protocol, Sequence, runtime_checkable
+from typing import Iterator, Protocol, runtime_checkable
 
 import numpy as np
 
 from voice_guide.audio import Audio
-
-if TYPE_CHECKING:
-    from voice_guide.content.model import Item
-    from voice_guide.understanding.matching import Match
-    from voice_guide.understanding.understand import Heard
 
 
 RATE_MIN, RATE_MAX = 80, 300
@@ -124,68 +118,3 @@ class KeySource(Protocol):
     def poll(self) -> list[str]: ...
 
     def close(self) -> None: ...
-
-
-class Refiner(Protocol):
-    """The user's own voice templates or switch sound: may replace the matcher's decision."""
-
-    def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
-        """The final match and how it was reached: "recogniser" (unchanged), "template" or "switch"."""
-        ...
-
-
-class Ears(Protocol):
-    """Turns one utterance into what it was taken to mean (`voice_guide.understanding.understand.Understander`)."""
-
-    personal: Refiner | None
-    """The user's enrolled voice, replaced when the guide has just learnt it."""
-
-    def understand(self, audio: Audio) -> Heard: ...
-
-
-class Library(Protocol):
-    items: tuple[Item, ...]
-
-    def get(self, name: str) -> Item: ...
-
-
-FORMATS = ("mp3", "ogg", "wav", "m4a")
-"""The audio formats export writes."""
-ALBUM = "voice-guide: facial palsy guide"
-ARTIST = "voice-guide"
-
-
-@dataclass(frozen=True)
-class Tags:
-    """What a track says about itself in a player."""
-
-    title: str
-    track: int | None = None
-    total: int | None = None
-    album: str = ALBUM
-    artist: str = ARTIST
-    genre: str = "Speech"
-    comment: str = ""
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A named stretch of a sound, for chapter marks and 'where am I'."""
-
-    title: str
-    start: float
-    end: float
-
-
-class Encoder(Protocol):
-    """Writes one sound to one file; `voice_guide.adapters.pydub_export.PydubEncoder` in real use."""
-
-    name: str
-
-    def check(self, fmt: str) -> None:
-        """Raise ExportError now, before anything is rendered, when `fmt` cannot be written here."""
-        ...
-
-    def encode(self, audio: Audio, path: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
-        """Write `audio` to `path` (a temporary file) as `fmt`, one `check` accepted; a full disk or a
-        refused write raises WriteError, anything else ExportError."""

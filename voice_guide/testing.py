@@ -13,7 +13,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from voice_guide.audio import Audio, tone, wav_bytes
-from voice_guide.engines import Chapter, Hypothesis, Tags, VoiceSettings
+from voice_guide.engines import Hypothesis, VoiceSettings
+from voice_guide.export.tracks import Chapter, Tags
 from voice_guide.errors import ExportError
 
 

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from voice_guide.background import Deferred
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, Encoder, KeySource, Recognizer, Synthesizer
+from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Recognizer, Synthesizer
+from voice_guide.export.tracks import Encoder
 from voice_guide.understanding.ears import open_recognizer_for
 from voice_guide.understanding.vocabulary import Vocabulary, build_vocabulary
 from voice_guide.live.clock import SystemClock
 from voice_guide.session.events import Notice
 from voice_guide.settings import Settings
-from voice_guide.understanding.understand import Understander
+from voice_guide.understanding.understand import Ears, Understander
 
 if TYPE_CHECKING:
     from voice_guide.voice.personal import PersonalModel
@@ -41,6 +42,12 @@ def _listing() -> tuple[list, list]:
     from voice_guide.adapters.sounddevice_audio import list_devices
 
     return list_devices()
+
+
+def _voices() -> list:
+    from voice_guide.adapters.espeak_tts import list_voices
+
+    return list_voices()
 
 
 def _keys() -> KeySource | None:
@@ -70,6 +77,8 @@ class Devices:
     microphone: Callable[[str | None], AudioIn] = _microphone
     listing: Callable[[], tuple[list, list]] = _listing
     """The (microphones, speakers) this machine has, as `sounddevice_audio.DeviceInfo`s."""
+    voices: Callable[[], list] = _voices
+    """The espeak-ng voices this machine has, as `espeak_tts.EspeakVoice`s (EngineError: no espeak-ng)."""
     keys: Callable[[], KeySource | None] = _keys
     """The terminal's keys, or None when there is no terminal."""
     clock: Clock = field(default_factory=SystemClock)

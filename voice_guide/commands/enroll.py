@@ -14,7 +14,7 @@ import sys
 from voice_guide import settings as settings_mod
 from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
-from voice_guide.errors import DeviceError
+from voice_guide.errors import NO_INPUT, DeviceError
 from voice_guide.commands import devices_of, load_settings
 
 ORDER = 60
@@ -61,8 +61,6 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 
         printed = PrintedPrompts()
         return printed, printed, recordings_listener([read_utterance(p) for p in args.input])
-    from voice_guide.adapters.sounddevice_audio import NO_INPUT
-
     devices = devices_of(args)
     inputs, _ = devices.listing()
     if not inputs:
