@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Iterator, Protocol, runtime_checkable
 
 import numpy as np
@@ -39,6 +40,8 @@ class Synthesizer(Protocol):
     """Turns text into audio (it never plays it)."""
 
     name: str
+    notice: str
+    """One sentence to tell the user once when this voice stands in for the one wanted; else ""."""
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio: ...
 
@@ -76,6 +79,11 @@ class AudioOut(Protocol):
 
     def play(self, audio: Audio) -> Playback: ...
 
+    def prepare(self) -> None:
+        """Open the device ahead of the first sound (the wiring calls it in the background); may do
+        nothing."""
+        ...
+
 
 @runtime_checkable
 class AudioIn(Protocol):
@@ -101,6 +109,8 @@ class Recognizer(Protocol):
     """Decodes one utterance (16 kHz mono) into an n-best list, best first."""
 
     name: str
+    notice: str
+    """One sentence to tell the user once when this recogniser stands in for the one wanted; else ""."""
 
     def decode(self, audio: Audio) -> list[Hypothesis]: ...
 
@@ -118,3 +128,15 @@ class KeySource(Protocol):
     def poll(self) -> list[str]: ...
 
     def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Found:
+    """Whether what an engine needs is on this machine (`wiring.ENGINES` asks each row's `find`)."""
+
+    ok: bool
+    why: str
+    """When found: why it would be used, as a phrase ("the built-in recogniser"); else what is
+    missing, as a sentence ("" when nobody asked for it, so nothing is said)."""
+    model: Path | None = None
+    """The model to open, for engines that take one."""

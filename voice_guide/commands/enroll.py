@@ -67,7 +67,7 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
         raise DeviceError(NO_INPUT + " To teach the guide from recordings instead, use --input FILE.wav ...")
     mic = devices.microphone(settings.input_device)
     synth = devices.synthesizer(settings)
-    if getattr(synth, "notice", ""):
+    if synth.notice:
         print(f"voice-guide: {synth.notice}", file=sys.stderr)
     return (synth, devices.speaker(settings.output_device),
             mic_listener(mic, settings.trailing_silence, settings.max_utterance))

@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     progress = ConsoleProgress(sys.stderr)
     with sigterm_stops():
         synth = devices.synthesizer(settings)
-        if getattr(synth, "notice", ""):
+        if synth.notice:
             print(f"voice-guide: {synth.notice}", file=sys.stderr)
         try:
             result = export_library(plan, synth, encoder, progress)
