@@ -52,7 +52,7 @@ def recogniser(name: str, vocab):
     if name == "none":
         return ScriptedRecognizer([]), "none (hears nothing)"
     try:
-        from voice_guide.understanding.recognition import open_recognizer
+        from voice_guide.wiring import open_recognizer
     except ModuleNotFoundError:
         return ScriptedRecognizer([]), "none (voice_guide.understanding.recognition is not installed)"
     rec = open_recognizer(Settings(recogniser=name), vocab.phrases())
@@ -171,7 +171,7 @@ def switch_eval(n: int) -> None:
 
 
 def enrolment_time(takes_per_command: int) -> None:
-    from voice_guide.speaking.speech import open_synthesizer
+    from voice_guide.wiring import open_synthesizer
 
     settings = Settings(synthesizer="espeak-ng")
     takes = [take(w, i) for w in COMMANDS for i in range(takes_per_command)]

@@ -82,7 +82,8 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player
     from voice_guide.settings import Settings
-    from voice_guide.speaking.speech import open_synthesizer, voice_settings
+    from voice_guide.speaking.speech import voice_settings
+    from voice_guide.wiring import open_synthesizer
 
     settings = Settings()
     synth = open_synthesizer(settings)

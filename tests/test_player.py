@@ -21,7 +21,8 @@ from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, Voic
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.hearing.listen import RecordingsIn
 from voice_guide.live.player import Player
-from voice_guide.session.events import Do, Key
+from voice_guide.understanding.command import Command
+from voice_guide.session.events import Key
 from voice_guide.live.player import DUCK_GAIN
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys, espeak_speech
 from voice_guide.understanding.understand import Understander
@@ -50,7 +51,7 @@ def speak(text: str, voice: str = "en-us", speed: int = 150) -> Audio:
 
 def real_recognizer():
     """The configured recogniser, opened as the guide opens it."""
-    from voice_guide.understanding.ears import open_recognizer_for
+    from voice_guide.wiring import open_recognizer_for
     from voice_guide.settings import Settings
 
     return open_recognizer_for(Settings(), build_vocabulary(ITEMS))
@@ -628,7 +629,7 @@ def test_teaching_without_a_microphone_says_so(tmp_path):
     clock = FakeClock(0.0)
     player = make_player(clock, voice_data=tmp_path, progress_path=tmp_path / "p.json")
     player.start()
-    player.feed(Do("teach", "pause"))
+    player.feed(Command("teach", "pause"))
     player.feed(Key("y"))
     assert player.session.mode == "menu"
     assert list(player.outcome.said)[-1].startswith("I can't learn your voice without a microphone.")

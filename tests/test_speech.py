@@ -11,7 +11,8 @@ from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.audio import wav_bytes
 from voice_guide.settings import Settings
-from voice_guide.speaking.speech import CachedSynthesizer, open_synthesizer, read_wav, voice_settings
+from voice_guide.speaking.speech import CachedSynthesizer, read_wav, voice_settings
+from voice_guide.wiring import open_synthesizer
 from voice_guide.testing import FakeSynthesizer
 from voice_guide.speaking.text import split_sentences
 

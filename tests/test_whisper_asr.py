@@ -1,5 +1,5 @@
 """The Whisper recogniser on the real tiny.en model shipped on PyPI (loaded once for the module), given
-the one-word commands to rescore as the guide gives them (`voice_guide.understanding.ears.open_recognizer_for`)."""
+the one-word commands to rescore as the guide gives them (`voice_guide.wiring.open_recognizer_for`)."""
 
 from __future__ import annotations
 

@@ -79,6 +79,7 @@ class EspeakSynthesizer:
 
     name = "espeak-ng"
     rate = RATE
+    notice = ""
 
     def __init__(self, timeout: float = 5.0) -> None:
         # A sentence takes espeak-ng milliseconds: a few seconds without an answer is a hung engine, and

@@ -171,6 +171,8 @@ def _loaded(model: Path, config: Path, threads: int | None):
 class PiperSynthesizer:
     """Text to audio with a Piper voice; raises PiperUnavailable at construction when it cannot load."""
 
+    notice = ""
+
     def __init__(self, model: Path | str | None = None, config: Path | str | None = None,
                  threads: int | None = THREADS) -> None:
         """`threads`: onnxruntime's threads for one text (None: its default, one per core)."""

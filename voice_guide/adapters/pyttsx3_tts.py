@@ -60,6 +60,7 @@ class Pyttsx3Synthesizer:
 
     name = "pyttsx3"
     rate = RATE
+    notice = ""
 
     def __init__(self, timeout: float = 3.0, seconds_per_char: float = 0.01, start_timeout: float = 60.0,
                  worker: str = WORKER) -> None:

@@ -86,9 +86,9 @@ def check_devices(settings, devices: Callable[[], tuple[list, list]] | None = No
 
 
 def check_recogniser(settings) -> Check:
-    from voice_guide.understanding.recognition import checked_choice
+    from voice_guide.wiring import recognizer_choice
 
-    return Check("recogniser", True, str(checked_choice(settings)))
+    return Check("recogniser", True, str(recognizer_choice(settings, thorough=True)))
 
 
 CHECKS = [

@@ -14,7 +14,7 @@ import sys
 from voice_guide import settings as settings_mod
 from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
-from voice_guide.errors import DeviceError
+from voice_guide.errors import NO_INPUT, DeviceError
 from voice_guide.commands import devices_of, load_settings
 
 ORDER = 60
@@ -61,15 +61,13 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 
         printed = PrintedPrompts()
         return printed, printed, recordings_listener([read_utterance(p) for p in args.input])
-    from voice_guide.adapters.sounddevice_audio import NO_INPUT
-
     devices = devices_of(args)
     inputs, _ = devices.listing()
     if not inputs:
         raise DeviceError(NO_INPUT + " To teach the guide from recordings instead, use --input FILE.wav ...")
     mic = devices.microphone(settings.input_device)
     synth = devices.synthesizer(settings)
-    if getattr(synth, "notice", ""):
+    if synth.notice:
         print(f"voice-guide: {synth.notice}", file=sys.stderr)
     return (synth, devices.speaker(settings.output_device),
             mic_listener(mic, settings.trailing_silence, settings.max_utterance))

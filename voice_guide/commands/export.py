@@ -15,7 +15,8 @@ import sys
 from typing import Iterator, TextIO
 
 from voice_guide import fileio
-from voice_guide.engines import FORMATS, RATE_MAX, RATE_MIN
+from voice_guide.engines import RATE_MAX, RATE_MIN
+from voice_guide.export.tracks import FORMATS
 from voice_guide.export.writer import ExportResult, ProgressEvent, clock
 from voice_guide.export.plan import MAX_JOBS, default_jobs
 from voice_guide.commands import devices_of, library_of, load_settings
@@ -107,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
     progress = ConsoleProgress(sys.stderr)
     with sigterm_stops():
         synth = devices.synthesizer(settings)
-        if getattr(synth, "notice", ""):
+        if synth.notice:
             print(f"voice-guide: {synth.notice}", file=sys.stderr)
         try:
             result = export_library(plan, synth, encoder, progress)

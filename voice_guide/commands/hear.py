@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     understander, _, notices = open_hearing(settings, library_of(args).items, devices_of(args))
     for notice in notices:
         print(f"voice-guide: {notice}", file=sys.stderr)
-    notice = getattr(understander.recognizer, "notice", "")
+    notice = understander.recognizer.notice
     if notice:
         print(f"voice-guide: {notice}", file=sys.stderr)
     failed = 0

@@ -10,11 +10,11 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from voice_guide.engines import Clock, Ears
+from voice_guide.engines import Clock
 from voice_guide.hearing.barge_in import BargeIn
 from voice_guide.hearing.listen import BlockTimes, EchoGate, Endpointer
 from voice_guide.understanding.matching import Match
-from voice_guide.understanding.understand import Heard
+from voice_guide.understanding.understand import Ears, Heard
 from voice_guide.live.sound_queue import Playing
 
 

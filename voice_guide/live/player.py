@@ -27,12 +27,12 @@ from voice_guide import progress
 from voice_guide.speaking import cues
 from voice_guide.audio import Audio
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
+from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.live.listener import Listener, Said, SaidOver, Switched, VoiceOver
 from voice_guide.live.lookahead import AHEAD, Lookahead
 from voice_guide.understanding.matching import Match
-from voice_guide.understanding.understand import Heard
+from voice_guide.understanding.understand import Ears, Heard
 from voice_guide.session.machine import Session
 from voice_guide.live.sound_queue import SoundQueue
 from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
@@ -161,6 +161,16 @@ class Player:
     def listening(self) -> bool:
         """The microphone is being heard right now (the echo gate is open)."""
         return self.listener.gate.open(self.clock.now()) and not self.busy()
+
+    def prompt(self, audio: Audio) -> None:
+        """Play a prompt of teaching's at the guide's volume, through the sound queue."""
+        self.sounds.add(audio.gain(self.voice.volume) if self.voice.volume != 1.0 else audio)
+        self.sounds.pump()
+
+    def quiet(self) -> bool:
+        """Nothing is playing or about to, and the echo guard after the last sound has passed."""
+        self.sounds.pump()
+        return self.listener.quiet(self.sounds.current, self.clock.now()) and not self.busy()
 
     def close(self) -> None:
         """Silence at once (Ctrl-C, an error): nothing keeps playing after the guide has gone."""
@@ -343,7 +353,7 @@ class Player:
         if self.mic is None or self._blocks is None or self._mic_lost_at is not None:
             self._events.append(EnrolDone(no_microphone=True))
             return
-        teaching = Teaching(self, self._blocks)
+        teaching = Teaching(self, self.listener, self._blocks)
         enroller = Enroller(teaching, teaching, teaching.listen, data_dir=self.voice_data, echo=self._said,
                             voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
         try:

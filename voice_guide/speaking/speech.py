@@ -1,4 +1,5 @@
-"""Speech out: choosing the synthesiser and caching what it renders (sentence splitting is in `text`).
+"""Speech out: caching what the synthesiser renders (`wiring.ENGINES` chooses the synthesiser; sentence
+splitting is in `text`).
 
 Rendering is cached in memory and on disk (keyed by engine, voice settings and text), so repeating a
 step, or replaying a session, speaks at once instead of waiting for the engine.
@@ -13,7 +14,6 @@ import os
 import threading
 import wave
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,6 @@ import numpy as np
 from voice_guide import paths
 from voice_guide.audio import MAX_RATE, MIN_RATE, Audio, wav_bytes
 from voice_guide.engines import Synthesizer, VoiceSettings
-from voice_guide.errors import UsageError
 from voice_guide.fileio import atomic_write_bytes
 from voice_guide.settings import Settings
 
@@ -132,46 +131,3 @@ class CachedSynthesizer:
 def _copy(audio: Audio) -> Audio:
     """Callers may change samples in place; the cached copy must not change with them."""
     return Audio(np.array(audio.samples, dtype=np.float32, copy=True), audio.rate)
-
-
-@dataclass(frozen=True)
-class VoiceChoice:
-    """The synthesiser in use and why; `notice` is one sentence to tell the user when it is a fallback."""
-
-    synthesizer: Synthesizer
-    reason: str
-    notice: str = ""
-
-
-def choose_synthesizer(settings: Settings) -> VoiceChoice:
-    """The synthesiser the settings ask for: Piper by default, and the espeak-ng voice through pyttsx3
-    when Piper cannot load; 'pyttsx3' or 'espeak-ng' choose that voice."""
-    if settings.synthesizer == "piper":
-        from voice_guide.adapters.piper_tts import PiperSynthesizer, PiperUnavailable
-
-        try:
-            piper = PiperSynthesizer()
-        except PiperUnavailable as exc:
-            from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
-
-            return VoiceChoice(Pyttsx3Synthesizer(), f"the Piper voice cannot be loaded: {exc.why}",
-                               f"The Piper voice could not be loaded ({exc.why}), so the espeak-ng voice "
-                               "speaks instead; scripts/setup.sh brings it back.")
-        return VoiceChoice(piper, "the default voice (synthesizer setting 'piper')")
-    if settings.synthesizer == "pyttsx3":
-        from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
-
-        return VoiceChoice(Pyttsx3Synthesizer(), "chosen by the synthesizer setting 'pyttsx3'")
-    if settings.synthesizer == "espeak-ng":
-        from voice_guide.adapters.espeak_tts import EspeakSynthesizer
-
-        return VoiceChoice(EspeakSynthesizer(), "chosen by the synthesizer setting 'espeak-ng'")
-    raise UsageError(f"Unknown synthesizer {settings.synthesizer!r}; use piper, pyttsx3 or espeak-ng.")
-
-
-def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
-    """The chosen synthesiser (see `choose_synthesizer`), cached; its `reason` and `notice` say why."""
-    choice = choose_synthesizer(settings)
-    synth = CachedSynthesizer(choice.synthesizer, cache_dir=cache_dir)
-    synth.reason, synth.notice = choice.reason, choice.notice
-    return synth
