@@ -11,6 +11,7 @@ module is the user's view of every row:
   3. recogniser model unusable        7. the matcher under random text
   4. export interrupted or refused    8. three hours of use
   9. names never escape the output folder   10. never a network connection (every test here)
+ 11. a hostile but fair user (issue 10)    12. the guide's own files and numbers (issue 17)
 """
 
 from __future__ import annotations
@@ -1237,6 +1238,23 @@ class TestSmallerHoles:
 
 # ==== 12. a second hostile test (issue 17) ===========================================================
 
+def first_lines(proc: subprocess.Popen, n: int, within: float = 60) -> tuple[list[str], str]:
+    """The first `n` lines the guide says (a start that hangs fails), then SIGTERM: it must stop with
+    130; returns them and its stderr."""
+    lines = []
+    try:
+        for _ in range(n):
+            assert select.select([proc.stdout], [], [], within)[0], f"it hangs after {lines}"
+            lines.append(proc.stdout.readline())
+        proc.terminate()
+        code, _, err = finished(proc, timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert code == 130, err
+    return lines, err
+
+
 class TestOwnFiles:
     """Issue 17: every file in the guide's folders is opened one way (voice_guide.fileio): a link
     where none belongs is never followed, a pipe or device is refused at once, a size limit holds."""
@@ -1249,15 +1267,49 @@ class TestOwnFiles:
         log = home / "cache" / "sound-libraries.log"
         log.parent.mkdir(parents=True)
         log.symlink_to(victim) if kind == "link" else os.mkfifo(log)
-        proc = child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL)
-        try:
-            assert select.select([proc.stdout], [], [], 60)[0], "the start hangs"
-            first = proc.stdout.readline()
-            proc.terminate()
-            code, out, err = finished(proc, timeout=60)
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        assert first.strip() and code == 130, err
+        lines, err = first_lines(child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL), 1)
+        assert lines[0].strip(), err
         assert victim.read_text() == "keep\n" and log.is_file() and not log.is_symlink()
+        no_traceback(err)
+
+    @pytest.mark.parametrize("how", ["pipe", "huge"])
+    @pytest.mark.slow
+    def test_a_pipe_or_a_huge_file_in_place_of_each_own_file_is_one_sentence(self, how, tmp_path):
+        """Items 4 and 11: settings, saved places, enrolment, the checked-models note, an export's
+        record and cached speech as pipes (which would block for ever) or 1 GB sparse files (which
+        would be read whole): each is refused at once and set aside, the command goes on."""
+        home, out = tmp_path / "home", tmp_path / "out"
+        out.mkdir()
+        argv = ["export", "safety-notice", "--format", "wav", "--out", str(out)]
+        assert finished(child(argv, home))[0] == 0
+        from voice_guide.export.records import record_path
+
+        monkey = pytest.MonkeyPatch()
+        monkey.setenv("VOICE_GUIDE_HOME", str(home))
+        owned = [record_path(out), *sorted((home / "cache" / "speech").rglob("*.wav")),
+                 home / "data" / "progress.json", home / "data" / "voice" / "templates.npz",
+                 home / "data" / "voice" / "switch.json", home / "cache" / "checked-models.json"]
+        monkey.undo()
+        for path in owned:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+            if how == "pipe":
+                os.mkfifo(path)
+            else:
+                with open(path, "wb") as fh:
+                    fh.truncate(1 << 30)
+        (out / "01 - Safety notice.wav").unlink()
+        code, _, err = finished(child(argv, home), timeout=120)
+        assert code == 0 and "Exported 1 of 1" in err, err
+        no_traceback(err)
+        good = str(recording(tmp_path / "good.wav", "repeat"))
+        code, out_lines, err = finished(child(["hear", good, "--json"], home), timeout=120)
+        assert code == 0, err
+        assert json.loads(out_lines)["command"] == "repeat"
+        assert "saved voice samples could not be used" in err and "switch sound settings could not be used" in err
+        peak = int(next(l for l in err.splitlines() if l.startswith("maxrss_kib")).split()[1]) / 1024
+        assert peak < 400, f"{peak:.0f} MiB"
+        no_traceback(err)
+        lines, err = first_lines(child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL), 3)
+        assert any("Your saved place could not be used" in l and "kept as progress.json.bad-" in l for l in lines), lines
         no_traceback(err)

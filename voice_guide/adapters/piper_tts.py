@@ -24,6 +24,7 @@ import numpy as np
 from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import EngineError
+from voice_guide.fileio import read_own_text
 
 NATURAL_WPM = 175
 """The rate, in our words per minute, at which the voice speaks with Piper's length scale 1.0
@@ -123,7 +124,7 @@ def _loaded(model: Path, config: Path, threads: int | None):
             options.inter_op_num_threads = 1
         _give_back_large_blocks()
         session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
-        settings = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
+        settings = PiperConfig.from_dict(json.loads(read_own_text(config, "voice config", follow=True)))
         voice = PiperVoice(session=_ShrinkingSession(session), config=settings)
         # One tiny sentence now, so a model that loads but cannot run is found here, not mid-session.
         with _phonemize_lock:

@@ -20,7 +20,7 @@ from typing import Callable, Iterator, Sequence
 
 from voice_guide import paths
 from voice_guide.errors import ExportError
-from voice_guide.fileio import atomic_write_text, exclusive, unstoppable
+from voice_guide.fileio import atomic_write_text, exclusive, open_regular, read_own_text, unstoppable
 
 RECORD_FORMAT = "voice-guide-export"
 RECORD_VERSION = 2
@@ -51,7 +51,7 @@ def plain_name(name: object) -> bool:
 
 def content_hash(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path, None) as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
@@ -75,7 +75,7 @@ class Records:
         self.path = record_path(out_dir, where)
         self.tracks: dict[str, dict] = {}
         with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, RecursionError):
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(read_own_text(self.path, "export record"))
             if (data.get("format") == RECORD_FORMAT and data.get("folder") == str(out_dir.resolve())
                     and isinstance(data.get("tracks"), dict)):
                 self.tracks = {k: v for k, v in data["tracks"].items() if plain_name(k) and isinstance(v, dict)}

@@ -22,7 +22,7 @@ import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 from voice_guide.hearing.features import mel_filterbank
-from voice_guide.fileio import atomic_write_text
+from voice_guide.fileio import atomic_write_text, read_own_text
 
 KINDS = ("click", "hum")
 ACTIONS = ("toggle", "pause")
@@ -178,7 +178,7 @@ class SwitchProfile:
     def load(cls, path: Path) -> "SwitchProfile":
         """Raises ValueError when the file is not a switch profile this version can read."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = json.loads(read_own_text(path, "switch"))
             if data.get("format") != FORMAT or int(data.get("version", 0)) > VERSION:
                 raise ValueError("not a switch profile this version can read")
             if data["kind"] not in KINDS or data["action"] not in ACTIONS:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from voice_guide.hearing.features import DEFAULT, FeatureConfig, dtw_distance
-from voice_guide.fileio import atomic_write_bytes
+from voice_guide.fileio import atomic_write_bytes, read_own
 
 FORMAT = "voice-guide-templates"
 VERSION = 1
@@ -92,7 +92,7 @@ class TemplateSet:
 
     @classmethod
     def load(cls, path: Path) -> "TemplateSet":
-        return cls.from_bytes(Path(path).read_bytes())
+        return cls.from_bytes(read_own(path, "templates"))
 
 
 @dataclass(frozen=True)

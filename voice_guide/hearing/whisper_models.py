@@ -23,7 +23,7 @@ from pathlib import Path
 
 from voice_guide import paths
 from voice_guide.errors import ModelError
-from voice_guide.fileio import atomic_write_text
+from voice_guide.fileio import atomic_write_text, open_regular, read_own_text
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 """What a CTranslate2 Whisper folder must hold to be loaded."""
@@ -70,7 +70,7 @@ def packaged_tiny() -> Path | None:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path, None, follow=True) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -92,7 +92,7 @@ def verify(folder: Path, model: WhisperModel) -> None:
     key = f"{binary.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     stamp = paths.cache_dir() / "checked-models.json"
     try:
-        known = json.loads(stamp.read_text(encoding="utf-8"))
+        known = json.loads(read_own_text(stamp, "checked models"))
         if not isinstance(known, dict):
             known = {}
     except (OSError, ValueError):

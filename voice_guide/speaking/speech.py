@@ -21,7 +21,7 @@ from voice_guide import paths
 from voice_guide.audio import Audio, wav_bytes
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
-from voice_guide.fileio import atomic_write_bytes
+from voice_guide.fileio import LIMITS, atomic_write_bytes, open_regular
 from voice_guide.settings import Settings
 
 CACHE_FORMAT = 1
@@ -36,7 +36,7 @@ def voice_settings(settings: Settings) -> VoiceSettings:
 def read_wav(path: Path) -> Audio:
     """A 16-bit mono WAV written by `wav_bytes`; ValueError when it is truncated or not one."""
     try:
-        with wave.open(str(path), "rb") as w:
+        with open_regular(path, LIMITS["speech"]) as fh, wave.open(fh, "rb") as w:
             if w.getnchannels() != 1 or w.getsampwidth() != 2:
                 raise ValueError("not 16-bit mono")
             frames, rate, expected = w.readframes(w.getnframes()), w.getframerate(), w.getnframes()
