@@ -1313,3 +1313,31 @@ class TestOwnFiles:
         lines, err = first_lines(child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL), 3)
         assert any("Your saved place could not be used" in l and "kept as progress.json.bad-" in l for l in lines), lines
         no_traceback(err)
+
+    @pytest.mark.slow
+    def test_export_never_replaces_or_deletes_a_file_it_did_not_write(self, tmp_path):
+        """Item 2: a person's own track, playlist and files named like the old bookkeeping stay as
+        they are, the rest is written; a second data folder keeps the first one's tracks and entries."""
+        out = tmp_path / "out"
+        out.mkdir()
+        mine = {"01 - Safety notice.wav": b"my recording", "voice-guide.m3u": b"#EXTM3U\nmy-song.mp3\n",
+                ".voice-guide-export.json": b"my notes", ".voice-guide-export.lock": b"my lock"}
+        for name, data in mine.items():
+            (out / name).write_bytes(data)
+        argv = ["export", "safety-notice", "what-to-do", "--format", "wav", "--out", str(out)]
+        code, said_out, err = finished(child(argv, tmp_path / "first"))
+        assert code == 5, err
+        assert {name: (out / name).read_bytes() for name in mine} == mine
+        assert "voice-guide: 01 - Safety notice.wav in" in err and "voice-guide.m3u in" in err
+        assert (out / "05 - What to do.wav").is_file()
+        no_traceback(err)
+        for name in mine:
+            (out / name).unlink()
+        assert finished(child(argv, tmp_path / "first"))[0] == 0
+        first = {p.name: p.read_bytes() for p in out.iterdir()}
+        code, said_out, err = finished(child(["export", "what-not-to-do", "what-to-do", "--format", "wav", "--rate", "200",
+                                              "--out", str(out)], tmp_path / "second"))
+        assert code == 5 and "05 - What to do.wav in" in err, err
+        assert all((out / name).read_bytes() == data for name, data in first.items() if name.endswith(".wav"))
+        listed = [l for l in (out / "voice-guide.m3u").read_text().splitlines() if not l.startswith("#")]
+        assert "01 - Safety notice.wav" in listed and "05 - What to do.wav" in listed and len(listed) == 3, listed

@@ -25,7 +25,7 @@ from voice_guide.fileio import atomic_write_text, exclusive, open_regular, read_
 RECORD_FORMAT = "voice-guide-export"
 RECORD_VERSION = 2
 LEGACY_FILES = (".voice-guide-export.json", ".voice-guide-export.lock")
-"""Bookkeeping that older versions kept inside the export folder; removed when seen."""
+"""Bookkeeping that older versions kept inside the export folder; removed when it is theirs."""
 
 
 def records_dir() -> Path:
@@ -139,12 +139,24 @@ class Records:
 
 
 def remove_legacy_files(out_dir: Path) -> None:
-    """Older versions' bookkeeping inside the export folder (a link is removed, never followed)."""
+    """Older versions' bookkeeping inside the export folder, only when it is theirs: a record in
+    their format, an empty lock file, or a link (removed, never followed). A person's own file that
+    happens to have one of these names is left alone."""
     for name in LEGACY_FILES:
         target = out_dir / name
-        if target.is_symlink() or _regular_size(target) is not None:
+        if target.is_symlink() or _legacy(target, name.endswith(".json")):
             with contextlib.suppress(FileNotFoundError):
                 target.unlink()
+
+
+def _legacy(path: Path, record: bool) -> bool:
+    try:
+        if not record:
+            with open_regular(path, 0):  # an empty lock file
+                return True
+        return json.loads(read_own_text(path, "export record")).get("format") == RECORD_FORMAT
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False
 
 
 def _data_folder_error(folder: Path, exc: OSError) -> ExportError:
