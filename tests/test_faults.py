@@ -1341,3 +1341,34 @@ class TestOwnFiles:
         assert all((out / name).read_bytes() == data for name, data in first.items() if name.endswith(".wav"))
         listed = [l for l in (out / "voice-guide.m3u").read_text().splitlines() if not l.startswith("#")]
         assert "01 - Safety notice.wav" in listed and "05 - What to do.wav" in listed and len(listed) == 3, listed
+
+    @pytest.mark.parametrize("how", ["loop", "link to endless files", "read-only data folder", "pipe as the zip"])
+    @pytest.mark.slow
+    def test_model_install_of_a_hostile_source_is_one_short_sentence(self, how, tmp_path, monkeypatch):
+        """Item 9: links inside a model folder are refused before any copy (a loop made 40 nested
+        copies, a link to /dev/zero filled the disk); a read-only data folder and a pipe for the zip
+        are one sentence, never a traceback or a hang."""
+        home = tmp_path / "home"
+        model = tmp_path / "vosk-model-x"
+        for name in ("am/final.mdl", "graph/HCLG.fst", "conf/mfcc.conf"):
+            (model / name).parent.mkdir(parents=True, exist_ok=True)
+            (model / name).write_bytes(b"x" * 3000)
+        with contextlib.ExitStack() as stack:
+            if how == "loop":
+                (model / "conf" / "loop").symlink_to("..")
+            elif how == "link to endless files":
+                (tmp_path / "zeros").mkdir()
+                (tmp_path / "zeros" / "zero").symlink_to("/dev/zero")
+                (model / "graph" / "more").symlink_to(tmp_path / "zeros")
+            elif how == "pipe as the zip":
+                model = tmp_path / "model.zip"
+                os.mkfifo(model)
+            else:
+                home.mkdir()
+                settings_mod.save(MACHINE_SETTINGS, home / "config" / "settings.json")
+                stack.enter_context(tmpfs(home / "data", "ro,size=1m"))
+            code, out, err = finished(child(["model", "install", str(model)], home), timeout=60)
+        lines = [l for l in err.splitlines() if not l.startswith("maxrss_kib")]
+        assert code == 4 and len(lines) == 1 and len(lines[0]) < 400 and lines[0].endswith("."), err
+        no_traceback(err)
+        assert not [p for p in home.rglob("*") if "install" in p.name or p.name == "vosk-model-x"]

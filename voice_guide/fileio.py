@@ -156,6 +156,32 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
         raise
 
 
+def copy_folder(source: Path, dest: Path, limit: int) -> None:
+    """Copy a folder of folders and regular files to `dest` (which must not exist). A link, pipe or
+    device anywhere is refused (RefusedFile), never followed or opened, so a link cannot lead the copy
+    outside `source` or round in a loop; more than `limit` bytes (the folder grew since it was
+    checked) is refused too."""
+    left = limit
+
+    def copy(src: str, dst: Path) -> None:
+        nonlocal left
+        dst.mkdir()
+        with os.scandir(src) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    copy(entry.path, dst / entry.name)
+                    continue
+                with open_regular(entry.path, None) as fh, open(dst / entry.name, "xb") as out:
+                    while block := fh.read(MB):
+                        left -= len(block)
+                        if left < 0:
+                            raise RefusedFile(errno.EFBIG, f"it grew beyond {_size(limit)} while it was copied",
+                                              str(source))
+                        out.write(block)
+
+    copy(str(source), dest)
+
+
 def fresh_file(target: Path | str) -> int:
     """A new, empty regular file renamed onto `target` (mode 0600), open for writing: whatever was
     there (a link to someone's file, a pipe) is replaced, never followed, opened or truncated."""
