@@ -1372,3 +1372,17 @@ class TestOwnFiles:
         assert code == 4 and len(lines) == 1 and len(lines[0]) < 400 and lines[0].endswith("."), err
         no_traceback(err)
         assert not [p for p in home.rglob("*") if "install" in p.name or p.name == "vosk-model-x"]
+
+    @pytest.mark.slow
+    def test_read_input_holds_one_recording_at_a_time(self, tmp_path):
+        """Item 11: `read --input` with many one-minute recordings checks them all at once and reads
+        each when its turn comes (400 of them took 1.85 GB when all were loaded first)."""
+        minute = tmp_path / "minute.wav"
+        sf.write(minute, (np.random.default_rng(4).standard_normal(SPEECH_RATE * 59) * 0.01).astype(np.float32),
+                 SPEECH_RATE, subtype="PCM_16")
+        proc = child(["read", "safety-notice", "--input", *[str(minute)] * 150], tmp_path / "home",
+                     stdin=subprocess.DEVNULL)
+        lines, err = first_lines(proc, 1, within=120)
+        peak = int(next(l for l in err.splitlines() if l.startswith("maxrss_kib")).split()[1]) / 1024
+        assert peak < 300, f"{peak:.0f} MiB"
+        no_traceback(err)
