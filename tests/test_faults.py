@@ -1386,3 +1386,32 @@ class TestOwnFiles:
         peak = int(next(l for l in err.splitlines() if l.startswith("maxrss_kib")).split()[1]) / 1024
         assert peak < 300, f"{peak:.0f} MiB"
         no_traceback(err)
+
+    @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+    @pytest.mark.parametrize("command", ["export", "read"])
+    @pytest.mark.slow
+    def test_a_stop_while_piper_renders_is_exit_130_and_one_line(self, command, how, tmp_path):
+        """Item 8: a stop while another thread is inside onnxruntime (an export's workers, the
+        reading's look-ahead) aborted with exit 134 in C++; the exit now waits for that sentence."""
+        home = tmp_path / "home"
+        settings_mod.save(settings_mod.Settings(synthesizer="piper"), home / "config" / "settings.json")
+        if command == "export":
+            (tmp_path / "out").mkdir()
+            proc = child(["export", "safety-notice", "what-to-do", "what-not-to-do", "--format", "wav",
+                          "--out", str(tmp_path / "out")], home)
+            stream = proc.stderr
+        else:
+            proc = child(["read", "what-to-do", "--no-listen"], home, stdin=subprocess.DEVNULL)
+            stream = proc.stdout
+        try:
+            assert select.select([stream], [], [], 120)[0], "nothing was said"
+            stream.readline()
+            time.sleep(0.5)
+            proc.send_signal(how)
+            code, _, err = finished(proc, timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        lines = [l for l in err.splitlines() if l.startswith("voice-guide:") or "terminate" in l]
+        assert code == 130 and lines[-1] == "voice-guide: stopped.", err
+        no_traceback(err)
