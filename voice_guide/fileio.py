@@ -208,9 +208,12 @@ def atomic_write_text(target: Path | str, text: str) -> None:
 
 def set_aside(path: Path) -> str:
     """Move an unusable file out of the way as `<name>.bad-<time>`, so it is neither lost nor read
-    again; returns a sentence saying where it went ('' when it could not be moved)."""
+    again; returns a sentence saying where it went ('' when it could not be moved). A folder in its
+    place is left where it is: the guide moves only files."""
     backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
+        if stat.S_ISDIR(path.lstat().st_mode):
+            return ""
         os.replace(path, backup)
     except OSError:
         return ""
