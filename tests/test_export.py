@@ -464,9 +464,15 @@ def test_a_damaged_track_is_made_again(tmp_path):
     assert decode(track).duration > 1.0
 
 
-def test_a_corrupt_manifest_means_everything_is_made_again(tmp_path):
+def test_a_corrupt_manifest_leaves_the_tracks_it_no_longer_knows_alone(tmp_path):
+    """Without its record the guide cannot tell its tracks from a person's files of the same names:
+    they are left alone and named; once moved away, everything is made again."""
     run(tmp_path)
     Records(tmp_path).path.write_text("{not json")
+    result = run(tmp_path)
+    assert result.written == [] and len(result.in_the_way) == 3
+    for track in audio_files(tmp_path):
+        (tmp_path / track).unlink()
     assert len(run(tmp_path).written) == 3
 
 
@@ -645,3 +651,58 @@ def test_a_data_folder_that_cannot_be_written_is_one_sentence(tmp_path, private_
     with pytest.raises(ExportError, match="The record of what was exported could not be written in"):
         run(tmp_path)
     assert parts(tmp_path) == [] and audio_files(tmp_path) == []
+
+
+# ---- issue 17: export never replaces or deletes a file it did not write --------------------------
+
+def test_a_persons_own_track_and_playlist_are_left_alone_and_the_rest_is_written(tmp_path):
+    (tmp_path / "01 - Safety notice.wav").write_bytes(b"my own recording")
+    (tmp_path / PLAYLIST).write_text("#EXTM3U\nmy-song.mp3\n")
+    events = []
+    result = run(tmp_path, progress=events.append)
+    assert (tmp_path / "01 - Safety notice.wav").read_bytes() == b"my own recording"
+    assert (tmp_path / PLAYLIST).read_text() == "#EXTM3U\nmy-song.mp3\n"
+    assert result.in_the_way == ("01 - Safety notice.wav", PLAYLIST) and result.playlist is None
+    assert [t.file for t in result.written] == ["02 - What to do.wav", "03 - Quiet face.wav"]
+    said = [e.message for e in events if e.kind == "in the way"]
+    assert said[0].startswith("01 - Safety notice.wav in ") and "left as it is" in said[0]
+    assert "the playlist is not written" in said[1]
+    assert run(tmp_path).in_the_way == ("01 - Safety notice.wav", PLAYLIST)  # and so on every time
+
+
+def test_a_persons_own_files_with_the_old_bookkeeping_names_are_kept(tmp_path):
+    (tmp_path / ".voice-guide-export.json").write_text("my notes")
+    (tmp_path / ".voice-guide-export.lock").write_text("my lock")
+    run(tmp_path, names=["safety"])
+    assert (tmp_path / ".voice-guide-export.json").read_text() == "my notes"
+    assert (tmp_path / ".voice-guide-export.lock").read_text() == "my lock"
+
+
+def test_a_persons_own_chapter_list_is_left_alone(tmp_path):
+    (tmp_path / "voice-guide.chapters.txt").write_text("my chapters\n")
+    result = run(tmp_path, single_file=True)
+    assert (tmp_path / "voice-guide.chapters.txt").read_text() == "my chapters\n"
+    assert result.in_the_way == ("voice-guide.chapters.txt",) and len(result.written) == 1
+
+
+def test_two_data_folders_keep_each_others_tracks_and_playlist_entries(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    out = tmp_path / "out"
+    out.mkdir()
+    run(out, names=["safety", "quiet"], records_dir=first)
+    before = (out / "01 - Safety notice.wav").read_bytes()
+    result = run(out, names=["safety", "what-to-do"], voice=VoiceSettings(rate=200), records_dir=second)
+    assert result.in_the_way == ("01 - Safety notice.wav",)
+    assert (out / "01 - Safety notice.wav").read_bytes() == before
+    assert _listed(out) == ["01 - Safety notice.wav", "02 - What to do.wav", "03 - Quiet face.wav"]
+    run(out, names=["quiet"], records_dir=first)
+    assert _listed(out) == ["01 - Safety notice.wav", "02 - What to do.wav", "03 - Quiet face.wav"]
+
+
+def test_cli_says_which_file_is_in_the_way_and_exits_5(tmp_path, capsys, guide_home):
+    (tmp_path / "01 - Safety notice.wav").write_bytes(b"mine")
+    assert cli.main(["export", "safety-notice", "--format", "wav", "--out", str(tmp_path)]) == 5
+    captured = capsys.readouterr()
+    assert "voice-guide: 01 - Safety notice.wav in " in captured.err
+    assert "left 1 in the way (01 - Safety notice.wav)" in captured.out
+    assert (tmp_path / "01 - Safety notice.wav").read_bytes() == b"mine"

@@ -11,6 +11,7 @@ module is the user's view of every row:
   3. recogniser model unusable        7. the matcher under random text
   4. export interrupted or refused    8. three hours of use
   9. names never escape the output folder   10. never a network connection (every test here)
+ 11. a hostile but fair user (issue 10)    12. the guide's own files and numbers (issue 17)
 """
 
 from __future__ import annotations
@@ -1236,7 +1237,25 @@ class TestSmallerHoles:
         assert [p.name for p in scratch.iterdir() if p.name.startswith("voice-guide-")] == []
 
 
-# ==== 12. a second hostile test (issue 17) ====================================================
+# ==== 12. a second hostile test (issue 17) ===========================================================
+
+def first_lines(proc: subprocess.Popen, n: int, within: float = 60) -> tuple[list[str], str]:
+    """The first `n` lines the guide says (a start that hangs fails), then SIGTERM: it must stop with
+    130; returns them and its stderr."""
+    lines = []
+    try:
+        for _ in range(n):
+            assert select.select([proc.stdout], [], [], within)[0], f"it hangs after {lines}"
+            lines.append(proc.stdout.readline())
+        proc.terminate()
+        code, _, err = finished(proc, timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert code == 130, err
+    return lines, err
+
+
 class TestOwnFiles:
     """Issue 17: every file in the guide's folders is opened one way (voice_guide.fileio): a link
     where none belongs is never followed, a pipe or device is refused at once, a size limit holds."""
@@ -1249,17 +1268,153 @@ class TestOwnFiles:
         log = home / "cache" / "sound-libraries.log"
         log.parent.mkdir(parents=True)
         log.symlink_to(victim) if kind == "link" else os.mkfifo(log)
-        proc = child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL)
+        lines, err = first_lines(child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL), 1)
+        assert lines[0].strip(), err
+        assert victim.read_text() == "keep\n" and log.is_file() and not log.is_symlink()
+        no_traceback(err)
+
+    @pytest.mark.parametrize("how", ["pipe", "huge"])
+    @pytest.mark.slow
+    def test_a_pipe_or_a_huge_file_in_place_of_each_own_file_is_one_sentence(self, how, tmp_path):
+        """Items 4 and 11: settings, saved places, enrolment, the checked-models note, an export's
+        record and cached speech as pipes (which would block for ever) or 1 GB sparse files (which
+        would be read whole): each is refused at once and set aside, the command goes on."""
+        home, out = tmp_path / "home", tmp_path / "out"
+        out.mkdir()
+        argv = ["export", "safety-notice", "--format", "wav", "--out", str(out)]
+        assert finished(child(argv, home))[0] == 0
+        from voice_guide.export.records import record_path
+
+        monkey = pytest.MonkeyPatch()
+        monkey.setenv("VOICE_GUIDE_HOME", str(home))
+        owned = [record_path(out), *sorted((home / "cache" / "speech").rglob("*.wav")),
+                 home / "data" / "progress.json", home / "data" / "voice" / "templates.npz",
+                 home / "data" / "voice" / "switch.json", home / "cache" / "checked-models.json"]
+        monkey.undo()
+        for path in owned:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.unlink(missing_ok=True)
+            if how == "pipe":
+                os.mkfifo(path)
+            else:
+                with open(path, "wb") as fh:
+                    fh.truncate(1 << 30)
+        (out / "01 - Safety notice.wav").unlink()
+        code, _, err = finished(child(argv, home), timeout=120)
+        assert code == 0 and "Exported 1 of 1" in err, err
+        no_traceback(err)
+        good = str(recording(tmp_path / "good.wav", "repeat"))
+        code, out_lines, err = finished(child(["hear", good, "--json"], home), timeout=120)
+        assert code == 0, err
+        assert json.loads(out_lines)["command"] == "repeat"
+        assert "saved voice samples could not be used" in err and "switch sound settings could not be used" in err
+        peak = int(next(l for l in err.splitlines() if l.startswith("maxrss_kib")).split()[1]) / 1024
+        assert peak < 400, f"{peak:.0f} MiB"
+        no_traceback(err)
+        lines, err = first_lines(child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL), 3)
+        assert any("Your saved place could not be used" in l and "kept as progress.json.bad-" in l for l in lines), lines
+        no_traceback(err)
+
+    @pytest.mark.slow
+    def test_export_never_replaces_or_deletes_a_file_it_did_not_write(self, tmp_path):
+        """Item 2: a person's own track, playlist and files named like the old bookkeeping stay as
+        they are, the rest is written; a second data folder keeps the first one's tracks and entries."""
+        out = tmp_path / "out"
+        out.mkdir()
+        mine = {"01 - Safety notice.wav": b"my recording", "voice-guide.m3u": b"#EXTM3U\nmy-song.mp3\n",
+                ".voice-guide-export.json": b"my notes", ".voice-guide-export.lock": b"my lock"}
+        for name, data in mine.items():
+            (out / name).write_bytes(data)
+        argv = ["export", "safety-notice", "what-to-do", "--format", "wav", "--out", str(out)]
+        code, said_out, err = finished(child(argv, tmp_path / "first"))
+        assert code == 5, err
+        assert {name: (out / name).read_bytes() for name in mine} == mine
+        assert "voice-guide: 01 - Safety notice.wav in" in err and "voice-guide.m3u in" in err
+        assert (out / "05 - What to do.wav").is_file()
+        no_traceback(err)
+        for name in mine:
+            (out / name).unlink()
+        assert finished(child(argv, tmp_path / "first"))[0] == 0
+        first = {p.name: p.read_bytes() for p in out.iterdir()}
+        code, said_out, err = finished(child(["export", "what-not-to-do", "what-to-do", "--format", "wav", "--rate", "200",
+                                              "--out", str(out)], tmp_path / "second"))
+        assert code == 5 and "05 - What to do.wav in" in err, err
+        assert all((out / name).read_bytes() == data for name, data in first.items() if name.endswith(".wav"))
+        listed = [l for l in (out / "voice-guide.m3u").read_text().splitlines() if not l.startswith("#")]
+        assert "01 - Safety notice.wav" in listed and "05 - What to do.wav" in listed and len(listed) == 3, listed
+
+    @pytest.mark.parametrize("how", ["loop", "link to endless files", "read-only data folder", "pipe as the zip"])
+    @pytest.mark.slow
+    def test_model_install_of_a_hostile_source_is_one_short_sentence(self, how, tmp_path, monkeypatch):
+        """Item 9: links inside a model folder are refused before any copy (a loop made 40 nested
+        copies, a link to /dev/zero filled the disk); a read-only data folder and a pipe for the zip
+        are one sentence, never a traceback or a hang."""
+        home = tmp_path / "home"
+        model = tmp_path / "vosk-model-x"
+        for name in ("am/final.mdl", "graph/HCLG.fst", "conf/mfcc.conf"):
+            (model / name).parent.mkdir(parents=True, exist_ok=True)
+            (model / name).write_bytes(b"x" * 3000)
+        with contextlib.ExitStack() as stack:
+            if how == "loop":
+                (model / "conf" / "loop").symlink_to("..")
+            elif how == "link to endless files":
+                (tmp_path / "zeros").mkdir()
+                (tmp_path / "zeros" / "zero").symlink_to("/dev/zero")
+                (model / "graph" / "more").symlink_to(tmp_path / "zeros")
+            elif how == "pipe as the zip":
+                model = tmp_path / "model.zip"
+                os.mkfifo(model)
+            else:
+                home.mkdir()
+                settings_mod.save(MACHINE_SETTINGS, home / "config" / "settings.json")
+                stack.enter_context(tmpfs(home / "data", "ro,size=1m"))
+            code, out, err = finished(child(["model", "install", str(model)], home), timeout=60)
+        lines = [l for l in err.splitlines() if not l.startswith("maxrss_kib")]
+        assert code == 4 and len(lines) == 1 and len(lines[0]) < 400 and lines[0].endswith("."), err
+        no_traceback(err)
+        assert not [p for p in home.rglob("*") if "install" in p.name or p.name == "vosk-model-x"]
+
+    @pytest.mark.slow
+    def test_read_input_holds_one_recording_at_a_time(self, tmp_path):
+        """Item 11: `read --input` with many one-minute recordings checks them all at once and reads
+        each when its turn comes (400 of them took 1.85 GB when all were loaded first)."""
+        minute = tmp_path / "minute.wav"
+        sf.write(minute, (np.random.default_rng(4).standard_normal(SPEECH_RATE * 59) * 0.01).astype(np.float32),
+                 SPEECH_RATE, subtype="PCM_16")
+        proc = child(["read", "safety-notice", "--input", *[str(minute)] * 150], tmp_path / "home",
+                     stdin=subprocess.DEVNULL)
+        lines, err = first_lines(proc, 1, within=120)
+        peak = int(next(l for l in err.splitlines() if l.startswith("maxrss_kib")).split()[1]) / 1024
+        assert peak < 300, f"{peak:.0f} MiB"
+        no_traceback(err)
+
+    @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "ctrl-c"])
+    @pytest.mark.parametrize("command", ["export", "read"])
+    @pytest.mark.slow
+    def test_a_stop_while_piper_renders_is_exit_130_and_one_line(self, command, how, tmp_path):
+        """Item 8: a stop while another thread is inside onnxruntime (an export's workers, the
+        reading's look-ahead) aborted with exit 134 in C++; the exit now waits for that sentence."""
+        home = tmp_path / "home"
+        settings_mod.save(settings_mod.Settings(synthesizer="piper"), home / "config" / "settings.json")
+        if command == "export":
+            (tmp_path / "out").mkdir()
+            proc = child(["export", "safety-notice", "what-to-do", "what-not-to-do", "--format", "wav",
+                          "--out", str(tmp_path / "out")], home)
+            stream = proc.stderr
+        else:
+            proc = child(["read", "what-to-do", "--no-listen"], home, stdin=subprocess.DEVNULL)
+            stream = proc.stdout
         try:
-            assert select.select([proc.stdout], [], [], 60)[0], "the start hangs"
-            first = proc.stdout.readline()
-            proc.terminate()
-            code, out, err = finished(proc, timeout=60)
+            assert select.select([stream], [], [], 120)[0], "nothing was said"
+            stream.readline()
+            time.sleep(0.5)
+            proc.send_signal(how)
+            code, _, err = finished(proc, timeout=60)
         finally:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
-        assert first.strip() and code == 130, err
-        assert victim.read_text() == "keep\n" and log.is_file() and not log.is_symlink()
+        lines = [l for l in err.splitlines() if l.startswith("voice-guide:") or "terminate" in l]
+        assert code == 130 and lines[-1] == "voice-guide: stopped.", err
         no_traceback(err)
 # ==== issue 17: every number read from a file is checked =========================================
 

@@ -157,3 +157,42 @@ def test_real_recogniser_hears_espeak_next(tmp_path, guide_home, capsys):
     assert cli.main(["hear", str(path), "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
     assert (row["command"], row["decision"]) == ("next", "act"), row
+
+
+def test_with_a_voice_enrolled_and_no_matplotlib_every_json_line_is_json(tmp_path, scripted, capsys, monkeypatch,
+                                                                          guide_home):
+    """Issue 17 item 10: dtaidistance printed "Cannot import Matplotlib" to stdout at the first
+    comparison with an enrolled take."""
+    import sys
+
+    from voice_guide.hearing import features
+    from voice_guide.voice.personal import TEMPLATES_FILE, voice_dir
+    from voice_guide.voice.templates import TemplateSet
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as on a machine without it
+    features._compiled.cache_clear()
+    rng = np.random.default_rng(3)
+    takes = TemplateSet()
+    takes.replace("next", [rng.standard_normal((40, 26)) for _ in range(3)])
+    takes.save(voice_dir() / TEMPLATES_FILE)
+    speech = add_noise_floor(Audio(np.sin(np.arange(16000) * 0.05).astype(np.float32) * 0.3, 16000), -50.0, seed=1)
+    take = tmp_path / "take.wav"
+    sf.write(take, speech.samples, 16000)
+    scripted([[Hypothesis("next", 0.9)], [Hypothesis("next", 0.9)]])
+    assert scripted.main(["hear", str(take), str(take), "--json"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(json.loads(line)["file"] == str(take) for line in lines), lines
+    features._compiled.cache_clear()
+
+
+class ChattyRecognizer(ScriptedRecognizer):
+    def decode(self, audio):
+        print("a library's own line")
+        return super().decode(audio)
+
+
+def test_whatever_a_library_prints_goes_to_stderr_not_among_the_json_lines(tmp_path, scripted, capsys):
+    scripted([[Hypothesis("next", 0.9)]], cls=ChattyRecognizer)
+    assert scripted.main(["hear", wav(tmp_path / "a.wav"), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["command"] == "next" and "a library's own line" in captured.err

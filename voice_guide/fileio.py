@@ -1,13 +1,104 @@
-"""Writing files so that nothing half-written is ever left behind."""
+"""The one way the guide opens its own files (settings, places, enrolment, speech cache, export
+records, and what it writes into an export folder): only regular files are read (a pipe or device is
+refused at once, never waited on), a link is followed only where one may belong, each kind of file
+has a size limit checked before a byte is read, every write is an atomic replace, and an unusable
+file is set aside rather than lost. A refusal is a RefusedFile whose text is one short phrase for the
+caller's sentence.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterator
+
+KB, MB = 1024, 1024 * 1024
+LIMITS = {
+    "settings": 64 * KB,
+    "progress": 1 * MB,
+    "export record": 16 * MB,
+    "templates": 16 * MB,
+    "switch": 1 * MB,
+    "checked models": 64 * KB,
+    "speech": 32 * MB,
+    "voice config": 1 * MB,
+    "chapter list": 1 * MB,
+    "playlist": 4 * MB,
+}
+"""The largest file of each kind the guide reads, in bytes: each is many times what the guide itself
+writes (a settings file is under 1 KB, enrolled takes under 1 MB, a cached sentence under 2 MB), so
+only a damaged or planted file is refused, before it is read into memory."""
+
+
+class RefusedFile(OSError):
+    """A file that is not a regular file, a link where none belongs, or larger than its kind can be;
+    `str()` is the reason as a short phrase ("it is a pipe (FIFO), not a file")."""
+
+    def __str__(self) -> str:
+        return str(self.strerror)
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
+def _size(n: int) -> str:
+    return f"{n / MB:,.0f} MB" if n >= MB else f"{n / KB:,.0f} KB" if n >= KB else f"{n} bytes"
+
+
+def open_regular(path: Path | str, limit: int | None, *, follow: bool = False) -> BinaryIO:
+    """`path` open for reading when it is a regular file of at most `limit` bytes (None: any size);
+    a link is followed only with `follow` (where the user names the file). Opened without blocking
+    and checked on the open file, so a pipe, a device or a swap between check and open is refused at
+    once. FileNotFoundError when nothing is there; RefusedFile, or the OSError, when it cannot be used."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow and os.path.islink(path):
+            raise RefusedFile(errno.ELOOP, "it is a link, where only the guide's own file belongs", str(path)) from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RefusedFile(errno.EINVAL, f"it is {_kind(info.st_mode)}, not a file", str(path))
+        if limit is not None and info.st_size > limit:
+            raise RefusedFile(errno.EFBIG, f"it is {_size(info.st_size)}, more than such a file can be "
+                              f"({_size(limit)})", str(path))
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_own(path: Path | str, kind: str, *, follow: bool = False) -> bytes:
+    """The whole content of one of the guide's files of `kind` (a key of LIMITS), read through
+    `open_regular`; never more than its limit, even from a file that grows while it is read."""
+    limit = LIMITS[kind]
+    with open_regular(path, limit, follow=follow) as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise RefusedFile(errno.EFBIG, f"it is more than such a file can be ({_size(limit)})", str(path))
+    return data
+
+
+def read_own_text(path: Path | str, kind: str, *, follow: bool = False) -> str:
+    """`read_own` as UTF-8 text (UnicodeDecodeError when it is not)."""
+    return read_own(path, kind, follow=follow).decode("utf-8")
 
 
 _unstoppable = 0
@@ -65,6 +156,32 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
         raise
 
 
+def copy_folder(source: Path, dest: Path, limit: int) -> None:
+    """Copy a folder of folders and regular files to `dest` (which must not exist). A link, pipe or
+    device anywhere is refused (RefusedFile), never followed or opened, so a link cannot lead the copy
+    outside `source` or round in a loop; more than `limit` bytes (the folder grew since it was
+    checked) is refused too."""
+    left = limit
+
+    def copy(src: str, dst: Path) -> None:
+        nonlocal left
+        dst.mkdir()
+        with os.scandir(src) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    copy(entry.path, dst / entry.name)
+                    continue
+                with open_regular(entry.path, None) as fh, open(dst / entry.name, "xb") as out:
+                    while block := fh.read(MB):
+                        left -= len(block)
+                        if left < 0:
+                            raise RefusedFile(errno.EFBIG, f"it grew beyond {_size(limit)} while it was copied",
+                                              str(source))
+                        out.write(block)
+
+    copy(str(source), dest)
+
+
 def fresh_file(target: Path | str) -> int:
     """A new, empty regular file renamed onto `target` (mode 0600), open for writing: whatever was
     there (a link to someone's file, a pipe) is replaced, never followed, opened or truncated."""
@@ -91,9 +208,12 @@ def atomic_write_text(target: Path | str, text: str) -> None:
 
 def set_aside(path: Path) -> str:
     """Move an unusable file out of the way as `<name>.bad-<time>`, so it is neither lost nor read
-    again; returns a sentence saying where it went ('' when it could not be moved)."""
+    again; returns a sentence saying where it went ('' when it could not be moved). A folder in its
+    place is left where it is: the guide moves only files."""
     backup = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%d-%H%M%S')}")
     try:
+        if stat.S_ISDIR(path.lstat().st_mode):
+            return ""
         os.replace(path, backup)
     except OSError:
         return ""
@@ -105,13 +225,15 @@ def exclusive(lock_path: Path, wait: float | None = None, on_wait=None) -> Itera
     """Hold an exclusive lock on `lock_path` (filelock) while a file beside it is read, changed and
     written, so two guides never lose each other's changes. Tried at once; when it is held elsewhere,
     `on_wait()` is called and it waits up to `wait` seconds (None: for ever), then raises
-    filelock.Timeout (an OSError). A link at `lock_path` is removed, never followed; the lock file
+    filelock.Timeout (an OSError). A link or pipe at `lock_path` is removed, never opened; the lock file
     is removed before release (a waiter finds it gone and takes a new one), so none is left behind."""
     from filelock import FileLock, Timeout
 
     lock_path.parent.mkdir(parents=True, exist_ok=True)
-    if lock_path.is_symlink():
-        lock_path.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        mode = lock_path.lstat().st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):  # a link, pipe or device: never opened
+            lock_path.unlink()
     lock = FileLock(str(lock_path), thread_local=False)
     try:
         lock.acquire(timeout=0)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from voice_guide import paths
-from voice_guide.fileio import atomic_write_text, exclusive, set_aside, unstoppable
+from voice_guide.fileio import atomic_write_text, exclusive, read_own_text, set_aside, unstoppable
 
 FORMAT = "voice-guide-progress"
 VERSION = 2
@@ -94,7 +94,7 @@ def load(path: Path | None = None) -> Loaded:
     """The saved places, or none; an unusable file is kept aside as `progress.json.bad-<time>`."""
     path = path or progress_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_own_text(path, "progress")
     except FileNotFoundError:
         return Loaded(None)
     except UnicodeDecodeError:
@@ -120,7 +120,7 @@ def _change(path: Path, change) -> None:
     paths.ensure(path.parent)
     with unstoppable(), exclusive(_lock_path(path), wait=10.0):
         try:
-            places = _parse(path.read_text(encoding="utf-8"))
+            places = _parse(read_own_text(path, "progress"))
         except FileNotFoundError:
             places = {}
         except (OSError, ValueError, TypeError, ArithmeticError, RecursionError):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import json
 import os
-import stat
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Optional, Union, get_args
@@ -17,7 +16,7 @@ from typing import Literal, Optional, Union, get_args
 from voice_guide import paths, schema
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.errors import StorageError, UsageError
-from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
+from voice_guide.fileio import LIMITS, RefusedFile, atomic_write_text, open_regular, read_own, set_aside, unstoppable
 
 FORMAT = "voice-guide-settings"
 VERSION = 2
@@ -117,9 +116,12 @@ def load(path: Path | None = None) -> Settings:
     """The saved settings, or the defaults (with a notice) when the file cannot be used."""
     path = path or settings_path()
     try:
-        data = path.read_bytes()
+        data = read_own(path, "settings")
     except FileNotFoundError:
         return Settings()
+    except RefusedFile as exc:
+        kept = set_aside(path)
+        return Settings(notice=f"Your settings file could not be used ({exc}); using the defaults.{kept}")
     except OSError as exc:
         return Settings(notice=f"Your settings could not be read ({exc.strerror}); using the defaults.")
     try:
@@ -155,19 +157,13 @@ def save(settings: Settings, path: Path | None = None) -> Path:
 def _check_readable(path: Path) -> None:
     """Refuse to replace a settings file that is there but cannot be read (or is not a file)."""
     try:
-        info = path.stat()
+        with open_regular(path, LIMITS["settings"]):
+            return
     except (FileNotFoundError, NotADirectoryError):  # nothing there to lose
         return
+    except RefusedFile as exc:
+        why = str(exc)
     except OSError as exc:
         why = exc.strerror or str(exc)
-    else:
-        if not stat.S_ISREG(info.st_mode):
-            why = "it is not a file"
-        else:
-            try:
-                with open(path, "rb"):
-                    return
-            except OSError as exc:
-                why = exc.strerror or str(exc)
     raise StorageError(f"Your settings file {path} could not be read ({why}), so I will not write over it; "
                        "make it readable or move it away, then try again.")

@@ -10,6 +10,8 @@ lock; the neural part (onnxruntime) runs outside it and can render two texts at 
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -26,6 +28,7 @@ from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import EngineError
 from voice_guide.schema import SampleRate, between, decode_json
+from voice_guide.fileio import read_own_text
 
 NATURAL_WPM = 175
 """The rate, in our words per minute, at which the voice speaks with Piper's length scale 1.0
@@ -82,6 +85,46 @@ class PiperUnavailable(EngineError):
         self.why = why
 
 _phonemize_lock = threading.Lock()
+
+
+class _Rendering:
+    """The renders running in onnxruntime, so the program never exits in the middle of one: a stop
+    (Ctrl-C, SIGTERM) ends the main thread while an export's or the look-ahead's thread is inside
+    onnxruntime, and exiting then aborts the process in C++ ("terminate called without an active
+    exception", exit 134). At exit no new render starts and the running ones are waited for (each
+    is one sentence), so a stop ends with exit 130 and one line."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self._exiting = False
+        self._watching = False
+
+    @contextlib.contextmanager
+    def one(self):
+        with self._changed:
+            if self._exiting:
+                raise EngineError("The guide is stopping.")
+            if not self._watching:
+                self._watching = True
+                atexit.register(self.wait, EXIT_WAIT)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify_all()
+
+    def wait(self, timeout: float) -> None:
+        with self._changed:
+            self._exiting = True
+            self._changed.wait_for(lambda: self._running == 0, timeout)
+
+
+EXIT_WAIT = 20.0
+"""Seconds the exit waits for sentences still being rendered (one takes well under a second here)."""
+_rendering = _Rendering()
 
 
 def voice_files() -> tuple[Path, Path]:
@@ -145,7 +188,7 @@ def _loaded(model: Path, config: Path, threads: int | None):
     if not model.is_file() or not config.is_file():
         raise PiperUnavailable(f"its file {model if not model.is_file() else config} is missing")
     try:
-        text = config.read_bytes()
+        text = read_own_text(config, "voice config", follow=True)
         decode_json(text, VoiceConfig)
     except (OSError, ValueError) as exc:
         raise PiperUnavailable(f"its config {config.name} is unusable ({exc})") from None
@@ -199,7 +242,10 @@ class PiperSynthesizer:
         parts: list[np.ndarray] = []
         for sentence_ids in ids:
             try:
-                audio = np.asarray(self.voice.phoneme_ids_to_audio(sentence_ids, config), dtype=np.float32)
+                with _rendering.one():
+                    audio = np.asarray(self.voice.phoneme_ids_to_audio(sentence_ids, config), dtype=np.float32)
+            except EngineError:
+                raise
             except Exception as exc:
                 raise EngineError(f"The Piper voice failed on a sentence ({exc}); try again.") from exc
             parts += [np.clip(audio.reshape(-1) * np.float32(settings.volume), -1.0, 1.0), pause]

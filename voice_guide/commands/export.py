@@ -17,6 +17,7 @@ from typing import Iterator, TextIO
 from voice_guide import fileio
 from voice_guide.engines import RATE_MAX, RATE_MIN
 from voice_guide.export.tracks import FORMATS
+from voice_guide.errors import ExportError, printable
 from voice_guide.export.writer import ExportResult, ProgressEvent, clock
 from voice_guide.export.plan import MAX_JOBS, default_jobs
 from voice_guide.commands import devices_of, library_of, load_settings
@@ -33,8 +34,8 @@ class ConsoleProgress:
         self.bar = None
 
     def __call__(self, event: ProgressEvent) -> None:
-        if event.kind == "wait":
-            self._line(event.message)
+        if event.kind in ("wait", "in the way"):
+            self._line(event.message if event.kind == "wait" else f"voice-guide: {printable(event.message)}")
             return
         verb = {"track": "Exported", "skip": "Skipped", "render": "Rendered"}[event.kind]
         why = " (unchanged)" if event.kind == "skip" else ""
@@ -88,8 +89,10 @@ def summary(result: ExportResult) -> str:
     parts = [f"Wrote {written} file{'s' if written != 1 else ''}"]
     if skipped:
         parts.append(f"skipped {skipped} unchanged")
-    return (f"{', '.join(parts)} ({clock(total)} of audio) in {result.out_dir}; "
-            f"playlist {result.playlist.name}.")
+    if result.in_the_way:
+        parts.append(f"left {len(result.in_the_way)} in the way ({', '.join(result.in_the_way)})")
+    listed = f"playlist {result.playlist.name}" if result.playlist else "no playlist"
+    return f"{', '.join(parts)} ({clock(total)} of audio) in {result.out_dir}; {listed}."
 
 
 def run(args: argparse.Namespace) -> int:
@@ -116,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
             synth.close()
     print(summary(result))
-    return 0
+    return ExportError.exit_code if result.in_the_way else 0
 
 
 def _jobs(text: str) -> int:

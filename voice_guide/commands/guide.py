@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import sys
 
 from voice_guide import progress, welcome
@@ -80,10 +81,12 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
     library = library or library_of(args)
     item = library.get(args.name) if args.name else None
     recordings = None
-    if args.input:
-        from voice_guide.hearing.audio_files import read_utterance
+    if args.input:  # all checked now, each read when its turn comes: one in memory at a time
+        from voice_guide.hearing.audio_files import check_utterance, read_utterance
 
-        recordings = [read_utterance(path, max_seconds=INPUT_MAX_SECONDS) for path in args.input]
+        for path in args.input:
+            check_utterance(path, max_seconds=INPUT_MAX_SECONDS)
+        recordings = [functools.partial(read_utterance, path, max_seconds=INPUT_MAX_SECONDS) for path in args.input]
     listen = not args.no_listen
     engines = engines or build_engines(settings, library.items, listen, devices_of(args))
     loaded = progress.load()

@@ -5,6 +5,7 @@ user's way of speaking, or the recogniser itself, without a sound card."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from voice_guide.errors import AudioInputError, printable
@@ -45,6 +46,12 @@ def as_line(file: str, heard: Heard) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    out = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):  # what a library prints never mixes with these lines
+        return _hear(args, out)
+
+
+def _hear(args: argparse.Namespace, out) -> int:
     from voice_guide.hearing.audio_files import read_utterance
     from voice_guide.wiring import open_hearing
 
@@ -62,12 +69,13 @@ def run(args: argparse.Namespace) -> int:
         except AudioInputError as err:
             failed += 1
             if args.json:
-                print(json.dumps({"file": file, "error": str(err)}), flush=True)
+                print(json.dumps({"file": file, "error": str(err)}), file=out, flush=True)
             else:
                 print(f"voice-guide: {printable(str(err))}", file=sys.stderr, flush=True)
             continue
         heard = understander.understand(audio)
-        print(json.dumps(as_record(file, heard)) if args.json else printable(as_line(file, heard)), flush=True)
+        print(json.dumps(as_record(file, heard)) if args.json else printable(as_line(file, heard)), file=out,
+              flush=True)
     return 1 if failed else 0
 
 

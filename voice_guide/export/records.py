@@ -20,12 +20,12 @@ from typing import Callable, Iterator, Sequence
 
 from voice_guide import paths
 from voice_guide.errors import ExportError
-from voice_guide.fileio import atomic_write_text, exclusive, unstoppable
+from voice_guide.fileio import atomic_write_text, exclusive, open_regular, read_own_text, unstoppable
 
 RECORD_FORMAT = "voice-guide-export"
 RECORD_VERSION = 2
 LEGACY_FILES = (".voice-guide-export.json", ".voice-guide-export.lock")
-"""Bookkeeping that older versions kept inside the export folder; removed when seen."""
+"""Bookkeeping that older versions kept inside the export folder; removed when it is theirs."""
 
 
 def records_dir() -> Path:
@@ -51,7 +51,7 @@ def plain_name(name: object) -> bool:
 
 def content_hash(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path, None) as fh:
         while block := fh.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
@@ -75,7 +75,7 @@ class Records:
         self.path = record_path(out_dir, where)
         self.tracks: dict[str, dict] = {}
         with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, RecursionError):
-            data = json.loads(self.path.read_text(encoding="utf-8"))
+            data = json.loads(read_own_text(self.path, "export record"))
             if (data.get("format") == RECORD_FORMAT and data.get("folder") == str(out_dir.resolve())
                     and isinstance(data.get("tracks"), dict)):
                 self.tracks = {k: v for k, v in data["tracks"].items() if plain_name(k) and isinstance(v, dict)}
@@ -139,12 +139,24 @@ class Records:
 
 
 def remove_legacy_files(out_dir: Path) -> None:
-    """Older versions' bookkeeping inside the export folder (a link is removed, never followed)."""
+    """Older versions' bookkeeping inside the export folder, only when it is theirs: a record in
+    their format, an empty lock file, or a link (removed, never followed). A person's own file that
+    happens to have one of these names is left alone."""
     for name in LEGACY_FILES:
         target = out_dir / name
-        if target.is_symlink() or _regular_size(target) is not None:
+        if target.is_symlink() or _legacy(target, name.endswith(".json")):
             with contextlib.suppress(FileNotFoundError):
                 target.unlink()
+
+
+def _legacy(path: Path, record: bool) -> bool:
+    try:
+        if not record:
+            with open_regular(path, 0):  # an empty lock file
+                return True
+        return json.loads(read_own_text(path, "export record")).get("format") == RECORD_FORMAT
+    except (OSError, ValueError, AttributeError, RecursionError):
+        return False
 
 
 def _data_folder_error(folder: Path, exc: OSError) -> ExportError:

@@ -5,7 +5,8 @@ Safe to interrupt and to repeat: every file is written under a hidden temporary 
 complete; a record in the user's data folder (`voice_guide.export.records`) remembers what each track
 was made from and its content hash, so a second export skips tracks whose content and settings did not
 change and finishes only what is missing; a lock keeps two exports from writing into one folder at
-once. The folder ends up holding only tracks, the playlist and the chapter list. It takes a checked
+once. The folder ends up holding only tracks, the playlist and the chapter list, and a file the
+guide did not write is never replaced: it is named as in the way and the rest is written. It takes a checked
 `voice_guide.export.plan.ExportPlan` as given; the synthesiser and encoder are handed in, so tests run
 it with fakes. Every failure to write is one `WriteError` naming the finished file.
 """
@@ -25,15 +26,13 @@ from typing import Callable, Iterator, Sequence
 
 from voice_guide.audio import Audio
 from voice_guide.engines import Synthesizer, VoiceSettings
-from voice_guide.export.tracks import ALBUM, FORMATS, Chapter, Encoder, Tags
-from voice_guide.content.loader import Library
+from voice_guide.export.tracks import ALBUM, Chapter, Encoder, Tags
 from voice_guide.errors import ExportError, WriteError
 from voice_guide.export.plan import CHAPTER_LIST, ExportPlan, PlannedTrack
+from voice_guide.export.listing import PLAYLIST, chapter_list, chapters_text, listed_tracks, playlist_text
 from voice_guide.export.records import Records, folder_lock, remove_legacy_files
 from voice_guide.fileio import atomic_path, atomic_write_text, scratch_folder
 from voice_guide.speaking.render import RENDER_VERSION, display_title, join_items, render_item
-
-PLAYLIST = "voice-guide.m3u"
 
 
 @dataclass(frozen=True)
@@ -55,7 +54,10 @@ class ExportResult:
     out_dir: Path
     fmt: str
     tracks: tuple[Track, ...]
-    playlist: Path
+    playlist: Path | None
+    """None when a person's own file of that name was in the way."""
+    in_the_way: tuple[str, ...] = ()
+    """Files of the export that were not written because a file the guide did not write has the name."""
 
     @property
     def written(self) -> list[Track]:
@@ -68,7 +70,8 @@ class ExportResult:
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """'wait' (another export holds the folder), 'track' (a track written) or 'skip' (unchanged)."""
+    """'wait' (another export holds the folder), 'track' (a track written), 'skip' (unchanged) or
+    'in the way' (a file the guide did not write has the name: left alone, and said in `message`)."""
 
     kind: str
     done: int = 0
@@ -104,35 +107,6 @@ def track_key(plan: ExportPlan, track: PlannedTrack, synth_name: str, encoder_na
                        "synth": synth_name, "encoder": encoder_name, "render": RENDER_VERSION,
                        "track": [track.tags.track, track.tags.total]}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def playlist_text(entries: dict[str, dict], library: Library) -> str:
-    """Every track the folder holds (`Records.present()`, any format), in library order: a track
-    by its item's place, a single file before the second item, formats in FORMATS order."""
-    positions = {item.name: k for k, item in enumerate(library.items)}
-    unknown = len(positions)
-
-    def order(file: str) -> tuple:
-        names = entries[file].get("names") or []
-        place = min((positions.get(n, unknown) for n in names if isinstance(n, str)), default=unknown)
-        suffix = Path(file).suffix.lstrip(".")
-        return place, len(names) > 1, FORMATS.index(suffix) if suffix in FORMATS else len(FORMATS), file
-
-    lines = ["#EXTM3U", f"#PLAYLIST:{ALBUM}"]
-    for file in sorted(entries, key=order):
-        title, duration = entries[file].get("title"), entries[file].get("duration")
-        seconds = round(duration) if isinstance(duration, (int, float)) and duration == duration else -1
-        lines += [f"#EXTINF:{seconds},{title if isinstance(title, str) else Path(file).stem}", file]
-    return "\n".join(lines) + "\n"
-
-
-def chapters_text(chapters: Sequence[Chapter]) -> str:
-    """'00:02:41.500 Title' per line: the plain chapter list that podcast tools and people can read."""
-    lines = []
-    for ch in chapters:
-        ms = round(ch.start * 1000)
-        lines.append(f"{ms // 3600000:02d}:{ms // 60000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d} {ch.title}")
-    return "\n".join(lines) + "\n"
 
 
 @contextlib.contextmanager
@@ -184,15 +158,34 @@ def export_library(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, progr
             manifest = Records(out_dir, records_dir)
             remove_legacy_files(out_dir)
             _remove_stale_parts(out_dir, [*plan.files, PLAYLIST])
+            blocked: list[str] = []
+
+            def in_the_way(file: str, what: str) -> None:
+                blocked.append(file)
+                report(ProgressEvent("in the way", message=(
+                    f"{file} in {out_dir} was not written by the guide, so it is left as it is and {what} is "
+                    "not written; move it away and export again to have it.")))
+
             if plan.single_file:
-                tracks = [_export_single(plan, synth, encoder, manifest, report)]
+                tracks = _export_single(plan, synth, encoder, manifest, report, in_the_way)
             else:
-                tracks = _export_tracks(plan, synth, encoder, manifest, report)
-            playlist = out_dir / PLAYLIST
-            _write_text(playlist, playlist_text(manifest.present(), plan.library))
+                tracks = _export_tracks(plan, synth, encoder, manifest, report, in_the_way)
+            playlist: Path | None = out_dir / PLAYLIST
+            listed = listed_tracks(playlist, plan.library)
+            if listed is None:
+                in_the_way(PLAYLIST, "the playlist")
+                playlist = None
+            else:
+                _write_text(playlist, playlist_text({**listed, **manifest.present()}, plan.library))
     except OSError as exc:
         raise WriteError.from_os(exc, out_dir) from exc
-    return ExportResult(out_dir, plan.fmt, tuple(tracks), playlist)
+    return ExportResult(out_dir, plan.fmt, tuple(tracks), playlist, tuple(blocked))
+
+
+def _taken(manifest: Records, file: str) -> bool:
+    """Something the guide did not write (a person's file, another data folder's track) has this name."""
+    target = manifest.folder / file
+    return (target.exists() or target.is_symlink()) and file not in manifest.tracks
 
 
 class _Cancelled(Exception):
@@ -230,7 +223,7 @@ def _in_background(work: Callable[[], float]) -> Future:
 
 
 def _export_tracks(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manifest: Records,
-                   report: Progress) -> list[Track]:
+                   report: Progress, in_the_way: Callable[[str, str], None]) -> list[Track]:
     """One file per item. Tracks that changed are rendered and encoded `plan.jobs` at a time on worker
     threads, each into a private scratch folder; this thread moves each finished one into place
     (atomically) and records it, in library order, so Ctrl-C or a full disk leaves only whole tracks
@@ -240,6 +233,9 @@ def _export_tracks(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manif
     scratch = scratch_folder("voice-guide-export-")
     work = []
     for track in plan.tracks:
+        if _taken(manifest, track.file):
+            in_the_way(track.file, "this track")
+            continue
         key = track_key(plan, track, synth.name, encoder.name)
         work.append((track, key, manifest.unchanged(track.file, key)))
     to_make = iter([(track, key) for track, key, entry in work if not entry])
@@ -282,9 +278,12 @@ def _export_tracks(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manif
 
 
 def _export_single(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manifest: Records,
-                   report: Progress) -> Track:
+                   report: Progress, in_the_way: Callable[[str, str], None]) -> list[Track]:
     track = plan.tracks[0]
     file, items = track.file, track.items
+    if _taken(manifest, file):
+        in_the_way(file, "the single file")
+        return []
     names = [i.name for i in items]
     key = track_key(plan, track, synth.name, encoder.name)
     entry = manifest.unchanged(file, key)
@@ -293,17 +292,29 @@ def _export_single(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manif
         duration = float(entry.get("duration", 0.0))
         # The chapter list is shared by every format's single file: bring it back in line with this one.
         text = chapters_text([Chapter(*c) for c in entry.get("chapters", [])])
-        if not listing.is_file() or listing.read_text(encoding="utf-8") != text:
-            _write_text(listing, text)
+        _write_chapters(listing, text, manifest, in_the_way)
         report(ProgressEvent("skip", 1, 1, ALBUM, duration))
-        return Track(1, 1, ALBUM, file, duration, True, tuple(names))
+        return [Track(1, 1, ALBUM, file, duration, True, tuple(names))]
     rendered = []
     for done, item in enumerate(items, start=1):
         rendered.append(render_item(item, synth, plan.voice))
         report(ProgressEvent("render", done, len(items), display_title(item), rendered[-1].duration))
     audio, chapters = join_items(rendered)
     _write(encoder, audio, plan.out_dir / file, plan.fmt, track.tags, chapters)
-    _write_text(listing, chapters_text(chapters))
+    _write_chapters(listing, chapters_text(chapters), manifest, in_the_way)
     manifest.record(file, key, names, ALBUM, audio.duration, chapters)
     report(ProgressEvent("track", 1, 1, ALBUM, audio.duration))
-    return Track(1, 1, ALBUM, file, audio.duration, False, tuple(names))
+    return [Track(1, 1, ALBUM, file, audio.duration, False, tuple(names))]
+
+
+def _write_chapters(listing: Path, text: str, manifest: Records, in_the_way: Callable[[str, str], None]) -> None:
+    """The chapter list beside the single file, shared by every format's: brought in line with this
+    one unless a person's own file has its name (one in the guide's format, or beside a single file
+    this guide wrote, is the guide's)."""
+    existing = chapter_list(listing)
+    if existing is None and any(entry.get("chapters") for entry in manifest.tracks.values()):
+        existing = ""
+    if existing is None:
+        in_the_way(listing.name, "the chapter list")
+    elif existing != text:
+        _write_text(listing, text)

@@ -104,18 +104,30 @@ def _check_not_empty(path: Path, frames: int) -> None:
         raise AudioInputError(f"{path}: the file holds no sound (no samples); record the utterance again.")
 
 
+def _check_utterance(path: Path, f, max_seconds: float) -> None:
+    frames, source_rate = f.frames, f.samplerate
+    _check_not_empty(path, frames)
+    if frames > max_seconds * source_rate:
+        raise AudioInputError(
+            f"{path}: it lasts {frames / source_rate:.0f} seconds, too long for one utterance "
+            f"(at most {max_seconds:g}); cut out the spoken command."
+        )
+
+
+def check_utterance(path: Path | str, max_seconds: float = 30.0) -> None:
+    """Everything `read_utterance` checks before it reads a sample (the file, its header, its
+    length), so a batch of recordings is checked at once and then read one at a time."""
+    path = Path(path)
+    with _open(path) as f:
+        _check_utterance(path, f, max_seconds)
+
+
 def read_utterance(path: Path | str, rate: int = SPEECH_RATE, max_seconds: float = 30.0) -> Audio:
     """One utterance, whole: mono float32 at `rate`. Longer than `max_seconds` is refused, since
     one spoken command is a few seconds and a long file would be held in memory."""
     path = Path(path)
     with _open(path) as f:
-        frames, source_rate = f.frames, f.samplerate
-        _check_not_empty(path, frames)
-        if frames > max_seconds * source_rate:
-            raise AudioInputError(
-                f"{path}: it lasts {frames / source_rate:.0f} seconds, too long for one utterance "
-                f"(at most {max_seconds:g}); cut out the spoken command."
-            )
+        _check_utterance(path, f, max_seconds)
         pieces = list(_resampled_chunks(path, f, rate, CHUNK_FRAMES))
     samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.float32)
     if len(samples) == 0:

@@ -200,7 +200,9 @@ def dtw_distance(a: np.ndarray, b: np.ndarray, window: float | None = 0.5) -> fl
 
 @lru_cache(maxsize=1)
 def _compiled() -> bool:
-    """dtaidistance's C extension (in its wheels) is ~100x faster; its pure-Python path still works."""
+    """dtaidistance's C extension (in its wheels) is ~100x faster; its pure-Python path still works.
+    Asked of the module, not through `dtw.try_import_c`, which prints to stdout when an optional
+    library (matplotlib) is missing, into `hear --json`'s lines and what enrolment reads out."""
     from dtaidistance import dtw
 
-    return bool(dtw.try_import_c(verbose=False))
+    return dtw.dtw_cc is not None

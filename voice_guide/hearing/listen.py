@@ -213,13 +213,14 @@ class RecordingsIn:
     true for `gap` seconds). A faint noise floor fills the quiet. It paces itself on `sleep` (a
     clock's), so a run takes real time on a real clock and none on a fake one."""
 
-    def __init__(self, recordings: Sequence[Audio], sleep: Callable[[float], None],
+    def __init__(self, recordings: Sequence[Audio | Callable[[], Audio]], sleep: Callable[[float], None],
                  ready: Callable[[], bool] = lambda: True, *, gap: float = 0.3, after: float = 1.5,
                  rate: int = SPEECH_RATE, blocksize: int = 1600, noise_dbfs: float = -62.0,
                  tail: float = 3.0) -> None:
         self.rate = rate
         self.blocksize = blocksize
-        self.recordings = [_from_first_sound(r.resample(rate)) for r in recordings]
+        self.recordings = list(recordings)
+        """Each an utterance, or what reads one when its turn comes (so only one is held at a time)."""
         self.sleep = sleep
         self.ready = ready
         self.gap = gap
@@ -236,7 +237,8 @@ class RecordingsIn:
     def _blocks(self) -> Iterator[np.ndarray]:
         rng = np.random.default_rng(7)
         step = self.blocksize / self.rate
-        for recording in self.recordings:
+        for given in self.recordings:
+            recording = _from_first_sound((given() if callable(given) else given).resample(self.rate))
             waited = 0.0
             while waited < self.gap:
                 self.sleep(step)

@@ -26,7 +26,7 @@ from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 from voice_guide.schema import between, decode_json, text
 from voice_guide.settings import MAX_UTTERANCE
 from voice_guide.hearing.features import mel_filterbank
-from voice_guide.fileio import atomic_write_text
+from voice_guide.fileio import atomic_write_text, read_own
 
 Kind = Literal["click", "hum"]
 Action = Literal["toggle", "pause"]
@@ -202,7 +202,7 @@ class SwitchProfile:
     @classmethod
     def load(cls, path: Path) -> "SwitchProfile":
         """Raises ValueError (one sentence) when the file is not a switch profile this version can read."""
-        data = decode_json(Path(path).read_bytes(), SwitchFile)
+        data = decode_json(read_own(path, "switch"), SwitchFile)
         if data.format != FORMAT or data.version > VERSION:
             raise ValueError("not a switch profile this version can read")
         return cls(data.kind, data.action, data.enabled, list(data.examples))

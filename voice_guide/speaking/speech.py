@@ -21,7 +21,7 @@ import numpy as np
 from voice_guide import paths
 from voice_guide.audio import MAX_RATE, MIN_RATE, Audio, wav_bytes
 from voice_guide.engines import Synthesizer, VoiceSettings
-from voice_guide.fileio import atomic_write_bytes
+from voice_guide.fileio import LIMITS, atomic_write_bytes, open_regular
 from voice_guide.settings import Settings
 
 CACHE_FORMAT = 1
@@ -38,7 +38,7 @@ def read_wav(path: Path, rate: int) -> Audio:
     its header claims another rate or more sound than the file holds (read before anything is
     allocated, so a header claiming 2 GB costs nothing)."""
     try:
-        with open(path, "rb") as fh, wave.open(fh, "rb") as w:
+        with open_regular(path, LIMITS["speech"]) as fh, wave.open(fh, "rb") as w:
             if w.getnchannels() != 1 or w.getsampwidth() != 2:
                 raise ValueError("not 16-bit mono")
             if not MIN_RATE <= w.getframerate() <= MAX_RATE or w.getframerate() != rate:

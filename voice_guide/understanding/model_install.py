@@ -34,13 +34,13 @@ INSTALLING = ".model-installing-"
 """Work folders of an install, in the data folder (never among the installed models)."""
 
 
-def _zip_plan(source: Path) -> int:
-    """Check a model zip from its directory alone, before anything is unpacked: every member stays
-    inside, a Vosk model's acoustic model is there, and the unpacked size is plausible; returns that
-    size."""
+def _zip_plan(source: Path, archive) -> int:
+    """Check a model zip (open as `archive`) from its directory alone, before anything is unpacked:
+    every member stays inside, a Vosk model's acoustic model is there, and the unpacked size is
+    plausible; returns that size."""
     import zipfile
 
-    with zipfile.ZipFile(source) as zf:
+    with zipfile.ZipFile(archive) as zf:
         infos = zf.infolist()
     for info in infos:
         parts = Path(info.filename).parts
@@ -58,15 +58,21 @@ def _zip_plan(source: Path) -> int:
 
 def _folder_plan(source: Path) -> int:
     """Check a model folder before anything is copied: a Vosk model at its top or one level down,
-    only folders and regular files (a pipe would never end), a plausible size; returns the size."""
+    only folders and regular files (a pipe would never end; a link, to a folder above or one of
+    endless files, is not followed), a plausible size; returns the size."""
     import stat
 
     if _model_root(source) is None:
         raise ModelError(f"{source} does not contain a Vosk model (no am/final.mdl found).")
     total = 0
-    for folder, _, files in os.walk(source):
-        for name in files:
+    for folder, dirs, files in os.walk(source):
+        for name in dirs + files:
             info = os.lstat(os.path.join(folder, name))
+            if stat.S_ISLNK(info.st_mode):
+                raise ModelError(f"{os.path.join(folder, name)} is a link, which is not followed; copy the "
+                                 "model's own files into the folder, or give the model's zip file.")
+            if name in dirs:
+                continue
             if not stat.S_ISREG(info.st_mode):
                 raise ModelError(f"{os.path.join(folder, name)} is not a regular file; a Vosk model folder "
                                  "holds only files and folders.")
@@ -75,6 +81,13 @@ def _folder_plan(source: Path) -> int:
                 raise ModelError(f"{source} holds more than {MAX_MODEL_BYTES // 2**30} GB, which no Vosk "
                                  "model does; give the model's own folder.")
     return total
+
+
+def _why(exc: Exception) -> str:
+    """An error as a short phrase: an OSError's reason (and file), never a list of them."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename and str(exc) != exc.strerror else exc.strerror
+    return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
 def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
@@ -91,30 +104,36 @@ def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
 
     from voice_guide import settings as settings_mod
     from voice_guide.adapters.vosk_asr import load_model
-    from voice_guide.fileio import exclusive
+    from voice_guide.fileio import copy_folder, exclusive, open_regular
 
     source = paths.expand(str(source), "The model to install", "give the path of a Vosk model zip file or folder")
     if not source.exists():
         raise ModelError(f"{source} does not exist; give the path of a Vosk model zip file or folder.")
-    data = paths.ensure(paths.data_dir())
-    dest_dir = paths.ensure(installed_models_dir())
+    data = paths.data_dir()
     with contextlib.ExitStack() as held:
         try:
+            paths.ensure(data)
+            dest_dir = paths.ensure(installed_models_dir())
             held.enter_context(exclusive(data / ".model-install.lock", wait=0))
         except Timeout:
             raise ModelError("Another model installation is running; wait for it to finish.") from None
+        except OSError as exc:
+            raise ModelError(f"The model cannot be installed: your data folder {data} cannot be written to "
+                             f"({_why(exc)}); check that it can be, then try again.") from exc
         for stale in [*data.glob(f"{INSTALLING}*"), *dest_dir.glob(".installing-*"), *dest_dir.glob(".old-*")]:
             shutil.rmtree(stale, ignore_errors=True)
+        archive = None
         try:
             if source.is_dir():
                 size = _folder_plan(source)
-            elif zipfile.is_zipfile(source):
-                size = _zip_plan(source)
             else:
-                raise ModelError(f"{source} is neither a folder nor a zip file; give a Vosk model zip or folder.")
+                archive = held.enter_context(open_regular(source, None, follow=True))  # a pipe: refused at once
+                if not zipfile.is_zipfile(archive):
+                    raise ModelError(f"{source} is neither a folder nor a zip file; give a Vosk model zip or folder.")
+                size = _zip_plan(source, archive)
             free = shutil.disk_usage(data).free
         except (OSError, zipfile.BadZipFile) as exc:
-            raise ModelError(f"Could not read the model {source} ({exc}).") from exc
+            raise ModelError(f"Could not read the model {source} ({_why(exc)}).") from exc
         if size > free:
             raise ModelError(f"The model needs {size / 2**20:.0f} MB but only {free / 2**20:.0f} MB are free "
                              f"in {data}; free some space and try again.")
@@ -122,10 +141,11 @@ def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
         held.callback(shutil.rmtree, work, ignore_errors=True)  # before it exists: a stop never misses it
         work.mkdir()
         try:
-            if source.is_dir():
-                shutil.copytree(source, work / "new" / source.name)
+            if archive is None:
+                (work / "new").mkdir()
+                copy_folder(source, work / "new" / source.name, size)
             else:
-                with zipfile.ZipFile(source) as zf:
+                with zipfile.ZipFile(archive) as zf:
                     zf.extractall(work / "new")
             unpacked = work / "new"
             root = _model_root(unpacked) or next(
@@ -142,7 +162,7 @@ def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
                 os.replace(final, work / "old")
             os.replace(root, final)
         except (OSError, zipfile.BadZipFile) as exc:
-            raise ModelError(f"Could not install the model from {source} ({exc}).") from exc
+            raise ModelError(f"Could not install the model from {source} ({_why(exc)}).") from exc
     new_settings = settings.with_changes(vosk_model=str(final))
     settings_mod.save(new_settings)
     return final, new_settings

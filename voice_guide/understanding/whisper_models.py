@@ -23,7 +23,7 @@ from pathlib import Path
 
 from voice_guide import paths
 from voice_guide.errors import ModelError, UsageError
-from voice_guide.fileio import atomic_write_text
+from voice_guide.fileio import atomic_write_text, open_regular, read_own_text
 from voice_guide.schema import between, decode_json, text
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
@@ -105,7 +105,7 @@ def packaged_tiny() -> Path | None:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path, None, follow=True) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -128,7 +128,7 @@ def verify(folder: Path, model: WhisperModel) -> None:
     key = f"{binary.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     stamp = paths.cache_dir() / "checked-models.json"
     try:
-        known = decode_json(stamp.read_bytes(), Checked)
+        known = decode_json(read_own_text(stamp, "checked models"), Checked)
     except (OSError, ValueError):  # only a cache: checked again, and written anew
         known = {}
     if known.get(key) == model.sha256:

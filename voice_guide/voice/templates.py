@@ -21,7 +21,7 @@ import numpy as np
 from msgspec import Meta
 
 from voice_guide.hearing.features import DEFAULT, FeatureConfig, dtw_distance
-from voice_guide.fileio import atomic_write_bytes
+from voice_guide.fileio import atomic_write_bytes, read_own
 from voice_guide.schema import between, decode_json, text
 
 FORMAT = "voice-guide-templates"
@@ -129,7 +129,7 @@ class TemplateSet:
 
     @classmethod
     def load(cls, path: Path) -> "TemplateSet":
-        return cls.from_bytes(Path(path).read_bytes())
+        return cls.from_bytes(read_own(path, "templates"))
 
 
 def _take(npz, name: str, config: FeatureConfig) -> np.ndarray:
