@@ -285,11 +285,11 @@ def test_a_linked_folder_inside_a_model_is_refused_before_anything_is_copied(hom
         (tmp_path / "zeros" / "zero").symlink_to("/dev/zero")
         (model / "graph" / "more").symlink_to(tmp_path / "zeros")
     with pytest.raises(ModelError) as caught:
-        recognition.install_model(model, Settings())
+        model_install.install_model(model, Settings())
     said = str(caught.value)
     assert "is a link, which is not followed" in said and len(said) < 300 and "\n" not in said
     assert list(recognition.installed_models_dir().iterdir()) == []
-    assert [p for p in (home / "data").iterdir() if p.name.startswith(recognition.INSTALLING)] == []
+    assert [p for p in (home / "data").iterdir() if p.name.startswith(model_install.INSTALLING)] == []
 
 
 def test_a_pipe_given_as_the_zip_is_refused_at_once(home, tmp_path):
@@ -298,7 +298,7 @@ def test_a_pipe_given_as_the_zip_is_refused_at_once(home, tmp_path):
     pipe = tmp_path / "model.zip"
     os.mkfifo(pipe)
     with pytest.raises(ModelError, match=r"model\.zip \(it is a pipe \(FIFO\), not a file\)"):
-        recognition.install_model(pipe, Settings())
+        model_install.install_model(pipe, Settings())
 
 
 def test_a_data_folder_that_cannot_be_made_is_one_sentence(home, tmp_path, capsys):

@@ -67,9 +67,10 @@ def test_bad_values_are_refused_with_a_sentence(change):
     ('"volume": NaN', "volume must be 0.1 to 1, not nan"),
     ('"volume": 1e999', "number out of range"),
     ('"output_device": {"x": 1}', "output_device must be 0 to 9999 (a whole number) or a text of at most 200"),
-    ('"voice": "' + "x" * 10_000_000 + '"', "voice must be a text of at most 200 characters or null, not 'xxx"),
-    ('"recogniser": "' + "x" * 10_000_000 + '"', "recogniser must be one of auto, whisper, vosk, pocketsphinx, not"),
-    ('"rate": ' + "[" * 100_000, "nest too deeply"),
+    ('"voice": "' + "x" * 60_000 + '"', "voice must be a text of at most 200 characters or null, not 'xxx"),
+    ('"recogniser": "' + "x" * 60_000 + '"', "recogniser must be one of auto, whisper, vosk, pocketsphinx, not"),
+    ('"rate": ' + "[" * 60_000, "nest too deeply"),
+    ('"voice": "' + "x" * 10_000_000 + '"', "it is 10 MB, more than such a file can be (64 KB)"),
 ])
 def test_a_hand_edited_value_of_the_wrong_type_is_one_sentence_before_any_use(guide_home, value, why):
     """Issue 17 item 6: a value of the wrong type is refused when the file is read (before, "1.5" was
