@@ -17,6 +17,7 @@ from voice_guide import paths
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
+from voice_guide.loudness import DEFAULT_LUFS, LUFS_MAX, LUFS_MIN
 
 FORMAT = "voice-guide-settings"
 VERSION = 2
@@ -50,6 +51,8 @@ class Settings:
     """Seconds of quiet that end an utterance; raise it for slow speakers."""
     max_utterance: float = 4.0
     """Longest utterance in seconds; longer speech is not a command."""
+    loudness: float = DEFAULT_LUFS
+    """Exported tracks' integrated loudness in LUFS (LUFS_MIN to LUFS_MAX); -16 suits phones."""
     input_device: str | None = None
     """sounddevice input device name or index; None for the system default."""
     output_device: str | None = None
@@ -73,6 +76,8 @@ class Settings:
             problems.append("trailing_silence must be 0.2 to 5 seconds")
         if not 1.0 <= float(self.max_utterance) <= 15.0:
             problems.append("max_utterance must be 1 to 15 seconds")
+        if not LUFS_MIN <= float(self.loudness) <= LUFS_MAX:
+            problems.append(f"loudness must be {LUFS_MIN:g} to {LUFS_MAX:g} LUFS, not {self.loudness}")
         if problems:
             raise UsageError("Bad setting: " + "; ".join(problems) + ".")
         return self
