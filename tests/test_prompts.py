@@ -63,3 +63,30 @@ def test_every_break_is_one_sentence_naming_it(data, message):
 def test_a_file_that_is_not_toml_is_named():
     with pytest.raises(ContentError, match="prompts.toml: not valid TOML"):
         prompts_from_toml("[menu\ngreeting = 'x'")
+
+
+def test_no_message_carries_markup():
+    """What the guide says or prints is read by a screen reader or spoken: no backticks or asterisks
+    in any string of the package but its docstrings."""
+    import ast
+    from pathlib import Path
+
+    import voice_guide
+
+    docstrings = set()
+    found = []
+    for path in Path(voice_guide.__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if isinstance(body, list):
+                docstrings.update(id(n.value) for n in body
+                                  if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                if "`" in node.value or "**" in node.value:
+                    found.append(f"{path.name}:{node.lineno}: {node.value[:60]}")
+    assert found == []
+    for text in load_prompts().sentences.values():
+        for form in text if isinstance(text, tuple) else (text,):
+            assert "`" not in form and "*" not in form

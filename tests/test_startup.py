@@ -3,6 +3,7 @@ and the sound libraries' own messages kept off the screen."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -107,3 +108,28 @@ def test_library_messages_go_to_the_log_and_ours_stay_on_screen(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() == ["voice-guide: our own message", "after: fd 2 is back"]
     assert "underrun occurred" in log.read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["enroll", "doctor", "export", "hear", "list"])
+def test_every_command_sends_library_messages_to_the_log(tmp_path, command):
+    """A message a sound library writes straight to fd 2 in any command (ALSA's underruns while
+    `enroll` records) reaches the log in the cache folder, not the screen."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        from voice_guide import cli
+        from voice_guide.commands import {command} as command
+
+        def run(args):
+            os.write(2, b"ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred\\n")
+            print("voice-guide: our own message", file=sys.stderr)
+            return 0
+
+        command.run = run
+        sys.exit(cli.main([{command!r}] + ([] if {command!r} != "hear" else ["x.wav"])))
+    """)
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == ["voice-guide: our own message"]
+    assert "underrun occurred" in (tmp_path / "cache" / "sound-libraries.log").read_text()

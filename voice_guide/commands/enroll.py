@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Learned your voice for: {', '.join(report.enrolled)}.")
     if report.skipped:
         print(f"Left for another time: {', '.join(report.skipped)} "
-              f"(run `voice-guide enroll {' '.join(report.skipped)}`).")
+              f"(run voice-guide enroll {' '.join(report.skipped)}).")
     return 0 if report.enrolled else 1
 
 

@@ -8,11 +8,9 @@ guide is listening), so a whole run can be scripted; `--no-listen` only speaks a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 
 from voice_guide import progress, welcome
-from voice_guide.chatter import library_messages_to_log
 from voice_guide.commands import devices_of, library_of
 from voice_guide.commands.export import sigterm_stops
 from voice_guide import settings as settings_mod
@@ -67,13 +65,6 @@ def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tup
 def run(args: argparse.Namespace, engines: Engines | None = None, library: Library | None = None) -> int:
     """The guide with `engines` (fakes in tests), or with those `args.devices` opens (this machine's),
     reading `library` (else `args.library`, else the package's own)."""
-    with contextlib.ExitStack() as stack:
-        if engines is None:
-            stack.enter_context(library_messages_to_log())
-        return _run(args, engines, library)
-
-
-def _run(args: argparse.Namespace, engines: Engines | None, library: Library | None) -> int:
     settings = settings_mod.load()
     if args.rate is not None:
         settings = settings.with_changes(rate=args.rate)
