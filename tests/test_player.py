@@ -133,7 +133,7 @@ def test_a_whole_session_from_recordings(engine, tmp_path):
                      "Going on.", "Slower.", "Let your face rest. Breathe slowly.", "Now open your eyes slowly.",
                      "That was Short rest."]:
         assert sentence in said
-    assert said.index("Paused. Say resume to go on, or menu to choose something else.") < said.index("Going on.")
+    assert said.index("Paused. Say go, or keep going, to go on, or main menu to choose something else.") < said.index("Going on.")
     assert player.voice.rate == 130
     assert player.session.mode == "menu"
     assert not (tmp_path / "progress.json").exists()
@@ -703,6 +703,6 @@ def test_chatter_in_a_hold_never_leaves_the_session_waiting(heard, asks):
         return
     question = next(s for s in said if s.endswith("Say the first, the second, or no."))
     assert question.startswith("Quieter, or louder?")
-    assert said[said.index(question) + 1] == "No answer, so we are paused. Say resume to go on."
+    assert said[said.index(question) + 1] == "No answer, so we are paused. Say go, or keep going, to go on."
     assert confirming and confirming[-1] - confirming[0] < 15.0
     assert player.session.mode == "paused" and player.session.state.item is quiet

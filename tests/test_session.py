@@ -121,7 +121,7 @@ CASES = [
     ("holding", Do("open", "tip"), "confirming", "Leave Mini session and open A tip?", StopAudio),
     ("holding", Do("open", "mini"), "holding", "This is Mini session.", Say),
     ("holding", Do("where"), "holding", "Step 1 of 3 of Mini session.", Say),
-    ("holding", Do("help"), "holding", "You can say pause, next", Say),
+    ("holding", Do("help"), "holding", "You can say wait, or pause, next", Say),
     ("holding", Do("slower"), "holding", "Slower.", SetVoice),
     ("holding", Do("louder"), "holding", "That is the loudest I can speak.", Say),
     ("holding", Do("quieter"), "holding", "Quieter.", SetVoice),
@@ -140,7 +140,7 @@ CASES = [
     ("speaking", Do("toggle"), "paused", "Paused.", StopAudio),
     ("paused", Do("pause"), "paused", "Paused.", Say),
     ("paused", Do("stop"), "confirming", "Leave Mini session and go to the menu?", PlayCue),
-    ("paused", Do("help"), "paused", "Say resume to go on.", Say),
+    ("paused", Do("help"), "paused", "Say go, or keep going, to go on.", Say),
     ("paused", Do("next"), "speaking", "Let your face rest.", SaveProgress),
     ("confirming", Do("yes"), "menu", "Say a topic or a session", Say),
     ("confirming", Do("no"), "holding", "All right.", Say),
@@ -473,7 +473,7 @@ def test_teaching_a_word_is_confirmed_waits_for_the_player_and_comes_back(state,
         assert d.s.mode == "menu" and back[0].startswith("Back to the menu.")
     else:
         assert d.s.mode == "paused" and d.s.state.step == step
-        assert back[0].startswith("Back to where we were. ") and back[0].endswith("Say resume to go on.")
+        assert back[0].startswith("Back to where we were. ") and back[0].endswith("Say go, or keep going, to go on.")
         d.event(Do("resume"))
         assert d.s.mode in ("speaking", "holding") and d.s.state.step == step
 
@@ -536,7 +536,7 @@ def test_a_question_in_a_session_left_unanswered_goes_on_paused_with_how_to_go_o
     d.event(ask)
     assert d.s.mode == "confirming"
     said = _unanswered(d)
-    assert said == ["No answer, so we are paused. Say resume to go on."]
+    assert said == ["No answer, so we are paused. Say go, or keep going, to go on."]
     assert d.s.mode == "paused" and d.s.state.item is MINI and d.s.state.step == step
     from voice_guide.session.core import ANSWER_SECONDS
 
