@@ -103,3 +103,21 @@ def test_clock(seconds, text):
 ])
 def test_spoken_duration(seconds, text):
     assert spoken_duration(seconds) == text
+
+
+@pytest.mark.slow
+def test_list_loads_no_voice_and_no_sound_maths(tmp_path):
+    """What keeps `list` quick from cold: no synthesiser, and not even numpy, is loaded to list names
+    (scripts print timings; tests do not)."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys, contextlib, io\nfrom voice_guide.cli import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n    assert main(['list']) == 0\n"
+              "heavy = [m for m in ('numpy', 'onnxruntime', 'piper', 'voice_guide.speaking.render') if m in sys.modules]\n"
+              "print(heavy)\n")
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator, Protocol, Sequence, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:  # types only: the settings and the CLI load without numpy
+    import numpy as np
 
-from voice_guide.audio import Audio
-
-if TYPE_CHECKING:
+    from voice_guide.audio import Audio
     from voice_guide.content.model import Item
     from voice_guide.hearing.matching import Match
     from voice_guide.hearing.understand import Heard
@@ -26,6 +25,10 @@ RATE_MIN, RATE_MAX = 80, 300
 """Speaking rates (words per minute) a user may choose, by settings or by saying slower and faster."""
 VOLUME_MIN, VOLUME_MAX = 0.1, 1.0
 """Speech volumes a user may choose, by settings or by saying quieter and louder."""
+DEFAULT_LUFS = -16.0
+"""Exported tracks' integrated loudness: where spoken-word apps aim a phone's playback."""
+LUFS_MIN, LUFS_MAX = -30.0, -10.0
+"""The export loudness targets a user may choose (`voice_guide.loudness`)."""
 
 
 @dataclass(frozen=True)

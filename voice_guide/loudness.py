@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-DEFAULT_LUFS = -16.0
-"""Where spoken-word apps aim a phone's playback."""
-LUFS_MIN, LUFS_MAX = -30.0, -10.0
-"""The loudness targets a user may choose."""
+from voice_guide.engines import DEFAULT_LUFS
+
 PEAK_DBTP = -1.0
 """No exported sample, nor any peak between samples, goes above this."""
 BLOCK_SECONDS, BLOCK_OVERLAP = 0.4, 0.75

@@ -14,10 +14,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 from voice_guide import paths
-from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
+from voice_guide.engines import DEFAULT_LUFS, LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
-from voice_guide.loudness import DEFAULT_LUFS, LUFS_MAX, LUFS_MIN
 
 FORMAT = "voice-guide-settings"
 VERSION = 2

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from voice_guide import settings as settings_mod
-from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import DeviceError
 from voice_guide.commands import devices_of, load_settings
+
+if TYPE_CHECKING:  # sound maths is imported when enrolling, so other commands start quickly
+    from voice_guide.audio import Audio
 
 ORDER = 60
 
@@ -39,6 +42,8 @@ class PrintedPrompts:
     name = "printed"
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        from voice_guide.audio import Audio
+
         return Audio.silence(0.0, 16000)
 
     def play(self, audio: Audio) -> _Done:

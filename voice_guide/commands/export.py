@@ -13,14 +13,15 @@ import contextlib
 import os
 import signal
 import sys
-from typing import Iterator, TextIO
+from typing import TYPE_CHECKING, Iterator, TextIO
 
 from voice_guide import fileio
-from voice_guide.engines import FORMATS, RATE_MAX, RATE_MIN
-from voice_guide.export.writer import ExportResult, ProgressEvent, clock
+from voice_guide.engines import FORMATS, LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN
 from voice_guide.export.plan import MAX_JOBS, default_jobs
-from voice_guide.loudness import LUFS_MAX, LUFS_MIN
 from voice_guide.commands import devices_of, library_of, load_settings
+
+if TYPE_CHECKING:  # the export's machinery is imported when it runs, so other commands start quickly
+    from voice_guide.export.writer import ExportResult, ProgressEvent
 
 ORDER = 30
 
@@ -42,6 +43,8 @@ class ConsoleProgress:
         self.bar = None
 
     def __call__(self, event: ProgressEvent) -> None:
+        from voice_guide.export.writer import clock
+
         if event.kind == "wait":
             self._line(event.message)
             return
@@ -92,6 +95,8 @@ def sigterm_stops() -> Iterator[None]:
 
 
 def summary(result: ExportResult) -> str:
+    from voice_guide.export.writer import clock
+
     written, skipped = len(result.written), len(result.skipped)
     total = sum(t.duration for t in result.tracks)
     parts = [f"Wrote {written} file{'s' if written != 1 else ''}"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import replace
 from typing import Callable
 
 from voice_guide.content.loader import Library, estimate_speech_seconds
@@ -34,10 +33,7 @@ Length = tuple[float, bool]
 def estimated_length(item: Item, rate_wpm: float) -> Length:
     """The item's length with its speech estimated from the words: exact for a session that lasts its
     planned length, an estimate otherwise."""
-    from voice_guide.speaking.render import spoken_title
-
-    spoken = replace(item, title=spoken_title(item))
-    seconds = total_seconds(build_timeline(spoken, lambda text: estimate_speech_seconds(text, rate_wpm)))
+    seconds = total_seconds(build_timeline(item, lambda text: estimate_speech_seconds(text, rate_wpm)))
     return seconds, item.length is None or abs(seconds - item.length) > 0.5
 
 

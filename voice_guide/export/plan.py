@@ -17,10 +17,8 @@ from pathlib import Path
 from typing import Sequence
 
 from voice_guide.content.model import Item
-from voice_guide.engines import ALBUM, FORMATS, Encoder, Library, Tags, VoiceSettings
+from voice_guide.engines import ALBUM, DEFAULT_LUFS, FORMATS, Encoder, Library, Tags, VoiceSettings
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.loudness import DEFAULT_LUFS
-from voice_guide.speaking.render import display_title
 
 SINGLE_STEM = "voice-guide"
 CHAPTER_LIST = f"{SINGLE_STEM}.chapters.txt"
@@ -122,6 +120,8 @@ def plan_export(library: Library, names: Sequence[str], out_dir: Path | str | No
     """Check the request (see the module docstring) and name every file: a track is
     'NN - Title.fmt', numbered by its place in the whole library, so a partial export names each
     track as a whole one does. `out_dir` None: `default_out_dir()`, once the names are known good."""
+    from voice_guide.speaking.render import display_title  # sound maths: loaded when an export is planned
+
     items = select(library, names)
     if fmt not in FORMATS:
         raise UsageError(f"The format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}.")
