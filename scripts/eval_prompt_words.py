@@ -40,9 +40,9 @@ def main() -> int:
     args = parser.parse_args()
     from voice_guide.content.loader import load_library
     from voice_guide.hearing.audio_files import read_utterance
-    from voice_guide.hearing.ears import open_recognizer_for
-    from voice_guide.hearing.understand import Understander
-    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.wiring import open_recognizer_for
+    from voice_guide.understanding.understand import Understander
+    from voice_guide.understanding.vocabulary import build_vocabulary
     from voice_guide.settings import Settings
     from voice_guide.testing import espeak_speech
 

@@ -82,16 +82,16 @@ def say_at(item, rate: int = 150) -> float:
 
 def run_one(phrase: str, whisper: bool) -> dict:
     from voice_guide.content.loader import load_library
-    from voice_guide.hearing.understand import Understander
-    from voice_guide.hearing.vocabulary import build_vocabulary
-    from voice_guide.player import Player
+    from voice_guide.understanding.understand import Understander
+    from voice_guide.understanding.vocabulary import build_vocabulary
+    from voice_guide.live.player import Player
     from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, espeak_speech
 
     library = load_library()
     item = library.get("quiet-face")
     clock = FakeClock(1000.0)
     if whisper:
-        from voice_guide.hearing.ears import open_recognizer_for
+        from voice_guide.wiring import open_recognizer_for
         from voice_guide.settings import Settings
 
         recognizer = open_recognizer_for(Settings(recogniser="whisper"), build_vocabulary(library.items))

@@ -387,7 +387,7 @@ def test_single_file_has_chapters_and_a_chapter_list(tmp_path):
 
 
 def test_clock_and_chapter_text():
-    from voice_guide.speaking.render import Chapter
+    from voice_guide.export.tracks import Chapter
 
     assert [clock(s) for s in (0, 59.6, 161, 3725)] == ["0:00", "1:00", "2:41", "1:02:05"]
     assert chapters_text([Chapter("A", 0, 1), Chapter("B", 3661.25, 4000)]) == "00:00:00.000 A\n01:01:01.250 B\n"

@@ -10,7 +10,8 @@ import pytest
 
 from voice_guide.content.loader import library_from_items
 from voice_guide.content.model import Item, Step
-from voice_guide.engines import ALBUM, VoiceSettings
+from voice_guide.engines import VoiceSettings
+from voice_guide.export.tracks import ALBUM
 from voice_guide.errors import ExportError, UsageError
 from voice_guide.export.writer import export_library
 from voice_guide.export.plan import CHAPTER_LIST, COMMENT, MAX_JOBS, plan_export

@@ -10,7 +10,8 @@ from voice_guide.content.loader import load_library
 from voice_guide.content.model import Item, Step
 from voice_guide.session.keypad import DIGIT_WAIT, NumberEntry
 from voice_guide.session.machine import Session
-from voice_guide.session.events import Do, Key, PlayCue, Say, SpeechDone, StopAudio, Tick
+from voice_guide.understanding.command import Command
+from voice_guide.session.events import Key, PlayCue, Say, SpeechDone, StopAudio, Tick
 
 LIBRARY = load_library()
 GREETING = "Hello, this is voice guide."
@@ -64,7 +65,7 @@ def test_the_list_is_topics_then_sessions_in_small_groups():
 
 def test_list_reads_a_group_waits_for_the_user_then_the_next():
     s, _ = started()
-    first = [a for a in s.handle(Do("menu"), 1.0) if isinstance(a, Say)]
+    first = [a for a in s.handle(Command("menu"), 1.0) if isinstance(a, Say)]
     assert [a.text for a in first] == [menu.groups(ELEVEN)[0]]
     assert says(s.handle(SpeechDone(first[0].id), 5.0)) == []  # a moment to speak
     assert says(s.handle(Tick(), 5.0 + menu.GROUP_GAP - 0.1)) == []
@@ -74,9 +75,9 @@ def test_list_reads_a_group_waits_for_the_user_then_the_next():
 
 def test_speaking_between_groups_stops_the_list():
     s, _ = started()
-    first = [a for a in s.handle(Do("menu"), 1.0) if isinstance(a, Say)][0]
+    first = [a for a in s.handle(Command("menu"), 1.0) if isinstance(a, Say)][0]
     s.handle(SpeechDone(first.id), 5.0)
-    actions = s.handle(Do("open", "item-9"), 5.5)
+    actions = s.handle(Command("open", "item-9"), 5.5)
     assert says(actions)[0] == "Item 9" and s.state.listing == []
     later = says(s.handle(Tick(), 5.5 + menu.GROUP_GAP + 1.0))
     assert not set(later) & set(menu.groups(ELEVEN))
@@ -84,8 +85,8 @@ def test_speaking_between_groups_stops_the_list():
 
 def test_stop_during_the_list_stops_only_the_list():
     s, _ = started()
-    s.handle(Do("menu"), 1.0)
-    actions = s.handle(Do("stop"), 2.0)
+    s.handle(Command("menu"), 1.0)
+    actions = s.handle(Command("stop"), 2.0)
     assert any(isinstance(a, StopAudio) for a in actions) and s.mode == "menu"
     assert says(actions) == [f"All right. {menu.prompt(True)}"]
 
@@ -146,7 +147,7 @@ def test_two_digit_steps_inside_an_item():
 def test_not_listening_speaks_of_keys():
     s, actions = started(listening=False)
     assert says(actions)[-1] == menu.prompt(False) and "press l" in menu.prompt(False)
-    assert "type the number" in says(s.handle(Do("help"), 1.0))[0]
+    assert "type the number" in says(s.handle(Command("help"), 1.0))[0]
     s.handle(Key("3"), 2.0)
     s.handle(SpeechDone(s.state.awaiting), 3.0)
     paused = says(s.handle(Key(" "), 5.0))
@@ -157,20 +158,20 @@ def test_not_listening_speaks_of_keys():
 
 def test_listening_speaks_of_commands():
     s, _ = started()
-    help_text = says(s.handle(Do("help"), 1.0))[0]
+    help_text = says(s.handle(Command("help"), 1.0))[0]
     assert "Say the name of a topic" in help_text and "Keys" not in help_text
-    s.handle(Do("open", "item-3"), 2.0)
+    s.handle(Command("open", "item-3"), 2.0)
     s.handle(SpeechDone(s.state.awaiting), 3.0)
-    assert says(s.handle(Do("pause"), 5.0)) == ["Paused. Say go, or keep going, to go on, or main menu to choose something else."]
+    assert says(s.handle(Command("pause"), 5.0)) == ["Paused. Say go, or keep going, to go on, or main menu to choose something else."]
 
 
 def test_where_says_the_steps_spoken_title():
     s, _ = started(LIBRARY.items)
-    s.handle(Do("open", "self-massage"), 1.0)
+    s.handle(Command("open", "self-massage"), 1.0)
     s.handle(SpeechDone(s.state.awaiting), 3.0)
     s.handle(Tick(), 5.0)
-    s.handle(Do("step", 3), 6.0)
-    text = says(s.handle(Do("where"), 7.0))[0]
+    s.handle(Command("step", 3), 6.0)
+    text = says(s.handle(Command("where"), 7.0))[0]
     assert text.startswith("Step 3 of 10 of Gentle self massage. Which way your hands move.")
     assert "direction" not in text
 

@@ -10,7 +10,7 @@ from voice_guide.adapters.piper_tts import ENV_VOICE, PiperSynthesizer, PiperUna
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.speaking.render import render_item
-from voice_guide.speaking.speech import choose_synthesizer, open_synthesizer
+from voice_guide.wiring import open_engine, open_synthesizer
 
 
 @pytest.fixture(scope="module")
@@ -62,9 +62,37 @@ def test_a_missing_or_damaged_voice_file_is_reported(tmp_path):
     assert "setup.sh" in str(err.value)
 
 
+def _voice(folder, change: str, value) -> "Path":
+    """The packaged voice (its model linked) with one value of its config changed, as JSON text."""
+    from voice_guide.adapters.piper_tts import voice_files
+
+    model, config = voice_files()
+    data = json.loads(config.read_text())
+    part, name = change.split(".")
+    data[part][name] = "VALUE"
+    (folder / "x.onnx").symlink_to(model)
+    (folder / "x.onnx.json").write_text(json.dumps(data).replace('"VALUE"', value))
+    return folder / "x.onnx"
+
+
+@pytest.mark.parametrize("change, value, why", [
+    ("audio.sample_rate", "0", "audio.sample_rate must be 4000 to 384000 samples a second (a whole number), not 0"),
+    ("audio.sample_rate", '"x"', "audio.sample_rate must be 4000 to 384000"),
+    ("audio.sample_rate", "1", "audio.sample_rate must be 4000 to 384000"),
+    ("audio.sample_rate", "1e9", "audio.sample_rate must be 4000 to 384000"),
+    ("inference.length_scale", "1e6", "inference.length_scale must be 0.25 to 4, not 1000000.0"),
+    ("inference.noise_scale", "NaN", "inference.noise_scale must be 0 to 2, not nan"),
+])
+def test_a_voice_config_out_of_range_is_refused_before_the_voice_loads(tmp_path, change, value, why):
+    """Issue 17 item 3: such a config gave tracebacks, 4-12 GB, doctor's "ok" or a silent track."""
+    with pytest.raises(PiperUnavailable) as err:
+        PiperSynthesizer(_voice(tmp_path, change, value))
+    assert f"its config x.onnx.json is unusable ({why}" in str(err.value), err.value
+
+
 def test_piper_is_the_default_voice():
-    choice = choose_synthesizer(settings_mod.Settings())
-    assert choice.synthesizer.name.startswith("piper:") and choice.notice == ""
+    synthesizer, choice = open_engine("voice", "piper", settings_mod.Settings())
+    assert synthesizer.name.startswith("piper:") and synthesizer.notice == choice.notice == ""
     assert "default" in choice.reason
 
 
@@ -75,19 +103,19 @@ def test_a_broken_piper_falls_back_to_the_espeak_voice_saying_why_once(tmp_path,
     try:
         assert synth.name == "pyttsx3"
         assert synth.notice.startswith("The Piper voice could not be loaded") and synth.notice.count(".") >= 1
-        assert "cannot be loaded" in synth.reason
+        assert "could not be loaded" in synth.reason and "espeak-ng voice" in synth.reason
     finally:
         synth.close()
 
 
 @pytest.mark.parametrize("name, engine", [("pyttsx3", "pyttsx3"), ("espeak-ng", "espeak-ng")])
 def test_the_old_voice_is_still_chosen_by_the_setting(name, engine):
-    choice = choose_synthesizer(settings_mod.Settings(synthesizer=name))
+    synthesizer, choice = open_engine("voice", name, settings_mod.Settings(synthesizer=name))
     try:
-        assert choice.synthesizer.name == engine and choice.notice == ""
+        assert synthesizer.name == engine and synthesizer.notice == choice.notice == ""
         assert name in choice.reason
     finally:
-        choice.synthesizer.close()
+        synthesizer.close()
 
 
 def test_a_version_1_settings_file_gets_the_new_default_voice(tmp_path):

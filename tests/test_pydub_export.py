@@ -12,7 +12,7 @@ import pytest
 from voice_guide.adapters.pydub_export import PydubEncoder, check_format, decode, read_tags
 from voice_guide.audio import Audio, tone
 from voice_guide.errors import ExportError, WriteError
-from voice_guide.engines import ALBUM, FORMATS, Chapter, Tags
+from voice_guide.export.tracks import ALBUM, FORMATS, Chapter, Tags
 
 needs_ffmpeg = pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg not installed")
 RATE = 22050
@@ -102,7 +102,7 @@ from pathlib import Path
 import numpy as np
 from voice_guide.adapters.pydub_export import PydubEncoder
 from voice_guide.audio import Audio, wav_bytes
-from voice_guide.engines import Tags
+from voice_guide.export.tracks import Tags
 from voice_guide.errors import WriteError
 audio = Audio(np.zeros(22050, dtype=np.float32), 22050)
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit then fails with EFBIG

@@ -6,7 +6,8 @@ import pytest
 
 from voice_guide.content.model import Item, Step
 from voice_guide.session.machine import Session
-from voice_guide.session.events import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Do, Enrol, EnrolDone,
+from voice_guide.understanding.command import Command
+from voice_guide.session.events import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone,
                                         Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SetVoice, SpeechDone,
                                         StopAudio, Tick)
 from voice_guide.timeline import CUE_SECONDS, TITLE_GAP
@@ -78,7 +79,7 @@ def at(state: str) -> Driver:
     d.record(d.s.start(d.now))
     if state == "menu":
         return d
-    d.event(Do("open", "mini"))
+    d.event(Command("open", "mini"))
     if state == "title":
         return d
     d.finish_speech()  # title
@@ -90,65 +91,65 @@ def at(state: str) -> Driver:
     if state == "holding":
         return d
     if state == "paused":
-        d.event(Do("pause"))
+        d.event(Command("pause"))
         return d
     if state == "confirming":
-        d.event(Do("menu"))
+        d.event(Command("menu"))
         return d
     raise ValueError(state)
 
 
 CASES = [
     # start state, event, mode after, a sentence said (or "" for none), an action type expected
-    ("menu", Do("open", "mini"), "speaking", "Mini session", Say),
-    ("menu", Do("stop"), "confirming", "Close the guide?", PlayCue),
+    ("menu", Command("open", "mini"), "speaking", "Mini session", Say),
+    ("menu", Command("stop"), "confirming", "Close the guide?", PlayCue),
     ("menu", Key("1"), "speaking", "A tip", Say),
-    ("menu", Do("step", 2), "speaking", "Mini session", Say),
-    ("menu", Do("suggestion", 2), "speaking", "Eat well.", Say),
-    ("menu", Do("next"), "menu", "Say a topic or a session, or say list to hear them all.", Say),
-    ("menu", Do("help"), "menu", "Say the name of a topic", Say),
-    ("speaking", Do("pause"), "paused", "Paused.", StopAudio),
-    ("speaking", Do("next"), "speaking", "Let your face rest.", StopAudio),
-    ("speaking", Do("where"), "speaking", "Step 1 of 3 of Mini session.", StopAudio),
-    ("holding", Do("pause"), "paused", "Paused.", StopAudio),
-    ("holding", Do("stop"), "paused", "Paused.", StopAudio),
-    ("holding", Do("next"), "speaking", "Let your face rest.", SaveProgress),
-    ("holding", Do("back"), "speaking", "Sit comfortably", SaveProgress),
-    ("holding", Do("repeat"), "speaking", "Sit comfortably", SaveProgress),
-    ("holding", Do("step", 3), "speaking", "Open your eyes slowly.", SaveProgress),
-    ("holding", Do("step", 9), "holding", "There are 3 steps", Say),
-    ("holding", Do("menu"), "confirming", "Leave Mini session and go to the menu?", StopAudio),
-    ("holding", Do("open", "tip"), "confirming", "Leave Mini session and open A tip?", StopAudio),
-    ("holding", Do("open", "mini"), "holding", "This is Mini session.", Say),
-    ("holding", Do("where"), "holding", "Step 1 of 3 of Mini session.", Say),
-    ("holding", Do("help"), "holding", "You can say wait, or pause, next", Say),
-    ("holding", Do("slower"), "holding", "Slower.", SetVoice),
-    ("holding", Do("louder"), "holding", "That is the loudest I can speak.", Say),
-    ("holding", Do("quieter"), "holding", "Quieter.", SetVoice),
-    ("holding", Do("yes"), "holding", "There is no question to answer.", Say),
-    ("holding", Do("suggestion", 1), "confirming", "Leave Mini session and go to suggestion 1", StopAudio),
-    ("holding", Ask((Do("pause"), Do("next"))), "confirming", "Pause, or next? Say the first, the second, or no.", PlayCue),
+    ("menu", Command("step", 2), "speaking", "Mini session", Say),
+    ("menu", Command("suggestion", 2), "speaking", "Eat well.", Say),
+    ("menu", Command("next"), "menu", "Say a topic or a session, or say list to hear them all.", Say),
+    ("menu", Command("help"), "menu", "Say the name of a topic", Say),
+    ("speaking", Command("pause"), "paused", "Paused.", StopAudio),
+    ("speaking", Command("next"), "speaking", "Let your face rest.", StopAudio),
+    ("speaking", Command("where"), "speaking", "Step 1 of 3 of Mini session.", StopAudio),
+    ("holding", Command("pause"), "paused", "Paused.", StopAudio),
+    ("holding", Command("stop"), "paused", "Paused.", StopAudio),
+    ("holding", Command("next"), "speaking", "Let your face rest.", SaveProgress),
+    ("holding", Command("back"), "speaking", "Sit comfortably", SaveProgress),
+    ("holding", Command("repeat"), "speaking", "Sit comfortably", SaveProgress),
+    ("holding", Command("step", 3), "speaking", "Open your eyes slowly.", SaveProgress),
+    ("holding", Command("step", 9), "holding", "There are 3 steps", Say),
+    ("holding", Command("menu"), "confirming", "Leave Mini session and go to the menu?", StopAudio),
+    ("holding", Command("open", "tip"), "confirming", "Leave Mini session and open A tip?", StopAudio),
+    ("holding", Command("open", "mini"), "holding", "This is Mini session.", Say),
+    ("holding", Command("where"), "holding", "Step 1 of 3 of Mini session.", Say),
+    ("holding", Command("help"), "holding", "You can say wait, or pause, next", Say),
+    ("holding", Command("slower"), "holding", "Slower.", SetVoice),
+    ("holding", Command("louder"), "holding", "That is the loudest I can speak.", Say),
+    ("holding", Command("quieter"), "holding", "Quieter.", SetVoice),
+    ("holding", Command("yes"), "holding", "There is no question to answer.", Say),
+    ("holding", Command("suggestion", 1), "confirming", "Leave Mini session and go to suggestion 1", StopAudio),
+    ("holding", Ask((Command("pause"), Command("next"))), "confirming", "Pause, or next? Say the first, the second, or no.", PlayCue),
     ("holding", NotUnderstood(), "holding", "Sorry, I did not catch that.", PlayCue),
     ("holding", DeviceLost(), "paused", "I can't hear the microphone any more, so I have paused.", StopAudio),
     ("holding", Key(" "), "paused", "Paused.", StopAudio),
     ("holding", Key("n"), "speaking", "Let your face rest.", SaveProgress),
     ("holding", Key("+"), "holding", "Faster.", SetVoice),
     ("holding", Key("q"), "finished", "Goodbye.", SaveProgress),
-    ("paused", Do("resume"), "holding", "Going on.", Say),
+    ("paused", Command("resume"), "holding", "Going on.", Say),
     ("paused", Key(" "), "holding", "Going on.", Say),
-    ("paused", Do("toggle"), "holding", "Going on.", Say),  # a switch's sound
-    ("speaking", Do("toggle"), "paused", "Paused.", StopAudio),
-    ("paused", Do("pause"), "paused", "Paused.", Say),
-    ("paused", Do("stop"), "confirming", "Leave Mini session and go to the menu?", PlayCue),
-    ("paused", Do("help"), "paused", "Say go, or keep going, to go on.", Say),
-    ("paused", Do("next"), "speaking", "Let your face rest.", SaveProgress),
-    ("confirming", Do("yes"), "menu", "Say a topic or a session", Say),
-    ("confirming", Do("no"), "holding", "All right.", Say),
+    ("paused", Command("toggle"), "holding", "Going on.", Say),  # a switch's sound
+    ("speaking", Command("toggle"), "paused", "Paused.", StopAudio),
+    ("paused", Command("pause"), "paused", "Paused.", Say),
+    ("paused", Command("stop"), "confirming", "Leave Mini session and go to the menu?", PlayCue),
+    ("paused", Command("help"), "paused", "Say go, or keep going, to go on.", Say),
+    ("paused", Command("next"), "speaking", "Let your face rest.", SaveProgress),
+    ("confirming", Command("yes"), "menu", "Say a topic or a session", Say),
+    ("confirming", Command("no"), "holding", "All right.", Say),
     ("confirming", Key("y"), "menu", "Say a topic or a session", Say),
     ("confirming", Key("n"), "holding", "All right.", Say),
-    ("confirming", Do("repeat"), "confirming", "Leave Mini session and go to the menu?", Say),
-    ("confirming", Do("help"), "confirming", "Say yes or no.", Say),
-    ("confirming", Do("pause"), "paused", "Paused.", StopAudio),
+    ("confirming", Command("repeat"), "confirming", "Leave Mini session and go to the menu?", Say),
+    ("confirming", Command("help"), "confirming", "Say yes or no.", Say),
+    ("confirming", Command("pause"), "paused", "Paused.", StopAudio),
 ]
 
 
@@ -164,23 +165,23 @@ def test_event_in_state(state, event, mode, said, kind):
 
 def test_choice_question_takes_the_answer_or_its_number():
     d = at("holding")
-    d.event(Ask((Do("pause"), Do("next"))))
-    d.event(Do("next"))
+    d.event(Ask((Command("pause"), Command("next"))))
+    d.event(Command("next"))
     assert d.s.mode == "speaking" and d.s.state.step == 1
     d = at("holding")
-    d.event(Ask((Do("pause"), Do("next"))))
-    d.event(Do("suggestion", 1))
+    d.event(Ask((Command("pause"), Command("next"))))
+    d.event(Command("suggestion", 1))
     assert d.s.mode == "paused"
 
 
 def test_another_command_instead_of_an_answer_is_done():
     d = at("holding")
-    d.event(Ask((Do("pause"), Do("open", "tip"))))
+    d.event(Ask((Command("pause"), Command("open", "tip"))))
     assert "Pause, or A tip? Say the first, the second, or no." in says([a for _, a in d.log])
-    d.event(Do("where"))
+    d.event(Command("where"))
     assert d.s.mode == "holding" and d.s.state.question is None
-    d.event(Ask((Do("pause"), Do("next"))))
-    assert says(d.event(Do("yes"))) == ["Pause, or next? Say the first, the second, or no."]
+    d.event(Ask((Command("pause"), Command("next"))))
+    assert says(d.event(Command("yes"))) == ["Pause, or next? Say the first, the second, or no."]
 
 
 def test_reprompt_is_said_once_then_only_the_cue():
@@ -188,22 +189,22 @@ def test_reprompt_is_said_once_then_only_the_cue():
     first, second = d.event(NotUnderstood()), d.event(NotUnderstood())
     assert says(first) and not says(second)
     assert PlayCue("not-understood") in second
-    d.event(Do("where"))
+    d.event(Command("where"))
     assert says(d.event(NotUnderstood()))
 
 
 def test_nothing_destructive_without_yes():
     """Leaving a running session, opening another item or quitting by voice needs a spoken yes."""
-    for command in (Do("menu"), Do("open", "tip"), Do("suggestion", 1)):
+    for command in (Command("menu"), Command("open", "tip"), Command("suggestion", 1)):
         d = at("holding")
         d.event(command)
         assert d.s.state.item is MINI and d.s.mode == "confirming"
-        d.event(Do("no"))
+        d.event(Command("no"))
         assert d.s.state.item is MINI and d.s.mode == "holding"
     d = at("menu")
-    d.event(Do("stop"))
+    d.event(Command("stop"))
     assert not any(isinstance(a, Finished) for _, a in d.log)
-    d.event(Do("yes"))
+    d.event(Command("yes"))
     assert d.s.mode == "finished" and isinstance(d.log[-1][1], Finished)
 
 
@@ -211,8 +212,8 @@ def test_hold_keeps_counting_while_the_user_talks():
     d = at("holding")
     start = d.now
     d.now += 1.0
-    d.event(Do("where"))
-    d.event(Do("help"))
+    d.event(Command("where"))
+    d.event(Command("help"))
     d.now = start + 1.99
     d.event(Tick())
     assert d.s.mode == "holding"
@@ -225,11 +226,11 @@ def test_pause_freezes_the_hold_and_resume_goes_on_from_there():
     d = at("holding")
     start = d.now
     d.now += 0.5
-    d.event(Do("pause"))
+    d.event(Command("pause"))
     d.now += 1000.0
     d.event(Tick())
     assert d.s.mode == "paused"
-    d.event(Do("resume"))
+    d.event(Command("resume"))
     resumed = d.now
     d.now = resumed + 1.49
     d.event(Tick())
@@ -241,8 +242,8 @@ def test_pause_freezes_the_hold_and_resume_goes_on_from_there():
 
 def test_pause_mid_sentence_says_the_sentence_again_from_its_start():
     d = at("speaking")
-    d.event(Do("pause"))
-    actions = d.event(Do("resume"))
+    d.event(Command("pause"))
+    actions = d.event(Command("resume"))
     assert "Sit comfortably and close your eyes." in says(actions)
     assert d.s.state.awaiting is not None
 
@@ -250,7 +251,7 @@ def test_pause_mid_sentence_says_the_sentence_again_from_its_start():
 def test_session_lasts_its_planned_length_with_chimes_and_halfway():
     d = at("menu")
     start = d.now
-    d.event(Do("open", "mini"))
+    d.event(Command("open", "mini"))
     d.run(until=1000)
     assert d.s.mode == "menu"
     finish = next(t for t, a in d.log if isinstance(a, ClearProgress))
@@ -270,7 +271,7 @@ def test_session_lasts_its_planned_length_with_chimes_and_halfway():
 def test_a_rate_change_keeps_the_planned_length():
     d = at("holding")
     start = d.now - length("Sit comfortably and close your eyes.", 120) - TITLE_GAP - length("Mini session", 120)
-    d.event(Do("slower"))
+    d.event(Command("slower"))
     assert d.s.state.rate == 100
     d.run(until=1000)
     finish = next(t for t, a in d.log if isinstance(a, ClearProgress))
@@ -280,8 +281,8 @@ def test_a_rate_change_keeps_the_planned_length():
 def test_rate_stays_within_limits():
     d = Driver(Session(ITEMS, length, rate=290))
     d.record(d.s.start(0.0))
-    d.event(Do("faster"))
-    actions = d.event(Do("faster"))
+    d.event(Command("faster"))
+    actions = d.event(Command("faster"))
     assert d.s.state.rate == 300 and "That is the fastest I can speak." in says(actions)
 
 
@@ -299,16 +300,16 @@ def test_resume_offer_yes_goes_on_from_the_saved_step():
     actions = d.record(d.s.start(0.0, resume=(MINI, 1)))
     assert says(actions)[0] == "Hello, this is voice guide."
     assert "Last time you were at step 2 of 3 of Mini session." in says(actions)[-1]
-    actions = d.event(Do("yes"))
+    actions = d.event(Command("yes"))
     assert says(actions) == ["Let your face rest."] and d.s.state.step == 1
 
 
 def test_resume_offer_no_clears_and_lists_the_menu():
     d = Driver(new())
     d.record(d.s.start(0.0, resume=(MINI, 1)))
-    d.event(Do("next"))
+    d.event(Command("next"))
     assert d.s.mode == "confirming"
-    actions = d.event(Do("no"))
+    actions = d.event(Command("no"))
     assert ClearProgress(MINI.name) in actions and d.s.mode == "menu"
 
 
@@ -345,7 +346,7 @@ def test_notices_are_said_first_and_once():
     d = Driver(new())
     actions = d.record(d.s.start(0.0, notices=["No Vosk model; using the built-in recogniser."]))
     assert says(actions)[0] == "No Vosk model; using the built-in recogniser."
-    d.event(Do("open", "tip"))
+    d.event(Command("open", "tip"))
     d.run(until=100)
     assert sum("Vosk" in t for t in says([a for _, a in d.log])) == 1
 
@@ -367,7 +368,7 @@ def test_no_microphone_at_start_is_said_without_pausing():
 def test_no_microphone_and_no_keyboard_says_only_what_is_true():
     d = Driver(Session(ITEMS, length, rate=120, listening=True, keys=False))
     d.record(d.s.start(d.now))
-    d.event(Do("open", "mini"))
+    d.event(Command("open", "mini"))
     (said,) = says(d.event(DeviceLost(at_start=True)))
     assert said == "I cannot find a microphone or a keyboard, so I will only speak."
 
@@ -383,7 +384,7 @@ def test_in_key_mode_nothing_tells_the_user_to_say_a_word():
 def test_finished_ignores_everything():
     d = at("holding")
     d.event(Key("q"))
-    assert d.event(Do("resume")) == [] and d.event(Tick()) == []
+    assert d.event(Command("resume")) == [] and d.event(Tick()) == []
 
 
 def test_where_in_a_long_hold_says_the_time_left():
@@ -393,7 +394,7 @@ def test_where_in_a_long_hold_says_the_time_left():
     d.finish_speech()  # and now its long fill hold
     assert d.s.mode == "holding" and d.s.state.step == 1
     d.now += 10.0
-    text = says(d.event(Do("where")))[0]
+    text = says(d.event(Command("where")))[0]
     left = d.s.state.hold.length - 10.0
     assert text == f"Step 2 of 3 of Mini session. Your face at rest. About {round(left)} seconds left in this step."
 
@@ -410,7 +411,7 @@ def test_opening_measures_only_what_it_says_first():
 
     d = Driver(Session(ITEMS, counting, rate=120))
     d.record(d.s.start(0.0))
-    d.event(Do("open", "mini"))
+    d.event(Command("open", "mini"))
     assert measured == []
     d.finish_speech()
     d.now += TITLE_GAP
@@ -440,7 +441,7 @@ def test_every_item_of_the_library_runs_to_its_end():
         assert saved == [0, *range(len(item.steps))], item.name
 
 
-@pytest.mark.parametrize("event", [Key("2"), Do("stop"), Do("pause"), Do("open", "tip")])
+@pytest.mark.parametrize("event", [Key("2"), Command("stop"), Command("pause"), Command("open", "tip")])
 def test_in_the_menu_an_answer_cuts_the_list_at_once(event):
     d = at("menu")
     assert isinstance(d.event(event)[0], StopAudio)
@@ -450,11 +451,11 @@ def test_in_the_menu_an_answer_cuts_the_list_at_once(event):
 
 TEACH = [
     # start state, the command, the question asked, the Enrol action after "yes"
-    ("menu", Do("teach", "pause"), "Shall I learn how you say pause? Say yes or no.", Enrol(("pause",))),
-    ("holding", Do("teach", "pause"), "Shall I learn how you say pause? Say yes or no.", Enrol(("pause",))),
-    ("paused", Do("teach"), "Shall I learn how you say my commands? It takes about three minutes. "
+    ("menu", Command("teach", "pause"), "Shall I learn how you say pause? Say yes or no.", Enrol(("pause",))),
+    ("holding", Command("teach", "pause"), "Shall I learn how you say pause? Say yes or no.", Enrol(("pause",))),
+    ("paused", Command("teach"), "Shall I learn how you say my commands? It takes about three minutes. "
                            "Say yes or no.", Enrol(())),
-    ("speaking", Do("teach", "no"), "Shall I learn how you say no? Say yes or no.", Enrol(("no",))),
+    ("speaking", Command("teach", "no"), "Shall I learn how you say no? Say yes or no.", Enrol(("no",))),
 ]
 
 
@@ -463,10 +464,10 @@ def test_teaching_a_word_is_confirmed_waits_for_the_player_and_comes_back(state,
     d = at(state)
     step = d.s.state.step
     assert says(d.event(command)) == [question] and d.s.mode == "confirming"
-    actions = d.event(Do("yes"))
+    actions = d.event(Command("yes"))
     assert enrol in actions and d.s.mode == "enrolling"
     d.now += 120.0  # the whole enrolment: nothing moves on meanwhile
-    for event in (Tick(), Do("next"), Key("n"), DeviceBack()):
+    for event in (Tick(), Command("next"), Key("n"), DeviceBack()):
         assert d.event(event) == [] and d.s.mode == "enrolling"
     back = says(d.event(EnrolDone(enrolled=enrol.commands)))
     if state == "menu":
@@ -474,14 +475,14 @@ def test_teaching_a_word_is_confirmed_waits_for_the_player_and_comes_back(state,
     else:
         assert d.s.mode == "paused" and d.s.state.step == step
         assert back[0].startswith("Back to where we were. ") and back[0].endswith("Say go, or keep going, to go on.")
-        d.event(Do("resume"))
+        d.event(Command("resume"))
         assert d.s.mode in ("speaking", "holding") and d.s.state.step == step
 
 
 def test_no_to_teaching_goes_on_where_it_was():
     d = at("holding")
-    d.event(Do("teach", "pause"))
-    d.event(Do("no"))
+    d.event(Command("teach", "pause"))
+    d.event(Command("no"))
     assert d.s.mode == "holding" and not any(isinstance(a, Enrol) for _, a in d.log)
 
 
@@ -489,22 +490,22 @@ def test_a_frozen_hold_keeps_its_time_through_teaching():
     d = at("holding")
     d.now += 1.0
     d.event(Tick())
-    d.event(Do("teach", "stop"))
-    d.event(Do("yes"))
+    d.event(Command("teach", "stop"))
+    d.event(Command("yes"))
     d.now += 200.0
     d.event(EnrolDone(enrolled=("stop",)))
-    d.event(Do("resume"))
+    d.event(Command("resume"))
     assert d.s.mode == "holding" and d.s.state.hold.at(d.now) == pytest.approx(1.0)
 
 
 def test_teaching_without_a_microphone_says_so():
     d = at("paused")
     d.event(DeviceLost())
-    assert says(d.event(Do("teach", "pause"))) == ["I can't learn your voice without a microphone."]
+    assert says(d.event(Command("teach", "pause"))) == ["I can't learn your voice without a microphone."]
     assert d.s.mode == "paused"
     e = at("menu")
-    e.event(Do("teach"))
-    e.event(Do("yes"))
+    e.event(Command("teach"))
+    e.event(Command("yes"))
     back = says(e.event(EnrolDone(no_microphone=True)))
     assert back == ["I can't learn your voice without a microphone. Back to the menu. Say a topic or a session, "
                     "or say list to hear them all."]
@@ -529,7 +530,7 @@ def _unanswered(d: Driver, seconds: float = 60.0) -> list[str]:
     return says([a for _, a in d.log])[said_before:]
 
 
-@pytest.mark.parametrize("ask", [Ask((Do("pause"), Do("next"))), Do("menu"), Do("open", "tip"), Do("teach")])
+@pytest.mark.parametrize("ask", [Ask((Command("pause"), Command("next"))), Command("menu"), Command("open", "tip"), Command("teach")])
 def test_a_question_in_a_session_left_unanswered_goes_on_paused_with_how_to_go_on(ask):
     d = at("holding")
     step, asked_at = d.s.state.step, d.now
@@ -541,22 +542,22 @@ def test_a_question_in_a_session_left_unanswered_goes_on_paused_with_how_to_go_o
     from voice_guide.session.core import ANSWER_SECONDS
 
     assert d.now - asked_at <= ANSWER_SECONDS + 10  # the question's own words, then the wait
-    d.event(Do("resume"))
+    d.event(Command("resume"))
     assert d.s.mode == "holding"  # back exactly where it was
 
 
 def test_an_unanswered_question_in_key_mode_speaks_of_keys():
     d = Driver(Session(ITEMS, length, rate=120, listening=False))
     d.record(d.s.start(d.now))
-    d.event(Do("open", "mini"))
+    d.event(Command("open", "mini"))
     d.finish_speech()
-    d.event(Do("menu"))
+    d.event(Command("menu"))
     assert _unanswered(d) == ["No answer, so we are paused. Press space to go on."]
 
 
 def test_an_unanswered_question_at_the_menu_goes_back_to_the_menu():
     d = at("menu")
-    d.event(Do("stop"))
+    d.event(Command("stop"))
     assert d.s.mode == "confirming"
     said = _unanswered(d)
     assert said == ["No answer. Say a topic or a session, or say list to hear them all."]
@@ -576,7 +577,7 @@ def test_an_unanswered_offer_to_go_on_goes_on_and_keeps_the_place():
 def test_a_question_cut_short_still_times_out():
     """No SpeechDone for the question (cut off, or the player lost it): it times out all the same."""
     d = at("holding")
-    d.event(Do("menu"))
+    d.event(Command("menu"))
     end = d.now + 60
     while d.now < end and d.s.mode == "confirming":
         d.now += 0.5
@@ -588,9 +589,9 @@ def test_asking_again_gives_the_full_time_to_answer():
     from voice_guide.session.core import ANSWER_SECONDS
 
     d = at("holding")
-    d.event(Do("menu"))
+    d.event(Command("menu"))
     _unanswered(d, seconds=ANSWER_SECONDS - 1)
-    d.event(Do("repeat"))  # the question is said again: the wait starts again after it
+    d.event(Command("repeat"))  # the question is said again: the wait starts again after it
     assert d.s.mode == "confirming"
     _unanswered(d, seconds=ANSWER_SECONDS - 1)
     assert d.s.mode == "confirming"
@@ -602,22 +603,22 @@ def test_asking_again_gives_the_full_time_to_answer():
 def test_which_one_questions_say_how_to_answer_and_take_ordinals():
     d = at("holding")
     step = d.s.state.step
-    d.event(Ask((Do("pause"), Do("next"), Do("back"))))
+    d.event(Ask((Command("pause"), Command("next"), Command("back"))))
     assert says([a for _, a in d.log])[-1] == "Pause, or next, or back? Say the first, the second, the third, or no."
-    d.event(Do("choice", 2))
+    d.event(Command("choice", 2))
     assert d.s.state.question is None and d.s.state.step == step + 1  # "next"
 
 
 def test_an_ordinal_with_no_question_answers_nothing():
     d = at("holding")
-    assert says(d.event(Do("choice", 1))) == ["There is no question to answer. Say help to hear what you can say."]
+    assert says(d.event(Command("choice", 1))) == ["There is no question to answer. Say help to hear what you can say."]
 
 
 def test_a_question_does_not_time_out_while_the_user_is_speaking():
     from voice_guide.session.core import ANSWER_SECONDS
 
     d = at("holding")
-    d.event(Do("menu"))
+    d.event(Command("menu"))
     _unanswered(d, seconds=ANSWER_SECONDS - 1)
     for _ in range(30):  # three seconds of an answer being spoken
         d.now += 0.1

@@ -59,6 +59,8 @@ class LoadingRecognizer:
     nothing, so the keys still work."""
 
     name = "loading"
+    notice = ""
+    """Said through `tell` with the first utterance instead (see above)."""
 
     def __init__(self, open_recognizer: Callable[[], Recognizer], tell: Callable[[str, bool], None]) -> None:
         self._recognizer = Deferred(open_recognizer, name="voice-guide-recogniser", start=False)
@@ -78,7 +80,7 @@ class LoadingRecognizer:
         except EngineError as err:
             self._once(f"{err} I will not hear you this time; use the keyboard, or question mark for help.", True)
             return []
-        self._once(getattr(recognizer, "notice", ""), False)
+        self._once(recognizer.notice, False)
         self.name = recognizer.name
         return recognizer.decode(audio)
 

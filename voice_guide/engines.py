@@ -10,15 +10,12 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Protocol, Sequence, runtime_checkable
+from typing import TYPE_CHECKING, Iterator, Protocol, runtime_checkable
 
 if TYPE_CHECKING:  # types only: the settings and the CLI load without numpy
     import numpy as np
 
     from voice_guide.audio import Audio
-    from voice_guide.content.model import Item
-    from voice_guide.hearing.matching import Match
-    from voice_guide.hearing.understand import Heard
 
 
 RATE_MIN, RATE_MAX = 80, 300
@@ -48,6 +45,10 @@ class Synthesizer(Protocol):
     """Turns text into audio (it never plays it)."""
 
     name: str
+    rate: int
+    """The sample rate of the sound it makes: a cached sound of another rate is not its own."""
+    notice: str
+    """One sentence to tell the user once when this voice stands in for the one wanted; else ""."""
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio: ...
 
@@ -85,6 +86,11 @@ class AudioOut(Protocol):
 
     def play(self, audio: Audio) -> Playback: ...
 
+    def prepare(self) -> None:
+        """Open the device ahead of the first sound (the wiring calls it in the background); may do
+        nothing."""
+        ...
+
 
 @runtime_checkable
 class AudioIn(Protocol):
@@ -110,6 +116,8 @@ class Recognizer(Protocol):
     """Decodes one utterance (16 kHz mono) into an n-best list, best first."""
 
     name: str
+    notice: str
+    """One sentence to tell the user once when this recogniser stands in for the one wanted; else ""."""
 
     def decode(self, audio: Audio) -> list[Hypothesis]: ...
 
@@ -129,66 +137,13 @@ class KeySource(Protocol):
     def close(self) -> None: ...
 
 
-class Refiner(Protocol):
-    """The user's own voice templates or switch sound: may replace the matcher's decision."""
-
-    def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
-        """The final match and how it was reached: "recogniser" (unchanged), "template" or "switch"."""
-        ...
-
-
-class Ears(Protocol):
-    """Turns one utterance into what it was taken to mean (`voice_guide.hearing.understand.Understander`)."""
-
-    personal: Refiner | None
-    """The user's enrolled voice, replaced when the guide has just learnt it."""
-
-    def understand(self, audio: Audio) -> Heard: ...
-
-
-class Library(Protocol):
-    items: tuple[Item, ...]
-
-    def get(self, name: str) -> Item: ...
-
-
-FORMATS = ("mp3", "ogg", "wav", "m4a")
-"""The audio formats export writes."""
-ALBUM = "voice-guide: facial palsy guide"
-ARTIST = "voice-guide"
-
-
 @dataclass(frozen=True)
-class Tags:
-    """What a track says about itself in a player."""
+class Found:
+    """Whether what an engine needs is on this machine (`wiring.ENGINES` asks each row's `find`)."""
 
-    title: str
-    track: int | None = None
-    total: int | None = None
-    album: str = ALBUM
-    artist: str = ARTIST
-    genre: str = "Speech"
-    comment: str = ""
-
-
-@dataclass(frozen=True)
-class Chapter:
-    """A named stretch of a sound, for chapter marks and 'where am I'."""
-
-    title: str
-    start: float
-    end: float
-
-
-class Encoder(Protocol):
-    """Writes one sound to one file; `voice_guide.adapters.pydub_export.PydubEncoder` in real use."""
-
-    name: str
-
-    def check(self, fmt: str) -> None:
-        """Raise ExportError now, before anything is rendered, when `fmt` cannot be written here."""
-        ...
-
-    def encode(self, audio: Audio, path: Path, fmt: str, tags: Tags, chapters: Sequence[Chapter] = ()) -> None:
-        """Write `audio` to `path` (a temporary file) as `fmt`, one `check` accepted; a full disk or a
-        refused write raises WriteError, anything else ExportError."""
+    ok: bool
+    why: str
+    """When found: why it would be used, as a phrase ("the built-in recogniser"); else what is
+    missing, as a sentence ("" when nobody asked for it, so nothing is said)."""
+    model: Path | None = None
+    """The model to open, for engines that take one."""

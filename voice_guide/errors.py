@@ -42,6 +42,16 @@ class DeviceError(EngineError):
     """No usable microphone or speaker, or one disappeared."""
 
 
+NO_OUTPUT = (
+    "No speaker or sound output was found. Plug in headphones or a speaker (or check that the sound "
+    "system is running), then try again; voice-guide doctor lists the devices it can see."
+)
+NO_INPUT = (
+    "No microphone was found. Plug in a microphone or headset (or check that the sound system is "
+    "running), then try again; voice-guide doctor lists the devices it can see."
+)
+
+
 class ModelError(EngineError):
     """A recogniser model is missing, unreadable or corrupt."""
 

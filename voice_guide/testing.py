@@ -13,7 +13,8 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from voice_guide.audio import Audio, tone, wav_bytes
-from voice_guide.engines import Chapter, Hypothesis, Tags, VoiceSettings
+from voice_guide.engines import Hypothesis, VoiceSettings
+from voice_guide.export.tracks import Chapter, Tags
 from voice_guide.errors import ExportError
 
 
@@ -22,6 +23,7 @@ class FakeSynthesizer:
     timing maths can be checked without an engine."""
 
     name = "fake"
+    notice = ""
 
     def __init__(self, rate: int = 22050) -> None:
         self.rate = rate
@@ -104,6 +106,9 @@ class MemoryAudioOut:
         self.played.append(playback)
         return playback
 
+    def prepare(self) -> None:
+        """Nothing to open ahead."""
+
 
 class ScriptedAudioIn:
     """A microphone that yields the given sound in fixed blocks, then (optionally) silence."""
@@ -127,6 +132,7 @@ class ScriptedRecognizer:
     """Answers each `decode` with the next scripted n-best list (empty once the script runs out)."""
 
     name = "scripted"
+    notice = ""
 
     def __init__(self, script: Iterable[Sequence[Hypothesis] | str]) -> None:
         self._script = deque(
@@ -205,6 +211,9 @@ class ClockAudioOut:
         playback = ClockPlayback(audio, self.clock, self.clock.now())
         self.played.append(playback)
         return playback
+
+    def prepare(self) -> None:
+        """Nothing to open ahead."""
 
     def sounding(self, start: float, seconds: float, rate: int) -> np.ndarray:
         """What a microphone beside the speaker hears from `start` for `seconds`, at `rate`."""

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from voice_guide.audio import Audio, wav_bytes
-from voice_guide.engines import FORMATS, Chapter, Tags
+from voice_guide.export.tracks import FORMATS, Chapter, Tags
 from voice_guide.errors import ExportError, WriteError
 from voice_guide.fileio import scratch_folder
 

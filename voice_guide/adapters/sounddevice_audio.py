@@ -20,7 +20,7 @@ from typing import Iterator
 import numpy as np
 
 from voice_guide.audio import Audio, resample
-from voice_guide.errors import DeviceError, EngineError
+from voice_guide.errors import NO_INPUT, NO_OUTPUT, DeviceError, EngineError
 
 BLOCK_SECONDS = 0.02
 """Output block length: how late a `stop()` may cut (plus the device's own buffer, which abort drops)."""
@@ -37,15 +37,6 @@ STALL_SECONDS = 3.0
 
 START_SECONDS = 8.0
 """Extra patience for a stream's first block: a sleeping sound server can take ~2 s to wake."""
-
-NO_OUTPUT = (
-    "No speaker or sound output was found. Plug in headphones or a speaker (or check that the sound "
-    "system is running), then try again; voice-guide doctor lists the devices it can see."
-)
-NO_INPUT = (
-    "No microphone was found. Plug in a microphone or headset (or check that the sound system is "
-    "running), then try again; voice-guide doctor lists the devices it can see."
-)
 
 
 _playing: "weakref.WeakSet[SounddevicePlayback]" = weakref.WeakSet()

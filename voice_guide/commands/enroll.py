@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from voice_guide import settings as settings_mod
 from voice_guide.engines import VoiceSettings
-from voice_guide.errors import DeviceError
+from voice_guide.errors import NO_INPUT, DeviceError
 from voice_guide.commands import devices_of, load_settings
 
 if TYPE_CHECKING:  # sound maths is imported when enrolling, so other commands start quickly
@@ -59,29 +59,27 @@ def _echo(text: str) -> None:
 
 def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
     """(synthesiser, speaker, listen) for this run."""
-    from voice_guide.hearing.enrollment import mic_listener, recordings_listener
+    from voice_guide.voice.enrollment import mic_listener, recordings_listener
 
     if args.input:
         from voice_guide.hearing.audio_files import read_utterance
 
         printed = PrintedPrompts()
         return printed, printed, recordings_listener([read_utterance(p) for p in args.input])
-    from voice_guide.adapters.sounddevice_audio import NO_INPUT
-
     devices = devices_of(args)
     inputs, _ = devices.listing()
     if not inputs:
         raise DeviceError(NO_INPUT + " To teach the guide from recordings instead, use --input FILE.wav ...")
     mic = devices.microphone(settings.input_device)
     synth = devices.synthesizer(settings)
-    if getattr(synth, "notice", ""):
+    if synth.notice:
         print(f"voice-guide: {synth.notice}", file=sys.stderr)
     return (synth, devices.speaker(settings.output_device),
             mic_listener(mic, settings.trailing_silence, settings.max_utterance))
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide.hearing.enrollment import Enroller, commands_to_enrol, forget, switch_off
+    from voice_guide.voice.enrollment import Enroller, commands_to_enrol, forget, switch_off
     from voice_guide.speaking.speech import voice_settings
 
     if args.forget:

@@ -16,7 +16,8 @@ import sys
 from typing import TYPE_CHECKING, Iterator, TextIO
 
 from voice_guide import fileio
-from voice_guide.engines import FORMATS, LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN
+from voice_guide.engines import LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN
+from voice_guide.export.tracks import FORMATS
 from voice_guide.export.plan import MAX_JOBS, default_jobs
 from voice_guide.commands import devices_of, library_of, load_settings
 
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
     progress = ConsoleProgress(sys.stderr, args.plain)
     with sigterm_stops():
         synth = devices.synthesizer(settings)
-        if getattr(synth, "notice", ""):
+        if synth.notice:
             print(f"voice-guide: {synth.notice}", file=sys.stderr)
         try:
             result = export_library(plan, synth, encoder, progress)

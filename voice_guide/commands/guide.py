@@ -21,7 +21,7 @@ from voice_guide.errors import StorageError, UsageError
 if TYPE_CHECKING:  # the guide's machinery is imported when it runs, so other commands start quickly
     from voice_guide.content.loader import Library
     from voice_guide.content.model import Item
-    from voice_guide.player import Player
+    from voice_guide.live.player import Player
     from voice_guide.wiring import Engines
 
 ORDER = 1
@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     """The guide with `engines` (fakes in tests), or with those `args.devices` opens (this machine's),
     reading `library` (else `args.library`, else the package's own)."""
     from voice_guide.hearing.listen import RecordingsIn
-    from voice_guide.player import Player
+    from voice_guide.live.player import Player
     from voice_guide.speaking.speech import voice_settings
     from voice_guide.speaking.text_only import SpeakerOrText
     from voice_guide.wiring import build_engines

@@ -13,7 +13,7 @@ from voice_guide.errors import AudioInputError, printable
 from voice_guide.commands import devices_of, library_of, load_settings
 
 if TYPE_CHECKING:  # hearing is imported when `hear` runs, so other commands start quickly
-    from voice_guide.hearing.understand import Heard
+    from voice_guide.understanding.understand import Heard
 
 ORDER = 40
 
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     understander, _, notices = open_hearing(settings, library_of(args).items, devices_of(args))
     for notice in notices:
         print(f"voice-guide: {notice}", file=sys.stderr)
-    notice = getattr(understander.recognizer, "notice", "")
+    notice = understander.recognizer.notice
     if notice:
         print(f"voice-guide: {notice}", file=sys.stderr)
     failed = 0

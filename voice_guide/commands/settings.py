@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import fields
-from typing import Callable
+from typing import TYPE_CHECKING
 
-from voice_guide import settings as settings_mod
+from voice_guide import paths, settings as settings_mod
 from voice_guide.errors import EngineError, UsageError
 from voice_guide.settings import Settings
 from voice_guide.commands import devices_of, load_settings
+
+if TYPE_CHECKING:
+    from voice_guide.wiring import Devices
 
 ORDER = 65
 NAMES = [f.name for f in fields(Settings) if f.name != "notice"]
@@ -32,15 +35,15 @@ def parse_value(name: str, text: str):
     return text
 
 
-def check_here(name: str, value, listing: Callable[[], tuple[list, list]]) -> None:
+def check_here(name: str, value, devices: Devices) -> None:
     """Refuse a device, voice or Vosk model this machine does not have, as far as it can tell (no
-    sound library or no espeak-ng: the value is taken unchecked); `listing()` gives the machine's
-    (microphones, speakers)."""
+    sound library or no espeak-ng: the value is taken unchecked); `devices` lists the machine's
+    microphones, speakers and voices."""
     if value is None:
         return
     if name in ("input_device", "output_device"):
         try:
-            inputs, outputs = listing()
+            inputs, outputs = devices.listing()
         except (EngineError, OSError):
             return
         devices = inputs if name == "input_device" else outputs
@@ -50,10 +53,8 @@ def check_here(name: str, value, listing: Callable[[], tuple[list, list]]) -> No
             listing = "; ".join(f"{d.index}: {d.name}" for d in devices) or "none"
             raise UsageError(f"There is no {kind} {value!r} on this computer. {kind.capitalize()}s: {listing}.")
     elif name == "voice":
-        from voice_guide.adapters.espeak_tts import list_voices
-
         try:
-            voices = list_voices()
+            voices = devices.voices()
         except EngineError:
             return
         wanted = str(value).split("+", 1)[0].strip().lower().replace("_", " ")
@@ -63,11 +64,9 @@ def check_here(name: str, value, listing: Callable[[], tuple[list, list]]) -> No
             raise UsageError(f"There is no voice called {value!r}; 'espeak-ng --voices=en' lists the English "
                              "voices (use its language, e.g. en-gb, or its name).")
     elif name == "vosk_model":
-        from pathlib import Path
+        from voice_guide.understanding.recognition import looks_like_vosk_model
 
-        from voice_guide.hearing.recognition import looks_like_vosk_model
-
-        if not looks_like_vosk_model(Path(value).expanduser()):
+        if not looks_like_vosk_model(paths.expand(value, "That Vosk model folder", "give the folder itself")):
             raise UsageError(f"{value} is not a Vosk model folder (it has no am/final.mdl); give the folder of "
                              "an unpacked model, or use: voice-guide model install ZIP_OR_FOLDER.")
 
@@ -85,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         if name not in NAMES:
             raise UsageError(f"There is no setting called {name!r}. Settings: {', '.join(NAMES)}.")
         value = parse_value(name, text)
-        check_here(name, value, devices_of(args).listing)
+        check_here(name, value, devices_of(args))
         current = current.with_changes(**{name: value})
         settings_mod.save(current)
     for name in NAMES:

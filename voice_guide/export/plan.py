@@ -17,7 +17,9 @@ from pathlib import Path
 from typing import Sequence
 
 from voice_guide.content.model import Item
-from voice_guide.engines import ALBUM, DEFAULT_LUFS, FORMATS, Encoder, Library, Tags, VoiceSettings
+from voice_guide.engines import DEFAULT_LUFS, VoiceSettings
+from voice_guide.export.tracks import ALBUM, FORMATS, Encoder, Tags
+from voice_guide.content.loader import Library
 from voice_guide.errors import ExportError, UsageError
 
 SINGLE_STEM = "voice-guide"

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 from voice_guide.audio import Audio
-from voice_guide.engines import ALBUM, FORMATS, Chapter, Encoder, Library, Synthesizer, Tags, VoiceSettings
+from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.export.tracks import ALBUM, FORMATS, Chapter, Encoder, Tags
+from voice_guide.content.loader import Library
 from voice_guide.errors import ExportError, WriteError
 from voice_guide.export.plan import CHAPTER_LIST, ExportPlan, PlannedTrack
 from voice_guide.export.records import Records, folder_lock, remove_legacy_files
@@ -208,7 +210,7 @@ class _Stoppable:
     """The synthesiser as the worker threads see it: once `stop` is set, the next sentence raises."""
 
     def __init__(self, inner: Synthesizer, stop: threading.Event) -> None:
-        self.inner, self.stop, self.name = inner, stop, inner.name
+        self.inner, self.stop, self.name, self.rate = inner, stop, inner.name, inner.rate
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         if self.stop.is_set():

@@ -6,7 +6,8 @@ from __future__ import annotations
 from voice_guide.session import menu, prompts
 from voice_guide.session.prompts import say
 from voice_guide.session.core import Machine
-from voice_guide.session.events import Ask, ClearProgress, Do, Enrol, EnrolDone, PlayCue
+from voice_guide.understanding.command import Command
+from voice_guide.session.events import Ask, ClearProgress, Enrol, EnrolDone, PlayCue
 from voice_guide.session.state import (ChoiceQuestion, LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion,
                                        SuggestionQuestion, TeachQuestion)
 
@@ -14,10 +15,10 @@ from voice_guide.session.state import (ChoiceQuestion, LeaveQuestion, OpenQuesti
 class Answering(Machine):
     """The running machine plus what answers do; `voice_guide.session.machine.Session` adds the commands."""
 
-    def _command(self, cmd: Do, now: float) -> None:
+    def _command(self, cmd: Command, now: float) -> None:
         raise NotImplementedError  # the commands are Session's
 
-    def _command_confirming(self, cmd: Do, now: float) -> None:
+    def _command_confirming(self, cmd: Command, now: float) -> None:
         s = self.state
         q = s.question
         assert q is not None
@@ -104,7 +105,7 @@ class Answering(Machine):
         text = f"{text[0].upper()}{text[1:]} {prompts.which_one(self.hears, len(options))}"
         self._confirm(ChoiceQuestion(text=text, options=options), now)
 
-    def _describe(self, cmd: Do) -> str:
+    def _describe(self, cmd: Command) -> str:
         if cmd.id == "open":
             item = self._find(cmd.arg)
             return item.title if item else str(cmd.arg)
@@ -114,7 +115,7 @@ class Answering(Machine):
             return say("question.choice_teach_one", command=cmd.arg) if cmd.arg else say("question.choice_teach_all")
         return cmd.id
 
-    def _pick(self, cmd: Do, now: float) -> bool:
+    def _pick(self, cmd: Command, now: float) -> bool:
         """An answer to a which-one question: one of the options, or its number."""
         s = self.state
         q = s.question
@@ -130,7 +131,7 @@ class Answering(Machine):
             return False
         s.question = None
         self._back_from(q, now, say=False)
-        self._command(Do(chosen.id, chosen.arg), now)
+        self._command(Command(chosen.id, chosen.arg), now)
         return True
 
     def _enrolled(self, done: EnrolDone, now: float) -> None:

@@ -6,29 +6,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from voice_guide.understanding.command import Command
+
 SayKind = Literal["title", "step", "halfway", "info", "prompt"]
 
 
 # ---- events -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Do:
-    """A command to carry out (`voice_guide.hearing.matching` finds them as `Command`, the same type): an id
-    from commands.toml, "open" (arg: item name), "step" or "suggestion" (arg: a number), "teach" (arg:
-    the one command to learn again, None for all)."""
-
-    id: str
-    arg: str | int | None = None
-
-    def __str__(self) -> str:
-        return self.id if self.arg is None else f"{self.id}:{self.arg}"
-
-
-@dataclass(frozen=True)
 class Ask:
     """Two or more commands scored too close to choose: ask which one was meant."""
 
-    options: tuple[Do, ...]
+    options: tuple[Command, ...]
 
 
 @dataclass(frozen=True)
@@ -97,7 +86,7 @@ class PlaceSaved:
     ok: bool
 
 
-Event = (Do | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone | Notice
+Event = (Command | Ask | NotUnderstood | Key | Tick | SpeechDone | DeviceLost | DeviceBack | EnrolDone | Notice
          | PlaceSaved)
 
 

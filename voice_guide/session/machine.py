@@ -6,7 +6,7 @@ it knows.
 
 Everything the guide does while it runs — reading a topic, leading a timed session, pausing, asking
 "are you sure?" — is decided here, so it can be tested in tables without devices, engines or threads.
-`voice_guide.player` feeds it events (commands heard, keys, clock ticks, "that sentence has finished")
+`voice_guide.live.player` feeds it events (commands heard, keys, clock ticks, "that sentence has finished")
 and carries out the actions it returns (speak, play a cue, cut the sound, save progress).
 
 Time only enters through the `now` passed with each event; a hold keeps counting while the user
@@ -23,7 +23,8 @@ from voice_guide.content.model import Item
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.session.keypad import ENTER
 from voice_guide.session.answers import Answering
-from voice_guide.session.events import (Action, Ask, DeviceBack, DeviceLost, Do, EnrolDone, Event, Key, Notice,
+from voice_guide.understanding.command import Command
+from voice_guide.session.events import (Action, Ask, DeviceBack, DeviceLost, EnrolDone, Event, Key, Notice,
                                         NotUnderstood, PlaceSaved, SetVoice, SpeechDone, StopAudio, Tick)
 from voice_guide.session.state import (LeaveQuestion, OpenQuestion, QuitQuestion, ResumeQuestion, SuggestionQuestion,
                                        TeachQuestion)
@@ -74,7 +75,7 @@ class Session(Answering):
         if isinstance(event, Tick):
             number = self.numbers.due(now)
             if number is not None:
-                self._command(Do("step", number), now)
+                self._command(Command("step", number), now)
             self._list_tick(now)
             if not event.hearing:
                 self._question_tick(now)
@@ -90,7 +91,7 @@ class Session(Answering):
                 self._question_said(min(now, event.at) if event.at is not None else now)
         elif isinstance(event, Key):
             self._key(event.char, now)
-        elif isinstance(event, Do):
+        elif isinstance(event, Command):
             self._command(event, now)
         elif isinstance(event, Ask):
             self._choice(event, now)
@@ -118,7 +119,7 @@ class Session(Answering):
         s = self.state
         number = None
         if s.mode == "confirming" and char in ("y", "n"):
-            self._command(Do("yes" if char == "y" else "no"), now)
+            self._command(Command("yes" if char == "y" else "no"), now)
         elif char.isdigit():
             if s.mode == "confirming":
                 number = int(char) or None
@@ -132,11 +133,11 @@ class Session(Answering):
             number = self.numbers.enter()
         elif char in KEYS:
             self.numbers.clear()
-            self._command(Do(KEYS[char]), now)
+            self._command(Command(KEYS[char]), now)
         if number is not None:
-            self._command(Do("step", number), now)
+            self._command(Command("step", number), now)
 
-    def _command(self, cmd: Do, now: float) -> None:
+    def _command(self, cmd: Command, now: float) -> None:
         s = self.state
         s.reprompted = False
         listing = self._stop_list()
@@ -155,11 +156,11 @@ class Session(Answering):
         if handler is None:
             self._not_understood(now)
         else:
-            handler(self, Do(cid, cmd.arg), now)
+            handler(self, Command(cid, cmd.arg), now)
 
     # -- one handler per command (see HANDLERS) ----------------------------------------------------
 
-    def _do_pause(self, cmd: Do, now: float) -> None:
+    def _do_pause(self, cmd: Command, now: float) -> None:
         s = self.state
         if s.item is None:
             self._say(f"{say('answer.all_right')} {menu.prompt(self.hears)}", "prompt")
@@ -168,10 +169,10 @@ class Session(Answering):
         else:
             self._pause(now, f"{say('answer.paused')} {prompts.go_on(self.hears, self.read_only)}")
 
-    def _do_close(self, cmd: Do, now: float) -> None:
+    def _do_close(self, cmd: Command, now: float) -> None:
         self._confirm(QuitQuestion(text=say("question.close", answer=prompts.yes_no(self.hears))), now)
 
-    def _do_resume(self, cmd: Do, now: float) -> None:
+    def _do_resume(self, cmd: Command, now: float) -> None:
         s = self.state
         if s.mode == "paused":
             self._resume(now)
@@ -180,24 +181,24 @@ class Session(Answering):
         else:
             self._say(f"{say('menu.nothing_paused')} {menu.choose(self.hears)}", "info")
 
-    def _do_where(self, cmd: Do, now: float) -> None:
+    def _do_where(self, cmd: Command, now: float) -> None:
         self._info(self.where(now), now)
 
-    def _do_help(self, cmd: Do, now: float) -> None:
+    def _do_help(self, cmd: Command, now: float) -> None:
         self._info(self.help(), now)
 
-    def _do_quit(self, cmd: Do, now: float) -> None:
+    def _do_quit(self, cmd: Command, now: float) -> None:
         if self.state.item is not None:
             self._freeze(now)
         self._goodbye()
 
-    def _do_menu(self, cmd: Do, now: float) -> None:
+    def _do_menu(self, cmd: Command, now: float) -> None:
         if self.state.item is None:
             self._list()
         else:
             self._ask_leave(now, to_menu=True)
 
-    def _do_open(self, cmd: Do, now: float) -> None:
+    def _do_open(self, cmd: Command, now: float) -> None:
         s = self.state
         item = self._find(cmd.arg)
         if item is None:
@@ -211,17 +212,17 @@ class Session(Answering):
                        answer=prompts.yes_no(self.hears))
             self._confirm(OpenQuestion(text=text, item=item), now)
 
-    def _do_no_question(self, cmd: Do, now: float) -> None:
+    def _do_no_question(self, cmd: Command, now: float) -> None:
         self._say(say("question.none_asked", self.hears), "info")
 
-    def _do_suggestion(self, cmd: Do, now: float) -> None:
+    def _do_suggestion(self, cmd: Command, now: float) -> None:
         """'Suggestion 3' goes to the step labelled so (in the five suggestions), opening it if need be."""
         s = self.state
         label = f"suggestion {cmd.arg}"
         places = [(item, i) for item in self.items for i, step in enumerate(item.steps) if step.label == label]
         here = [(item, i) for item, i in places if item is s.item]
         if here:
-            self._do_move(Do("step", here[0][1] + 1), now)
+            self._do_move(Command("step", here[0][1] + 1), now)
         elif not places:
             self._info(say("where.no_such_label", label=label), now)
         elif s.item is None:
@@ -232,7 +233,7 @@ class Session(Answering):
                        answer=prompts.yes_no(self.hears))
             self._confirm(SuggestionQuestion(text=text, item=item, step=step), now)
 
-    def _do_teach(self, cmd: Do, now: float) -> None:
+    def _do_teach(self, cmd: Command, now: float) -> None:
         """'Teach me pause again': learn how the user says one command (or all), after a yes."""
         if self.state.mic_lost:
             self._info(say("teaching.no_microphone"), now)
@@ -253,7 +254,7 @@ class Session(Answering):
         else:
             self._confirm(LeaveQuestion(text=say("question.leave_for_menu", title=s.item.title, answer=answer)), now)
 
-    def _do_voice(self, cmd: Do, now: float) -> None:
+    def _do_voice(self, cmd: Command, now: float) -> None:
         s, cid = self.state, cmd.id
         rate, volume = s.rate, s.volume
         if cid == "slower":
@@ -278,7 +279,7 @@ class Session(Answering):
                 s.speech[i] = None
         self._info(say(f"voice.{cid}"), now)
 
-    def _do_move(self, cmd: Do, now: float) -> None:
+    def _do_move(self, cmd: Command, now: float) -> None:
         s, cid, arg = self.state, cmd.id, cmd.arg
         if s.item is None:
             if cid == "step" and isinstance(arg, int):
@@ -310,7 +311,7 @@ class Session(Answering):
         else:
             self._begin_step(target, now)
 
-    HANDLERS: ClassVar[dict[str, Callable[[Session, Do, float], None]]] = {
+    HANDLERS: ClassVar[dict[str, Callable[[Session, Command, float], None]]] = {
         "pause": _do_pause, "stop": _do_pause, "close": _do_close, "resume": _do_resume,
         "slower": _do_voice, "faster": _do_voice, "louder": _do_voice, "quieter": _do_voice,
         "where": _do_where, "help": _do_help, "quit": _do_quit, "menu": _do_menu, "open": _do_open,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from voice_guide.content.model import Item
-from voice_guide.session.events import Do
+from voice_guide.understanding.command import Command
 
 Mode = Literal["menu", "speaking", "holding", "paused", "confirming", "enrolling", "finished"]
 Back = Literal["menu", "paused", "run"]
@@ -90,7 +90,7 @@ class TeachQuestion(Question):
 class ChoiceQuestion(Question):
     """Which of these did you mean?"""
 
-    options: tuple[Do, ...]
+    options: tuple[Command, ...]
 
 
 @dataclass

@@ -17,7 +17,8 @@ import numpy as np
 from voice_guide.speaking import cues
 from voice_guide.audio import Audio, frame_power, rms_dbfs
 from voice_guide.content.model import Item
-from voice_guide.engines import Chapter, Synthesizer, VoiceSettings
+from voice_guide.engines import Synthesizer, VoiceSettings
+from voice_guide.export.tracks import Chapter
 from voice_guide.timeline import Segment, build_timeline, total_seconds
 
 RATE = 22050

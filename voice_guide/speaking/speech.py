@@ -1,4 +1,5 @@
-"""Speech out: choosing the synthesiser and caching what it renders (sentence splitting is in `text`).
+"""Speech out: caching what the synthesiser renders (`wiring.ENGINES` chooses the synthesiser; sentence
+splitting is in `text`).
 
 Rendering is cached in memory and on disk (keyed by engine, voice settings and text), so repeating a
 step, or replaying a session, speaks at once instead of waiting for the engine.
@@ -9,18 +10,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 import wave
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from voice_guide import paths
-from voice_guide.audio import Audio, wav_bytes
+from voice_guide.audio import MAX_RATE, MIN_RATE, Audio, wav_bytes
 from voice_guide.engines import Synthesizer, VoiceSettings
-from voice_guide.errors import UsageError
 from voice_guide.fileio import atomic_write_bytes
 from voice_guide.settings import Settings
 
@@ -33,13 +33,20 @@ def voice_settings(settings: Settings) -> VoiceSettings:
     return VoiceSettings(rate=int(settings.rate), volume=float(settings.volume), voice=settings.voice)
 
 
-def read_wav(path: Path) -> Audio:
-    """A 16-bit mono WAV written by `wav_bytes`; ValueError when it is truncated or not one."""
+def read_wav(path: Path, rate: int) -> Audio:
+    """A 16-bit mono WAV at `rate` written by `wav_bytes`; ValueError when it is truncated, not one, or
+    its header claims another rate or more sound than the file holds (read before anything is
+    allocated, so a header claiming 2 GB costs nothing)."""
     try:
-        with wave.open(str(path), "rb") as w:
+        with open(path, "rb") as fh, wave.open(fh, "rb") as w:
             if w.getnchannels() != 1 or w.getsampwidth() != 2:
                 raise ValueError("not 16-bit mono")
-            frames, rate, expected = w.readframes(w.getnframes()), w.getframerate(), w.getnframes()
+            if not MIN_RATE <= w.getframerate() <= MAX_RATE or w.getframerate() != rate:
+                raise ValueError(f"its rate is {w.getframerate()} Hz, not the voice's {rate}")
+            expected = w.getnframes()
+            if 2 * expected > os.fstat(fh.fileno()).st_size:
+                raise ValueError("truncated")
+            frames = w.readframes(expected)
     except (wave.Error, EOFError) as exc:
         raise ValueError(str(exc)) from exc
     if len(frames) != 2 * expected:
@@ -50,12 +57,13 @@ def read_wav(path: Path) -> Audio:
 class CachedSynthesizer:
     """Wraps a synthesiser with a memory LRU and an on-disk WAV cache (written atomically).
 
-    A cache file that cannot be read is deleted and the text is rendered again.
+    A cache file that cannot be read, or is not at the engine's rate, is deleted and the text is
+    rendered again.
     """
 
     def __init__(self, inner: Synthesizer, cache_dir: Path | str | None = None, memory_items: int = 256) -> None:
         self.inner = inner
-        self.name = inner.name
+        self.name, self.rate = inner.name, inner.rate
         self.cache_dir = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "speech"
         self.memory_items = memory_items
         self._memory: OrderedDict[str, Audio] = OrderedDict()
@@ -101,7 +109,7 @@ class CachedSynthesizer:
     def _from_disk(self, key: str) -> Audio | None:
         path = self.path(key)
         try:
-            return read_wav(path)
+            return read_wav(path, self.rate)
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
@@ -123,46 +131,3 @@ class CachedSynthesizer:
 def _copy(audio: Audio) -> Audio:
     """Callers may change samples in place; the cached copy must not change with them."""
     return Audio(np.array(audio.samples, dtype=np.float32, copy=True), audio.rate)
-
-
-@dataclass(frozen=True)
-class VoiceChoice:
-    """The synthesiser in use and why; `notice` is one sentence to tell the user when it is a fallback."""
-
-    synthesizer: Synthesizer
-    reason: str
-    notice: str = ""
-
-
-def choose_synthesizer(settings: Settings) -> VoiceChoice:
-    """The synthesiser the settings ask for: Piper by default, and the espeak-ng voice through pyttsx3
-    when Piper cannot load; 'pyttsx3' or 'espeak-ng' choose that voice."""
-    if settings.synthesizer == "piper":
-        from voice_guide.adapters.piper_tts import PiperSynthesizer, PiperUnavailable
-
-        try:
-            piper = PiperSynthesizer()
-        except PiperUnavailable as exc:
-            from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
-
-            return VoiceChoice(Pyttsx3Synthesizer(), f"the Piper voice cannot be loaded: {exc.why}",
-                               f"The Piper voice could not be loaded ({exc.why}), so the espeak-ng voice "
-                               "speaks instead; scripts/setup.sh brings it back.")
-        return VoiceChoice(piper, "the default voice (synthesizer setting 'piper')")
-    if settings.synthesizer == "pyttsx3":
-        from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
-
-        return VoiceChoice(Pyttsx3Synthesizer(), "chosen by the synthesizer setting 'pyttsx3'")
-    if settings.synthesizer == "espeak-ng":
-        from voice_guide.adapters.espeak_tts import EspeakSynthesizer
-
-        return VoiceChoice(EspeakSynthesizer(), "chosen by the synthesizer setting 'espeak-ng'")
-    raise UsageError(f"Unknown synthesizer {settings.synthesizer!r}; use piper, pyttsx3 or espeak-ng.")
-
-
-def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
-    """The chosen synthesiser (see `choose_synthesizer`), cached; its `reason` and `notice` say why."""
-    choice = choose_synthesizer(settings)
-    synth = CachedSynthesizer(choice.synthesizer, cache_dir=cache_dir)
-    synth.reason, synth.notice = choice.reason, choice.notice
-    return synth

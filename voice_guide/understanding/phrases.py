@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import jellyfish
 from rapidfuzz import fuzz
 
-from voice_guide.session.events import Do as Command
+from voice_guide.understanding.command import Command
 
 WORD_COUNT_PENALTY = 0.1
 """A near miss with more or fewer words than the phrase ("what time is it" for "what is it") loses this

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol, Sequence
 
 from voice_guide.audio import SPEECH_RATE, Audio
-from voice_guide.engines import Hypothesis, Recognizer, Refiner
-from voice_guide.hearing.matching import Match, match
-from voice_guide.hearing.vocabulary import Vocabulary
+from voice_guide.engines import Hypothesis, Recognizer
+from voice_guide.understanding.matching import Match, match
+from voice_guide.understanding.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,23 @@ class Heard:
     decode_ms: float
     """Time the recogniser took, in milliseconds."""
     nbest: tuple[Hypothesis, ...] = field(default=())
+
+
+class Refiner(Protocol):
+    """The user's own voice templates or switch sound: may replace the matcher's decision."""
+
+    def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
+        """The final match and how it was reached: "recogniser" (unchanged), "template" or "switch"."""
+        ...
+
+
+class Ears(Protocol):
+    """Turns one utterance into what it was taken to mean (`Understander`; tests may hand in others)."""
+
+    personal: Refiner | None
+    """The user's enrolled voice, replaced when the guide has just learnt it."""
+
+    def understand(self, audio: Audio) -> Heard: ...
 
 
 class Understander:

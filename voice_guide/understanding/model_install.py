@@ -1,170 +1,20 @@
-"""Which recogniser to use, and opening it: Whisper whenever its model is present (set-up installs
-tiny.en), else Vosk when a Vosk model is found, else the embedded pocketsphinx; `settings set recogniser`
-forces one. A missing, damaged or unloadable model never stops the guide: it falls back to the next
-engine and says so once (`recognizer.notice`). Nothing is said about engines when all is well."""
+"""Installing a Vosk model the user brings (a zip or a folder) or lets Vosk download: checked before
+anything is unpacked, unpacked beside the models, loaded once, then renamed into place. Nothing
+half-copied is ever a model in use."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
-import re
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 from voice_guide import paths
-from voice_guide.hearing import whisper_models
-from voice_guide.engines import Recognizer
 from voice_guide.errors import ModelError
 from voice_guide.settings import Settings
-
-LOG = logging.getLogger(__name__)
-
-ENGLISH_MODEL = re.compile(r"vosk-model(-small)?-en(-us)?\b")
-"""Names of English Vosk models as Vosk itself names them (vosk.Model(lang="en-us") looks for these)."""
-
+from voice_guide.understanding.recognition import find_vosk_model, installed_models_dir, looks_like_vosk_model
 
 ENGLISH_CHECK_WORDS = ("next", "stop", "yes", "pause", "repeat")
 """An installed model must know at least one of these, or it cannot hear any command."""
-
-
-@dataclass(frozen=True)
-class RecognizerChoice:
-    """Which engine and model would be used, and why (for `voice-guide model` and `doctor`)."""
-
-    engine: str
-    """'whisper', 'vosk' or 'pocketsphinx'."""
-    model: Path | None
-    """The Whisper or Vosk model folder, or None for pocketsphinx's built-in model."""
-    reason: str
-    """One sentence: why this engine."""
-
-    def __str__(self) -> str:
-        where = f" (model {self.model})" if self.model else ""
-        return f"{self.engine}{where}: {self.reason}"
-
-
-def installed_models_dir() -> Path:
-    """Where `voice-guide model install` puts Vosk models."""
-    return paths.data_dir() / "models"
-
-
-def vosk_search_dirs() -> list[Path]:
-    """Vosk's own model folders (vosk.MODEL_DIRS), without importing vosk."""
-    dirs = [os.environ.get("VOSK_MODEL_PATH"), "/usr/share/vosk", Path.home() / "AppData/Local/vosk",
-            Path.home() / ".cache/vosk"]
-    return [Path(d) for d in dirs if d]
-
-
-def looks_like_vosk_model(path: Path) -> bool:
-    """A folder laid out as a Vosk (Kaldi) model: an acoustic model and a decoding graph."""
-    return (path / "am" / "final.mdl").is_file() or (path / "final.mdl").is_file()
-
-
-def find_vosk_model(settings: Settings) -> tuple[Path | None, str]:
-    """The Vosk model to use and where it was found; (None, why not) when there is none."""
-    configured = settings.vosk_model_path()
-    if configured:
-        source = "VOICE_GUIDE_VOSK_MODEL" if os.environ.get("VOICE_GUIDE_VOSK_MODEL") else "your settings"
-        return Path(configured).expanduser(), f"the Vosk model named in {source}"
-    installed = installed_models_dir()
-    for folder in [installed, *vosk_search_dirs()]:
-        if not folder.is_dir():
-            continue
-        for child in sorted(folder.iterdir(), reverse=True):
-            english = folder == installed or ENGLISH_MODEL.match(child.name)
-            hidden = child.name.startswith(".")  # an install's work folder, never a finished model
-            if not hidden and child.is_dir() and english and looks_like_vosk_model(child):
-                return child, f"an English Vosk model was found in {folder}"
-    return None, "No Vosk model found, so I am using the built-in recogniser."
-
-
-def _fallback(settings: Settings, why: str) -> RecognizerChoice:
-    """The next engine when Whisper cannot be used: a Vosk model if one is found, else pocketsphinx."""
-    model, found = find_vosk_model(settings)
-    if model is not None and model.is_dir():
-        return RecognizerChoice("vosk", model, f"{why} {found[0].upper()}{found[1:]} is used instead.")
-    if model is not None:
-        why += f" The Vosk model {model} was not found either."
-    return RecognizerChoice("pocketsphinx", None, f"{why} The built-in recogniser is used instead.")
-
-
-def recognizer_choice(settings: Settings) -> RecognizerChoice:
-    """Which recogniser `open_recognizer` would open, and why (cheap: no model is loaded or hashed)."""
-    if settings.recogniser == "pocketsphinx":
-        return RecognizerChoice("pocketsphinx", None, "your settings ask for the built-in recogniser")
-    if settings.recogniser == "vosk":
-        model, why = find_vosk_model(settings)
-        if model is None:
-            return RecognizerChoice("pocketsphinx", None, "your settings ask for Vosk but no Vosk model is installed; "
-                                    "install one with 'voice-guide model install ZIP_OR_FOLDER'")
-        if not model.is_dir():
-            return RecognizerChoice("pocketsphinx", None,
-                                    f"{why} ({model}) does not exist; using the built-in recogniser")
-        return RecognizerChoice("vosk", model, why)
-    folder, why = whisper_models.find(settings.whisper_model)
-    if folder is None:
-        return _fallback(settings, why)
-    asked = "your settings ask for Whisper; " if settings.recogniser == "whisper" else ""
-    return RecognizerChoice("whisper", folder, f"{asked}{why}")
-
-
-def checked_choice(settings: Settings) -> RecognizerChoice:
-    """`recognizer_choice`, with the Whisper model's files and checksum checked (no model is loaded):
-    what `voice-guide model` and `doctor` report."""
-    choice = recognizer_choice(settings)
-    if choice.engine == "whisper":
-        try:
-            whisper_models.verify(choice.model, whisper_models.MODELS[settings.whisper_model])
-        except (ModelError, OSError) as err:
-            return _fallback(settings, f"{err} {whisper_models.mend(settings.whisper_model)}")
-    return choice
-
-
-def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Sequence[str] | None = None,
-                    candidates: Sequence[str] = ()) -> Recognizer:
-    """Open the recogniser the settings ask for: Whisper rescoring `candidates` (short command phrases);
-    Vosk or pocketsphinx restricted to `phrases`. The returned object has `name` and `notice` (one
-    sentence to say once when something the user relies on is missing, else "")."""
-    choice = recognizer_choice(settings)
-    notice = ""
-    if choice.engine == "whisper":
-        from voice_guide.adapters.whisper_asr import WhisperRecognizer
-
-        try:
-            whisper_models.verify(choice.model, whisper_models.MODELS[settings.whisper_model])
-            return WhisperRecognizer(choice.model, candidates)
-        except (ModelError, OSError) as err:
-            LOG.info("Whisper model unusable: %s", err)
-            choice = _fallback(settings, f"{err} {whisper_models.mend(settings.whisper_model)}")
-            notice = choice.reason
-    elif choice.engine == "pocketsphinx" and settings.recogniser != "pocketsphinx":
-        notice = f"{choice.reason[0].upper()}{choice.reason[1:]}."
-    if choice.engine == "vosk":
-        from voice_guide.adapters.vosk_asr import VoskRecognizer
-
-        try:
-            recognizer = VoskRecognizer(choice.model, phrases)
-            recognizer.notice = notice
-            return recognizer
-        except ModelError as err:
-            LOG.info("Vosk model unusable: %s", err)
-            notice = f"{err} So I am using the built-in recogniser."
-    from voice_guide.adapters.pocketsphinx_asr import PocketsphinxRecognizer
-
-    if non_commands is None:
-        non_commands = _default_non_commands()
-    recognizer = PocketsphinxRecognizer(phrases, non_commands)
-    recognizer.notice = notice
-    return recognizer
-
-
-def _default_non_commands() -> list[str]:
-    """The vocabulary's known non-commands that are safe to put in a grammar."""
-    from voice_guide.hearing.vocabulary import build_vocabulary
-
-    return build_vocabulary().non_commands(grammar_safe=True)
 
 
 def _model_root(folder: Path) -> Path | None:
@@ -243,7 +93,7 @@ def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
     from voice_guide.adapters.vosk_asr import load_model
     from voice_guide.fileio import exclusive
 
-    source = Path(source).expanduser()
+    source = paths.expand(str(source), "The model to install", "give the path of a Vosk model zip file or folder")
     if not source.exists():
         raise ModelError(f"{source} does not exist; give the path of a Vosk model zip file or folder.")
     data = paths.ensure(paths.data_dir())
