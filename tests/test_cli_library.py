@@ -8,6 +8,7 @@ from voice_guide.cli import main
 from voice_guide.commands.list import clock
 from voice_guide.commands.show import spoken_duration
 from voice_guide.content.loader import load_library
+from voice_guide.wiring import Devices
 
 NAMES = load_library().names()
 
@@ -18,9 +19,12 @@ def _private_home(guide_home):
     return guide_home
 
 
-@pytest.mark.slow
-def test_list_prints_one_line_per_item_in_menu_order(spoken_home, capsys):
-    assert main(["list"]) == 0
+def _no_voice(settings):
+    raise AssertionError("list loaded a voice to list names")
+
+
+def test_list_prints_one_line_per_item_in_menu_order_without_a_voice(capsys):
+    assert main(["list"], devices=Devices(synthesizer=_no_voice)) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == NAMES
     assert lines[0].split()[1] == "topic" and lines[0].endswith("safety")
@@ -32,6 +36,9 @@ def test_list_prints_one_line_per_item_in_menu_order(spoken_home, capsys):
     assert by_name["quiet-face"].split()[-1] == "10:00"
     assert by_name["muscle-by-muscle"].split()[-1] == "5:00"
     assert "\t" not in "".join(lines)
+    topics = [line for line in lines if line.split()[1] == "topic"]
+    assert topics and all(line.removesuffix("safety").split()[-2] == "about" for line in topics)
+    assert not any(by_name[name].split()[-2] == "about" for name in ("self-massage", "quiet-face", "muscle-by-muscle"))
 
 
 @pytest.mark.slow
@@ -44,7 +51,7 @@ def test_list_lengths_are_the_exported_lengths(spoken_home, tmp_path, capsys):
     out.mkdir()
     assert main(["export", *names, "--format", "wav", "--out", str(out)]) == 0
     capsys.readouterr()
-    assert main(["list"]) == 0
+    assert main(["list", "--exact"]) == 0
     listed = {line.split()[0]: line.split()[-1] for line in capsys.readouterr().out.splitlines()}
     library = load_library()
     for name in names:
@@ -96,3 +103,21 @@ def test_clock(seconds, text):
 ])
 def test_spoken_duration(seconds, text):
     assert spoken_duration(seconds) == text
+
+
+@pytest.mark.slow
+def test_list_loads_no_voice_and_no_sound_maths(tmp_path):
+    """What keeps `list` quick from cold: no synthesiser, and not even numpy, is loaded to list names
+    (scripts print timings; tests do not)."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import sys, contextlib, io\nfrom voice_guide.cli import main\n"
+              "with contextlib.redirect_stdout(io.StringIO()):\n    assert main(['list']) == 0\n"
+              "heavy = [m for m in ('numpy', 'onnxruntime', 'piper', 'voice_guide.speaking.render') if m in sys.modules]\n"
+              "print(heavy)\n")
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

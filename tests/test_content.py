@@ -497,3 +497,13 @@ def test_load_library_from_an_empty_folder_says_so(tmp_path):
 
 def test_default_folder_is_the_packages_own():
     assert (loader.CONTENT_DIR / "topics" / "safety-notice.toml").is_file()
+
+
+def test_no_content_tells_the_user_how_to_give_a_command():
+    """Content is said alike with a microphone and with only keys: which word to say or which key to
+    press is the session's to tell (in the form that is true now), never the content's."""
+    import re
+
+    for item in load_library().items:
+        for text in [item.title, *(s.say for s in item.steps)]:
+            assert not re.search(r"\b(you can|please|just) (say|press|type)\b|\bpress (space|a key|any)\b", text, re.I), (item.name, text)

@@ -1,4 +1,5 @@
 import errno
+import io
 import json
 import os
 import shutil
@@ -397,11 +398,12 @@ def test_plain_progress_lines_when_not_a_terminal(tmp_path, capsys):
     result = run(tmp_path, progress=progress)
     progress.close()
     lines = capsys.readouterr().err.splitlines()
-    assert lines == [f"Exported {k} of 3: {t.title} ({clock(t.duration)})" for k, t in enumerate(result.tracks, 1)]
-    assert lines[2] == "Exported 3 of 3: Quiet face (0:16)"
+    assert lines == [f"{100 * k // 3}% Exported {k} of 3: {t.title} ({clock(t.duration)})"
+                     for k, t in enumerate(result.tracks, 1)]
+    assert lines[2] == "100% Exported 3 of 3: Quiet face (0:16)"
     progress = ConsoleProgress(sys.stderr)
     run(tmp_path, progress=progress)
-    assert capsys.readouterr().err.splitlines()[0] == "Skipped 1 of 3 (unchanged): Safety notice (0:03)"
+    assert capsys.readouterr().err.splitlines()[0] == "33% Skipped 1 of 3 (unchanged): Safety notice (0:03)"
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("ffmpeg") is None,
@@ -430,19 +432,49 @@ def test_cli_real_export_with_the_real_voice(tmp_path, capsys, guide_home):
     assert "skipped 2 unchanged" in capsys.readouterr().out
 
 
-def test_progress_bar_on_a_terminal(tmp_path):
-    import io
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
 
-    class Terminal(io.StringIO):
-        def isatty(self):
-            return True
 
+def test_progress_bar_on_a_terminal(tmp_path, monkeypatch):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
     stream = Terminal()
     progress = ConsoleProgress(stream)
     run(tmp_path, progress=progress)
     assert progress.bar is not None and progress.bar.n == 3
     progress.close()
     assert "3/3" in stream.getvalue() and "Exported" not in stream.getvalue()
+
+
+@pytest.mark.parametrize("setting", ["--plain", "NO_COLOR", "TERM=dumb"])
+def test_plain_progress_on_a_terminal_when_asked(tmp_path, monkeypatch, setting):
+    """A screen reader user asks for plain lines: no block characters, percentages instead."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    if setting == "NO_COLOR":
+        monkeypatch.setenv("NO_COLOR", "1")
+    elif setting == "TERM=dumb":
+        monkeypatch.setenv("TERM", "dumb")
+    stream = Terminal()
+    progress = ConsoleProgress(stream, plain=setting == "--plain")
+    run(tmp_path, progress=progress)
+    progress.close()
+    assert progress.bar is None
+    lines = stream.getvalue().splitlines()
+    assert [line.split()[0] for line in lines] == ["33%", "66%", "100%"]
+    assert all(ord(c) < 0x2500 for c in stream.getvalue())
+
+
+def test_cli_export_takes_plain(tmp_path, guide_home, capsys):
+    from voice_guide.testing import FakeEncoder
+    from voice_guide.wiring import Devices
+
+    devices = Devices(synthesizer=lambda settings: FakeSynthesizer(), encoder=FakeEncoder)
+    assert cli.main(["export", "safety-notice", "--plain", "--out", str(tmp_path), "--format", "wav"],
+                    devices=devices) == 0
+    assert capsys.readouterr().err.splitlines()[-1].startswith("100% Exported 1 of 1: ")
 
 
 def test_cli_ffmpeg_missing_is_one_sentence_and_no_file(tmp_path, capsys, guide_home, monkeypatch):

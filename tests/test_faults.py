@@ -500,7 +500,7 @@ class TestExport:
         proc = child(argv, tmp_path / "home")
         try:
             first = proc.stderr.readline()
-            assert first.startswith("Exported 1 of 3: Safety notice"), first
+            assert first.startswith("33% Exported 1 of 3: Safety notice"), first
             if how == "ctrl-c":  # the terminal sends SIGINT to the whole process group
                 os.killpg(proc.pid, signal.SIGINT)
             else:
@@ -567,8 +567,8 @@ class TestExport:
         results = [finished(p) for p in procs]
         assert [code for code, _, _ in results] == [0, 0], results
         errs = [err for _, _, err in results]
-        exported = [sum(l.startswith("Exported") for l in e.splitlines()) for e in errs]
-        skipped = [sum(l.startswith("Skipped") for l in e.splitlines()) for e in errs]
+        exported = [sum(l.split("% ", 1)[-1].startswith("Exported") for l in e.splitlines()) for e in errs]
+        skipped = [sum(l.split("% ", 1)[-1].startswith("Skipped") for l in e.splitlines()) for e in errs]
         assert sorted(exported) == [0, 2] and sorted(skipped) == [0, 2]  # one wrote, the other found it done
         assert _tracks(out, "wav") == ["01 - Safety notice.wav", "05 - What to do.wav"] and _parts(out) == []
         _whole(out, "wav")
@@ -1226,7 +1226,7 @@ class TestSmallerHoles:
         argv = ["export", "safety-notice", "what-to-do", "what-not-to-do", "--out", str(out)]
         proc = child(argv, tmp_path / "home", {"TMPDIR": str(scratch)})
         try:
-            assert proc.stderr.readline().startswith("Exported 1 of 3")
+            assert proc.stderr.readline().startswith("33% Exported 1 of 3")
         finally:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate(timeout=30)

@@ -97,7 +97,7 @@ def test_read_a_session_from_recordings_to_its_end(guide_home, tmp_path, capsys)
     assert code == 0
     assert len(recognizer.decoded) == len(words)
     assert out[0] == "Short rest" and out[-1] == "That was Short rest. Goodbye."
-    assert "Paused. Say resume to go on, or stop to finish." in out and "Slower." in out
+    assert "Paused. Say go, or keep going, to go on, or stop to finish." in out and "Slower." in out
     assert settings_mod.load().rate == 130  # 'slower' is remembered
     assert progress.load().progress is None  # finished: nothing to resume
 

@@ -162,7 +162,7 @@ def test_listening_speaks_of_commands():
     assert "Say the name of a topic" in help_text and "Keys" not in help_text
     s.handle(Command("open", "item-3"), 2.0)
     s.handle(SpeechDone(s.state.awaiting), 3.0)
-    assert says(s.handle(Command("pause"), 5.0)) == ["Paused. Say resume to go on, or menu to choose something else."]
+    assert says(s.handle(Command("pause"), 5.0)) == ["Paused. Say go, or keep going, to go on, or main menu to choose something else."]
 
 
 def test_where_says_the_steps_spoken_title():

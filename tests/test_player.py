@@ -134,7 +134,7 @@ def test_a_whole_session_from_recordings(engine, tmp_path):
                      "Going on.", "Slower.", "Let your face rest. Breathe slowly.", "Now open your eyes slowly.",
                      "That was Short rest."]:
         assert sentence in said
-    assert said.index("Paused. Say resume to go on, or menu to choose something else.") < said.index("Going on.")
+    assert said.index("Paused. Say go, or keep going, to go on, or main menu to choose something else.") < said.index("Going on.")
     assert player.voice.rate == 130
     assert player.session.mode == "menu"
     assert not (tmp_path / "progress.json").exists()
@@ -650,3 +650,60 @@ def test_the_real_recogniser_hears_teach_me(words, command):
     heard = [Understander(recognizer, vocab).understand(speak(words, voice, rate)).match for voice, rate in VOICES[:3]]
     acted = [(str(m.command), m.needs_confirmation) for m in heard if m.decision == "act"]
     assert len(acted) >= 2 and set(acted) == {(command, True)}, heard  # never another command
+
+
+class RoomMic:
+    """A quiet room where someone says `speech` once, at `at` seconds; the session's mode is noted at
+    every block."""
+
+    rate = SPEECH_RATE
+
+    def __init__(self, clock, speech: Audio, at: float, until: float, player_of) -> None:
+        self.clock, self.speech, self.at, self.until, self.player_of = clock, speech, at, until, player_of
+        self.modes: list[tuple[float, str]] = []
+        self.ended: float | None = None
+
+    @contextlib.contextmanager
+    def blocks(self):
+        def gen():
+            rng = np.random.default_rng(5)
+            start, pending = self.clock.now(), self.speech.samples
+            while self.clock.now() - start < self.until:
+                self.clock.sleep(0.1)
+                block = (rng.standard_normal(1600) * 10 ** (-62 / 20)).astype(np.float32)
+                if self.clock.now() - start >= self.at and len(pending):
+                    piece, pending = pending[:1600], pending[1600:]
+                    block[: len(piece)] += piece
+                    self.ended = self.clock.now() if not len(pending) else None
+                self.modes.append((self.clock.now(), self.player_of().session.mode))
+                yield block
+        yield gen()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("heard, asks", [("what time is it", False), ("turn it off", True)])
+def test_chatter_in_a_hold_never_leaves_the_session_waiting(heard, asks):
+    """Room talk in a quiet hold: a half-fit of two titles is not asked about; a true near-tie of two
+    commands is, says how to answer, and when nobody answers the session goes on paused, saying how
+    to go on, well within 15 seconds."""
+    from voice_guide.content.loader import load_library
+
+    library = load_library()
+    quiet = library.get("quiet-face")
+    clock = FakeClock(0.0)
+    holder = {}
+    mic = RoomMic(clock, speak(heard), at=70.0, until=110.0, player_of=lambda: holder["p"])
+    player = holder["p"] = make_player(clock, mic, ScriptedRecognizer([heard] * 2), items=library.items,
+                                       read_only=True, save_place=lambda place: None)
+    player.run(item=quiet)
+    assert [mode for t, mode in mic.modes if t < 70.0][-1] == "holding"  # in the long first hold
+    said = list(player.outcome.said)
+    confirming = [t for t, mode in mic.modes if mode == "confirming"]
+    if not asks:
+        assert confirming == [] and not any("?" in s for s in said), list(player.outcome.heard)
+        return
+    question = next(s for s in said if s.endswith("Say the first, the second, or no."))
+    assert question.startswith("Quieter, or louder?")
+    assert said[said.index(question) + 1] == "No answer, so we are paused. Say go, or keep going, to go on."
+    assert confirming and confirming[-1] - confirming[0] < 15.0
+    assert player.session.mode == "paused" and player.session.state.item is quiet

@@ -122,13 +122,13 @@ CASES = [
     ("holding", Command("open", "tip"), "confirming", "Leave Mini session and open A tip?", StopAudio),
     ("holding", Command("open", "mini"), "holding", "This is Mini session.", Say),
     ("holding", Command("where"), "holding", "Step 1 of 3 of Mini session.", Say),
-    ("holding", Command("help"), "holding", "You can say pause, next", Say),
+    ("holding", Command("help"), "holding", "You can say wait, or pause, next", Say),
     ("holding", Command("slower"), "holding", "Slower.", SetVoice),
     ("holding", Command("louder"), "holding", "That is the loudest I can speak.", Say),
     ("holding", Command("quieter"), "holding", "Quieter.", SetVoice),
     ("holding", Command("yes"), "holding", "There is no question to answer.", Say),
     ("holding", Command("suggestion", 1), "confirming", "Leave Mini session and go to suggestion 1", StopAudio),
-    ("holding", Ask((Command("pause"), Command("next"))), "confirming", "Pause or next?", PlayCue),
+    ("holding", Ask((Command("pause"), Command("next"))), "confirming", "Pause, or next? Say the first, the second, or no.", PlayCue),
     ("holding", NotUnderstood(), "holding", "Sorry, I did not catch that.", PlayCue),
     ("holding", DeviceLost(), "paused", "I can't hear the microphone any more, so I have paused.", StopAudio),
     ("holding", Key(" "), "paused", "Paused.", StopAudio),
@@ -141,7 +141,7 @@ CASES = [
     ("speaking", Command("toggle"), "paused", "Paused.", StopAudio),
     ("paused", Command("pause"), "paused", "Paused.", Say),
     ("paused", Command("stop"), "confirming", "Leave Mini session and go to the menu?", PlayCue),
-    ("paused", Command("help"), "paused", "Say resume to go on.", Say),
+    ("paused", Command("help"), "paused", "Say go, or keep going, to go on.", Say),
     ("paused", Command("next"), "speaking", "Let your face rest.", SaveProgress),
     ("confirming", Command("yes"), "menu", "Say a topic or a session", Say),
     ("confirming", Command("no"), "holding", "All right.", Say),
@@ -177,11 +177,11 @@ def test_choice_question_takes_the_answer_or_its_number():
 def test_another_command_instead_of_an_answer_is_done():
     d = at("holding")
     d.event(Ask((Command("pause"), Command("open", "tip"))))
-    assert "Pause or A tip?" in says([a for _, a in d.log])
+    assert "Pause, or A tip? Say the first, the second, or no." in says([a for _, a in d.log])
     d.event(Command("where"))
     assert d.s.mode == "holding" and d.s.state.question is None
     d.event(Ask((Command("pause"), Command("next"))))
-    assert says(d.event(Command("yes"))) == ["Pause or next?"]
+    assert says(d.event(Command("yes"))) == ["Pause, or next? Say the first, the second, or no."]
 
 
 def test_reprompt_is_said_once_then_only_the_cue():
@@ -365,6 +365,22 @@ def test_no_microphone_at_start_is_said_without_pausing():
     assert "I cannot find a microphone" in says(actions)[0] and d.s.mode == "holding"
 
 
+def test_no_microphone_and_no_keyboard_says_only_what_is_true():
+    d = Driver(Session(ITEMS, length, rate=120, listening=True, keys=False))
+    d.record(d.s.start(d.now))
+    d.event(Command("open", "mini"))
+    (said,) = says(d.event(DeviceLost(at_start=True)))
+    assert said == "I cannot find a microphone or a keyboard, so I will only speak."
+
+
+def test_in_key_mode_nothing_tells_the_user_to_say_a_word():
+    """With only keys, an answer with no question speaks of keys, not of saying help."""
+    d = Driver(Session(ITEMS, length, rate=120, listening=False))
+    d.record(d.s.start(d.now))
+    (said,) = says(d.event(Key("y")))
+    assert said == "There is no question to answer. Press question mark for help."
+
+
 def test_finished_ignores_everything():
     d = at("holding")
     d.event(Key("q"))
@@ -458,7 +474,7 @@ def test_teaching_a_word_is_confirmed_waits_for_the_player_and_comes_back(state,
         assert d.s.mode == "menu" and back[0].startswith("Back to the menu.")
     else:
         assert d.s.mode == "paused" and d.s.state.step == step
-        assert back[0].startswith("Back to where we were. ") and back[0].endswith("Say resume to go on.")
+        assert back[0].startswith("Back to where we were. ") and back[0].endswith("Say go, or keep going, to go on.")
         d.event(Command("resume"))
         assert d.s.mode in ("speaking", "holding") and d.s.state.step == step
 
@@ -498,3 +514,120 @@ def test_teaching_without_a_microphone_says_so():
 def test_help_mentions_teaching():
     assert "teach me pause again" in at("menu").s.help()
     assert "teach me pause again" in at("paused").s.help()
+
+
+def _unanswered(d: Driver, seconds: float = 60.0) -> list[str]:
+    """Let the question be said, then tick on in silence; what is said meanwhile."""
+    said_before = len(says([a for _, a in d.log]))
+    if d.s.state.question_say is not None:
+        d.now += length(next(a.text for _, a in reversed(d.log) if isinstance(a, Say)
+                             and a.id == d.s.state.question_say), d.s.state.rate)
+        d.event(SpeechDone(d.s.state.question_say))
+    end = d.now + seconds
+    while d.now < end and d.s.mode == "confirming":
+        d.now += 0.1
+        d.event(Tick())
+    return says([a for _, a in d.log])[said_before:]
+
+
+@pytest.mark.parametrize("ask", [Ask((Command("pause"), Command("next"))), Command("menu"), Command("open", "tip"), Command("teach")])
+def test_a_question_in_a_session_left_unanswered_goes_on_paused_with_how_to_go_on(ask):
+    d = at("holding")
+    step, asked_at = d.s.state.step, d.now
+    d.event(ask)
+    assert d.s.mode == "confirming"
+    said = _unanswered(d)
+    assert said == ["No answer, so we are paused. Say go, or keep going, to go on."]
+    assert d.s.mode == "paused" and d.s.state.item is MINI and d.s.state.step == step
+    from voice_guide.session.core import ANSWER_SECONDS
+
+    assert d.now - asked_at <= ANSWER_SECONDS + 10  # the question's own words, then the wait
+    d.event(Command("resume"))
+    assert d.s.mode == "holding"  # back exactly where it was
+
+
+def test_an_unanswered_question_in_key_mode_speaks_of_keys():
+    d = Driver(Session(ITEMS, length, rate=120, listening=False))
+    d.record(d.s.start(d.now))
+    d.event(Command("open", "mini"))
+    d.finish_speech()
+    d.event(Command("menu"))
+    assert _unanswered(d) == ["No answer, so we are paused. Press space to go on."]
+
+
+def test_an_unanswered_question_at_the_menu_goes_back_to_the_menu():
+    d = at("menu")
+    d.event(Command("stop"))
+    assert d.s.mode == "confirming"
+    said = _unanswered(d)
+    assert said == ["No answer. Say a topic or a session, or say list to hear them all."]
+    assert d.s.mode == "menu"
+
+
+def test_an_unanswered_offer_to_go_on_goes_on_and_keeps_the_place():
+    d = Driver(new())
+    d.record(d.s.start(d.now, resume=(MINI, 1)))
+    assert d.s.mode == "confirming"
+    said = _unanswered(d)
+    assert said[0] == "No answer, so I will go on from there."
+    assert d.s.state.item is MINI and d.s.state.step == 1
+    assert not any(isinstance(a, ClearProgress) for _, a in d.log)
+
+
+def test_a_question_cut_short_still_times_out():
+    """No SpeechDone for the question (cut off, or the player lost it): it times out all the same."""
+    d = at("holding")
+    d.event(Command("menu"))
+    end = d.now + 60
+    while d.now < end and d.s.mode == "confirming":
+        d.now += 0.5
+        d.event(Tick())
+    assert d.s.mode == "paused"
+
+
+def test_asking_again_gives_the_full_time_to_answer():
+    from voice_guide.session.core import ANSWER_SECONDS
+
+    d = at("holding")
+    d.event(Command("menu"))
+    _unanswered(d, seconds=ANSWER_SECONDS - 1)
+    d.event(Command("repeat"))  # the question is said again: the wait starts again after it
+    assert d.s.mode == "confirming"
+    _unanswered(d, seconds=ANSWER_SECONDS - 1)
+    assert d.s.mode == "confirming"
+    d.now += 1.5
+    d.event(Tick())
+    assert d.s.mode == "paused"
+
+
+def test_which_one_questions_say_how_to_answer_and_take_ordinals():
+    d = at("holding")
+    step = d.s.state.step
+    d.event(Ask((Command("pause"), Command("next"), Command("back"))))
+    assert says([a for _, a in d.log])[-1] == "Pause, or next, or back? Say the first, the second, the third, or no."
+    d.event(Command("choice", 2))
+    assert d.s.state.question is None and d.s.state.step == step + 1  # "next"
+
+
+def test_an_ordinal_with_no_question_answers_nothing():
+    d = at("holding")
+    assert says(d.event(Command("choice", 1))) == ["There is no question to answer. Say help to hear what you can say."]
+
+
+def test_a_question_does_not_time_out_while_the_user_is_speaking():
+    from voice_guide.session.core import ANSWER_SECONDS
+
+    d = at("holding")
+    d.event(Command("menu"))
+    _unanswered(d, seconds=ANSWER_SECONDS - 1)
+    for _ in range(30):  # three seconds of an answer being spoken
+        d.now += 0.1
+        d.event(Tick(hearing=True))
+    assert d.s.mode == "confirming"
+    d.event(NotUnderstood())  # not understood: another try is waited for
+    d.now += ANSWER_SECONDS - 1
+    d.event(Tick())
+    assert d.s.mode == "confirming"
+    d.now += 1.5
+    d.event(Tick())
+    assert d.s.mode == "paused"

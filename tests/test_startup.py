@@ -110,6 +110,31 @@ def test_library_messages_go_to_the_log_and_ours_stay_on_screen(tmp_path):
     assert "underrun occurred" in log.read_text()
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["enroll", "doctor", "export", "hear", "list"])
+def test_every_command_sends_library_messages_to_the_log(tmp_path, command):
+    """A message a sound library writes straight to fd 2 in any command (ALSA's underruns while
+    `enroll` records) reaches the log in the cache folder, not the screen."""
+    script = textwrap.dedent(f"""
+        import os, sys
+        from voice_guide import cli
+        from voice_guide.commands import {command} as command
+
+        def run(args):
+            os.write(2, b"ALSA lib pcm.c:8570:(snd_pcm_recover) underrun occurred\\n")
+            print("voice-guide: our own message", file=sys.stderr)
+            return 0
+
+        command.run = run
+        sys.exit(cli.main([{command!r}] + ([] if {command!r} != "hear" else ["x.wav"])))
+    """)
+    env = dict(os.environ, VOICE_GUIDE_HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == ["voice-guide: our own message"]
+    assert "underrun occurred" in (tmp_path / "cache" / "sound-libraries.log").read_text()
+
+
 @pytest.mark.parametrize("kind", ["link", "pipe"])
 def test_the_log_replaces_a_link_or_pipe_at_its_name_and_never_writes_through_it(kind, tmp_path):
     """Issue 17 item 1: a link at the log's name to someone's file is replaced, not truncated; a pipe

@@ -4,6 +4,7 @@ one clear sentence and an exit code, never a traceback."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
 import sys
@@ -43,10 +44,12 @@ def main(argv: list[str] | None = None, devices: Devices | None = None, library:
         argv = ["guide", *argv]
     args = build_parser().parse_args(argv)
     args.devices, args.library = devices, library
+    from voice_guide.chatter import library_messages_to_log
     from voice_guide.commands.export import sigterm_stops
 
     try:
-        with sigterm_stops():  # a kill stops every command as Ctrl-C does: cleaned up, exit 130
+        # The sound libraries' own messages go to the log in every command (fakes make none).
+        with sigterm_stops(), library_messages_to_log() if devices is None else contextlib.nullcontext():
             return int(args.func(args) or 0)
     except VoiceGuideError as err:
         print(f"voice-guide: {printable(str(err))}", file=sys.stderr)

@@ -10,17 +10,22 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Iterator, Protocol, runtime_checkable
 
-import numpy as np
+if TYPE_CHECKING:  # types only: the settings and the CLI load without numpy
+    import numpy as np
 
-from voice_guide.audio import Audio
+    from voice_guide.audio import Audio
 
 
 RATE_MIN, RATE_MAX = 80, 300
 """Speaking rates (words per minute) a user may choose, by settings or by saying slower and faster."""
 VOLUME_MIN, VOLUME_MAX = 0.1, 1.0
 """Speech volumes a user may choose, by settings or by saying quieter and louder."""
+DEFAULT_LUFS = -16.0
+"""Exported tracks' integrated loudness: where spoken-word apps aim a phone's playback."""
+LUFS_MIN, LUFS_MAX = -30.0, -10.0
+"""The export loudness targets a user may choose (`voice_guide.loudness`)."""
 
 
 @dataclass(frozen=True)

@@ -44,11 +44,11 @@ class DeviceError(EngineError):
 
 NO_OUTPUT = (
     "No speaker or sound output was found. Plug in headphones or a speaker (or check that the sound "
-    "system is running), then try again; `voice-guide doctor` lists the devices it can see."
+    "system is running), then try again; voice-guide doctor lists the devices it can see."
 )
 NO_INPUT = (
     "No microphone was found. Plug in a microphone or headset (or check that the sound system is "
-    "running), then try again; `voice-guide doctor` lists the devices it can see."
+    "running), then try again; voice-guide doctor lists the devices it can see."
 )
 
 

@@ -20,7 +20,6 @@ from typing import Annotated, Any, Literal, TypeVar, Union
 
 import msgspec
 
-from voice_guide.audio import MAX_RATE, MIN_RATE
 from voice_guide.errors import printable
 
 T = TypeVar("T")
@@ -39,6 +38,10 @@ def text(longest: int) -> Any:
     return Annotated[str, msgspec.Meta(max_length=longest)]
 
 
+MIN_RATE, MAX_RATE = 4000, 384000
+"""Sample rates a sound can have, in Hz, wherever the rate is read from (a recording's header, a cached
+sound, a voice's config, enrolled templates); a file claiming another is broken or hostile. Here, not
+in `voice_guide.audio`, so reading the settings needs no numpy."""
 SampleRate = between(MIN_RATE, MAX_RATE, "samples a second", whole=True)
 PathText = text(4096)
 """A file or folder name as a setting holds it (PATH_MAX)."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal, Optional, Union, get_args
 
 from voice_guide import paths, schema
-from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
+from voice_guide.engines import DEFAULT_LUFS, LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import LIMITS, RefusedFile, atomic_write_text, open_regular, read_own, set_aside, unstoppable
 
@@ -59,6 +59,8 @@ class Settings:
     """Seconds of quiet that end an utterance; raise it for slow speakers."""
     max_utterance: schema.between(1.0, MAX_UTTERANCE, "seconds") = 4.0
     """Longest utterance in seconds; longer speech is not a command."""
+    loudness: schema.between(LUFS_MIN, LUFS_MAX, "LUFS") = DEFAULT_LUFS
+    """Exported tracks' integrated loudness in LUFS; -16 suits phones."""
     input_device: Device = None
     """sounddevice input device name or index; None for the system default."""
     output_device: Device = None

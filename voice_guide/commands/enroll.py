@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from voice_guide import settings as settings_mod
-from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import NO_INPUT, DeviceError
 from voice_guide.commands import devices_of, load_settings
+
+if TYPE_CHECKING:  # sound maths is imported when enrolling, so other commands start quickly
+    from voice_guide.audio import Audio
 
 ORDER = 60
 
@@ -39,6 +42,8 @@ class PrintedPrompts:
     name = "printed"
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        from voice_guide.audio import Audio
+
         return Audio.silence(0.0, 16000)
 
     def play(self, audio: Audio) -> _Done:
@@ -99,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"Learned your voice for: {', '.join(report.enrolled)}.")
     if report.skipped:
         print(f"Left for another time: {', '.join(report.skipped)} "
-              f"(run `voice-guide enroll {' '.join(report.skipped)}`).")
+              f"(run voice-guide enroll {' '.join(report.skipped)}).")
     return 0 if report.enrolled else 1
 
 

@@ -10,30 +10,43 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
-from typing import Iterator, TextIO
+from typing import TYPE_CHECKING, Iterator, TextIO
 
 from voice_guide import fileio
-from voice_guide.engines import RATE_MAX, RATE_MIN
+from voice_guide.engines import LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN
 from voice_guide.export.tracks import FORMATS
 from voice_guide.errors import ExportError, printable
-from voice_guide.export.writer import ExportResult, ProgressEvent, clock
 from voice_guide.export.plan import MAX_JOBS, default_jobs
 from voice_guide.commands import devices_of, library_of, load_settings
+
+if TYPE_CHECKING:  # the export's machinery is imported when it runs, so other commands start quickly
+    from voice_guide.export.writer import ExportResult, ProgressEvent
 
 ORDER = 30
 
 
-class ConsoleProgress:
-    """A tqdm bar when `stream` is a terminal, else one plain line per track."""
+def wants_plain(stream: TextIO, plain: bool = False) -> bool:
+    """Plain lines rather than a drawn bar: asked for (--plain, NO_COLOR, TERM=dumb), or `stream` is not
+    a terminal (a screen reader reads a bar's block characters as noise)."""
+    if plain or os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
+        return True
+    return not bool(getattr(stream, "isatty", lambda: False)())
 
-    def __init__(self, stream: TextIO) -> None:
+
+class ConsoleProgress:
+    """A tqdm bar on a terminal, else one plain line per track, starting with how much is done."""
+
+    def __init__(self, stream: TextIO, plain: bool = False) -> None:
         self.stream = stream
-        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.tty = not wants_plain(stream, plain)
         self.bar = None
 
     def __call__(self, event: ProgressEvent) -> None:
+        from voice_guide.export.writer import clock
+
         if event.kind in ("wait", "in the way"):
             self._line(event.message if event.kind == "wait" else f"voice-guide: {printable(event.message)}")
             return
@@ -41,7 +54,7 @@ class ConsoleProgress:
         why = " (unchanged)" if event.kind == "skip" else ""
         text = f"{verb} {event.done} of {event.total}{why}: {event.title} ({clock(event.seconds)})"
         if not self.tty:
-            self._line(text)
+            self._line(f"{100 * event.done // max(1, event.total)}% {text}")
             return
         if self.bar is None or self.bar.total != event.total:
             self.close()
@@ -84,6 +97,8 @@ def sigterm_stops() -> Iterator[None]:
 
 
 def summary(result: ExportResult) -> str:
+    from voice_guide.export.writer import clock
+
     written, skipped = len(result.written), len(result.skipped)
     total = sum(t.duration for t in result.tracks)
     parts = [f"Wrote {written} file{'s' if written != 1 else ''}"]
@@ -104,11 +119,13 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.rate is not None:
         settings = settings.with_changes(rate=args.rate)
+    if args.loudness is not None:
+        settings = settings.with_changes(loudness=args.loudness)
     encoder = devices.encoder()
     # Checked before the synthesiser starts, so a bad name or folder or a missing ffmpeg is said at once.
     plan = plan_export(library_of(args), args.names, args.out, args.format, voice_settings(settings), encoder,
-                       args.single_file, args.jobs)
-    progress = ConsoleProgress(sys.stderr)
+                       args.single_file, args.jobs, float(settings.loudness))
+    progress = ConsoleProgress(sys.stderr, args.plain)
     with sigterm_stops():
         synth = devices.synthesizer(settings)
         if synth.notice:
@@ -146,6 +163,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--single-file", action="store_true",
                         help="one file with a chapter per topic or session, instead of one file each")
     parser.add_argument("--rate", type=int, metavar="WPM", help=f"speaking rate in words a minute ({RATE_MIN}-{RATE_MAX})")
+    parser.add_argument("--loudness", type=float, metavar="LUFS",
+                        help=f"loudness of the tracks in LUFS, {LUFS_MIN:g} to {LUFS_MAX:g} (default: the "
+                        "loudness setting, -16)")
+    parser.add_argument("--plain", action="store_true",
+                        help="show progress as plain lines with a percentage, never a drawn bar (also with "
+                        "NO_COLOR set, or when the output is not a terminal)")
     parser.add_argument("--jobs", type=_jobs, metavar="N",
                         help=f"tracks made at once (default: one per core, here {default_jobs()})")
     parser.set_defaults(func=run)

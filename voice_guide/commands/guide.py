@@ -8,24 +8,22 @@ guide is listening), so a whole run can be scripted; `--no-listen` only speaks a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import functools
 import sys
+from typing import TYPE_CHECKING
 
 from voice_guide import progress, welcome
-from voice_guide.chatter import library_messages_to_log
 from voice_guide.commands import devices_of, library_of
 from voice_guide.commands.export import sigterm_stops
 from voice_guide import settings as settings_mod
-from voice_guide.content.loader import Library
-from voice_guide.content.model import Item
 from voice_guide.engines import RATE_MAX, RATE_MIN
 from voice_guide.errors import StorageError, UsageError
-from voice_guide.hearing.listen import RecordingsIn
-from voice_guide.live.player import Player
-from voice_guide.speaking.speech import voice_settings
-from voice_guide.speaking.text_only import SpeakerOrText
-from voice_guide.wiring import Engines, build_engines
+
+if TYPE_CHECKING:  # the guide's machinery is imported when it runs, so other commands start quickly
+    from voice_guide.content.loader import Library
+    from voice_guide.content.model import Item
+    from voice_guide.live.player import Player
+    from voice_guide.wiring import Engines
 
 ORDER = 1
 INPUT_MAX_SECONDS = 60.0
@@ -68,13 +66,12 @@ def _resume(loaded: progress.Loaded, library: Library, item: Item | None) -> tup
 def run(args: argparse.Namespace, engines: Engines | None = None, library: Library | None = None) -> int:
     """The guide with `engines` (fakes in tests), or with those `args.devices` opens (this machine's),
     reading `library` (else `args.library`, else the package's own)."""
-    with contextlib.ExitStack() as stack:
-        if engines is None:
-            stack.enter_context(library_messages_to_log())
-        return _run(args, engines, library)
+    from voice_guide.hearing.listen import RecordingsIn
+    from voice_guide.live.player import Player
+    from voice_guide.speaking.speech import voice_settings
+    from voice_guide.speaking.text_only import SpeakerOrText
+    from voice_guide.wiring import build_engines
 
-
-def _run(args: argparse.Namespace, engines: Engines | None, library: Library | None) -> int:
     settings = settings_mod.load()
     if args.rate is not None:
         settings = settings.with_changes(rate=args.rate)

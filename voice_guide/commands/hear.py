@@ -8,9 +8,13 @@ import argparse
 import contextlib
 import json
 import sys
+from typing import TYPE_CHECKING
+
 from voice_guide.errors import AudioInputError, printable
-from voice_guide.understanding.understand import Heard
 from voice_guide.commands import devices_of, library_of, load_settings
+
+if TYPE_CHECKING:  # hearing is imported when `hear` runs, so other commands start quickly
+    from voice_guide.understanding.understand import Heard
 
 ORDER = 40
 

@@ -17,11 +17,10 @@ from pathlib import Path
 from typing import Sequence
 
 from voice_guide.content.model import Item
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import DEFAULT_LUFS, VoiceSettings
 from voice_guide.export.tracks import ALBUM, FORMATS, Encoder, Tags
 from voice_guide.content.loader import Library
 from voice_guide.errors import ExportError, UsageError
-from voice_guide.speaking.render import display_title
 
 SINGLE_STEM = "voice-guide"
 CHAPTER_LIST = f"{SINGLE_STEM}.chapters.txt"
@@ -61,6 +60,8 @@ class ExportPlan:
     """Tracks made at once, 1 to MAX_JOBS."""
     tracks: tuple[PlannedTrack, ...]
     """In library order."""
+    loudness: float = DEFAULT_LUFS
+    """Every track's integrated loudness, LUFS (`voice_guide.loudness.to_loudness`)."""
 
     @property
     def files(self) -> list[str]:
@@ -117,10 +118,12 @@ def default_jobs() -> int:
 
 def plan_export(library: Library, names: Sequence[str], out_dir: Path | str | None, fmt: str,
                 voice: VoiceSettings, encoder: Encoder, single_file: bool = False,
-                jobs: int | None = None) -> ExportPlan:
+                jobs: int | None = None, loudness: float = DEFAULT_LUFS) -> ExportPlan:
     """Check the request (see the module docstring) and name every file: a track is
     'NN - Title.fmt', numbered by its place in the whole library, so a partial export names each
     track as a whole one does. `out_dir` None: `default_out_dir()`, once the names are known good."""
+    from voice_guide.speaking.render import display_title  # sound maths: loaded when an export is planned
+
     items = select(library, names)
     if fmt not in FORMATS:
         raise UsageError(f"The format {fmt!r} is not supported; choose one of {', '.join(FORMATS)}.")
@@ -138,4 +141,5 @@ def plan_export(library: Library, names: Sequence[str], out_dir: Path | str | No
             number, title = positions[item.name], display_title(item)
             tracks.append(PlannedTrack(f"{number:0{width}d} - {safe_name(title, item.name)}.{fmt}", (item,),
                                        Tags(title, number, total, comment=COMMENT)))
-    return ExportPlan(library, out_dir, fmt, voice, single_file, max(1, jobs or default_jobs()), tuple(tracks))
+    return ExportPlan(library, out_dir, fmt, voice, single_file, max(1, jobs or default_jobs()), tuple(tracks),
+                      loudness)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import TYPE_CHECKING, Protocol, Sequence
 
-from voice_guide.audio import Audio
+if TYPE_CHECKING:  # types only: `list` and the export's planning load without numpy
+    from voice_guide.audio import Audio
 
 FORMATS = ("mp3", "ogg", "wav", "m4a")
 """The audio formats export writes."""

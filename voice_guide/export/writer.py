@@ -32,6 +32,7 @@ from voice_guide.export.plan import CHAPTER_LIST, ExportPlan, PlannedTrack
 from voice_guide.export.listing import PLAYLIST, chapter_list, chapters_text, listed_tracks, playlist_text
 from voice_guide.export.records import Records, folder_lock, remove_legacy_files
 from voice_guide.fileio import atomic_path, atomic_write_text, scratch_folder
+from voice_guide.loudness import to_loudness
 from voice_guide.speaking.render import RENDER_VERSION, display_title, join_items, render_item
 
 
@@ -90,6 +91,11 @@ def clock(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
+def _levelled(audio: Audio, plan: ExportPlan) -> Audio:
+    """The track as it is written: at the plan's loudness, its true peak under the ceiling."""
+    return Audio(to_loudness(audio.samples, audio.rate, plan.loudness), audio.rate)
+
+
 def _remove_stale_parts(out_dir: Path, targets: Sequence[str]) -> None:
     """Temporary files a killed export (SIGKILL, power cut) could not remove; only ours, and only
     while we hold the lock, so no running export loses its work."""
@@ -105,6 +111,7 @@ def track_key(plan: ExportPlan, track: PlannedTrack, synth_name: str, encoder_na
     renderer, or the track number written in its tags."""
     blob = json.dumps({"items": [asdict(i) for i in track.items], "voice": asdict(plan.voice), "fmt": plan.fmt,
                        "synth": synth_name, "encoder": encoder_name, "render": RENDER_VERSION,
+                       "loudness": plan.loudness,
                        "track": [track.tags.track, track.tags.total]}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
@@ -243,7 +250,7 @@ def _export_tracks(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manif
 
     def make(track: PlannedTrack, into: Path) -> float:
         rendered = render_item(track.items[0], speaker, plan.voice)
-        encoder.encode(rendered.audio, into, plan.fmt, track.tags)
+        encoder.encode(_levelled(rendered.audio, plan), into, plan.fmt, track.tags)
         return rendered.duration
 
     def top_up() -> None:
@@ -300,6 +307,7 @@ def _export_single(plan: ExportPlan, synth: Synthesizer, encoder: Encoder, manif
         rendered.append(render_item(item, synth, plan.voice))
         report(ProgressEvent("render", done, len(items), display_title(item), rendered[-1].duration))
     audio, chapters = join_items(rendered)
+    audio = _levelled(audio, plan)
     _write(encoder, audio, plan.out_dir / file, plan.fmt, track.tags, chapters)
     _write_chapters(listing, chapters_text(chapters), manifest, in_the_way)
     manifest.record(file, key, names, ALBUM, audio.duration, chapters)

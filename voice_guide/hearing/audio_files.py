@@ -19,7 +19,8 @@ from typing import Iterator
 
 import numpy as np
 
-from voice_guide.audio import MAX_RATE, MIN_RATE, SPEECH_RATE, Audio, resampler
+from voice_guide.audio import SPEECH_RATE, Audio, resampler
+from voice_guide.schema import MAX_RATE, MIN_RATE
 from voice_guide.errors import AudioInputError
 
 CHUNK_FRAMES = 65536

@@ -14,8 +14,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from voice_guide.audio import MAX_RATE, SPEECH_RATE, Audio, frame_dbfs
-from voice_guide.schema import SampleRate, between
+from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
+from voice_guide.schema import MAX_RATE, SampleRate, between
 
 
 @dataclass(frozen=True)

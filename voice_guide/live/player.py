@@ -100,7 +100,8 @@ class Player:
         self.echo = echo
         """Called with each sentence as it starts to play (the CLI prints it)."""
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
-                               read_only=read_only, listening=self.mic is not None)
+                               read_only=read_only, listening=self.mic is not None,
+                               keys=keys is not None)
         self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
         self._events: deque[Event] = deque()
         self.sounds = SoundQueue(audio_out, clock, on_start=self._said, on_done=self._events.append,
@@ -283,7 +284,7 @@ class Player:
         if self.keys is not None:
             for char in self.keys.poll():
                 self.feed(Key(char))
-        self.feed(Tick())
+        self.feed(Tick(hearing=self._user_speaking()))
 
     def _done(self) -> bool:
         if self._finishing and not self.busy():
@@ -337,8 +338,10 @@ class Player:
             self.listener.endpointer.discard()
             if first:
                 self.outcome.mic_lost = True
-                self._log(str(exc))
-                self.feed(DeviceLost(at_start=not self.listener.times.any))
+                at_start = not self.listener.times.any
+                if not at_start:  # at the start the session's one sentence says it all
+                    self._log(str(exc))
+                self.feed(DeviceLost(at_start=at_start))
         finally:
             self._blocks = None
 

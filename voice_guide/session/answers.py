@@ -28,7 +28,7 @@ class Answering(Machine):
             elif self._pick(cmd, now):
                 pass
             elif cmd.id in ("repeat", "help", "yes"):
-                self._say(self.help() if cmd.id == "help" else q.text, "prompt")
+                self._ask_again(self.help() if cmd.id == "help" else q.text, now)
             else:
                 s.question = None
                 self._back_from(q, now, say=False)
@@ -37,9 +37,9 @@ class Answering(Machine):
         if cmd.id in ("yes", "no"):
             self._answer(cmd.id == "yes", now)
         elif cmd.id in ("repeat", "help", "where"):
-            self._say(self.help() if cmd.id == "help" else q.text, "prompt")
+            self._ask_again(self.help() if cmd.id == "help" else q.text, now)
         elif isinstance(q, ResumeQuestion):
-            self._say(prompts.yes_no(self.hears), "prompt")
+            self._ask_again(prompts.yes_no(self.hears), now)
         else:
             # Another command means "no, I meant this": drop the question and do it from where we were.
             s.question = None
@@ -77,14 +77,32 @@ class Answering(Machine):
             s.mode = "enrolling"
             self._emit(Enrol(() if q.command is None else (q.command,)))
 
+    def _no_answer(self, now: float) -> None:
+        """The question went unanswered: say so and what happens now, and go back to where it was
+        asked from; a running item goes on paused, with how to go on. A saved place offered at the
+        start is gone on from (nothing is forgotten on silence)."""
+        s = self.state
+        q = s.question
+        assert q is not None
+        s.question = None
+        if isinstance(q, ResumeQuestion):
+            self._say(say("question.no_answer_go_on"), "info")
+            self._open(q.saved, now, q.step)
+        elif q.back in ("run", "paused"):
+            s.mode = "paused"
+            self._say(say("question.no_answer_paused", self.hears), "info")
+        else:
+            self._say(f"{say('question.no_answer')} {menu.prompt(self.hears)}", "prompt")
+            self._back_from(q, now)
+
     def _choice(self, event: Ask, now: float) -> None:
         s = self.state
         options = event.options[:3]
         if s.mode == "confirming":
             return
         names = [self._describe(o) for o in options]
-        text = " or ".join(names) + "?"
-        text = text[0].upper() + text[1:]
+        text = ", or ".join(names) + "?"
+        text = f"{text[0].upper()}{text[1:]} {prompts.which_one(self.hears, len(options))}"
         self._confirm(ChoiceQuestion(text=text, options=options), now)
 
     def _describe(self, cmd: Command) -> str:
@@ -104,7 +122,7 @@ class Answering(Machine):
         assert isinstance(q, ChoiceQuestion)
         options = q.options
         chosen = None
-        if cmd.id in ("suggestion", "step") and isinstance(cmd.arg, int) and 1 <= cmd.arg <= len(options):
+        if cmd.id in ("suggestion", "step", "choice") and isinstance(cmd.arg, int) and 1 <= cmd.arg <= len(options):
             chosen = options[cmd.arg - 1]
         for option in options:
             if option.id == cmd.id and (option.arg == cmd.arg or option.id != "open"):

@@ -16,19 +16,26 @@ from voice_guide.session.events import Action, ClearProgress, Finished, PlayCue,
 from voice_guide.session.state import ChoiceQuestion, Hold, Mode, Question, SessionState
 from voice_guide.timeline import HALFWAY_TEXT, TITLE_GAP, hold_segments, resolve_holds
 
+ANSWER_SECONDS = 6.0
+"""How long a question waits for its answer once it has been said; then the guide says what it does
+and goes back to where it was (a running item goes on paused), so a question never leaves silence."""
+
 
 class Machine:
     """The guide's behaviour. `speech_length(text, rate)` says how many seconds `text` lasts when
     spoken at `rate` (the player measures its rendered audio); holds follow from it so a session
     lasts its planned length. `read_only` ends the guide after one item instead of returning to the
-    menu. `listening` says whether spoken commands can be heard at all (else it speaks of keys)."""
+    menu. `listening` says whether spoken commands can be heard at all (else it speaks of keys);
+    `keys` whether there is a keyboard to fall back on."""
 
     def __init__(self, items: Sequence[Item], speech_length: Callable[[str, int], float], *,
-                 rate: int = 150, volume: float = 1.0, read_only: bool = False, listening: bool = True) -> None:
+                 rate: int = 150, volume: float = 1.0, read_only: bool = False, listening: bool = True,
+                 keys: bool = True) -> None:
         self.items = list(items)
         self.speech_length = speech_length
         self.read_only = read_only
         self.listening = listening
+        self.keys = keys
         self.numbers = NumberEntry()
         self.state = SessionState(rate=rate, volume=volume)
         self._next_id = 0
@@ -63,7 +70,7 @@ class Machine:
         s = self.state
         if s.mode == "confirming" and s.question is not None:
             if isinstance(s.question, ChoiceQuestion):
-                return say("question.which_one", self.hears)
+                return prompts.which_one(self.hears, len(s.question.options))
             return prompts.help_text("question", self.hears)
         mode = s.mode if s.mode in ("menu", "paused") else "running"
         return prompts.help_text(mode, self.hears)
@@ -278,11 +285,29 @@ class Machine:
         self._say(say("answer.going_on"), "info")
         self._continue(was or "speaking", now)
 
-    def _ask(self, question: Question) -> None:
+    def _ask(self, question: Question, now: float) -> None:
         s = self.state
         s.question, s.mode = question, "confirming"
-        self._say(question.text, "prompt")
+        self._ask_again(question.text, now)
         self._emit(PlayCue("listening"))
+
+    def _ask_again(self, text: str, now: float) -> None:
+        """Say (part of) the question; the answer is awaited ANSWER_SECONDS after it ends (counted from
+        now plus its length until the player says it ended, so a sentence cut short still times out)."""
+        s = self.state
+        s.question_say = self._say(text, "prompt")
+        s.question_due = now + self.speech_length(text, s.rate) + ANSWER_SECONDS
+
+    def _question_said(self, now: float) -> None:
+        self.state.question_due = now + ANSWER_SECONDS
+
+    def _question_tick(self, now: float) -> None:
+        s = self.state
+        if s.mode == "confirming" and s.question is not None and s.question_due is not None and now >= s.question_due:
+            self._no_answer(now)
+
+    def _no_answer(self, now: float) -> None:
+        raise NotImplementedError  # what silence means is Answering's
 
     def _confirm(self, question: Question, now: float) -> None:
         """Freeze what runs and ask; 'no' goes back to exactly where it was."""
@@ -291,7 +316,7 @@ class Machine:
         if self._running():
             s.paused_from = self._freeze(now)
             question.back = "run"
-        self._ask(question)
+        self._ask(question, now)
 
     def _back_from(self, q: Question, now: float, say: bool = True) -> None:
         """Return to where the question was asked from (the player drops a sentence that a later
@@ -324,9 +349,11 @@ class Machine:
         else:
             self._say(text, "prompt" if s.mode == "menu" else "info")
 
-    def _not_understood(self) -> None:
+    def _not_understood(self, now: float) -> None:
         s = self.state
         self._emit(PlayCue("not-understood"))
+        if s.mode == "confirming" and s.question_due is not None:
+            s.question_due = max(s.question_due, now + ANSWER_SECONDS)  # they tried: time to try again
         if not s.reprompted:
             s.reprompted = True
             self._say(say("answer.not_caught"), "info" if self._running() else "prompt")
@@ -338,7 +365,8 @@ class Machine:
         s.mic_lost = True
         keys = say("microphone.keys_in_item" if s.item is not None else "microphone.keys_at_menu")
         if at_start:
-            self._say(say("microphone.none_at_start", keys=keys), "info")
+            self._say(say("microphone.none_at_start", keys=keys) if self.keys else say("microphone.none_and_no_keys"),
+                      "info")
             return
         if s.item is not None and self._running():
             s.paused_from = self._freeze(now)

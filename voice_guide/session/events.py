@@ -34,6 +34,9 @@ class Key:
 class Tick:
     """Time passes (`now` comes with every event)."""
 
+    hearing: bool = False
+    """Someone is speaking into the microphone right now: a question's wait does not end mid-answer."""
+
 
 @dataclass(frozen=True)
 class SpeechDone:

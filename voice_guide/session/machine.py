@@ -56,7 +56,7 @@ class Session(Answering):
             saved, step = resume
             text = say("question.resume", number=step + 1, steps=len(saved.steps), title=saved.title,
                        answer=prompts.resume_offer(self.hears, item is not None))
-            self._ask(ResumeQuestion(text=text, saved=saved, step=step, item=item))
+            self._ask(ResumeQuestion(text=text, saved=saved, step=step, item=item), now)
         elif item is not None:
             self._open(item, now)
         else:
@@ -77,6 +77,8 @@ class Session(Answering):
             if number is not None:
                 self._command(Command("step", number), now)
             self._list_tick(now)
+            if not event.hearing:
+                self._question_tick(now)
             self._tick(now)
         elif isinstance(event, SpeechDone):
             if event.say_id == s.awaiting:
@@ -85,6 +87,8 @@ class Session(Answering):
             elif event.say_id == s.list_id:
                 s.list_id = None
                 self._listed(now)
+            elif event.say_id == s.question_say and s.mode == "confirming":
+                self._question_said(min(now, event.at) if event.at is not None else now)
         elif isinstance(event, Key):
             self._key(event.char, now)
         elif isinstance(event, Command):
@@ -92,7 +96,7 @@ class Session(Answering):
         elif isinstance(event, Ask):
             self._choice(event, now)
         elif isinstance(event, NotUnderstood):
-            self._not_understood()
+            self._not_understood(now)
         elif isinstance(event, PlaceSaved):
             s.place_saved = event.ok
         elif isinstance(event, DeviceLost):
@@ -150,7 +154,7 @@ class Session(Answering):
             cid = "close"
         handler = self.HANDLERS.get(cid)
         if handler is None:
-            self._not_understood()
+            self._not_understood(now)
         else:
             handler(self, Command(cid, cmd.arg), now)
 
@@ -198,7 +202,7 @@ class Session(Answering):
         s = self.state
         item = self._find(cmd.arg)
         if item is None:
-            self._not_understood()
+            self._not_understood(now)
         elif s.item is None:
             self._open(item, now)
         elif item is s.item:
@@ -209,7 +213,7 @@ class Session(Answering):
             self._confirm(OpenQuestion(text=text, item=item), now)
 
     def _do_no_question(self, cmd: Command, now: float) -> None:
-        self._say(say("question.none_asked"), "info")
+        self._say(say("question.none_asked", self.hears), "info")
 
     def _do_suggestion(self, cmd: Command, now: float) -> None:
         """'Suggestion 3' goes to the step labelled so (in the five suggestions), opening it if need be."""
@@ -313,5 +317,6 @@ class Session(Answering):
         "where": _do_where, "help": _do_help, "quit": _do_quit, "menu": _do_menu, "open": _do_open,
         "next": _do_move, "back": _do_move, "repeat": _do_move, "step": _do_move,
         "suggestion": _do_suggestion, "teach": _do_teach, "yes": _do_no_question, "no": _do_no_question,
+        "choice": _do_no_question,
     }
     """What each command does outside a question ("toggle" and "stop" at the menu are resolved first)."""

@@ -32,7 +32,8 @@ SENTENCES: dict[str, frozenset[str]] = {key: frozenset(fields.split()) for key, 
     "where.menu": "", "where.starting": "title", "where.step": "number steps title", "where.step_title": "title",
     "where.seconds_left": "seconds", "where.this_is": "title", "where.no_such_step": "steps",
     "where.no_such_label": "label",
-    "question.yes_no": "", "question.which_one": "", "question.resume": "number steps title answer",
+    "question.yes_no": "", "question.which_of_two": "", "question.which_of_three": "",
+    "question.no_answer": "", "question.no_answer_paused": "", "question.no_answer_go_on": "", "question.resume": "number steps title answer",
     "question.resume_item": "", "question.resume_menu": "", "question.close": "answer",
     "question.stop_and_close": "title answer", "question.leave_for_menu": "title answer",
     "question.leave_and_open": "title other answer", "question.leave_for_label": "title label other answer",
@@ -54,7 +55,7 @@ SENTENCES: dict[str, frozenset[str]] = {key: frozenset(fields.split()) for key, 
     "switch.intro": "what does takes", "switch.click": "", "switch.hum": "", "switch.toggles": "",
     "switch.pauses": "", "switch.now": "", "switch.leave": "", "switch.ready": "",
     "microphone.back_going_on": "", "microphone.back_listening": "", "microphone.keys_in_item": "",
-    "microphone.keys_at_menu": "", "microphone.none_at_start": "keys", "microphone.lost_paused": "keys",
+    "microphone.keys_at_menu": "", "microphone.none_at_start": "keys", "microphone.none_and_no_keys": "", "microphone.lost_paused": "keys",
     "microphone.lost": "keys",
 }.items()}
 """Every sentence the guide says from this file ('section.name') and the {fields} it fills in."""
@@ -149,6 +150,11 @@ def yes_no(hears: bool) -> str:
 def go_on(hears: bool, read_only: bool) -> str:
     """After 'Paused.'"""
     return say("answer.go_on_or_finish" if read_only else "answer.go_on_or_menu", hears)
+
+
+def which_one(hears: bool, count: int) -> str:
+    """After 'A, or B?': how to answer a which-one question of `count` (2 or 3) options."""
+    return say("question.which_of_three" if count > 2 else "question.which_of_two", hears)
 
 
 def resume_offer(hears: bool, in_item: bool) -> str:

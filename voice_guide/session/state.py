@@ -113,6 +113,10 @@ class SessionState:
     paused_from: Mode | None = None
     question: Question | None = None
     """The question waiting for an answer (in mode "confirming")."""
+    question_say: int | None = None
+    """The id of the sentence that asks it (said last)."""
+    question_due: float | None = None
+    """When silence counts as no answer (`core.ANSWER_SECONDS` after the question was said)."""
     rate: int = 150
     volume: float = 1.0
     reprompted: bool = False

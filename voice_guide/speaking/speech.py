@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from voice_guide import paths
-from voice_guide.audio import MAX_RATE, MIN_RATE, Audio, wav_bytes
+from voice_guide.audio import Audio, wav_bytes
+from voice_guide.schema import MAX_RATE, MIN_RATE
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.fileio import LIMITS, atomic_write_bytes, open_regular
 from voice_guide.settings import Settings

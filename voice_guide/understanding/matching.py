@@ -25,8 +25,10 @@ Decision = Literal["act", "ask", "reprompt", "none"]
 
 ACT = 0.75
 """A command scoring at least this acts (unless another command is within ASK_MARGIN)."""
-ASK_FLOOR = 0.65
-"""Two commands both at least this good and within ASK_MARGIN of each other: ask which."""
+ASK_FLOOR = ACT
+"""Two commands both at least this good and within ASK_MARGIN of each other: ask which. As good as
+acting: a question stops what runs, so only a near-tie of two commands that would each have acted
+alone earns one; room talk that half-fits two titles ("what time is it") is not asked about."""
 ASK_MARGIN = 0.08
 REPROMPT = 0.55
 """Below this the utterance is not taken as an attempt at a command at all: "none"."""

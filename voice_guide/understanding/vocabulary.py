@@ -32,6 +32,8 @@ class Vocabulary:
             self._function_words = [spoken(w) for w in data["non_commands"]["function_words"]]
             self._lookalikes = [spoken(w) for w in data["non_commands"]["lookalikes"]]
             commands = {cid: spec["phrases"] for cid, spec in data["commands"].items()}
+            choices = [[str(p) for p in ps] for ps in data.get("choices", {}).get("ordinals", ())]
+            self._risk["choice"] = data.get("choices", {}).get("risk", "safe")
             teach = data.get("teach", {})
             teach_forms = [spoken(f) for f in teach.get("forms", ())]
             teach_words = [spoken(w) for w in teach.get("words", ())]
@@ -57,6 +59,10 @@ class Vocabulary:
         for cid, phrases in commands.items():
             for phrase in phrases:
                 add(phrase, Command(cid))
+                self._spoken.append(spoken(phrase))
+        for number, phrases in enumerate(choices, start=1):
+            for phrase in phrases:
+                add(phrase, Command("choice", number), exact_only=True)  # no "fast" taken for "first"
                 self._spoken.append(spoken(phrase))
         for form in teach_forms:
             for word in teach_words:

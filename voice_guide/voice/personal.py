@@ -56,7 +56,7 @@ def voice_dir(data_dir: Path | None = None) -> Path:
 
 def _set_aside(path: Path, what: str, why: Exception) -> str:
     kept = set_aside(path)
-    return f"Your {what} could not be used ({why}); run `voice-guide enroll` again.{kept}"
+    return f"Your {what} could not be used ({why}); run voice-guide enroll again.{kept}"
 
 
 def load_templates(folder: Path) -> tuple[TemplateSet, str]:
