@@ -22,6 +22,7 @@ from voice_guide.content.model import Item, Step
 from voice_guide.errors import DeviceError
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer
 from voice_guide.speaking.text_only import NO_SOUND
+from voice_guide.wiring import Engines
 
 REST = Item(
     name="short-rest", title="Short rest", kind="session", length=30.0, aliases=("rest",), order=2,
@@ -51,7 +52,7 @@ def record(tmp_path, words, voices=(("en-us", 140), ("en", 120), ("en-gb-x-rp", 
     return files
 
 
-def engines(script: list[str]) -> tuple[guide.Engines, ScriptedRecognizer, ClockAudioOut]:
+def engines(script: list[str]) -> tuple[Engines, ScriptedRecognizer, ClockAudioOut]:
     from voice_guide.understanding.vocabulary import build_vocabulary
     from voice_guide.understanding.understand import Understander
 
@@ -59,7 +60,7 @@ def engines(script: list[str]) -> tuple[guide.Engines, ScriptedRecognizer, Clock
     recognizer = ScriptedRecognizer(script)
     out = ClockAudioOut(clock)
     ears = Understander(recognizer, build_vocabulary(LIBRARY.items))
-    return guide.Engines(FakeSynthesizer(), out, clock, None, ears, None, None, []), recognizer, out
+    return Engines(FakeSynthesizer(), out, clock, None, ears, None, None, []), recognizer, out
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -176,7 +177,7 @@ def test_keys_reach_item_11_from_the_menu(guide_home, capsys):
     library = load_library()
     clock = FakeClock(0.0)
     keys = TimedKeys(clock, [(30.0, "1"), (30.4, "1"), (60.0, "q")])
-    fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None, None, None, keys, [])
+    fakes = Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None, None, None, keys, [])
     assert guide.run(args("guide", "--no-listen"), fakes, library) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == "Goodbye. Your place is saved."
@@ -191,7 +192,7 @@ def test_the_safety_line_is_said_at_the_first_start_only(guide_home, capsys):
     safety = library.get("safety-notice").summary
     for expected in ([safety], []):
         clock = FakeClock(0.0)
-        fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None, None, None,
+        fakes = Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None, None, None,
                               TimedKeys(clock, [(40.0, "q")]), [])
         assert guide.run(args("guide", "--no-listen"), fakes, library) == 0
         out = capsys.readouterr().out.splitlines()
@@ -211,7 +212,7 @@ def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys
     recognizer = open_recognizer(settings_mod.Settings(recogniser="pocketsphinx"), vocab.phrases(),
                                  vocab.non_commands(grammar_safe=True))
     clock = FakeClock(0.0)
-    fakes = guide.Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None,
+    fakes = Engines(FakeSynthesizer(), ClockAudioOut(clock), clock, None,
                           Understander(recognizer, vocab), None, None, [])
     files = record(tmp_path, ["muscle by muscle", "wait"], voices=(("en-us", 130),))
     assert guide.run(args("guide", "--input", *files), fakes, library) == 0
