@@ -269,6 +269,7 @@ class KokoroSynthesizer:
         self.name = f"kokoro:{self.voice.name}"
         """Also the cache key's engine part: another voice never reuses this one's sound."""
         self.rate = SAMPLE_RATE
+        self.notice = ""
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         speed = speed_for(settings.rate)
