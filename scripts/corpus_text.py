@@ -4,6 +4,8 @@ separate held-out list, never both), near misses of command words, and the guide
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from make_corpus import EVERYDAY, OTHER_WORDS, guide_sentences
 
 MORE_CHATTER = [
@@ -61,7 +63,12 @@ def near_misses(split: str) -> list[str]:
     return words[1::4] if split == "heldout" else [w for i, w in enumerate(words) if i % 4 != 1]
 
 
+@lru_cache(maxsize=2)
+def _guide(limit: int) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(s.lower().rstrip(".!?") for s in guide_sentences(limit)))
+
+
 def guide_lines(split: str, limit: int = 120) -> list[str]:
     """The guide's own sentences (its echo); every fourth one is held out."""
-    said = [s.lower().rstrip(".!?") for s in guide_sentences(limit)]
+    said = _guide(limit)
     return said[::4] if split == "heldout" else [s for i, s in enumerate(said) if i % 4]

@@ -153,7 +153,7 @@ def plan_training(labels: dict[str, list[str]], voices: list[Voice], seed: int, 
     if negatives:
         said = ([(t, 4) for t in corpus_text.chatter("train")] + [(t, 2) for t in corpus_text.guide_lines("train")]
                 + [(t, 4) for t in corpus_text.near_misses("train")])
-        for text, times in said:
+        for text, times in said[:: max(1, round(1 / scale))]:
             for _ in range(max(1, round(scale * times))):
                 add(text, "not-a-command", "", pick_voice(train, rng), "other")
         for i in range(max(1, round(scale * 40))):
@@ -183,7 +183,7 @@ def plan_heldout(labels: dict[str, list[str]], voices: list[Voice], seed: int, s
 
     turn = 0
     for k, (label, phrases) in enumerate(sorted(labels.items())):
-        for i in range(max(1, round(scale * HELDOUT_PER_LABEL["palsy"]))):
+        for i in range(max(2, round(scale * HELDOUT_PER_LABEL["palsy"]))):
             add(phrases[turn % len(phrases)], "command", label, held[(k + i) % len(held)], ("heldout-palsy",),
                 severity=("mild", "moderate")[i % 2], rate=list(palsy.RATES)[(i // 2 + k) % 3],
                 room=("dry", "reverb")[(i // 2 + k) % 2], peak_db=-12.0)
