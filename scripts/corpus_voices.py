@@ -78,7 +78,8 @@ def all_voices(engines: tuple[str, ...], seed: int) -> list[Voice]:
 
 
 def british(voice: Voice) -> bool:
-    return voice.name.startswith("b") if voice.engine == "kokoro" else voice.name.startswith("en+") or "-gb" in voice.name
+    """A Kokoro voice (or blend) of a UK speaker: its name starts with bf_ or bm_."""
+    return voice.name.startswith("b")
 
 
 def _to_16k(samples: np.ndarray, rate: int) -> np.ndarray:

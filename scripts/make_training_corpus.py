@@ -261,7 +261,9 @@ def render(clip: Clip, out: Path) -> float:
     x = rooms.at_level(x, clip.peak_db)
     path = out / clip.file
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, x, OUTPUT_RATE, subtype="PCM_16")
+    part = path.with_name(path.name + ".part")
+    sf.write(part, x, OUTPUT_RATE, subtype="PCM_16", format="WAV")
+    part.replace(path)  # whole or not there: a rerun renders what is missing
     return len(x) / OUTPUT_RATE
 
 
