@@ -39,8 +39,10 @@ import rooms  # noqa: E402
 from corpus_voices import OUTPUT_RATE, Engines, Voice, all_voices  # noqa: E402
 
 COLUMNS = ["file", "transcript", "speaker", "kind", "command", "engine", "condition", "split"]
-ENGINE_SHARE = {"kokoro": 0.45, "espeak": 0.4, "piper": 0.15}
-"""How training clips are spread over the engines that are in use (renormalised over them)."""
+ENGINES = ("espeak", "piper", "kokoro")
+ENGINE_SHARE = {"kokoro": 0.3, "espeak": 0.5, "piper": 0.2}
+"""How training clips are spread over the engines. Clips are planned for all engines and those of an
+engine left out (--engines) are dropped, so a corpus without one is the same corpus less its clips."""
 PER_LABEL = (48, 96)
 """Training clips per meaning: three per phrase, at least the first figure, at most the second."""
 HELDOUT_PER_LABEL = {"palsy": 6, "clean": 3}
@@ -67,6 +69,8 @@ class Clip:
     peak_db: float = -6.0
     sets: tuple[str, ...] = ()
     """The held-out manifests this clip belongs to."""
+    take: str | None = None
+    """Another clip's file: this one is that take with its noise added, not rendered again."""
 
     @property
     def split(self) -> str:
@@ -193,7 +197,7 @@ def plan_heldout(labels: dict[str, list[str]], voices: list[Voice], seed: int, s
                         ("heldout-clean",), peak_db=-9.0)
             noisy = add(clean.transcript, "command", label, clean.voice, ("heldout-noisy12",), peak_db=-9.0,
                         noise=(list(rooms.NOISES)[turn % 3], 12))
-            clips[-1] = replace(noisy, seed=clean.seed)  # the same take as the clean one, with noise
+            clips[-1] = replace(noisy, take=clean.file)
             turn += 1
     if negatives:
         step = max(1, round(1 / scale))  # a smaller scale keeps every step-th line
@@ -243,6 +247,10 @@ def render(clip: Clip, out: Path) -> float:
 
     rng = random.Random(clip.seed)
     nrng = np.random.default_rng(clip.seed)
+    if clip.take:
+        x, _ = sf.read(out / clip.take, dtype="float32")
+        return _write(rooms.at_level(rooms.noisy(x, OUTPUT_RATE, clip.noise[0], clip.noise[1], clip.seed),
+                                     clip.peak_db), out / clip.file)
     if clip.voice is None:
         x = not_speech(clip.transcript, nrng, clip.seed)
     else:
@@ -258,12 +266,17 @@ def render(clip: Clip, out: Path) -> float:
         x = rooms.with_echo(x, _WORKER["echo"], clip.echo_db, nrng)
     if clip.noise:
         x = rooms.noisy(x, OUTPUT_RATE, clip.noise[0], clip.noise[1], clip.seed)
-    x = rooms.at_level(x, clip.peak_db)
-    path = out / clip.file
+    return _write(rooms.at_level(x, clip.peak_db), out / clip.file)
+
+
+def _write(x: np.ndarray, path: Path) -> float:
+    """Write whole or not at all (a rerun renders what is missing); the length in seconds."""
+    import soundfile as sf
+
     path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
     sf.write(part, x, OUTPUT_RATE, subtype="PCM_16", format="WAV")
-    part.replace(path)  # whole or not there: a rerun renders what is missing
+    part.replace(path)
     return len(x) / OUTPUT_RATE
 
 
@@ -286,14 +299,17 @@ def guide_echo(out: Path, engines: tuple[str, ...]) -> Path | None:
 
 
 def render_all(clips: list[Clip], out: Path, jobs: int, kokoro_dir: Path | None, echo: Path | None) -> float:
+    """Render every clip not yet in `out`: first the new takes, then those made from another take."""
     todo = [c for c in clips if not (out / c.file).exists()]
-    seconds, start = 0.0, time.perf_counter()
+    seconds, start, done = 0.0, time.perf_counter(), 0
     init = (str(kokoro_dir) if kokoro_dir else None, str(echo) if echo else None)
     with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=init) as pool:
-        for i, length in enumerate(pool.map(_render_one, [(c, out) for c in todo], chunksize=8), 1):
-            seconds += length
-            if i % 250 == 0 or i == len(todo):
-                print(f"  {i}/{len(todo)} clips, {time.perf_counter() - start:.0f} s", flush=True)
+        for phase in ([c for c in todo if not c.take], [c for c in todo if c.take]):
+            for length in pool.map(_render_one, [(c, out) for c in phase], chunksize=8):
+                seconds += length
+                done += 1
+                if done % 250 == 0 or done == len(todo):
+                    print(f"  {done}/{len(todo)} clips, {time.perf_counter() - start:.0f} s", flush=True)
     return seconds
 
 
@@ -337,11 +353,13 @@ def main(argv: list[str] | None = None) -> int:
     scale = args.scale * (0.1 if args.quick else 1.0)
     start = time.perf_counter()
     labels = labelled_phrases(args.phrases)
-    voices = all_voices(engines, args.seed)
+    voices = all_voices(ENGINES, args.seed)
     negatives = not args.no_negatives
     clips = plan_heldout(labels, voices, args.seed, scale, negatives)
     if not args.heldout_only:
         clips = plan_training(labels, voices, args.seed, scale, negatives) + clips
+    clips = [c for c in clips if c.voice is None or c.voice.engine in engines]
+    voices = [v for v in voices if v.engine in engines]
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"{len(clips)} clips for {len(labels)} meanings in {len(voices)} voices ({', '.join(engines)})", flush=True)
     seconds = render_all(clips, args.out, args.jobs, args.kokoro_voices, guide_echo(args.out, engines))

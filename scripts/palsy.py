@@ -14,8 +14,9 @@ import re
 
 import numpy as np
 
-SEVERITIES = {"mild": (0.5, 0.35), "moderate": (0.9, 0.75)}
-"""Severity -> (chance a lip consonant is weakened, chance a rounded vowel is unrounded)."""
+SEVERITIES = {"mild": (0.3, 0.3), "moderate": (0.6, 0.6)}
+"""Severity -> (chance a lip consonant is weakened, chance a rounded vowel is unrounded). One side of
+the lips still moves (House-Brackmann II-III): many lip sounds still come out, weakly."""
 RATES = {"normal": 1.0, "slow": 0.75, "veryslow": 0.55}
 """Speaking rate -> speed factor (1.0: the engine's own pace); people with palsy often speak slowly."""
 
@@ -96,8 +97,8 @@ def weaker_bursts(x: np.ndarray, rate: int, db: float) -> np.ndarray:
     return (x * (1 - smooth * (1 - 10 ** (db / 20)))).astype(np.float32)
 
 
-SOUND = {"mild": {"breath_db": -24.0, "burst_db": -6.0, "cutoff": 5000.0},
-         "moderate": {"breath_db": -16.0, "burst_db": -12.0, "cutoff": 3500.0}}
+SOUND = {"mild": {"breath_db": -26.0, "burst_db": -6.0, "cutoff": 5500.0},
+         "moderate": {"breath_db": -18.0, "burst_db": -10.0, "cutoff": 4000.0}}
 """Severity -> what the sound loses: breath noise level, burst cut and low-pass corner."""
 
 
