@@ -11,8 +11,8 @@ and held-out chatter with weak lips in held-out voices, mild and moderate; heldo
 heldout-noisy12.csv: the vocabulary in held-out voices, clean and with room noise at 12 dB SNR;
 heldout-chatter.csv: held-out room talk and the guide's own sentences) and OUT/datacard.md.
 `command` is the meaning the vocabulary gives the phrase: "next", "open:self-massage", "step:3",
-"teach:pause"; empty for what is not a command. Kokoro needs its 28 English voices in a folder:
-`bash scripts/fetch_kokoro_voices.sh --all DIR`, then --kokoro-voices DIR.
+"teach:pause"; empty for what is not a command. Kokoro's 28 English voices are taken from the folder
+--kokoro-voices DIR, fetched there first when they are not (scripts/fetch_kokoro_voices.sh --all DIR).
 """
 
 from __future__ import annotations
@@ -330,6 +330,17 @@ def write_manifests(out: Path, clips: list[Clip]) -> dict[str, int]:
     return {name: sum(name in c.sets for c in clips) for name in sets}
 
 
+def fetch_kokoro_voices(folder: Path) -> None:
+    """Kokoro's 28 English voices from npm kokoro-js (scripts/fetch_kokoro_voices.sh, which installs
+    nodejs and npm when missing and checks what it takes), unless `folder` already holds them."""
+    import subprocess
+
+    from corpus_voices import KOKORO_VOICES
+
+    if not all((folder / f"{name}.bin").is_file() for name in KOKORO_VOICES):
+        subprocess.run(["bash", str(ROOT / "scripts" / "fetch_kokoro_voices.sh"), "--all", str(folder)], check=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     from datacard import datacard
 
@@ -347,7 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     engines = tuple(e for e in args.engines.split(",") if e)
     if "kokoro" in engines and not args.kokoro_voices:
-        ap.error("kokoro needs --kokoro-voices DIR (bash scripts/fetch_kokoro_voices.sh --all DIR), or leave it out of --engines")
+        ap.error("kokoro needs --kokoro-voices DIR (its 28 English voices are fetched there when missing), "
+                 "or leave it out of --engines")
+    if "kokoro" in engines:
+        fetch_kokoro_voices(args.kokoro_voices)
     if ROOT in args.out.resolve().parents:
         ap.error("write corpora outside the repo")
     scale = args.scale * (0.1 if args.quick else 1.0)

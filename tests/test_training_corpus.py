@@ -109,8 +109,9 @@ def test_held_out_sets_are_weak_lips_mild_and_moderate_and_the_same_takes_clean_
     assert {c.severity for c in sets["heldout-palsy"]} == {"mild", "moderate"}
     assert any(c.kind == "not-a-command" for c in sets["heldout-palsy"])
     assert all(c.severity is None and c.noise is None for c in sets["heldout-clean"])
-    assert [(c.transcript, c.voice, c.seed) for c in sets["heldout-clean"]] == \
-        [(c.transcript, c.voice, c.seed) for c in sets["heldout-noisy12"]]
+    assert [c.file for c in sets["heldout-clean"]] == [c.take for c in sets["heldout-noisy12"]]
+    assert [(c.transcript, c.voice) for c in sets["heldout-clean"]] == \
+        [(c.transcript, c.voice) for c in sets["heldout-noisy12"]]
     assert all(c.noise[1] == 12 for c in sets["heldout-noisy12"])
     assert all(c.kind == "not-a-command" for c in sets["heldout-chatter"])
 
