@@ -29,8 +29,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from voice_guide.hearing import matching  # noqa: E402
-from voice_guide.hearing.vocabulary import build_vocabulary  # noqa: E402
+from voice_guide.understanding import matching  # noqa: E402
+from voice_guide.understanding.vocabulary import build_vocabulary  # noqa: E402
 from voice_guide.audio import Audio  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
 from voice_guide.settings import Settings  # noqa: E402
@@ -199,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="commands only; by default the library's topics and sessions are phrases too, as in the guide")
     args = ap.parse_args(argv)
 
-    from voice_guide.hearing.ears import open_recognizer_for
+    from voice_guide.understanding.ears import open_recognizer_for
 
     items = ()
     if not args.no_items:

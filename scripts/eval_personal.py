@@ -32,16 +32,16 @@ from degraded_speaker import (COMMANDS, NEAR_WORDS, OTHER_WORDS, clean_take, hum
 from voice_guide.audio import Audio  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import VoiceSettings  # noqa: E402
-from voice_guide.hearing.enrollment import Enroller, recordings_listener  # noqa: E402
+from voice_guide.voice.enrollment import Enroller, recordings_listener  # noqa: E402
 from voice_guide.hearing.features import utterance_features  # noqa: E402
-from voice_guide.hearing.matching import Command  # noqa: E402
-from voice_guide.hearing.vocabulary import build_vocabulary  # noqa: E402
-from voice_guide.hearing.personal import PersonalModel  # noqa: E402
+from voice_guide.understanding.matching import Command  # noqa: E402
+from voice_guide.understanding.vocabulary import build_vocabulary  # noqa: E402
+from voice_guide.voice.personal import PersonalModel  # noqa: E402
 from voice_guide.settings import Settings  # noqa: E402
 from voice_guide.hearing.switch import SwitchDetector, SwitchProfile, TransientWatcher  # noqa: E402
-from voice_guide.hearing.templates import TemplateSet  # noqa: E402
+from voice_guide.voice.templates import TemplateSet  # noqa: E402
 from voice_guide.testing import MemoryAudioOut, ScriptedRecognizer  # noqa: E402
-from voice_guide.hearing.understand import Understander  # noqa: E402
+from voice_guide.understanding.understand import Understander  # noqa: E402
 
 SPEECH_DEV = ROOT.parent / "shared" / "speech-dev"
 REACTION = 1.0
@@ -52,9 +52,9 @@ def recogniser(name: str, vocab):
     if name == "none":
         return ScriptedRecognizer([]), "none (hears nothing)"
     try:
-        from voice_guide.hearing.recognition import open_recognizer
+        from voice_guide.understanding.recognition import open_recognizer
     except ModuleNotFoundError:
-        return ScriptedRecognizer([]), "none (voice_guide.hearing.recognition is not installed)"
+        return ScriptedRecognizer([]), "none (voice_guide.understanding.recognition is not installed)"
     rec = open_recognizer(Settings(recogniser=name), vocab.phrases())
     return rec, rec.name
 

@@ -56,8 +56,8 @@ def guide_sentences(limit: int) -> list[str]:
     """Sentences the guide itself speaks (its echo), spread over the whole library; not those that are
     themselves a command ("Suggestion number one."), which only the echo gate can tell apart."""
     from voice_guide.content.loader import load_library
-    from voice_guide.hearing.matching import match
-    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.understanding.matching import match
+    from voice_guide.understanding.vocabulary import build_vocabulary
     from voice_guide.speaking.text import split_sentences
 
     library = load_library()
@@ -237,7 +237,7 @@ def padded(x: np.ndarray, rng: random.Random, level: float = 0.25) -> np.ndarray
 # ---- corpus ---------------------------------------------------------------------------------
 
 def command_phrases() -> list[str]:
-    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.understanding.vocabulary import build_vocabulary
 
     return build_vocabulary().phrases()
 

@@ -98,8 +98,8 @@ def labelled_phrases(only: list[str] | None = None) -> dict[str, list[str]]:
     """Every vocabulary phrase (commands, item names alone and after a verb, steps, suggestions,
     teaching) grouped by the meaning the matcher gives it."""
     from voice_guide.content.loader import load_library
-    from voice_guide.hearing.matching import match
-    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.understanding.matching import match
+    from voice_guide.understanding.vocabulary import build_vocabulary
 
     vocab = build_vocabulary(load_library().items)
     out: dict[str, list[str]] = defaultdict(list)

@@ -54,7 +54,8 @@ class QuitWhen:
 def _player(items, understander, volume: float, keys, progress: Path):
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
-    from voice_guide.player import Player, SystemClock
+    from voice_guide.live.clock import SystemClock
+    from voice_guide.live.player import Player
 
     return Player(items, EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(),
                   ears=understander, keys=keys, voice=VoiceSettings(volume=volume),

@@ -79,7 +79,8 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     with the start of the sentence it follows."""
     os.environ["VOICE_GUIDE_HOME"] = str(home)  # an empty speech cache for each run
     from voice_guide.adapters.sounddevice_audio import SounddeviceOut
-    from voice_guide.player import Player, SystemClock
+    from voice_guide.live.clock import SystemClock
+    from voice_guide.live.player import Player
     from voice_guide.settings import Settings
     from voice_guide.speaking.speech import open_synthesizer, voice_settings
 
@@ -104,7 +105,7 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
 
 def measure_gaps(names: list[str]) -> None:
     from voice_guide.content.loader import load_library
-    from voice_guide.speaking.lookahead import AHEAD
+    from voice_guide.live.lookahead import AHEAD
 
     library = load_library()
     for lookahead in (AHEAD, 0):

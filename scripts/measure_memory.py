@@ -29,14 +29,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from voice_guide.hearing.vocabulary import build_vocabulary  # noqa: E402
+from voice_guide.understanding.vocabulary import build_vocabulary  # noqa: E402
 from voice_guide.audio import SPEECH_RATE, tone  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import Hypothesis  # noqa: E402
-from voice_guide.player import Player  # noqa: E402
+from voice_guide.live.player import Player  # noqa: E402
 from voice_guide.speaking.speech import CachedSynthesizer  # noqa: E402
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer  # noqa: E402
-from voice_guide.hearing.understand import Understander  # noqa: E402
+from voice_guide.understanding.understand import Understander  # noqa: E402
 
 SPOKEN = ["self massage", "pause", "where", "resume", "next", "repeat", "slower", "louder", "back",
           "", "help", "step three", "faster", "quieter", "um", "quiet face", "yes", "stop", "go", "no",

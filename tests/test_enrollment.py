@@ -6,13 +6,13 @@ import pytest
 
 from voice_guide import cli
 from voice_guide.audio import Audio, concatenate
-from voice_guide.hearing.enrollment import (CORE, GIVE_UP_SILENT, MAX_TRIES, Enroller, check_take, commands_to_enrol,
+from voice_guide.voice.enrollment import (CORE, GIVE_UP_SILENT, MAX_TRIES, Enroller, check_take, commands_to_enrol,
                                             forget, mic_listener, recordings_listener, switch_off)
 from voice_guide.errors import UsageError
-from voice_guide.hearing.personal import PersonalModel, voice_dir
+from voice_guide.voice.personal import PersonalModel, voice_dir
 from voice_guide.session.prompts import say
 from voice_guide.audio import wav_bytes
-from voice_guide.hearing.templates import TemplateSet
+from voice_guide.voice.templates import TemplateSet
 from voice_guide.testing import FakeSynthesizer, MemoryAudioOut, ScriptedAudioIn
 
 from degraded_speaker import hum, take, tongue_click

@@ -19,6 +19,8 @@ import contextlib
 import io
 import json
 import os
+import select
+import re
 import shutil
 import signal
 import socket
@@ -44,7 +46,7 @@ from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError
 from voice_guide.export.plan import safe_name
 from voice_guide.export.records import Records
-from voice_guide.player import Player
+from voice_guide.live.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
 from voice_guide.wiring import Devices
 
@@ -271,7 +273,7 @@ class TestPiperCannotLoad:
 
         settings_mod.save(settings_mod.Settings())  # the default: Piper
         (tmp_path / "voice.onnx").write_bytes(b"\0" * 64)
-        (tmp_path / "voice.onnx.json").write_text("{}")
+        (tmp_path / "voice.onnx.json").write_text('{"audio": {"sample_rate": 22050}, "num_symbols": 256}')
         monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))
         assert machine.main(["read", "note", "--no-listen"], library=NOTE_LIBRARY) == 0
         captured = capsys.readouterr()
@@ -409,7 +411,7 @@ class TestRecogniserModel:
 
     @pytest.mark.slow
     def test_a_damaged_whisper_model_is_said_once_and_hear_still_hears(self, guide_home, tmp_path, capsys):
-        from voice_guide.hearing import whisper_models
+        from voice_guide.understanding import whisper_models
 
         settings_mod.save(settings_mod.Settings())
         folder = whisper_models.installed_dir("tiny.en")
@@ -616,7 +618,7 @@ class TestSettingsAndSavedPlace:
     @pytest.mark.parametrize("kind", list(UNUSABLE))
     @pytest.mark.slow
     def test_an_unusable_enrolled_voice_is_kept_aside_and_told_once(self, kind, guide_home, tmp_path, capsys):
-        from voice_guide.hearing import personal
+        from voice_guide.voice import personal
 
         devices = Devices(recognizer=lambda settings, vocab: ScriptedRecognizer(["next"] * 2))
         folder = personal.voice_dir()
@@ -638,7 +640,7 @@ class TestSettingsAndSavedPlace:
     @hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
     @given(data=st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
     def test_any_bytes_never_crash_the_loaders(self, data, tmp_path):
-        from voice_guide.hearing import personal
+        from voice_guide.voice import personal
 
         for name, load in (("s.json", settings_mod.load), ("p.json", progress.load)):
             path = tmp_path / name
@@ -818,8 +820,8 @@ REST = Item(name="rest", title="A rest", kind="session", order=1, aliases=("rest
 """A quiet hold, so the guide listens (it does not listen over its own voice)."""
 
 def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float = 120.0) -> Player:
-    from voice_guide.hearing.vocabulary import build_vocabulary
-    from voice_guide.hearing.understand import Understander
+    from voice_guide.understanding.vocabulary import build_vocabulary
+    from voice_guide.understanding.understand import Understander
 
     clock = FakeClock(0.0)
     recognizer = ScriptedRecognizer(texts)
@@ -1232,3 +1234,189 @@ class TestSmallerHoles:
         code, _, err = finished(child(argv, tmp_path / "home", {"TMPDIR": str(scratch)}))
         assert code == 0, err
         assert [p.name for p in scratch.iterdir() if p.name.startswith("voice-guide-")] == []
+
+
+# ==== 12. a second hostile test (issue 17) ====================================================
+class TestOwnFiles:
+    """Issue 17: every file in the guide's folders is opened one way (voice_guide.fileio): a link
+    where none belongs is never followed, a pipe or device is refused at once, a size limit holds."""
+
+    @pytest.mark.parametrize("kind", ["link", "pipe"])
+    @pytest.mark.slow
+    def test_the_sound_library_log_never_writes_through_a_link_or_hangs_on_a_pipe(self, kind, tmp_path):
+        home, victim = tmp_path / "home", tmp_path / "victim"
+        victim.write_text("keep\n")
+        log = home / "cache" / "sound-libraries.log"
+        log.parent.mkdir(parents=True)
+        log.symlink_to(victim) if kind == "link" else os.mkfifo(log)
+        proc = child(["read", "safety-notice", "--no-listen"], home, stdin=subprocess.DEVNULL)
+        try:
+            assert select.select([proc.stdout], [], [], 60)[0], "the start hangs"
+            first = proc.stdout.readline()
+            proc.terminate()
+            code, out, err = finished(proc, timeout=60)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert first.strip() and code == 130, err
+        assert victim.read_text() == "keep\n" and log.is_file() and not log.is_symlink()
+        no_traceback(err)
+# ==== issue 17: every number read from a file is checked =========================================
+
+def settings_file(home: Path, **values) -> Path:
+    """A hand-edited settings file holding `values` as they are (any JSON type)."""
+    path = home / "config" / "settings.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"format": settings_mod.FORMAT, "version": settings_mod.VERSION,
+                                "settings": {"synthesizer": "pyttsx3", **values}}))
+    return path
+
+
+class TestNumbersFromFiles:
+    """Issue 17 items 3, 5, 6, 7: numbers and values read from the guide's own files (settings, the
+    switch, enrolled templates, the speech cache, a voice's config, a Whisper model's side files) pass
+    one typed schema each, with the same rate limits as recordings: a bad file is one sentence, set
+    aside, and the command goes on."""
+
+    @pytest.mark.parametrize("values", [{"trailing_silence": "1.5"}, {"max_utterance": "4"}, {"voice": ["en"]},
+                                        {"vosk_model": 5}, {"voice": "x" * 10_000_000}])
+    @pytest.mark.slow
+    def test_item6_a_setting_of_the_wrong_type_is_told_and_the_guide_goes_on(self, values, machine, capsys):
+        settings_file(machine.home, **values)
+        assert machine.main(["settings"]) == 0
+        captured = capsys.readouterr()
+        told = [line for line in captured.err.splitlines() if line.strip()]
+        name = next(iter(values))
+        assert len(told) == 1 and f"({name} must be" in told[0] and len(told[0]) < 400, told
+        assert f"{name} = {getattr(settings_mod.Settings(), name)}" in captured.out
+        settings_file(machine.home, **values)
+        assert machine.main(["read", "note", "--no-listen"], library=NOTE_LIBRARY) == 0
+        captured = capsys.readouterr()
+        assert said(captured.out)[0].startswith("Your settings file could not be used")
+        assert said(captured.out)[-1] == "That was A note. Goodbye."
+        no_traceback(captured.err)
+
+    def test_item6_doctor_reports_a_setting_of_the_wrong_type(self, guide_home, capsys):
+        from voice_guide.commands.doctor import check_settings
+
+        settings_file(guide_home, trailing_silence="1.5")
+        check = check_settings(settings_mod.load())
+        assert not check.ok and "trailing_silence must be 0.2 to 5 seconds, not '1.5'" in check.detail
+
+    def test_item6_no_such_user_in_a_model_path_is_one_sentence(self, guide_home, monkeypatch, capsys):
+        from voice_guide.understanding import whisper_models
+        from voice_guide.understanding.recognition import find_vosk_model
+
+        assert cli.main(["settings", "set", "vosk_model", "~voice-guide-no-such-user/m"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "names no user's home folder" in err, err
+        monkeypatch.setenv(whisper_models.ENV, "~voice-guide-no-such-user/m")
+        folder, why = whisper_models.find("tiny.en")
+        assert folder is None and "names no user's home folder" in why
+        monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", "~voice-guide-no-such-user/m")
+        folder, why = find_vosk_model(settings_mod.Settings())
+        assert folder is None and "names no user's home folder" in why
+
+    @pytest.mark.slow
+    def test_item6_no_such_user_in_the_whisper_model_variable_hear_goes_on(self, tmp_path):
+        take = recording(tmp_path / "take.wav", "next")
+        code, out, err = finished(child(["hear", str(take)], tmp_path / "home",
+                                        {"VOICE_GUIDE_WHISPER_MODEL": "~voice-guide-no-such-user/m"}))
+        assert code == 0 and "take.wav" in out, err
+        assert "names no user's home folder" in err
+        no_traceback(err)
+
+    def test_item6_a_switch_enabled_as_text_stays_off(self, guide_home, capsys):
+        from voice_guide.voice import personal
+
+        folder = personal.voice_dir()
+        folder.mkdir(parents=True)
+        (folder / personal.SWITCH_FILE).write_text(json.dumps(
+            {"format": "voice-guide-switch", "version": 1, "kind": "click", "action": "toggle", "enabled": "false",
+             "examples": []}))
+        model = personal.PersonalModel.load()
+        assert not model.switch.enabled
+        assert "enabled must be true or false, not 'false'" in model.notice
+        assert len(list(folder.glob("switch.json.bad-*"))) == 1
+
+    @pytest.mark.parametrize("rate", [1, 8000, 4_000_000])
+    @pytest.mark.slow
+    def test_item3_a_cached_sound_with_a_lying_header_is_rendered_again(self, rate, machine, tmp_path, capsys):
+        import struct
+
+        (tmp_path / "first").mkdir()
+        (tmp_path / "again").mkdir()
+        argv = ["export", "note", "--format", "wav", "--out"]
+        assert machine.main([*argv, str(tmp_path / "first")], library=NOTE_LIBRARY) == 0
+        first = capsys.readouterr()
+        cached = list((machine.home / "cache" / "speech").rglob("*.wav"))
+        assert cached
+        for path in cached:
+            data = bytearray(path.read_bytes())
+            data[24:32] = struct.pack("<II", rate, rate * 2)
+            path.write_bytes(bytes(data))
+        assert machine.main([*argv, str(tmp_path / "again")], library=NOTE_LIBRARY) == 0
+        again = capsys.readouterr()
+        no_traceback(again.err)
+        length = re.compile(r"\d+:\d\d of audio")
+        assert length.findall(again.out) == length.findall(first.out) != [], (first.out, again.out)
+        before, after = (sf.info(next((tmp_path / d).glob("*.wav"))) for d in ("first", "again"))
+        assert (after.samplerate, after.frames) == (before.samplerate, before.frames)
+
+    @pytest.mark.parametrize("case", ["86,000 frames", "rm -rf /", "n_fft 2^28"])
+    @pytest.mark.slow
+    def test_item5_a_hostile_enrolment_file_is_one_sentence_and_hear_goes_on(self, case, guide_home, tmp_path,
+                                                                             capsys):
+        from test_templates import hostile
+
+        from voice_guide.voice import personal
+
+        data = {"86,000 frames": lambda: hostile(takes={"next": [np.zeros((86_000, 26), np.float32)] * 3}),
+                "rm -rf /": lambda: hostile(takes={"rm -rf /": [np.zeros((20, 26), np.float32)] * 3}),
+                "n_fft 2^28": lambda: hostile({"n_fft": 2**28})}[case]()
+        folder = personal.voice_dir()
+        folder.mkdir(parents=True)
+        (folder / personal.TEMPLATES_FILE).write_bytes(data)
+        devices = Devices(recognizer=lambda settings, vocab: ScriptedRecognizer(["next"]))
+        wav = recording(tmp_path / "next.wav", "next")
+        assert cli.main(["hear", str(wav), "--json"], devices=devices) == 0
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["command"] == "next" and "rm -rf" not in captured.out
+        notices = [line for line in captured.err.splitlines() if line.strip()]
+        assert len(notices) == 1 and "Your saved voice samples could not be used" in notices[0], notices
+        assert len(list(folder.glob("templates.npz.bad-*"))) == 1
+        no_traceback(captured.err)
+
+    @pytest.mark.parametrize("damage", ["tokenizer.json cut short", "config.json of wrong types",
+                                        "checked-models.json nested 100k deep"])
+    @pytest.mark.slow
+    def test_item7_damaged_whisper_side_files_are_reported_and_hear_goes_on(self, damage, guide_home, tmp_path,
+                                                                            capsys):
+        from voice_guide.understanding import whisper_models
+
+        shipped = whisper_models.packaged_tiny()
+        folder = whisper_models.installed_dir("tiny.en")
+        folder.mkdir(parents=True)
+        (folder / "model.bin").symlink_to(shipped / "model.bin")
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            shutil.copy(shipped / name, folder / name)
+        if damage.startswith("tokenizer"):
+            (folder / "tokenizer.json").write_bytes((shipped / "tokenizer.json").read_bytes()[:100_000])
+        elif damage.startswith("config"):
+            (folder / "config.json").write_text('{"alignment_heads": "x", "lang_ids": [1.5], "suppress_ids": {"a": 1}}')
+        else:
+            (guide_home / "cache").mkdir()
+            (guide_home / "cache" / "checked-models.json").write_bytes(b"[" * 100_000)
+        assert cli.main(["model"]) == 0
+        out = capsys.readouterr().out
+        if damage.startswith("checked"):
+            assert "recogniser: whisper" in out, out
+        else:
+            name = damage.split()[0]
+            assert "recogniser: pocketsphinx" in out and f"is damaged ({name}: " in out, out
+        take = recording(tmp_path / "take.wav", "next")
+        assert cli.main(["hear", str(take)]) == 0
+        captured = capsys.readouterr()
+        assert "take.wav" in captured.out and "-> next" in captured.out, captured
+        assert len([line for line in captured.err.splitlines() if line.strip()]) == (0 if damage.startswith("checked") else 1)
+        no_traceback(captured.err)

@@ -52,8 +52,8 @@ def record(tmp_path, words, voices=(("en-us", 140), ("en", 120), ("en-gb-x-rp", 
 
 
 def engines(script: list[str]) -> tuple[guide.Engines, ScriptedRecognizer, ClockAudioOut]:
-    from voice_guide.hearing.vocabulary import build_vocabulary
-    from voice_guide.hearing.understand import Understander
+    from voice_guide.understanding.vocabulary import build_vocabulary
+    from voice_guide.understanding.understand import Understander
 
     clock = FakeClock(0.0)
     recognizer = ScriptedRecognizer(script)
@@ -202,9 +202,9 @@ def test_the_safety_line_is_said_at_the_first_start_only(guide_home, capsys):
 def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys):
     """The real library and the real built-in recogniser: a recording of "muscle by muscle" opens
     the tenth item; "wait" then pauses it there."""
-    from voice_guide.hearing.vocabulary import build_vocabulary
-    from voice_guide.hearing.recognition import open_recognizer
-    from voice_guide.hearing.understand import Understander
+    from voice_guide.understanding.vocabulary import build_vocabulary
+    from voice_guide.understanding.recognition import open_recognizer
+    from voice_guide.understanding.understand import Understander
 
     library = load_library()
     vocab = build_vocabulary(library.items)

@@ -79,7 +79,7 @@ def test_json_lines_one_per_file(tmp_path, scripted, capsys):
 
 def test_item_names_from_the_library_are_understood(tmp_path, scripted, capsys):
     from voice_guide.content.loader import load_library
-    from voice_guide.hearing.phrases import normalise
+    from voice_guide.understanding.phrases import normalise
 
     item = load_library().items[-1]
     scripted([f"open {item.title}"])
@@ -142,8 +142,8 @@ def test_help_lists_the_command():
     assert "hear" in cli.build_parser().format_help()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("voice_guide.hearing.recognition") is None,
-                    reason="voice_guide.hearing.recognition is not there yet")
+@pytest.mark.skipif(importlib.util.find_spec("voice_guide.understanding.recognition") is None,
+                    reason="voice_guide.understanding.recognition is not there yet")
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 @pytest.mark.slow
 def test_real_recogniser_hears_espeak_next(tmp_path, guide_home, capsys):

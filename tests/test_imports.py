@@ -14,19 +14,31 @@ import voice_guide
 PACKAGE = Path(voice_guide.__file__).parent
 
 BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors", "voice_guide.speaking.text",
-        "voice_guide.fileio", "voice_guide.hearing.frontend"}
-"""What adapters may import: the protocols and value types, sound, errors, and a few pure helpers."""
+        "voice_guide.fileio", "voice_guide.hearing.frontend", "voice_guide.schema"}
+"""What adapters may import: the protocols and value types, sound, errors, and a few pure helpers
+(the typed schemas of files among them)."""
 
-PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.hearing.matching",
-              "voice_guide.hearing.vocabulary", "voice_guide.hearing.phrases")
+PURE_ROOMS = ("voice_guide.content", "voice_guide.session", "voice_guide.timeline", "voice_guide.understanding.matching",
+              "voice_guide.understanding.vocabulary", "voice_guide.understanding.phrases")
 """The pure core: content, the session machine, the timeline and the matcher, tested by tables."""
 
 PURE_BASE = {"voice_guide.engines", "voice_guide.audio", "voice_guide.errors"}
 """What the pure core may import besides itself: value types, audio maths and errors, none with I/O."""
 
-ROOMS = ("voice_guide.hearing", "voice_guide.speaking", "voice_guide.session", "voice_guide.export",
-         "voice_guide.adapters")
+ROOMS = ("voice_guide.hearing", "voice_guide.understanding", "voice_guide.voice", "voice_guide.speaking",
+         "voice_guide.live", "voice_guide.session", "voice_guide.export", "voice_guide.adapters")
 """The package's rooms; each `__init__` only says what the room is for."""
+
+
+LISTENING = ("voice_guide.hearing", "voice_guide.understanding", "voice_guide.voice")
+"""The microphone's rooms, bottom up: the signal, what it means, the person's own voice. A room imports only
+the rooms before it in this list, never one after it."""
+
+SPEAKING = ("voice_guide.speaking",)
+"""The speaker's room. Listening and speaking stand side by side: neither imports the other."""
+
+LIVE = "voice_guide.live"
+"""The loop that joins them; only the commands, the wiring and scripts above it may import it."""
 
 
 def _module_name(path: Path) -> str:
@@ -35,6 +47,11 @@ def _module_name(path: Path) -> str:
 
 
 MODULES = {_module_name(p): p for p in PACKAGE.rglob("*.py")}
+
+
+def _in(name: str, rooms: tuple[str, ...] | str) -> bool:
+    rooms = (rooms,) if isinstance(rooms, str) else rooms
+    return any(name == room or name.startswith(room + ".") for room in rooms)
 
 
 def _runs(node: ast.AST) -> bool:
@@ -81,7 +98,7 @@ def _cycle() -> list[str] | None:
 
 
 def test_the_walker_sees_function_level_imports():
-    assert "voice_guide.adapters.whisper_asr" in GRAPH["voice_guide.hearing.recognition"]
+    assert "voice_guide.adapters.whisper_asr" in GRAPH["voice_guide.understanding.recognition"]
     assert "voice_guide.engines" in GRAPH["voice_guide.adapters.vosk_asr"]
 
 
@@ -116,3 +133,26 @@ def test_a_room_opens_nothing():
     """Importing one module of a room (an adapter's `hearing.frontend`) runs the room's `__init__` too."""
     for room in ROOMS:
         assert not GRAPH[room], f"{room}/__init__.py imports {sorted(GRAPH[room])}"
+
+
+def test_listening_and_speaking_never_import_each_other():
+    for name, targets in GRAPH.items():
+        if _in(name, LISTENING):
+            assert not {t for t in targets if _in(t, SPEAKING)}, f"{name} imports the speaking room"
+        if _in(name, SPEAKING):
+            assert not {t for t in targets if _in(t, LISTENING)}, f"{name} imports a listening room"
+
+
+def test_the_listening_rooms_import_only_downwards():
+    for low, room in enumerate(LISTENING):
+        above = LISTENING[low + 1:]
+        for name, targets in GRAPH.items():
+            if _in(name, room):
+                upward = {t for t in targets if _in(t, above)}
+                assert not upward, f"{name} imports {sorted(upward)}"
+
+
+def test_only_the_top_imports_the_live_loop():
+    for name, targets in GRAPH.items():
+        if not _in(name, (LIVE, "voice_guide.commands", "voice_guide.wiring", "voice_guide.cli")):
+            assert not {t for t in targets if _in(t, LIVE)}, f"{name} imports the live loop"

@@ -9,8 +9,8 @@ from importlib import resources
 
 import pytest
 
-from voice_guide.hearing.matching import match
-from voice_guide.hearing.vocabulary import build_vocabulary
+from voice_guide.understanding.matching import match
+from voice_guide.understanding.vocabulary import build_vocabulary
 from voice_guide.session.events import Do
 from voice_guide.session.prompts import help_text, say
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor, concatenate
-from voice_guide.hearing.listener import Listener, Said, SaidOver, Switched, VoiceOver
-from voice_guide.hearing.matching import Match
-from voice_guide.hearing.understand import Understander
-from voice_guide.hearing.vocabulary import build_vocabulary
-from voice_guide.speaking.sound_queue import Playing
+from voice_guide.live.listener import Listener, Said, SaidOver, Switched, VoiceOver
+from voice_guide.understanding.matching import Match
+from voice_guide.understanding.understand import Understander
+from voice_guide.understanding.vocabulary import build_vocabulary
+from voice_guide.live.sound_queue import Playing
 from voice_guide.testing import ClockAudioOut, FakeClock, ScriptedRecognizer, espeak_speech
 
 BLOCK = 1600

@@ -7,8 +7,8 @@ import pytest
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import EngineError
-from voice_guide.speaking.lookahead import Lookahead
-from voice_guide.player import Player
+from voice_guide.live.lookahead import Lookahead
+from voice_guide.live.player import Player
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer
 
 VOICE = VoiceSettings(rate=200, volume=1.0)

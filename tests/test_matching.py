@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Hypothesis
-from voice_guide.hearing.matching import Command, Match, match
-from voice_guide.hearing.phrases import normalise
-from voice_guide.hearing.vocabulary import build_vocabulary
+from voice_guide.understanding.matching import Command, Match, match
+from voice_guide.understanding.phrases import normalise
+from voice_guide.understanding.vocabulary import build_vocabulary
 
 ITEMS = (
     Item("what-to-do", "What to do now", "topic", (Step("x"),), aliases=("what to do",)),

@@ -5,13 +5,13 @@ import numpy as np
 import pytest
 
 from voice_guide.hearing.features import utterance_features
-from voice_guide.hearing.matching import Command, Match
-from voice_guide.hearing.vocabulary import build_vocabulary
-from voice_guide.hearing.personal import PersonalModel, voice_dir
+from voice_guide.understanding.matching import Command, Match
+from voice_guide.understanding.vocabulary import build_vocabulary
+from voice_guide.voice.personal import PersonalModel, voice_dir
 from voice_guide.hearing.switch import SwitchProfile, measure
-from voice_guide.hearing.templates import TemplateSet
+from voice_guide.voice.templates import TemplateSet
 from voice_guide.testing import ScriptedRecognizer
-from voice_guide.hearing.understand import Understander
+from voice_guide.understanding.understand import Understander
 
 from degraded_speaker import COMMANDS, OTHER_WORDS, hum, take, tongue_click
 
@@ -156,7 +156,7 @@ class Once:
 @pytest.mark.slow
 def test_with_the_real_recogniser_enrolment_understands_more_and_accepts_no_more(model):
     from voice_guide.content.loader import load_library
-    from voice_guide.hearing.recognition import open_recognizer
+    from voice_guide.understanding.recognition import open_recognizer
     from voice_guide.settings import Settings
 
     vocab = build_vocabulary(load_library().items)

@@ -62,6 +62,34 @@ def test_a_missing_or_damaged_voice_file_is_reported(tmp_path):
     assert "setup.sh" in str(err.value)
 
 
+def _voice(folder, change: str, value) -> "Path":
+    """The packaged voice (its model linked) with one value of its config changed, as JSON text."""
+    from voice_guide.adapters.piper_tts import voice_files
+
+    model, config = voice_files()
+    data = json.loads(config.read_text())
+    part, name = change.split(".")
+    data[part][name] = "VALUE"
+    (folder / "x.onnx").symlink_to(model)
+    (folder / "x.onnx.json").write_text(json.dumps(data).replace('"VALUE"', value))
+    return folder / "x.onnx"
+
+
+@pytest.mark.parametrize("change, value, why", [
+    ("audio.sample_rate", "0", "audio.sample_rate must be 4000 to 384000 samples a second (a whole number), not 0"),
+    ("audio.sample_rate", '"x"', "audio.sample_rate must be 4000 to 384000"),
+    ("audio.sample_rate", "1", "audio.sample_rate must be 4000 to 384000"),
+    ("audio.sample_rate", "1e9", "audio.sample_rate must be 4000 to 384000"),
+    ("inference.length_scale", "1e6", "inference.length_scale must be 0.25 to 4, not 1000000.0"),
+    ("inference.noise_scale", "NaN", "inference.noise_scale must be 0 to 2, not nan"),
+])
+def test_a_voice_config_out_of_range_is_refused_before_the_voice_loads(tmp_path, change, value, why):
+    """Issue 17 item 3: such a config gave tracebacks, 4-12 GB, doctor's "ok" or a silent track."""
+    with pytest.raises(PiperUnavailable) as err:
+        PiperSynthesizer(_voice(tmp_path, change, value))
+    assert f"its config x.onnx.json is unusable ({why}" in str(err.value), err.value
+
+
 def test_piper_is_the_default_voice():
     choice = choose_synthesizer(settings_mod.Settings())
     assert choice.synthesizer.name.startswith("piper:") and choice.notice == ""

@@ -14,17 +14,17 @@ import pytest
 import soundfile
 
 from voice_guide import progress
-from voice_guide.hearing.vocabulary import build_vocabulary
+from voice_guide.understanding.vocabulary import build_vocabulary
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.hearing.listen import RecordingsIn
-from voice_guide.player import Player
+from voice_guide.live.player import Player
 from voice_guide.session.events import Do, Key
-from voice_guide.player import DUCK_GAIN
+from voice_guide.live.player import DUCK_GAIN
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys, espeak_speech
-from voice_guide.hearing.understand import Understander
+from voice_guide.understanding.understand import Understander
 
 SHORT = Item(
     name="short-rest", title="Short rest", kind="session", length=45.0, aliases=("rest", "short rest"),
@@ -50,7 +50,7 @@ def speak(text: str, voice: str = "en-us", speed: int = 150) -> Audio:
 
 def real_recognizer():
     """The configured recogniser, opened as the guide opens it."""
-    from voice_guide.hearing.ears import open_recognizer_for
+    from voice_guide.understanding.ears import open_recognizer_for
     from voice_guide.settings import Settings
 
     return open_recognizer_for(Settings(), build_vocabulary(ITEMS))
@@ -487,7 +487,7 @@ def test_through_the_real_speaker_with_its_monitor_as_the_microphone(tmp_path):
 
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
-    from voice_guide.player import SystemClock
+    from voice_guide.live.clock import SystemClock
 
     topic = Item(name="echo", title="Next", kind="topic",
                  steps=(Step("Say next, or pause.", hold=0.5), Step("Stop. Repeat.", hold=0.5)))
@@ -544,7 +544,7 @@ def test_stop_said_over_the_real_speaker_cuts_it(tmp_path):
 
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
-    from voice_guide.player import SystemClock
+    from voice_guide.live.clock import SystemClock
 
     holder = {}
 
@@ -598,8 +598,8 @@ def test_teach_me_pause_again_from_inside_a_session(tmp_path):
     """'Teach me pause again' in a session: after a yes the guide asks for three takes through its own
     voice and microphone loop, saves them, goes back to the same step, paused, and from then on hears
     the user's own 'pause' even when the recogniser makes nothing of it."""
-    from voice_guide.hearing.personal import PersonalModel, voice_dir
-    from voice_guide.hearing.templates import TemplateSet
+    from voice_guide.voice.personal import PersonalModel, voice_dir
+    from voice_guide.voice.templates import TemplateSet
 
     script = ["start short rest", "teach me pause again", "yes", "resume", ""]
     recordings = [speak("start short rest"), speak("teach me pause again"), speak("yes"),
@@ -636,7 +636,7 @@ def test_teaching_without_a_microphone_says_so(tmp_path):
 
 
 def voice_dir_exists(tmp_path) -> bool:
-    from voice_guide.hearing.personal import voice_dir
+    from voice_guide.voice.personal import voice_dir
 
     return voice_dir(tmp_path).exists()
 

@@ -6,8 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from voice_guide.hearing import matching
-from voice_guide.hearing.vocabulary import build_vocabulary
+from voice_guide.understanding import matching
+from voice_guide.understanding.vocabulary import build_vocabulary
 from voice_guide.adapters.pocketsphinx_asr import PocketsphinxRecognizer, Tuning, _transitions, phone_distance
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.engines import Hypothesis, Recognizer

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from voice_guide import settings as settings_mod
-from voice_guide.hearing import recognition, whisper_models
+from voice_guide.understanding import recognition
+from voice_guide.understanding import whisper_models
 from voice_guide.cli import main
 from voice_guide.errors import ModelError
 from voice_guide.settings import Settings
@@ -70,7 +71,7 @@ def test_a_folder_that_is_not_a_whisper_model_falls_back(with_whisper, tmp_path,
         (folder / name).write_text("junk")
     monkeypatch.setenv(whisper_models.ENV, str(folder))
     rec = recognition.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
-    assert rec.name == "pocketsphinx" and "could not be loaded" in rec.notice
+    assert rec.name == "pocketsphinx" and "is damaged (config.json: it is not JSON" in rec.notice
 
 
 def test_no_model_means_pocketsphinx(home):

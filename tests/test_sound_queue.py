@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio
-from voice_guide.speaking.sound_queue import Playing
+from voice_guide.live.sound_queue import Playing
 from voice_guide.testing import MemoryPlayback
 
 RAMP = Audio(np.arange(2 * SPEECH_RATE, dtype=np.float32) / (2 * SPEECH_RATE), SPEECH_RATE)

@@ -53,7 +53,7 @@ def test_wav_round_trip(tmp_path):
     audio = FakeSynthesizer().synthesize("one two", VoiceSettings())
     path = tmp_path / "a.wav"
     path.write_bytes(wav_bytes(audio))
-    back = read_wav(path)
+    back = read_wav(path, audio.rate)
     assert back.rate == audio.rate
     assert np.allclose(back.samples, audio.samples, atol=1e-4)
 
@@ -65,7 +65,7 @@ def test_read_wav_rejects_damaged_files(tmp_path, damage):
     path = tmp_path / "bad.wav"
     path.write_bytes(data)
     with pytest.raises(ValueError):
-        read_wav(path)
+        read_wav(path, 22050)
 
 
 def test_cache_renders_each_text_once(tmp_path):
@@ -117,7 +117,37 @@ def test_corrupt_cache_file_is_deleted_and_rendered_again(tmp_path):
     audio = CachedSynthesizer(fake, cache_dir=tmp_path).synthesize("Rest now.", VoiceSettings())
     assert fake.calls == ["Rest now."]
     assert np.allclose(audio.samples, expected.samples)
-    assert read_wav(path).duration == pytest.approx(expected.duration, abs=1e-3)
+    assert read_wav(path, 22050).duration == pytest.approx(expected.duration, abs=1e-3)
+
+
+def _cached_with_header(tmp_path, rate: int, frames: int | None = None):
+    """A cache whose file for "Rest now." says `rate` samples a second (and `frames` samples) in its
+    header, the samples being the voice's own."""
+    import struct
+
+    first = CachedSynthesizer(FakeSynthesizer(), cache_dir=tmp_path)
+    expected = first.synthesize("Rest now.", VoiceSettings())
+    path = first.path(first.key("Rest now.", VoiceSettings()))
+    data = bytearray(path.read_bytes())
+    data[24:28] = struct.pack("<I", rate)
+    data[28:32] = struct.pack("<I", rate * 2)
+    if frames is not None:
+        data[40:44] = struct.pack("<I", frames * 2)
+        data[4:8] = struct.pack("<I", 36 + frames * 2)
+    path.write_bytes(bytes(data))
+    return path, expected
+
+
+@pytest.mark.parametrize("rate, frames", [(1, None), (8000, None), (4_000_000, None), (22050, 1_000_000_000)])
+def test_a_cached_sound_whose_header_lies_is_rendered_again(tmp_path, rate, frames):
+    """Issue 17 item 3: a cache WAV claiming 1 Hz (an export of 11.5 GB), 8 kHz or 4 MHz (speech at the
+    wrong speed) or 2 GB of samples (MemoryError) is not the voice's: deleted and rendered again."""
+    path, expected = _cached_with_header(tmp_path, rate, frames)
+    fake = FakeSynthesizer()
+    audio = CachedSynthesizer(fake, cache_dir=tmp_path).synthesize("Rest now.", VoiceSettings())
+    assert fake.calls == ["Rest now."]
+    assert audio.rate == expected.rate and np.allclose(audio.samples, expected.samples)
+    assert read_wav(path, expected.rate).duration == pytest.approx(expected.duration, abs=1e-3)
 
 
 def test_memory_cache_is_bounded_and_least_recently_used_goes_first(tmp_path):

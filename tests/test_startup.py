@@ -3,6 +3,7 @@ and the sound libraries' own messages kept off the screen."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -107,3 +108,28 @@ def test_library_messages_go_to_the_log_and_ours_stay_on_screen(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.splitlines() == ["voice-guide: our own message", "after: fd 2 is back"]
     assert "underrun occurred" in log.read_text()
+
+
+@pytest.mark.parametrize("kind", ["link", "pipe"])
+def test_the_log_replaces_a_link_or_pipe_at_its_name_and_never_writes_through_it(kind, tmp_path):
+    """Issue 17 item 1: a link at the log's name to someone's file is replaced, not truncated; a pipe
+    there does not hang the start."""
+    victim, log = tmp_path / "victim", tmp_path / "cache" / "sound.log"
+    victim.write_text("keep\n")
+    log.parent.mkdir()
+    if kind == "link":
+        log.symlink_to(victim)
+    else:
+        os.mkfifo(log)
+    script = textwrap.dedent(f"""
+        import os
+        from pathlib import Path
+        from voice_guide.chatter import library_messages_to_log
+        with library_messages_to_log(Path({str(log)!r})):
+            os.write(2, b"ALSA lib underrun occurred\\n")
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
+    assert proc.returncode == 0, proc.stderr
+    assert victim.read_text() == "keep\n"
+    assert not log.is_symlink() and log.is_file() and "underrun occurred" in log.read_text()
+    assert sorted(p.name for p in log.parent.iterdir()) == ["sound.log"]

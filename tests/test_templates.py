@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from voice_guide.hearing.features import FeatureConfig, utterance_features
-from voice_guide.hearing.templates import MIN_TAKES, NO_RESULT, TemplateClassifier, TemplateSet
+from voice_guide.voice.templates import MIN_TAKES, NO_RESULT, TemplateClassifier, TemplateSet
 
 from degraded_speaker import COMMANDS, NEAR_WORDS, OTHER_WORDS, take
 
@@ -47,6 +47,59 @@ def test_newer_or_foreign_files_are_refused(enrolled):
         np.savez(buf, header=np.array(json.dumps(header | {"config": {}, "takes": []})))
         with pytest.raises(ValueError):
             TemplateSet.from_bytes(buf.getvalue())
+
+
+def hostile(config: dict | None = None, takes: dict | None = None) -> bytes:
+    """A template file as written by someone else: `config` changes the default feature config, `takes`
+    maps a command to its arrays (by default two 20-frame takes of "next")."""
+    import io
+    import json
+
+    takes = takes if takes is not None else {"next": [np.zeros((20, 26), np.float32)] * 2}
+    arrays, index = {}, []
+    for command, feats in takes.items():
+        for f in feats:
+            arrays[f"t{len(arrays)}"] = f
+            index.append({"command": command, "array": f"t{len(arrays) - 1}"})
+    header = {"format": "voice-guide-templates", "version": 1, "config": FeatureConfig().to_dict() | (config or {}),
+              "takes": index}
+    buf = io.BytesIO()
+    np.savez_compressed(buf, header=np.array(json.dumps(header)), **arrays)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("config, takes, why", [
+    ({"n_mels": 0}, None, "config.n_mels must be 1 to 128 (a whole number), not 0"),
+    ({"n_mfcc": 0}, None, "config.n_mfcc must be 1 to 128 (a whole number), not 0"),
+    ({"rate": 0}, None, "config.rate must be 4000 to 384000 samples a second (a whole number), not 0"),
+    ({"hop": float("nan")}, None, "config.hop must be 0.01 to 0.05 seconds, not nan"),
+    ({"n_fft": -1}, None, "config.n_fft must be 64 to 4096 (a whole number), not -1"),
+    ({"frame": 1e6}, None, "config.frame must be 0.005 to 0.1 seconds, not 1000000.0"),
+    ({"n_fft": 2**28}, None, "config.n_fft must be 64 to 4096 (a whole number), not 268435456"),
+    ({"n_mfcc": 50}, None, "n_mfcc (50) must be at most n_mels (40)"),
+    ({"frame": 0.1}, None, "a frame of 0.1 s at 16000 Hz does not fit n_fft (512)"),
+    ({"deltas": "yes"}, None, "config.deltas must be true or false, not 'yes'"),
+    (None, {"next": [np.zeros((20, 26), np.float32), np.zeros((20, 13), np.float32)]},
+     "take t1 is not 26 columns of numbers, as its config says"),
+    (None, {"next": [np.zeros((86_000, 26), np.float32)] * 3}, "take t0 has 86000 frames, not 1 to 300"),
+    (None, {"next": [np.full((20, 26), np.inf, np.float32)] * 2}, "take t0 holds numbers that are not finite"),
+    (None, {"next": [np.zeros(20, np.float32)] * 2}, "take t0 is not 26 columns"),
+    (None, {"rm -rf /": [np.zeros((20, 26), np.float32)] * 2},
+     "takes[0].command must be one of next, back, repeat"),
+    (None, {"next": [np.zeros((20, 26), np.float32)] * 6}, "it holds more than 5 takes of 'next'"),
+    (None, {"next": [np.zeros((20, 26), np.float32)] * 71}, "takes must be a list of at most 70 entries"),
+])
+def test_a_hostile_template_file_is_one_sentence_before_anything_is_computed(config, takes, why):
+    """Issue 17 item 5: these gave tracebacks, 2-119 GB, `hear` busy for minutes, or a command named
+    "rm -rf /" spoken as a choice."""
+    with pytest.raises(ValueError) as err:
+        TemplateSet.from_bytes(hostile(config, takes))
+    assert why in str(err.value) and len(str(err.value)) < 300, err.value
+
+
+def test_a_file_with_good_takes_loads():
+    loaded = TemplateSet.from_bytes(hostile())
+    assert loaded.commands == ["next"] and loaded.takes["next"][0].shape == (20, 26)
 
 
 def test_replace_and_remove_one_command(enrolled):

@@ -127,7 +127,7 @@ def test_a_tiny_corpus_end_to_end(tmp_path):
     import eval_commands
     import soundfile as sf
 
-    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.understanding.vocabulary import build_vocabulary
 
     out = tmp_path / "corpus"
     assert corpus.main(["--out", str(out), "--quick", "--engines", "espeak", "--jobs", "1",

@@ -9,10 +9,10 @@ import pytest
 
 from voice_guide.audio import Audio
 from voice_guide.engines import Hypothesis
-from voice_guide.hearing.matching import Command, Match
-from voice_guide.hearing.vocabulary import build_vocabulary
+from voice_guide.understanding.matching import Command, Match
+from voice_guide.understanding.vocabulary import build_vocabulary
 from voice_guide.testing import ScriptedRecognizer
-from voice_guide.hearing.understand import Heard, Understander
+from voice_guide.understanding.understand import Heard, Understander
 
 
 @pytest.fixture(scope="module")

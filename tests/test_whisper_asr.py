@@ -1,5 +1,5 @@
 """The Whisper recogniser on the real tiny.en model shipped on PyPI (loaded once for the module), given
-the one-word commands to rescore as the guide gives them (`voice_guide.hearing.ears.open_recognizer_for`)."""
+the one-word commands to rescore as the guide gives them (`voice_guide.understanding.ears.open_recognizer_for`)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from voice_guide.hearing import whisper_models
+from voice_guide.understanding import whisper_models
 from voice_guide.adapters.whisper_asr import WhisperRecognizer
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor
 from voice_guide.content.loader import load_library
-from voice_guide.hearing.vocabulary import build_vocabulary
-from voice_guide.hearing.understand import Understander
+from voice_guide.understanding.vocabulary import build_vocabulary
+from voice_guide.understanding.understand import Understander
 from voice_guide.errors import ModelError
 from voice_guide.testing import espeak_speech
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from voice_guide.hearing import whisper_models
+from voice_guide.understanding import whisper_models
 from voice_guide.adapters.whisper_features import Tokens, log_mel, mel_filters
 
 fw_features = pytest.importorskip("faster_whisper.feature_extractor")

@@ -14,6 +14,9 @@ SPEECH_RATE = 16000
 """The rate recognisers take."""
 RESAMPLE_QUALITY = "HQ"
 """libsoxr's quality for every rate change."""
+MIN_RATE, MAX_RATE = 4000, 384000
+"""Sample rates a sound can have, in Hz, wherever the rate is read from (a recording's header, a cached
+sound, a voice's config, enrolled templates); a file claiming another is broken or hostile."""
 
 
 @dataclass(frozen=True, eq=False)

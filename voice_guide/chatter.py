@@ -15,9 +15,11 @@ from pathlib import Path
 from typing import Iterator
 
 from voice_guide import paths
+from voice_guide.fileio import fresh_file
 
 LOG_NAME = "sound-libraries.log"
-"""Rewritten at each start, so it never grows beyond one run."""
+"""A new file at each start, so it never grows beyond one run; whatever was at its name (a link to
+another file, a pipe) is replaced, never written through."""
 
 
 def log_path() -> Path:
@@ -36,7 +38,7 @@ def library_messages_to_log(path: Path | None = None) -> Iterator[Path | None]:
         return
     try:
         paths.ensure(path.parent)
-        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        target = fresh_file(path)
     except OSError:
         target, path = os.open(os.devnull, os.O_WRONLY), None
     sys.stderr.flush()

@@ -18,8 +18,8 @@ from voice_guide.audio import Audio
 
 if TYPE_CHECKING:
     from voice_guide.content.model import Item
-    from voice_guide.hearing.matching import Match
-    from voice_guide.hearing.understand import Heard
+    from voice_guide.understanding.matching import Match
+    from voice_guide.understanding.understand import Heard
 
 
 RATE_MIN, RATE_MAX = 80, 300
@@ -45,6 +45,8 @@ class Synthesizer(Protocol):
     """Turns text into audio (it never plays it)."""
 
     name: str
+    rate: int
+    """The sample rate of the sound it makes: a cached sound of another rate is not its own."""
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio: ...
 
@@ -135,7 +137,7 @@ class Refiner(Protocol):
 
 
 class Ears(Protocol):
-    """Turns one utterance into what it was taken to mean (`voice_guide.hearing.understand.Understander`)."""
+    """Turns one utterance into what it was taken to mean (`voice_guide.understanding.understand.Understander`)."""
 
     personal: Refiner | None
     """The user's enrolled voice, replaced when the guide has just learnt it."""

@@ -65,6 +65,21 @@ def atomic_path(target: Path | str) -> Iterator[Path]:
         raise
 
 
+def fresh_file(target: Path | str) -> int:
+    """A new, empty regular file renamed onto `target` (mode 0600), open for writing: whatever was
+    there (a link to someone's file, a pipe) is replaced, never followed, opened or truncated."""
+    target = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return fd
+
+
 def atomic_write_bytes(target: Path | str, data: bytes) -> None:
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)

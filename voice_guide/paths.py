@@ -13,15 +13,18 @@ from voice_guide.errors import UsageError
 APP = "voice-guide"
 
 
-def _home() -> Path | None:
-    value = os.environ.get("VOICE_GUIDE_HOME")
-    if not value:
-        return None
+def expand(value: str, what: str, mend: str = "set it to a folder, or unset it") -> Path:
+    """`value` with a leading ~ or ~user expanded; UsageError (one sentence naming `what`, saying how to
+    `mend` it) when it names no user's home folder."""
     try:
         return Path(value).expanduser()
     except RuntimeError:  # '~nouser/x': no such user, so no home to expand
-        raise UsageError(f"VOICE_GUIDE_HOME is {value!r}, but that names no user's home folder; set it to "
-                         "a folder, or unset it.") from None
+        raise UsageError(f"{what} is {value!r}, but that names no user's home folder; {mend}.") from None
+
+
+def _home() -> Path | None:
+    value = os.environ.get("VOICE_GUIDE_HOME")
+    return expand(value, "VOICE_GUIDE_HOME") if value else None
 
 
 def config_dir() -> Path:

@@ -10,10 +10,11 @@ import errno
 import json
 import os
 import stat
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Literal, Optional, Union, get_args
 
-from voice_guide import paths
+from voice_guide import paths, schema
 from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import atomic_write_text, set_aside, unstoppable
@@ -22,59 +23,56 @@ FORMAT = "voice-guide-settings"
 VERSION = 2
 """2: Piper became the default voice; a version-1 file's "pyttsx3" was the old default, written out
 with every save, so it reads as the new default."""
-RECOGNISERS = ("auto", "whisper", "vosk", "pocketsphinx")
-WHISPER_MODELS = ("tiny.en", "base")
-SYNTHESIZERS = ("piper", "pyttsx3", "espeak-ng")
+Recogniser = Literal["auto", "whisper", "vosk", "pocketsphinx"]
+WhisperName = Literal["tiny.en", "base"]
+Synthesiser = Literal["piper", "pyttsx3", "espeak-ng"]
+RECOGNISERS, WHISPER_MODELS, SYNTHESIZERS = get_args(Recogniser), get_args(WhisperName), get_args(Synthesiser)
+Name = schema.text(200)
+"""A voice or device name."""
+Device = Union[schema.between(0, 9999, whole=True), Name, None]
+"""A sound device by number or (part of its) name; None for the system's default."""
+MAX_UTTERANCE = 15.0
+"""The longest an utterance can be set to last, in seconds: the most a take of a command can last."""
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything a user may set; every field has a safe default."""
+    """Everything a user may set; every field has a safe default. The field types are the settings
+    file's schema (see `voice_guide.schema`): a hand-edited value of the wrong type or out of range is
+    refused when the file is read, never met later."""
 
-    rate: int = 150
-    """Speaking rate in words per minute (RATE_MIN to RATE_MAX)."""
-    volume: float = 1.0
-    """Speech volume, VOLUME_MIN to VOLUME_MAX."""
-    voice: str | None = None
+    rate: schema.between(RATE_MIN, RATE_MAX, "words a minute", whole=True) = 150
+    """Speaking rate in words per minute."""
+    volume: schema.between(VOLUME_MIN, VOLUME_MAX) = 1.0
+    """Speech volume."""
+    voice: Optional[Name] = None
     """Synthesiser voice; None for the default English voice."""
-    synthesizer: str = "piper"
+    synthesizer: Synthesiser = "piper"
     """'piper' (default, the calm neural voice; espeak-ng through pyttsx3 when it cannot load), 'pyttsx3'
     (the espeak-ng voice) or 'espeak-ng' (the same voice, called directly)."""
-    recogniser: str = "auto"
+    recogniser: Recogniser = "auto"
     """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
-    whisper_model: str = "tiny.en"
+    whisper_model: WhisperName = "tiny.en"
     """'tiny.en' (shipped, fast) or 'base' (larger; `voice-guide model install --whisper base`)."""
-    vosk_model: str | None = None
+    vosk_model: Optional[schema.PathText] = None
     """Path of a Vosk model folder; VOICE_GUIDE_VOSK_MODEL overrides it."""
-    trailing_silence: float = 0.8
+    trailing_silence: schema.between(0.2, 5.0, "seconds") = 0.8
     """Seconds of quiet that end an utterance; raise it for slow speakers."""
-    max_utterance: float = 4.0
+    max_utterance: schema.between(1.0, MAX_UTTERANCE, "seconds") = 4.0
     """Longest utterance in seconds; longer speech is not a command."""
-    input_device: str | None = None
+    input_device: Device = None
     """sounddevice input device name or index; None for the system default."""
-    output_device: str | None = None
+    output_device: Device = None
     """sounddevice output device name or index; None for the system default."""
     notice: str = field(default="", compare=False)
     """Set when the file could not be used: one sentence to tell the user."""
 
     def validated(self) -> "Settings":
-        problems = []
-        if not RATE_MIN <= int(self.rate) <= RATE_MAX:
-            problems.append(f"rate must be {RATE_MIN} to {RATE_MAX} words a minute, not {self.rate}")
-        if not VOLUME_MIN <= float(self.volume) <= VOLUME_MAX:
-            problems.append(f"volume must be {VOLUME_MIN} to {VOLUME_MAX}, not {self.volume}")
-        if self.synthesizer not in SYNTHESIZERS:
-            problems.append(f"synthesizer must be one of {', '.join(SYNTHESIZERS)}")
-        if self.recogniser not in RECOGNISERS:
-            problems.append(f"recogniser must be one of {', '.join(RECOGNISERS)}")
-        if self.whisper_model not in WHISPER_MODELS:
-            problems.append(f"whisper_model must be one of {', '.join(WHISPER_MODELS)}")
-        if not 0.2 <= float(self.trailing_silence) <= 5.0:
-            problems.append("trailing_silence must be 0.2 to 5 seconds")
-        if not 1.0 <= float(self.max_utterance) <= 15.0:
-            problems.append("max_utterance must be 1 to 15 seconds")
-        if problems:
-            raise UsageError("Bad setting: " + "; ".join(problems) + ".")
+        """Itself, when every value fits the schema; else UsageError naming the one that does not."""
+        try:
+            schema.convert(_values(self), Settings)
+        except ValueError as exc:
+            raise UsageError(f"Bad setting: {exc}.") from None
         return self
 
     def with_changes(self, **changes) -> "Settings":
@@ -88,16 +86,31 @@ def settings_path() -> Path:
     return paths.config_dir() / "settings.json"
 
 
-def _from_dict(data: dict) -> Settings:
-    if data.get("format") != FORMAT:
+def _values(settings: Settings) -> dict:
+    """What is saved: every field but the notice."""
+    return {k: v for k, v in asdict(settings).items() if k != "notice"}
+
+
+@dataclass(frozen=True)
+class SettingsFile:
+    """The file around the settings; settings this version does not know are ignored."""
+
+    format: schema.text(100)
+    settings: dict = field(default_factory=dict)
+    version: schema.between(0, 10**6, whole=True) = 0
+
+
+def _from_json(text: str) -> Settings:
+    data = schema.decode_json(text, SettingsFile)
+    if data.format != FORMAT:
         raise ValueError("not a voice-guide settings file")
-    if int(data.get("version", 0)) > VERSION:
-        raise ValueError(f"written by a newer voice-guide (version {data.get('version')})")
-    known = {f.name for f in fields(Settings)} - {"notice"}
-    values = {k: v for k, v in data.get("settings", {}).items() if k in known}
-    if int(data.get("version", 0)) < 2 and values.get("synthesizer") == "pyttsx3":
+    if data.version > VERSION:
+        raise ValueError(f"written by a newer voice-guide (version {data.version})")
+    values = dict(data.settings)
+    if data.version < 2 and values.get("synthesizer") == "pyttsx3":
         values["synthesizer"] = Settings.synthesizer
-    return Settings(**values).validated()
+    values.pop("notice", None)
+    return schema.convert(values, Settings)
 
 
 def load(path: Path | None = None) -> Settings:
@@ -115,8 +128,8 @@ def load(path: Path | None = None) -> Settings:
         kept = set_aside(path)
         return Settings(notice=f"Your settings file could not be used (it is not text); using the defaults.{kept}")
     try:
-        return _from_dict(json.loads(text))
-    except (ValueError, TypeError, AttributeError, ArithmeticError, RecursionError, UsageError) as exc:
+        return _from_json(text)
+    except ValueError as exc:
         kept = set_aside(path)
         return Settings(notice=f"Your settings file could not be used ({exc}); using the defaults.{kept}")
 
@@ -125,7 +138,7 @@ def save(settings: Settings, path: Path | None = None) -> Path:
     """Write the settings; a StorageError (one sentence) when they cannot be written, or when a
     settings file is there that could not be read, which is never written over unseen."""
     path = path or settings_path()
-    values = {k: v for k, v in asdict(settings.validated()).items() if k != "notice"}
+    values = _values(settings.validated())
     _check_readable(path)
     try:
         paths.ensure(path.parent)

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Callable, Iterable
 from voice_guide.background import Deferred
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, Encoder, KeySource, Recognizer, Synthesizer
-from voice_guide.hearing.ears import open_recognizer_for
-from voice_guide.hearing.vocabulary import Vocabulary, build_vocabulary
-from voice_guide.player import SystemClock
+from voice_guide.understanding.ears import open_recognizer_for
+from voice_guide.understanding.vocabulary import Vocabulary, build_vocabulary
+from voice_guide.live.clock import SystemClock
 from voice_guide.session.events import Notice
 from voice_guide.settings import Settings
-from voice_guide.hearing.understand import Understander
+from voice_guide.understanding.understand import Understander
 
 if TYPE_CHECKING:
-    from voice_guide.hearing.personal import PersonalModel
+    from voice_guide.voice.personal import PersonalModel
 
 
 def _speaker(device: str | None) -> AudioOut:
@@ -106,7 +106,7 @@ def open_hearing(settings: Settings, items: Iterable[Item], devices: Devices,
     """Recogniser + matcher + the user's enrolled voice, as the guide and `hear` both use them: the
     understander, the enrolled voice (None when there is none) and what to tell the user about it.
     `wrap` may open the recogniser later (the guide's background loader)."""
-    from voice_guide.hearing.personal import PersonalModel
+    from voice_guide.voice.personal import PersonalModel
 
     vocab = build_vocabulary(list(items))
     model = PersonalModel.load()

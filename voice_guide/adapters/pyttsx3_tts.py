@@ -59,6 +59,7 @@ class Pyttsx3Synthesizer:
     """Text to audio with pyttsx3, rendered in a watched worker process (never played by pyttsx3)."""
 
     name = "pyttsx3"
+    rate = RATE
 
     def __init__(self, timeout: float = 3.0, seconds_per_char: float = 0.01, start_timeout: float = 60.0,
                  worker: str = WORKER) -> None:

@@ -84,7 +84,7 @@ class WhisperRecognizer:
                                                      intra_threads=threads)
             self._tok = Tokens(tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json")),
                                self._model.is_multilingual)
-        except (RuntimeError, ValueError, OSError) as exc:
+        except Exception as exc:  # ctranslate2 raises RuntimeError, tokenizers a plain Exception
             raise ModelError(f"The Whisper model in {model_dir} could not be loaded; it may be damaged.") from exc
         self._filters = mel_filters(self._model.n_mels)
         self._frames = int(window * SPEECH_RATE / HOP)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-from voice_guide.commands import load_settings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -19,6 +18,28 @@ class Check:
     name: str
     ok: bool
     detail: str
+
+
+def check_settings(settings) -> Check:
+    """A settings file that had to be set aside (a value of the wrong type, out of range) is a problem
+    to report, though the guide goes on with the defaults."""
+    from voice_guide.settings import settings_path
+
+    if settings.notice:
+        return Check("settings", False, settings.notice)
+    where = settings_path()
+    return Check("settings", True, f"{where}" if where.exists() else "the defaults (nothing has been changed)")
+
+
+def check_enrolled(settings) -> Check:
+    """The user's enrolled voice samples and switch sound, checked as `hear` and the guide load them."""
+    from voice_guide.voice.personal import PersonalModel
+
+    model = PersonalModel.load()
+    if model.notice:
+        return Check("your voice", False, model.notice)
+    parts = [f"{len(model.enrolled)} command(s) enrolled"] + (["the switch sound is on"] if model.switch.enabled else [])
+    return Check("your voice", True, ", ".join(parts))
 
 
 def check_voice(settings) -> Check:
@@ -65,17 +86,19 @@ def check_devices(settings, devices: Callable[[], tuple[list, list]] | None = No
 
 
 def check_recogniser(settings) -> Check:
-    from voice_guide.hearing.recognition import checked_choice
+    from voice_guide.understanding.recognition import checked_choice
 
     return Check("recogniser", True, str(checked_choice(settings)))
 
 
 CHECKS = [
+    check_settings,
     check_voice,
     check_tool("espeak-ng", "the guide's voice"),
     check_tool("ffmpeg", "export to mp3, ogg and m4a"),
     check_devices,
     check_recogniser,
+    check_enrolled,
 ]
 
 
@@ -91,8 +114,9 @@ def run_checks(settings, checks=CHECKS) -> list[Check]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from voice_guide import settings as settings_mod
 
-    settings = load_settings()
+    settings = settings_mod.load()  # a notice is reported by check_settings, not printed first
     results = run_checks(settings)
     for r in results:
         print(f"{'ok     ' if r.ok else 'PROBLEM'}  {r.name}: {r.detail}")

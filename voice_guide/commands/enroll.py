@@ -54,7 +54,7 @@ def _echo(text: str) -> None:
 
 def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
     """(synthesiser, speaker, listen) for this run."""
-    from voice_guide.hearing.enrollment import mic_listener, recordings_listener
+    from voice_guide.voice.enrollment import mic_listener, recordings_listener
 
     if args.input:
         from voice_guide.hearing.audio_files import read_utterance
@@ -76,7 +76,7 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 
 
 def run(args: argparse.Namespace) -> int:
-    from voice_guide.hearing.enrollment import Enroller, commands_to_enrol, forget, switch_off
+    from voice_guide.voice.enrollment import Enroller, commands_to_enrol, forget, switch_off
     from voice_guide.speaking.speech import voice_settings
 
     if args.forget:

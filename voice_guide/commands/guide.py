@@ -21,7 +21,7 @@ from voice_guide.content.model import Item
 from voice_guide.engines import RATE_MAX, RATE_MIN
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.hearing.listen import RecordingsIn
-from voice_guide.player import Player
+from voice_guide.live.player import Player
 from voice_guide.speaking.speech import voice_settings
 from voice_guide.speaking.text_only import SpeakerOrText
 from voice_guide.wiring import Engines, build_engines

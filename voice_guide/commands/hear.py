@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 from voice_guide.errors import AudioInputError, printable
-from voice_guide.hearing.understand import Heard
+from voice_guide.understanding.understand import Heard
 from voice_guide.commands import devices_of, library_of, load_settings
 
 ORDER = 40

@@ -14,7 +14,7 @@ ORDER = 65
 
 def describe(settings) -> list[str]:
     """Plain lines saying which recogniser would listen, with which model, and why."""
-    from voice_guide.hearing.recognition import checked_choice
+    from voice_guide.understanding.recognition import checked_choice
 
     choice = checked_choice(settings)
     lines = [f"recogniser: {choice.engine}"]
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if args.action == "install" and args.whisper:
         from voice_guide import settings as settings_mod
-        from voice_guide.hearing import whisper_models
+        from voice_guide.understanding import whisper_models
 
         if args.download:
             path = whisper_models.download(args.whisper)
@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         settings_mod.save(settings)
         print(f"Installed the Whisper {args.whisper} model ({path}); it will be used from now on.")
     elif args.action == "install":
-        from voice_guide.hearing.recognition import download_english_model, install_model
+        from voice_guide.understanding.recognition import download_english_model, install_model
 
         if args.download:
             path, settings = download_english_model(settings)

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import fields
 from typing import Callable
 
-from voice_guide import settings as settings_mod
+from voice_guide import paths, settings as settings_mod
 from voice_guide.errors import EngineError, UsageError
 from voice_guide.settings import Settings
 from voice_guide.commands import devices_of, load_settings
@@ -63,11 +63,9 @@ def check_here(name: str, value, listing: Callable[[], tuple[list, list]]) -> No
             raise UsageError(f"There is no voice called {value!r}; 'espeak-ng --voices=en' lists the English "
                              "voices (use its language, e.g. en-gb, or its name).")
     elif name == "vosk_model":
-        from pathlib import Path
+        from voice_guide.understanding.recognition import looks_like_vosk_model
 
-        from voice_guide.hearing.recognition import looks_like_vosk_model
-
-        if not looks_like_vosk_model(Path(value).expanduser()):
+        if not looks_like_vosk_model(paths.expand(value, "That Vosk model folder", "give the folder itself")):
             raise UsageError(f"{value} is not a Vosk model folder (it has no am/final.mdl); give the folder of "
                              "an unpacked model, or use: voice-guide model install ZIP_OR_FOLDER.")
 

@@ -201,7 +201,7 @@ class _Stoppable:
     """The synthesiser as the worker threads see it: once `stop` is set, the next sentence raises."""
 
     def __init__(self, inner: Synthesizer, stop: threading.Event) -> None:
-        self.inner, self.stop, self.name = inner, stop, inner.name
+        self.inner, self.stop, self.name, self.rate = inner, stop, inner.name, inner.rate
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         if self.stop.is_set():

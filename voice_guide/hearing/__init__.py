@@ -1,1 +1,1 @@
-"""Hearing: microphone to decision (endpointing, echo, front end, recognisers, matching, the user's own voice)."""
+"""Hearing: the signal (endpointing, echo, barge-in, the front end, the switch, acoustic features)."""

@@ -19,13 +19,11 @@ from typing import Iterator
 
 import numpy as np
 
-from voice_guide.audio import SPEECH_RATE, Audio, resampler
+from voice_guide.audio import MAX_RATE, MIN_RATE, SPEECH_RATE, Audio, resampler
 from voice_guide.errors import AudioInputError
 
 CHUNK_FRAMES = 65536
 """Samples (over all channels) read from a file at a time."""
-MIN_RATE, MAX_RATE = 4000, 384000
-"""Sample rates a recording can have, in Hz; a header claiming another is broken or hostile."""
 
 
 def _check_regular(path: Path) -> None:

@@ -14,34 +14,47 @@ from functools import lru_cache
 
 import numpy as np
 
-from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
+from voice_guide.audio import MAX_RATE, SPEECH_RATE, Audio, frame_dbfs
+from voice_guide.schema import SampleRate, between
 
 
 @dataclass(frozen=True)
 class FeatureConfig:
     """Everything that shapes a feature matrix; stored with enrolled templates so that a change
-    (a new version of these defaults) is noticed instead of silently comparing unlike things."""
+    (a new version of these defaults) is noticed instead of silently comparing unlike things. The
+    field types are its schema when read from a file (`check` adds what ties fields together)."""
 
-    rate: int = SPEECH_RATE
-    frame: float = 0.025
+    rate: SampleRate = SPEECH_RATE
+    frame: between(0.005, 0.1, "seconds") = 0.025
     """Analysis window in seconds."""
-    hop: float = 0.010
-    """Step between frames in seconds."""
-    n_fft: int = 512
-    n_mels: int = 40
-    n_mfcc: int = 13
-    fmin: float = 60.0
-    fmax: float = 4000.0
+    hop: between(0.010, 0.05, "seconds") = 0.010
+    """Step between frames in seconds (finer would make template comparisons slow)."""
+    n_fft: between(64, 4096, whole=True) = 512
+    n_mels: between(1, 128, whole=True) = 40
+    n_mfcc: between(1, 128, whole=True) = 13
+    fmin: between(0.0, MAX_RATE / 2, "Hz") = 60.0
+    fmax: between(0.0, MAX_RATE / 2, "Hz") = 4000.0
     """Above 4 kHz a slurred or muffled voice carries little, room noise a lot."""
-    preemphasis: float = 0.97
+    preemphasis: between(0.0, 1.0) = 0.97
     deltas: bool = True
+
+    @property
+    def width(self) -> int:
+        """Columns of a feature matrix."""
+        return self.n_mfcc * (2 if self.deltas else 1)
+
+    def check(self) -> "FeatureConfig":
+        """Itself, when its fields agree with each other; else ValueError saying how they do not."""
+        if self.n_mfcc > self.n_mels:
+            raise ValueError(f"n_mfcc ({self.n_mfcc}) must be at most n_mels ({self.n_mels})")
+        if round(self.frame * self.rate) > self.n_fft:
+            raise ValueError(f"a frame of {self.frame:g} s at {self.rate} Hz does not fit n_fft ({self.n_fft})")
+        if not self.fmin < self.fmax:
+            raise ValueError(f"fmin ({self.fmin:g}) must be below fmax ({self.fmax:g})")
+        return self
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "FeatureConfig":
-        return cls(**data)
 
 
 DEFAULT = FeatureConfig()

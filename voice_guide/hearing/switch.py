@@ -17,16 +17,23 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal, get_args
 
 import numpy as np
+from msgspec import Meta
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
+from voice_guide.schema import between, decode_json, text
+from voice_guide.settings import MAX_UTTERANCE
 from voice_guide.hearing.features import mel_filterbank
 from voice_guide.fileio import atomic_write_text
 
-KINDS = ("click", "hum")
-ACTIONS = ("toggle", "pause")
+Kind = Literal["click", "hum"]
+Action = Literal["toggle", "pause"]
 """"toggle": pause when playing, resume when paused (the default); "pause": always pause."""
+KINDS = get_args(Kind)
+MAX_EXAMPLES = 10
+"""Enrolment records three examples; a saved profile holding more is not ours."""
 FORMAT = "voice-guide-switch"
 VERSION = 1
 
@@ -56,27 +63,32 @@ HUM_FLUX = 0.9
 """Largest mean frame-to-frame change of a hum's normalised log mel spectrum below 2 kHz."""
 
 
+Seconds = between(0.0, MAX_UTTERANCE, "seconds")
+Decibels = between(0.0, 200.0, "dB")
+"""A level difference: frame levels lie between full scale and `frame_dbfs`'s floor, 120 dB below."""
+
+
 @dataclass(frozen=True)
 class SoundShape:
-    """What the detector measures about one sound."""
+    """What the detector measures about one sound; the field types are the schema of a saved example."""
 
-    sounding: float
+    sounding: Seconds
     """Seconds from the first to the last sounding frame."""
-    rise: float
+    rise: Seconds
     """Seconds from the first sounding frame to the loudest."""
-    peak_db: float
+    peak_db: Decibels
     """Loudest frame above the quiet floor, dB."""
-    voiced: float = 0.0
+    voiced: between(0.0, 1.0) = 0.0
     """Share of sounding 40 ms windows with a clear pitch."""
-    pitch: float = 0.0
+    pitch: between(0.0, SPEECH_RATE / 2, "Hz") = 0.0
     """Median pitch, Hz (0 when unvoiced)."""
-    pitch_spread: float = 1.0
-    flux: float = 9.0
+    pitch_spread: between(0.0, 100.0) = 1.0
+    flux: between(0.0, 1000.0) = 9.0
     """Mean change of the smoothed log spectrum over ~0.1 s: formant movement."""
-    core: float = 0.0
+    core: Seconds = 0.0
     """Seconds within CORE_DB of the loudest frame: a click's is a few hundredths even in an echoing
     room, whose tail only lengthens the quieter part."""
-    reonset: float = 0.0
+    reonset: Decibels = 0.0
     """Largest rise in level (dB) after the loudest frame: a second burst, syllable or tap."""
 
 
@@ -159,14 +171,27 @@ def measure(audio: Audio) -> SoundShape | None:
                       float(np.std(mid)), flux, core, reonset)
 
 
+@dataclass(frozen=True)
+class SwitchFile:
+    """switch.json: the schema of a saved profile."""
+
+    format: text(100)
+    kind: Kind
+    action: Action
+    enabled: bool
+    examples: Annotated[list[SoundShape], Meta(max_length=MAX_EXAMPLES)] = field(default_factory=list)
+    version: between(0, 10**6, whole=True) = 0
+
+
 @dataclass
 class SwitchProfile:
     """Which sound, which action, and the user's own examples (their shapes) if enrolled."""
 
-    kind: str = "click"
-    action: str = "toggle"
+    kind: Kind = "click"
+    action: Action = "toggle"
     enabled: bool = False
     examples: list[SoundShape] = field(default_factory=list)
+
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,17 +201,11 @@ class SwitchProfile:
 
     @classmethod
     def load(cls, path: Path) -> "SwitchProfile":
-        """Raises ValueError when the file is not a switch profile this version can read."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT or int(data.get("version", 0)) > VERSION:
-                raise ValueError("not a switch profile this version can read")
-            if data["kind"] not in KINDS or data["action"] not in ACTIONS:
-                raise ValueError("unknown switch kind or action")
-            return cls(data["kind"], data["action"], bool(data["enabled"]),
-                       [SoundShape(**e) for e in data.get("examples", [])])
-        except (KeyError, TypeError, AttributeError, ArithmeticError, RecursionError, json.JSONDecodeError) as exc:
-            raise ValueError(f"unreadable switch profile ({exc})") from exc
+        """Raises ValueError (one sentence) when the file is not a switch profile this version can read."""
+        data = decode_json(Path(path).read_bytes(), SwitchFile)
+        if data.format != FORMAT or data.version > VERSION:
+            raise ValueError("not a switch profile this version can read")
+        return cls(data.kind, data.action, data.enabled, list(data.examples))
 
 
 class SwitchDetector:

@@ -13,7 +13,7 @@ SayKind = Literal["title", "step", "halfway", "info", "prompt"]
 
 @dataclass(frozen=True)
 class Do:
-    """A command to carry out (`voice_guide.hearing.matching` finds them as `Command`, the same type): an id
+    """A command to carry out (`voice_guide.understanding.matching` finds them as `Command`, the same type): an id
     from commands.toml, "open" (arg: item name), "step" or "suggestion" (arg: a number), "teach" (arg:
     the one command to learn again, None for all)."""
 

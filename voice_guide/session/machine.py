@@ -6,7 +6,7 @@ it knows.
 
 Everything the guide does while it runs — reading a topic, leading a timed session, pausing, asking
 "are you sure?" — is decided here, so it can be tested in tables without devices, engines or threads.
-`voice_guide.player` feeds it events (commands heard, keys, clock ticks, "that sentence has finished")
+`voice_guide.live.player` feeds it events (commands heard, keys, clock ticks, "that sentence has finished")
 and carries out the actions it returns (speak, play a cue, cut the sound, save progress).
 
 Time only enters through the `now` passed with each event; a hold keeps counting while the user

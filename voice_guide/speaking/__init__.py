@@ -1,1 +1,1 @@
-"""Speaking: choosing the voice, rendering text and cues to sound, and playing it in turn (or as text)."""
+"""Speaking: choosing the voice and rendering text and cues to sound."""

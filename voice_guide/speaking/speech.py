@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import threading
 import wave
 from collections import OrderedDict
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from voice_guide import paths
-from voice_guide.audio import Audio, wav_bytes
+from voice_guide.audio import MAX_RATE, MIN_RATE, Audio, wav_bytes
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.fileio import atomic_write_bytes
@@ -33,13 +34,20 @@ def voice_settings(settings: Settings) -> VoiceSettings:
     return VoiceSettings(rate=int(settings.rate), volume=float(settings.volume), voice=settings.voice)
 
 
-def read_wav(path: Path) -> Audio:
-    """A 16-bit mono WAV written by `wav_bytes`; ValueError when it is truncated or not one."""
+def read_wav(path: Path, rate: int) -> Audio:
+    """A 16-bit mono WAV at `rate` written by `wav_bytes`; ValueError when it is truncated, not one, or
+    its header claims another rate or more sound than the file holds (read before anything is
+    allocated, so a header claiming 2 GB costs nothing)."""
     try:
-        with wave.open(str(path), "rb") as w:
+        with open(path, "rb") as fh, wave.open(fh, "rb") as w:
             if w.getnchannels() != 1 or w.getsampwidth() != 2:
                 raise ValueError("not 16-bit mono")
-            frames, rate, expected = w.readframes(w.getnframes()), w.getframerate(), w.getnframes()
+            if not MIN_RATE <= w.getframerate() <= MAX_RATE or w.getframerate() != rate:
+                raise ValueError(f"its rate is {w.getframerate()} Hz, not the voice's {rate}")
+            expected = w.getnframes()
+            if 2 * expected > os.fstat(fh.fileno()).st_size:
+                raise ValueError("truncated")
+            frames = w.readframes(expected)
     except (wave.Error, EOFError) as exc:
         raise ValueError(str(exc)) from exc
     if len(frames) != 2 * expected:
@@ -50,12 +58,13 @@ def read_wav(path: Path) -> Audio:
 class CachedSynthesizer:
     """Wraps a synthesiser with a memory LRU and an on-disk WAV cache (written atomically).
 
-    A cache file that cannot be read is deleted and the text is rendered again.
+    A cache file that cannot be read, or is not at the engine's rate, is deleted and the text is
+    rendered again.
     """
 
     def __init__(self, inner: Synthesizer, cache_dir: Path | str | None = None, memory_items: int = 256) -> None:
         self.inner = inner
-        self.name = inner.name
+        self.name, self.rate = inner.name, inner.rate
         self.cache_dir = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "speech"
         self.memory_items = memory_items
         self._memory: OrderedDict[str, Audio] = OrderedDict()
@@ -101,7 +110,7 @@ class CachedSynthesizer:
     def _from_disk(self, key: str) -> Audio | None:
         path = self.path(key)
         try:
-            return read_wav(path)
+            return read_wav(path, self.rate)
         except FileNotFoundError:
             return None
         except (OSError, ValueError):

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import queue
 import sys
-import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +29,12 @@ from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import AudioIn, AudioOut, Clock, Ears, KeySource, Synthesizer, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
-from voice_guide.hearing.listener import Listener, Said, SaidOver, Switched, VoiceOver
-from voice_guide.speaking.lookahead import AHEAD, Lookahead
-from voice_guide.hearing.matching import Match
-from voice_guide.hearing.understand import Heard
+from voice_guide.live.listener import Listener, Said, SaidOver, Switched, VoiceOver
+from voice_guide.live.lookahead import AHEAD, Lookahead
+from voice_guide.understanding.matching import Match
+from voice_guide.understanding.understand import Heard
 from voice_guide.session.machine import Session
-from voice_guide.speaking.sound_queue import SoundQueue
+from voice_guide.live.sound_queue import SoundQueue
 from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
                                         Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
                                         SetVoice, StopAudio, Tick)
@@ -51,16 +50,6 @@ DUCK_GAIN = 0.3
 without shouting, and the recogniser hears less of the guide."""
 TICK_SECONDS = 0.1
 """How often the clock is read when no microphone paces the loop."""
-
-
-class SystemClock:
-    """The real clock: monotonic seconds."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(max(0.0, seconds))
 
 
 @dataclass
@@ -348,8 +337,8 @@ class Player:
     def _enrol(self, commands: Sequence[str]) -> None:
         """Run the enrolment conversation with this player's voice, speaker and microphone, then use
         what was learnt at once; the session hears EnrolDone either way."""
-        from voice_guide.hearing.enrollment import Enroller, commands_to_enrol
-        from voice_guide.hearing.teaching import Teaching
+        from voice_guide.voice.enrollment import Enroller, commands_to_enrol
+        from voice_guide.live.teaching import Teaching
 
         if self.mic is None or self._blocks is None or self._mic_lost_at is not None:
             self._events.append(EnrolDone(no_microphone=True))
@@ -374,7 +363,7 @@ class Player:
             self.echo(text)
 
     def _use_enrolled_voice(self) -> None:
-        from voice_guide.hearing.teaching import use_enrolled_voice
+        from voice_guide.live.teaching import use_enrolled_voice
 
         watch = use_enrolled_voice(self.listener.ears, self.voice_data, self._log)
         self.listener.watch = watch or self.listener.watch

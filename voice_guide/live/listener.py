@@ -13,9 +13,9 @@ import numpy as np
 from voice_guide.engines import Clock, Ears
 from voice_guide.hearing.barge_in import BargeIn
 from voice_guide.hearing.listen import BlockTimes, EchoGate, Endpointer
-from voice_guide.hearing.matching import Match
-from voice_guide.hearing.understand import Heard
-from voice_guide.speaking.sound_queue import Playing
+from voice_guide.understanding.matching import Match
+from voice_guide.understanding.understand import Heard
+from voice_guide.live.sound_queue import Playing
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from typing import Iterable
 
 from voice_guide.content.model import Item
 from voice_guide.errors import ContentError
-from voice_guide.hearing.phrases import NUMBER_NAMES, NUMBER_WORDS, Phrase, normalise, spoken
+from voice_guide.understanding.phrases import NUMBER_NAMES, NUMBER_WORDS, Phrase, normalise, spoken
 from voice_guide.session.events import Do as Command
 
 

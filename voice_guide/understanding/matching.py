@@ -16,8 +16,8 @@ from functools import lru_cache
 from typing import Literal, Sequence
 
 from voice_guide.engines import Hypothesis
-from voice_guide.hearing.phrases import normalise, similarity, sound_codes
-from voice_guide.hearing.vocabulary import Vocabulary, build_vocabulary
+from voice_guide.understanding.phrases import normalise, similarity, sound_codes
+from voice_guide.understanding.vocabulary import Vocabulary, build_vocabulary
 from voice_guide.session.events import Do as Command
 
 Decision = Literal["act", "ask", "reprompt", "none"]

@@ -22,11 +22,46 @@ from importlib import resources
 from pathlib import Path
 
 from voice_guide import paths
-from voice_guide.errors import ModelError
+from voice_guide.errors import ModelError, UsageError
 from voice_guide.fileio import atomic_write_text
+from voice_guide.schema import between, decode_json, text
 
 MODEL_FILES = ("model.bin", "config.json", "tokenizer.json")
 """What a CTranslate2 Whisper folder must hold to be loaded."""
+SPECIAL_TOKENS = ("<|startoftranscript|>", "<|notimestamps|>", "<|endoftext|>")
+"""Tokens the recogniser asks the tokenizer for (whisper_features.Tokens)."""
+
+TokenId = between(0, 1_000_000, whole=True)
+Index = between(0, 1000, whole=True)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """config.json of a CTranslate2 Whisper folder: what CTranslate2 reads from it, checked (it
+    crashes mid-decoding on a value of the wrong type)."""
+
+    alignment_heads: list[tuple[Index, Index]] = ()
+    lang_ids: list[TokenId] = ()
+    suppress_ids: list[TokenId] = ()
+    suppress_ids_begin: list[TokenId] = ()
+
+
+@dataclass(frozen=True)
+class AddedToken:
+    id: TokenId
+    content: text(200)
+
+
+@dataclass(frozen=True)
+class TokenizerFile:
+    """The part of tokenizer.json the recogniser relies on: its special tokens (the `tokenizers`
+    library reads the rest, and says so when it cannot)."""
+
+    added_tokens: list[AddedToken]
+
+
+Checked = dict[text(8192), text(64)]
+"""checked-models.json: model.bin's path, size and time -> the SHA-256 it was found to have."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +117,7 @@ def verify(folder: Path, model: WhisperModel) -> None:
     missing = [n for n in MODEL_FILES if not (folder / n).is_file()]
     if missing:
         raise ModelError(f"The Whisper {model.name} model in {folder} is incomplete (missing {', '.join(missing)}).")
+    _check_side_files(folder, model)
     if os.environ.get(ENV):
         return
     binary = folder / "model.bin"
@@ -92,10 +128,8 @@ def verify(folder: Path, model: WhisperModel) -> None:
     key = f"{binary.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
     stamp = paths.cache_dir() / "checked-models.json"
     try:
-        known = json.loads(stamp.read_text(encoding="utf-8"))
-        if not isinstance(known, dict):
-            known = {}
-    except (OSError, ValueError):
+        known = decode_json(stamp.read_bytes(), Checked)
+    except (OSError, ValueError):  # only a cache: checked again, and written anew
         known = {}
     if known.get(key) == model.sha256:
         return
@@ -109,6 +143,20 @@ def verify(folder: Path, model: WhisperModel) -> None:
         pass  # only a cache: the check runs again next time
 
 
+def _check_side_files(folder: Path, model: WhisperModel) -> None:
+    """ModelError unless config.json and tokenizer.json fit their schemas (model.bin's hash does not
+    cover them)."""
+    for name, schema in (("config.json", ModelConfig), ("tokenizer.json", TokenizerFile)):
+        try:
+            parsed = decode_json((folder / name).read_bytes(), schema)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"The Whisper {model.name} model in {folder} is damaged ({name}: {exc}).") from None
+    missing = set(SPECIAL_TOKENS) - {t.content for t in parsed.added_tokens}
+    if missing:
+        raise ModelError(f"The Whisper {model.name} model in {folder} is damaged (tokenizer.json lacks "
+                         f"{', '.join(sorted(missing))}).")
+
+
 ENV = "VOICE_GUIDE_WHISPER_MODEL"
 """A CTranslate2 Whisper folder to use instead of the known models (checked for its files only)."""
 
@@ -117,7 +165,10 @@ def find(name: str) -> tuple[Path | None, str]:
     """The folder of Whisper model `name` and where it was found, or (None, how to mend it)."""
     model = MODELS[name]
     if os.environ.get(ENV):
-        folder = Path(os.environ[ENV]).expanduser()
+        try:
+            folder = paths.expand(os.environ[ENV], ENV, "name a Whisper model folder, or unset it")
+        except UsageError as err:
+            return None, str(err)
         if folder.is_dir():
             return folder, f"the Whisper model named in {ENV}"
         return None, f"The Whisper model folder {folder} named in {ENV} does not exist."

@@ -12,8 +12,8 @@ from typing import Callable
 
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.engines import Hypothesis, Recognizer, Refiner
-from voice_guide.hearing.matching import Match, match
-from voice_guide.hearing.vocabulary import Vocabulary
+from voice_guide.understanding.matching import Match, match
+from voice_guide.understanding.vocabulary import Vocabulary
 
 
 @dataclass(frozen=True)

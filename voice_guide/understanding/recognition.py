@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Sequence
 
 from voice_guide import paths
-from voice_guide.hearing import whisper_models
+from voice_guide.understanding import whisper_models
 from voice_guide.engines import Recognizer
-from voice_guide.errors import ModelError
+from voice_guide.errors import ModelError, UsageError
 from voice_guide.settings import Settings
 
 LOG = logging.getLogger(__name__)
@@ -67,7 +67,11 @@ def find_vosk_model(settings: Settings) -> tuple[Path | None, str]:
     configured = settings.vosk_model_path()
     if configured:
         source = "VOICE_GUIDE_VOSK_MODEL" if os.environ.get("VOICE_GUIDE_VOSK_MODEL") else "your settings"
-        return Path(configured).expanduser(), f"the Vosk model named in {source}"
+        try:
+            return paths.expand(configured, f"The Vosk model named in {source}", "name a folder"), \
+                f"the Vosk model named in {source}"
+        except UsageError as err:
+            return None, f"{err} So I am using the built-in recogniser."
     installed = installed_models_dir()
     for folder in [installed, *vosk_search_dirs()]:
         if not folder.is_dir():
@@ -140,7 +144,7 @@ def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Se
             choice = _fallback(settings, f"{err} {whisper_models.mend(settings.whisper_model)}")
             notice = choice.reason
     elif choice.engine == "pocketsphinx" and settings.recogniser != "pocketsphinx":
-        notice = f"{choice.reason[0].upper()}{choice.reason[1:]}."
+        notice = f"{choice.reason[0].upper()}{choice.reason[1:]}".rstrip(".") + "."
     if choice.engine == "vosk":
         from voice_guide.adapters.vosk_asr import VoskRecognizer
 
@@ -162,7 +166,7 @@ def open_recognizer(settings: Settings, phrases: Sequence[str], non_commands: Se
 
 def _default_non_commands() -> list[str]:
     """The vocabulary's known non-commands that are safe to put in a grammar."""
-    from voice_guide.hearing.vocabulary import build_vocabulary
+    from voice_guide.understanding.vocabulary import build_vocabulary
 
     return build_vocabulary().non_commands(grammar_safe=True)
 
@@ -243,7 +247,7 @@ def install_model(source: Path, settings: Settings) -> tuple[Path, Settings]:
     from voice_guide.adapters.vosk_asr import load_model
     from voice_guide.fileio import exclusive
 
-    source = Path(source).expanduser()
+    source = paths.expand(str(source), "The model to install", "give the path of a Vosk model zip file or folder")
     if not source.exists():
         raise ModelError(f"{source} does not exist; give the path of a Vosk model zip file or folder.")
     data = paths.ensure(paths.data_dir())

@@ -24,17 +24,12 @@ from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 from voice_guide.engines import AudioIn, AudioOut, Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.hearing.features import dtw_distance, sounding_span, utterance_features
-from voice_guide.hearing.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
+from voice_guide.voice.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
 from voice_guide.session.prompts import say
 from voice_guide.hearing.switch import KINDS, SwitchDetector, SwitchProfile, TransientWatcher, measure
+from voice_guide.voice.templates import CORE, EXTRA, LONGEST, TAKES_RANGE
 
-CORE = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "louder", "quieter", "help",
-        "yes", "no")
-"""The commands enrolled by default, in the order they are asked for."""
-EXTRA = ("faster", "where")
-"""Further one-word commands that may be enrolled by name."""
 TAKES = 3
-TAKES_RANGE = (3, 5)
 SWITCH_TAKES = 3
 MAX_TRIES = 3
 """Failed attempts allowed per take before the command is left for another time."""
@@ -47,8 +42,8 @@ QUIET_DBFS = -42.0
 """A take whose loudest tenth of a second is quieter than this is too quiet to learn from."""
 CLIP_LEVEL, CLIP_SHARE = 0.99, 0.001
 """More than this share of samples at full scale: the microphone was overdriven."""
-SHORTEST, LONGEST = 0.12, 2.5
-"""Seconds of sound a one-word take may last."""
+SHORTEST = 0.12
+"""Seconds of sound a one-word take must last (at most templates.LONGEST)."""
 UNLIKE = 4.2
 """A take further than this (DTW distance) from every earlier take of the word is asked again once."""
 

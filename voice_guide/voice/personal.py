@@ -28,9 +28,9 @@ from voice_guide.audio import Audio
 from voice_guide.engines import Hypothesis
 from voice_guide.hearing.features import utterance_features
 from voice_guide.fileio import set_aside
-from voice_guide.hearing.matching import Command, Match
+from voice_guide.understanding.matching import Command, Match
 from voice_guide.hearing.switch import SwitchDetector, SwitchProfile, TransientWatcher
-from voice_guide.hearing.templates import NO_RESULT, TemplateClassifier, TemplateResult, TemplateSet
+from voice_guide.voice.templates import NO_RESULT, TemplateClassifier, TemplateResult, TemplateSet
 
 VOICE_FOLDER = "voice"
 TEMPLATES_FILE = "templates.npz"

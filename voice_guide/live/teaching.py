@@ -12,7 +12,7 @@ from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.engines import Ears, VoiceSettings
 
 if TYPE_CHECKING:
-    from voice_guide.player import Player
+    from voice_guide.live.player import Player
 
 
 class Teaching:
@@ -66,7 +66,7 @@ class Teaching:
 
 def use_enrolled_voice(ears: Ears | None, data_dir: Path | None, log: Callable[[str], None]):
     """Load the newly saved takes into `ears`; the switch watcher to use from now on, or None."""
-    from voice_guide.hearing.personal import PersonalModel
+    from voice_guide.voice.personal import PersonalModel
 
     if ears is None:
         return None

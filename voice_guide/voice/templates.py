@@ -11,20 +11,55 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
+from msgspec import Meta
 
 from voice_guide.hearing.features import DEFAULT, FeatureConfig, dtw_distance
 from voice_guide.fileio import atomic_write_bytes
+from voice_guide.schema import between, decode_json, text
 
 FORMAT = "voice-guide-templates"
 VERSION = 1
 
+CORE = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "louder", "quieter", "help",
+        "yes", "no")
+"""The commands enrolled by default, in the order they are asked for."""
+EXTRA = ("faster", "where")
+"""Further one-word commands that may be enrolled by name."""
+Teachable = Literal[CORE + EXTRA]  # type: ignore[valid-type]
+"""The commands a template file may hold takes of: any other name is not ours (and never spoken)."""
 MIN_TAKES = 2
 """A command needs at least this many takes to be matched (its spread cannot be judged from one)."""
+TAKES_RANGE = (3, 5)
+"""How many takes of each command enrolment records."""
+LONGEST = 2.5
+"""Seconds of sound a one-word take may last."""
+LONGEST_FEATURES = LONGEST + 0.5
+"""Seconds a stored take's features may span (its sound, padded when it was trimmed): more frames
+are not a take of one word, and would make every comparison slow (at most about 4 s to compare a
+full set of such takes with each other, measured here)."""
+
+
+@dataclass(frozen=True)
+class TakeEntry:
+    command: Teachable
+    array: text(20)
+
+
+@dataclass(frozen=True)
+class TemplatesHeader:
+    """The JSON header of a template file: its schema."""
+
+    format: text(100)
+    config: FeatureConfig
+    takes: Annotated[list[TakeEntry], Meta(max_length=len(CORE + EXTRA) * TAKES_RANGE[1])]
+    version: between(0, 10**6, whole=True) = 0
 
 
 @dataclass
@@ -64,23 +99,25 @@ class TemplateSet:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> "TemplateSet":
-        """Raises ValueError when the data is not a template file this version can read."""
+        """Raises ValueError (one sentence) when the data is not a template file this version can read:
+        its header is checked against `TemplatesHeader` and each take's shape against the config
+        before the take is loaded."""
         if not data.startswith(b"PK"):  # else numpy tries it as a pickle and talks of loading it unsafely
             raise ValueError("not a voice-guide template file")
         try:
             with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                header = json.loads(str(npz["header"]))
-                if header.get("format") != FORMAT:
+                header = decode_json(str(npz["header"]), TemplatesHeader)
+                if header.format != FORMAT:
                     raise ValueError("not a voice-guide template file")
-                if int(header.get("version", 0)) > VERSION:
-                    raise ValueError(f"written by a newer voice-guide (version {header['version']})")
-                config = FeatureConfig.from_dict(header["config"])
+                if header.version > VERSION:
+                    raise ValueError(f"written by a newer voice-guide (version {header.version})")
+                config = header.config.check()
                 out = cls(config=config)
-                for entry in header["takes"]:
-                    feats = np.asarray(npz[entry["array"]], dtype=np.float64)
-                    if feats.ndim != 2 or feats.shape[0] == 0:
-                        raise ValueError(f"take {entry['array']} has no frames")
-                    out.takes.setdefault(str(entry["command"]), []).append(feats)
+                for entry in header.takes:
+                    out.takes.setdefault(entry.command, []).append(_take(npz, entry.array, config))
+                too_many = [c for c, takes in out.takes.items() if len(takes) > TAKES_RANGE[1]]
+                if too_many:
+                    raise ValueError(f"it holds more than {TAKES_RANGE[1]} takes of {too_many[0]!r}")
                 return out
         except (OSError, EOFError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError,
                 zipfile.BadZipFile) as exc:
@@ -93,6 +130,23 @@ class TemplateSet:
     @classmethod
     def load(cls, path: Path) -> "TemplateSet":
         return cls.from_bytes(Path(path).read_bytes())
+
+
+def _take(npz, name: str, config: FeatureConfig) -> np.ndarray:
+    """One stored take, its shape read from the array's header and checked before it is loaded."""
+    with npz.zip.open(f"{name}.npy") as f:
+        version = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(f)
+    longest = math.ceil(LONGEST_FEATURES / config.hop)
+    if dtype.kind != "f" or len(shape) != 2 or shape[1] != config.width:
+        raise ValueError(f"take {name} is not {config.width} columns of numbers, as its config says")
+    if not 1 <= shape[0] <= longest:
+        raise ValueError(f"take {name} has {shape[0]} frames, not 1 to {longest}")
+    feats = np.asarray(npz[name], dtype=np.float64)
+    if not np.isfinite(feats).all():
+        raise ValueError(f"take {name} holds numbers that are not finite")
+    return feats
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The person's own voice: enrolment, templates, and joining them to the recogniser's decision."""
