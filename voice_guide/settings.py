@@ -44,6 +44,9 @@ class Settings:
     """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
     whisper_model: str = "tiny.en"
     """'tiny.en' (shipped, fast) or 'base' (larger; `voice-guide model install --whisper base`)."""
+    command_model: bool = True
+    """Let the command model (`hearing.command_model`) decide with the recogniser; off: the recogniser
+    and the matcher alone."""
     vosk_model: str | None = None
     """Path of a Vosk model folder; VOICE_GUIDE_VOSK_MODEL overrides it."""
     trailing_silence: float = 0.8
@@ -69,6 +72,8 @@ class Settings:
             problems.append(f"recogniser must be one of {', '.join(RECOGNISERS)}")
         if self.whisper_model not in WHISPER_MODELS:
             problems.append(f"whisper_model must be one of {', '.join(WHISPER_MODELS)}")
+        if not isinstance(self.command_model, bool):
+            problems.append("command_model must be true or false")
         if not 0.2 <= float(self.trailing_silence) <= 5.0:
             problems.append("trailing_silence must be 0.2 to 5 seconds")
         if not 1.0 <= float(self.max_utterance) <= 15.0:

@@ -70,12 +70,20 @@ def check_recogniser(settings) -> Check:
     return Check("recogniser", True, str(checked_choice(settings)))
 
 
+def check_command_model(settings) -> Check:
+    """Not a problem when it cannot be used: Whisper and the matcher then decide alone; said so, with why."""
+    from voice_guide.commands.model import command_model_line
+
+    return Check("command model", True, command_model_line(settings))
+
+
 CHECKS = [
     check_voice,
     check_tool("espeak-ng", "the guide's voice"),
     check_tool("ffmpeg", "export to mp3, ogg and m4a"),
     check_devices,
     check_recogniser,
+    check_command_model,
 ]
 
 

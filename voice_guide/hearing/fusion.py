@@ -1,0 +1,64 @@
+"""Whisper's n-best (through the matcher) and the command model decide together. Pure: no engines.
+
+The two fail differently: Whisper knows English and is right on clear speech and long phrases, but
+writes "always" for a weak "pause"; the model knows only the guide's phrases and hears weak lips, but
+was trained on synthetic voices. A wrong action is worse than asking again, so:
+- the matcher acts and the model agrees, or is not sure of anything else -> act;
+- the matcher acts on a short utterance but the model is sure of another command -> ask which;
+- the matcher acts on a long phrase (LONG words or more) -> the matcher alone;
+- the matcher did not act, but its best guess is the model's command and the model is fairly sure,
+  or the model alone is very sure -> act on the model's command;
+- otherwise the matcher's decision stands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Mapping
+
+from voice_guide.hearing.matching import Match
+from voice_guide.hearing.vocabulary import Vocabulary
+from voice_guide.session.events import Do as Command
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The thresholds, chosen on the synthetic sets by `scripts/eval_commands.py --command-model on`."""
+
+    veto: float = 0.9
+    """The model this sure of another command turns the matcher's "act" on a short utterance into "ask"."""
+    assist: float = 0.6
+    """The model this sure of the matcher's own unsure guess (reprompt/ask) makes it act."""
+    alone: float = 0.97
+    """The model this sure acts on its own, whatever the matcher made of the words."""
+    long: int = 3
+    """Words heard from which the matcher decides alone (the model is for short commands)."""
+
+
+RULE = Rule()
+
+
+def _words(match: Match) -> int:
+    return len(match.heard.split())
+
+
+def fuse(match: Match, scores: Mapping[Command | None, float], vocab: Vocabulary,
+         rule: Rule = RULE) -> tuple[Match, str]:
+    """The decision and who made it: "recogniser" (the matcher's, unchanged), "model" or "both"."""
+    if not scores:
+        return match, "recogniser"
+    top = max(scores, key=lambda c: scores[c])
+    p = scores[top]
+    if _words(match) >= rule.long:
+        return match, "recogniser"
+    if match.decision == "act":
+        if top is not None and top != match.command and p >= rule.veto:
+            return Match(match.command, match.score, "ask", (match.command, top), match.heard), "both"
+        return match, "recogniser" if top != match.command else "both"
+    if top is None:
+        return match, "recogniser"
+    guessed = top == match.command or top in match.alternatives
+    if (guessed and p >= rule.assist) or p >= rule.alone:
+        return Match(top, round(p, 4), "act", heard=match.heard,
+                     needs_confirmation=vocab.risk(top) == "confirm"), "model"
+    return replace(match), "recogniser"
