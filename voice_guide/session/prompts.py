@@ -44,7 +44,7 @@ SENTENCES: dict[str, frozenset[str]] = {key: frozenset(fields.split()) for key, 
     "answer.place_not_saved": "",
     "voice.slower": "", "voice.faster": "", "voice.louder": "", "voice.quieter": "", "voice.slowest": "",
     "voice.fastest": "", "voice.loudest": "", "voice.quietest": "",
-    "help.teach": "", "help.menu": "", "help.paused": "", "help.running": "",
+    "help.teach": "", "help.lip_light": "", "help.menu": "", "help.paused": "", "help.running": "",
     "teaching.no_microphone": "", "teaching.back_to_place": "where", "teaching.back_to_menu": "prompt",
     "enrolment.intro_many": "takes", "enrolment.intro_one": "takes", "enrolment.say_word": "command",
     "enrolment.again": "", "enrolment.thanks": "", "enrolment.leave_word": "command", "enrolment.stopped": "",
@@ -161,4 +161,7 @@ def help_text(mode: str, hears: bool) -> str:
     if mode == "question":
         return yes_no(hears)
     text = say(f"help.{mode}", hears)
-    return f"{text} {say('help.teach')}" if hears and mode in ("menu", "paused") else text
+    if not hears:
+        return text
+    teach = f" {say('help.teach')}" if mode in ("menu", "paused") else ""
+    return f"{text}{teach} {say('help.lip_light')}"

@@ -1,0 +1,144 @@
+"""scripts/make_training_corpus.py: weak lips on the phonemes, the plan's rows and its split rule (no
+held-out voice ever in training), and one tiny corpus end to end that scripts/eval_commands.py reads."""
+
+import csv
+import random
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import corpus_text  # noqa: E402
+import corpus_voices  # noqa: E402
+import make_training_corpus as corpus  # noqa: E402
+import palsy  # noqa: E402
+
+LABELS = {"next": ["next", "go on"], "pause": ["pause", "hold on"], "open:self-massage": ["start massage"]}
+VOICES = corpus_voices.all_voices(("espeak", "piper", "kokoro"), seed=1)
+
+
+@pytest.mark.parametrize("scheme, phonemes", [
+    ("ipa", "pˈɔːz bˈæk mˈɛnjuː fˈæstɚ wˈeɪt ɹᵻzˈuːm"),
+    ("espeak", "p'O:z b'ak m'Enju: f'aast3 w'eIt rI#z'u:m"),
+    ("kokoro", "pˈɔz bˈæk mˈɛnju fˈæstəɹ wˈAt ɹᵻzˈum gˈO"),
+])
+def test_moderate_weak_lips_leave_almost_no_lip_sound(scheme, phonemes):
+    weak = palsy.weaken(phonemes, "moderate", scheme, random.Random(3))
+    assert palsy.lip_sounds(weak, scheme) <= 2 < palsy.lip_sounds(phonemes, scheme)
+    assert weak != phonemes and weak.count(" ") == phonemes.count(" ")
+
+
+def test_ipa_weak_lips_turn_stops_into_breath_and_unround_vowels():
+    weak = palsy.weaken("pˈuː bˈoʊ " * 20, "moderate", "ipa", random.Random(0))
+    assert set("ɸβɯɤ") <= set(weak)
+    assert sum(weak.count(c) for c in "pbu") <= 0.3 * 60 < sum(weak.count(c) for c in "ɸβɯ")
+
+
+def test_mild_changes_fewer_sounds_than_moderate_and_sounds_without_lips_stay():
+    text = "pˈɔːz bˈæk mˈɛnjuː fˈæstɚ wˈeɪt pˈɔːz bˈæk mˈɛnjuː fˈæstɚ wˈeɪt " * 4
+    left = {s: palsy.lip_sounds(palsy.weaken(text, s, "ipa", random.Random(5)), "ipa") for s in palsy.SEVERITIES}
+    assert left["moderate"] < left["mild"] < palsy.lip_sounds(text, "ipa")
+    assert palsy.weaken("nˈɛkst ɡˌoʊ", "moderate", "espeak", random.Random(1)) == "nˈɛkst ɡˌoʊ"
+
+
+def test_the_same_seed_gives_the_same_weak_phonemes():
+    assert len({palsy.weaken("pˈɔːz bˈæk mˈɛnjuː", "mild", "ipa", random.Random(9)) for _ in range(3)}) == 1
+
+
+def test_weak_lips_on_the_sound_keep_its_length_and_stay_finite():
+    rng = np.random.default_rng(0)
+    x = (np.sin(np.arange(16000) / 5) * (np.arange(16000) > 4000)).astype(np.float32)
+    for severity in palsy.SEVERITIES:
+        y = palsy.palsy_sound(x, 16000, severity, rng)
+        assert y.shape == x.shape and np.isfinite(y).all() and np.abs(y[4000:4200]).max() < np.abs(x[4000:4200]).max()
+
+
+def test_no_held_out_voice_is_ever_used_for_training():
+    held = {v.name for v in VOICES if v.split == "heldout"}
+    assert {"af_sarah", "am_liam", "bf_isabella", "bm_daniel", "en-us+m6", "en-gb-scotland+Annie"} <= held
+    clips = corpus.plan_training(LABELS, VOICES, seed=1, scale=0.5, negatives=False)
+    trained = {c.voice.name for c in clips if c.voice}
+    assert not trained & held and all(c.split == "train" for c in clips)
+    for voice in trained:
+        assert not set(voice.split("@")[0].split("+")) & set(corpus_voices.KOKORO_HELDOUT), voice
+        assert "Annie" not in voice and "m6" not in voice
+    heldout = corpus.plan_heldout(LABELS, VOICES, seed=1, scale=1.0, negatives=False)
+    assert {c.voice.name for c in heldout if c.voice} <= held and all(c.split == "heldout" for c in heldout)
+
+
+def test_held_out_room_talk_is_never_training_talk():
+    assert not set(corpus_text.chatter("heldout")) & set(corpus_text.chatter("train"))
+    assert not set(corpus_text.near_misses("heldout")) & set(corpus_text.near_misses("train"))
+
+
+@pytest.mark.slow
+def test_negatives_and_rows_carry_the_phrase_its_meaning_and_how_it_was_made():
+    """Slow: the guide's own sentences are found by reading and matching the whole library."""
+    assert not set(corpus_text.guide_lines("heldout")) & set(corpus_text.guide_lines("train"))
+    clips = corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=True)
+    rows = [c.row() for c in clips]
+    assert all(list(r) == corpus.COLUMNS for r in rows)
+    said = [r for r in rows if r["kind"] == "command"]
+    assert {r["command"] for r in said} == set(LABELS)
+    assert all(r["transcript"] in LABELS[r["command"]] for r in said)
+    assert {r["transcript"] for r in said} == {p for ps in LABELS.values() for p in ps}
+    assert {r["engine"] for r in said} == {"espeak", "piper", "kokoro"}
+    others = [r for r in rows if r["kind"] == "not-a-command"]
+    assert others and all(r["command"] == "" for r in others)
+    assert any(r["condition"].startswith("palsy-moderate") for r in said)
+    assert len({r["file"] for r in rows}) == len(rows)
+    assert rows == [c.row() for c in corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=True)]
+
+
+def test_every_meaning_gets_a_balanced_share():
+    clips = corpus.plan_training(LABELS, VOICES, seed=2, scale=1.0, negatives=False)
+    counts = {label: sum(c.command == label for c in clips) for label in LABELS}
+    assert set(counts.values()) == {corpus.PER_LABEL[0]}
+
+
+@pytest.mark.slow
+def test_held_out_sets_are_weak_lips_mild_and_moderate_and_the_same_takes_clean_and_at_12_db():
+    clips = corpus.plan_heldout(LABELS, VOICES, seed=1, scale=1.0, negatives=True)
+    sets = {name: [c for c in clips if name in c.sets] for name in
+            ("heldout-palsy", "heldout-clean", "heldout-noisy12", "heldout-chatter")}
+    assert {c.severity for c in sets["heldout-palsy"]} == {"mild", "moderate"}
+    assert any(c.kind == "not-a-command" for c in sets["heldout-palsy"])
+    assert all(c.severity is None and c.noise is None for c in sets["heldout-clean"])
+    assert [(c.transcript, c.voice, c.seed) for c in sets["heldout-clean"]] == \
+        [(c.transcript, c.voice, c.seed) for c in sets["heldout-noisy12"]]
+    assert all(c.noise[1] == 12 for c in sets["heldout-noisy12"])
+    assert all(c.kind == "not-a-command" for c in sets["heldout-chatter"])
+
+
+def test_a_phrase_that_is_not_in_the_vocabulary_is_refused():
+    with pytest.raises(ValueError, match="'the weather' is not a command"):
+        corpus.labelled_phrases(["next", "the weather"])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")
+def test_a_tiny_corpus_end_to_end(tmp_path):
+    import eval_commands
+    import soundfile as sf
+
+    from voice_guide.hearing.vocabulary import build_vocabulary
+
+    out = tmp_path / "corpus"
+    assert corpus.main(["--out", str(out), "--quick", "--engines", "espeak", "--jobs", "1",
+                        "--phrases", "next", "hold on"]) == 0
+    rows = list(csv.DictReader(open(out / "manifest.csv", encoding="utf-8")))
+    assert rows and set(rows[0]) == set(corpus.COLUMNS)
+    for r in rows[:: max(1, len(rows) // 20)]:
+        data, rate = sf.read(out / r["file"])
+        assert rate == 16000 and data.ndim == 1 and 0.3 < len(data) / rate < 15 and np.abs(data).max() > 0.01
+    assert {r["split"] for r in rows} == {"train", "heldout"}
+    assert "## Sources and licences" in (out / "datacard.md").read_text(encoding="utf-8")
+    clips = eval_commands.read_manifest(out / "heldout-clean.csv", build_vocabulary())
+    assert clips and all(c.expected is not None and c.expected.id in ("next", "pause") for c in clips)
+    palsy_rows = list(csv.DictReader(open(out / "heldout-palsy.csv", encoding="utf-8")))
+    assert {r["condition"].split("+")[0] for r in palsy_rows if r["kind"] == "command"} == {"palsy-mild", "palsy-moderate"}
