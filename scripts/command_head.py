@@ -1,17 +1,17 @@
 """Training the command model's head in numpy: one hidden ReLU layer, softmax over the classes, Adam,
 weight decay, class-balanced loss (every command counts as much as the large "not a command" class),
-and Gaussian noise on the standardised inputs. Deterministic for a given seed."""
+"not a command" weighted `negative_weight` times more, and Gaussian noise on the standardised inputs. Deterministic for a given seed."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from voice_guide.hearing.command_model import Head
+from voice_guide.hearing.command_model import NOT_A_COMMAND, Head
 
 
 def train_head(X: np.ndarray, labels: list[str], classes: list[str], *, embedding: str, vocab_hash: str,
                hidden: int = 256, epochs: int = 60, batch: int = 128, lr: float = 2e-3, decay: float = 1e-4,
-               input_noise: float = 0.3, seed: int = 0, card: str = "") -> Head:
+               input_noise: float = 0.3, negative_weight: float = 3.0, seed: int = 0, card: str = "") -> Head:
     rng = np.random.default_rng(seed)
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[label] for label in labels])
@@ -22,7 +22,10 @@ def train_head(X: np.ndarray, labels: list[str], classes: list[str], *, embeddin
     k = len(classes)
     counts = np.bincount(y, minlength=k).astype(np.float64)
     class_weight = np.where(counts > 0, n / (k * np.maximum(counts, 1)), 0.0)
-    class_weight = np.minimum(class_weight, 20.0).astype(np.float32)
+    class_weight = np.minimum(class_weight, 20.0)
+    # "Not a command" counts more than its balanced share: acting on room talk is worse than missing.
+    class_weight[index[NOT_A_COMMAND]] *= negative_weight
+    class_weight = class_weight.astype(np.float32)
     params = {
         "w1": (rng.standard_normal((d, hidden)) * np.sqrt(2.0 / d)).astype(np.float32),
         "b1": np.zeros(hidden, np.float32),

@@ -9,7 +9,11 @@
   (synthetic, and the real clips in ../shared/speech-dev when present) and on room noises.
 - How long enrolling 12 commands takes a user (guide's prompts + takes + reaction time).
 
-Usage: .venv/bin/python scripts/eval_personal.py [--held-out 8] [--takes 3 5] [--recogniser pocketsphinx|none]
+Usage: .venv/bin/python scripts/eval_personal.py [--held-out 8] [--takes 3 5]
+    [--recogniser pocketsphinx|whisper|none] [--command-model on|off]
+
+With --command-model on (and Whisper), "recogniser alone" means Whisper + matcher + the shipped command
+model, as the guide hears without enrolment.
 """
 
 from __future__ import annotations
@@ -51,11 +55,9 @@ REACTION = 1.0
 def recogniser(name: str, vocab):
     if name == "none":
         return ScriptedRecognizer([]), "none (hears nothing)"
-    try:
-        from voice_guide.hearing.recognition import open_recognizer
-    except ModuleNotFoundError:
-        return ScriptedRecognizer([]), "none (voice_guide.hearing.recognition is not installed)"
-    rec = open_recognizer(Settings(recogniser=name), vocab.phrases())
+    from voice_guide.hearing.ears import open_recognizer_for
+
+    rec = open_recognizer_for(Settings(recogniser=name), vocab)
     return rec, rec.name
 
 
@@ -87,13 +89,14 @@ def held_out_sets(speaker: str, n: int):
     return tests, others, near
 
 
-def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, others, near) -> None:
+def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, others, near, commands=None) -> None:
     templates = TemplateSet()
     for word in COMMANDS:
         templates.replace(word, [utterance_features(take(word, i, **SPEAKERS[speaker]))
                                  for i in range(takes_per_command)])
     model = PersonalModel(templates)
-    rows = {"recogniser alone": Understander(rec, vocab), "with enrolment": Understander(rec, vocab, model)}
+    rows = {"recogniser alone": Understander(rec, vocab, commands=commands),
+            "with enrolment": Understander(rec, vocab, model, commands=commands)}
     print(f"\n== Commands: degraded speaker {speaker}, {takes_per_command} enrolment takes per command, "
           f"{len(tests)} held-out takes, {len(others)} other-word and {len(near)} command-like-word takes")
     print(f"{'':18} {'correct act':>18} {'wrong act':>16} {'asked':>16} {'FA other words':>18} {'FA command-like':>18}"
@@ -198,16 +201,24 @@ def main() -> int:
     parser.add_argument("--recogniser", default="pocketsphinx", help="pocketsphinx (default), auto, vosk or none")
     parser.add_argument("--speakers", nargs="+", default=["A", "B"], choices=sorted(SPEAKERS))
     parser.add_argument("--switch-n", type=int, default=30, help="sounds of each switch kind")
+    parser.add_argument("--command-model", choices=["on", "off"], default="off",
+                        help="the shipped command model decides with the recogniser (on) or not (off)")
     args = parser.parse_args()
     vocab = build_vocabulary(load_library().items)
     rec, name = recogniser(args.recogniser, vocab)
     rec = DecodeOnce(rec)
+    commands = None
+    if args.command_model == "on":
+        from voice_guide.hearing.command_model import open_command_model
+
+        commands = open_command_model(vocab)
+        name += " + command model"
     print(f"Recogniser: {name}")
     clean_eval(rec, vocab)
     for speaker in args.speakers:
         sets = held_out_sets(speaker, args.held_out)
         for n in args.takes:
-            commands_eval(rec, vocab, speaker, n, *sets)
+            commands_eval(rec, vocab, speaker, n, *sets, commands=commands)
     switch_eval(args.switch_n)
     enrolment_time(args.takes[0])
     return 0

@@ -46,13 +46,31 @@ def test_the_model_helps_the_matchers_own_unsure_guess(vocab):
     assert unsure.decision == "reprompt"
 
 
-def test_a_fairly_sure_model_alone_does_not_act_on_room_talk(vocab):
-    h = heard(vocab, "hello", {NEXT: 0.8, None: 0.2})
+def test_a_fairly_sure_model_alone_does_not_act_on_a_mumble(vocab):
+    h = heard(vocab, "mhmm", {NEXT: RULE.alone - 0.05, None: 0.1})
     assert h.match.decision == "none"
 
 
+def test_a_word_whisper_heard_plainly_as_no_command_is_never_overruled(vocab):
+    h = heard(vocab, "dog", {NEXT: 0.999})
+    assert (h.match.decision, h.path) == ("none", "recogniser")
+
+
+def test_room_talk_of_several_words_needs_the_model_very_sure_and_never_opens_an_item(vocab):
+    assert heard(vocab, "i found nice chart", {NEXT: RULE.alone_long - 0.01}).match.decision != "act"
+    assert heard(vocab, "i found nice chart", {NEXT: RULE.alone_long + 0.005}).match.command == NEXT
+    h = heard(vocab, "what time is it", {Command("open", "what-not-to-do"): 0.999})
+    assert h.match.decision != "act"
+
+
+def test_a_numbered_step_needs_the_model_very_sure(vocab):
+    step = Command("step", 3)
+    assert heard(vocab, "mhmm", {step: RULE.alone + 0.01}).match.decision == "none"
+    assert heard(vocab, "mhmm", {step: RULE.alone_long + 0.005}).match.command == step
+
+
 def test_disagreement_on_a_short_command_asks_instead_of_acting_wrongly(vocab):
-    h = heard(vocab, "back", {PAUSE: 0.95, BACK: 0.02, None: 0.03})
+    h = heard(vocab, "back", {PAUSE: 0.995, BACK: 0.002, None: 0.003})
     assert h.match.decision == "ask"
     assert set(h.match.alternatives) == {BACK, PAUSE}
 
