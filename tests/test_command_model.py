@@ -137,3 +137,34 @@ def test_a_damaged_embedding_file_is_refused(tmp_path):
 def test_the_real_embedding_never_raises_on_any_audio(embedding, samples, rate):
     frames = embedding.embed(Audio(np.asarray(samples, dtype=np.float32), rate))
     assert frames.shape[1] == 96 and np.isfinite(frames).all()
+
+
+@pytest.fixture(scope="module")
+def shipped(embedding):
+    from voice_guide.content.loader import load_library
+
+    vocab = build_vocabulary(load_library().items)
+    return open_command_model(vocab, embedding), vocab
+
+
+def test_the_shipped_head_is_for_the_guides_vocabulary_and_covers_every_command(shipped):
+    model, vocab = shipped
+    assert Head.load(shipped_head_path()).vocab_hash == vocabulary_hash(vocab)
+    known = {p.command for p in vocab.entries if p.command is not None and p.command.id != "open"}
+    assert {c for c in known if c.id != "teach" or c.arg is None} <= set(model.commands)
+    assert None in model.commands and any(c is not None and c.id == "open" for c in model.commands)
+    assert shipped_head_path().stat().st_size < 4_000_000
+
+
+def test_the_shipped_head_is_refused_for_a_changed_vocabulary(embedding):
+    with pytest.raises(ModelError, match="another list of commands"):
+        open_command_model(build_vocabulary(), embedding)
+
+
+@settings(max_examples=20, deadline=None)
+@given(samples=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=4000),
+       rate=st.sampled_from([8000, 16000, 44100]))
+def test_the_real_command_model_never_raises_on_any_audio(shipped, samples, rate):
+    model, _ = shipped
+    scores = model.scores(Audio(np.asarray(samples, dtype=np.float32), rate))
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-3)
