@@ -40,6 +40,8 @@ WINDOW = 76
 STEP = 8
 """Mel frames between two embeddings: one vector per 80 ms."""
 DIM = 96
+BATCH = 4
+"""Windows embedded per run: the convolutions' buffers grow with the batch (about 1 MB a window)."""
 PAD_SECONDS = 0.4
 """Silence added on both sides of an utterance, so a one-second word is seen whole by several windows."""
 
@@ -85,6 +87,8 @@ class SpeechEmbedding:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        options.enable_cpu_mem_arena = False  # a few MB per utterance; the arena would keep its peak
+        options.enable_mem_pattern = False
         try:
             self._mel = ort.InferenceSession(str(mel_path), options, providers=["CPUExecutionProvider"])
             self._emb = ort.InferenceSession(str(emb_path), options, providers=["CPUExecutionProvider"])
@@ -103,4 +107,5 @@ class SpeechEmbedding:
         mel = mel.reshape(-1, 32)
         starts = range(0, mel.shape[0] - WINDOW + 1, STEP)
         windows = np.stack([mel[i : i + WINDOW] for i in starts])[..., None].astype(np.float32)
-        return self._emb.run(None, {"input_1": windows})[0].reshape(len(windows), DIM)
+        return np.concatenate([self._emb.run(None, {"input_1": windows[i : i + BATCH]})[0].reshape(-1, DIM)
+                               for i in range(0, len(windows), BATCH)])
