@@ -2,14 +2,17 @@
 
     python scripts/eval_commands.py MANIFEST [--noise fan|kitchen|babble] [--snr DB ...]
         [--recogniser auto|whisper|pocketsphinx|vosk] [--whisper-model tiny.en|base] [--split]
-        [--no-items] [--plot out.png] [--json]
+        [--no-items] [--plot out.png] [--json] [--command-model on|off] [--head weights.npz]
 
 MANIFEST is a CSV with file,transcript,speaker,kind (paths relative to it). A clip whose transcript the
 matcher maps to a command (unless its kind is "not-a-command": room talk that happens to hold one) (yes,
 no, stop, go, up, down, next, "start massage" ...) is right only when the decision is "act" with that
 command; any other clip (left, right, on, off, cat, coughs ...) is a false accept when the decision is
-"act" with any command. Prints accuracy, false-accept rate, a confusion table, decode-time percentiles
-and peak memory; with --snr, mixes noise at each SNR.
+"act" with any command; a command clip acted on as another command is a WRONG action (worse than
+asking again, so counted apart). Prints right / false / wrong rates, a confusion table, decode-time
+percentiles (recogniser, matcher and command model together) and peak memory; with --snr, mixes noise
+at each SNR. --command-model on (the default, as in the guide) lets the shipped command model decide
+with Whisper (`hearing.fusion`); off is the recogniser and the matcher alone.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from voice_guide.understanding import matching  # noqa: E402
 from voice_guide.understanding.vocabulary import build_vocabulary  # noqa: E402
 from voice_guide.audio import Audio  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
+from voice_guide.understanding.understand import Understander  # noqa: E402
 from voice_guide.settings import Settings  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -65,6 +69,10 @@ class Result:
     def false_accept(self) -> bool:
         return self.clip.expected is None and self.decision == "act"
 
+    @property
+    def wrong(self) -> bool:
+        return self.clip.expected is not None and self.decision == "act" and self.command != self.clip.expected
+
 
 @dataclass
 class Figures:
@@ -73,6 +81,7 @@ class Figures:
     right: int = 0
     others: int = 0
     accepted: int = 0
+    wrong: int = 0
     decode_ms: list[float] = field(default_factory=list)
     confusion: Counter = field(default_factory=Counter)
 
@@ -83,6 +92,7 @@ class Figures:
         if r.clip.expected is not None:
             self.commands += 1
             self.right += r.right
+            self.wrong += r.wrong
         else:
             self.others += 1
             self.accepted += r.false_accept
@@ -90,6 +100,10 @@ class Figures:
     @property
     def accuracy(self) -> float:
         return self.right / self.commands if self.commands else float("nan")
+
+    @property
+    def wrong_rate(self) -> float:
+        return self.wrong / self.commands if self.commands else float("nan")
 
     @property
     def false_accept_rate(self) -> float:
@@ -101,6 +115,7 @@ class Figures:
             "label": self.label, "command_clips": self.commands, "right": self.right,
             "accuracy": round(self.accuracy, 4), "other_clips": self.others, "accepted": self.accepted,
             "false_accept_rate": round(self.false_accept_rate, 4),
+            "wrong": self.wrong, "wrong_rate": round(self.wrong_rate, 4),
             "decode_ms_median": round(float(np.median(ms)), 1), "decode_ms_p95": round(float(np.percentile(ms, 95)), 1),
         }
 
@@ -121,18 +136,16 @@ def read_manifest(path: Path, vocab) -> list[Clip]:
     ]
 
 
-def run(clips: list[Clip], recognizer, vocab, noise: str | None = None, snr: float | None = None,
+def run(clips: list[Clip], ears: Understander, noise: str | None = None, snr: float | None = None,
         seed: int = 0) -> list[Result]:
     results = []
     for i, clip in enumerate(clips):
         audio = read_utterance(clip.path)
         if noise is not None and snr is not None:
             audio = Audio(mix_at_snr(audio.samples, NOISES[noise](len(audio.samples), audio.rate, seed + i), snr), audio.rate)
-        t = time.perf_counter()
-        nbest = recognizer.decode(audio)
-        seconds = time.perf_counter() - t
-        m = matching.match(nbest, vocab)
-        results.append(Result(clip, m.decision, m.command, m.heard, seconds))
+        heard = ears.understand(audio)
+        m = heard.match
+        results.append(Result(clip, m.decision, m.command, m.heard, heard.decode_ms / 1000))
     return results
 
 
@@ -155,6 +168,7 @@ def print_figures(f: Figures, confusion: bool = True) -> None:
     print(f"== {f.label}")
     print(f"  commands right : {100 * f.accuracy:5.1f}%  ({f.right}/{f.commands})")
     print(f"  false accepts  : {100 * f.false_accept_rate:5.1f}%  ({f.accepted}/{f.others})")
+    print(f"  WRONG commands : {100 * f.wrong_rate:5.1f}%  ({f.wrong}/{f.commands})")
     print(f"  decode ms      : median {s['decode_ms_median']}, p95 {s['decode_ms_p95']}")
     if confusion:
         print("  confusion (said -> decision, count):")
@@ -195,6 +209,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="no confusion table")
+    ap.add_argument("--command-model", choices=["on", "off"], default="on",
+                    help="the command model decides with the recogniser (on, as in the guide) or not (off)")
+    ap.add_argument("--head", type=Path, help="command model weights to use instead of the shipped ones")
     ap.add_argument("--no-items", action="store_true",
                     help="commands only; by default the library's topics and sessions are phrases too, as in the guide")
     args = ap.parse_args(argv)
@@ -211,7 +228,13 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     settings = Settings(recogniser=args.recogniser, whisper_model=args.whisper_model)
     recognizer = open_recognizer_for(settings, vocab)  # what the guide and `hear` open
+    commands = None
+    if args.command_model == "on":
+        from voice_guide.understanding.command_model import open_command_model
+
+        commands = open_command_model(vocab, head_path=args.head)
     load_s = time.perf_counter() - t
+    ears = Understander(recognizer, vocab, commands=commands)
     if getattr(recognizer, "notice", "") and not args.json:
         print(recognizer.notice)
     if not args.json:
@@ -219,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     conditions = [(None, None)] if not args.snr else [(args.noise or "fan", s) for s in args.snr]
     report, points = [], []
     for noise, snr in conditions:
-        label = f"{args.manifest.parent.name}/{args.manifest.name} via {recognizer.name}" + (f", {noise} noise at {snr:g} dB SNR" if noise else "")
-        results = run(clips, recognizer, vocab, noise, snr)
+        via = recognizer.name + (" + command model" if commands else "")
+        label = f"{args.manifest.parent.name}/{args.manifest.name} via {via}" + (f", {noise} noise at {snr:g} dB SNR" if noise else "")
+        results = run(clips, ears, noise, snr)
         f = figures(label, results)
         groups = [f]
         if args.split:

@@ -9,7 +9,11 @@
   (synthetic, and the real clips in ../shared/speech-dev when present) and on room noises.
 - How long enrolling 12 commands takes a user (guide's prompts + takes + reaction time).
 
-Usage: .venv/bin/python scripts/eval_personal.py [--held-out 8] [--takes 3 5] [--recogniser pocketsphinx|none]
+Usage: .venv/bin/python scripts/eval_personal.py [--held-out 8] [--takes 3 5]
+    [--recogniser pocketsphinx|whisper|none] [--command-model on|off]
+
+With --command-model on (and Whisper), "recogniser alone" means Whisper + matcher + the shipped command
+model, as the guide hears without enrolment.
 """
 
 from __future__ import annotations
@@ -51,11 +55,9 @@ REACTION = 1.0
 def recogniser(name: str, vocab):
     if name == "none":
         return ScriptedRecognizer([]), "none (hears nothing)"
-    try:
-        from voice_guide.wiring import open_recognizer
-    except ModuleNotFoundError:
-        return ScriptedRecognizer([]), "none (voice_guide.understanding.recognition is not installed)"
-    rec = open_recognizer(Settings(recogniser=name), vocab.phrases())
+    from voice_guide.wiring import open_recognizer_for
+
+    rec = open_recognizer_for(Settings(recogniser=name), vocab)
     return rec, rec.name
 
 
@@ -87,13 +89,14 @@ def held_out_sets(speaker: str, n: int):
     return tests, others, near
 
 
-def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, others, near) -> None:
+def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, others, near, commands=None) -> None:
     templates = TemplateSet()
     for word in COMMANDS:
         templates.replace(word, [utterance_features(take(word, i, **SPEAKERS[speaker]))
                                  for i in range(takes_per_command)])
     model = PersonalModel(templates)
-    rows = {"recogniser alone": Understander(rec, vocab), "with enrolment": Understander(rec, vocab, model)}
+    rows = {"recogniser alone": Understander(rec, vocab, commands=commands),
+            "with enrolment": Understander(rec, vocab, model, commands=commands)}
     print(f"\n== Commands: degraded speaker {speaker}, {takes_per_command} enrolment takes per command, "
           f"{len(tests)} held-out takes, {len(others)} other-word and {len(near)} command-like-word takes")
     print(f"{'':18} {'correct act':>18} {'wrong act':>16} {'asked':>16} {'FA other words':>18} {'FA command-like':>18}"
@@ -109,6 +112,48 @@ def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, other
         print(f"{label:18} {pct(correct, len(tests)):>18} {pct(wrong, len(tests)):>16} {pct(asked, len(tests)):>16}"
               f" {pct(fa, len(others)):>18} {pct(fa_near, len(near)):>18}"
               f"  {paths.count('template')}/{paths.count('switch')}")
+
+
+def prototypes_eval(speaker: str, takes_per_command: int, tests, others, near) -> None:
+    """The enrolled takes alone, without the recogniser: MFCC templates (what the guide uses) against
+    nearest prototypes on the command model's speech embedding (pooled, standardised over the takes,
+    cosine distance; accepted within DIST and when the next command is MARGIN times further)."""
+    from voice_guide.adapters.speech_embedding import SpeechEmbedding
+    from voice_guide.understanding.command_model import pool
+    from voice_guide.voice.templates import TemplateClassifier
+
+    enrol = {w: [take(w, i, **SPEAKERS[speaker]) for i in range(takes_per_command)] for w in COMMANDS}
+    templates = TemplateSet()
+    for word, takes in enrol.items():
+        templates.replace(word, [utterance_features(a) for a in takes])
+    mfcc = TemplateClassifier(templates)
+    embedder = SpeechEmbedding()
+    vectors = {w: np.stack([pool(embedder.embed(a)) for a in takes]) for w, takes in enrol.items()}
+    every = np.concatenate(list(vectors.values()))
+    mean, scale = every.mean(0), every.std(0) + 1e-3
+
+    def unit(audio: Audio) -> np.ndarray:
+        v = (pool(embedder.embed(audio)) - mean) / scale
+        return v / np.linalg.norm(v)
+
+    protos = [(w, (v - mean) / scale / np.linalg.norm((v - mean) / scale)) for w, vs in vectors.items() for v in vs]
+
+    def nearest(audio: Audio, dist: float = 0.4, margin: float = 1.1) -> str | None:
+        u = unit(audio)
+        d = sorted((1 - float(u @ p), w) for w, p in protos)
+        second = next(x for x, w in d if w != d[0][1])
+        return d[0][1] if d[0][0] <= dist and second >= margin * d[0][0] else None
+
+    print(f"\n== Enrolled takes alone, speaker {speaker}, {takes_per_command} takes per command")
+    for label, say in (("MFCC templates", lambda a: (lambda t: t.command if t.accepted else None)(
+                           mfcc.classify(utterance_features(a)))),
+                       ("embedding prototypes", nearest)):
+        heard = [(w, say(a)) for w, a in tests]
+        right = sum(h == w for w, h in heard)
+        wrong = sum(h is not None and h != w for w, h in heard)
+        fa = sum(say(a) is not None for _, a in others + near)
+        print(f"{label:22} right {pct(right, len(tests))}  wrong {pct(wrong, len(tests))}  "
+              f"other words taken {pct(fa, len(others) + len(near))}")
 
 
 def clean_eval(rec, vocab) -> None:
@@ -198,16 +243,28 @@ def main() -> int:
     parser.add_argument("--recogniser", default="pocketsphinx", help="pocketsphinx (default), auto, vosk or none")
     parser.add_argument("--speakers", nargs="+", default=["A", "B"], choices=sorted(SPEAKERS))
     parser.add_argument("--switch-n", type=int, default=30, help="sounds of each switch kind")
+    parser.add_argument("--prototypes", action="store_true",
+                        help="also compare MFCC templates with prototypes on the speech embedding")
+    parser.add_argument("--command-model", choices=["on", "off"], default="off",
+                        help="the shipped command model decides with the recogniser (on) or not (off)")
     args = parser.parse_args()
     vocab = build_vocabulary(load_library().items)
     rec, name = recogniser(args.recogniser, vocab)
     rec = DecodeOnce(rec)
+    commands = None
+    if args.command_model == "on":
+        from voice_guide.understanding.command_model import open_command_model
+
+        commands = open_command_model(vocab)
+        name += " + command model"
     print(f"Recogniser: {name}")
     clean_eval(rec, vocab)
     for speaker in args.speakers:
         sets = held_out_sets(speaker, args.held_out)
         for n in args.takes:
-            commands_eval(rec, vocab, speaker, n, *sets)
+            commands_eval(rec, vocab, speaker, n, *sets, commands=commands)
+            if args.prototypes:
+                prototypes_eval(speaker, n, *sets)
     switch_eval(args.switch_n)
     enrolment_time(args.takes[0])
     return 0

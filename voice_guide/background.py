@@ -89,3 +89,27 @@ class LoadingRecognizer:
             self._told = True
             if text:
                 self._tell(text, deaf)
+
+
+class LoadingScorer:
+    """The command model opened in the background, like `LoadingRecognizer`: when it cannot be opened,
+    what went wrong is told once (`tell`) and every utterance gets no scores, so Whisper and the matcher
+    decide alone."""
+
+    def __init__(self, open_scorer: Callable[[], "object"], tell: Callable[[str, bool], None]) -> None:
+        self._scorer = Deferred(open_scorer, name="voice-guide-command-model", start=False)
+        self._tell = tell
+        self._told = False
+
+    def start(self) -> None:
+        self._scorer.start()
+
+    def scores(self, audio: Audio) -> dict:
+        try:
+            scorer = self._scorer.get()
+        except EngineError as err:
+            if not self._told:
+                self._told = True
+                self._tell(f"{err} I will understand you with Whisper alone.", False)
+            return {}
+        return scorer.scores(audio)  # type: ignore[attr-defined]

@@ -53,6 +53,9 @@ class Settings:
     """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
     whisper_model: WhisperName = "tiny.en"
     """'tiny.en' (shipped, fast) or 'base' (larger; `voice-guide model install --whisper base`)."""
+    command_model: bool = True
+    """Let the command model (`understanding.command_model`) decide with the recogniser; off: the
+    recogniser and the matcher alone."""
     vosk_model: Optional[schema.PathText] = None
     """Path of a Vosk model folder; VOICE_GUIDE_VOSK_MODEL overrides it."""
     trailing_silence: schema.between(0.2, 5.0, "seconds") = 0.8

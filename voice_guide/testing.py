@@ -8,7 +8,7 @@ import socket
 import threading
 from collections import deque
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -143,6 +143,19 @@ class ScriptedRecognizer:
     def decode(self, audio: Audio) -> list[Hypothesis]:
         self.decoded.append(audio)
         return self._script.popleft() if self._script else []
+
+
+class ScriptedScores:
+    """A command model that answers each `scores` with the next scripted posterior ({} once the script
+    runs out), keyed by command (None: not a command)."""
+
+    def __init__(self, script: Iterable[Mapping]) -> None:
+        self._script = deque(dict(item) for item in script)
+        self.scored: list[Audio] = []
+
+    def scores(self, audio: Audio) -> dict:
+        self.scored.append(audio)
+        return self._script.popleft() if self._script else {}
 
 
 class FakeClock:

@@ -27,7 +27,7 @@ from voice_guide.understanding.vocabulary import Vocabulary, build_vocabulary
 from voice_guide.live.clock import SystemClock
 from voice_guide.session.events import Notice
 from voice_guide.settings import Settings
-from voice_guide.understanding.understand import Ears, Understander
+from voice_guide.understanding.understand import CommandScorer, Ears, Understander
 
 if TYPE_CHECKING:
     from voice_guide.voice.personal import PersonalModel
@@ -267,6 +267,12 @@ def _keys() -> KeySource | None:
     return open_keys()
 
 
+def _command_model(vocab: Vocabulary) -> "CommandScorer":
+    from voice_guide.understanding.command_model import open_command_model
+
+    return open_command_model(vocab)
+
+
 def _encoder() -> Encoder:
     from voice_guide.adapters.pydub_export import PydubEncoder
 
@@ -289,6 +295,9 @@ class Devices:
     clock: Clock = field(default_factory=SystemClock)
     synthesizer: Callable[[Settings], Synthesizer] = open_synthesizer
     recognizer: Callable[[Settings, Vocabulary], Recognizer] = open_recognizer_for
+    command_model: Callable[[Vocabulary], "CommandScorer"] = _command_model
+    """The command model for this vocabulary (`hearing.command_model`); raises EngineError when it
+    cannot be used."""
     encoder: Callable[[], Encoder] = _encoder
     """Writes exported sound files."""
 
@@ -314,19 +323,37 @@ class Engines:
     """Loads what the first words did not need; called once the first sound plays."""
 
 
+def _open_now(open_it: Callable[[], CommandScorer], notices: list[str]) -> CommandScorer | None:
+    """The command model at once (`hear`); when it cannot be used, one sentence and None."""
+    from voice_guide.errors import EngineError
+
+    try:
+        return open_it()
+    except EngineError as err:
+        notices.append(f"{err} Whisper and the matcher decide alone.")
+        return None
+
+
 def open_hearing(settings: Settings, items: Iterable[Item], devices: Devices,
                  wrap: Callable[[Callable[[], Recognizer]], Recognizer] = lambda open_it: open_it(),
+                 wrap_model: Callable[[Callable[[], CommandScorer]], CommandScorer | None] | None = None,
                  ) -> tuple[Understander, "PersonalModel | None", list[str]]:
-    """Recogniser + matcher + the user's enrolled voice, as the guide and `hear` both use them: the
-    understander, the enrolled voice (None when there is none) and what to tell the user about it.
-    `wrap` may open the recogniser later (the guide's background loader)."""
+    """Recogniser + matcher + command model + the user's enrolled voice, as the guide and `hear` both
+    use them: the understander, the enrolled voice (None when there is none) and what to tell the user.
+    `wrap` and `wrap_model` may open the recogniser and the command model later (the guide's
+    background loader); the command model is left out when the settings turn it off."""
     from voice_guide.voice.personal import PersonalModel
 
     vocab = build_vocabulary(list(items))
     model = PersonalModel.load()
     personal = model if model.active else None
+    notices = [model.notice] if model.notice else []
     recognizer = wrap(lambda: devices.recognizer(settings, vocab))
-    return Understander(recognizer, vocab, personal), personal, [model.notice] if model.notice else []
+    commands = None
+    if settings.command_model:
+        open_model = lambda: devices.command_model(vocab)  # noqa: E731
+        commands = wrap_model(open_model) if wrap_model else _open_now(open_model, notices)
+    return Understander(recognizer, vocab, personal, commands=commands), personal, notices
 
 
 def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devices: Devices | None = None) -> Engines:
@@ -341,7 +368,7 @@ def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devic
     later: list[Callable[[], object]] = [_warm_front_end]
     ears = personal = None
     if listen:
-        from voice_guide.background import LoadingRecognizer
+        from voice_guide.background import LoadingRecognizer, LoadingScorer
 
         def loading(open_it: Callable[[], Recognizer]) -> Recognizer:
             # No recogniser at all is said once (and the keyboard goes on) rather than not start.
@@ -349,7 +376,12 @@ def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devic
             later.insert(0, recognizer.start)
             return recognizer
 
-        ears, personal, said = open_hearing(settings, items, devices, loading)
+        def loading_model(open_it: Callable[[], CommandScorer]) -> CommandScorer:
+            scorer = LoadingScorer(open_it, lambda text, deaf: late.put(Notice(text, deaf)))
+            later.insert(1, scorer.start)
+            return scorer
+
+        ears, personal, said = open_hearing(settings, items, devices, loading, loading_model)
         notices.extend(said)
     warm = Deferred(lambda: [load() for load in later], name="voice-guide-warm-up", start=False)
     synthesizer = devices.synthesizer(settings)

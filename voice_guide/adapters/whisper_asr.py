@@ -57,6 +57,13 @@ def model_files_ok(path: Path) -> bool:
     return all((path / name).is_file() for name in ("model.bin", "config.json", "tokenizer.json"))
 
 
+def _samples(audio: Audio) -> np.ndarray:
+    if audio.rate != SPEECH_RATE:
+        audio = audio.resample(SPEECH_RATE)
+    samples = np.nan_to_num(np.asarray(audio.samples, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
+    return np.clip(samples, -1.0, 1.0)
+
+
 def _form(text: str) -> str:
     """Whisper's text without case or punctuation: "Down." and "down" are one guess."""
     return " ".join(_FORM.sub(" ", text.lower()).split())
@@ -126,11 +133,14 @@ class WhisperRecognizer:
         return [float(np.sum(np.log(np.maximum(np.asarray(a.text_token_probs, dtype=np.float64), 1e-12))))
                 for a in aligned]
 
+    def encoder_states(self, audio: Audio) -> np.ndarray:
+        """The encoder's output over the utterance (one 20 ms frame per row): Whisper as an embedding."""
+        samples = _samples(audio)
+        frames = max(1, min(self._frames // 2, -(-len(samples) // (2 * HOP))))
+        return np.asarray(self._encode(samples), dtype=np.float32)[0, :frames]
+
     def decode(self, audio: Audio) -> list[Hypothesis]:
-        if audio.rate != SPEECH_RATE:
-            audio = audio.resample(SPEECH_RATE)
-        samples = np.nan_to_num(np.asarray(audio.samples, dtype=np.float32), nan=0.0, posinf=0.0, neginf=0.0)
-        samples = np.clip(samples, -1.0, 1.0)
+        samples = _samples(audio)
         if len(samples) == 0 or float(np.sqrt(np.mean(samples.astype(np.float64) ** 2))) < MIN_RMS:
             return []
         encoded = self._encode(samples)

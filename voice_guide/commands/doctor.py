@@ -91,6 +91,13 @@ def check_recogniser(settings) -> Check:
     return Check("recogniser", True, str(recognizer_choice(settings, thorough=True)))
 
 
+def check_command_model(settings) -> Check:
+    """Not a problem when it cannot be used: Whisper and the matcher then decide alone; said so, with why."""
+    from voice_guide.commands.model import command_model_line
+
+    return Check("command model", True, command_model_line(settings))
+
+
 CHECKS = [
     check_settings,
     check_voice,
@@ -99,6 +106,7 @@ CHECKS = [
     check_devices,
     check_recogniser,
     check_enrolled,
+    check_command_model,
 ]
 
 

@@ -28,7 +28,19 @@ def describe(settings) -> list[str]:
         except ImportError:
             lines.append("model: none (pocketsphinx is not installed)")
     lines.append(f"why: {choice.reason}")
+    lines.append(f"command model: {command_model_line(settings)}")
     return lines
+
+
+def command_model_line(settings) -> str:
+    """Whether the command model decides with the recogniser, and why (or why not)."""
+    if not settings.command_model:
+        return "off in the settings (`voice-guide settings set command_model true` turns it on)"
+    from voice_guide.content.loader import load_library
+    from voice_guide.understanding.command_model import describe
+    from voice_guide.understanding.vocabulary import build_vocabulary
+
+    return describe(build_vocabulary(load_library().items))
 
 
 def run(args: argparse.Namespace) -> int:

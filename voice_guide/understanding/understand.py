@@ -1,5 +1,6 @@
-"""From one utterance to one decision: the recogniser's n-best guesses, the tolerant matcher, and
-(when the user has enrolled their own voice) a personal refinement that may overrule both.
+"""From one utterance to one decision: the recogniser's n-best guesses, the tolerant matcher, the
+command model (when its weights load; `hearing.fusion` joins the two), and (when the user has
+enrolled their own voice) a personal refinement that may overrule all of them.
 
 Kept apart from the player and the `hear` command so that both understand speech the same way.
 """
@@ -8,12 +9,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Mapping, Protocol, Sequence
 
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.engines import Hypothesis, Recognizer
+from voice_guide.understanding.command import Command
+from voice_guide.understanding.fusion import fuse
 from voice_guide.understanding.matching import Match, match
 from voice_guide.understanding.vocabulary import Vocabulary
+
+
+class CommandScorer(Protocol):
+    """The command model (`hearing.command_model.CommandModel`): a posterior over the vocabulary."""
+
+    def scores(self, audio: Audio) -> Mapping[Command | None, float]: ...
 
 
 @dataclass(frozen=True)
@@ -24,7 +33,8 @@ class Heard:
     """The recogniser's best guess, as it wrote it ("" when it heard nothing)."""
     match: Match
     path: str
-    """"recogniser", or what the personal refinement used: "template" or "switch"."""
+    """"recogniser", "model" or "both" (the command model's part, `hearing.fusion`), or what the
+    personal refinement used: "template" or "switch"."""
     decode_ms: float
     """Time the recogniser took, in milliseconds."""
     nbest: tuple[Hypothesis, ...] = field(default=())
@@ -56,10 +66,13 @@ class Understander:
         vocab: Vocabulary,
         personal: Refiner | None = None,
         timer: Callable[[], float] = time.perf_counter,
+        commands: CommandScorer | None = None,
     ) -> None:
         self.recognizer = recognizer
         self.vocab = vocab
         self.personal = personal
+        self.commands = commands
+        """The command model; None when its files are missing or refused (Whisper + matcher alone)."""
         self._timer = timer
 
     def understand(self, audio: Audio) -> Heard:
@@ -67,9 +80,12 @@ class Understander:
             audio = audio.resample(SPEECH_RATE)
         start = self._timer()
         nbest = tuple(self.recognizer.decode(audio))
-        decode_ms = (self._timer() - start) * 1000.0
         result = match(nbest, self.vocab)
         path = "recogniser"
+        if self.commands is not None and nbest:
+            result, path = fuse(result, self.commands.scores(audio), self.vocab)
+        decode_ms = (self._timer() - start) * 1000.0
         if self.personal is not None:
-            result, path = self.personal.refine(audio, nbest, result)
+            result, refined = self.personal.refine(audio, nbest, result)
+            path = path if refined == "recogniser" else refined
         return Heard(nbest[0].text if nbest else "", result, path, round(decode_ms, 1), nbest)

@@ -1,0 +1,99 @@
+"""Corpora for the command model: manifests read into labelled clips, and their pooled embeddings,
+cached under /tmp/vg/emb so retraining and re-evaluating need no second pass over the audio.
+
+A manifest is a CSV with file,transcript,speaker,kind (and optionally split = train | heldout). A clip's
+label is what the guide's matcher makes of its transcript said perfectly (`eval_commands.expected_command`),
+"not a command" for kind not-a-command. Noise is mixed at embedding time (`variant`), deterministically.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from voice_guide.audio import Audio  # noqa: E402
+from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
+from voice_guide.understanding.command_model import command_key, pool  # noqa: E402
+from eval_commands import expected_command  # noqa: E402
+from make_corpus import NOISES, mix_at_snr  # noqa: E402
+
+CACHE = Path("/tmp/vg/emb")
+
+
+@dataclass(frozen=True)
+class Row:
+    path: Path
+    transcript: str
+    speaker: str
+    kind: str
+    label: str
+    split: str
+    condition: str
+
+
+def read_rows(manifest: Path, vocab) -> list[Row]:
+    with open(manifest, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    out = []
+    for r in rows:
+        label = None if r.get("kind") == "not-a-command" else expected_command(r["transcript"], vocab)
+        out.append(Row(manifest.parent / r["file"], r["transcript"], r.get("speaker", ""), r.get("kind", ""),
+                       command_key(label), r.get("split", ""), r.get("condition", "")))
+    return out
+
+
+def noisy(audio: Audio, variant: str, seed: int) -> Audio:
+    """variant "clean" or "NOISE@SNR" (fan@12)."""
+    if variant == "clean":
+        return audio
+    noise, snr = variant.split("@")
+    x = audio.samples
+    return Audio(mix_at_snr(x, NOISES[noise](len(x), audio.rate, seed), float(snr)), audio.rate)
+
+
+def embed_rows(rows: list[Row], embedder, variant: str = "clean", tag: str = "") -> np.ndarray:
+    """Pooled embeddings of every row (cached by the files, the embedder and the variant)."""
+    key = hashlib.sha256(("\n".join(str(r.path) for r in rows) + embedder.name + variant + tag).encode()).hexdigest()[:20]
+    cache = CACHE / f"{embedder.name}-{variant}-{key}.npy"
+    if cache.exists():
+        return np.load(cache)
+    out = []
+    for i, r in enumerate(rows):
+        audio = noisy(read_utterance(r.path), variant, 1000 + i)
+        out.append(pool(embedder.embed(audio)))
+    X = np.stack(out).astype(np.float32)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(cache, X)
+    return X
+
+
+class WhisperEmbedder:
+    """Whisper tiny.en's encoder states as the embedding (the alternative measured against speech_embedding)."""
+
+    name = "whisper-tiny.en-encoder"
+
+    def __init__(self) -> None:
+        from voice_guide.adapters.whisper_asr import WhisperRecognizer
+        from voice_guide.understanding.whisper_models import packaged_tiny
+
+        self._whisper = WhisperRecognizer(packaged_tiny())
+
+    def embed(self, audio: Audio) -> np.ndarray:
+        return self._whisper.encoder_states(audio)
+
+
+def open_embedder(name: str):
+    if name == "whisper":
+        return WhisperEmbedder()
+    from voice_guide.adapters.speech_embedding import SpeechEmbedding
+
+    return SpeechEmbedding()

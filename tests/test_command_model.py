@@ -1,0 +1,170 @@
+"""The command model: its weights file (saved, loaded, refused when missing, damaged or trained for
+another vocabulary), pooling, and the real speech embedding on real audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voice_guide.audio import Audio
+from voice_guide.errors import EngineError, ModelError
+from voice_guide.understanding.command_model import (NOT_A_COMMAND, CommandModel, Head, describe, key_command,
+                                               command_key, open_command_model, pool, shipped_head_path,
+                                               vocabulary_hash)
+from voice_guide.understanding.matching import Command
+from voice_guide.understanding.vocabulary import build_vocabulary
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return build_vocabulary()
+
+
+class Frames:
+    """A fake embedder: a fixed number of frames whose values follow the audio's loudness."""
+
+    name = "fake"
+
+    def embed(self, audio: Audio) -> np.ndarray:
+        level = float(np.abs(audio.samples).mean()) if len(audio.samples) else 0.0
+        return np.full((5, 4), level, dtype=np.float32)
+
+
+def tiny_head(vocab, classes=("pause", NOT_A_COMMAND), embedding="fake") -> Head:
+    n_in, hidden = 20, 3
+    w2 = np.zeros((hidden, len(classes)), np.float32)
+    w2[0, 0] = 10.0
+    w1 = np.zeros((n_in, hidden), np.float32)
+    w1[0, 0] = 1.0
+    return Head(tuple(classes), embedding, vocabulary_hash(vocab), np.zeros(n_in, np.float32),
+                np.ones(n_in, np.float32), w1, np.zeros(hidden, np.float32), w2, np.zeros(len(classes), np.float32))
+
+
+def test_keys_name_every_kind_of_command():
+    for command in (Command("pause"), Command("open", "quiet-face"), Command("step", 3), Command("suggestion", 12),
+                    Command("teach", "pause"), None):
+        assert key_command(command_key(command)) == command
+
+
+def test_pool_gives_one_length_for_any_number_of_frames():
+    lengths = {pool(np.ones((n, 4))).shape for n in (1, 2, 3, 17)}
+    assert lengths == {(20,)}
+    with pytest.raises(ValueError):
+        pool(np.ones((0, 4)))
+
+
+def test_saved_head_scores_the_same_after_loading(tmp_path, vocab):
+    head = tiny_head(vocab)
+    head.save(tmp_path / "h.npz")
+    model = CommandModel(Frames(), Head.load(tmp_path / "h.npz"), vocab)
+    loud = model.scores(Audio(np.full(16000, 0.5, np.float32), 16000))
+    quiet = model.scores(Audio(np.zeros(16000, np.float32), 16000))
+    assert loud[Command("pause")] > 0.95 and quiet[None] == pytest.approx(0.5)
+    assert sum(loud.values()) == pytest.approx(1.0)
+
+
+def test_missing_and_damaged_weights_are_refused_with_how_to_retrain(tmp_path, vocab):
+    with pytest.raises(ModelError, match="missing.*train_commands"):
+        Head.load(tmp_path / "none.npz")
+    (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(ModelError, match="damaged.*train_commands"):
+        Head.load(tmp_path / "bad.npz")
+    head = tiny_head(vocab)
+    np.savez(tmp_path / "short.npz", meta=np.frombuffer(b'{"classes": ["a"], "embedding": "fake", "vocab_hash": "x"}', np.uint8),
+             mean=head.mean, scale=head.scale, w1=head.w1, b1=head.b1, w2=head.w2, b2=head.b2)
+    with pytest.raises(ModelError, match="damaged"):
+        Head.load(tmp_path / "short.npz")
+
+
+def test_a_head_for_another_vocabulary_or_embedding_is_refused(vocab):
+    from voice_guide.content.loader import load_library
+
+    other = build_vocabulary(load_library().items)
+    assert vocabulary_hash(other) != vocabulary_hash(vocab)
+    with pytest.raises(ModelError, match="another list of commands.*train_commands"):
+        CommandModel(Frames(), tiny_head(other), vocab)
+    with pytest.raises(ModelError, match="trained on"):
+        CommandModel(Frames(), tiny_head(vocab, embedding="speech_embedding"), vocab)
+
+
+def test_describe_says_why_it_is_not_used(vocab, tmp_path):
+    line = describe(vocab, lambda v: open_command_model(v, Frames(), tmp_path / "none.npz"))
+    assert line.startswith("not used") and "missing" in line
+
+    def broken(v):
+        raise EngineError("onnxruntime is not installed; run scripts/setup.sh.")
+
+    assert "onnxruntime" in describe(vocab, broken)
+
+
+@pytest.fixture(scope="module")
+def embedding():
+    from voice_guide.adapters.speech_embedding import SpeechEmbedding
+
+    return SpeechEmbedding()
+
+
+def test_the_real_embedding_gives_96_numbers_per_80_ms(embedding):
+    from voice_guide.testing import espeak_speech
+
+    audio = espeak_speech("pause")
+    frames = embedding.embed(audio)
+    seconds = len(audio.samples) / audio.rate + 0.8
+    assert frames.shape[1] == 96 and abs(len(frames) - (seconds - 0.76) / 0.08) <= 2
+    assert np.isfinite(frames).all()
+
+
+def test_a_damaged_embedding_file_is_refused(tmp_path):
+    from voice_guide.adapters.speech_embedding import EMBEDDING, MELSPECTROGRAM, SpeechEmbedding, model_folder
+
+    for spec in (MELSPECTROGRAM, EMBEDDING):
+        (tmp_path / spec.name).write_bytes((model_folder() / spec.name).read_bytes())
+    data = bytearray((tmp_path / EMBEDDING.name).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (tmp_path / EMBEDDING.name).write_bytes(bytes(data))
+    with pytest.raises(ModelError, match="damaged"):
+        SpeechEmbedding(tmp_path)
+    (tmp_path / MELSPECTROGRAM.name).unlink()
+    with pytest.raises(ModelError, match="missing"):
+        SpeechEmbedding(tmp_path)
+
+
+@settings(max_examples=25, deadline=None)
+@given(samples=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=4000),
+       rate=st.sampled_from([8000, 16000, 22050, 44100]))
+def test_the_real_embedding_never_raises_on_any_audio(embedding, samples, rate):
+    frames = embedding.embed(Audio(np.asarray(samples, dtype=np.float32), rate))
+    assert frames.shape[1] == 96 and np.isfinite(frames).all()
+
+
+@pytest.fixture(scope="module")
+def shipped(embedding):
+    from voice_guide.content.loader import load_library
+
+    vocab = build_vocabulary(load_library().items)
+    return open_command_model(vocab, embedding), vocab
+
+
+def test_the_shipped_head_is_for_the_guides_vocabulary_and_covers_every_command(shipped):
+    model, vocab = shipped
+    assert Head.load(shipped_head_path()).vocab_hash == vocabulary_hash(vocab)
+    known = {p.command for p in vocab.entries if p.command is not None and p.command.id != "open"}
+    assert {c for c in known if c.id != "teach" or c.arg is None} <= set(model.commands)
+    assert None in model.commands and any(c is not None and c.id == "open" for c in model.commands)
+    assert shipped_head_path().stat().st_size < 4_000_000
+
+
+def test_the_shipped_head_is_refused_for_a_changed_vocabulary(embedding):
+    with pytest.raises(ModelError, match="another list of commands"):
+        open_command_model(build_vocabulary(), embedding)
+
+
+@settings(max_examples=20, deadline=None)
+@given(samples=st.lists(st.floats(allow_nan=True, allow_infinity=True, width=32), max_size=4000),
+       rate=st.sampled_from([8000, 16000, 44100]))
+def test_the_real_command_model_never_raises_on_any_audio(shipped, samples, rate):
+    model, _ = shipped
+    scores = model.scores(Audio(np.asarray(samples, dtype=np.float32), rate))
+    assert sum(scores.values()) == pytest.approx(1.0, abs=1e-3)

@@ -1,0 +1,96 @@
+"""The command model and Whisper's matcher deciding together (hearing.fusion), through the Understander
+with a scripted recogniser and a scripted command model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voice_guide.audio import Audio
+from voice_guide.engines import Hypothesis
+from voice_guide.understanding.fusion import RULE, fuse
+from voice_guide.understanding.matching import Command, match
+from voice_guide.understanding.understand import Understander
+from voice_guide.understanding.vocabulary import build_vocabulary
+from voice_guide.testing import ScriptedRecognizer, ScriptedScores
+
+PAUSE, NEXT, BACK = Command("pause"), Command("next"), Command("back")
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return build_vocabulary()
+
+
+def heard(vocab, said, scores):
+    ears = Understander(ScriptedRecognizer([said]), vocab, commands=ScriptedScores([scores]))
+    return ears.understand(Audio(np.zeros(8000, dtype=np.float32), 16000))
+
+
+def test_both_agree_acts(vocab):
+    h = heard(vocab, "pause", {PAUSE: 0.8, None: 0.2})
+    assert (h.match.decision, h.match.command, h.path) == ("act", PAUSE, "both")
+
+
+def test_a_weak_pause_whisper_wrote_as_always_acts_when_the_model_is_very_sure(vocab):
+    h = heard(vocab, [Hypothesis("always", 0.7), Hypothesis("pause", 0.3)], {PAUSE: 0.99, None: 0.01})
+    assert (h.match.decision, h.match.command, h.path) == ("act", PAUSE, "model")
+
+
+def test_the_model_helps_the_matchers_own_unsure_guess(vocab):
+    m = match("pawz", vocab)
+    assert (m.decision, m.command) == ("reprompt", PAUSE)
+    fused, path = fuse(m, {PAUSE: RULE.assist + 0.05, None: 0.1}, vocab)
+    assert (fused.decision, fused.command, path) == ("act", PAUSE, "model")
+    unsure, _ = fuse(m, {PAUSE: RULE.assist - 0.05, None: 0.1}, vocab)
+    assert unsure.decision == "reprompt"
+
+
+def test_a_fairly_sure_model_alone_does_not_act_on_a_mumble(vocab):
+    h = heard(vocab, "mhmm", {NEXT: RULE.alone - 0.05, None: 0.1})
+    assert h.match.decision == "none"
+
+
+def test_a_word_whisper_heard_plainly_as_no_command_is_never_overruled(vocab):
+    h = heard(vocab, "dog", {NEXT: 0.999})
+    assert (h.match.decision, h.path) == ("none", "recogniser")
+
+
+def test_room_talk_of_several_words_needs_the_model_very_sure_and_never_opens_an_item(vocab):
+    assert heard(vocab, "i found nice chart", {NEXT: RULE.alone_long - 0.01}).match.decision != "act"
+    assert heard(vocab, "i found nice chart", {NEXT: RULE.alone_long + 0.005}).match.command == NEXT
+    h = heard(vocab, "what time is it", {Command("open", "what-not-to-do"): 0.999})
+    assert h.match.decision != "act"
+
+
+def test_a_numbered_step_needs_the_model_very_sure(vocab):
+    step = Command("step", 3)
+    assert heard(vocab, "mhmm", {step: RULE.alone + 0.01}).match.decision == "none"
+    assert heard(vocab, "mhmm", {step: RULE.alone_long + 0.005}).match.command == step
+
+
+def test_disagreement_on_a_short_command_asks_instead_of_acting_wrongly(vocab):
+    h = heard(vocab, "back", {PAUSE: 0.995, BACK: 0.002, None: 0.003})
+    assert h.match.decision == "ask"
+    assert set(h.match.alternatives) == {BACK, PAUSE}
+
+
+def test_a_long_phrase_is_the_matchers_alone(vocab):
+    h = heard(vocab, "go to the next one", {PAUSE: 0.99})
+    assert (h.match.decision, h.match.command, h.path) == ("act", NEXT, "recogniser")
+
+
+def test_no_scores_or_nothing_heard_leaves_the_matcher_alone(vocab):
+    assert heard(vocab, "next", {}).match.command == NEXT
+    h = heard(vocab, [], {PAUSE: 1.0})
+    assert h.match.decision == "none"
+
+
+def test_the_model_saying_not_a_command_never_turns_a_command_into_nothing(vocab):
+    h = heard(vocab, "next", {None: 0.99, NEXT: 0.01})
+    assert (h.match.decision, h.match.command) == ("act", NEXT)
+
+
+def test_a_risky_command_the_model_acts_on_still_asks_for_confirmation(vocab):
+    h = heard(vocab, "mhmm", {Command("menu"): 0.995})
+    assert h.match.decision == "act" and h.match.needs_confirmation

@@ -1,0 +1,167 @@
+"""The command model: a small head over a frozen speech embedding that scores one utterance against the
+guide's closed vocabulary (every command, every item, `step N`, `suggestion N`) and "not a command".
+
+Whisper writes what it thinks was said in open English; for a weak "pause" that is "always". The head
+knows only the guide's own phrases, learnt from many synthetic voices, also with weak lips
+(`scripts/train_commands.py`), so it can say "pause, 0.9" where the transcript is lost. Its weights
+ship in `voice_guide/data/command_model.npz` with the hash of the vocabulary they were trained for: a
+head trained for another commands.toml or library is refused, with how to retrain.
+
+Inference is numpy: pooled embedding -> standardise -> one hidden layer (ReLU) -> softmax.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from voice_guide.audio import Audio
+from voice_guide.errors import ModelError
+from voice_guide.understanding.vocabulary import Vocabulary
+from voice_guide.understanding.command import Command
+
+NOT_A_COMMAND = "-"
+"""The class key of everything that is not for the guide."""
+SEGMENTS = 3
+"""The utterance's frames are pooled whole (mean and max) and in this many equal parts (mean)."""
+RETRAIN = "run `python scripts/train_commands.py` to train it for this vocabulary"
+
+
+class Embedder(Protocol):
+    """A frozen front end: utterance -> (frames, dim) vectors (`adapters.speech_embedding`)."""
+
+    name: str
+
+    def embed(self, audio: Audio) -> np.ndarray: ...
+
+
+def pool(frames: np.ndarray) -> np.ndarray:
+    """A fixed-length vector from a variable number of frames: whole mean, whole max, part means."""
+    frames = np.asarray(frames, dtype=np.float32)
+    if frames.ndim != 2 or len(frames) == 0:
+        raise ValueError("pool needs at least one frame")
+    parts = np.array_split(frames, SEGMENTS) if len(frames) >= SEGMENTS else [frames] * SEGMENTS
+    return np.concatenate([frames.mean(0), frames.max(0), *(p.mean(0) for p in parts)]).astype(np.float32)
+
+
+def command_key(command: Command | None) -> str:
+    return NOT_A_COMMAND if command is None else str(command)
+
+
+def key_command(key: str) -> Command | None:
+    if key == NOT_A_COMMAND:
+        return None
+    cid, _, arg = key.partition(":")
+    if not arg:
+        return Command(cid)
+    return Command(cid, int(arg) if arg.isdigit() and cid in ("step", "suggestion") else arg)
+
+
+def vocabulary_hash(vocab: Vocabulary) -> str:
+    """Changes whenever a phrase, its command, an item or the numbers' range changes."""
+    lines = sorted(f"{p.text}\t{p.command}" for p in vocab.entries + vocab.items + vocab.prefixes)
+    lines.append("numbers " + " ".join(str(n) for n in range(0, 1001) if vocab.number(str(n)) is not None))
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Head:
+    """The trained head: what it was trained for, and its weights."""
+
+    classes: tuple[str, ...]
+    embedding: str
+    vocab_hash: str
+    mean: np.ndarray
+    scale: np.ndarray
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+    card: str = ""
+    """One line on how it was trained (voices, counts), for `voice-guide model`."""
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        x = (np.asarray(features, dtype=np.float32) - self.mean) / self.scale
+        h = np.maximum(x @ self.w1 + self.b1, 0.0)
+        logits = h @ self.w2 + self.b2
+        logits = logits - logits.max(axis=-1, keepdims=True)
+        p = np.exp(logits)
+        return p / p.sum(axis=-1, keepdims=True)
+
+    def save(self, path: Path) -> None:
+        meta = {"classes": list(self.classes), "embedding": self.embedding, "vocab_hash": self.vocab_hash,
+                "card": self.card}
+        np.savez_compressed(path, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+                            mean=self.mean, scale=self.scale, w1=self.w1, b1=self.b1,
+                            w2=self.w2.astype(np.float16), b2=self.b2)
+
+    @classmethod
+    def load(cls, path: Path) -> Head:
+        """The head in `path`; ModelError when it is missing or damaged."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                meta = json.loads(bytes(data["meta"]).decode())
+                arrays = {k: np.asarray(data[k], dtype=np.float32) for k in ("mean", "scale", "w1", "b1", "w2", "b2")}
+            head = cls(tuple(meta["classes"]), str(meta["embedding"]), str(meta["vocab_hash"]),
+                       card=str(meta.get("card", "")), **arrays)
+        except FileNotFoundError as exc:
+            raise ModelError(f"The command model's weights ({path}) are missing; {RETRAIN}.") from exc
+        except Exception as exc:  # a truncated or foreign file fails in numpy, zipfile or json
+            raise ModelError(f"The command model's weights ({path}) are damaged; {RETRAIN}.") from exc
+        n_in, n_hidden = head.w1.shape
+        if (head.mean.shape != (n_in,) or head.scale.shape != (n_in,) or head.b1.shape != (n_hidden,)
+                or head.w2.shape != (n_hidden, len(head.classes)) or head.b2.shape != (len(head.classes),)
+                or not all(np.isfinite(a).all() for a in arrays.values())):
+            raise ModelError(f"The command model's weights ({path}) are damaged; {RETRAIN}.")
+        return head
+
+
+def shipped_head_path() -> Path:
+    return Path(str(resources.files("voice_guide").joinpath("data/command_model.npz")))
+
+
+class CommandModel:
+    """Embedding + head: scores of every command of the vocabulary for one utterance."""
+
+    def __init__(self, embedder: Embedder, head: Head, vocab: Vocabulary) -> None:
+        if head.embedding != embedder.name:
+            raise ModelError(f"The command model was trained on {head.embedding}, not {embedder.name}; {RETRAIN}.")
+        if head.vocab_hash != vocabulary_hash(vocab):
+            raise ModelError(f"The command model was trained for another list of commands or topics "
+                             f"(commands.toml or the library changed since); {RETRAIN}.")
+        self.embedder = embedder
+        self.head = head
+        self.commands = [key_command(k) for k in head.classes]
+
+    def scores(self, audio: Audio) -> dict[Command | None, float]:
+        """Posterior of each class (None: not a command); they add up to one."""
+        p = self.head.probabilities(pool(self.embedder.embed(audio)))
+        return {c: float(v) for c, v in zip(self.commands, p)}
+
+
+def open_command_model(vocab: Vocabulary, embedder: Embedder | None = None, head_path: Path | None = None) -> CommandModel:
+    """The shipped head on Google's speech embedding, checked against `vocab`; ModelError or
+    EngineError (with what to do) when a part is missing, damaged or trained for another vocabulary."""
+    head = Head.load(head_path if head_path is not None else shipped_head_path())
+    if embedder is None:
+        from voice_guide.adapters.speech_embedding import SpeechEmbedding
+
+        embedder = SpeechEmbedding()
+    return CommandModel(embedder, head, vocab)
+
+
+def describe(vocab: Vocabulary, opener=open_command_model) -> str:
+    """One line for `voice-guide model` and `doctor`: whether the command model is used, and why."""
+    from voice_guide.errors import EngineError
+
+    try:
+        model = opener(vocab)
+    except (ModelError, EngineError) as err:
+        return f"not used, Whisper and the matcher decide alone: {err}"
+    return f"used with Whisper ({model.embedder.name} + head over {len(model.head.classes)} classes; {model.head.card})"
