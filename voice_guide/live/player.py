@@ -33,6 +33,7 @@ from voice_guide.live.listener import Listener, Said, SaidOver, Switched, VoiceO
 from voice_guide.live.lookahead import AHEAD, Lookahead
 from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Ears, Heard
+from voice_guide.understanding.vocabulary import barge_in_commands
 from voice_guide.session.machine import Session
 from voice_guide.live.sound_queue import SoundQueue
 from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
@@ -43,8 +44,6 @@ SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
 MIC_RETRY_SECONDS = 5.0
 """How often a lost microphone is tried again."""
-BARGE_IN = ("stop", "pause", "toggle")
-"""The only commands heard while the guide speaks (see listen.BargeIn); "toggle" is the switch's."""
 DUCK_GAIN = 0.3
 """The guide's volume (about -10 dB) while a voice over it is being heard: the user can finish "stop"
 without shouting, and the recogniser hears less of the guide."""
@@ -239,10 +238,10 @@ class Player:
     # -- hearing -----------------------------------------------------------------------------------
 
     def _barged(self, heard: Heard) -> None:
-        """Speech over the guide's voice: only a clear "stop" or "pause" counts; anything else is
-        ignored, without a re-prompt (the guide is talking)."""
+        """Speech over the guide's voice: only a clear command that commands.toml lets barge in counts;
+        anything else is ignored, without a re-prompt (the guide is talking)."""
         match = heard.match
-        if match.decision == "act" and match.command is not None and match.command.id in BARGE_IN:
+        if match.decision == "act" and match.command is not None and match.command.id in barge_in_commands():
             self._decide(match)
         else:
             if self.sounds.current is not None:
