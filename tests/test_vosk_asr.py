@@ -134,7 +134,7 @@ def test_model_folder_checks(tmp_path, layout, message):
 
 @pytest.mark.slow
 def test_installing_a_model_for_another_language_is_refused_and_leaves_nothing(guide_home):
-    from voice_guide.understanding import model_install
+    from voice_guide.understanding import model_install, recognition
     from voice_guide.settings import Settings
 
     with pytest.raises(ModelError, match="knows no English command words"):
