@@ -59,13 +59,13 @@ def real_recognizer():
 
 
 def make_player(clock, mic=None, recognizer=None, items=ITEMS, synthesizer=None, audio_out=None, keys=None,
-                progress_path=None, **options) -> Player:
+                progress_path=None, save_place=None, **options) -> Player:
     """A player on fakes; `options` are `Options` fields."""
     ears = None
     if recognizer is not None:
         ears = Understander(recognizer, build_vocabulary(items))
     rig = Rig(synthesizer or FakeSynthesizer(), audio_out or ClockAudioOut(clock), clock, mic=mic, ears=ears, keys=keys)
-    return Player(items, rig, Options(**options), Hooks(progress_path=progress_path))
+    return Player(items, rig, Options(**options), Hooks(save_place=save_place, progress_path=progress_path))
 
 
 SCRIPT = ["start short rest", "wait", "where are we", "resume", "slower", "next"]
