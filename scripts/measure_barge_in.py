@@ -56,10 +56,11 @@ def _player(items, understander, volume: float, keys, progress: Path):
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player
+    from voice_guide.live.rig import Hooks, Options, Rig
 
-    return Player(items, EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(),
-                  ears=understander, keys=keys, voice=VoiceSettings(volume=volume),
-                  read_only=True, progress_path=progress)
+    rig = Rig(EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(), ears=understander, keys=keys)
+    return Player(items, rig, Options(voice=VoiceSettings(volume=volume), read_only=True),
+                  Hooks(progress_path=progress))
 
 
 def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path, rng: random.Random) -> int:

@@ -85,6 +85,7 @@ def run_one(phrase: str, whisper: bool) -> dict:
     from voice_guide.understanding.understand import Understander
     from voice_guide.understanding.vocabulary import build_vocabulary
     from voice_guide.live.player import Player
+    from voice_guide.live.rig import Hooks, Options, Rig
     from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, espeak_speech
 
     library = load_library()
@@ -101,9 +102,9 @@ def run_one(phrase: str, whisper: bool) -> dict:
     speech = espeak_speech(phrase, pad=0.2, noise_floor=-62)
     at = say_at(item)
     mic = ChatterMic(clock, speech, at, at + AFTER, lambda: holder["p"])
-    player = holder["p"] = Player(library.items, FakeSynthesizer(), ClockAudioOut(clock), clock, mic=mic,
-                                  ears=Understander(recognizer, build_vocabulary(library.items)), read_only=True,
-                                  save_place=lambda place: None)
+    rig = Rig(FakeSynthesizer(), ClockAudioOut(clock), clock, mic=mic,
+              ears=Understander(recognizer, build_vocabulary(library.items)))
+    player = holder["p"] = Player(library.items, rig, Options(read_only=True), Hooks(save_place=lambda place: None))
     player.run(item=item)
     end = mic.ended_at
     after = [(t, mode, name, step) for t, mode, name, step in mic.trace if end is not None and t >= end]

@@ -81,6 +81,7 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     from voice_guide.adapters.sounddevice_audio import SounddeviceOut
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player
+    from voice_guide.live.rig import Hooks, Options, Rig
     from voice_guide.settings import Settings
     from voice_guide.speaking.speech import voice_settings
     from voice_guide.wiring import open_synthesizer
@@ -88,8 +89,9 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     settings = Settings()
     synth = open_synthesizer(settings)
     out = Logged(SounddeviceOut())
-    player = Player([item], synth, out, SystemClock(), read_only=True, voice=voice_settings(settings),
-                    save_place=lambda place: None, echo=out.said, lookahead=lookahead)
+    player = Player([item], Rig(synth, out, SystemClock()),
+                    Options(voice=voice_settings(settings), read_only=True, lookahead=lookahead),
+                    Hooks(save_place=lambda place: None, echo=out.said))
     try:
         player.run(item=item)
     finally:

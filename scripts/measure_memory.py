@@ -34,6 +34,7 @@ from voice_guide.audio import SPEECH_RATE, tone  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.engines import Hypothesis  # noqa: E402
 from voice_guide.live.player import Player  # noqa: E402
+from voice_guide.live.rig import Hooks, Rig  # noqa: E402
 from voice_guide.speaking.speech import CachedSynthesizer  # noqa: E402
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer  # noqa: E402
 from voice_guide.understanding.understand import Understander  # noqa: E402
@@ -148,8 +149,8 @@ def long_run(hours: float = 3.0, trace: bool = True, block: float = 0.2, trace_f
     def echo(text: str) -> None:
         spoken[0] += 1
 
-    player = Player(library.items, synth, ClockAudioOut(clock, keep=0), clock, mic=mic,
-                    ears=ears, save_place=save_place, echo=echo)
+    player = Player(library.items, Rig(synth, ClockAudioOut(clock, keep=0), clock, mic=mic, ears=ears),
+                    hooks=Hooks(save_place=save_place, echo=echo))
     holder.append(player)
     run = LongRun(hours)
     player.start()

@@ -48,6 +48,7 @@ from voice_guide.errors import DeviceError
 from voice_guide.export.plan import safe_name
 from voice_guide.export.records import Records
 from voice_guide.live.player import Player
+from voice_guide.live.rig import Hooks, Options, Rig
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys
 from voice_guide.wiring import Devices
 
@@ -828,9 +829,9 @@ def _run_hearing(texts: list[list[Hypothesis]], item: Item = REST, limit: float 
     recognizer = ScriptedRecognizer(texts)
     holder: list[Player] = []
     mic = Bursts(clock, lambda: holder[0])
-    player = Player([item], FakeSynthesizer(rate=SPEECH_RATE), ClockAudioOut(clock), clock, mic=mic,
-                    ears=Understander(recognizer, build_vocabulary([item])),
-                    keys=TimedKeys(clock, [(limit, "q")]), read_only=True, save_place=lambda place: None)
+    rig = Rig(FakeSynthesizer(rate=SPEECH_RATE), ClockAudioOut(clock), clock, mic=mic,
+              ears=Understander(recognizer, build_vocabulary([item])), keys=TimedKeys(clock, [(limit, "q")]))
+    player = Player([item], rig, Options(read_only=True), Hooks(save_place=lambda place: None))
     holder.append(player)
     player.run(item=item)
     return player

@@ -9,6 +9,7 @@ from voice_guide.engines import VoiceSettings
 from voice_guide.errors import EngineError
 from voice_guide.live.lookahead import Lookahead
 from voice_guide.live.player import Player
+from voice_guide.live.rig import Hooks, Options, Rig
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer
 
 VOICE = VoiceSettings(rate=200, volume=1.0)
@@ -94,8 +95,8 @@ def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays():
     synth.gate.set()
     clock = FakeClock()
     out = PatientOut(clock)
-    player = out.player = Player([topic], synth, out, clock, read_only=True, voice=VOICE,
-                                 save_place=lambda place: None)
+    player = out.player = Player([topic], Rig(synth, out, clock), Options(voice=VOICE, read_only=True),
+                                 Hooks(save_place=lambda place: None))
     try:
         outcome = player.run(item=topic)
     finally:
@@ -112,8 +113,8 @@ def test_no_look_ahead_when_it_is_off():
     synth = Gated()
     synth.gate.set()
     clock = FakeClock()
-    player = Player([topic], synth, ClockAudioOut(clock), clock, read_only=True, voice=VOICE,
-                    save_place=lambda place: None, lookahead=0)
+    player = Player([topic], Rig(synth, ClockAudioOut(clock), clock), Options(voice=VOICE, read_only=True, lookahead=0),
+                    Hooks(save_place=lambda place: None))
     player.run(item=topic)
     player.close()
     assert set(synth.threads.values()) == {threading.current_thread().name}

@@ -21,6 +21,7 @@ from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, Voic
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.hearing.listen import RecordingsIn
 from voice_guide.live.player import Player
+from voice_guide.live.rig import Hooks, Options, Rig
 from voice_guide.understanding.command import Command
 from voice_guide.session.events import Key
 from voice_guide.live.player import DUCK_GAIN
@@ -57,14 +58,14 @@ def real_recognizer():
     return open_recognizer_for(Settings(), build_vocabulary(ITEMS))
 
 
-def make_player(clock, mic=None, recognizer=None, items=ITEMS, **kwargs) -> Player:
+def make_player(clock, mic=None, recognizer=None, items=ITEMS, synthesizer=None, audio_out=None, keys=None,
+                progress_path=None, save_place=None, **options) -> Player:
+    """A player on fakes; `options` are `Options` fields."""
     ears = None
     if recognizer is not None:
         ears = Understander(recognizer, build_vocabulary(items))
-    kwargs.setdefault("synthesizer", FakeSynthesizer())
-    kwargs.setdefault("audio_out", ClockAudioOut(clock))
-    synth, out = kwargs.pop("synthesizer"), kwargs.pop("audio_out")
-    return Player(items, synth, out, clock, mic=mic, ears=ears, **kwargs)
+    rig = Rig(synthesizer or FakeSynthesizer(), audio_out or ClockAudioOut(clock), clock, mic=mic, ears=ears, keys=keys)
+    return Player(items, rig, Options(**options), Hooks(save_place=save_place, progress_path=progress_path))
 
 
 SCRIPT = ["start short rest", "wait", "where are we", "resume", "slower", "next"]

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     reading `library` (else `args.library`, else the package's own)."""
     from voice_guide.hearing.listen import RecordingsIn
     from voice_guide.live.player import Player
+    from voice_guide.live.rig import Hooks, Options, Rig
     from voice_guide.speaking.speech import voice_settings
     from voice_guide.speaking.text_only import SpeakerOrText
     from voice_guide.wiring import build_engines
@@ -107,14 +108,12 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
                            ready=lambda: player is not None and player.listening())
     elif listen and engines.microphone is not None:
         mic = engines.microphone()
-    player = Player(
-        library.items, engines.synthesizer, SpeakerOrText(engines.audio_out, engines.clock, echo), engines.clock,
-        mic=mic, ears=engines.ears if listen else None,
-        keys=None if recordings is not None else engines.keys,
-        voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
-        max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
-        echo=echo, watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices,
-    )
+    rig = Rig(engines.synthesizer, SpeakerOrText(engines.audio_out, engines.clock, echo), engines.clock, mic=mic,
+              ears=engines.ears if listen else None, keys=None if recordings is not None else engines.keys,
+              watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices)
+    options = Options(voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
+                      max_utterance=settings.max_utterance, read_only=item is not None)
+    player = Player(library.items, rig, options, Hooks(on_voice=remember_voice, echo=echo))
     can_answer = player.mic is not None or player.keys is not None
     first_time = welcome.first_time()
     try:

@@ -14,12 +14,11 @@ pauses the session and says so, and the keyboard still works; progress is saved 
 
 from __future__ import annotations
 
-import queue
 import sys
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from functools import lru_cache
+from typing import Iterator, Sequence
 
 import numpy as np
 
@@ -27,24 +26,24 @@ from voice_guide import progress
 from voice_guide.speaking import cues
 from voice_guide.audio import Audio
 from voice_guide.content.model import Item
-from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
+from voice_guide.engines import VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.live.listener import Listener, Said, SaidOver, Switched, VoiceOver
-from voice_guide.live.lookahead import AHEAD, Lookahead
+from voice_guide.live.lookahead import Lookahead
+from voice_guide.live.rig import Hooks, Options, Rig
 from voice_guide.understanding.matching import Match
-from voice_guide.understanding.understand import Ears, Heard
+from voice_guide.understanding.understand import Heard
+from voice_guide.understanding.vocabulary import barge_in_commands
 from voice_guide.session.machine import Session
 from voice_guide.live.sound_queue import SoundQueue
 from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
-                                        Finished, Key, Notice, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
+                                        Finished, Key, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
                                         SetVoice, StopAudio, Tick)
 
 SYNTH_ATTEMPTS = 3
 """A sentence is rendered up to this many times; the synthesiser restarts its engine in between."""
 MIC_RETRY_SECONDS = 5.0
 """How often a lost microphone is tried again."""
-BARGE_IN = ("stop", "pause", "toggle")
-"""The only commands heard while the guide speaks (see listen.BargeIn); "toggle" is the switch's."""
 DUCK_GAIN = 0.3
 """The guide's volume (about -10 dB) while a voice over it is being heard: the user can finish "stop"
 without shouting, and the recogniser hears less of the guide."""
@@ -63,54 +62,43 @@ class Outcome:
     mic_lost: bool = False
 
 
+@lru_cache(maxsize=None)
+def _cue(name: str) -> Audio:
+    return cues.CUES[name]()
+
+
 class Player:
     """Runs a `Session` against real or fake engines; `ears` (an `Understander`) tells what the
     microphone's utterances mean."""
 
-    def __init__(self, items: Sequence[Item], synthesizer: Synthesizer, audio_out: AudioOut, clock: Clock, *,
-                 mic: AudioIn | None = None, ears: Ears | None = None,
-                 keys: KeySource | None = None, voice: VoiceSettings = VoiceSettings(),
-                 trailing_silence: float = 0.8, max_utterance: float = 4.0, read_only: bool = False,
-                 progress_path: Path | None = None,
-                 save_place: Callable[[progress.Progress | progress.Forget], None] | None = None,
-                 on_voice: Callable[[int, float], None] | None = None,
-                 echo: Callable[[str], None] | None = None, max_said: int = 500,
-                 watch: Callable[[np.ndarray, int], Match | None] | None = None,
-                 barge_in: bool = True, voice_data: Path | None = None,
-                 late_notices: "queue.SimpleQueue[Notice] | None" = None, lookahead: int = AHEAD) -> None:
-        self.synth = synthesizer
-        self.lookahead = Lookahead(synthesizer, lookahead) if lookahead > 0 else None
+    def __init__(self, items: Sequence[Item], rig: Rig, options: Options = Options(), hooks: Hooks = Hooks()) -> None:
+        voice = options.voice
+        self.synth = rig.synthesizer
+        self.lookahead = Lookahead(rig.synthesizer, options.lookahead) if options.lookahead > 0 else None
         """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
-        self.clock = clock
-        self.mic = mic if ears is not None else None
-        self.listener = Listener(clock, ears, mic.rate if mic else 16000, trailing_silence, max_utterance,
-                                 barge_in and self.mic is not None, watch)
-        """The microphone side: echo gate, endpointer, barge-in and the switch `watch` (a click too short
-        for the endpointer: block, rate -> a Match or None, `PersonalModel.watch`)."""
-        self.late_notices = late_notices
-        """Notices from engines still loading in the background, said as they arrive."""
-        self.keys = keys
+        self.clock = clock = rig.clock
+        self.mic = rig.mic if rig.ears is not None else None
+        self.listener = Listener(clock, rig.ears, self.mic.rate if self.mic else 16000, options.trailing_silence,
+                                 options.max_utterance, options.barge_in and self.mic is not None, rig.watch)
+        """The microphone side: echo gate, endpointer, barge-in and the switch."""
+        self.late_notices = rig.late_notices
+        self.keys = rig.keys
         self.voice = voice
-        self.voice_data = voice_data
-        """The data folder the user's enrolled voice is kept in (paths.data_dir() when None)."""
-        self.save_place = save_place or (lambda place: progress.store(place, progress_path))
-        """Saves a place, or forgets the place in one item; the progress file by default."""
-        self.on_voice = on_voice
-        """Called with the new rate and volume when the user changes them (the CLI saves them)."""
-        self.echo = echo
-        """Called with each sentence as it starts to play (the CLI prints it)."""
+        self.voice_data = options.voice_data
+        self.save_place = hooks.save_place or (lambda place: progress.store(place, hooks.progress_path))
+        self.on_voice = hooks.on_voice
+        self.echo = hooks.echo
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
-                               read_only=read_only, listening=self.mic is not None,
-                               keys=keys is not None)
-        self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
+                               read_only=options.read_only, listening=self.mic is not None,
+                               keys=rig.keys is not None)
+        self.outcome = Outcome(heard=deque(maxlen=options.max_said), said=deque(maxlen=options.max_said))
         self._events: deque[Event] = deque()
-        self.sounds = SoundQueue(audio_out, clock, on_start=self._said, on_done=self._events.append,
+        self.sounds = SoundQueue(rig.audio_out, clock, on_start=self._said, on_done=self._events.append,
                                  wait=self._user_speaking)
         """What plays now and what waits."""
         self._finishing = False
         self._mic_lost_at: float | None = None
         self._input_ended = self.mic is None
-        self._cue_cache: dict[str, Audio] = {}
         self._blocks: Iterator[np.ndarray] | None = None
         """The microphone blocks being listened to, for teaching the voice from inside the loop."""
 
@@ -144,11 +132,6 @@ class Player:
 
     def _speech_length(self, text: str, rate: int) -> float:
         return self.render(text, rate).duration
-
-    def _cue(self, name: str) -> Audio:
-        if name not in self._cue_cache:
-            self._cue_cache[name] = cues.CUES[name]()
-        return self._cue_cache[name]
 
     def _log(self, text: str) -> None:
         print(f"voice-guide: {text}", file=sys.stderr)
@@ -192,7 +175,7 @@ class Player:
         self._look_ahead()  # first, so the next steps render while these sentences do
         last_stop = max((i for i, a in enumerate(actions) if isinstance(a, StopAudio)), default=-1)
         if cue and last_stop < 0:
-            self.sounds.add(self._cue(cue), None, "")
+            self.sounds.add(_cue(cue), None, "")
         for i, action in enumerate(actions):
             if isinstance(action, Say):
                 if i < last_stop:
@@ -204,11 +187,11 @@ class Player:
                 self.sounds.pump()  # the first sentence plays while the next ones render
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
-                    self.sounds.add(self._cue(action.name), None, "")
+                    self.sounds.add(_cue(action.name), None, "")
             elif isinstance(action, StopAudio):
                 self.sounds.stop()
                 if cue and i == last_stop:
-                    self.sounds.add(self._cue(cue), None, "")
+                    self.sounds.add(_cue(cue), None, "")
             elif isinstance(action, SetVoice):
                 self.voice = VoiceSettings(action.rate, action.volume, self.voice.voice)
                 if self.on_voice:
@@ -240,10 +223,10 @@ class Player:
     # -- hearing -----------------------------------------------------------------------------------
 
     def _barged(self, heard: Heard) -> None:
-        """Speech over the guide's voice: only a clear "stop" or "pause" counts; anything else is
-        ignored, without a re-prompt (the guide is talking)."""
+        """Speech over the guide's voice: only a clear command that commands.toml lets barge in counts;
+        anything else is ignored, without a re-prompt (the guide is talking)."""
         match = heard.match
-        if match.decision == "act" and match.command is not None and match.command.id in BARGE_IN:
+        if match.decision == "act" and match.command is not None and match.command.id in barge_in_commands():
             self._decide(match)
         else:
             if self.sounds.current is not None:
@@ -302,7 +285,8 @@ class Player:
         and run until the user quits, a read-only item ends, or recorded input is used up."""
         self.start(item=item, resume=resume, notices=notices, first_time=first_time)
         while not self._done():
-            if self.mic is not None and self._mic_due():
+            lost = self._mic_lost_at
+            if self.mic is not None and (lost is None or self.clock.now() - lost >= MIC_RETRY_SECONDS):
                 self._listen()
             else:
                 self.clock.sleep(TICK_SECONDS)
@@ -314,9 +298,6 @@ class Player:
         """Say the session's first words (see `run`); `turn` then moves the loop on by hand."""
         self._execute(self.session.start(self.clock.now(), item=item, resume=resume, notices=list(notices),
                                          first_time=first_time))
-
-    def _mic_due(self) -> bool:
-        return self._mic_lost_at is None or self.clock.now() - self._mic_lost_at >= MIC_RETRY_SECONDS
 
     def _listen(self) -> None:
         assert self.mic is not None
@@ -351,7 +332,7 @@ class Player:
         """Run the enrolment conversation with this player's voice, speaker and microphone, then use
         what was learnt at once; the session hears EnrolDone either way."""
         from voice_guide.voice.enrollment import Enroller, commands_to_enrol
-        from voice_guide.live.teaching import Teaching
+        from voice_guide.live.teaching import Teaching, use_enrolled_voice
 
         if self.mic is None or self._blocks is None or self._mic_lost_at is not None:
             self._events.append(EnrolDone(no_microphone=True))
@@ -367,16 +348,11 @@ class Player:
             self._execute(self.session.handle(done, self.clock.now()))
             raise
         finally:
-            self._use_enrolled_voice()
+            watch = use_enrolled_voice(self.listener.ears, self.voice_data, self._log)
+            self.listener.watch = watch or self.listener.watch
         self._events.append(EnrolDone(tuple(report.enrolled), tuple(report.skipped)))
 
     def _said(self, text: str) -> None:
         self.outcome.said.append(text)
         if self.echo:
             self.echo(text)
-
-    def _use_enrolled_voice(self) -> None:
-        from voice_guide.live.teaching import use_enrolled_voice
-
-        watch = use_enrolled_voice(self.listener.ears, self.voice_data, self._log)
-        self.listener.watch = watch or self.listener.watch

@@ -38,8 +38,13 @@ class Vocabulary:
             teach_forms = [spoken(f) for f in teach.get("forms", ())]
             teach_words = [spoken(w) for w in teach.get("words", ())]
             self.carriers = frozenset(normalise(w) for w in data.get("contained", {}).get("carriers", ()))
+            barge_in = frozenset(str(cid) for cid in data["barge_in"]["commands"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ContentError(f"commands.toml: {exc} is missing or malformed; restore the file.") from exc
+        self.barge_in = barge_in
+        """The only commands acted on when said over the guide's own voice."""
+        self.ids = frozenset([*commands, "open", *prefixes])
+        """Every command id the matcher can find."""
         self._spoken: list[str] = []
         self._item_spoken: list[str] = []
         self.entries: list[Phrase] = []
@@ -145,6 +150,16 @@ def _command_data() -> dict:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ContentError(f"commands.toml: {exc}; restore the file.") from exc
+
+
+def barge_in_commands() -> frozenset[str]:
+    """The commands acted on when said over the guide's own voice (commands.toml's `barge_in`)."""
+    return _plain().barge_in
+
+
+@lru_cache(maxsize=1)
+def _plain() -> Vocabulary:
+    return Vocabulary(_command_data())
 
 
 def build_vocabulary(items: Iterable[Item] = ()) -> Vocabulary:

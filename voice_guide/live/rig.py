@@ -1,0 +1,73 @@
+"""What a run of the guide is handed, grouped: the engines it talks to (`Rig`), how it behaves
+(`Options`) and what it tells its caller (`Hooks`). The wiring fills them from this machine; tests and
+scripts from fakes."""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
+from voice_guide.live.lookahead import AHEAD
+from voice_guide.session.events import Notice
+from voice_guide.understanding.matching import Match
+from voice_guide.understanding.understand import Ears
+
+if TYPE_CHECKING:
+    from voice_guide import progress
+
+
+@dataclass
+class Rig:
+    """The engines one run talks to."""
+
+    synthesizer: Synthesizer
+    audio_out: AudioOut
+    clock: Clock
+    mic: AudioIn | None = None
+    """Heard only together with `ears`."""
+    ears: Ears | None = None
+    """What the microphone's utterances mean (an `Understander`)."""
+    keys: KeySource | None = None
+    watch: Callable[[np.ndarray, int], Match | None] | None = None
+    """The user's switch (`PersonalModel.watch`): a click too short for the endpointer, block and rate
+    in, a Match or None out."""
+    late_notices: "queue.SimpleQueue[Notice] | None" = None
+    """Notices from engines still loading in the background, said as they arrive."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """How one run behaves."""
+
+    voice: VoiceSettings = VoiceSettings()
+    trailing_silence: float = 0.8
+    """Seconds of quiet that end an utterance."""
+    max_utterance: float = 4.0
+    read_only: bool = False
+    """Reading one item (`voice-guide read`): stopping closes the guide instead of going to the menu."""
+    barge_in: bool = True
+    """Hear a stop or pause said over the guide's own voice."""
+    max_said: int = 500
+    """How many heard and said lines `Outcome` keeps (memory stays flat in long runs)."""
+    lookahead: int = AHEAD
+    """Sentences rendered ahead of the one playing (0: none)."""
+    voice_data: Path | None = None
+    """The data folder the user's enrolled voice is kept in (paths.data_dir() when None)."""
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What one run tells its caller."""
+
+    save_place: "Callable[[progress.Progress | progress.Forget], None] | None" = None
+    """Saves a place, or forgets the place in one item; the progress file (`progress_path`) by default."""
+    progress_path: Path | None = None
+    on_voice: Callable[[int, float], None] | None = None
+    """Called with the new rate and volume when the user changes them (the CLI saves them)."""
+    echo: Callable[[str], None] | None = None
+    """Called with each sentence as it starts to play (the CLI prints it)."""
