@@ -35,7 +35,7 @@ def describe(settings) -> list[str]:
 def command_model_line(settings) -> str:
     """Whether the command model decides with the recogniser, and why (or why not)."""
     if not settings.command_model:
-        return "off in the settings (`voice-guide settings set command_model true` turns it on)"
+        return "off in the settings (voice-guide settings set command_model true turns it on)"
     from voice_guide.content.loader import load_library
     from voice_guide.understanding.command_model import describe
     from voice_guide.understanding.vocabulary import build_vocabulary

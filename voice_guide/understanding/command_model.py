@@ -30,7 +30,7 @@ NOT_A_COMMAND = "-"
 """The class key of everything that is not for the guide."""
 SEGMENTS = 3
 """The utterance's frames are pooled whole (mean and max) and in this many equal parts (mean)."""
-RETRAIN = "run `python scripts/train_commands.py` to train it for this vocabulary"
+RETRAIN = "run python scripts/train_commands.py to train it for this vocabulary"
 
 
 class Embedder(Protocol):
