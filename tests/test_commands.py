@@ -17,7 +17,9 @@ RESOLVED = {"toggle": ("pause", "resume"), "stop": ("stop", "close")}
 
 def _given() -> set[str]:
     """Every command id the guide can be given: matched speech, keys, the switch."""
-    return set(build_vocabulary().ids) | set(KEYS.values()) | set(ACTIONS)
+    vocab = build_vocabulary()
+    spoken = {entry.command.id for entry in vocab.entries if entry.command is not None}
+    return set(vocab.ids) | spoken | set(KEYS.values()) | set(ACTIONS)
 
 
 def _handled(ids: set[str]) -> set[str]:

@@ -32,6 +32,7 @@ Kind = Literal["click", "hum"]
 Action = Literal["toggle", "pause"]
 """"toggle": pause when playing, resume when paused (the default); "pause": always pause."""
 KINDS = get_args(Kind)
+ACTIONS = get_args(Action)
 MAX_EXAMPLES = 10
 """Enrolment records three examples; a saved profile holding more is not ours."""
 FORMAT = "voice-guide-switch"
