@@ -649,3 +649,14 @@ def test_the_real_recogniser_hears_teach_me(words, command):
     heard = [Understander(recognizer, vocab).understand(speak(words, voice, rate)).match for voice, rate in VOICES[:3]]
     acted = [(str(m.command), m.needs_confirmation) for m in heard if m.decision == "act"]
     assert len(acted) >= 2 and set(acted) == {(command, True)}, heard  # never another command
+
+
+def test_another_voice_speaks_on_in_that_voice_and_keep_this_one_hands_it_to_be_saved():
+    kept, rates = [], []
+    synth = FakeSynthesizer()
+    player = make_player(FakeClock(), synthesizer=synth, voices=[("heart", "Heart"), ("joe", "Joe")],
+                         voice_name="joe", on_keep_voice=kept.append, on_voice=lambda r, v: rates.append(r))
+    player._execute(player.session.handle(Do("another_voice"), 0.0))
+    assert player.voice.voice == "heart" and rates == [150]
+    player._execute(player.session.handle(Do("keep_voice"), 0.1))
+    assert kept == ["heart"] and player.voice.voice == "heart"

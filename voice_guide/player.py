@@ -85,6 +85,8 @@ class Player:
                  progress_path: Path | None = None,
                  save_place: Callable[[progress.Progress | progress.Forget], None] | None = None,
                  on_voice: Callable[[int, float], None] | None = None,
+                 voices: Sequence[tuple[str, str]] = (), voice_name: str | None = None,
+                 on_keep_voice: Callable[[str | None], None] | None = None,
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
                  watch: Callable[[np.ndarray, int], Match | None] | None = None,
                  barge_in: bool = True, voice_data: Path | None = None,
@@ -108,10 +110,16 @@ class Player:
         """Saves a place, or forgets the place in one item; the progress file by default."""
         self.on_voice = on_voice
         """Called with the new rate and volume when the user changes them (the CLI saves them)."""
+        self.on_keep_voice = on_keep_voice
+        """`voices`: (name, how it introduces itself) of each voice "another voice" goes through, as the
+        synthesiser knows them by `VoiceSettings.voice`; `voice_name` the one speaking. `on_keep_voice`:
+        called with the voice speaking (a name from `voices`; None: the settings' own) when the user
+        keeps it (the CLI saves it)."""
         self.echo = echo
         """Called with each sentence as it starts to play (the CLI prints it)."""
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
-                               read_only=read_only, listening=self.mic is not None)
+                               read_only=read_only, listening=self.mic is not None, voices=voices,
+                               voice=voice_name)
         self.outcome = Outcome(heard=deque(maxlen=max_said), said=deque(maxlen=max_said))
         self._events: deque[Event] = deque()
         self.sounds = SoundQueue(audio_out, clock, on_start=self._said, on_done=self._events.append,
@@ -210,8 +218,10 @@ class Player:
                 if cue and i == last_stop:
                     self.sounds.add(self._cue(cue), None, "")
             elif isinstance(action, SetVoice):
-                self.voice = VoiceSettings(action.rate, action.volume, self.voice.voice)
-                if self.on_voice:
+                self.voice = VoiceSettings(action.rate, action.volume, action.voice or self.voice.voice)
+                if action.keep and self.on_keep_voice:
+                    self.on_keep_voice(self.session.state.voice)
+                elif self.on_voice:
                     self.on_voice(action.rate, action.volume)
             elif isinstance(action, SaveProgress):
                 self._events.append(PlaceSaved(self._save(progress.Progress(action.item, action.step))))

@@ -24,7 +24,7 @@ VERSION = 2
 with every save, so it reads as the new default."""
 RECOGNISERS = ("auto", "whisper", "vosk", "pocketsphinx")
 WHISPER_MODELS = ("tiny.en", "base")
-SYNTHESIZERS = ("piper", "pyttsx3", "espeak-ng")
+SYNTHESIZERS = ("piper", "kokoro", "pyttsx3", "espeak-ng")
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,12 @@ class Settings:
     volume: float = 1.0
     """Speech volume, VOLUME_MIN to VOLUME_MAX."""
     voice: str | None = None
-    """Synthesiser voice; None for the default English voice."""
+    """Synthesiser voice: Kokoro's voice (e.g. 'af_heart') with the kokoro synthesizer, an espeak-ng
+    voice with espeak-ng or pyttsx3; None for the default English voice."""
     synthesizer: str = "piper"
-    """'piper' (default, the calm neural voice; espeak-ng through pyttsx3 when it cannot load), 'pyttsx3'
-    (the espeak-ng voice) or 'espeak-ng' (the same voice, called directly)."""
+    """'piper' (default, the calm neural voice; espeak-ng through pyttsx3 when it cannot load), 'kokoro'
+    (Kokoro's English voices, chosen by `voice`), 'pyttsx3' (the espeak-ng voice) or 'espeak-ng' (the
+    same voice, called directly). `voice_guide.speaking.voices` sets both from one voice's name."""
     recogniser: str = "auto"
     """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
     whisper_model: str = "tiny.en"

@@ -95,6 +95,15 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
         except StorageError as exc:
             print(f"voice-guide: the new rate and volume were not saved. {exc}", file=sys.stderr)
 
+    def keep_voice(name: str | None) -> None:
+        from voice_guide.speaking import voices
+
+        try:
+            if name is not None:
+                settings_mod.save(voices.choose(settings_mod.load(), voices.named(name)))
+        except StorageError as exc:
+            print(f"voice-guide: the voice was not saved. {exc}", file=sys.stderr)
+
     def echo(text: str) -> None:
         print(text, flush=True)
         if engines.warm_up is not None:  # the first sound plays: now load what it did not need
@@ -113,6 +122,7 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
         keys=None if recordings is not None else engines.keys,
         voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
         max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
+        voices=_voice_table(), voice_name=_voice_name(settings), on_keep_voice=keep_voice,
         echo=echo, watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices,
     )
     can_answer = player.mic is not None or player.keys is not None
@@ -129,3 +139,17 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
             engines.keys.close()
         engines.synthesizer.close()
     return 0
+
+
+def _voice_table() -> list[tuple[str, str]]:
+    """The voices "another voice" goes through: (name, how it introduces itself)."""
+    from voice_guide.speaking import voices
+
+    return [(v.name, v.label) for v in voices.TABLE]
+
+
+def _voice_name(settings: settings_mod.Settings) -> str | None:
+    from voice_guide.speaking import voices
+
+    voice = voices.current(settings)
+    return voice.name if voice else None

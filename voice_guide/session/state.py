@@ -115,6 +115,8 @@ class SessionState:
     """The question waiting for an answer (in mode "confirming")."""
     rate: int = 150
     volume: float = 1.0
+    voice: str | None = None
+    """The voice speaking (a name from the session's voices; None: the one the settings chose)."""
     reprompted: bool = False
     mic_lost: bool = False
     device_paused: bool = False

@@ -12,7 +12,7 @@ import json
 import threading
 import wave
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -136,19 +136,12 @@ class VoiceChoice:
 
 def choose_synthesizer(settings: Settings) -> VoiceChoice:
     """The synthesiser the settings ask for: Piper by default, and the espeak-ng voice through pyttsx3
-    when Piper cannot load; 'pyttsx3' or 'espeak-ng' choose that voice."""
+    when Piper cannot load; 'kokoro' chooses a Kokoro voice (the next one in the table when it cannot
+    be used, then Piper); 'pyttsx3' or 'espeak-ng' choose that voice."""
+    if settings.synthesizer == "kokoro":
+        return _kokoro(settings.voice)
     if settings.synthesizer == "piper":
-        from voice_guide.adapters.piper_tts import PiperSynthesizer, PiperUnavailable
-
-        try:
-            piper = PiperSynthesizer()
-        except PiperUnavailable as exc:
-            from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
-
-            return VoiceChoice(Pyttsx3Synthesizer(), f"the Piper voice cannot be loaded: {exc.why}",
-                               f"The Piper voice could not be loaded ({exc.why}), so the espeak-ng voice "
-                               "speaks instead; scripts/setup.sh brings it back.")
-        return VoiceChoice(piper, "the default voice (synthesizer setting 'piper')")
+        return _piper("the default voice (synthesizer setting 'piper')")
     if settings.synthesizer == "pyttsx3":
         from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
 
@@ -157,12 +150,87 @@ def choose_synthesizer(settings: Settings) -> VoiceChoice:
         from voice_guide.adapters.espeak_tts import EspeakSynthesizer
 
         return VoiceChoice(EspeakSynthesizer(), "chosen by the synthesizer setting 'espeak-ng'")
-    raise UsageError(f"Unknown synthesizer {settings.synthesizer!r}; use piper, pyttsx3 or espeak-ng.")
+    raise UsageError(f"Unknown synthesizer {settings.synthesizer!r}; use piper, kokoro, pyttsx3 or espeak-ng.")
+
+
+def _piper(reason: str, instead_of: str = "") -> VoiceChoice:
+    """Piper's joe; the espeak-ng voice through pyttsx3 when it cannot load. `instead_of`: the notice
+    that the voice asked for could not be used, when Piper stands in for it."""
+    from voice_guide.adapters.piper_tts import PiperSynthesizer, PiperUnavailable
+
+    try:
+        piper = PiperSynthesizer()
+    except PiperUnavailable as exc:
+        from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
+
+        return VoiceChoice(Pyttsx3Synthesizer(), f"the Piper voice cannot be loaded: {exc.why}",
+                           (instead_of or f"The Piper voice could not be loaded ({exc.why})")
+                           + ", so the espeak-ng voice speaks instead; scripts/setup.sh brings it back.")
+    if instead_of:
+        return VoiceChoice(piper, reason, f"{instead_of}, so Piper's voice Joe speaks instead; "
+                                          "scripts/setup.sh brings it back.")
+    return VoiceChoice(piper, reason)
+
+
+def _kokoro(wanted: str | None) -> VoiceChoice:
+    """The Kokoro voice `wanted` (None: the first); one that cannot be used gives way to the next in
+    the table, and a model that cannot be loaded to Piper."""
+    from voice_guide.adapters.kokoro_tts import VOICES, KokoroSynthesizer, KokoroUnavailable, KokoroVoiceError
+
+    names = [v.name for v in VOICES]
+    first = names.index(wanted) if wanted in names else 0
+    failed = "" if wanted in names or wanted is None else f"there is no Kokoro voice called {wanted!r}"
+    asked = wanted or names[0]
+    for name in names[first:] + names[:first]:
+        try:
+            synth = KokoroSynthesizer(name, cache_dir=paths.cache_dir() / "models")
+        except KokoroVoiceError as exc:
+            failed = failed or exc.why
+            continue
+        except KokoroUnavailable as exc:
+            why = f"the Kokoro voice cannot be loaded: {exc.why}"
+            return _piper(why, f"The Kokoro voice {asked} could not be loaded ({exc.why})")
+        if not failed:
+            return VoiceChoice(synth, f"chosen by the voice setting '{name}' (synthesizer 'kokoro')")
+        return VoiceChoice(synth, f"the voice {asked} cannot be used: {failed}",
+                           f"The voice {asked} could not be used ({failed}), so the voice {name} speaks "
+                           "instead; scripts/setup.sh brings it back.")
+    return _piper(f"no Kokoro voice can be used: {failed}", f"No Kokoro voice could be used ({failed})")
+
+
+class VoiceSwitch:
+    """The chosen synthesiser, and the voices a person tries by ear from inside the guide: a text whose
+    `VoiceSettings.voice` names a voice of the table ('bella', 'joe') is said in that voice (its
+    synthesiser opened when first asked for, with the table's fallbacks); any other text goes to the
+    chosen one unchanged."""
+
+    def __init__(self, chosen: Synthesizer) -> None:
+        self.chosen = chosen
+        self.name = chosen.name
+        self._others: dict[str, Synthesizer] = {}
+        self._lock = threading.Lock()
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        from voice_guide.speaking import voices
+
+        voice = voices.find(settings.voice) if settings.voice else None
+        if voice is None or settings.voice == voice.engine_voice:
+            return self.chosen.synthesize(text, settings)
+        with self._lock:
+            if voice.name not in self._others:
+                self._others[voice.name] = choose_synthesizer(voices.choose(Settings(), voice)).synthesizer
+            synth = self._others[voice.name]
+        return synth.synthesize(text, replace(settings, voice=voice.engine_voice))
+
+    def close(self) -> None:
+        for synth in [self.chosen, *self._others.values()]:
+            synth.close()
 
 
 def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
-    """The chosen synthesiser (see `choose_synthesizer`), cached; its `reason` and `notice` say why."""
+    """The chosen synthesiser (see `choose_synthesizer`), with the table's other voices (`VoiceSwitch`),
+    cached; its `reason` and `notice` say why."""
     choice = choose_synthesizer(settings)
-    synth = CachedSynthesizer(choice.synthesizer, cache_dir=cache_dir)
+    synth = CachedSynthesizer(VoiceSwitch(choice.synthesizer), cache_dir=cache_dir)
     synth.reason, synth.notice = choice.reason, choice.notice
     return synth
