@@ -106,3 +106,22 @@ def test_missing_model_parts_give_way_to_piper_and_doctor_says_which_and_why(gui
     check = check_voice(settings)
     assert not check.ok and check.detail.startswith("piper:en_US-joe-medium speaks")
     assert "why: The Kokoro voice am_michael could not be loaded (its packages" in check.detail
+
+
+def test_the_voice_switch_says_a_table_voice_in_that_voice_and_the_rest_in_the_chosen_one():
+    from voice_guide.engines import VoiceSettings
+
+    chosen, opened = FakeSynthesizer(), []
+
+    def open_voice(voice):
+        opened.append(voice.name)
+        return FakeSynthesizer()
+
+    switch = voices.VoiceSwitch(chosen, open_voice)
+    switch.synthesize("Rest.", VoiceSettings(voice="en-gb"))
+    switch.synthesize("Rest.", VoiceSettings(voice=None))
+    switch.synthesize("Rest.", VoiceSettings(voice="espeak"))
+    switch.synthesize("Rest.", VoiceSettings(voice="espeak"))
+    assert chosen.calls == ["Rest.", "Rest."] and opened == ["espeak"]
+    switch.close()
+    assert chosen.closed

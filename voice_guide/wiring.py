@@ -259,10 +259,16 @@ def open_recognizer_for(settings: Settings, vocab: Vocabulary) -> Recognizer:
 
 
 def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
-    """The voice the settings ask for (or the one that stands in for it), cached; its `reason` and
-    `notice` say why."""
+    """The voice the settings ask for (or the one that stands in for it), with the table's other voices
+    to try by ear (`voices.VoiceSwitch`), cached; its `reason` and `notice` say why."""
+    from voice_guide.speaking import voices
+
     inner, choice = open_engine("voice", settings.synthesizer, settings)
-    synth = CachedSynthesizer(inner, cache_dir=cache_dir)
+
+    def open_voice(voice: voices.Voice) -> Synthesizer:
+        return open_engine("voice", voice.synthesizer, voices.choose(settings, voice))[0]
+
+    synth = CachedSynthesizer(voices.VoiceSwitch(inner, open_voice), cache_dir=cache_dir)
     synth.reason, synth.notice = choice.reason, choice.notice
     return synth
 

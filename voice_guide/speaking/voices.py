@@ -8,9 +8,13 @@ the table, with one sentence saying which and why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, replace
+from typing import Callable
 
 from voice_guide.adapters.kokoro_tts import VOICES as KOKORO_VOICES
+from voice_guide.audio import Audio
+from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.settings import Settings
 
@@ -72,3 +76,31 @@ def after(voice: Voice | None) -> Voice:
     if voice is None or voice not in TABLE:
         return TABLE[0]
     return TABLE[(TABLE.index(voice) + 1) % len(TABLE)]
+
+
+class VoiceSwitch:
+    """The chosen synthesiser, and the voices a person tries by ear from inside the guide: a text whose
+    `VoiceSettings.voice` names a voice of the table ('bella', 'joe') is said in that voice (opened by
+    `open_voice` when first asked for); any other text goes to the chosen one unchanged."""
+
+    def __init__(self, chosen: Synthesizer, open_voice: Callable[[Voice], Synthesizer]) -> None:
+        self.chosen = chosen
+        self.name, self.rate, self.notice = chosen.name, chosen.rate, chosen.notice
+        self._open_voice = open_voice
+        self._others: dict[str, Synthesizer] = {}
+        self._lock = threading.Lock()
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        voice = find(settings.voice) if settings.voice else None
+        if voice is None or settings.voice == voice.engine_voice:
+            return self.chosen.synthesize(text, settings)
+        with self._lock:
+            if voice.name not in self._others:
+                self._others[voice.name] = self._open_voice(voice)
+            synth = self._others[voice.name]
+        return synth.synthesize(text, replace(settings, voice=voice.engine_voice))
+
+    def close(self) -> None:
+        for synth in [self.chosen, *self._others.values()]:
+            synth.close()
+
