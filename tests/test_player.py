@@ -708,3 +708,15 @@ def test_chatter_in_a_hold_never_leaves_the_session_waiting(heard, asks):
     assert said[said.index(question) + 1] == "No answer, so we are paused. Say go, or keep going, to go on."
     assert confirming and confirming[-1] - confirming[0] < 15.0
     assert player.session.mode == "paused" and player.session.state.item is quiet
+
+
+def test_another_voice_speaks_on_in_that_voice_and_keep_this_one_hands_it_to_be_saved():
+    kept, rates = [], []
+    clock = FakeClock()
+    rig = Rig(FakeSynthesizer(), ClockAudioOut(clock), clock)
+    player = Player(ITEMS, rig, Options(voices=(("heart", "Heart"), ("joe", "Joe")), voice_name="joe"),
+                    Hooks(on_keep_voice=kept.append, on_voice=lambda r, v: rates.append(r)))
+    player._execute(player.session.handle(Command("another_voice"), 0.0))
+    assert player.voice.voice == "heart" and rates == [150]
+    player._execute(player.session.handle(Command("keep_voice"), 0.1))
+    assert kept == ["heart"] and player.voice.voice == "heart"

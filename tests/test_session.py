@@ -631,3 +631,33 @@ def test_a_question_does_not_time_out_while_the_user_is_speaking():
     d.now += 1.5
     d.event(Tick())
     assert d.s.mode == "paused"
+
+
+def test_another_voice_goes_round_the_voices_and_keep_this_one_saves_the_one_speaking():
+    d = Driver(Session(ITEMS, length, rate=120, voices=[("heart", "Heart, a US woman"), ("joe", "Joe, a US man")],
+                       voice="joe"))
+    d.record(d.s.start(0.0))
+    actions = d.event(Command("another_voice"))
+    assert [a for a in actions if isinstance(a, SetVoice)] == [SetVoice(120, 1.0, voice="heart")]
+    assert "This is Heart, a US woman. Say keep this one to keep this voice" in " ".join(says(actions))
+    actions = d.event(Command("another_voice"))
+    assert d.s.state.voice == "joe" and SetVoice(120, 1.0, voice="joe") in actions
+    actions = d.event(Command("keep_voice"))
+    assert SetVoice(120, 1.0, keep=True) in actions and "I will keep this voice." in says(actions)
+
+
+def test_a_voice_change_in_a_session_keeps_its_planned_length():
+    d = Driver(Session(ITEMS, length, rate=120, voices=[("heart", "Heart"), ("joe", "Joe")]))
+    d.record(d.s.start(0.0))
+    d.event(Command("open", "mini"))
+    d.run(until=3)
+    d.event(Command("another_voice"))
+    d.run(until=1000)
+    finish = next(t for t, a in d.log if isinstance(a, ClearProgress))
+    assert finish == pytest.approx(MINI.length, abs=1.0)
+
+
+def test_with_one_voice_there_is_none_other_to_try():
+    d = at("menu")
+    actions = d.event(Command("another_voice"))
+    assert "There is only one voice here." in says(actions) and not any(isinstance(a, SetVoice) for a in actions)

@@ -24,7 +24,7 @@ VERSION = 2
 with every save, so it reads as the new default."""
 Recogniser = Literal["auto", "whisper", "vosk", "pocketsphinx"]
 WhisperName = Literal["tiny.en", "base"]
-Synthesiser = Literal["piper", "pyttsx3", "espeak-ng"]
+Synthesiser = Literal["piper", "kokoro", "pyttsx3", "espeak-ng"]
 RECOGNISERS, WHISPER_MODELS, SYNTHESIZERS = get_args(Recogniser), get_args(WhisperName), get_args(Synthesiser)
 Name = schema.text(200)
 """A voice or device name."""
@@ -45,10 +45,12 @@ class Settings:
     volume: schema.between(VOLUME_MIN, VOLUME_MAX) = 1.0
     """Speech volume."""
     voice: Optional[Name] = None
-    """Synthesiser voice; None for the default English voice."""
+    """Synthesiser voice: Kokoro's voice (e.g. 'af_heart') with the kokoro synthesizer, an espeak-ng
+    voice with espeak-ng or pyttsx3; None for the default English voice."""
     synthesizer: Synthesiser = "piper"
-    """'piper' (default, the calm neural voice; espeak-ng through pyttsx3 when it cannot load), 'pyttsx3'
-    (the espeak-ng voice) or 'espeak-ng' (the same voice, called directly)."""
+    """'piper' (default, the calm neural voice; espeak-ng through pyttsx3 when it cannot load), 'kokoro'
+    (Kokoro's English voices, chosen by `voice`), 'pyttsx3' (the espeak-ng voice) or 'espeak-ng' (the
+    same voice, called directly). `voice_guide.speaking.voices` sets both from one voice's name."""
     recogniser: Recogniser = "auto"
     """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
     whisper_model: WhisperName = "tiny.en"

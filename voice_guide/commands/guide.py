@@ -69,6 +69,7 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     from voice_guide.hearing.listen import RecordingsIn
     from voice_guide.live.player import Player
     from voice_guide.live.rig import Hooks, Options, Rig
+    from voice_guide.speaking import voices
     from voice_guide.speaking.speech import voice_settings
     from voice_guide.speaking.text_only import SpeakerOrText
     from voice_guide.wiring import build_engines
@@ -96,6 +97,13 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
         except StorageError as exc:
             print(f"voice-guide: the new rate and volume were not saved. {exc}", file=sys.stderr)
 
+    def keep_voice(name: str | None) -> None:
+        try:
+            if name is not None:
+                settings_mod.save(voices.choose(settings_mod.load(), voices.named(name)))
+        except StorageError as exc:
+            print(f"voice-guide: the voice was not saved. {exc}", file=sys.stderr)
+
     def echo(text: str) -> None:
         print(text, flush=True)
         if engines.warm_up is not None:  # the first sound plays: now load what it did not need
@@ -112,8 +120,10 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
               ears=engines.ears if listen else None, keys=None if recordings is not None else engines.keys,
               watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices)
     options = Options(voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
-                      max_utterance=settings.max_utterance, read_only=item is not None)
-    player = Player(library.items, rig, options, Hooks(on_voice=remember_voice, echo=echo))
+                      max_utterance=settings.max_utterance, read_only=item is not None,
+                      voices=tuple((v.name, v.label) for v in voices.TABLE),
+                      voice_name=getattr(voices.current(settings), "name", None))
+    player = Player(library.items, rig, options, Hooks(on_voice=remember_voice, on_keep_voice=keep_voice, echo=echo))
     can_answer = player.mic is not None or player.keys is not None
     first_time = welcome.first_time()
     try:

@@ -61,8 +61,8 @@ def check_here(name: str, value, devices: Devices) -> None:
         known = {v.lower().replace("_", " ") for voice in voices
                  for v in (voice.identifier, voice.language, voice.name, voice.identifier.rsplit("/", 1)[-1])}
         if wanted not in known:
-            raise UsageError(f"There is no voice called {value!r}; 'espeak-ng --voices=en' lists the English "
-                             "voices (use its language, e.g. en-gb, or its name).")
+            raise UsageError(f"There is no voice called {value!r}; 'voice-guide voices' lists the guide's "
+                             "voices, and 'espeak-ng --voices=en' espeak-ng's (use its language, e.g. en-gb).")
     elif name == "vosk_model":
         from voice_guide.understanding.recognition import looks_like_vosk_model
 
@@ -83,9 +83,15 @@ def run(args: argparse.Namespace) -> int:
         name, text = args.values
         if name not in NAMES:
             raise UsageError(f"There is no setting called {name!r}. Settings: {', '.join(NAMES)}.")
+        from voice_guide.speaking import voices
+
         value = parse_value(name, text)
-        check_here(name, value, devices_of(args))
-        current = current.with_changes(**{name: value})
+        table_voice = voices.find(text) if name == "voice" else None
+        if table_voice is not None:  # a voice by its name sets its synthesiser too
+            current = voices.choose(current, table_voice)
+        else:
+            check_here(name, value, devices_of(args))
+            current = current.with_changes(**{name: value})
         settings_mod.save(current)
     for name in NAMES:
         print(f"{name} = {getattr(current, name)}")

@@ -87,10 +87,11 @@ class Player:
         self.voice_data = options.voice_data
         self.save_place = hooks.save_place or (lambda place: progress.store(place, hooks.progress_path))
         self.on_voice = hooks.on_voice
+        self.on_keep_voice = hooks.on_keep_voice
         self.echo = hooks.echo
         self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
                                read_only=options.read_only, listening=self.mic is not None,
-                               keys=rig.keys is not None)
+                               keys=rig.keys is not None, voices=options.voices, voice=options.voice_name)
         self.outcome = Outcome(heard=deque(maxlen=options.max_said), said=deque(maxlen=options.max_said))
         self._events: deque[Event] = deque()
         self.sounds = SoundQueue(rig.audio_out, clock, on_start=self._said, on_done=self._events.append,
@@ -193,8 +194,10 @@ class Player:
                 if cue and i == last_stop:
                     self.sounds.add(_cue(cue), None, "")
             elif isinstance(action, SetVoice):
-                self.voice = VoiceSettings(action.rate, action.volume, self.voice.voice)
-                if self.on_voice:
+                self.voice = VoiceSettings(action.rate, action.volume, action.voice or self.voice.voice)
+                if action.keep and self.on_keep_voice:
+                    self.on_keep_voice(self.session.state.voice)
+                elif self.on_voice:
                     self.on_voice(action.rate, action.volume)
             elif isinstance(action, SaveProgress):
                 self._events.append(PlaceSaved(self._save(progress.Progress(action.item, action.step))))

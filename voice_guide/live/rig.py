@@ -58,6 +58,11 @@ class Options:
     """Sentences rendered ahead of the one playing (0: none)."""
     voice_data: Path | None = None
     """The data folder the user's enrolled voice is kept in (paths.data_dir() when None)."""
+    voices: tuple[tuple[str, str], ...] = ()
+    """(name, how it introduces itself) of each voice "another voice" goes through, as the synthesiser
+    knows them by `VoiceSettings.voice` (`speaking.voices.VoiceSwitch`)."""
+    voice_name: str | None = None
+    """The one of `voices` speaking (None: the settings' own voice, not among them)."""
 
 
 @dataclass(frozen=True)
@@ -69,5 +74,8 @@ class Hooks:
     progress_path: Path | None = None
     on_voice: Callable[[int, float], None] | None = None
     """Called with the new rate and volume when the user changes them (the CLI saves them)."""
+    on_keep_voice: Callable[[str | None], None] | None = None
+    """Called with the voice speaking (a name from `Options.voices`; None: the settings' own) when the
+    user keeps it (the CLI saves it)."""
     echo: Callable[[str], None] | None = None
     """Called with each sentence as it starts to play (the CLI prints it)."""

@@ -26,18 +26,20 @@ class Machine:
     spoken at `rate` (the player measures its rendered audio); holds follow from it so a session
     lasts its planned length. `read_only` ends the guide after one item instead of returning to the
     menu. `listening` says whether spoken commands can be heard at all (else it speaks of keys);
-    `keys` whether there is a keyboard to fall back on."""
+    `keys` whether there is a keyboard to fall back on. `voices` and `voice`: the voices a person may
+    try by ear, as (name, how it introduces itself), in order, and the one speaking."""
 
     def __init__(self, items: Sequence[Item], speech_length: Callable[[str, int], float], *,
                  rate: int = 150, volume: float = 1.0, read_only: bool = False, listening: bool = True,
-                 keys: bool = True) -> None:
+                 keys: bool = True, voices: Sequence[tuple[str, str]] = (), voice: str | None = None) -> None:
         self.items = list(items)
+        self.voices = tuple(voices)
         self.speech_length = speech_length
         self.read_only = read_only
         self.listening = listening
         self.keys = keys
         self.numbers = NumberEntry()
-        self.state = SessionState(rate=rate, volume=volume)
+        self.state = SessionState(rate=rate, volume=volume, voice=voice)
         self._next_id = 0
         self._out: list[Action] = []
 

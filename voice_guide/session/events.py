@@ -115,6 +115,10 @@ class StopAudio:
 class SetVoice:
     rate: int
     volume: float
+    voice: str | None = None
+    """Another voice to speak with from now on (None: the same)."""
+    keep: bool = False
+    """Save the voice speaking now as the user's choice."""
 
 
 @dataclass(frozen=True)

@@ -272,12 +272,32 @@ class Session(Answering):
         before = s.rate
         s.rate, s.volume = rate, volume
         self._emit(SetVoice(rate, volume))
-        if s.item is not None and rate != before:
-            # Words not yet spoken are measured again at the new rate when the fill hold needs them.
+        if rate != before:
+            self._measure_again()
+        self._info(say(f"voice.{cid}"), now)
+
+    def _measure_again(self) -> None:
+        """Words not yet spoken are measured again (another rate or voice) when the fill hold needs them."""
+        s = self.state
+        if s.item is not None:
             spoken = s.mode == "holding" or (s.mode == "paused" and s.paused_from == "holding")
             for i in range(max(0, s.step + 1 if spoken else s.step), len(s.speech)):
                 s.speech[i] = None
-        self._info(say(f"voice.{cid}"), now)
+
+    def _do_another_voice(self, cmd: Command, now: float) -> None:
+        """The next voice speaks from now on, introducing itself; "keep this one" saves it."""
+        s, names = self.state, [name for name, _ in self.voices]
+        if len(names) < 2:
+            self._info(say("voice.only_one"), now)
+            return
+        s.voice = names[(names.index(s.voice) + 1) % len(names) if s.voice in names else 0]
+        self._emit(SetVoice(s.rate, s.volume, voice=s.voice))
+        self._measure_again()
+        self._info(say("voice.sample", label=dict(self.voices)[s.voice]), now)
+
+    def _do_keep_voice(self, cmd: Command, now: float) -> None:
+        self._emit(SetVoice(self.state.rate, self.state.volume, keep=True))
+        self._info(say("voice.kept"), now)
 
     def _do_move(self, cmd: Command, now: float) -> None:
         s, cid, arg = self.state, cmd.id, cmd.arg
@@ -314,6 +334,7 @@ class Session(Answering):
     HANDLERS: ClassVar[dict[str, Callable[[Session, Command, float], None]]] = {
         "pause": _do_pause, "stop": _do_pause, "close": _do_close, "resume": _do_resume,
         "slower": _do_voice, "faster": _do_voice, "louder": _do_voice, "quieter": _do_voice,
+        "another_voice": _do_another_voice, "keep_voice": _do_keep_voice,
         "where": _do_where, "help": _do_help, "quit": _do_quit, "menu": _do_menu, "open": _do_open,
         "next": _do_move, "back": _do_move, "repeat": _do_move, "step": _do_move,
         "suggestion": _do_suggestion, "teach": _do_teach, "yes": _do_no_question, "no": _do_no_question,

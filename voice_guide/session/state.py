@@ -119,6 +119,8 @@ class SessionState:
     """When silence counts as no answer (`core.ANSWER_SECONDS` after the question was said)."""
     rate: int = 150
     volume: float = 1.0
+    voice: str | None = None
+    """The voice speaking (a name from the session's voices; None: the one the settings chose)."""
     reprompted: bool = False
     mic_lost: bool = False
     device_paused: bool = False
