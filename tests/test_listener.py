@@ -74,3 +74,32 @@ def test_without_barge_in_a_playing_guide_takes_nothing():
     playing = Playing(out.play(voice), voice, None, clock.now())
     lst = listener(clock, barge_in=False)
     assert takes(lst, clock, blocks(voice.resample(SPEECH_RATE)), playing) == []
+
+
+def test_a_word_begun_as_the_guide_falls_silent_is_said_and_understood_in_full():
+    """"where", begun over the last 0.15 s of the guide's sentence and as loud as its voice, ends in
+    the quiet after it: followed to its end over the echo gate's guard, it is an utterance like any
+    other (any command, not only "stop"), never dropped."""
+    clock = FakeClock(10.0)
+    out = ClockAudioOut(clock)
+    voice = espeak_speech("Let your shoulders drop, and let your breathing settle and slow down.")
+    playing = Playing(out.play(voice), voice, None, clock.now())
+    echo = voice.resample(SPEECH_RATE).gain(0.5)
+    where = espeak_speech("where")
+    loud = lambda a: np.percentile(np.abs(a.samples), 99)  # noqa: E731
+    user = where.gain(float(loud(echo) / loud(where)))
+    at = round((echo.duration - 0.15) * SPEECH_RATE)
+    mic = np.zeros(at + len(user.samples) + 2 * SPEECH_RATE, dtype=np.float32)
+    mic[: len(echo.samples)] += echo.samples
+    mic[at : at + len(user.samples)] += user.samples
+    lst = listener(clock, script=["where"])
+    found = []
+    for block in lst.follow(blocks(Audio(mic, SPEECH_RATE))):
+        clock.advance(len(block) / SPEECH_RATE)
+        current = None if playing.playback.done() else playing
+        lst.quiet(current, clock.now())
+        taken = lst.take(block, current, clock.now())
+        if isinstance(taken, (Said, SaidOver)):
+            found.append(taken)
+    assert [type(t) for t in found] == [Said]
+    assert found[0].heard.match.command.id == "where"

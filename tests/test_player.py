@@ -649,3 +649,57 @@ def test_the_real_recogniser_hears_teach_me(words, command):
     heard = [Understander(recognizer, vocab).understand(speak(words, voice, rate)).match for voice, rate in VOICES[:3]]
     acted = [(str(m.command), m.needs_confirmation) for m in heard if m.decision == "act"]
     assert len(acted) >= 2 and set(acted) == {(command, True)}, heard  # never another command
+
+
+
+def is_cue(playback, name: str) -> bool:
+    from voice_guide.speaking import cues
+
+    return np.array_equal(playback.audio.samples, cues.CUES[name]().samples)
+
+
+def test_words_that_are_no_command_get_the_not_understood_cue_once_and_no_question(tmp_path):
+    """Nothing said while the guide listens is dropped without a sound: words that are no command
+    get the "not understood" cue (once per utterance) and no question; what has no words gets none."""
+    clock = FakeClock(0.0)
+    holder = {}
+    out = ClockAudioOut(clock)
+    mic = RecordingsIn([speak("the weather is nice"), speak("purple")], clock.sleep,
+                       ready=lambda: holder["p"].listening())
+    recognizer = ScriptedRecognizer(["the weather is nice today", []])
+    player = holder["p"] = make_player(clock, mic, recognizer, audio_out=out, progress_path=tmp_path / "p.json")
+    player.run()
+    assert len(recognizer.decoded) == 2
+    assert sum(is_cue(p, "not-understood") for p in out.played) == 1
+    assert not any(s.startswith("Sorry") for s in player.outcome.said)  # no "say that again" question
+
+
+class SlowToRender(FakeSynthesizer):
+    """A voice that notes, as it renders each sentence, how many sounds the speaker has started and
+    how many utterances the recogniser has decoded."""
+
+    def __init__(self, out, recognizer) -> None:
+        super().__init__()
+        self.out, self.recognizer, self.log = out, recognizer, []
+
+    def synthesize(self, text, settings):
+        self.log.append((len(self.recognizer.decoded), len(self.out.played)))
+        return super().synthesize(text, settings)
+
+
+def test_a_command_s_cue_sounds_before_its_reply_is_rendered(tmp_path):
+    """The reply to a command starts at once: its "understood" cue plays while the words of the answer
+    are still being rendered (a busy machine renders a sentence in seconds)."""
+    clock = FakeClock(0.0)
+    holder = {}
+    out = ClockAudioOut(clock)
+    recognizer = ScriptedRecognizer(["where"])
+    synth = SlowToRender(out, recognizer)
+    mic = RecordingsIn([speak("where")], clock.sleep, ready=lambda: holder["p"].listening())
+    player = holder["p"] = make_player(clock, mic, recognizer, audio_out=out, synthesizer=synth,
+                                       progress_path=tmp_path / "p.json")
+    player.run()
+    assert list(player.outcome.heard) == ["'where' -> act where"]
+    cue = next(i for i, p in enumerate(out.played) if is_cue(p, "understood"))
+    started_when_reply_rendered = next(played for decoded, played in synth.log if decoded == 1)
+    assert cue < started_when_reply_rendered

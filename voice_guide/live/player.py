@@ -181,7 +181,7 @@ class Player:
         self._look_ahead()  # first, so the next steps render while these sentences do
         last_stop = max((i for i, a in enumerate(actions) if isinstance(a, StopAudio)), default=-1)
         if cue and last_stop < 0:
-            self.sounds.add(self._cue(cue), None, "")
+            self._play_cue(cue)
         for i, action in enumerate(actions):
             if isinstance(action, Say):
                 if i < last_stop:
@@ -193,11 +193,11 @@ class Player:
                 self.sounds.pump()  # the first sentence plays while the next ones render
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
-                    self.sounds.add(self._cue(action.name), None, "")
+                    self._play_cue(action.name)
             elif isinstance(action, StopAudio):
                 self.sounds.stop()
                 if cue and i == last_stop:
-                    self.sounds.add(self._cue(cue), None, "")
+                    self._play_cue(cue)
             elif isinstance(action, SetVoice):
                 self.voice = VoiceSettings(action.rate, action.volume, self.voice.voice)
                 if self.on_voice:
@@ -211,6 +211,11 @@ class Player:
             elif isinstance(action, Finished):
                 self._finishing = True
         self._look_ahead()
+        self.sounds.pump()
+
+    def _play_cue(self, name: str) -> None:
+        """Queue an earcon and start it at once: the reply to a command sounds while its words render."""
+        self.sounds.add(self._cue(name), None, "")
         self.sounds.pump()
 
     def _save(self, place: progress.Progress | progress.Forget) -> bool:
@@ -249,6 +254,8 @@ class Player:
             self.feed(Ask(options) if len(options) > 1 else NotUnderstood())
         elif decision == "reprompt":
             self.feed(NotUnderstood())
+        elif match.heard:
+            self._play_cue("not-understood")  # words, but no command: no question, and not silence
 
     def turn(self, block) -> None:
         """One pass of the loop: finished sounds, the microphone block, keys, the clock."""
