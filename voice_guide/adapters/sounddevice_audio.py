@@ -61,9 +61,9 @@ def _stop_all() -> None:
         stream.close()
 
 
-def _close(holder: "list[_Stream]") -> None:
+def _close(opened: "list[_Stream]") -> None:
     """A speaker no longer used lets its device go."""
-    for stream in holder:
+    for stream in opened:
         stream.close()
 
 
@@ -230,13 +230,11 @@ class SounddevicePlayback:
 
     def wait(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if self.done():
-                return True
-            step = 0.02 if deadline is None else max(0.0, min(0.02, deadline - time.monotonic()))
+        while not self.done():
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(step)
+            time.sleep(0.01)
+        return True
 
 
 class _Stream:
@@ -285,8 +283,8 @@ class SounddeviceOut:
         self.device = _device(device)
         self.stall_seconds = stall_seconds
         self._current: SounddevicePlayback | None = None
-        self._stream: _Stream | None = None
         self._opened: list[_Stream] = []
+        """The stream open now, if any (a list, so a speaker no longer used can close it)."""
         weakref.finalize(self, _close, self._opened)
 
     def prepare(self) -> None:
@@ -313,8 +311,8 @@ class SounddeviceOut:
 
     def _open(self, sd, rate: int) -> _Stream:
         """The open stream, or a new one (at `rate`, or the device's own rate if it takes no other)."""
-        if self._stream is not None and self._stream.usable():
-            return self._stream
+        if self._opened and self._opened[0].usable():
+            return self._opened[0]
         self.close()
         info = _check_device(sd, self.device, "output")
         try:
@@ -329,7 +327,6 @@ class SounddeviceOut:
         except sd.PortAudioError as exc:
             stream.close()
             raise DeviceError(f"The speaker could not be started ({exc}). " + NO_OUTPUT) from exc
-        self._stream = stream
         self._opened[:] = [stream]
         _streams.add(stream)
         return stream
@@ -341,9 +338,8 @@ class SounddeviceOut:
     def close(self) -> None:
         """Stop what plays and let the device go."""
         self.stop()
-        if self._stream is not None:
-            self._stream.close()
-            self._stream = None
+        _close(self._opened)
+        self._opened.clear()
 
 
 class SounddeviceIn:

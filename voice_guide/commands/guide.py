@@ -114,6 +114,7 @@ def _run(args: argparse.Namespace, engines: Engines | None, library: Library | N
         voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
         max_utterance=settings.max_utterance, read_only=item is not None, on_voice=remember_voice,
         echo=echo, watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices,
+        renderer=engines.renderer,
     )
     can_answer = player.mic is not None or player.keys is not None
     first_time = welcome.first_time()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import queue
 import sys
 from collections import deque
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -77,8 +78,12 @@ class Player:
                  echo: Callable[[str], None] | None = None, max_said: int = 500,
                  watch: Callable[[np.ndarray, int], Match | None] | None = None,
                  barge_in: bool = True, voice_data: Path | None = None,
-                 late_notices: "queue.SimpleQueue[Notice] | None" = None, lookahead: int = AHEAD) -> None:
+                 late_notices: "queue.SimpleQueue[Notice] | None" = None, lookahead: int = AHEAD,
+                 renderer: Executor | None = None) -> None:
         self.synth = synthesizer
+        self.renderer = renderer
+        """Renders what is to be said while the loop goes on hearing the microphone (None: in the loop,
+        as tests on a fake clock need)."""
         self.lookahead = Lookahead(synthesizer, lookahead) if lookahead > 0 else None
         """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
         self.clock = clock
@@ -133,6 +138,10 @@ class Player:
         assert error is not None
         raise error
 
+    def _to_play(self, text: str, voice: VoiceSettings) -> Audio:
+        audio = self.render(text, voice.rate, to_play=True)
+        return audio.gain(voice.volume) if voice.volume != 1.0 else audio
+
     def _look_ahead(self) -> None:
         """Have the look-ahead render what comes next in the open item."""
         if self.lookahead is not None:
@@ -167,6 +176,8 @@ class Player:
         self.sounds.stop()
         if self.lookahead is not None:
             self.lookahead.close()
+        if self.renderer is not None:
+            self.renderer.shutdown(wait=False, cancel_futures=True)
 
     def _user_speaking(self) -> bool:
         """Someone has started a command: the next sound waits for its end (at most max_utterance),
@@ -186,10 +197,11 @@ class Player:
             if isinstance(action, Say):
                 if i < last_stop:
                     continue
-                audio = self.render(action.text, self.voice.rate, to_play=True)
-                if self.voice.volume != 1.0:
-                    audio = audio.gain(self.voice.volume)
-                self.sounds.add(audio, action.id, action.text)
+                voice = self.voice
+                if self.renderer is None:
+                    self.sounds.add(self._to_play(action.text, voice), action.id, action.text)
+                else:
+                    self.sounds.add(self.renderer.submit(self._to_play, action.text, voice), action.id, action.text)
                 self.sounds.pump()  # the first sentence plays while the next ones render
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
