@@ -170,15 +170,16 @@ class SounddevicePlayback:
         """The stream it plays on: sounds on one stream reach the microphone with one delay."""
         self.error: DeviceError | None = None
 
-    def _callback(self, outdata, frames, time_info, status) -> None:
-        """Fill one of the stream's blocks (the rest of the last one with silence)."""
+    def _callback(self, outdata, frames, time_info, status, sounds_at: float | None = None) -> None:
+        """Fill one of the stream's blocks (the rest of the last one with silence); `sounds_at`: when
+        the block sounds, if the stream knows better than this block's report."""
         a = self._pos
         if self._stopped or a >= len(self._samples):
             outdata[:, 0] = 0.0
             return
         gain = self._gain
-        ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
-        sounds_at = time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
+        if sounds_at is None:
+            sounds_at = _sounds_at(time_info)
         self._starts = (*self._starts[1 - TIMELINE_BLOCKS :], sounds_at - a / self._rate)
         start = float(np.median(self._starts))
         if self._start is None or abs(start - self._start) > TIMELINE_SHIFT:
@@ -237,6 +238,12 @@ class SounddevicePlayback:
         return True
 
 
+def _sounds_at(time_info) -> float:
+    """When the block asked for now reaches the speaker, by PortAudio's report (monotonic)."""
+    ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
+    return time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
+
+
 class _Stream:
     """One output stream kept open for every sound (silence in between): each sound then reaches the
     microphone with the same delay, so the echo learnt on the first sound holds for the next ones
@@ -247,6 +254,8 @@ class _Stream:
         self.playing: SounddevicePlayback | None = None
         self.progress_at = time.monotonic() + START_SECONDS
         self.ended = threading.Event()
+        self._next_at = 0.0
+        """When the block after the last one handed over can sound at the earliest."""
         self._closed = False
         self._lock = threading.Lock()
         self.stream = sd.OutputStream(samplerate=rate, blocksize=max(64, round(rate * BLOCK_SECONDS)),
@@ -254,12 +263,16 @@ class _Stream:
                                       finished_callback=self.ended.set)
 
     def _callback(self, outdata, frames, time_info, status) -> None:
+        """A block sounds no sooner than the one before it has: after an underrun the device asks for
+        several blocks at once, faster than it plays them, and each is placed after the last."""
         self.progress_at = time.monotonic()
+        sounds_at = max(_sounds_at(time_info), self._next_at)
+        self._next_at = sounds_at + frames / self.rate
         playing = self.playing
         if playing is None:
             outdata[:, 0] = 0.0
         else:
-            playing._callback(outdata, frames, time_info, status)
+            playing._callback(outdata, frames, time_info, status, sounds_at)
 
     def usable(self) -> bool:
         return not self._closed and not self.ended.is_set()

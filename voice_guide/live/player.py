@@ -266,8 +266,8 @@ class Player:
             self.feed(Ask(options) if len(options) > 1 else NotUnderstood())
         elif decision == "reprompt":
             self.feed(NotUnderstood())
-        elif match.heard:
-            self._play_cue("not-understood")  # words, but no command: no question, and not silence
+        else:
+            self._play_cue("not-understood")  # speech, but no command: no question, and not silence
 
     def turn(self, block) -> None:
         """One pass of the loop: finished sounds, the microphone block, keys, the clock."""
