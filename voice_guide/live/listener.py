@@ -89,8 +89,8 @@ class Listener:
         judged at the block's own time: a block read late was recorded while the guide may still
         have been speaking. Its echo is made of every recent sound as it sounded then (on one
         output stream the next sound may already have started when it is read). A voice begun over
-        the guide, or in the quiet just after it, is followed to its end by barge-in: said as the
-        guide fell silent, it is `Said`."""
+        the guide, or in the quiet just after it, is followed to its end by barge-in, and is
+        `SaidOver` (only "stop" or "pause" may count: it may hold the guide's own tail)."""
         assert self.ears is not None
         if playing is not None and (not self._recent or self._recent[-1] is not playing):
             self._recent.append(playing)
@@ -114,6 +114,5 @@ class Listener:
         ref = sum(sound.reference(self.rate, start, len(block)) for sound in self._recent)
         spoken_over = self.barge.feed(block, ref, self._recent[-1].playback.timeline)
         if spoken_over is not None:
-            heard = self.ears.understand(spoken_over)
-            return SaidOver(heard) if playing is not None else Said(heard)
+            return SaidOver(self.ears.understand(spoken_over))
         return VoiceOver(self.barge.hearing)
