@@ -83,10 +83,11 @@ def main(argv: list[str] | None = None) -> int:
     from voice_guide.content.loader import load_library
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player
+    from voice_guide.live.rig import Hooks, Options, Rig
     from voice_guide.settings import Settings
-    from voice_guide.speaking.speech import open_synthesizer, voice_settings
+    from voice_guide.speaking.speech import voice_settings
     from voice_guide.testing import espeak_speech
-    from voice_guide.wiring import Devices, open_hearing
+    from voice_guide.wiring import Devices, open_hearing, open_synthesizer
 
     settings = Settings()
     library = load_library()
@@ -96,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
                        22050)
     out, keys = Logged(SounddeviceOut()), Keys()
     with tempfile.TemporaryDirectory() as tmp:
-        player = Player(library.items, synth, out, SystemClock(), mic=SounddeviceIn(), ears=ears, keys=keys,
-                        voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
-                        save_place=lambda place: None, renderer=ThreadPoolExecutor(1))
+        rig = Rig(synth, out, SystemClock(), mic=SounddeviceIn(), ears=ears, keys=keys,
+                  renderer=ThreadPoolExecutor(1))
+        player = Player(library.items, rig, Options(voice=voice_settings(settings),
+                                                    trailing_silence=settings.trailing_silence),
+                        Hooks(save_place=lambda place: None))
         wavs: dict[tuple[str, str], Path] = {}
         for words, voice in {*SCRIPT, *AS_IT_ENDS}:
             audio = espeak_speech(words, voice, noise_floor=-60)
