@@ -94,3 +94,10 @@ def test_the_model_saying_not_a_command_never_turns_a_command_into_nothing(vocab
 def test_a_risky_command_the_model_acts_on_still_asks_for_confirmation(vocab):
     h = heard(vocab, "mhmm", {Command("menu"): 0.995})
     assert h.match.decision == "act" and h.match.needs_confirmation
+
+
+def test_an_answer_the_model_has_no_class_for_is_the_matchers_alone(vocab):
+    """"the first" (an answer to a question, matched exactly) is not among the model's classes: however
+    sure the model is of a command, it neither vetoes nor replaces the answer."""
+    h = heard(vocab, "the first", {PAUSE: 0.999, None: 0.001})
+    assert (h.match.decision, h.match.command, h.path) == ("act", Command("choice", 1), "recogniser")

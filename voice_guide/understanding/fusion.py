@@ -5,7 +5,8 @@ writes "always" for a weak "pause"; the model knows only the guide's phrases and
 was trained on synthetic voices. A wrong action is worse than asking again, so:
 - Whisper heard exactly a word the guide knows is not a command ("left", "dog") -> the matcher alone:
   on real voices the model, trained on synthetic ones, is too often sure of a command there;
-- the matcher acts on a phrase of `long` words or more -> the matcher alone;
+- the matcher acts on a phrase of `long` words or more, or on one the model has no class for (the
+  answers "the first", "the second", matched exactly) -> the matcher alone;
 - the matcher acts and the model agrees, or is not sure of anything else -> act;
 - the matcher acts on a short utterance but the model is sure of another command -> ask which;
 - the matcher did not act, but its best guess is the model's command and the model is fairly sure
@@ -62,8 +63,8 @@ def fuse(match: Match, scores: Mapping[Command | None, float], vocab: Vocabulary
     if heard in vocab.exact and vocab.exact[heard] is None:
         return match, "recogniser"
     long = _words(match) >= rule.long
-    if match.decision == "act" and long:
-        return match, "recogniser"
+    if match.decision == "act" and (long or match.command not in scores):
+        return match, "recogniser"  # a long phrase, or one the model has no class for (an answer)
     if match.decision == "act":
         if top is not None and top != match.command and p >= rule.veto:
             return Match(match.command, match.score, "ask", (match.command, top), match.heard), "both"
