@@ -5,7 +5,6 @@ The player only decides what a take means for the session and does it; it never 
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -17,10 +16,6 @@ from voice_guide.hearing.listen import BlockTimes, EchoGate, Endpointer
 from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Ears, Heard
 from voice_guide.live.sound_queue import Playing
-
-
-RECENT = 4
-"""Sounds whose echo a block may hold at most (the loop may read blocks a second or two late)."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +62,10 @@ class Listener:
         self.barge = BargeIn(rate) if ears is not None and barge_in else None
         self.gate = EchoGate()
         self.times = BlockTimes(clock)
-        self._recent: deque[Playing] = deque(maxlen=RECENT)
-        """The sounds played since the gate closed, latest last (their echo may still be heard)."""
 
     def speaking(self) -> bool:
         """Someone has started an utterance that has not ended yet."""
-        return self.endpointer.state in ("maybe", "speech") or (self.barge is not None and self.barge.hearing)
+        return self.endpointer.state in ("maybe", "speech")
 
     def follow(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """The microphone's blocks, each timed as it arrives (the echo's reference is cut by it)."""
@@ -85,17 +78,9 @@ class Listener:
         return self.gate.open(now)
 
     def take(self, block: np.ndarray, playing: Playing | None, now: float) -> Take | None:
-        """What this block completes, if anything (call `quiet` first in the same turn). The gate is
-        judged at the block's own time: a block read late was recorded while the guide may still
-        have been speaking. Its echo is made of every recent sound as it sounded then (on one
-        output stream the next sound may already have started when it is read). A voice begun over
-        the guide, or in the quiet just after it, is followed to its end by barge-in, and is
-        `SaidOver` (only "stop" or "pause" may count: it may hold the guide's own tail)."""
+        """What this block completes, if anything (call `quiet` first in the same turn)."""
         assert self.ears is not None
-        if playing is not None and (not self._recent or self._recent[-1] is not playing):
-            self._recent.append(playing)
-        following = self.barge is not None and self.barge.hearing and playing is None
-        if self.gate.open(self.times.end) and not following:
+        if self.gate.open(now):
             taken: Take | None = None
             utterance = self.endpointer.feed(block)
             if utterance is not None:
@@ -105,14 +90,12 @@ class Listener:
                 taken = Switched(switched) if switched is not None else None
             if self.barge is not None:
                 self.barge.reset()
-            self._recent.clear()
             return taken
         self.endpointer.discard()
-        if self.barge is None or not self._recent:
+        if self.barge is None or playing is None:
             return None
         start = self.times.end - len(block) / self.rate + self.barge.lead
-        ref = sum(sound.reference(self.rate, start, len(block)) for sound in self._recent)
-        spoken_over = self.barge.feed(block, ref, self._recent[-1].playback.timeline)
+        spoken_over = self.barge.feed(block, playing.reference(self.rate, start, len(block)), playing)
         if spoken_over is not None:
             return SaidOver(self.ears.understand(spoken_over))
         return VoiceOver(self.barge.hearing)
