@@ -239,7 +239,7 @@ class TestSpeechEngineHangsOrDies:
 
         def inject(n: int) -> None:
             if n == 3:  # the second sentence starts playing: more are still to be rendered
-                os.kill(machine.synth.inner.worker_pid, fault)
+                os.kill(machine.synth.inner.chosen.worker_pid, fault)
                 killed.append(time.monotonic())
 
         machine.out.on_play = inject
@@ -249,7 +249,7 @@ class TestSpeechEngineHangsOrDies:
         lines = said(captured.out)
         assert lines[: len(SAFETY_LINES)] == SAFETY_LINES  # nothing skipped, nothing said twice
         assert lines[len(SAFETY_LINES):] == ["That was Safety notice. Goodbye."]
-        assert machine.synth.inner.restarts == 1
+        assert machine.synth.inner.chosen.restarts == 1
         no_traceback(captured.err)
         if fault == signal.SIGSTOP:  # the watchdog noticed within a few seconds
             assert 2.5 < after_kill < 10.0, after_kill
