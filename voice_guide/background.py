@@ -3,6 +3,7 @@ recogniser (or anything else slow to open) that is only needed once the user ans
 
 from __future__ import annotations
 
+import atexit
 import threading
 from typing import Callable, Generic, TypeVar
 
@@ -11,6 +12,11 @@ from voice_guide.engines import Hypothesis, Recognizer
 from voice_guide.errors import EngineError
 
 T = TypeVar("T")
+
+EXIT_WAIT = 20.0
+"""Longest wait at exit for a load still running: a native engine (onnxruntime, CTranslate2) whose
+loading thread is cut off by the interpreter's exit aborts the process in C++ ("terminate called
+without an active exception") instead of the stop's exit 130 and one line."""
 
 
 class Deferred(Generic[T]):
@@ -30,6 +36,7 @@ class Deferred(Generic[T]):
     def start(self) -> None:
         with self._lock:
             if not self._thread.is_alive() and not self._done.is_set() and self._thread.ident is None:
+                atexit.register(self._done.wait, EXIT_WAIT)
                 self._thread.start()
 
     def _run(self) -> None:
