@@ -43,7 +43,8 @@ class RefusedFile(OSError):
         return str(self.strerror)
 
 
-def _kind(mode: int) -> str:
+def kind_of(mode: int) -> str:
+    """What a file that is not a regular file is, with its article ("a pipe (FIFO)")."""
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
@@ -74,7 +75,7 @@ def open_regular(path: Path | str, limit: int | None, *, follow: bool = False) -
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise RefusedFile(errno.EINVAL, f"it is {_kind(info.st_mode)}, not a file", str(path))
+            raise RefusedFile(errno.EINVAL, f"it is {kind_of(info.st_mode)}, not a file", str(path))
         if limit is not None and info.st_size > limit:
             raise RefusedFile(errno.EFBIG, f"it is {_size(info.st_size)}, more than such a file can be "
                               f"({_size(limit)})", str(path))

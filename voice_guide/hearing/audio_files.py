@@ -22,6 +22,7 @@ import numpy as np
 from voice_guide.audio import SPEECH_RATE, Audio, resampler
 from voice_guide.schema import MAX_RATE, MIN_RATE
 from voice_guide.errors import AudioInputError
+from voice_guide.fileio import kind_of
 
 CHUNK_FRAMES = 65536
 """Samples (over all channels) read from a file at a time."""
@@ -48,7 +49,7 @@ def _check_regular(path: Path) -> None:
         if stat.S_ISDIR(info.st_mode):
             raise AudioInputError(f"{path}: this is a folder, not a sound file; give a WAV file.")
         if not stat.S_ISREG(info.st_mode):
-            raise AudioInputError(f"{path}: this is a {_kind(info.st_mode)}, not a sound file, so it would "
+            raise AudioInputError(f"{path}: this is {kind_of(info.st_mode)}, not a sound file, so it would "
                                   "never end; give a WAV file.")
         if info.st_size == 0:
             try:
@@ -61,16 +62,6 @@ def _check_regular(path: Path) -> None:
             raise AudioInputError(f"{path}: the file is empty (0 bytes); record the utterance again.")
     finally:
         os.close(fd)
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "pipe (FIFO)"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "device"
-    if stat.S_ISSOCK(mode):
-        return "socket"
-    return "special file"
 
 
 def _open(path: Path):
