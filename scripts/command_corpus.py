@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from voice_guide.audio import Audio  # noqa: E402
+from voice_guide.audio import Audio, resample  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
 from voice_guide.understanding.command_model import command_key, pool  # noqa: E402
 from eval_commands import expected_command  # noqa: E402
@@ -52,10 +52,13 @@ def read_rows(manifest: Path, vocab) -> list[Row]:
 
 
 def noisy(audio: Audio, variant: str, seed: int) -> Audio:
-    """variant "clean" or "NOISE@SNR" (fan@12)."""
+    """variant "clean", "NOISE@SNR" (fan@12) or "speed@F": played F times faster, pitch and pace
+    together (speed@1.1 sounds like a smaller speaker talking faster; the usual speed perturbation)."""
     if variant == "clean":
         return audio
     noise, snr = variant.split("@")
+    if noise == "speed":
+        return Audio(resample(audio.samples, round(audio.rate * float(snr)), audio.rate), audio.rate)
     x = audio.samples
     return Audio(mix_at_snr(x, NOISES[noise](len(x), audio.rate, seed), float(snr)), audio.rate)
 
