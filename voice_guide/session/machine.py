@@ -5,10 +5,11 @@ Everything the guide does while it runs — reading a topic, leading a timed ses
 `voice_guide.live.player` feeds it events (commands heard, keys, clock ticks, "that sentence has finished")
 and carries out the actions it returns (speak, play a cue, cut the sound, save progress).
 
-`Session` holds small parts, each for one thing: the menu (`menu`), the open item (`reading`), questions
-and their answers (`questions`), moving about (`navigation`), the voice (`voice_control`), teaching
-(`teaching`) and the microphone (`microphone`); all share one `parts.Context`. Commands go through one
-table, `Session.handlers` (command id -> the part's method marked `@handles`); `state` is what it knows.
+`Session` holds small parts, each for one thing: the menu (`menu`), the open item (`reading`),
+questions and their answers (`questions`), moving about (`navigation`), the voice (`voice_control`),
+teaching prompts (`teach_prompts`) and the microphone (`microphone`); all share one `parts.Context`.
+Commands go through one table, `Session.handlers` (command id -> the part's method marked `@handles`);
+`state` is what it knows.
 
 Time only enters through the `now` passed with each event; a hold keeps counting while the user
 talks, and freezes while paused or while a question is pending.
@@ -30,7 +31,7 @@ from voice_guide.session.prompts import say
 from voice_guide.session.questions import Questions
 from voice_guide.session.reading import Reading
 from voice_guide.session.state import Mode, ResumeQuestion, SessionState
-from voice_guide.session.teaching import Teaching
+from voice_guide.session.teach_prompts import TeachPrompts
 from voice_guide.session.voice_control import VoiceControl
 from voice_guide.understanding.command import Command
 
@@ -61,7 +62,7 @@ class Session:
         self.menu = menu.Menu(self.ctx)
         self.reading = Reading(self.ctx, self.menu)
         self.questions = Questions(self.ctx, self.reading, self.menu, self._command)
-        self.teaching = Teaching(self.ctx, self.reading, self.questions)
+        self.teaching = TeachPrompts(self.ctx, self.reading, self.questions)
         self.microphone = Microphone(self.ctx, self.reading)
         navigation = Navigation(self.ctx, self.reading, self.menu, self.questions)
         self.handlers = dispatch_table(self, navigation, VoiceControl(self.ctx, self.reading), self.teaching)

@@ -13,7 +13,7 @@ from voice_guide.session.state import TeachQuestion
 from voice_guide.understanding.command import Command
 
 
-class Teaching:
+class TeachPrompts:
     """Asks before teaching (a yes starts it, see `Questions`); the session waits while the player teaches."""
 
     def __init__(self, ctx: Context, reading: Reading, questions: Questions) -> None:
