@@ -6,9 +6,12 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 import voice_guide
 from voice_guide.hearing.switch import ACTIONS
 from voice_guide.session.machine import KEYS, RESOLVED, Session
+from voice_guide.session.parts import dispatch_table, handles
 from voice_guide.session.prompts import load_prompts
 from voice_guide.understanding.vocabulary import barge_in_commands, build_vocabulary
 
@@ -33,6 +36,20 @@ def test_every_id_the_guide_can_be_given_has_a_handler():
 
 def test_every_handler_has_an_id_that_reaches_it():
     assert HANDLERS - _handled(_given()) == set()
+
+
+def test_an_id_marked_by_two_parts_is_refused():
+    class One:
+        @handles("pause")
+        def pause(self, cmd, now): ...
+
+    class Other:
+        @handles("pause", "wait")
+        def hold(self, cmd, now): ...
+
+    assert set(dispatch_table(One())) == {"pause"} and set(dispatch_table(Other())) == {"pause", "wait"}
+    with pytest.raises(ValueError, match="'pause' has two handlers"):
+        dispatch_table(One(), Other())
 
 
 def test_what_may_barge_in_is_given_and_handled():
