@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="commands only; by default the library's topics and sessions are phrases too, as in the guide")
     args = ap.parse_args(argv)
 
-    from voice_guide.wiring import open_recognizer_for
+    from voice_guide.engine_table import open_recognizer_for
 
     items = ()
     if not args.no_items:

@@ -55,7 +55,7 @@ REACTION = 1.0
 def recogniser(name: str, vocab):
     if name == "none":
         return ScriptedRecognizer([]), "none (hears nothing)"
-    from voice_guide.wiring import open_recognizer_for
+    from voice_guide.engine_table import open_recognizer_for
 
     rec = open_recognizer_for(Settings(recogniser=name), vocab)
     return rec, rec.name
@@ -216,7 +216,7 @@ def switch_eval(n: int) -> None:
 
 
 def enrolment_time(takes_per_command: int) -> None:
-    from voice_guide.wiring import open_synthesizer
+    from voice_guide.engine_table import open_synthesizer
 
     settings = Settings(synthesizer="espeak-ng")
     takes = [take(w, i) for w in COMMANDS for i in range(takes_per_command)]

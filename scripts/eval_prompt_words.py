@@ -40,7 +40,7 @@ def main() -> int:
     args = parser.parse_args()
     from voice_guide.content.loader import load_library
     from voice_guide.hearing.audio_files import read_utterance
-    from voice_guide.wiring import open_recognizer_for
+    from voice_guide.engine_table import open_recognizer_for
     from voice_guide.understanding.understand import Understander
     from voice_guide.understanding.vocabulary import build_vocabulary
     from voice_guide.settings import Settings

@@ -115,7 +115,7 @@ def real_time_factor(voice: str, texts: list[str]) -> tuple[float, float, float]
 def _time_voice(voice: str, texts: list[str]) -> tuple[float, float, float]:
     sys.path.insert(0, str(ROOT))
     from voice_guide.speaking.speech import voice_settings
-    from voice_guide.wiring import open_engine
+    from voice_guide.engine_table import open_engine
 
     settings = settings_for(voice)
     before = resident_mb()

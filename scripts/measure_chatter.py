@@ -92,7 +92,7 @@ def run_one(phrase: str, whisper: bool) -> dict:
     item = library.get("quiet-face")
     clock = FakeClock(1000.0)
     if whisper:
-        from voice_guide.wiring import open_recognizer_for
+        from voice_guide.engine_table import open_recognizer_for
         from voice_guide.settings import Settings
 
         recognizer = open_recognizer_for(Settings(recogniser="whisper"), build_vocabulary(library.items))

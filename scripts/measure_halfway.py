@@ -21,7 +21,7 @@ from voice_guide import settings as settings_mod  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.speaking.render import HALFWAY_GAIN_DB, render_item, voiced_dbfs  # noqa: E402
 from voice_guide.speaking.speech import voice_settings  # noqa: E402
-from voice_guide.wiring import open_synthesizer  # noqa: E402
+from voice_guide.engine_table import open_synthesizer  # noqa: E402
 from voice_guide.timeline import HALFWAY_TEXT  # noqa: E402
 
 

@@ -90,7 +90,7 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     from voice_guide.settings import Settings
     from voice_guide.speaking.speech import voice_settings
     from voice_guide.speaking import voices
-    from voice_guide.wiring import open_synthesizer
+    from voice_guide.engine_table import open_synthesizer
 
     settings = voices.choose(Settings(), voices.named(VOICE)) if VOICE else Settings()
     synth = open_synthesizer(settings)

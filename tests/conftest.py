@@ -10,9 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+# One OpenBLAS thread, set before numpy loads: the tests' matrices are small (the echo's filter is 33 x 33),
+# and OpenBLAS threads waiting for a core of a busy two-core machine made the echo and barge-in tests
+# several times slower (test_listen, test_echo and test_loudness: 34 s against 11 s).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from voice_guide.testing import network_use
+import pytest  # noqa: E402
+
+from voice_guide.testing import network_use  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 VIRTUAL_SOUND = ROOT / "scripts" / "virtual_sound.sh"

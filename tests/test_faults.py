@@ -164,7 +164,7 @@ def machine(guide_home):
     devices: the sound card, microphone, keyboard and clock; `machine.synth` is the synthesiser it
     opened, `machine.main(argv, library=None)` runs a command with these devices (and that library, else
     the package's own). It speaks with MACHINE_SETTINGS."""
-    from voice_guide.wiring import open_synthesizer as real_open
+    from voice_guide.engine_table import open_synthesizer as real_open
 
     settings_mod.save(MACHINE_SETTINGS)
 

@@ -204,7 +204,7 @@ def test_input_speech_reaches_item_10_from_the_menu(guide_home, tmp_path, capsys
     """The real library and the real built-in recogniser: a recording of "muscle by muscle" opens
     the tenth item; "wait" then pauses it there."""
     from voice_guide.understanding.vocabulary import build_vocabulary
-    from voice_guide.wiring import open_recognizer
+    from voice_guide.engine_table import open_recognizer
     from voice_guide.understanding.understand import Understander
 
     library = load_library()

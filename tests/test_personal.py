@@ -156,7 +156,7 @@ class Once:
 @pytest.mark.slow
 def test_with_the_real_recogniser_enrolment_understands_more_and_accepts_no_more(model):
     from voice_guide.content.loader import load_library
-    from voice_guide.wiring import open_recognizer
+    from voice_guide.engine_table import open_recognizer
     from voice_guide.settings import Settings
 
     vocab = build_vocabulary(load_library().items)

@@ -10,7 +10,7 @@ from voice_guide.adapters.piper_tts import ENV_VOICE, PiperSynthesizer, PiperUna
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.speaking.render import render_item
-from voice_guide.wiring import open_engine, open_synthesizer
+from voice_guide.engine_table import open_engine, open_synthesizer
 
 
 @pytest.fixture(scope="module")

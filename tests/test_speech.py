@@ -12,7 +12,7 @@ from voice_guide.errors import UsageError
 from voice_guide.audio import wav_bytes
 from voice_guide.settings import Settings
 from voice_guide.speaking.speech import CachedSynthesizer, read_wav, voice_settings
-from voice_guide.wiring import open_synthesizer
+from voice_guide.engine_table import open_synthesizer
 from voice_guide.testing import FakeSynthesizer
 from voice_guide.speaking.text import split_sentences
 

@@ -10,7 +10,8 @@ from voice_guide.adapters import kokoro_tts
 from voice_guide.cli import main
 from voice_guide.speaking import voices
 from voice_guide.testing import FakeSynthesizer, MemoryAudioOut
-from voice_guide.wiring import Devices, open_synthesizer
+from voice_guide.engine_table import open_synthesizer
+from voice_guide.wiring import Devices
 
 
 def test_the_table_offers_kokoros_voices_then_joe_then_espeak():

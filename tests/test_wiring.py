@@ -4,7 +4,7 @@ import pytest
 
 from voice_guide import settings as settings_mod
 from voice_guide.errors import UsageError
-from voice_guide.wiring import ENGINES, choose, rows
+from voice_guide.engine_table import ENGINES, choose, rows
 
 SETTING = {"recogniser": ("auto", *(r.name for r in rows("recogniser"))), "voice": tuple(r.name for r in rows("voice"))}
 

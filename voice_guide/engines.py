@@ -139,7 +139,7 @@ class KeySource(Protocol):
 
 @dataclass(frozen=True)
 class Found:
-    """Whether what an engine needs is on this machine (`wiring.ENGINES` asks each row's `find`)."""
+    """Whether what an engine needs is on this machine (`engine_table.ENGINES` asks each row's `find`)."""
 
     ok: bool
     why: str

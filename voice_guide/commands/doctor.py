@@ -86,7 +86,7 @@ def check_devices(settings, devices: Callable[[], tuple[list, list]] | None = No
 
 
 def check_recogniser(settings) -> Check:
-    from voice_guide.wiring import recognizer_choice
+    from voice_guide.engine_table import recognizer_choice
 
     return Check("recogniser", True, str(recognizer_choice(settings, thorough=True)))
 

@@ -14,7 +14,7 @@ ORDER = 65
 
 def describe(settings) -> list[str]:
     """Plain lines saying which recogniser would listen, with which model, and why."""
-    from voice_guide.wiring import recognizer_choice
+    from voice_guide.engine_table import recognizer_choice
 
     choice = recognizer_choice(settings, thorough=True)
     lines = [f"recogniser: {choice.engine}"]

@@ -213,12 +213,14 @@ class RecordingsIn:
     true for `gap` seconds). A faint noise floor fills the quiet. It paces itself on `sleep` (a
     clock's), so a run takes real time on a real clock and none on a fake one."""
 
+    rate = SPEECH_RATE
+    blocksize = 1600
+    noise_dbfs = -62.0
+    """The level (dBFS) of the faint noise that fills the quiet."""
+
     def __init__(self, recordings: Sequence[Audio | Callable[[], Audio]], sleep: Callable[[float], None],
                  ready: Callable[[], bool] = lambda: True, *, gap: float = 0.3, after: float = 1.5,
-                 rate: int = SPEECH_RATE, blocksize: int = 1600, noise_dbfs: float = -62.0,
                  tail: float = 3.0) -> None:
-        self.rate = rate
-        self.blocksize = blocksize
         self.recordings = list(recordings)
         """Each an utterance, or what reads one when its turn comes (so only one is held at a time)."""
         self.sleep = sleep
@@ -226,7 +228,6 @@ class RecordingsIn:
         self.gap = gap
         self.after = after
         self.tail = tail
-        self.noise_dbfs = noise_dbfs
         self.said = 0
         """How many recordings have been played so far."""
 

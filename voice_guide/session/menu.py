@@ -3,7 +3,7 @@ one line), then one prompt, so the guide listens within seconds; the whole list 
 with a moment to speak between them. Pure: items in, sentences out.
 
 Whether the guide can hear (`hears`) changes the wording: spoken commands when it listens, keys when
-it does not.
+it does not. `Menu` is the session's part that says them: the prompt, and the list read a group at a time.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 from typing import Sequence
 
 from voice_guide.content.model import Item
+from voice_guide.session.events import PlayCue
+from voice_guide.session.parts import Context
 from voice_guide.session.prompts import say
 
 GROUP_SIZE = 4
@@ -60,3 +62,50 @@ def groups(items: Sequence[Item]) -> list[str]:
 def printed(items: Sequence[Item]) -> list[str]:
     """The whole list for the screen, printed once at the start: one numbered line per item."""
     return [describe(n, item) for n, item in enumerate(items, start=1)]
+
+
+class Menu:
+    """At the menu: its prompt, and the whole list read a small group at a time."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.state = ctx.state
+
+    def show(self, lead: str = "") -> None:
+        """At the menu: `lead` (e.g. "What next?"), then the one-line prompt, and listen."""
+        s = self.state
+        s.mode, s.item, s.step, s.hold, s.awaiting, s.question = "menu", None, -1, None, None, None
+        s.paused_from = None
+        self.ctx.say(f"{lead} {prompt(self.ctx.hears)}".strip(), "prompt")
+        self.ctx.emit(PlayCue("listening"))
+
+    def read_list(self) -> None:
+        """Read the whole list, a small group at a time, with a moment to speak between groups."""
+        self.state.listing = groups(self.ctx.items)
+        self._next_group()
+
+    def _next_group(self) -> None:
+        s = self.state
+        s.list_due = None
+        s.list_id = self.ctx.say(s.listing.pop(0), "prompt")
+
+    def listed(self, now: float) -> None:
+        """A group has been read: wait a moment for the user before the next, or end with the prompt."""
+        s = self.state
+        if s.listing:
+            s.list_due = now + GROUP_GAP
+        else:
+            self.ctx.say(choose(self.ctx.hears), "prompt")
+            self.ctx.emit(PlayCue("listening"))
+
+    def tick(self, now: float) -> None:
+        s = self.state
+        if s.list_due is not None and now >= s.list_due and s.listing:
+            self._next_group()
+
+    def stop_list(self) -> bool:
+        """Anything the user does stops the list; True when it was being read."""
+        s = self.state
+        was = bool(s.listing) or s.list_id is not None
+        s.listing, s.list_id, s.list_due = [], None, None
+        return was

@@ -24,60 +24,36 @@ SOURCE = "prompts.toml"
 FORMS = ("voice", "keys")
 """The two forms of a sentence that depends on how the user can answer, in that order."""
 
-SENTENCES: dict[str, frozenset[str]] = {key: frozenset(fields.split()) for key, fields in {
-    "menu.greeting": "", "menu.prompt": "", "menu.choose": "", "menu.what_next": "",
-    "menu.pick_a_number": "count", "menu.nothing_paused": "", "menu.topics": "", "menu.sessions": "",
-    "menu.item": "number title", "menu.session": "number title minutes", "menu.short_session": "number title",
-    "menu.and_a_half": "whole",
-    "where.menu": "", "where.starting": "title", "where.step": "number steps title", "where.step_title": "title",
-    "where.seconds_left": "seconds", "where.this_is": "title", "where.no_such_step": "steps",
-    "where.no_such_label": "label",
-    "question.yes_no": "", "question.which_of_two": "", "question.which_of_three": "",
-    "question.no_answer": "", "question.no_answer_paused": "", "question.no_answer_go_on": "", "question.resume": "number steps title answer",
-    "question.resume_item": "", "question.resume_menu": "", "question.close": "answer",
-    "question.stop_and_close": "title answer", "question.leave_for_menu": "title answer",
-    "question.leave_and_open": "title other answer", "question.leave_for_label": "title label other answer",
-    "question.teach_one": "command answer", "question.teach_all": "answer", "question.choice_step": "number",
-    "question.choice_teach_one": "command", "question.choice_teach_all": "", "question.none_asked": "",
-    "answer.all_right": "", "answer.paused": "", "answer.go_on_or_finish": "", "answer.go_on_or_menu": "",
-    "answer.going_on": "", "answer.already_going_on": "", "answer.not_caught": "", "answer.that_was": "title",
-    "answer.that_was_goodbye": "title", "answer.goodbye": "", "answer.place_saved": "",
-    "answer.place_not_saved": "",
-    "voice.slower": "", "voice.faster": "", "voice.louder": "", "voice.quieter": "", "voice.slowest": "",
-    "voice.fastest": "", "voice.loudest": "", "voice.quietest": "", "voice.sample": "label", "voice.kept": "",
-    "voice.only_one": "",
-    "help.teach": "", "help.lip_light": "", "help.menu": "", "help.paused": "", "help.running": "",
-    "teaching.no_microphone": "", "teaching.back_to_place": "where", "teaching.back_to_menu": "prompt",
-    "enrolment.intro_many": "takes", "enrolment.intro_one": "takes", "enrolment.say_word": "command",
-    "enrolment.again": "", "enrolment.thanks": "", "enrolment.leave_word": "command", "enrolment.stopped": "",
-    "enrolment.all_done": "", "enrolment.nothing_saved": "",
-    "take.nothing": "", "take.quiet": "", "take.clipped": "", "take.long": "", "take.short": "", "take.unlike": "",
-    "take.not-switch": "",
-    "switch.intro": "what does takes", "switch.click": "", "switch.hum": "", "switch.toggles": "",
-    "switch.pauses": "", "switch.now": "", "switch.leave": "", "switch.ready": "",
-    "microphone.back_going_on": "", "microphone.back_listening": "", "microphone.keys_in_item": "",
-    "microphone.keys_at_menu": "", "microphone.none_at_start": "keys", "microphone.none_and_no_keys": "", "microphone.lost_paused": "keys",
-    "microphone.lost": "keys",
-}.items()}
-"""Every sentence the guide says from this file ('section.name') and the {fields} it fills in."""
-
 
 @dataclass(frozen=True)
 class Prompts:
-    """Checked sentences: 'section.name' -> its text, or its (voice, keys) forms."""
+    """Checked sentences: 'section.name' -> its text, or its (voice, keys) forms, and the {fields}
+    each fills in (the same in both forms). The file is the one list of what the guide says:
+    `tests/test_commands.py` checks that the code says every sentence and fills in exactly its fields."""
 
     sentences: Mapping[str, str | tuple[str, str]]
+    fields: Mapping[str, frozenset[str]]
+    source: str = SOURCE
 
     def say(self, key: str, hears: bool = True, **fields: object) -> str:
-        """The sentence `key` in the form the user can answer in (`hears`), its fields filled in."""
-        text = self.sentences[key]
+        """The sentence `key` in the form the user can answer in (`hears`), its fields filled in; a
+        sentence missing from the file, or with other fields than the guide fills in, is a ContentError."""
+        text = self.sentences.get(key)
+        if text is None:
+            raise ContentError(f"{self.source}: {key} is missing; restore the file.")
         if isinstance(text, tuple):
             text = text[0] if hears else text[1]
+        if self.fields[key] != set(fields):
+            raise ContentError(f"{self.source}: {key} must use {_wanted(set(fields))}, not {text!r}.")
         return text.format(**fields)
 
 
 def _fields(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+
+
+def _wanted(fields: set[str]) -> str:
+    return ", ".join(f"{{{f}}}" for f in sorted(fields)) or "no {field}"
 
 
 def _sentence(key: str, value: object, source: str) -> str | tuple[str, str]:
@@ -96,32 +72,26 @@ def _sentence(key: str, value: object, source: str) -> str | tuple[str, str]:
 
 
 def prompts_from_dict(data: Mapping[str, object], source: str = SOURCE) -> Prompts:
-    """Check a parsed prompts file: every sentence in SENTENCES present (and no other), each a
-    non-empty text or two, each form using exactly its fields."""
+    """Check a parsed prompts file: tables of sentences, each a non-empty text or two, the two forms
+    of one sentence using the same {fields}."""
     found: dict[str, str | tuple[str, str]] = {}
+    fields: dict[str, frozenset[str]] = {}
     for section, table in data.items():
         if not isinstance(table, dict):
             raise ContentError(f"{source}: [{section}] must be a table of sentences.")
         for name, value in table.items():
-            found[f"{section}.{name}"] = _sentence(f"{section}.{name}", value, source)
-    missing = sorted(set(SENTENCES) - set(found))
-    if missing:
-        raise ContentError(f"{source}: {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing; "
-                           "restore the file.")
-    unknown = sorted(set(found) - set(SENTENCES))
-    if unknown:
-        raise ContentError(f"{source}: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not "
-                           "something the guide says; remove or rename it.")
-    for key, text in found.items():
-        for form in text if isinstance(text, tuple) else (text,):
+            key = f"{section}.{name}"
+            found[key] = text = _sentence(key, value, source)
+            forms = text if isinstance(text, tuple) else (text,)
             try:
-                used = _fields(form)
+                used = [_fields(form) for form in forms]
             except ValueError as exc:
                 raise ContentError(f"{source}: {key} has a broken {{field}} ({exc}).") from exc
-            if used != SENTENCES[key]:
-                wanted = ", ".join(f"{{{f}}}" for f in sorted(SENTENCES[key])) or "no {field}"
-                raise ContentError(f"{source}: {key} must use {wanted}, not {form!r}.")
-    return Prompts(found)
+            for form, names in zip(forms, used):
+                if names != used[0]:
+                    raise ContentError(f"{source}: {key} must use {_wanted(used[0])}, not {form!r}.")
+            fields[key] = frozenset(used[0])
+    return Prompts(found, fields, source)
 
 
 def prompts_from_toml(text: str, source: str = SOURCE) -> Prompts:

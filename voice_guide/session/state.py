@@ -1,6 +1,6 @@
 """What the session machine knows: its mode, the running hold, the question waiting for an answer.
 
-Plain data, inspectable by tests; `voice_guide.session.machine` changes it.
+Plain data, inspectable by tests; the parts of `voice_guide.session.machine.Session` change it.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class SessionState:
     question_say: int | None = None
     """The id of the sentence that asks it (said last)."""
     question_due: float | None = None
-    """When silence counts as no answer (`core.ANSWER_SECONDS` after the question was said)."""
+    """When silence counts as no answer (`questions.ANSWER_SECONDS` after the question was said)."""
     rate: int = 150
     volume: float = 1.0
     voice: str | None = None

@@ -1,4 +1,4 @@
-"""Speech out: caching what the synthesiser renders (`wiring.ENGINES` chooses the synthesiser; sentence
+"""Speech out: caching what the synthesiser renders (`engine_table.ENGINES` chooses the synthesiser; sentence
 splitting is in `text`).
 
 Rendering is cached in memory and on disk (keyed by engine, voice settings and text), so repeating a

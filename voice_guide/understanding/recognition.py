@@ -1,5 +1,5 @@
 """What each recogniser needs, found or not on this machine: the Whisper model, a Vosk model, nothing for
-the embedded pocketsphinx. `wiring.ENGINES` chooses among them in that order (`settings set recogniser`
+the embedded pocketsphinx. `engine_table.ENGINES` chooses among them in that order (`settings set recogniser`
 forces one); a missing, damaged or unloadable model never stops the guide: the next engine stands in and
 that is said once (`recognizer.notice`). Nothing is said about engines when all is well."""
 
