@@ -69,10 +69,11 @@ def test_a_numbered_step_needs_the_model_very_sure(vocab):
     assert heard(vocab, "mhmm", {step: RULE.alone_long + 0.005}).match.command == step
 
 
-def test_disagreement_on_a_short_command_asks_instead_of_acting_wrongly(vocab):
-    h = heard(vocab, "back", {PAUSE: 0.995, BACK: 0.002, None: 0.003})
-    assert h.match.decision == "ask"
-    assert set(h.match.alternatives) == {BACK, PAUSE}
+def test_the_matchers_action_stands_however_sure_the_model_is_of_another(vocab):
+    """On real voices the model's sureness against the matcher was wrong every time it spoke up."""
+    h = heard(vocab, "back", {PAUSE: 0.999, BACK: 0.0005, None: 0.0005})
+    assert (h.match.decision, h.match.command, h.path) == ("act", BACK, "recogniser")
+    assert heard(vocab, "back", {BACK: 0.9, None: 0.1}).path == "both"
 
 
 def test_a_long_phrase_is_the_matchers_alone(vocab):
@@ -98,6 +99,6 @@ def test_a_risky_command_the_model_acts_on_still_asks_for_confirmation(vocab):
 
 def test_an_answer_the_model_has_no_class_for_is_the_matchers_alone(vocab):
     """"the first" (an answer to a question, matched exactly) is not among the model's classes: however
-    sure the model is of a command, it neither vetoes nor replaces the answer."""
+    sure the model is of a command, it does not replace the answer."""
     h = heard(vocab, "the first", {PAUSE: 0.999, None: 0.001})
     assert (h.match.decision, h.match.command, h.path) == ("act", Command("choice", 1), "recogniser")
