@@ -63,10 +63,12 @@ def test_room_talk_of_several_words_needs_the_model_very_sure_and_never_opens_an
     assert h.match.decision != "act"
 
 
-def test_a_numbered_step_needs_the_model_very_sure(vocab):
+def test_the_model_alone_needs_its_own_bar_for_a_plain_command_and_for_a_numbered_step(vocab):
     step = Command("step", 3)
-    assert heard(vocab, "mhmm", {step: RULE.alone + 0.01}).match.decision == "none"
-    assert heard(vocab, "mhmm", {step: RULE.alone_long + 0.005}).match.command == step
+    assert heard(vocab, "mhmm", {step: RULE.alone_long - 0.005}).match.decision == "none"
+    assert heard(vocab, "mhmm", {step: RULE.alone_long + 0.002}).match.command == step
+    assert heard(vocab, "mhmm", {NEXT: RULE.alone - 0.002}).match.decision == "none"
+    assert heard(vocab, "mhmm", {NEXT: RULE.alone + 0.002}).match.command == NEXT
 
 
 def test_the_matchers_action_stands_however_sure_the_model_is_of_another(vocab):
