@@ -720,3 +720,56 @@ def test_another_voice_speaks_on_in_that_voice_and_keep_this_one_hands_it_to_be_
     assert player.voice.voice == "heart" and rates == [150]
     player._execute(player.session.handle(Command("keep_voice"), 0.1))
     assert kept == ["heart"] and player.voice.voice == "heart"
+
+def is_cue(playback, name: str) -> bool:
+    from voice_guide.speaking import cues
+
+    return np.array_equal(playback.audio.samples, cues.CUES[name]().samples)
+
+
+def test_words_that_are_no_command_get_the_not_understood_cue_once_and_no_question(tmp_path):
+    """Nothing said while the guide listens is dropped without a sound: words that are no command, and
+    speech the recogniser makes no words of, get the "not understood" cue, once per utterance, and no
+    question."""
+    clock = FakeClock(0.0)
+    holder = {}
+    out = ClockAudioOut(clock)
+    mic = RecordingsIn([speak("the weather is nice"), speak("purple")], clock.sleep,
+                       ready=lambda: holder["p"].listening())
+    recognizer = ScriptedRecognizer(["the weather is nice today", []])
+    player = holder["p"] = make_player(clock, mic, recognizer, audio_out=out, progress_path=tmp_path / "p.json")
+    player.run()
+    assert len(recognizer.decoded) == 2
+    assert sum(is_cue(p, "not-understood") for p in out.played) == 2
+    assert not any(s.startswith("Sorry") for s in player.outcome.said)  # no "say that again" question
+
+
+class SlowToRender(FakeSynthesizer):
+    """A voice that notes, as it renders each sentence, how many sounds the speaker has started and
+    how many utterances the recogniser has decoded."""
+
+    def __init__(self, out, recognizer) -> None:
+        super().__init__()
+        self.out, self.recognizer, self.log = out, recognizer, []
+
+    def synthesize(self, text, settings):
+        self.log.append((len(self.recognizer.decoded), len(self.out.played)))
+        return super().synthesize(text, settings)
+
+
+def test_a_command_s_cue_sounds_before_its_reply_is_rendered(tmp_path):
+    """The reply to a command starts at once: its "understood" cue plays while the words of the answer
+    are still being rendered (a busy machine renders a sentence in seconds)."""
+    clock = FakeClock(0.0)
+    holder = {}
+    out = ClockAudioOut(clock)
+    recognizer = ScriptedRecognizer(["where"])
+    synth = SlowToRender(out, recognizer)
+    mic = RecordingsIn([speak("where")], clock.sleep, ready=lambda: holder["p"].listening())
+    player = holder["p"] = make_player(clock, mic, recognizer, audio_out=out, synthesizer=synth,
+                                       progress_path=tmp_path / "p.json")
+    player.run()
+    assert list(player.outcome.heard) == ["'where' -> act where"]
+    cue = next(i for i, p in enumerate(out.played) if is_cue(p, "understood"))
+    started_when_reply_rendered = next(played for decoded, played in synth.log if decoded == 1)
+    assert cue < started_when_reply_rendered

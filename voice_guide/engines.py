@@ -59,6 +59,10 @@ class Synthesizer(Protocol):
 class Playback(Protocol):
     """A sound that is playing; `stop` cuts it at once, mid-sentence."""
 
+    timeline: object
+    """What its `position` is counted on (the device's output stream): sounds on one timeline reach
+    the microphone with one delay, so the echo learnt on one holds for the next from its start."""
+
     def stop(self) -> None: ...
 
     def set_gain(self, gain: float) -> None:

@@ -1,9 +1,10 @@
 """Speaker and microphone through sounddevice (PortAudio).
 
 sounddevice is imported lazily: PortAudio enumerates devices once, when it is first loaded, so a sound
-server (e.g. the virtual one from scripts/virtual_sound.sh) must be reachable before then. Playback
-feeds a callback from an in-memory buffer so `stop()` cuts within one block, mid-word; recording hands
-fixed-size blocks over a queue so a slow consumer never makes PortAudio drop audio.
+server (e.g. the virtual one from scripts/virtual_sound.sh) must be reachable before then. One output
+stream stays open for every sound, its callback fed from the playing sound's in-memory buffer, so
+`stop()` cuts within one block, mid-word; recording hands fixed-size blocks over a queue so a slow
+consumer never makes PortAudio drop audio.
 """
 
 from __future__ import annotations
@@ -39,15 +40,22 @@ START_SECONDS = 8.0
 """Extra patience for a stream's first block: a sleeping sound server can take ~2 s to wake."""
 
 
-_playing: "weakref.WeakSet[SounddevicePlayback]" = weakref.WeakSet()
+_streams: "set[_Stream]" = set()
+"""Every open output stream, held until closed: PortAudio calls into it from its own thread."""
 _registered = False
 
 
 def _stop_all() -> None:
     """At exit, before sounddevice shuts PortAudio down: a callback firing into a half-finalised
     interpreter aborts the process."""
-    for playback in list(_playing):
-        playback.stop()
+    for stream in list(_streams):
+        stream.close()
+
+
+def _close(opened: "list[_Stream]") -> None:
+    """A speaker no longer used lets its device go."""
+    for stream in opened:
+        stream.close()
 
 
 def _sd():
@@ -128,11 +136,11 @@ def _check_device(sd, device, kind: str) -> dict:
 
 
 class SounddevicePlayback:
-    """One sound playing through an OutputStream; `error` holds a DeviceError if the device failed."""
+    """One sound playing on the speaker's stream; `error` holds a DeviceError if the device failed."""
 
-    def __init__(self, samples: np.ndarray, sd, rate: int, stall_seconds: float = STALL_SECONDS) -> None:
+    def __init__(self, samples: np.ndarray, rate: int, stall_seconds: float = STALL_SECONDS,
+                 stream: "_Stream | None" = None) -> None:
         self._samples = samples
-        self._sd = sd
         self._rate = rate
         self._pos = 0
         self._gain = np.float32(1.0)
@@ -143,20 +151,26 @@ class SounddevicePlayback:
         self._gains: tuple[tuple[float, float], ...] = ()
         """(monotonic time it sounds, gain) of each change of gain. Both tuples are replaced whole by
         the callback thread, never changed in place, so a reader always sees a consistent one."""
+        self._ends_at = float("inf")
+        """When its last sample has sounded (known once it has been handed to the device)."""
         self._finished = threading.Event()
-        self._lock = threading.Lock()
         self._stopped = False
-        self._closed = False
         self._stall_seconds = stall_seconds
-        self._progress_at = time.monotonic() + START_SECONDS
-        self.stream = None
+        self._stream = stream
+        self.timeline: object = stream
+        """The stream it plays on: sounds on one stream reach the microphone with one delay."""
         self.error: DeviceError | None = None
 
-    def _callback(self, outdata, frames, time_info, status) -> None:
+    def _callback(self, outdata, frames, time_info, status, sounds_at: float | None = None) -> None:
+        """Fill one of the stream's blocks (the rest of the last one with silence); `sounds_at`: when
+        the block sounds, if the stream knows better than this block's report."""
         a = self._pos
+        if self._stopped or a >= len(self._samples):
+            outdata[:, 0] = 0.0
+            return
         gain = self._gain
-        ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
-        sounds_at = time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
+        if sounds_at is None:
+            sounds_at = _sounds_at(time_info)
         self._starts = (*self._starts[1 - TIMELINE_BLOCKS :], sounds_at - a / self._rate)
         start = float(np.median(self._starts))
         if self._start is None or abs(start - self._start) > TIMELINE_SHIFT:
@@ -167,27 +181,9 @@ class SounddevicePlayback:
         outdata[: len(chunk), 0] = chunk * gain
         outdata[len(chunk) :, 0] = 0.0
         self._pos = a + frames
-        self._progress_at = time.monotonic()
         if self._pos >= len(self._samples):
-            raise self._sd.CallbackStop
-
-    def _on_finished(self) -> None:
-        if not self._stopped and self._pos < len(self._samples) and self.error is None:
-            self.error = DeviceError(
-                "The sound output stopped in the middle of playing; check the speaker or headphones."
-            )
-        self._finished.set()
-
-    def _close(self) -> None:
-        with self._lock:
-            if self._closed or self.stream is None:
-                return
-            self._closed = True
-            stream = self.stream
-        with contextlib.suppress(Exception):
-            stream.abort()
-        with contextlib.suppress(Exception):
-            stream.close()
+            self._ends_at = sounds_at + len(chunk) / self._rate
+            self._finished.set()
 
     def set_gain(self, gain: float) -> None:
         """Takes effect with the next block the device asks for (a few tens of milliseconds)."""
@@ -195,10 +191,9 @@ class SounddevicePlayback:
 
     def position(self, at: float) -> tuple[float, float] | None:
         """From the device's own report of when each block reaches the speaker (PortAudio's DAC
-        time): it moves on by the stream's start-up and by any gap the device leaves (an underrun).
-        Through PulseAudio's ALSA plugin the report leaves out the server's own buffer (and is 0 for
-        a stream's first blocks), so what is left is constant per stream and the echo's learnt delay
-        takes it up."""
+        time): it moves on by any gap the device leaves (an underrun). Through PulseAudio's ALSA
+        plugin the report leaves out the server's own buffer (and is 0 for a stream's first blocks),
+        so what is left is constant on one stream and the echo's learnt delay takes it up."""
         start, gains = self._start, self._gains
         if start is None or not gains:
             return None
@@ -206,47 +201,95 @@ class SounddevicePlayback:
         return at - start, gain
 
     def stop(self) -> None:
-        """Cut the sound now: abort drops what the device still has buffered."""
+        """Cut the sound now: the stream plays silence from its next block."""
         self._stopped = True
-        self._close()
+        self._ends_at = 0.0
         self._finished.set()
 
     def _watch(self) -> None:
-        """A stream that stops asking for audio without finishing has lost its device."""
-        if self._finished.is_set() or self.stream is None:
+        """A stream that stops asking for audio, or ends, has lost its device."""
+        stream = self._stream
+        if self._finished.is_set() or stream is None:
             return
-        if time.monotonic() - self._progress_at > self._stall_seconds:
-            self.error = DeviceError(
-                "The sound output stopped responding; check the speaker or headphones."
-            )
-            self._close()
-            self._finished.set()
+        if stream.ended.is_set() or time.monotonic() - stream.progress_at > self._stall_seconds:
+            self.error = DeviceError("The sound output stopped responding; check the speaker or headphones.")
+            stream.close()
+            self.stop()
 
     def done(self) -> bool:
         self._watch()
-        if self._finished.is_set():
-            self._close()
-            return True
-        return False
+        return self._finished.is_set() and time.monotonic() >= self._ends_at
 
     def wait(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            step = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
-            if self._finished.wait(step) or self.done():
-                self._close()
-                return True
+        while not self.done():
             if deadline is not None and time.monotonic() >= deadline:
                 return False
+            time.sleep(0.01)
+        return True
+
+
+def _sounds_at(time_info) -> float:
+    """When the block asked for now reaches the speaker, by PortAudio's report (monotonic)."""
+    ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
+    return time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
+
+
+class _Stream:
+    """One output stream kept open for every sound (silence in between): each sound then reaches the
+    microphone with the same delay, so the echo learnt on the first sound holds for the next ones
+    from their first sample, and no sound waits for a stream to start."""
+
+    def __init__(self, sd, device, rate: int) -> None:
+        self.rate = rate
+        self.playing: SounddevicePlayback | None = None
+        self.progress_at = time.monotonic() + START_SECONDS
+        self.ended = threading.Event()
+        self._next_at = 0.0
+        """When the block after the last one handed over can sound at the earliest."""
+        self._closed = False
+        self._lock = threading.Lock()
+        self.stream = sd.OutputStream(samplerate=rate, blocksize=max(64, round(rate * BLOCK_SECONDS)),
+                                      device=device, channels=1, dtype="float32", callback=self._callback,
+                                      finished_callback=self.ended.set)
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        """A block sounds no sooner than the one before it has: after an underrun the device asks for
+        several blocks at once, faster than it plays them, and each is placed after the last."""
+        self.progress_at = time.monotonic()
+        sounds_at = max(_sounds_at(time_info), self._next_at)
+        self._next_at = sounds_at + frames / self.rate
+        playing = self.playing
+        if playing is None:
+            outdata[:, 0] = 0.0
+        else:
+            playing._callback(outdata, frames, time_info, status, sounds_at)
+
+    def usable(self) -> bool:
+        return not self._closed and not self.ended.is_set()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+        _streams.discard(self)
+        with contextlib.suppress(Exception):
+            self.stream.abort()
+        with contextlib.suppress(Exception):
+            self.stream.close()
 
 
 class SounddeviceOut:
-    """The speaker: one sound at a time; a new `play` stops the one before."""
+    """The speaker: one sound at a time on one stream kept open; a new `play` stops the one before."""
 
     def __init__(self, device: str | int | None = None, stall_seconds: float = STALL_SECONDS) -> None:
         self.device = _device(device)
         self.stall_seconds = stall_seconds
         self._current: SounddevicePlayback | None = None
+        self._opened: list[_Stream] = []
+        """The stream open now, if any (a list, so a speaker no longer used can close it)."""
+        weakref.finalize(self, _close, self._opened)
 
     def prepare(self) -> None:
         """Load PortAudio now (it lists the devices as it loads, which takes a moment), so the guide
@@ -258,47 +301,49 @@ class SounddeviceOut:
         sd = _sd()
         if self._current is not None:
             self._current.stop()
-        info = _check_device(sd, self.device, "output")
+        stream = self._open(sd, audio.rate)
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
-        playback = SounddevicePlayback(samples, sd, audio.rate, self.stall_seconds)
-        try:
-            stream = self._open(sd, playback, audio.rate)
-        except sd.PortAudioError:
-            # Some hardware takes only its own rate: resample once and retry.
-            device_rate = int(info["default_samplerate"])
-            playback = SounddevicePlayback(resample(samples, audio.rate, device_rate), sd, device_rate,
-                                           self.stall_seconds)
-            try:
-                stream = self._open(sd, playback, device_rate)
-            except sd.PortAudioError as exc:
-                raise DeviceError(f"The speaker could not be opened ({exc}). " + NO_OUTPUT) from exc
-        playback.stream = stream
+        if audio.rate != stream.rate:
+            samples = resample(samples, audio.rate, stream.rate)
+        playback = SounddevicePlayback(samples, stream.rate, self.stall_seconds, stream)
         self._current = playback
-        _playing.add(playback)
         if len(samples) == 0:
             playback.stop()
             return playback
-        try:
-            stream.start()
-        except sd.PortAudioError as exc:
-            playback.stop()
-            raise DeviceError(f"The speaker could not be started ({exc}). " + NO_OUTPUT) from exc
+        stream.playing = playback
         return playback
 
-    def _open(self, sd, playback: SounddevicePlayback, rate: int):
-        return sd.OutputStream(
-            samplerate=rate,
-            blocksize=max(64, round(rate * BLOCK_SECONDS)),
-            device=self.device,
-            channels=1,
-            dtype="float32",
-            callback=playback._callback,
-            finished_callback=playback._on_finished,
-        )
+    def _open(self, sd, rate: int) -> _Stream:
+        """The open stream, or a new one (at `rate`, or the device's own rate if it takes no other)."""
+        if self._opened and self._opened[0].usable():
+            return self._opened[0]
+        self.close()
+        info = _check_device(sd, self.device, "output")
+        try:
+            stream = _Stream(sd, self.device, rate)
+        except sd.PortAudioError:
+            try:
+                stream = _Stream(sd, self.device, int(info["default_samplerate"]))
+            except sd.PortAudioError as exc:
+                raise DeviceError(f"The speaker could not be opened ({exc}). " + NO_OUTPUT) from exc
+        try:
+            stream.stream.start()
+        except sd.PortAudioError as exc:
+            stream.close()
+            raise DeviceError(f"The speaker could not be started ({exc}). " + NO_OUTPUT) from exc
+        self._opened[:] = [stream]
+        _streams.add(stream)
+        return stream
 
     def stop(self) -> None:
         if self._current is not None:
             self._current.stop()
+
+    def close(self) -> None:
+        """Stop what plays and let the device go."""
+        self.stop()
+        _close(self._opened)
+        self._opened.clear()
 
 
 class SounddeviceIn:

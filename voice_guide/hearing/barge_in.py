@@ -64,7 +64,7 @@ class BargeIn:
         self._pending = np.zeros((3, 0), dtype=np.float32)
         """Microphone, microphone less echo, and reference samples short of a whole frame."""
         self.echo = EchoEstimate(rate)
-        self._sound: object = None
+        self._timeline: object = None
 
     @property
     def hearing(self) -> bool:
@@ -72,31 +72,32 @@ class BargeIn:
         return bool(self._taken)
 
     def reset(self) -> None:
-        """The guide fell silent: forget any half-heard barge-in (the couplings are kept)."""
+        """The guide fell silent: forget any half-heard barge-in (the couplings and the echo's
+        estimate are kept: its next sound on the same stream comes with the same delay)."""
         self._taken, self._near, self._quiet, self._restoring = [], 0, 0, 0
         self._ref.clear()
         self._pre.clear()
         self._raw.pending.clear()
+        self._clean.pending.clear()
         self._pending = np.zeros((3, 0), dtype=np.float32)
-        self._new_sound(None)
+        self.echo.quiet()
 
-    def _new_sound(self, sound: object) -> None:
-        """Each sound may reach the microphone with its own delay (a device starts each stream a
-        little differently): the echo is learnt again on it, and meanwhile the raw microphone is
-        judged. What is left after the subtraction (the clean coupling) is the room's and is kept;
-        a pause inside one sound forgets nothing."""
-        self._sound = sound
+    def _new_timeline(self, timeline: object) -> None:
+        """Another output stream may reach the microphone with another delay: the echo is learnt
+        again on it, and meanwhile the raw microphone is judged. What is left after the subtraction
+        (the clean coupling) is the room's and is kept."""
+        self._timeline = timeline
         self.echo.forget()
         self._clean.pending.clear()
 
-    def feed(self, mic: np.ndarray, ref: np.ndarray, sound: object = None) -> Audio | None:
-        """`sound`: which sound `ref` comes from (anything that tells one from the next)."""
+    def feed(self, mic: np.ndarray, ref: np.ndarray, timeline: object = None) -> Audio | None:
+        """`timeline`: the output stream `ref` is placed on (`Playback.timeline`)."""
         mic = np.asarray(mic, dtype=np.float32).reshape(-1)
         ref = np.asarray(ref, dtype=np.float32).reshape(-1)
         n = min(len(mic), len(ref))
         mic, ref = mic[:n], ref[:n]
-        if sound is not self._sound:
-            self._new_sound(sound)
+        if timeline is not self._timeline:
+            self._new_timeline(timeline)
         residual = self.echo.residual(mic, ref)
         cleaned = self.echo.settled
         blocks = np.concatenate([self._pending, np.stack([mic, residual, ref])], axis=1)

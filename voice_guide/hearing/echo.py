@@ -46,10 +46,15 @@ class EchoEstimate:
         self._ref = np.zeros(keep, dtype=np.float32)
 
     def forget(self) -> None:
-        """A new sound: it may come with another delay."""
+        """A new output stream: it may come with another delay."""
         self.lag, self.gain = None, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._fresh = 0
+        self.quiet()
+
+    def quiet(self) -> None:
+        """The guide fell silent (and was not followed meanwhile): the histories start again from
+        silence, the estimate is kept for its next sound on the same stream."""
         self._mic[:] = 0.0
         self._ref[:] = 0.0
 

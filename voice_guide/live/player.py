@@ -75,6 +75,9 @@ class Player:
         voice = options.voice
         self.synth = rig.synthesizer
         self.lookahead = Lookahead(rig.synthesizer, options.lookahead) if options.lookahead > 0 else None
+        self.renderer = rig.renderer
+        """Renders what is to be said while the loop goes on hearing the microphone (None: in the loop,
+        as tests on a fake clock need)."""
         """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
         self.clock = clock = rig.clock
         self.mic = rig.mic if rig.ears is not None else None
@@ -123,6 +126,10 @@ class Player:
         assert error is not None
         raise error
 
+    def _to_play(self, text: str, voice: VoiceSettings) -> Audio:
+        audio = self.render(text, voice.rate, to_play=True)
+        return audio.gain(voice.volume) if voice.volume != 1.0 else audio
+
     def _look_ahead(self) -> None:
         """Have the look-ahead render what comes next in the open item."""
         if self.lookahead is not None:
@@ -162,6 +169,8 @@ class Player:
         self.sounds.stop()
         if self.lookahead is not None:
             self.lookahead.close()
+        if self.renderer is not None:
+            self.renderer.shutdown(wait=False, cancel_futures=True)
 
     def _user_speaking(self) -> bool:
         """Someone has started a command: the next sound waits for its end (at most max_utterance),
@@ -176,23 +185,24 @@ class Player:
         self._look_ahead()  # first, so the next steps render while these sentences do
         last_stop = max((i for i, a in enumerate(actions) if isinstance(a, StopAudio)), default=-1)
         if cue and last_stop < 0:
-            self.sounds.add(_cue(cue), None, "")
+            self._play_cue(cue)
         for i, action in enumerate(actions):
             if isinstance(action, Say):
                 if i < last_stop:
                     continue
-                audio = self.render(action.text, self.voice.rate, to_play=True)
-                if self.voice.volume != 1.0:
-                    audio = audio.gain(self.voice.volume)
-                self.sounds.add(audio, action.id, action.text)
+                voice = self.voice
+                if self.renderer is None:
+                    self.sounds.add(self._to_play(action.text, voice), action.id, action.text)
+                else:
+                    self.sounds.add(self.renderer.submit(self._to_play, action.text, voice), action.id, action.text)
                 self.sounds.pump()  # the first sentence plays while the next ones render
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
-                    self.sounds.add(_cue(action.name), None, "")
+                    self._play_cue(action.name)
             elif isinstance(action, StopAudio):
                 self.sounds.stop()
                 if cue and i == last_stop:
-                    self.sounds.add(_cue(cue), None, "")
+                    self._play_cue(cue)
             elif isinstance(action, SetVoice):
                 self.voice = VoiceSettings(action.rate, action.volume, action.voice or self.voice.voice)
                 if action.keep and self.on_keep_voice:
@@ -208,6 +218,11 @@ class Player:
             elif isinstance(action, Finished):
                 self._finishing = True
         self._look_ahead()
+        self.sounds.pump()
+
+    def _play_cue(self, name: str) -> None:
+        """Queue an earcon and start it at once: the reply to a command sounds while its words render."""
+        self.sounds.add(_cue(name), None, "")
         self.sounds.pump()
 
     def _save(self, place: progress.Progress | progress.Forget) -> bool:
@@ -227,14 +242,18 @@ class Player:
 
     def _barged(self, heard: Heard) -> None:
         """Speech over the guide's voice: only a clear command that commands.toml lets barge in counts;
-        anything else is ignored, without a re-prompt (the guide is talking)."""
+        anything else is ignored, without a re-prompt (the guide is talking). A voice begun as the guide
+        fell silent and heard to its end in the quiet was said to a guide that listens: it gets the
+        "not understood" cue, never silence (it may hold the guide's own last words, so it does not act)."""
         match = heard.match
         if match.decision == "act" and match.command is not None and match.command.id in barge_in_commands():
             self._decide(match)
-        else:
-            if self.sounds.current is not None:
-                self.sounds.current.duck(1.0)
-            self.outcome.heard.append(f"(over speech) {match.heard!r} -> ignored")
+            return
+        self.outcome.heard.append(f"(over speech) {match.heard!r} -> ignored")
+        if self.sounds.current is not None:
+            self.sounds.current.duck(1.0)
+        elif not self.busy():
+            self._play_cue("not-understood")
 
     def _decide(self, match: Match) -> None:
         decision, command = match.decision, match.command
@@ -246,6 +265,8 @@ class Player:
             self.feed(Ask(options) if len(options) > 1 else NotUnderstood())
         elif decision == "reprompt":
             self.feed(NotUnderstood())
+        else:
+            self._play_cue("not-understood")  # speech, but no command: no question, and not silence
 
     def turn(self, block) -> None:
         """One pass of the loop: finished sounds, the microphone block, keys, the clock."""

@@ -18,6 +18,8 @@ from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Ears
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from voice_guide import progress
 
 
@@ -37,6 +39,8 @@ class Rig:
     """The user's switch (`PersonalModel.watch`): a click too short for the endpointer, block and rate
     in, a Match or None out."""
     late_notices: "queue.SimpleQueue[Notice] | None" = None
+    renderer: "Executor | None" = None
+    """Renders what is to be said while the loop goes on hearing (None: in the loop, as on a fake clock)."""
     """Notices from engines still loading in the background, said as they arrive."""
 
 
