@@ -2,7 +2,7 @@
 (the action, or the "not understood" cue), and how long after the end of speech does it start?
 
     eval "$(bash scripts/virtual_sound.sh)"
-    python scripts/measure_replies.py [--rounds 1]
+    python scripts/measure_replies.py [--rounds 1] [--trailing-silence SECONDS]
 
 The real guide (configured voice, Whisper, the library) starts at the menu; a second program (paplay)
 says a fixed script of commands into the speaker whenever the guide has listened for half a second
@@ -73,6 +73,7 @@ class Keys:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=1, help="times through the script")
+    ap.add_argument("--trailing-silence", type=float, help="seconds (default: the settings' default)")
     args = ap.parse_args(argv)
     if not shutil.which("paplay"):
         ap.error("paplay (pulseaudio-utils) is needed: run scripts/setup.sh --test")
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     from voice_guide.testing import espeak_speech
     from voice_guide.wiring import Devices, open_hearing, open_synthesizer
 
-    settings = Settings()
+    settings = Settings() if args.trailing_silence is None else Settings(trailing_silence=args.trailing_silence)
     library = load_library()
     synth = open_synthesizer(settings)
     ears, _, _ = open_hearing(settings, library.items, Devices())
@@ -166,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
     delays = np.array([d for _, d in results if d is not None])
     dropped = [name for name, d in results if d is None]
     if len(delays):
-        print(f"end of speech -> reply: {len(delays)} replies, median {np.median(delays):.2f} s, "
+        print(f"trailing silence {settings.trailing_silence:.2f} s; end of speech -> reply: {len(delays)} replies, "
+              f"median {np.median(delays):.2f} s, "
               f"p95 {np.percentile(delays, 95):.2f} s, max {delays.max():.2f} s; no reply: {len(dropped)} "
               f"{dropped} ({load()})")
     else:

@@ -773,3 +773,26 @@ def test_a_command_s_cue_sounds_before_its_reply_is_rendered(tmp_path):
     cue = next(i for i, p in enumerate(out.played) if is_cue(p, "understood"))
     started_when_reply_rendered = next(played for decoded, played in synth.log if decoded == 1)
     assert cue < started_when_reply_rendered
+
+
+def test_words_followed_past_the_guide_s_end_that_are_no_stop_get_the_not_understood_cue_and_no_action():
+    """A voice begun over the guide's last words and heard to its end in the quiet after them may hold
+    those words: it never acts unless it is stop or pause, but the person who said it hears the "not
+    understood" cue (said to a guide that was about to listen, it is not dropped without a sound).
+    Over a guide still talking it is ignored without a sound."""
+    clock = FakeClock(0.0)
+    out = ClockAudioOut(clock)
+    player = make_player(clock, audio_out=out)
+    ears = Understander(ScriptedRecognizer(["where am i", "where am i"]), build_vocabulary(ITEMS))
+    player.start()
+    while player.busy():
+        clock.advance(0.1)
+        player.turn(None)
+    said, played = len(player.outcome.said), len(out.played)
+    player._barged(ears.understand(speak("where am i")))
+    assert [is_cue(p, "not-understood") for p in list(out.played)[played:]] == [True]
+    assert len(player.outcome.said) == said and player.session.mode == "menu"
+    player.prompt(speak("one two three four five six"))
+    played = len(out.played)
+    player._barged(ears.understand(speak("where am i")))
+    assert len(out.played) == played and list(player.outcome.heard)[-1] == "(over speech) 'where am i' -> ignored"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
+from voice_guide.engines import TRAILING_SILENCE, AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
 from voice_guide.live.lookahead import AHEAD
 from voice_guide.session.events import Notice
 from voice_guide.understanding.matching import Match
@@ -49,7 +49,7 @@ class Options:
     """How one run behaves."""
 
     voice: VoiceSettings = VoiceSettings()
-    trailing_silence: float = 0.8
+    trailing_silence: float = TRAILING_SILENCE
     """Seconds of quiet that end an utterance."""
     max_utterance: float = 4.0
     read_only: bool = False
