@@ -26,12 +26,14 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import voice_guide  # noqa: E402,F401  (first: it keeps OpenBLAS to one thread, as in the guide)
+import numpy as np  # noqa: E402
 
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.content.model import Item, Step  # noqa: E402
@@ -64,7 +66,8 @@ def _player(items, understander, volume: float, keys, progress: Path):
     from voice_guide.live.player import Player
     from voice_guide.live.rig import Hooks, Options, Rig
 
-    rig = Rig(EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(), ears=understander, keys=keys)
+    rig = Rig(EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(), ears=understander, keys=keys,
+              renderer=ThreadPoolExecutor(1))  # as the guide renders: off its loop
     return Player(items, rig, Options(voice=VoiceSettings(volume=volume), read_only=True),
                   Hooks(progress_path=progress))
 
@@ -92,7 +95,10 @@ def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path,
             subprocess.run(["paplay", str(wav)], check=False)
 
         threading.Thread(target=user, daemon=True).start()
-        player.run(item=LONG)
+        try:
+            player.run(item=LONG)
+        finally:
+            player.close()
         ok = paused_from == ["speaking"] and any("act stop" in h for h in player.outcome.heard)
         count += ok
         print(f"  {wav.stem} volume {volume:.1f} trial {i + 1}: {'paused' if ok else 'NOT paused'} "
@@ -106,7 +112,10 @@ def self_talk(understander, minutes: float, work: Path) -> tuple[int, list[str],
     long = Item(name="all", title="All topics", kind="topic", steps=steps)
     start = time.monotonic()
     player = _player([long], understander, 1.0, QuitWhen(lambda: False, limit=minutes * 60), work / "self.json")
-    player.run(item=long)
+    try:
+        player.run(item=long)
+    finally:
+        player.close()
     acted = [h for h in player.outcome.heard if " act " in h or h.startswith("(over")]
     return sum(" act " in h for h in player.outcome.heard), acted, (time.monotonic() - start) / 60
 

@@ -128,3 +128,24 @@ def test_words_said_long_after_the_guide_fell_silent_are_said_even_when_blocks_c
             found.append(taken)
     assert [type(t) for t in found] == [Said]
     assert found[0].heard.match.command.id == "menu"
+
+
+def test_the_guide_s_last_words_read_late_after_it_fell_silent_are_never_said():
+    """The loop stalls for a second while the guide speaks (a busy machine) and then reads the blocks
+    a second late: when the guide falls silent, the blocks still to be read hold its last words. The
+    gate is judged at their own time, so they are never taken as something the user said."""
+    clock = FakeClock(10.0)
+    out = ClockAudioOut(clock)
+    voice = espeak_speech("Let your shoulders drop, and let your breathing settle and slow down.")
+    playing = Playing(out.play(voice), voice, None, clock.now())
+    lst = listener(clock, script=["next"] * 3)
+    found = []
+    mic = blocks(voice.resample(SPEECH_RATE).gain(0.5), Audio.silence(2.0, SPEECH_RATE))
+    for n, block in enumerate(lst.follow(mic)):
+        clock.advance(len(block) / SPEECH_RATE + (1.0 if n == 5 else 0.0))
+        current = None if playing.playback.done() else playing
+        lst.quiet(current, clock.now())
+        taken = lst.take(block, current, clock.now())
+        if isinstance(taken, (Said, SaidOver)):
+            found.append(taken)
+    assert found == []

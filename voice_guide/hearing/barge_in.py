@@ -18,6 +18,11 @@ from voice_guide.hearing.listen import ABS_START, FRAME_SECONDS, PREROLL, frame_
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
 CLEAN_WARM = 0.2
+CLEAN_DELAY = 0.5
+"""Seconds a reading of the clean coupling waits before it counts: as long as the echo's estimate may
+take to follow a shift of the device's timing (its delay moves by milliseconds now and then), so that
+readings taken with a stale estimate are dropped when it moves or stops fitting, never kept for seconds
+as a coupling that would hide the user."""
 """Seconds of playback the clean coupling must be measured on before it is used (`CLEAN_DEPTH` bounds it)."""
 CLEAN_DEPTH = 20.0
 """Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
@@ -53,7 +58,7 @@ class BargeIn:
         self._ref: deque[float] = deque(maxlen=frames(window))
         self._raw = _Coupling(frames(memory), frames(0.3), frames(warm))
         """Coupling as the raw microphone hears it."""
-        self._clean = _Coupling(frames(memory), frames(0.3), frames(CLEAN_WARM))
+        self._clean = _Coupling(frames(memory), frames(CLEAN_DELAY), frames(CLEAN_WARM))
         """Coupling once the learnt echo is taken out."""
         self._min, self._max = frames(min_speech), frames(max_len)
         self._end = frames(0.3)
@@ -112,8 +117,9 @@ class BargeIn:
             found = heard if heard is not None else found
         lag = self.echo.lag
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
-        if self.echo.lag != lag:
-            self._clean.pending.clear()  # read before the new delay was learnt
+        moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
+        if moved or not self.echo.fits:
+            self._clean.pending.clear()  # read before the new delay was learnt, or with a stale one
         return found
 
     def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:

@@ -21,6 +21,10 @@ from voice_guide.live.sound_queue import Playing
 
 RECENT = 4
 """Sounds whose echo a block may hold at most (the loop may read blocks a second or two late)."""
+BEHIND = 2.0
+"""Seconds a block's counted time may be behind the clock and still be believed. A live microphone's
+blocks are that late only while the loop is (and may then hold the guide's last words after it fell
+silent); recordings paced on a busy clock fall behind without end, and would keep the gate shut."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +86,18 @@ class Listener:
         """The echo gate, told whether the guide makes a sound: True when what the microphone hears
         now cannot be the guide's own voice."""
         self.gate.update(playing is not None, now)
-        return self.gate.open(now)
+        return self.open(now)
+
+    def open(self, now: float) -> bool:
+        """The gate as it was when the block being read was recorded (at most `BEHIND` before now)."""
+        return self.gate.open(max(self.times.end, now - BEHIND) if self.times.any else now)
 
     def take(self, block: np.ndarray, playing: Playing | None, now: float) -> Take | None:
         """What this block completes, if anything (call `quiet` first in the same turn). The gate is
-        judged now, never at the block's counted time: that falls behind when blocks are lost or
-        come slowly, and words said long after the guide fell silent would be taken as said over
-        it. A block's echo is made of every recent sound as it sounded then (on one output stream
+        judged at the block's counted time (a block read late was recorded while the guide may still
+        have been speaking), but never more than `BEHIND` before now: that time falls without end
+        behind blocks that come slowly, and words said long after the guide fell silent would be
+        taken as said over it. A block's echo is made of every recent sound as it sounded then (on one output stream
         the next sound may already have started when it is read). A voice begun over the guide,
         or in the quiet just after it, is followed to its end by barge-in (at most its `max_len`),
         and is `SaidOver` (only "stop" or "pause" may count: it may hold the guide's own tail)."""
@@ -96,7 +105,7 @@ class Listener:
         if playing is not None and (not self._recent or self._recent[-1] is not playing):
             self._recent.append(playing)
         following = self.barge is not None and self.barge.hearing and playing is None
-        if self.gate.open(now) and not following:
+        if self.open(now) and not following:
             taken: Take | None = None
             utterance = self.endpointer.feed(block)
             if utterance is not None:

@@ -152,7 +152,7 @@ class Player:
 
     def listening(self) -> bool:
         """The microphone is being heard right now (the echo gate is open)."""
-        return self.listener.gate.open(self.clock.now()) and not self.busy()
+        return self.listener.open(self.clock.now()) and not self.busy()
 
     def prompt(self, audio: Audio) -> None:
         """Play a prompt of teaching's at the guide's volume, through the sound queue."""
