@@ -315,3 +315,19 @@ def test_blocks_asked_for_in_a_burst_sound_one_after_another(monkeypatch):
     clock.t = 100.1
     assert playback.done()
     assert playback.timeline is stream
+
+
+def test_a_sound_not_yet_handed_to_the_stream_sounds_no_sooner_than_its_next_block(monkeypatch):
+    """No device needed: on a stream that has already placed blocks up to 0.3 s ahead (the sound
+    before, or silence), a new sound's echo reference is silence until then, not counted from `play`."""
+    from types import SimpleNamespace
+
+    from voice_guide.adapters import sounddevice_audio as sda
+
+    clock = SimpleNamespace(t=100.0)
+    monkeypatch.setattr(sda, "time", SimpleNamespace(monotonic=lambda: clock.t))
+    stream = sda._Stream(SimpleNamespace(OutputStream=lambda **kwargs: SimpleNamespace(**kwargs)), None, 16000)
+    stream.next_at = 100.3
+    playback = sda.SounddevicePlayback(np.ones(1600, np.float32), 16000, stream=stream)
+    offset, gain = playback.position(100.1)
+    assert offset == pytest.approx(-0.2) and gain == 1.0

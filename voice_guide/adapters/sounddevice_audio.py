@@ -193,10 +193,14 @@ class SounddevicePlayback:
         """From the device's own report of when each block reaches the speaker (PortAudio's DAC
         time): it moves on by any gap the device leaves (an underrun). Through PulseAudio's ALSA
         plugin the report leaves out the server's own buffer (and is 0 for a stream's first blocks),
-        so what is left is constant on one stream and the echo's learnt delay takes it up."""
+        so what is left is constant on one stream and the echo's learnt delay takes it up. Before its
+        first block is handed over it sounds no sooner than the stream's next block: what the stream
+        still holds of the sound before it (or its silence) plays first."""
         start, gains = self._start, self._gains
         if start is None or not gains:
-            return None
+            if self._stream is None:
+                return None
+            return at - max(time.monotonic(), self._stream.next_at), float(self._gain)
         gain = next((g for t, g in reversed(gains) if t <= at), gains[0][1])
         return at - start, gain
 
@@ -245,7 +249,7 @@ class _Stream:
         self.playing: SounddevicePlayback | None = None
         self.progress_at = time.monotonic() + START_SECONDS
         self.ended = threading.Event()
-        self._next_at = 0.0
+        self.next_at = 0.0
         """When the block after the last one handed over can sound at the earliest."""
         self._closed = False
         self._lock = threading.Lock()
@@ -257,8 +261,8 @@ class _Stream:
         """A block sounds no sooner than the one before it has: after an underrun the device asks for
         several blocks at once, faster than it plays them, and each is placed after the last."""
         self.progress_at = time.monotonic()
-        sounds_at = max(_sounds_at(time_info), self._next_at)
-        self._next_at = sounds_at + frames / self.rate
+        sounds_at = max(_sounds_at(time_info), self.next_at)
+        self.next_at = sounds_at + frames / self.rate
         playing = self.playing
         if playing is None:
             outdata[:, 0] = 0.0
