@@ -29,11 +29,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import voice_guide  # noqa: E402,F401  (first: it keeps OpenBLAS to one thread, as in the guide)
-import numpy as np  # noqa: E402
 
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.content.model import Item, Step  # noqa: E402
@@ -67,7 +66,7 @@ def _player(items, understander, volume: float, keys, progress: Path):
     from voice_guide.live.rig import Hooks, Options, Rig
 
     rig = Rig(EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(), ears=understander, keys=keys,
-              renderer=ThreadPoolExecutor(1))  # as the guide renders: off its loop
+              renderer=ThreadPoolExecutor(1))  # as the guide renders its answers: off its loop
     return Player(items, rig, Options(voice=VoiceSettings(volume=volume), read_only=True),
                   Hooks(progress_path=progress))
 

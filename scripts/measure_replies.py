@@ -27,11 +27,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-import voice_guide  # noqa: E402,F401  (first: it keeps OpenBLAS to one thread, as in the guide)
-import numpy as np  # noqa: E402
 
 SCRIPT = [("where", "en-us"), ("start massage", "en-gb"), ("where", "en-us+f3"), ("menu", "en-us"),
           ("no", "en-gb"), ("pause", "en-us+f3"), ("where", "en-gb"), ("go on", "en-us"), ("help", "en-us+f3"),

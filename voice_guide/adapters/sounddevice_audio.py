@@ -1,10 +1,9 @@
 """Speaker and microphone through sounddevice (PortAudio).
 
 sounddevice is imported lazily: PortAudio enumerates devices once, when it is first loaded, so a sound
-server (e.g. the virtual one from scripts/virtual_sound.sh) must be reachable before then. One output
-stream stays open for every sound, its callback fed from the playing sound's in-memory buffer, so
-`stop()` cuts within one block, mid-word; recording hands fixed-size blocks over a queue so a slow
-consumer never makes PortAudio drop audio.
+server (e.g. the virtual one from scripts/virtual_sound.sh) must be reachable before then. Playback
+feeds a callback from an in-memory buffer so `stop()` cuts within one block, mid-word; recording hands
+fixed-size blocks over a queue so a slow consumer never makes PortAudio drop audio.
 """
 
 from __future__ import annotations
@@ -40,22 +39,15 @@ START_SECONDS = 8.0
 """Extra patience for a stream's first block: a sleeping sound server can take ~2 s to wake."""
 
 
-_streams: "set[_Stream]" = set()
-"""Every open output stream, held until closed: PortAudio calls into it from its own thread."""
+_playing: "weakref.WeakSet[SounddevicePlayback]" = weakref.WeakSet()
 _registered = False
 
 
 def _stop_all() -> None:
     """At exit, before sounddevice shuts PortAudio down: a callback firing into a half-finalised
     interpreter aborts the process."""
-    for stream in list(_streams):
-        stream.close()
-
-
-def _close(opened: "list[_Stream]") -> None:
-    """A speaker no longer used lets its device go."""
-    for stream in opened:
-        stream.close()
+    for playback in list(_playing):
+        playback.stop()
 
 
 def _sd():
@@ -136,11 +128,11 @@ def _check_device(sd, device, kind: str) -> dict:
 
 
 class SounddevicePlayback:
-    """One sound playing on the speaker's stream; `error` holds a DeviceError if the device failed."""
+    """One sound playing through an OutputStream; `error` holds a DeviceError if the device failed."""
 
-    def __init__(self, samples: np.ndarray, rate: int, stall_seconds: float = STALL_SECONDS,
-                 stream: "_Stream | None" = None) -> None:
+    def __init__(self, samples: np.ndarray, sd, rate: int, stall_seconds: float = STALL_SECONDS) -> None:
         self._samples = samples
+        self._sd = sd
         self._rate = rate
         self._pos = 0
         self._gain = np.float32(1.0)
@@ -151,26 +143,22 @@ class SounddevicePlayback:
         self._gains: tuple[tuple[float, float], ...] = ()
         """(monotonic time it sounds, gain) of each change of gain. Both tuples are replaced whole by
         the callback thread, never changed in place, so a reader always sees a consistent one."""
-        self._ends_at = float("inf")
-        """When its last sample has sounded (known once it has been handed to the device)."""
         self._finished = threading.Event()
+        self._lock = threading.Lock()
         self._stopped = False
+        self._closed = False
         self._stall_seconds = stall_seconds
-        self._stream = stream
-        self.timeline: object = stream
-        """The stream it plays on: sounds on one stream reach the microphone with one delay."""
+        self._progress_at = time.monotonic() + START_SECONDS
+        self.stream = None
+        self.timeline: object = self
+        """Each sound has a stream of its own, which may reach the microphone with its own delay."""
         self.error: DeviceError | None = None
 
-    def _callback(self, outdata, frames, time_info, status, sounds_at: float | None = None) -> None:
-        """Fill one of the stream's blocks (the rest of the last one with silence); `sounds_at`: when
-        the block sounds, if the stream knows better than this block's report."""
+    def _callback(self, outdata, frames, time_info, status) -> None:
         a = self._pos
-        if self._stopped or a >= len(self._samples):
-            outdata[:, 0] = 0.0
-            return
         gain = self._gain
-        if sounds_at is None:
-            sounds_at = _sounds_at(time_info)
+        ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
+        sounds_at = time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
         self._starts = (*self._starts[1 - TIMELINE_BLOCKS :], sounds_at - a / self._rate)
         start = float(np.median(self._starts))
         if self._start is None or abs(start - self._start) > TIMELINE_SHIFT:
@@ -181,9 +169,27 @@ class SounddevicePlayback:
         outdata[: len(chunk), 0] = chunk * gain
         outdata[len(chunk) :, 0] = 0.0
         self._pos = a + frames
+        self._progress_at = time.monotonic()
         if self._pos >= len(self._samples):
-            self._ends_at = sounds_at + len(chunk) / self._rate
-            self._finished.set()
+            raise self._sd.CallbackStop
+
+    def _on_finished(self) -> None:
+        if not self._stopped and self._pos < len(self._samples) and self.error is None:
+            self.error = DeviceError(
+                "The sound output stopped in the middle of playing; check the speaker or headphones."
+            )
+        self._finished.set()
+
+    def _close(self) -> None:
+        with self._lock:
+            if self._closed or self.stream is None:
+                return
+            self._closed = True
+            stream = self.stream
+        with contextlib.suppress(Exception):
+            stream.abort()
+        with contextlib.suppress(Exception):
+            stream.close()
 
     def set_gain(self, gain: float) -> None:
         """Takes effect with the next block the device asks for (a few tens of milliseconds)."""
@@ -191,109 +197,58 @@ class SounddevicePlayback:
 
     def position(self, at: float) -> tuple[float, float] | None:
         """From the device's own report of when each block reaches the speaker (PortAudio's DAC
-        time): it moves on by any gap the device leaves (an underrun). Through PulseAudio's ALSA
-        plugin the report leaves out the server's own buffer (and is 0 for a stream's first blocks),
-        so what is left is constant on one stream and the echo's learnt delay takes it up. Before its
-        first block is handed over it sounds no sooner than the stream's next block: what the stream
-        still holds of the sound before it (or its silence) plays first."""
+        time): it moves on by the stream's start-up and by any gap the device leaves (an underrun).
+        Through PulseAudio's ALSA plugin the report leaves out the server's own buffer (and is 0 for
+        a stream's first blocks), so what is left is constant per stream and the echo's learnt delay
+        takes it up."""
         start, gains = self._start, self._gains
         if start is None or not gains:
-            if self._stream is None:
-                return None
-            return at - max(time.monotonic(), self._stream.next_at), float(self._gain)
+            return None
         gain = next((g for t, g in reversed(gains) if t <= at), gains[0][1])
         return at - start, gain
 
     def stop(self) -> None:
-        """Cut the sound now: the stream plays silence from its next block."""
+        """Cut the sound now: abort drops what the device still has buffered."""
         self._stopped = True
-        self._ends_at = 0.0
+        self._close()
         self._finished.set()
 
     def _watch(self) -> None:
-        """A stream that stops asking for audio, or ends, has lost its device."""
-        stream = self._stream
-        if self._finished.is_set() or stream is None:
+        """A stream that stops asking for audio without finishing has lost its device."""
+        if self._finished.is_set() or self.stream is None:
             return
-        if stream.ended.is_set() or time.monotonic() - stream.progress_at > self._stall_seconds:
-            self.error = DeviceError("The sound output stopped responding; check the speaker or headphones.")
-            stream.close()
-            self.stop()
+        if time.monotonic() - self._progress_at > self._stall_seconds:
+            self.error = DeviceError(
+                "The sound output stopped responding; check the speaker or headphones."
+            )
+            self._close()
+            self._finished.set()
 
     def done(self) -> bool:
         self._watch()
-        return self._finished.is_set() and time.monotonic() >= self._ends_at
+        if self._finished.is_set():
+            self._close()
+            return True
+        return False
 
     def wait(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while not self.done():
+        while True:
+            step = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
+            if self._finished.wait(step) or self.done():
+                self._close()
+                return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
-            time.sleep(0.01)
-        return True
-
-
-def _sounds_at(time_info) -> float:
-    """When the block asked for now reaches the speaker, by PortAudio's report (monotonic)."""
-    ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
-    return time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
-
-
-class _Stream:
-    """One output stream kept open for every sound (silence in between): each sound then reaches the
-    microphone with the same delay, so the echo learnt on the first sound holds for the next ones
-    from their first sample, and no sound waits for a stream to start."""
-
-    def __init__(self, sd, device, rate: int) -> None:
-        self.rate = rate
-        self.playing: SounddevicePlayback | None = None
-        self.progress_at = time.monotonic() + START_SECONDS
-        self.ended = threading.Event()
-        self.next_at = 0.0
-        """When the block after the last one handed over can sound at the earliest."""
-        self._closed = False
-        self._lock = threading.Lock()
-        self.stream = sd.OutputStream(samplerate=rate, blocksize=max(64, round(rate * BLOCK_SECONDS)),
-                                      device=device, channels=1, dtype="float32", callback=self._callback,
-                                      finished_callback=self.ended.set)
-
-    def _callback(self, outdata, frames, time_info, status) -> None:
-        """A block sounds no sooner than the one before it has: after an underrun the device asks for
-        several blocks at once, faster than it plays them, and each is placed after the last."""
-        self.progress_at = time.monotonic()
-        sounds_at = max(_sounds_at(time_info), self.next_at)
-        self.next_at = sounds_at + frames / self.rate
-        playing = self.playing
-        if playing is None:
-            outdata[:, 0] = 0.0
-        else:
-            playing._callback(outdata, frames, time_info, status, sounds_at)
-
-    def usable(self) -> bool:
-        return not self._closed and not self.ended.is_set()
-
-    def close(self) -> None:
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        _streams.discard(self)
-        with contextlib.suppress(Exception):
-            self.stream.abort()
-        with contextlib.suppress(Exception):
-            self.stream.close()
 
 
 class SounddeviceOut:
-    """The speaker: one sound at a time on one stream kept open; a new `play` stops the one before."""
+    """The speaker: one sound at a time; a new `play` stops the one before."""
 
     def __init__(self, device: str | int | None = None, stall_seconds: float = STALL_SECONDS) -> None:
         self.device = _device(device)
         self.stall_seconds = stall_seconds
         self._current: SounddevicePlayback | None = None
-        self._opened: list[_Stream] = []
-        """The stream open now, if any (a list, so a speaker no longer used can close it)."""
-        weakref.finalize(self, _close, self._opened)
 
     def prepare(self) -> None:
         """Load PortAudio now (it lists the devices as it loads, which takes a moment), so the guide
@@ -305,49 +260,47 @@ class SounddeviceOut:
         sd = _sd()
         if self._current is not None:
             self._current.stop()
-        stream = self._open(sd, audio.rate)
+        info = _check_device(sd, self.device, "output")
         samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
-        if audio.rate != stream.rate:
-            samples = resample(samples, audio.rate, stream.rate)
-        playback = SounddevicePlayback(samples, stream.rate, self.stall_seconds, stream)
+        playback = SounddevicePlayback(samples, sd, audio.rate, self.stall_seconds)
+        try:
+            stream = self._open(sd, playback, audio.rate)
+        except sd.PortAudioError:
+            # Some hardware takes only its own rate: resample once and retry.
+            device_rate = int(info["default_samplerate"])
+            playback = SounddevicePlayback(resample(samples, audio.rate, device_rate), sd, device_rate,
+                                           self.stall_seconds)
+            try:
+                stream = self._open(sd, playback, device_rate)
+            except sd.PortAudioError as exc:
+                raise DeviceError(f"The speaker could not be opened ({exc}). " + NO_OUTPUT) from exc
+        playback.stream = stream
         self._current = playback
+        _playing.add(playback)
         if len(samples) == 0:
             playback.stop()
             return playback
-        stream.playing = playback
+        try:
+            stream.start()
+        except sd.PortAudioError as exc:
+            playback.stop()
+            raise DeviceError(f"The speaker could not be started ({exc}). " + NO_OUTPUT) from exc
         return playback
 
-    def _open(self, sd, rate: int) -> _Stream:
-        """The open stream, or a new one (at `rate`, or the device's own rate if it takes no other)."""
-        if self._opened and self._opened[0].usable():
-            return self._opened[0]
-        self.close()
-        info = _check_device(sd, self.device, "output")
-        try:
-            stream = _Stream(sd, self.device, rate)
-        except sd.PortAudioError:
-            try:
-                stream = _Stream(sd, self.device, int(info["default_samplerate"]))
-            except sd.PortAudioError as exc:
-                raise DeviceError(f"The speaker could not be opened ({exc}). " + NO_OUTPUT) from exc
-        try:
-            stream.stream.start()
-        except sd.PortAudioError as exc:
-            stream.close()
-            raise DeviceError(f"The speaker could not be started ({exc}). " + NO_OUTPUT) from exc
-        self._opened[:] = [stream]
-        _streams.add(stream)
-        return stream
+    def _open(self, sd, playback: SounddevicePlayback, rate: int):
+        return sd.OutputStream(
+            samplerate=rate,
+            blocksize=max(64, round(rate * BLOCK_SECONDS)),
+            device=self.device,
+            channels=1,
+            dtype="float32",
+            callback=playback._callback,
+            finished_callback=playback._on_finished,
+        )
 
     def stop(self) -> None:
         if self._current is not None:
             self._current.stop()
-
-    def close(self) -> None:
-        """Stop what plays and let the device go."""
-        self.stop()
-        _close(self._opened)
-        self._opened.clear()
 
 
 class SounddeviceIn:

@@ -21,8 +21,8 @@ CLEAN_WARM = 0.2
 CLEAN_DELAY = 0.5
 """Seconds a reading of the clean coupling waits before it counts: as long as the echo's estimate may
 take to follow a shift of the device's timing (its delay moves by milliseconds now and then), so that
-readings taken with a stale estimate are dropped when it moves or stops fitting, never kept for seconds
-as a coupling that would hide the user."""
+readings taken with a stale estimate are dropped when it moves, never kept for seconds as a coupling
+that would hide the user."""
 """Seconds of playback the clean coupling must be measured on before it is used (`CLEAN_DEPTH` bounds it)."""
 CLEAN_DEPTH = 20.0
 """Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
@@ -118,8 +118,8 @@ class BargeIn:
         lag = self.echo.lag
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
         moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
-        if moved or not self.echo.fits:
-            self._clean.pending.clear()  # read before the new delay was learnt, or with a stale one
+        if moved:
+            self._clean.pending.clear()  # read with the stale delay, before the new one was learnt
         return found
 
     def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:

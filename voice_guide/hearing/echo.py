@@ -41,8 +41,6 @@ class EchoEstimate:
         """The filter: delays (samples) and their weights; empty while unknown."""
         self._fresh = 0
         """Samples heard since the last `forget`."""
-        self.fits = False
-        """The last `learn` found the echo within the filter's reach of the estimate's delay."""
         keep = self.span + self.max_lag
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
@@ -97,8 +95,6 @@ class EchoEstimate:
         over the guide), then the filter around that delay; keeps the old estimate when this stretch
         does not match well enough."""
         best = self._best()
-        self.fits = (best is not None and best[1] >= self.min_match and self.lag is not None
-                     and abs(self.lag - (self.max_lag - best[0])) <= self.spread)
         if best is not None and best[1] >= self.min_match:
             k, _, gain, corr = best
             self.lag, self.gain = self.max_lag - k, gain

@@ -90,7 +90,7 @@ class Listener:
 
     def open(self, now: float) -> bool:
         """The gate as it was when the block being read was recorded (at most `BEHIND` before now)."""
-        return self.gate.open(max(self.times.end, now - BEHIND) if self.times.any else now)
+        return self.gate.open(min(now, max(self.times.end, now - BEHIND)) if self.times.any else now)
 
     def take(self, block: np.ndarray, playing: Playing | None, now: float) -> Take | None:
         """What this block completes, if anything (call `quiet` first in the same turn). The gate is

@@ -39,9 +39,9 @@ class Rig:
     """The user's switch (`PersonalModel.watch`): a click too short for the endpointer, block and rate
     in, a Match or None out."""
     late_notices: "queue.SimpleQueue[Notice] | None" = None
-    renderer: "Executor | None" = None
-    """Renders what is to be said while the loop goes on hearing (None: in the loop, as on a fake clock)."""
     """Notices from engines still loading in the background, said as they arrive."""
+    renderer: "Executor | None" = None
+    """Renders answers to the user while the loop goes on hearing (None: in the loop, as on a fake clock)."""
 
 
 @dataclass(frozen=True)
