@@ -796,3 +796,39 @@ def test_words_followed_past_the_guide_s_end_that_are_no_stop_get_the_not_unders
     played = len(out.played)
     player._barged(ears.understand(speak("where am i")))
     assert len(out.played) == played and list(player.outcome.heard)[-1] == "(over speech) 'where am i' -> ignored"
+
+
+class NotingRenderer:
+    """An executor that renders at once, noting each sentence it was given."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def submit(self, fn, text, *args):
+        from concurrent.futures import Future
+
+        self.texts.append(text)
+        future: Future = Future()
+        future.set_result(fn(text, *args))
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def test_answers_render_off_the_loop_and_the_guide_s_own_narration_in_it(tmp_path):
+    """With a renderer (the real clock's), what answers the user is handed to it, so the loop goes on
+    hearing; the greeting the guide says of itself renders in the loop."""
+    clock = FakeClock(0.0)
+    holder = {}
+    renderer = NotingRenderer()
+    recognizer = ScriptedRecognizer(["where"])
+    mic = RecordingsIn([speak("where")], clock.sleep, ready=lambda: holder["p"].listening())
+    rig = Rig(FakeSynthesizer(), ClockAudioOut(clock), clock, mic=mic,
+              ears=Understander(recognizer, build_vocabulary(ITEMS)), renderer=renderer)
+    player = holder["p"] = Player(ITEMS, rig, Options(), Hooks(progress_path=tmp_path / "p.json"))
+    player.run()
+    assert list(player.outcome.heard) == ["'where' -> act where"]
+    greeting = list(player.outcome.said)[0]
+    assert renderer.texts and greeting not in renderer.texts
+    assert set(renderer.texts) <= set(player.outcome.said)

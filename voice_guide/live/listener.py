@@ -97,10 +97,10 @@ class Listener:
         judged at the block's counted time (a block read late was recorded while the guide may still
         have been speaking), but never more than `BEHIND` before now: that time falls without end
         behind blocks that come slowly, and words said long after the guide fell silent would be
-        taken as said over it. A block's echo is made of every recent sound as it sounded then (on one output stream
-        the next sound may already have started when it is read). A voice begun over the guide,
-        or in the quiet just after it, is followed to its end by barge-in (at most its `max_len`),
-        and is `SaidOver` (only "stop" or "pause" may count: it may hold the guide's own tail)."""
+        taken as said over it. A block's echo is made of every recent sound as it sounded then (the
+        next sound may already have started when it is read). A voice begun over the guide, or in
+        the quiet just after it, is followed to its end by barge-in (at most its `max_len`), and is
+        `SaidOver` (only "stop" or "pause" may count: it may hold the guide's own tail)."""
         assert self.ears is not None
         if playing is not None and (not self._recent or self._recent[-1] is not playing):
             self._recent.append(playing)
