@@ -1,18 +1,24 @@
-"""Barge-in on the (virtual) sound card, with the real recogniser: how often a loud "stop" said over
-the guide pauses it, and how often the guide talking to itself does.
+"""Barge-in on the (virtual) sound card, with the real recogniser: how often a "stop" said over the
+guide, no louder than the guide's own voice, pauses it, and how often the guide talking to itself does.
 
     eval "$(bash scripts/virtual_sound.sh)"
-    python scripts/measure_barge_in.py [--trials 10] [--volumes 1.0 0.3] [--minutes 10]
+    python scripts/measure_barge_in.py [--trials 10] [--volumes 1.0 0.3] [--voices en-gb en-us+f3 piper:120]
+                                       [--level 0] [--minutes 10]
 
-Each trial starts the guide on a long sentence through the speaker; a second program (paplay) says
-"stop" into the same speaker 1-3 s into the sentence, as a user over it; the speaker's monitor is the microphone.
-A trial counts when the guide pauses mid-sentence within 4 s of the "stop". Then the guide reads the
-library for `--minutes` with nobody speaking, and every command it acts on is counted (target 0).
+Each trial starts a new session (a new speaker and microphone) on a long sentence, the first the
+session says after the item's title; a second program (paplay) says "stop" into the same speaker
+`--from`-`--to` s into it, as a user over it; the speaker's monitor is the microphone. The "stop" is
+said by voices other than the one barge-in was tuned on (espeak-ng en-us): espeak-ng variants, and
+Piper's joe at another rate ("piper:RATE"), each scaled so that its loud frames (the 95th percentile
+of 20 ms levels) are `--level` dB from those of the guide's sentence at that volume. A trial counts
+when the guide pauses mid-sentence. Then the guide reads the library for `--minutes` with nobody
+speaking, and every command it acts on is counted (target 0). The load average is printed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import shutil
 import subprocess
@@ -20,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -58,12 +65,14 @@ def _player(items, understander, volume: float, keys, progress: Path):
     from voice_guide.live.player import Player
     from voice_guide.live.rig import Hooks, Options, Rig
 
-    rig = Rig(EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(), ears=understander, keys=keys)
+    rig = Rig(EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(), ears=understander, keys=keys,
+              renderer=ThreadPoolExecutor(1))  # as the guide renders its answers: off its loop
     return Player(items, rig, Options(voice=VoiceSettings(volume=volume), read_only=True),
                   Hooks(progress_path=progress))
 
 
-def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path, rng: random.Random) -> int:
+def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path, rng: random.Random,
+                when: tuple[float, float]) -> int:
     count = 0
     for i in range(trials):
         holder: dict = {}
@@ -81,14 +90,17 @@ def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path,
         def user() -> None:
             while not any(line.startswith("Sit back") for line in player.outcome.said):
                 time.sleep(0.05)
-            time.sleep(rng.uniform(1.0, 3.0))
+            time.sleep(rng.uniform(*when))
             subprocess.run(["paplay", str(wav)], check=False)
 
         threading.Thread(target=user, daemon=True).start()
-        player.run(item=LONG)
+        try:
+            player.run(item=LONG)
+        finally:
+            player.close()
         ok = paused_from == ["speaking"] and any("act stop" in h for h in player.outcome.heard)
         count += ok
-        print(f"  volume {volume:.1f} trial {i + 1}: {'paused' if ok else 'NOT paused'} "
+        print(f"  {wav.stem} volume {volume:.1f} trial {i + 1}: {'paused' if ok else 'NOT paused'} "
               f"(from {paused_from}) {list(player.outcome.heard)}", flush=True)
     return count
 
@@ -99,15 +111,52 @@ def self_talk(understander, minutes: float, work: Path) -> tuple[int, list[str],
     long = Item(name="all", title="All topics", kind="topic", steps=steps)
     start = time.monotonic()
     player = _player([long], understander, 1.0, QuitWhen(lambda: False, limit=minutes * 60), work / "self.json")
-    player.run(item=long)
+    try:
+        player.run(item=long)
+    finally:
+        player.close()
     acted = [h for h in player.outcome.heard if " act " in h or h.startswith("(over")]
     return sum(" act " in h for h in player.outcome.heard), acted, (time.monotonic() - start) / 60
+
+
+def loud(samples: np.ndarray, rate: int) -> float:
+    """The level (dBFS) of a sound's loud frames: the 95th percentile of its 20 ms levels."""
+    from voice_guide.hearing.listen import frame_levels
+
+    levels = frame_levels(samples, round(0.02 * rate))
+    return float(np.percentile(levels[levels > -100], 95))
+
+
+def user_word(word: str, voice: str):
+    """`word` said by an espeak-ng voice, or by Piper ("piper:RATE")."""
+    from voice_guide.audio import add_noise_floor
+    from voice_guide.testing import espeak_speech
+
+    if voice.startswith("piper:"):
+        from voice_guide.adapters.piper_tts import PiperSynthesizer
+
+        synth = PiperSynthesizer()
+        try:
+            audio = synth.synthesize(word, VoiceSettings(rate=int(voice.split(":")[1])))
+        finally:
+            synth.close()
+        return add_noise_floor(audio, -60.0, seed=1)
+    return espeak_speech(word, voice, noise_floor=-60)
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--volumes", type=float, nargs="+", default=[1.0, 0.3])
+    ap.add_argument("--voices", nargs="+", default=["en-gb", "en-us+f3", "piper:120"])
+    ap.add_argument("--word", default="stop")
+    ap.add_argument("--level", type=float, default=0.0, help="dB of the user's word over the guide's voice")
+    ap.add_argument("--from", dest="start", type=float, default=0.5, help="earliest second into the sentence")
+    ap.add_argument("--to", dest="end", type=float, default=3.0)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
@@ -115,24 +164,33 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("paplay (pulseaudio-utils) is needed: run scripts/setup.sh --test")
     import soundfile as sf
 
-    from voice_guide.testing import espeak_speech
+    from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.wiring import Devices, open_hearing
 
     understander, _, _ = open_hearing(Settings(), [LONG], Devices())
-    print(f"recogniser: {understander.recognizer.name}")
+    print(f"recogniser: {understander.recognizer.name}; {load()}", flush=True)
     rng = random.Random(args.seed)
+    results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        stop = espeak_speech("stop", noise_floor=-60)
-        wav = work / "stop.wav"
-        sf.write(wav, stop.samples * np.float32(0.9 / float(np.abs(stop.samples).max())), stop.rate)
-        for volume in args.volumes:
-            n = stop_trials(understander, volume, args.trials, wav, work, rng)
-            print(f"loud 'stop' over the guide at volume {volume:.1f}: paused {n} of {args.trials}", flush=True)
+        guide = EspeakSynthesizer().synthesize(LONG.steps[0].say, VoiceSettings())
+        for voice in args.voices:
+            word = user_word(args.word, voice)
+            for volume in args.volumes:
+                target = loud(guide.samples * np.float32(volume), guide.rate) + args.level
+                gain = 10 ** ((target - loud(word.samples, word.rate)) / 20)
+                wav = work / f"{args.word}-{voice.replace(':', '-')}.wav"
+                sf.write(wav, np.clip(word.samples * np.float32(gain), -1.0, 1.0), word.rate)
+                n = stop_trials(understander, volume, args.trials, wav, work, rng, (args.start, args.end))
+                line = (f"'{args.word}' in {voice} at {target:.1f} dBFS (the guide's voice {args.level:+.0f} dB) "
+                        f"over the guide at volume {volume:.1f}: paused {n} of {args.trials} ({load()})")
+                results.append(line)
+                print(line, flush=True)
+        print("\n".join(["", *results]), flush=True)
         if args.minutes > 0:
             acted, lines, minutes = self_talk(understander, args.minutes, work)
             print(f"guide talking to itself for {minutes:.1f} min: {acted} commands acted on; "
-                  f"heard over its own voice: {lines[:10]}")
+                  f"heard over its own voice: {lines[:10]} ({load()})")
     return 0
 
 

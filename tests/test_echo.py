@@ -69,3 +69,14 @@ def test_correlation_is_scipys_valid_correlation():
     rng = np.random.default_rng(4)
     window, part = rng.standard_normal(1200), rng.standard_normal(500)
     assert np.allclose(correlate(window, part), signal.fftconvolve(window, part[::-1], mode="valid"))
+
+
+def test_the_filter_s_gram_matrix_is_the_plain_product_of_the_delayed_stretches():
+    """The running-sum Gram matrix (no BLAS product) equals the product of the reference's delayed
+    stretches, row for row, whichever order the delays come in."""
+    from voice_guide.hearing.echo import gram_matrix
+
+    window = np.random.default_rng(4).standard_normal(3000)
+    span, starts = 2000, np.arange(40, 7, -1)
+    stretches = np.stack([window[s : s + span] for s in starts])
+    np.testing.assert_allclose(gram_matrix(window, starts, span), stretches @ stretches.T, rtol=1e-10, atol=1e-9)

@@ -74,3 +74,78 @@ def test_without_barge_in_a_playing_guide_takes_nothing():
     playing = Playing(out.play(voice), voice, None, clock.now())
     lst = listener(clock, barge_in=False)
     assert takes(lst, clock, blocks(voice.resample(SPEECH_RATE)), playing) == []
+
+
+def test_a_stop_begun_as_the_guide_falls_silent_is_followed_to_its_end():
+    """"stop", begun over the last 0.15 s of the guide's sentence and as loud as its voice, ends in
+    the quiet after it: followed to its end over the echo gate's guard, it is heard, not cut off
+    when the sound ends."""
+    clock = FakeClock(10.0)
+    out = ClockAudioOut(clock)
+    voice = espeak_speech("Let your shoulders drop, and let your breathing settle and slow down.")
+    playing = Playing(out.play(voice), voice, None, clock.now())
+    echo = voice.resample(SPEECH_RATE).gain(0.5)
+    stop = espeak_speech("stop")
+    loud = lambda a: np.percentile(np.abs(a.samples), 99)  # noqa: E731
+    user = stop.gain(float(loud(echo) / loud(stop)))
+    at = round((echo.duration - 0.15) * SPEECH_RATE)
+    mic = np.zeros(at + len(user.samples) + 2 * SPEECH_RATE, dtype=np.float32)
+    mic[: len(echo.samples)] += echo.samples
+    mic[at : at + len(user.samples)] += user.samples
+    lst = listener(clock, script=["stop"])
+    found = []
+    for block in lst.follow(blocks(Audio(mic, SPEECH_RATE))):
+        clock.advance(len(block) / SPEECH_RATE)
+        current = None if playing.playback.done() else playing
+        lst.quiet(current, clock.now())
+        taken = lst.take(block, current, clock.now())
+        if isinstance(taken, (Said, SaidOver)):
+            found.append(taken)
+    assert [type(t) for t in found] == [SaidOver]
+    assert found[0].heard.match.command.id == "stop"
+
+
+def test_words_said_long_after_the_guide_fell_silent_are_said_even_when_blocks_come_slowly():
+    """Blocks that come more slowly than they last (recordings played on a busy machine's clock, as
+    `--input` and the long measurements do, or blocks lost): their counted time falls further behind
+    each one. Words said seconds after the guide fell silent are still `Said` (any command counts),
+    never taken as said over the guide (only stop or pause), or a long run stops acting on anything."""
+    clock = FakeClock(10.0)
+    out = ClockAudioOut(clock)
+    voice = espeak_speech("Let your shoulders drop.")
+    lst = listener(clock, script=["menu"])
+    mic = blocks(Audio.silence(10.0, SPEECH_RATE), Audio.silence(3.0, SPEECH_RATE), espeak_speech("menu"),
+                 Audio.silence(1.5, SPEECH_RATE))
+    found, playing = [], None
+    for n, block in enumerate(lst.follow(mic)):
+        clock.advance(len(block) / SPEECH_RATE + 0.2)  # each block read 0.2 s later than the one before
+        if n == 100:  # the guide speaks after 10 s of blocks (30 s on the clock)
+            playing = Playing(out.play(voice), voice, None, clock.now())
+        current = None if playing is None or playing.playback.done() else playing
+        lst.quiet(current, clock.now())
+        taken = lst.take(block, current, clock.now())
+        if isinstance(taken, (Said, SaidOver)):
+            found.append(taken)
+    assert [type(t) for t in found] == [Said]
+    assert found[0].heard.match.command.id == "menu"
+
+
+def test_the_guide_s_last_words_read_late_after_it_fell_silent_are_never_said():
+    """The loop stalls for a second while the guide speaks (a busy machine) and then reads the blocks
+    a second late: when the guide falls silent, the blocks still to be read hold its last words. The
+    gate is judged at their own time, so they are never taken as something the user said."""
+    clock = FakeClock(10.0)
+    out = ClockAudioOut(clock)
+    voice = espeak_speech("Let your shoulders drop, and let your breathing settle and slow down.")
+    playing = Playing(out.play(voice), voice, None, clock.now())
+    lst = listener(clock, script=["next"] * 3)
+    found = []
+    mic = blocks(voice.resample(SPEECH_RATE).gain(0.5), Audio.silence(2.0, SPEECH_RATE))
+    for n, block in enumerate(lst.follow(mic)):
+        clock.advance(len(block) / SPEECH_RATE + (1.0 if n == 5 else 0.0))
+        current = None if playing.playback.done() else playing
+        lst.quiet(current, clock.now())
+        taken = lst.take(block, current, clock.now())
+        if isinstance(taken, (Said, SaidOver)):
+            found.append(taken)
+    assert found == []

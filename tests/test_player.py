@@ -720,3 +720,115 @@ def test_another_voice_speaks_on_in_that_voice_and_keep_this_one_hands_it_to_be_
     assert player.voice.voice == "heart" and rates == [150]
     player._execute(player.session.handle(Command("keep_voice"), 0.1))
     assert kept == ["heart"] and player.voice.voice == "heart"
+
+def is_cue(playback, name: str) -> bool:
+    from voice_guide.speaking import cues
+
+    return np.array_equal(playback.audio.samples, cues.CUES[name]().samples)
+
+
+def test_words_that_are_no_command_get_the_not_understood_cue_once_and_no_question(tmp_path):
+    """Nothing said while the guide listens is dropped without a sound: words that are no command, and
+    speech the recogniser makes no words of, get the "not understood" cue, once per utterance, and no
+    question."""
+    clock = FakeClock(0.0)
+    holder = {}
+    out = ClockAudioOut(clock)
+    mic = RecordingsIn([speak("the weather is nice"), speak("purple")], clock.sleep,
+                       ready=lambda: holder["p"].listening())
+    recognizer = ScriptedRecognizer(["the weather is nice today", []])
+    player = holder["p"] = make_player(clock, mic, recognizer, audio_out=out, progress_path=tmp_path / "p.json")
+    player.run()
+    assert len(recognizer.decoded) == 2
+    assert sum(is_cue(p, "not-understood") for p in out.played) == 2
+    assert not any(s.startswith("Sorry") for s in player.outcome.said)  # no "say that again" question
+
+
+class SlowToRender(FakeSynthesizer):
+    """A voice that notes, as it renders each sentence, how many sounds the speaker has started and
+    how many utterances the recogniser has decoded."""
+
+    def __init__(self, out, recognizer) -> None:
+        super().__init__()
+        self.out, self.recognizer, self.log = out, recognizer, []
+
+    def synthesize(self, text, settings):
+        self.log.append((len(self.recognizer.decoded), len(self.out.played)))
+        return super().synthesize(text, settings)
+
+
+def test_a_command_s_cue_sounds_before_its_reply_is_rendered(tmp_path):
+    """The reply to a command starts at once: its "understood" cue plays while the words of the answer
+    are still being rendered (a busy machine renders a sentence in seconds)."""
+    clock = FakeClock(0.0)
+    holder = {}
+    out = ClockAudioOut(clock)
+    recognizer = ScriptedRecognizer(["where"])
+    synth = SlowToRender(out, recognizer)
+    mic = RecordingsIn([speak("where")], clock.sleep, ready=lambda: holder["p"].listening())
+    player = holder["p"] = make_player(clock, mic, recognizer, audio_out=out, synthesizer=synth,
+                                       progress_path=tmp_path / "p.json")
+    player.run()
+    assert list(player.outcome.heard) == ["'where' -> act where"]
+    cue = next(i for i, p in enumerate(out.played) if is_cue(p, "understood"))
+    started_when_reply_rendered = next(played for decoded, played in synth.log if decoded == 1)
+    assert cue < started_when_reply_rendered
+
+
+def test_words_followed_past_the_guide_s_end_that_are_no_stop_get_the_not_understood_cue_and_no_action():
+    """A voice begun over the guide's last words and heard to its end in the quiet after them may hold
+    those words: it never acts unless it is stop or pause, but the person who said it hears the "not
+    understood" cue (said to a guide that was about to listen, it is not dropped without a sound).
+    Over a guide still talking it is ignored without a sound."""
+    clock = FakeClock(0.0)
+    out = ClockAudioOut(clock)
+    player = make_player(clock, audio_out=out)
+    ears = Understander(ScriptedRecognizer(["where am i", "where am i"]), build_vocabulary(ITEMS))
+    player.start()
+    while player.busy():
+        clock.advance(0.1)
+        player.turn(None)
+    said, played = len(player.outcome.said), len(out.played)
+    player._barged(ears.understand(speak("where am i")))
+    assert [is_cue(p, "not-understood") for p in list(out.played)[played:]] == [True]
+    assert len(player.outcome.said) == said and player.session.mode == "menu"
+    player.prompt(speak("one two three four five six"))
+    played = len(out.played)
+    player._barged(ears.understand(speak("where am i")))
+    assert len(out.played) == played and list(player.outcome.heard)[-1] == "(over speech) 'where am i' -> ignored"
+
+
+class NotingRenderer:
+    """An executor that renders at once, noting each sentence it was given."""
+
+    def __init__(self) -> None:
+        self.texts: list[str] = []
+
+    def submit(self, fn, text, *args):
+        from concurrent.futures import Future
+
+        self.texts.append(text)
+        future: Future = Future()
+        future.set_result(fn(text, *args))
+        return future
+
+    def shutdown(self, wait: bool = True, cancel_futures: bool = False) -> None:
+        pass
+
+
+def test_answers_render_off_the_loop_and_the_guide_s_own_narration_in_it(tmp_path):
+    """With a renderer (the real clock's), what answers the user is handed to it, so the loop goes on
+    hearing; the greeting the guide says of itself renders in the loop."""
+    clock = FakeClock(0.0)
+    holder = {}
+    renderer = NotingRenderer()
+    recognizer = ScriptedRecognizer(["where"])
+    mic = RecordingsIn([speak("where")], clock.sleep, ready=lambda: holder["p"].listening())
+    rig = Rig(FakeSynthesizer(), ClockAudioOut(clock), clock, mic=mic,
+              ears=Understander(recognizer, build_vocabulary(ITEMS)), renderer=renderer)
+    player = holder["p"] = Player(ITEMS, rig, Options(), Hooks(progress_path=tmp_path / "p.json"))
+    player.run()
+    assert list(player.outcome.heard) == ["'where' -> act where"]
+    greeting = list(player.outcome.said)[0]
+    assert renderer.texts and greeting not in renderer.texts
+    assert set(renderer.texts) <= set(player.outcome.said)

@@ -7,7 +7,7 @@ from voice_guide.cli import main
 def test_show_lists_every_setting(guide_home, capsys):
     assert main(["settings"]) == 0
     out = capsys.readouterr().out
-    assert "rate = 150" in out and "trailing_silence = 0.8" in out and "notice" not in out
+    assert "rate = 150" in out and "trailing_silence = 0.5" in out and "notice" not in out
 
 
 def test_set_saves_and_reset_restores(guide_home, capsys):

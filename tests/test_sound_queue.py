@@ -36,3 +36,25 @@ def test_without_the_devices_word_the_reference_counts_from_play_at_the_gain_ask
     half = round(0.1 * SPEECH_RATE)
     np.testing.assert_allclose(ref[:half], RAMP.samples[-half:] * np.float32(0.3), atol=1e-6)
     assert not ref[half:].any()
+
+
+def test_a_sound_still_rendering_waits_its_turn_without_holding_up_the_loop():
+    """A sentence queued while it renders elsewhere: `pump` returns at once (the loop goes on hearing
+    the microphone), the cue before it plays, and the sentence plays, in order, once rendered."""
+    from concurrent.futures import Future
+
+    from voice_guide.live.sound_queue import SoundQueue
+    from voice_guide.testing import FakeClock, MemoryAudioOut
+
+    out, started = MemoryAudioOut(instant=False), []
+    queue = SoundQueue(out, FakeClock(), on_start=started.append, on_done=lambda done: None, wait=lambda: False)
+    rendering: Future = Future()
+    queue.add(RAMP, None, "")
+    queue.add(rendering, 1, "Breathe in.")
+    queue.pump()
+    out.played[0].finish()
+    queue.pump()
+    assert len(out.played) == 1 and queue.busy() and started == []
+    rendering.set_result(RAMP)
+    queue.pump()
+    assert len(out.played) == 2 and started == ["Breathe in."]

@@ -295,3 +295,23 @@ def test_the_playback_says_when_each_moment_sounds_from_the_devices_own_report(m
         block(0.09)  # the device fell 30 ms behind
     assert playback.position(100.5) == pytest.approx((0.41, 0.3))
     assert playback.position(100.18)[1] == 1.0  # the duck asked for at 100.1 sounds from 100.19
+
+
+def test_a_sound_is_not_done_before_its_last_block_has_sounded(monkeypatch):
+    """No device needed: the stream has taken the last block (it sounds 60 ms later, by the device's
+    report) and finished; the sound is done only once that block has sounded, so the echo gate does
+    not open on the guide's last words."""
+    from types import SimpleNamespace
+
+    from voice_guide.adapters import sounddevice_audio as sda
+
+    clock = SimpleNamespace(t=100.0)
+    monkeypatch.setattr(sda, "time", SimpleNamespace(monotonic=lambda: clock.t))
+    playback = sda.SounddevicePlayback(np.zeros(320, np.float32), _Sd, 16000)
+    with pytest.raises(_Sd.CallbackStop):
+        playback._callback(np.zeros((320, 1), np.float32), 320,
+                           SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.06), None)
+    playback._on_finished()
+    assert not playback.done()
+    clock.t = 100.08
+    assert playback.done()

@@ -26,6 +26,11 @@ DEFAULT_LUFS = -16.0
 """Exported tracks' integrated loudness: where spoken-word apps aim a phone's playback."""
 LUFS_MIN, LUFS_MAX = -30.0, -10.0
 """The export loudness targets a user may choose (`voice_guide.loudness`)."""
+TRAILING_SILENCE = 0.5
+"""Seconds of quiet that end an utterance by default: every phrase the guide understands, said by
+espeak-ng voices at a normal and a slow rate, and the real one-word clips of speech-dev, are cut in two
+by none at 0.35 s (scripts/measure_trailing_silence.py); each tenth of a second more delays every reply.
+Slow speakers raise it in the settings."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,10 @@ class Synthesizer(Protocol):
 @runtime_checkable
 class Playback(Protocol):
     """A sound that is playing; `stop` cuts it at once, mid-sentence."""
+
+    timeline: object
+    """What its `position` is counted on (the device's output stream): sounds on one timeline reach
+    the microphone with one delay, so the echo learnt on one holds for the next from its start."""
 
     def stop(self) -> None: ...
 

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Literal, Optional, Union, get_args
 
 from voice_guide import paths, schema
-from voice_guide.engines import DEFAULT_LUFS, LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN
+from voice_guide.engines import (DEFAULT_LUFS, LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN, TRAILING_SILENCE, VOLUME_MAX,
+                                  VOLUME_MIN)
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import LIMITS, RefusedFile, atomic_write_text, open_regular, read_own, set_aside, unstoppable
 
@@ -60,7 +61,7 @@ class Settings:
     recogniser and the matcher alone."""
     vosk_model: Optional[schema.PathText] = None
     """Path of a Vosk model folder; VOICE_GUIDE_VOSK_MODEL overrides it."""
-    trailing_silence: schema.between(0.2, 5.0, "seconds") = 0.8
+    trailing_silence: schema.between(0.2, 5.0, "seconds") = TRAILING_SILENCE
     """Seconds of quiet that end an utterance; raise it for slow speakers."""
     max_utterance: schema.between(1.0, MAX_UTTERANCE, "seconds") = 4.0
     """Longest utterance in seconds; longer speech is not a command."""

@@ -68,6 +68,8 @@ class MemoryPlayback:
     def __init__(self, audio: Audio, instant: bool) -> None:
         self.audio = audio
         self.stopped = False
+        self.timeline: object = self
+        """Its position is counted from `play` (None from `position`): a timeline of its own."""
         self.gains: list[float] = []
         """Every volume change asked for, in order."""
         self._done = threading.Event()
@@ -176,9 +178,11 @@ class FakeClock:
 class ClockPlayback:
     """A playback that lasts its sound's duration on a (fake) clock."""
 
-    def __init__(self, audio: Audio, clock: "FakeClock", start: float) -> None:
+    def __init__(self, audio: Audio, clock: "FakeClock", start: float, timeline: object = None) -> None:
         self.audio = audio
         self.start = start
+        self.timeline = timeline
+        """The speaker it plays on (one stream: every sound reaches a microphone with one delay)."""
         self.end = start + audio.duration
         self.stopped = False
         self.gains: list[tuple[float, float]] = [(start, 1.0)]
@@ -221,7 +225,7 @@ class ClockAudioOut:
         self.played: deque[ClockPlayback] = deque(maxlen=keep)
 
     def play(self, audio: Audio) -> ClockPlayback:
-        playback = ClockPlayback(audio, self.clock, self.clock.now())
+        playback = ClockPlayback(audio, self.clock, self.clock.now(), self)
         self.played.append(playback)
         return playback
 

@@ -9,6 +9,7 @@ hand in fakes the same way, as httpx takes a `transport=`: nothing is patched in
 from __future__ import annotations
 
 import queue
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
 
@@ -111,6 +112,8 @@ class Engines:
     """What engines still loading in the background have to say, once they know."""
     warm_up: Callable[[], None] | None = None
     """Loads what the first words did not need; called once the first sound plays."""
+    renderer: Executor | None = None
+    """Renders what the guide says while its loop goes on hearing (None: in the loop)."""
 
 
 def _open_now(open_it: Callable[[], CommandScorer], notices: list[str]) -> CommandScorer | None:
@@ -188,6 +191,9 @@ def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devic
         notices=notices,
         late_notices=late,
         warm_up=warm.start,
+        # On real time the loop must not stop hearing while a sentence renders; a fake clock's loop
+        # waits for it, so that a run on it stays the same every time.
+        renderer=ThreadPoolExecutor(1, "voice-guide-render") if isinstance(devices.clock, SystemClock) else None,
     )
 
 

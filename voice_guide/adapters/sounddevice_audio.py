@@ -150,6 +150,11 @@ class SounddevicePlayback:
         self._stall_seconds = stall_seconds
         self._progress_at = time.monotonic() + START_SECONDS
         self.stream = None
+        self.timeline: object = self
+        """Each sound has a stream of its own, which may reach the microphone with its own delay."""
+        self._ends_at = 0.0
+        """When its last sample sounds, by the device's report: it is not done before (the echo gate
+        would open on its last words)."""
         self.error: DeviceError | None = None
 
     def _callback(self, outdata, frames, time_info, status) -> None:
@@ -169,6 +174,7 @@ class SounddevicePlayback:
         self._pos = a + frames
         self._progress_at = time.monotonic()
         if self._pos >= len(self._samples):
+            self._ends_at = sounds_at + len(chunk) / self._rate
             raise self._sd.CallbackStop
 
     def _on_finished(self) -> None:
@@ -208,6 +214,7 @@ class SounddevicePlayback:
     def stop(self) -> None:
         """Cut the sound now: abort drops what the device still has buffered."""
         self._stopped = True
+        self._ends_at = 0.0
         self._close()
         self._finished.set()
 
@@ -224,7 +231,7 @@ class SounddevicePlayback:
 
     def done(self) -> bool:
         self._watch()
-        if self._finished.is_set():
+        if self._finished.is_set() and (self.error is not None or time.monotonic() >= self._ends_at):
             self._close()
             return True
         return False
@@ -233,11 +240,13 @@ class SounddevicePlayback:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             step = 0.05 if deadline is None else max(0.0, min(0.05, deadline - time.monotonic()))
-            if self._finished.wait(step) or self.done():
-                self._close()
+            finished = self._finished.wait(step)
+            if self.done():
                 return True
             if deadline is not None and time.monotonic() >= deadline:
                 return False
+            if finished:  # handed over, still sounding
+                time.sleep(min(step, 0.01))
 
 
 class SounddeviceOut:

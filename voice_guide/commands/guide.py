@@ -118,7 +118,8 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
         mic = engines.microphone()
     rig = Rig(engines.synthesizer, SpeakerOrText(engines.audio_out, engines.clock, echo), engines.clock, mic=mic,
               ears=engines.ears if listen else None, keys=None if recordings is not None else engines.keys,
-              watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices)
+              watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices,
+              renderer=engines.renderer)
     options = Options(voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
                       max_utterance=settings.max_utterance, read_only=item is not None,
                       voices=tuple((v.name, v.label) for v in voices.TABLE),

@@ -18,6 +18,11 @@ from voice_guide.hearing.listen import ABS_START, FRAME_SECONDS, PREROLL, frame_
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
 CLEAN_WARM = 0.2
+CLEAN_DELAY = 0.5
+"""Seconds a reading of the clean coupling waits before it counts: as long as the echo's estimate may
+take to follow a shift of the device's timing (its delay moves by milliseconds now and then), so that
+readings taken with a stale estimate are dropped when it moves, never kept for seconds as a coupling
+that would hide the user."""
 """Seconds of playback the clean coupling must be measured on before it is used (`CLEAN_DEPTH` bounds it)."""
 CLEAN_DEPTH = 20.0
 """Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
@@ -53,7 +58,7 @@ class BargeIn:
         self._ref: deque[float] = deque(maxlen=frames(window))
         self._raw = _Coupling(frames(memory), frames(0.3), frames(warm))
         """Coupling as the raw microphone hears it."""
-        self._clean = _Coupling(frames(memory), frames(0.3), frames(CLEAN_WARM))
+        self._clean = _Coupling(frames(memory), frames(CLEAN_DELAY), frames(CLEAN_WARM))
         """Coupling once the learnt echo is taken out."""
         self._min, self._max = frames(min_speech), frames(max_len)
         self._end = frames(0.3)
@@ -64,7 +69,7 @@ class BargeIn:
         self._pending = np.zeros((3, 0), dtype=np.float32)
         """Microphone, microphone less echo, and reference samples short of a whole frame."""
         self.echo = EchoEstimate(rate)
-        self._sound: object = None
+        self._timeline: object = None
 
     @property
     def hearing(self) -> bool:
@@ -72,31 +77,32 @@ class BargeIn:
         return bool(self._taken)
 
     def reset(self) -> None:
-        """The guide fell silent: forget any half-heard barge-in (the couplings are kept)."""
+        """The guide fell silent: forget any half-heard barge-in (the couplings and the echo's
+        estimate are kept: its next sound on the same stream comes with the same delay)."""
         self._taken, self._near, self._quiet, self._restoring = [], 0, 0, 0
         self._ref.clear()
         self._pre.clear()
         self._raw.pending.clear()
+        self._clean.pending.clear()
         self._pending = np.zeros((3, 0), dtype=np.float32)
-        self._new_sound(None)
+        self.echo.quiet()
 
-    def _new_sound(self, sound: object) -> None:
-        """Each sound may reach the microphone with its own delay (a device starts each stream a
-        little differently): the echo is learnt again on it, and meanwhile the raw microphone is
-        judged. What is left after the subtraction (the clean coupling) is the room's and is kept;
-        a pause inside one sound forgets nothing."""
-        self._sound = sound
+    def _new_timeline(self, timeline: object) -> None:
+        """Another output stream may reach the microphone with another delay: the echo is learnt
+        again on it, and meanwhile the raw microphone is judged. What is left after the subtraction
+        (the clean coupling) is the room's and is kept."""
+        self._timeline = timeline
         self.echo.forget()
         self._clean.pending.clear()
 
-    def feed(self, mic: np.ndarray, ref: np.ndarray, sound: object = None) -> Audio | None:
-        """`sound`: which sound `ref` comes from (anything that tells one from the next)."""
+    def feed(self, mic: np.ndarray, ref: np.ndarray, timeline: object = None) -> Audio | None:
+        """`timeline`: the output stream `ref` is placed on (`Playback.timeline`)."""
         mic = np.asarray(mic, dtype=np.float32).reshape(-1)
         ref = np.asarray(ref, dtype=np.float32).reshape(-1)
         n = min(len(mic), len(ref))
         mic, ref = mic[:n], ref[:n]
-        if sound is not self._sound:
-            self._new_sound(sound)
+        if timeline is not self._timeline:
+            self._new_timeline(timeline)
         residual = self.echo.residual(mic, ref)
         cleaned = self.echo.settled
         blocks = np.concatenate([self._pending, np.stack([mic, residual, ref])], axis=1)
@@ -111,8 +117,9 @@ class BargeIn:
             found = heard if heard is not None else found
         lag = self.echo.lag
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
-        if self.echo.lag != lag:
-            self._clean.pending.clear()  # read before the new delay was learnt
+        moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
+        if moved:
+            self._clean.pending.clear()  # read with the stale delay, before the new one was learnt
         return found
 
     def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:

@@ -46,10 +46,15 @@ class EchoEstimate:
         self._ref = np.zeros(keep, dtype=np.float32)
 
     def forget(self) -> None:
-        """A new sound: it may come with another delay."""
+        """A new output stream: it may come with another delay."""
         self.lag, self.gain = None, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._fresh = 0
+        self.quiet()
+
+    def quiet(self) -> None:
+        """The guide fell silent (and was not followed meanwhile): the histories start again from
+        silence, the estimate is kept for its next sound on the same stream."""
         self._mic[:] = 0.0
         self._ref[:] = 0.0
 
@@ -91,17 +96,17 @@ class EchoEstimate:
         does not match well enough."""
         best = self._best()
         if best is not None and best[1] >= self.min_match:
-            k, _, gain = best
+            k, _, gain, corr = best
             self.lag, self.gain = self.max_lag - k, gain
             self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
-            m = len(self._ref)
-            shifted = np.stack([self._ref[m - lag - self.span : m - lag] for lag in self._lags]).astype(np.float64)
-            gram = shifted @ shifted.T
+            starts = self.max_lag - self._lags  # where each delay's stretch of the reference history starts
+            gram = gram_matrix(self._ref.astype(np.float64), starts, self.span)
             gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
-            self._taps = np.linalg.solve(gram, shifted @ self._mic[-self.span :].astype(np.float64))
+            self._taps = np.linalg.solve(gram, corr[starts])
 
-    def _best(self) -> tuple[int, float, float] | None:
-        """(offset into the reference history, normalised match, gain) of the best-matching delay."""
+    def _best(self) -> tuple[int, float, float, np.ndarray] | None:
+        """(offset into the reference history, normalised match, gain) of the best-matching delay, and
+        the correlation at every offset."""
         mic = self._mic[-self.span :].astype(np.float64)
         window = self._ref.astype(np.float64)
         if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-self.span :] ** 2)) < self.min_rms:
@@ -111,7 +116,23 @@ class EchoEstimate:
         energy = running[self.span :] - running[: -self.span]  # energy[k] = window[k : k + span] . itself
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
-        return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12))
+        return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12)), corr
+
+
+def gram_matrix(window: np.ndarray, starts: np.ndarray, span: int) -> np.ndarray:
+    """g[i, j] = window[starts[i] :][: span] . window[starts[j] :][: span] for contiguous `starts`, by
+    running sums of lagged products: elementwise numpy, never a BLAS product (whose worker threads,
+    on a busy machine, made one filter cost a tenth of a second)."""
+    first, n = int(starts.min()), len(starts)
+    seg = window[first : first + n - 1 + span]
+    at = np.empty(n, dtype=int)
+    at[starts - first] = np.arange(n)  # which row starts at each offset from `first`
+    gram = np.empty((n, n))
+    for d in range(n):
+        running = np.concatenate([[0.0], np.cumsum(seg[: len(seg) - d] * seg[d:])])
+        a = np.arange(n - d)
+        gram[at[a], at[a + d]] = gram[at[a + d], at[a]] = running[a + span] - running[a]
+    return gram
 
 
 def correlate(window: np.ndarray, part: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
+from voice_guide.engines import TRAILING_SILENCE
 
 FRAME_SECONDS = 0.02
 START_SECONDS = 0.1
@@ -45,7 +46,7 @@ def frame_levels(samples: np.ndarray, frame: int) -> np.ndarray:
 class Endpointer:
     """Cuts a stream of blocks into utterances. `feed` returns a finished utterance or None."""
 
-    def __init__(self, rate: int = SPEECH_RATE, trailing_silence: float = 0.8, max_utterance: float = 4.0,
+    def __init__(self, rate: int = SPEECH_RATE, trailing_silence: float = TRAILING_SILENCE, max_utterance: float = 4.0,
                  floor: float | None = None) -> None:
         self.rate = rate
         self.frame = round(FRAME_SECONDS * rate)

@@ -5,6 +5,7 @@ The player only decides what a take means for the session and does it; it never 
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
@@ -16,6 +17,14 @@ from voice_guide.hearing.listen import BlockTimes, EchoGate, Endpointer
 from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Ears, Heard
 from voice_guide.live.sound_queue import Playing
+
+
+RECENT = 4
+"""Sounds whose echo a block may hold at most (the loop may read blocks a second or two late)."""
+BEHIND = 2.0
+"""Seconds a block's counted time may be behind the clock and still be believed. A live microphone's
+blocks are that late only while the loop is (and may then hold the guide's last words after it fell
+silent); recordings paced on a busy clock fall behind without end, and would keep the gate shut."""
 
 
 @dataclass(frozen=True)
@@ -62,10 +71,12 @@ class Listener:
         self.barge = BargeIn(rate) if ears is not None and barge_in else None
         self.gate = EchoGate()
         self.times = BlockTimes(clock)
+        self._recent: deque[Playing] = deque(maxlen=RECENT)
+        """The sounds played since the gate closed, latest last (their echo may still be heard)."""
 
     def speaking(self) -> bool:
         """Someone has started an utterance that has not ended yet."""
-        return self.endpointer.state in ("maybe", "speech")
+        return self.endpointer.state in ("maybe", "speech") or (self.barge is not None and self.barge.hearing)
 
     def follow(self, blocks: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
         """The microphone's blocks, each timed as it arrives (the echo's reference is cut by it)."""
@@ -75,12 +86,26 @@ class Listener:
         """The echo gate, told whether the guide makes a sound: True when what the microphone hears
         now cannot be the guide's own voice."""
         self.gate.update(playing is not None, now)
-        return self.gate.open(now)
+        return self.open(now)
+
+    def open(self, now: float) -> bool:
+        """The gate as it was when the block being read was recorded (at most `BEHIND` before now)."""
+        return self.gate.open(min(now, max(self.times.end, now - BEHIND)) if self.times.any else now)
 
     def take(self, block: np.ndarray, playing: Playing | None, now: float) -> Take | None:
-        """What this block completes, if anything (call `quiet` first in the same turn)."""
+        """What this block completes, if anything (call `quiet` first in the same turn). The gate is
+        judged at the block's counted time (a block read late was recorded while the guide may still
+        have been speaking), but never more than `BEHIND` before now: that time falls without end
+        behind blocks that come slowly, and words said long after the guide fell silent would be
+        taken as said over it. A block's echo is made of every recent sound as it sounded then (the
+        next sound may already have started when it is read). A voice begun over the guide, or in
+        the quiet just after it, is followed to its end by barge-in (at most its `max_len`), and is
+        `SaidOver` (only "stop" or "pause" may count: it may hold the guide's own tail)."""
         assert self.ears is not None
-        if self.gate.open(now):
+        if playing is not None and (not self._recent or self._recent[-1] is not playing):
+            self._recent.append(playing)
+        following = self.barge is not None and self.barge.hearing and playing is None
+        if self.open(now) and not following:
             taken: Take | None = None
             utterance = self.endpointer.feed(block)
             if utterance is not None:
@@ -90,12 +115,14 @@ class Listener:
                 taken = Switched(switched) if switched is not None else None
             if self.barge is not None:
                 self.barge.reset()
+            self._recent.clear()
             return taken
         self.endpointer.discard()
-        if self.barge is None or playing is None:
+        if self.barge is None or not self._recent:
             return None
         start = self.times.end - len(block) / self.rate + self.barge.lead
-        spoken_over = self.barge.feed(block, playing.reference(self.rate, start, len(block)), playing)
+        ref = sum(sound.reference(self.rate, start, len(block)) for sound in self._recent)
+        spoken_over = self.barge.feed(block, ref, self._recent[-1].playback.timeline)
         if spoken_over is not None:
             return SaidOver(self.ears.understand(spoken_over))
         return VoiceOver(self.barge.hearing)

@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
+from voice_guide.engines import TRAILING_SILENCE, AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
 from voice_guide.live.lookahead import AHEAD
 from voice_guide.session.events import Notice
 from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Ears
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from voice_guide import progress
 
 
@@ -38,6 +40,8 @@ class Rig:
     in, a Match or None out."""
     late_notices: "queue.SimpleQueue[Notice] | None" = None
     """Notices from engines still loading in the background, said as they arrive."""
+    renderer: "Executor | None" = None
+    """Renders answers to the user while the loop goes on hearing (None: in the loop, as on a fake clock)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ class Options:
     """How one run behaves."""
 
     voice: VoiceSettings = VoiceSettings()
-    trailing_silence: float = 0.8
+    trailing_silence: float = TRAILING_SILENCE
     """Seconds of quiet that end an utterance."""
     max_utterance: float = 4.0
     read_only: bool = False

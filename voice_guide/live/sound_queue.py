@@ -2,12 +2,15 @@
 
 Sentences and cues play one after another on the speaker; each sentence's end is reported (as
 `SpeechDone`, for the session), and its words as it starts (the CLI prints them). A sound waits while
-`wait()` says the user has started speaking, so the echo gate does not close on them mid-command.
+`wait()` says the user has started speaking, so the echo gate does not close on them mid-command. A
+sound may be queued while it still renders elsewhere (a Future): the queue waits for it, the loop does
+not, so the microphone is heard meanwhile.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Callable
 
@@ -63,8 +66,8 @@ class SoundQueue:
         self.out, self.clock = out, clock
         self.on_start, self.on_done, self.wait = on_start, on_done, wait
         self.current: Playing | None = None
-        self._waiting: deque[tuple[Audio, int | None, str]] = deque()
-        """Sounds waiting to play: audio, the id of its sentence (None for cues), its words."""
+        self._waiting: deque[tuple[Audio | Future[Audio], int | None, str]] = deque()
+        """Sounds waiting to play: audio (or its rendering), the id of its sentence (None for cues), its words."""
 
     def __len__(self) -> int:
         """How many sounds wait their turn."""
@@ -74,7 +77,7 @@ class SoundQueue:
         """The guide is making (or about to make) a sound."""
         return self.current is not None or bool(self._waiting)
 
-    def add(self, audio: Audio, say_id: int | None = None, text: str = "") -> None:
+    def add(self, audio: Audio | Future[Audio], say_id: int | None = None, text: str = "") -> None:
         self._waiting.append((audio, say_id, text))
 
     def pump(self) -> None:
@@ -89,7 +92,12 @@ class SoundQueue:
                     self.on_done(SpeechDone(playing.say_id, at=playing.start + playing.audio.duration))
             if not self._waiting or self.wait():
                 return
-            audio, say_id, text = self._waiting.popleft()
+            audio, say_id, text = self._waiting[0]
+            if isinstance(audio, Future):
+                if not audio.done():
+                    return
+                audio = audio.result()  # a rendering's EngineError surfaces here, as if rendered here
+            self._waiting.popleft()
             self.current = Playing(self.out.play(audio), audio, say_id, self.clock.now())
             if text:
                 self.on_start(text)

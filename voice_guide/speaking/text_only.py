@@ -19,6 +19,7 @@ class SilentPlayback:
     def __init__(self, clock: Clock, seconds: float) -> None:
         self._clock = clock
         self._end = clock.now() + seconds
+        self.timeline: object = self
 
     def stop(self) -> None:
         self._end = min(self._end, self._clock.now())
