@@ -6,6 +6,7 @@ import pytest
 
 from voice_guide.content.model import Item, Step
 from voice_guide.session.machine import Session
+from voice_guide.session.state import Speaking
 from voice_guide.understanding.command import Command
 from voice_guide.session.events import (Ask, PlaceSaved, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone,
                                         Finished, Key, NotUnderstood, PlayCue, SaveProgress, Say, SetVoice, SpeechDone,
@@ -33,7 +34,7 @@ def length(text: str, rate: int) -> float:
 
 
 def new(read_only: bool = False) -> Session:
-    return Session(ITEMS, length, rate=120, read_only=read_only)
+    return Session(ITEMS, length, speaking=Speaking(rate=120), read_only=read_only)
 
 
 def says(actions) -> list[str]:
@@ -279,7 +280,7 @@ def test_a_rate_change_keeps_the_planned_length():
 
 
 def test_rate_stays_within_limits():
-    d = Driver(Session(ITEMS, length, rate=290))
+    d = Driver(Session(ITEMS, length, speaking=Speaking(rate=290)))
     d.record(d.s.start(0.0))
     d.event(Command("faster"))
     actions = d.event(Command("faster"))
@@ -366,7 +367,7 @@ def test_no_microphone_at_start_is_said_without_pausing():
 
 
 def test_no_microphone_and_no_keyboard_says_only_what_is_true():
-    d = Driver(Session(ITEMS, length, rate=120, listening=True, keys=False))
+    d = Driver(Session(ITEMS, length, speaking=Speaking(rate=120), listening=True, keys=False))
     d.record(d.s.start(d.now))
     d.event(Command("open", "mini"))
     (said,) = says(d.event(DeviceLost(at_start=True)))
@@ -375,7 +376,7 @@ def test_no_microphone_and_no_keyboard_says_only_what_is_true():
 
 def test_in_key_mode_nothing_tells_the_user_to_say_a_word():
     """With only keys, an answer with no question speaks of keys, not of saying help."""
-    d = Driver(Session(ITEMS, length, rate=120, listening=False))
+    d = Driver(Session(ITEMS, length, speaking=Speaking(rate=120), listening=False))
     d.record(d.s.start(d.now))
     (said,) = says(d.event(Key("y")))
     assert said == "There is no question to answer. Press question mark for help."
@@ -409,7 +410,7 @@ def test_opening_measures_only_what_it_says_first():
         measured.append(text)
         return length(text, rate)
 
-    d = Driver(Session(ITEMS, counting, rate=120))
+    d = Driver(Session(ITEMS, counting, speaking=Speaking(rate=120)))
     d.record(d.s.start(0.0))
     d.event(Command("open", "mini"))
     assert measured == []
@@ -430,7 +431,7 @@ def test_every_item_of_the_library_runs_to_its_end():
 
     library = load_library()
     for item in library.items:
-        d = Driver(Session(library.items, length, rate=150))
+        d = Driver(Session(library.items, length, speaking=Speaking(rate=150)))
         d.record(d.s.start(0.0, item=item))
         d.run(until=10_000)
         assert d.s.mode == "menu", item.name
@@ -547,7 +548,7 @@ def test_a_question_in_a_session_left_unanswered_goes_on_paused_with_how_to_go_o
 
 
 def test_an_unanswered_question_in_key_mode_speaks_of_keys():
-    d = Driver(Session(ITEMS, length, rate=120, listening=False))
+    d = Driver(Session(ITEMS, length, speaking=Speaking(rate=120), listening=False))
     d.record(d.s.start(d.now))
     d.event(Command("open", "mini"))
     d.finish_speech()
@@ -634,8 +635,8 @@ def test_a_question_does_not_time_out_while_the_user_is_speaking():
 
 
 def test_another_voice_goes_round_the_voices_and_keep_this_one_saves_the_one_speaking():
-    d = Driver(Session(ITEMS, length, rate=120, voices=[("heart", "Heart, a US woman"), ("joe", "Joe, a US man")],
-                       voice="joe"))
+    d = Driver(Session(ITEMS, length, speaking=Speaking(rate=120, voice="joe"),
+                       voices=[("heart", "Heart, a US woman"), ("joe", "Joe, a US man")]))
     d.record(d.s.start(0.0))
     actions = d.event(Command("another_voice"))
     assert [a for a in actions if isinstance(a, SetVoice)] == [SetVoice(120, 1.0, voice="heart")]
@@ -647,7 +648,7 @@ def test_another_voice_goes_round_the_voices_and_keep_this_one_saves_the_one_spe
 
 
 def test_a_voice_change_in_a_session_keeps_its_planned_length():
-    d = Driver(Session(ITEMS, length, rate=120, voices=[("heart", "Heart"), ("joe", "Joe")]))
+    d = Driver(Session(ITEMS, length, speaking=Speaking(rate=120), voices=[("heart", "Heart"), ("joe", "Joe")]))
     d.record(d.s.start(0.0))
     d.event(Command("open", "mini"))
     d.run(until=3)

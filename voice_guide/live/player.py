@@ -35,6 +35,7 @@ from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Heard
 from voice_guide.understanding.vocabulary import barge_in_commands
 from voice_guide.session.machine import Session
+from voice_guide.session.state import Speaking
 from voice_guide.live.sound_queue import SoundQueue
 from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
                                         Finished, Key, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
@@ -94,9 +95,9 @@ class Player:
         self.on_voice = hooks.on_voice
         self.on_keep_voice = hooks.on_keep_voice
         self.echo = hooks.echo
-        self.session = Session(items, self._speech_length, rate=voice.rate, volume=voice.volume,
-                               read_only=options.read_only, listening=self.mic is not None,
-                               keys=rig.keys is not None, voices=options.voices, voice=options.voice_name)
+        speaking = Speaking(voice.rate, voice.volume, options.voice_name)
+        self.session = Session(items, self._speech_length, speaking=speaking, read_only=options.read_only,
+                               listening=self.mic is not None, keys=rig.keys is not None, voices=options.voices)
         self.outcome = Outcome(heard=deque(maxlen=options.max_said), said=deque(maxlen=options.max_said))
         self._events: deque[Event] = deque()
         self.sounds = SoundQueue(rig.audio_out, clock, on_start=self._said, on_done=self._events.append,

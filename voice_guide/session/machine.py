@@ -30,7 +30,7 @@ from voice_guide.session.parts import Context, dispatch_table, handles
 from voice_guide.session.prompts import say
 from voice_guide.session.questions import Questions
 from voice_guide.session.reading import Reading
-from voice_guide.session.state import Mode, ResumeQuestion, SessionState
+from voice_guide.session.state import Mode, ResumeQuestion, SessionState, Speaking
 from voice_guide.session.teach_prompts import TeachPrompts
 from voice_guide.session.voice_control import VoiceControl
 from voice_guide.understanding.command import Command
@@ -53,9 +53,9 @@ class Session:
     `volume` and `voice` (a name from `voices`) are how it speaks at the start."""
 
     def __init__(self, items: Sequence[Item], speech_length: Callable[[str, int], float], *,
-                 rate: int = 150, volume: float = 1.0, read_only: bool = False, listening: bool = True,
-                 keys: bool = True, voices: Sequence[tuple[str, str]] = (), voice: str | None = None) -> None:
-        self.state = SessionState(rate=rate, volume=volume, voice=voice)
+                 speaking: Speaking = Speaking(), read_only: bool = False, listening: bool = True,
+                 keys: bool = True, voices: Sequence[tuple[str, str]] = ()) -> None:
+        self.state = SessionState(rate=speaking.rate, volume=speaking.volume, voice=speaking.voice)
         self.ctx = Context(items, speech_length, self.state, read_only=read_only, listening=listening, keys=keys,
                            voices=voices)
         self.numbers = NumberEntry()

@@ -93,6 +93,16 @@ class ChoiceQuestion(Question):
     options: tuple[Command, ...]
 
 
+@dataclass(frozen=True)
+class Speaking:
+    """How a session starts speaking: words per minute, volume, and the voice's name in the table of
+    voices a person tries by ear (None when the voice is not one of them)."""
+
+    rate: int = 150
+    volume: float = 1.0
+    voice: str | None = None
+
+
 @dataclass
 class SessionState:
     """Everything the machine knows; inspectable by tests."""
