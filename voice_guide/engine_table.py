@@ -9,6 +9,7 @@ engines: a new recogniser or voice is one adapter module and one row here.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -246,9 +247,12 @@ def open_recognizer_for(settings: Settings, vocab: Vocabulary) -> Recognizer:
     return open_recognizer(settings, vocab.phrases(), vocab.non_commands(grammar_safe=True), vocab.short_commands())
 
 
-def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
+def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None,
+                     tell: Callable[[str], None] | None = None) -> CachedSynthesizer:
     """The voice the settings ask for (or the one that stands in for it), with the table's other voices
-    to try by ear (`voices.VoiceSwitch`), cached; its `reason` and `notice` say why."""
+    to try by ear (`voices.VoiceSwitch`), cached; its `reason` and `notice` say why. A voice tried by
+    ear that gives way to a stand-in says so, once, through `tell` (the guide's late notices; printed
+    when None)."""
     from voice_guide.speaking import voices
 
     inner, choice = open_engine("voice", settings.synthesizer, settings)
@@ -256,6 +260,11 @@ def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) ->
     def open_voice(voice: voices.Voice) -> Synthesizer:
         return open_engine("voice", voice.synthesizer, voices.choose(settings, voice))[0]
 
-    synth = CachedSynthesizer(voices.VoiceSwitch(inner, open_voice), cache_dir=cache_dir)
+    switch = voices.VoiceSwitch(inner, open_voice, tell or _print_notice)
+    synth = CachedSynthesizer(switch, cache_dir=cache_dir, route=switch.route)
     synth.reason, synth.notice = choice.reason, choice.notice
     return synth
+
+
+def _print_notice(text: str) -> None:
+    print(f"voice-guide: {text}", file=sys.stderr)
