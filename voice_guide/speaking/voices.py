@@ -66,6 +66,15 @@ def current(settings: Settings) -> Voice | None:
     return find("espeak") if not settings.voice else None
 
 
+def spoken_by(engine: str) -> Voice | None:
+    """The table's voice a synthesiser of this name speaks with ('kokoro:af_heart', 'piper:...',
+    'espeak-ng'), or None (pyttsx3, a fake)."""
+    synthesizer, _, engine_voice = engine.partition(":")
+    if synthesizer == "kokoro":
+        return find(engine_voice)
+    return next((v for v in TABLE if v.synthesizer == synthesizer and v.engine_voice is None), None)
+
+
 def choose(settings: Settings, voice: Voice) -> Settings:
     """`settings` with `voice` chosen."""
     return settings.with_changes(synthesizer=voice.synthesizer, voice=voice.engine_voice)
