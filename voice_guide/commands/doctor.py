@@ -43,7 +43,10 @@ def check_enrolled(settings) -> Check:
 
 
 def check_voice(settings) -> Check:
+    """Which voice speaks, in the words `voice-guide voices` uses, and why; a stand-in for the voice the
+    settings choose is a problem (setup brings the chosen one back), said with what was wanted."""
     from voice_guide.engines import VoiceSettings
+    from voice_guide.speaking import voices
     from voice_guide.wiring import Devices
 
     synth = Devices().synthesizer(settings)
@@ -53,10 +56,11 @@ def check_voice(settings) -> Check:
         synth.close()
     if audio.duration <= 0.1:
         return Check("voice", False, f"{synth.name} gave no sound; run scripts/setup.sh again")
-    # A fallback voice speaks, but not the one wanted: a problem that setup fixes.
+    speaking, wanted = voices.spoken_by(synth.name), voices.current(settings)
+    who = f"{speaking.label} ('{speaking.name}', {synth.name})" if speaking else synth.name
+    instead = f" instead of {wanted.label} ('{wanted.name}')" if synth.notice and wanted and wanted != speaking else ""
     return Check("voice", not synth.notice,
-                 f"{synth.name} speaks ({audio.duration:.1f} s for 'Hello.'); why: {synth.reason}"
-                 + ("; run scripts/setup.sh to bring the chosen voice back" if synth.notice else ""))
+                 f"{who} speaks{instead} ({audio.duration:.1f} s for 'Hello.'); why: {synth.reason}")
 
 
 def check_tool(tool: str, why: str) -> Callable[[object], Check]:

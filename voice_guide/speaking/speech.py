@@ -1,8 +1,9 @@
 """Speech out: caching what the synthesiser renders (`engine_table.ENGINES` chooses the synthesiser; sentence
 splitting is in `text`).
 
-Rendering is cached in memory and on disk (keyed by engine, voice settings and text), so repeating a
-step, or replaying a session, speaks at once instead of waiting for the engine.
+Rendering is cached in memory and on disk (keyed by the engine that really speaks, its voice settings
+and the text, and kept at that engine's rate), so repeating a step, or replaying a session, speaks at
+once instead of waiting for the engine.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 import wave
 from collections import OrderedDict
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -55,15 +57,24 @@ def read_wav(path: Path, rate: int) -> Audio:
     return Audio.from_pcm16(frames, rate)
 
 
+Route = Callable[[VoiceSettings], "tuple[Synthesizer, VoiceSettings]"]
+"""Voice settings -> the synthesiser that speaks with them and the settings it is handed
+(`voices.VoiceSwitch.route`)."""
+
+
 class CachedSynthesizer:
     """Wraps a synthesiser with a memory LRU and an on-disk WAV cache (written atomically).
 
-    A cache file that cannot be read, or is not at the engine's rate, is deleted and the text is
-    rendered again.
+    `route` says which synthesiser really speaks for given settings (`inner` itself by default): its
+    name keys the sound, so a stand-in's sound is never kept as the wanted voice's, and its rate is the
+    one the sound is read back at. A cache file that cannot be read, or is not at that rate, is deleted
+    and the text is rendered again.
     """
 
-    def __init__(self, inner: Synthesizer, cache_dir: Path | str | None = None, memory_items: int = 256) -> None:
+    def __init__(self, inner: Synthesizer, cache_dir: Path | str | None = None, memory_items: int = 256,
+                 route: Route | None = None) -> None:
         self.inner = inner
+        self._route: Route = route or (lambda settings: (inner, settings))
         self.name, self.rate = inner.name, inner.rate
         self.cache_dir = Path(cache_dir) if cache_dir is not None else paths.cache_dir() / "speech"
         self.memory_items = memory_items
@@ -77,27 +88,25 @@ class CachedSynthesizer:
         """One sentence to tell the user once, when the voice is a fallback."""
 
     def key(self, text: str, settings: VoiceSettings) -> str:
-        blob = json.dumps(
-            [CACHE_FORMAT, self.inner.name, settings.rate, settings.volume, settings.voice, text],
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+        """Where the sound of `text` said with `settings` is kept (by the synthesiser that says it)."""
+        return _key(text, *self._route(settings))
 
     def path(self, key: str) -> Path:
         return self.cache_dir / key[:2] / f"{key}.wav"
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
-        key = self.key(text, settings)
+        speaker, given = self._route(settings)
+        key = _key(text, speaker, given)
         with self._lock:
             audio = self._memory.get(key)
             if audio is not None:
                 self._memory.move_to_end(key)
                 self.hits += 1
                 return _copy(audio)
-        audio = self._from_disk(key)
+        audio = self._from_disk(key, speaker.rate)
         if audio is None:
             self.misses += 1
-            audio = self.inner.synthesize(text, settings)
+            audio = speaker.synthesize(text, given)
             self._to_disk(key, audio)
         else:
             self.hits += 1
@@ -107,10 +116,10 @@ class CachedSynthesizer:
                 self._memory.popitem(last=False)
         return audio
 
-    def _from_disk(self, key: str) -> Audio | None:
+    def _from_disk(self, key: str, rate: int) -> Audio | None:
         path = self.path(key)
         try:
-            return read_wav(path, self.rate)
+            return read_wav(path, rate)
         except FileNotFoundError:
             return None
         except (OSError, ValueError):
@@ -127,6 +136,12 @@ class CachedSynthesizer:
 
     def close(self) -> None:
         self.inner.close()
+
+
+def _key(text: str, speaker: Synthesizer, settings: VoiceSettings) -> str:
+    blob = json.dumps([CACHE_FORMAT, speaker.name, settings.rate, settings.volume, settings.voice, text],
+                      ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def _copy(audio: Audio) -> Audio:

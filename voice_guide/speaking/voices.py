@@ -66,6 +66,15 @@ def current(settings: Settings) -> Voice | None:
     return find("espeak") if not settings.voice else None
 
 
+def spoken_by(engine: str) -> Voice | None:
+    """The table's voice a synthesiser of this name speaks with ('kokoro:af_heart', 'piper:...',
+    'espeak-ng'), or None (pyttsx3, a fake)."""
+    synthesizer, _, engine_voice = engine.partition(":")
+    if synthesizer == "kokoro":
+        return find(engine_voice)
+    return next((v for v in TABLE if v.synthesizer == synthesizer and v.engine_voice is None), None)
+
+
 def choose(settings: Settings, voice: Voice) -> Settings:
     """`settings` with `voice` chosen."""
     return settings.with_changes(synthesizer=voice.synthesizer, voice=voice.engine_voice)
@@ -81,26 +90,35 @@ def after(voice: Voice | None) -> Voice:
 class VoiceSwitch:
     """The chosen synthesiser, and the voices a person tries by ear from inside the guide: a text whose
     `VoiceSettings.voice` names a voice of the table ('bella', 'joe') is said in that voice (opened by
-    `open_voice` when first asked for); any other text goes to the chosen one unchanged."""
+    `open_voice` when first asked for); any other text goes to the chosen one unchanged. A voice tried
+    that cannot be used has a stand-in, whose one sentence saying so goes to `tell`, once."""
 
-    def __init__(self, chosen: Synthesizer, open_voice: Callable[[Voice], Synthesizer]) -> None:
+    def __init__(self, chosen: Synthesizer, open_voice: Callable[[Voice], Synthesizer],
+                 tell: Callable[[str], None]) -> None:
         self.chosen = chosen
         self.name, self.rate, self.notice = chosen.name, chosen.rate, chosen.notice
         self._open_voice = open_voice
+        self._tell = tell
         self._others: dict[str, Synthesizer] = {}
         self._lock = threading.Lock()
 
-    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+    def route(self, settings: VoiceSettings) -> tuple[Synthesizer, VoiceSettings]:
+        """The synthesiser that speaks with `settings`, and the settings it is handed."""
         voice = find(settings.voice) if settings.voice else None
         if voice is None or settings.voice == voice.engine_voice:
-            return self.chosen.synthesize(text, settings)
+            return self.chosen, settings
         with self._lock:
-            if voice.name not in self._others:
-                self._others[voice.name] = self._open_voice(voice)
-            synth = self._others[voice.name]
-        return synth.synthesize(text, replace(settings, voice=voice.engine_voice))
+            synth = self._others.get(voice.name)
+            if synth is None:
+                synth = self._others[voice.name] = self._open_voice(voice)
+                if synth.notice:
+                    self._tell(synth.notice)
+        return synth, replace(settings, voice=voice.engine_voice)
+
+    def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
+        synth, given = self.route(settings)
+        return synth.synthesize(text, given)
 
     def close(self) -> None:
         for synth in [self.chosen, *self._others.values()]:
             synth.close()
-
