@@ -36,8 +36,8 @@ class Rule:
     """The model this sure of the matcher's own unsure guess (reprompt/ask) makes it act."""
     alone: float = 0.995
     """The model this sure acts on its own when Whisper wrote a word or two that are no command. The
-    highest bar: on real voices the model's lone errors were one-word room talk ("on" as next, "coffee"
-    as help, at 0.98-0.99), while on weak lips raising it from 0.95 lost nothing."""
+    highest bar: its lone errors were short room talk at 0.98-0.99 ("on" as next on a real voice, "i'm
+    coffee" as help in weak-lip chatter), while on weak-lip commands raising it from 0.95 lost nothing."""
     alone_long: float = 0.99
     """The same when Whisper wrote `long` words or more, or for a command with an argument (0.995
     here lost 8 in 504 weak-lip commands and saved no wrong action)."""
