@@ -177,3 +177,23 @@ def test_a_cached_sentence_is_read_back(guide_home):
     first = CachedSynthesizer(FakeSynthesizer()).synthesize("Hello.", voice)
     again = CachedSynthesizer(FakeSynthesizer())
     assert len(again.synthesize("Hello.", voice).samples) == len(first.samples) and again.hits == 1
+
+
+def test_a_stop_inside_fdopen_leaves_the_descriptor_to_the_file_object(tmp_path, monkeypatch):
+    """A SIGTERM (raised as KeyboardInterrupt) arriving as the file object is made must not close its
+    descriptor a second time: the number may already be another file's, which then fails with EBADF
+    (once in CI: a stopped `model install` said "Bad file descriptor" instead of "stopped")."""
+    path = tmp_path / "f"
+    path.write_bytes(b"x")
+    made = []
+    real = os.fdopen
+
+    def fdopen_then_stop(fd, *args, **kwargs):
+        made.append(real(fd, *args, **kwargs))
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(fileio.os, "fdopen", fdopen_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        fileio.open_regular(path, None)
+    monkeypatch.undo()
+    made[0].close()  # still its own descriptor: closed once, no EBADF

@@ -80,10 +80,12 @@ def open_regular(path: Path | str, limit: int | None, *, follow: bool = False) -
             raise RefusedFile(errno.EFBIG, f"it is {_size(info.st_size)}, more than such a file can be "
                               f"({_size(limit)})", str(path))
         os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
     except BaseException:
         os.close(fd)
         raise
+    # Outside the try: once the file object exists it owns `fd`, and a stop (KeyboardInterrupt) arriving
+    # inside fdopen must not close the descriptor a second time, after its number may be reused.
+    return os.fdopen(fd, "rb")
 
 
 def read_own(path: Path | str, kind: str, *, follow: bool = False) -> bytes:
