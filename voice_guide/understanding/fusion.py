@@ -42,7 +42,7 @@ class Rule:
     """The same when Whisper wrote `long` words or more, or for a command with an argument (0.995
     here lost 8 in 504 weak-lip commands and saved no wrong action)."""
     long: int = 3
-    """Words heard from which a phrase the matcher acts on is the matcher's alone."""
+    """Words heard from which the model needs `alone_long` and never opens an item on its own."""
 
 
 RULE = Rule()
@@ -64,8 +64,7 @@ def fuse(match: Match, scores: Mapping[Command | None, float], vocab: Vocabulary
         return match, "recogniser"
     long = _words(match) >= rule.long
     if match.decision == "act":
-        agreed = not long and match.command in scores and top == match.command
-        return match, "both" if agreed else "recogniser"
+        return match, "both" if top == match.command and not long else "recogniser"
     if top is None:
         return match, "recogniser"
     guessed = top == match.command or top in match.alternatives
