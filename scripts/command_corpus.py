@@ -79,24 +79,15 @@ def embed_rows(rows: list[Row], embedder, variant: str = "clean", tag: str = "")
     return X
 
 
-class WhisperEmbedder:
-    """Whisper tiny.en's encoder states as the embedding (the alternative measured against speech_embedding)."""
-
-    name = "whisper-tiny.en-encoder"
-
-    def __init__(self) -> None:
-        from voice_guide.adapters.whisper_asr import WhisperRecognizer
-        from voice_guide.understanding.whisper_models import packaged_tiny
-
-        self._whisper = WhisperRecognizer(packaged_tiny())
-
-    def embed(self, audio: Audio) -> np.ndarray:
-        return self._whisper.encoder_states(audio)
-
-
 def open_embedder(name: str):
+    """"whisper": tiny.en's encoder, as the guide uses it (`command_model.RecognizerEmbedding`);
+    "speech": Google's speech_embedding, the alternative it was measured against."""
     if name == "whisper":
-        return WhisperEmbedder()
+        from voice_guide.adapters.whisper_asr import WhisperRecognizer
+        from voice_guide.understanding.command_model import RecognizerEmbedding
+        from voice_guide.understanding.whisper_models import encoder_name, packaged_tiny
+
+        return RecognizerEmbedding(WhisperRecognizer(packaged_tiny(), encoder=encoder_name("tiny.en")))
     from voice_guide.adapters.speech_embedding import SpeechEmbedding
 
     return SpeechEmbedding()

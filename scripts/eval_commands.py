@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command_model == "on":
         from voice_guide.understanding.command_model import open_command_model
 
-        commands = open_command_model(vocab, head_path=args.head)
+        commands = open_command_model(vocab, recognizer, head_path=args.head)
     load_s = time.perf_counter() - t
     ears = Understander(recognizer, vocab, commands=commands)
     if getattr(recognizer, "notice", "") and not args.json:

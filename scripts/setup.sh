@@ -39,8 +39,9 @@ stamp=".venv/.voice-guide-installed$extras"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "voice-guide setup: installing voice-guide and its Python packages"
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".$extras"
-  # The command model's frozen front end (Google speech_embedding as ONNX): only its two feature
-  # models are used, so none of openwakeword's training dependencies (scikit-learn, tflite) are needed.
+  # Google speech_embedding as ONNX, the command model's alternative front end, measured by the training
+  # scripts (the guide hears through Whisper's encoder): only its two feature models are used, so none
+  # of openwakeword's training dependencies (scikit-learn, tflite) are needed.
   .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps "openwakeword==0.5.1"
   touch "$stamp"
 fi

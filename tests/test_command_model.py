@@ -1,5 +1,6 @@
 """The command model: its weights file (saved, loaded, refused when missing, damaged or trained for
-another vocabulary), pooling, and the real speech embedding on real audio."""
+another vocabulary or encoder), pooling, the shipped head on Whisper's real encoder (reused from the
+decoding of the same utterance), and the speech embedding it was measured against, on real audio."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from voice_guide.audio import Audio
-from voice_guide.errors import EngineError, ModelError
+from voice_guide.errors import ModelError
 from voice_guide.understanding.command_model import (NOT_A_COMMAND, CommandModel, Head, describe, key_command,
                                                command_key, open_command_model, pool, shipped_head_path,
                                                vocabulary_hash)
@@ -90,13 +91,38 @@ def test_a_head_for_another_vocabulary_or_embedding_is_refused(vocab):
 
 
 def test_describe_says_why_it_is_not_used(vocab, tmp_path):
-    line = describe(vocab, lambda v: open_command_model(v, Frames(), tmp_path / "none.npz"))
+    line = describe(vocab, "fake", tmp_path / "none.npz")
     assert line.startswith("not used") and "missing" in line
+    tiny_head(vocab).save(tmp_path / "h.npz")
+    assert describe(vocab, "fake", tmp_path / "h.npz").startswith("used with Whisper")
+    assert "trained on fake, not whisper-base-encoder" in describe(vocab, "whisper-base-encoder", tmp_path / "h.npz")
+    assert "not Whisper" in describe(vocab, "", tmp_path / "h.npz")
 
-    def broken(v):
-        raise EngineError("onnxruntime is not installed; run scripts/setup.sh.")
 
-    assert "onnxruntime" in describe(vocab, broken)
+class Recogniser:
+    """A fake recogniser with an encoder (`Encoding`) that counts its encodings."""
+
+    name = "fake"
+    notice = ""
+
+    def __init__(self, encoder: str = "fake") -> None:
+        self.encoder = encoder
+        self.encoded = 0
+
+    def encoder_states(self, audio: Audio) -> np.ndarray:
+        self.encoded += 1
+        return Frames().embed(audio)
+
+
+def test_it_hears_through_the_recognisers_encoder_or_not_at_all(vocab, tmp_path):
+    tiny_head(vocab).save(tmp_path / "h.npz")
+    recogniser = Recogniser()
+    model = open_command_model(vocab, recogniser, tmp_path / "h.npz")
+    assert model.scores(Audio(np.full(1600, 0.5, np.float32), 16000))[Command("pause")] > 0.95
+    assert recogniser.encoded == 1
+    assert open_command_model(vocab, Recogniser(encoder=""), tmp_path / "h.npz") is None
+    with pytest.raises(ModelError, match="trained on fake, not other"):
+        open_command_model(vocab, Recogniser(encoder="other"), tmp_path / "h.npz")
 
 
 @pytest.fixture(scope="module")
@@ -140,11 +166,19 @@ def test_the_real_embedding_never_raises_on_any_audio(embedding, samples, rate):
 
 
 @pytest.fixture(scope="module")
-def shipped(embedding):
+def whisper():
+    from voice_guide.adapters.whisper_asr import WhisperRecognizer
+    from voice_guide.understanding.whisper_models import encoder_name, packaged_tiny
+
+    return WhisperRecognizer(packaged_tiny(), encoder=encoder_name("tiny.en"))
+
+
+@pytest.fixture(scope="module")
+def shipped(whisper):
     from voice_guide.content.loader import load_library
 
     vocab = build_vocabulary(load_library().items)
-    return open_command_model(vocab, embedding), vocab
+    return open_command_model(vocab, whisper), vocab
 
 
 def test_the_shipped_head_is_for_the_guides_vocabulary_and_covers_every_command(shipped):
@@ -156,9 +190,25 @@ def test_the_shipped_head_is_for_the_guides_vocabulary_and_covers_every_command(
     assert shipped_head_path().stat().st_size < 4_000_000
 
 
-def test_the_shipped_head_is_refused_for_a_changed_vocabulary(embedding):
+def test_the_shipped_head_is_refused_for_a_changed_vocabulary(whisper):
     with pytest.raises(ModelError, match="another list of commands"):
-        open_command_model(build_vocabulary(), embedding)
+        open_command_model(build_vocabulary(), whisper)
+
+
+@pytest.mark.slow
+def test_the_encoder_output_of_the_decoding_is_reused(shipped, whisper):
+    from voice_guide.testing import espeak_speech
+
+    model, _ = shipped
+    audio = espeak_speech("pause", pad=0.3, noise_floor=-60)
+    whisper.decode(audio)
+    decoded = whisper._last
+    reused = model.scores(audio)
+    assert whisper._last is decoded
+    whisper.decode(espeak_speech("next", pad=0.3, noise_floor=-60))
+    fresh = model.scores(audio)
+    assert whisper._last is not decoded  # only the last utterance is kept
+    assert reused == pytest.approx(fresh, abs=1e-6) and max(reused, key=reused.get) == Command("pause")
 
 
 @settings(max_examples=20, deadline=None)

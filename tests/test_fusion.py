@@ -56,11 +56,13 @@ def test_a_word_whisper_heard_plainly_as_no_command_is_never_overruled(vocab):
     assert (h.match.decision, h.path) == ("none", "recogniser")
 
 
-def test_room_talk_of_several_words_needs_the_model_very_sure_and_never_opens_an_item(vocab):
+def test_room_talk_of_several_words_needs_the_model_very_sure_and_more_so_to_open_an_item(vocab):
     assert heard(vocab, "i found nice chart", {NEXT: RULE.alone_long - 0.01}).match.decision != "act"
     assert heard(vocab, "i found nice chart", {NEXT: RULE.alone_long + 0.005}).match.command == NEXT
-    h = heard(vocab, "what time is it", {Command("open", "what-not-to-do"): 0.999})
-    assert h.match.decision != "act"
+    item = Command("open", "what-not-to-do")
+    assert heard(vocab, "what time is it", {item: RULE.item_long - 0.01}).match.decision != "act"
+    h = heard(vocab, "but i shall die not good", {item: RULE.item_long + 0.01})
+    assert (h.match.decision, h.match.command, h.path) == ("act", item, "model")
 
 
 def test_the_model_alone_needs_its_own_bar_for_a_plain_command_and_for_a_numbered_step(vocab):
@@ -71,15 +73,17 @@ def test_the_model_alone_needs_its_own_bar_for_a_plain_command_and_for_a_numbere
     assert heard(vocab, "mhmm", {NEXT: RULE.alone + 0.002}).match.command == NEXT
 
 
-def test_the_matchers_action_stands_however_sure_the_model_is_of_another(vocab):
-    """On real voices the model's sureness against the matcher was wrong every time it spoke up."""
-    h = heard(vocab, "back", {PAUSE: 0.999, BACK: 0.0005, None: 0.0005})
+def test_the_matchers_action_stands_unless_the_model_is_very_sure_of_another_then_it_asks(vocab):
+    """Whisper's near-misses ("step five" for a weak "step four"): the model, very sure, asks which."""
+    h = heard(vocab, "back", {PAUSE: RULE.overrule - 0.002, BACK: 0.001, None: 0.001})
     assert (h.match.decision, h.match.command, h.path) == ("act", BACK, "recogniser")
     assert heard(vocab, "back", {BACK: 0.9, None: 0.1}).path == "both"
+    h = heard(vocab, "step five", {Command("step", 4): RULE.overrule + 0.001})
+    assert (h.match.decision, h.match.alternatives, h.path) == ("ask", (Command("step", 4), Command("step", 5)), "model")
 
 
-def test_a_long_phrase_is_the_matchers_alone(vocab):
-    h = heard(vocab, "go to the next one", {PAUSE: 0.99})
+def test_the_model_sure_that_an_action_is_no_command_does_not_overrule_it(vocab):
+    h = heard(vocab, "go to the next one", {None: 0.999})
     assert (h.match.decision, h.match.command, h.path) == ("act", NEXT, "recogniser")
 
 
@@ -99,8 +103,6 @@ def test_a_risky_command_the_model_acts_on_still_asks_for_confirmation(vocab):
     assert h.match.decision == "act" and h.match.needs_confirmation
 
 
-def test_an_answer_the_model_has_no_class_for_is_the_matchers_alone(vocab):
-    """"the first" (an answer to a question, matched exactly) is not among the model's classes: however
-    sure the model is of a command, it does not replace the answer."""
-    h = heard(vocab, "the first", {PAUSE: 0.999, None: 0.001})
+def test_an_answer_the_model_is_unsure_of_stands(vocab):
+    h = heard(vocab, "the first", {PAUSE: RULE.overrule - 0.05, None: 0.05})
     assert (h.match.decision, h.match.command, h.path) == ("act", Command("choice", 1), "recogniser")

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from voice_guide.audio import tone
-from voice_guide.background import Deferred, LoadingRecognizer
+from voice_guide.background import Deferred, LoadingRecognizer, LoadingScorer
 from voice_guide.engines import Hypothesis
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.session.machine import Session
@@ -61,6 +61,28 @@ def test_a_loaded_recogniser_decodes_and_its_notice_is_told_with_the_first_utter
     rec.start()
     assert rec.decode(tone(200, 0.5, 16000)) == [Hypothesis("next")] and rec.decode(tone(200, 0.5, 16000)) == []
     assert told == [("I am using the built-in recogniser.", False)] and rec.name == "scripted"
+
+
+def test_the_command_model_hears_through_the_loaded_recognisers_encoder_or_is_left_out_untold():
+    import numpy as np
+
+    class Encoding(ScriptedRecognizer):
+        encoder = "enc"
+
+        def encoder_states(self, audio):
+            return np.ones((3, 2), np.float32)
+
+    rec = LoadingRecognizer(lambda: Encoding(["next"]), lambda text, deaf: None)
+    assert rec.encoder == "enc" and rec.encoder_states(tone(200, 0.5, 16000)).shape == (3, 2)
+    assert LoadingRecognizer(lambda: ScriptedRecognizer([]), lambda text, deaf: None).encoder == ""
+
+    def broken():
+        raise EngineError("The recogniser could not be loaded.")
+
+    assert LoadingRecognizer(broken, lambda text, deaf: None).encoder == ""
+    told = []
+    scorer = LoadingScorer(lambda: None, lambda text, deaf: told.append(text))
+    assert scorer.scores(tone(200, 0.5, 16000)) == {} and told == []
 
 
 def test_a_deaf_notice_turns_the_words_to_keys():

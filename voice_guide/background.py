@@ -91,6 +91,18 @@ class LoadingRecognizer:
         self.name = recognizer.name
         return recognizer.decode(audio)
 
+    @property
+    def encoder(self) -> str:
+        """The loaded recogniser's encoder (`command_model.Encoding`; waits for it), or "" when it has
+        none or could not be opened (its own failure is told by `decode`)."""
+        try:
+            return getattr(self._recognizer.get(), "encoder", "")
+        except EngineError:
+            return ""
+
+    def encoder_states(self, audio: Audio):
+        return self._recognizer.get().encoder_states(audio)  # type: ignore[attr-defined]
+
     def _once(self, text: str, deaf: bool) -> None:
         if not self._told:
             self._told = True
@@ -101,7 +113,7 @@ class LoadingRecognizer:
 class LoadingScorer:
     """The command model opened in the background, like `LoadingRecognizer`: when it cannot be opened,
     what went wrong is told once (`tell`) and every utterance gets no scores, so Whisper and the matcher
-    decide alone."""
+    decide alone; with a recogniser that has no encoder for it (not Whisper), it is not used, untold."""
 
     def __init__(self, open_scorer: Callable[[], "object"], tell: Callable[[str, bool], None]) -> None:
         self._scorer = Deferred(open_scorer, name="voice-guide-command-model", start=False)
@@ -119,4 +131,4 @@ class LoadingScorer:
                 self._told = True
                 self._tell(f"{err} I will understand you with Whisper alone.", False)
             return {}
-        return scorer.scores(audio)  # type: ignore[attr-defined]
+        return {} if scorer is None else scorer.scores(audio)  # type: ignore[attr-defined]

