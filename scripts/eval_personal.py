@@ -12,7 +12,7 @@
 Usage: .venv/bin/python scripts/eval_personal.py [--held-out 8] [--takes 3 5]
     [--recogniser pocketsphinx|whisper|none] [--command-model on|off]
 
-With --command-model on (and Whisper), "recogniser alone" means Whisper + matcher + the shipped command
+With --command-model on (and --recogniser whisper), "recogniser alone" means Whisper + matcher + the shipped command
 model, as the guide hears without enrolment.
 """
 
@@ -114,11 +114,12 @@ def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, other
               f"  {paths.count('template')}/{paths.count('switch')}")
 
 
-def prototypes_eval(speaker: str, takes_per_command: int, tests, others, near) -> None:
+def prototypes_eval(speaker: str, takes_per_command: int, tests, others, near, embedding: str) -> None:
     """The enrolled takes alone, without the recogniser: MFCC templates (what the guide uses) against
-    nearest prototypes on the command model's speech embedding (pooled, standardised over the takes,
-    cosine distance; accepted within DIST and when the next command is MARGIN times further)."""
-    from voice_guide.adapters.speech_embedding import SpeechEmbedding
+    nearest prototypes on an embedding (`command_corpus.open_embedder`: "whisper", the command model's,
+    or "speech"; pooled, standardised over the takes, cosine distance; accepted within DIST and when
+    the next command is MARGIN times further)."""
+    from command_corpus import open_embedder
     from voice_guide.understanding.command_model import pool
     from voice_guide.voice.templates import TemplateClassifier
 
@@ -127,7 +128,7 @@ def prototypes_eval(speaker: str, takes_per_command: int, tests, others, near) -
     for word, takes in enrol.items():
         templates.replace(word, [utterance_features(a) for a in takes])
     mfcc = TemplateClassifier(templates)
-    embedder = SpeechEmbedding()
+    embedder = open_embedder(embedding)
     vectors = {w: np.stack([pool(embedder.embed(a)) for a in takes]) for w, takes in enrol.items()}
     every = np.concatenate(list(vectors.values()))
     mean, scale = every.mean(0), every.std(0) + 1e-3
@@ -147,7 +148,7 @@ def prototypes_eval(speaker: str, takes_per_command: int, tests, others, near) -
     print(f"\n== Enrolled takes alone, speaker {speaker}, {takes_per_command} takes per command")
     for label, say in (("MFCC templates", lambda a: (lambda t: t.command if t.accepted else None)(
                            mfcc.classify(utterance_features(a)))),
-                       ("embedding prototypes", nearest)):
+                       (f"{embedding} prototypes", nearest)):
         heard = [(w, say(a)) for w, a in tests]
         right = sum(h == w for w, h in heard)
         wrong = sum(h is not None and h != w for w, h in heard)
@@ -243,8 +244,8 @@ def main() -> int:
     parser.add_argument("--recogniser", default="pocketsphinx", help="pocketsphinx (default), auto, vosk or none")
     parser.add_argument("--speakers", nargs="+", default=["A", "B"], choices=sorted(SPEAKERS))
     parser.add_argument("--switch-n", type=int, default=30, help="sounds of each switch kind")
-    parser.add_argument("--prototypes", action="store_true",
-                        help="also compare MFCC templates with prototypes on the speech embedding")
+    parser.add_argument("--prototypes", nargs="?", const="whisper", choices=["whisper", "speech"],
+                        help="also compare MFCC templates with prototypes on an embedding (default whisper)")
     parser.add_argument("--command-model", choices=["on", "off"], default="off",
                         help="the shipped command model decides with the recogniser (on) or not (off)")
     args = parser.parse_args()
@@ -255,8 +256,8 @@ def main() -> int:
     if args.command_model == "on":
         from voice_guide.understanding.command_model import open_command_model
 
-        commands = open_command_model(vocab)
-        name += " + command model"
+        commands = open_command_model(vocab, rec.inner)
+        name += " + command model" if commands else " (the command model needs Whisper's encoder: not used)"
     print(f"Recogniser: {name}")
     clean_eval(rec, vocab)
     for speaker in args.speakers:
@@ -264,7 +265,7 @@ def main() -> int:
         for n in args.takes:
             commands_eval(rec, vocab, speaker, n, *sets, commands=commands)
             if args.prototypes:
-                prototypes_eval(speaker, n, *sets)
+                prototypes_eval(speaker, n, *sets, embedding=args.prototypes)
     switch_eval(args.switch_n)
     enrolment_time(args.takes[0])
     return 0
