@@ -45,6 +45,26 @@ LONG = Item(name="long", title="Long", kind="topic", steps=(Step(
     "and the floor under your feet, and the quiet of the room around you."),))
 
 
+class Keeping:
+    """The understander, also writing each utterance it is given to `folder` (numbered, with the
+    recogniser's guesses in the name), to hear afterwards what a failed trial gave the recogniser."""
+
+    def __init__(self, inner, folder: Path) -> None:
+        self.inner, self.folder, self.count = inner, folder, 0
+        self.personal = inner.personal
+        self.recognizer = inner.recognizer
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def understand(self, audio):
+        import soundfile as sf
+
+        heard = self.inner.understand(audio)
+        self.count += 1
+        guesses = "_".join(h.text.strip(" .!?,").replace(" ", "-").replace("/", "")[:20] for h in heard.nbest[:3])
+        sf.write(self.folder / f"{self.count:03d}-{heard.match.decision}-{guesses}.wav", audio.samples, audio.rate)
+        return heard
+
+
 class QuitWhen:
     """Keys that press q once `done()` is true (or after `limit` seconds)."""
 
@@ -159,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--to", dest="end", type=float, default=3.0)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="a folder to write every utterance the recogniser is given to")
     args = ap.parse_args(argv)
     if not shutil.which("paplay"):
         ap.error("paplay (pulseaudio-utils) is needed: run scripts/setup.sh --test")
@@ -167,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.wiring import Devices, open_hearing
 
-    understander, _, _ = open_hearing(Settings(), [LONG], Devices())
+    understander, _, notices = open_hearing(Settings(), load_library().items, Devices())  # as the guide hears
+    print(*notices, sep="\n")
+    if args.keep:
+        understander = Keeping(understander, args.keep)
     print(f"recogniser: {understander.recognizer.name}; {load()}", flush=True)
     rng = random.Random(args.seed)
     results = []

@@ -286,3 +286,19 @@ def test_recordings_are_read_one_at_a_time_when_their_turn_comes():
         for _ in blocks:
             assert len(read) <= mic.said + 1  # the one being said, none ahead
     assert read == [0, 1, 2] and mic.said == 3
+
+
+def test_in_the_first_sentence_a_stop_is_heard_once_its_echo_is_learnt():
+    """A session's first sentence follows only its short title: the raw coupling has been read on the
+    title, the clean one not yet. Until it has been, the subtraction is taken to leave `CLEAN_DEPTH`
+    under the raw coupling, so a stop as loud as the guide's voice, said once the echo is learnt on the
+    sentence (0.5 s in), is heard; the sentence's echo alone never is, in a room either."""
+    title, sentence = speak("Long title"), speak("Sit back and let your shoulders drop, and let your breathing settle.")
+    stop = speak("stop")
+    sounds = [(over(title, None, 0.0, 0.0), title),
+              (over(sentence, stop, just_over(0.5, stop, 0.0, sentence), at=0.6), sentence)]
+    [(t, _)] = barge_sounds(sounds)
+    assert 0.6 < t < 1.8
+    for room in (lambda a: a, reverberant):
+        echoes = [(over(room(title), None, 0.0, 0.0), title), (over(room(sentence), None, 0.0, 0.0), sentence)]
+        assert barge_sounds(echoes) == []

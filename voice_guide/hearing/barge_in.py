@@ -39,7 +39,8 @@ class BargeIn:
     silent the microphone hears only the echo, so their level difference is the echo coupling; the
     largest coupling of the last few seconds is kept (measured against the loudest sound of the last
     `window` seconds, so an echo arriving up to that late is covered), and after the subtraction it is
-    taken as no more than `CLEAN_DEPTH` under the raw one. A frame counts as the user only when it is
+    taken as no more than `CLEAN_DEPTH` under the raw one (and as that, until it has been measured:
+    in a session's first sentence, after a title too short to measure it on). A frame counts as the user only when it is
     `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is no echo and any speech
     gets through; with loud speakers and no settled echo the user must clearly speak over them. Nothing
     is heard until the coupling has been measured on `warm` seconds of playback; a stretch the echo
@@ -127,9 +128,8 @@ class BargeIn:
         echo = max(self._ref)
         near_raw = self._raw.near(raw, echo, self.margin_db)
         floor = max(self._raw.values, default=-np.inf) - CLEAN_DEPTH
-        near_clean = clean is not None and self._clean.near(clean, echo, self.margin_db, floor)
-        warm_clean = clean is not None and self._clean.warm()
-        near = near_clean if warm_clean else near_raw
+        judged_clean = clean is not None and (self._clean.warm() or bool(self._raw.values))
+        near = self._clean.near(clean, echo, self.margin_db, floor) if judged_clean else near_raw
         if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
             self._restoring -= 1
             near = near_raw = False
@@ -171,9 +171,10 @@ class _Coupling:
         return len(self.values) >= self.frames
 
     def near(self, level: float, echo: float, margin: float, floor: float = -np.inf) -> bool:
-        """`level` is a voice over the echo (once enough has been measured; the coupling taken as at
-        least `floor`)."""
-        return self.warm() and level >= ABS_START and level > echo + max(max(self.values), floor) + margin
+        """`level` is a voice over the echo, the coupling taken as at least `floor`; until enough has
+        been measured, as `floor` itself (nothing is near while that is unknown too)."""
+        coupling = max(max(self.values), floor) if self.warm() else floor
+        return bool(np.isfinite(coupling)) and level >= ABS_START and level > echo + coupling + margin
 
     def measure(self, reading: float, voice: bool) -> None:
         if voice:
