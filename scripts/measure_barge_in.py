@@ -12,7 +12,9 @@ said by voices other than the one barge-in was tuned on (espeak-ng en-us): espea
 Piper's joe at another rate ("piper:RATE"), each scaled so that its loud frames (the 95th percentile
 of 20 ms levels) are `--level` dB from those of the guide's sentence at that volume. A trial counts
 when the guide pauses mid-sentence. Then the guide reads the library for `--minutes` with nobody
-speaking, and every command it acts on is counted (target 0). The load average is printed.
+speaking, and every command it acts on is counted (target 0). The load average is printed, and what
+the recogniser makes of each voice's word alone in the quiet (a word it does not take for the command
+even there fails for want of hearing, not of barge-in).
 """
 
 from __future__ import annotations
@@ -200,6 +202,9 @@ def main(argv: list[str] | None = None) -> int:
         guide = EspeakSynthesizer().synthesize(LONG.steps[0].say, VoiceSettings())
         for voice in args.voices:
             word = user_word(args.word, voice)
+            alone = understander.understand(word)
+            print(f"{voice}'s '{args.word}' alone, in the quiet: {alone.match.decision} {alone.match.command or ''} "
+                  f"({', '.join(f'{h.text!r} {h.confidence:.2f}' for h in alone.nbest[:4])})", flush=True)
             for volume in args.volumes:
                 target = loud(guide.samples * np.float32(volume), guide.rate) + args.level
                 gain = 10 ** ((target - loud(word.samples, word.rate)) / 20)
