@@ -18,12 +18,13 @@ from voice_guide.hearing.listen import ABS_START, FRAME_SECONDS, PREROLL, frame_
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
 CLEAN_WARM = 0.2
+"""Seconds of playback the clean coupling must be measured on before it is used (until then it is taken
+as `CLEAN_DEPTH` under the raw one)."""
 CLEAN_DELAY = 0.5
 """Seconds a reading of the clean coupling waits before it counts: as long as the echo's estimate may
 take to follow a shift of the device's timing (its delay moves by milliseconds now and then), so that
 readings taken with a stale estimate are dropped when it moves, never kept for seconds as a coupling
 that would hide the user."""
-"""Seconds of playback the clean coupling must be measured on before it is used (`CLEAN_DEPTH` bounds it)."""
 CLEAN_DEPTH = 20.0
 """Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
 more than: a shift of a device's timing brings that much back before it is learnt again."""
