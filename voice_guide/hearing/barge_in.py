@@ -28,6 +28,10 @@ that would hide the user."""
 CLEAN_DEPTH = 20.0
 """Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
 more than: a shift of a device's timing brings that much back before it is learnt again."""
+SPREAD_DB = 10.0
+"""Decibels by which the echo left in one frame may exceed what the estimate left on average over the
+stretch it learnt on: the clean coupling is assumed as `CLEAN_DEPTH` before it is measured only when
+the estimate took the echo down by this much more than that."""
 ECHO_ONLY = 0.97
 """A voice taken is dropped when the echo, learnt again meanwhile, explains this share of its energy."""
 
@@ -40,8 +44,9 @@ class BargeIn:
     silent the microphone hears only the echo, so their level difference is the echo coupling; the
     largest coupling of the last few seconds is kept (measured against the loudest sound of the last
     `window` seconds, so an echo arriving up to that late is covered), and after the subtraction it is
-    taken as no more than `CLEAN_DEPTH` under the raw one (and as that, until it has been measured:
-    in a session's first sentence, after a title too short to measure it on). A frame counts as the user only when it is
+    taken as no more than `CLEAN_DEPTH` under the raw one (and as that until it has been measured, for
+    as long as measuring it should take, when the estimate took the echo down by far more than that on
+    the stretch it learnt on: in a session's first sentence, after a title too short to measure it on). A frame counts as the user only when it is
     `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is no echo and any speech
     gets through; with loud speakers and no settled echo the user must clearly speak over them. Nothing
     is heard until the coupling has been measured on `warm` seconds of playback; a stretch the echo
@@ -62,6 +67,14 @@ class BargeIn:
         """Coupling as the raw microphone hears it."""
         self._clean = _Coupling(frames(memory), frames(CLEAN_DELAY), frames(CLEAN_WARM))
         """Coupling once the learnt echo is taken out."""
+        self._assume = frames(CLEAN_DELAY + CLEAN_WARM)
+        self._assumed = self._assume
+        """Frames of this sound, with its echo learnt, left in which the clean coupling is still assumed:
+        as long as measuring it takes while only the echo sounds. An estimate that keeps failing would
+        never let it be measured, and is judged on the raw microphone after that, as before."""
+        self._deepest = 0.0
+        """The deepest the echo's estimate took it down on this sound (a later one learnt on a stretch
+        with the user's voice in it takes out less)."""
         self._min, self._max = frames(min_speech), frames(max_len)
         self._end = frames(0.3)
         self._pre: deque[np.ndarray] = deque(maxlen=frames(PREROLL))
@@ -94,6 +107,7 @@ class BargeIn:
         again on it, and meanwhile the raw microphone is judged. What is left after the subtraction
         (the clean coupling) is the room's and is kept."""
         self._timeline = timeline
+        self._assumed, self._deepest = self._assume, 0.0
         self.echo.forget()
         self._clean.pending.clear()
 
@@ -119,6 +133,7 @@ class BargeIn:
             found = heard if heard is not None else found
         lag = self.echo.lag
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
+        self._deepest = max(self._deepest, self.echo.depth)
         moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
         if moved:
             self._clean.pending.clear()  # read with the stale delay, before the new one was learnt
@@ -129,8 +144,13 @@ class BargeIn:
         echo = max(self._ref)
         near_raw = self._raw.near(raw, echo, self.margin_db)
         floor = max(self._raw.values, default=-np.inf) - CLEAN_DEPTH
-        judged_clean = clean is not None and (self._clean.warm() or bool(self._raw.values))
+        assumed = (clean is not None and not self._clean.warm() and bool(self._raw.values)
+                   and self._deepest >= CLEAN_DEPTH + SPREAD_DB
+                   and (self._assumed > 0 or bool(self._taken)))  # a voice begun in time is heard to its end
+        judged_clean = clean is not None and (self._clean.warm() or assumed)
         near = self._clean.near(clean, echo, self.margin_db, floor) if judged_clean else near_raw
+        if assumed and echo > ECHO_ACTIVE:
+            self._assumed -= 1
         if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
             self._restoring -= 1
             near = near_raw = False
