@@ -3,7 +3,7 @@ guide, no louder than the guide's own voice, pauses it, and how often the guide 
 
     eval "$(bash scripts/virtual_sound.sh)"
     python scripts/measure_barge_in.py [--trials 10] [--volumes 1.0 0.3] [--voices en-gb en-us+f3 piper:120]
-                                       [--level 0] [--minutes 10]
+                                       [--level 0] [--minutes 10] [--keep DIR]
 
 Each trial starts a new session (a new speaker and microphone) on a long sentence, the first the
 session says after the item's title; a second program (paplay) says "stop" into the same speaker
@@ -11,10 +11,12 @@ session says after the item's title; a second program (paplay) says "stop" into 
 said by voices other than the one barge-in was tuned on (espeak-ng en-us): espeak-ng variants, and
 Piper's joe at another rate ("piper:RATE"), each scaled so that its loud frames (the 95th percentile
 of 20 ms levels) are `--level` dB from those of the guide's sentence at that volume. A trial counts
-when the guide pauses mid-sentence. Then the guide reads the library for `--minutes` with nobody
+when the guide pauses mid-sentence. It hears with the library's vocabulary, as the guide does (the
+command model decides with Whisper; with another vocabulary it would be refused). Then the guide reads the library for `--minutes` with nobody
 speaking, and every command it acts on is counted (target 0). The load average is printed, and what
 the recogniser makes of each voice's word alone in the quiet (a word it does not take for the command
-even there fails for want of hearing, not of barge-in).
+even there fails for want of hearing, not of barge-in). `--keep DIR` writes every utterance the
+recogniser was given (its guesses in the file's name), to hear what a failed trial gave it.
 """
 
 from __future__ import annotations
