@@ -313,3 +313,12 @@ def half_reverberant(ref: Audio) -> Audio:
     ir[: round(0.005 * SPEECH_RATE)] = 0.0
     ir[0] = 1.0
     return Audio(np.convolve(ref.samples, ir)[: len(ref.samples)].astype(np.float32), SPEECH_RATE)
+
+
+def test_what_is_taken_ends_with_the_voice_not_with_the_guide_s_residue():
+    """In a room, what is left of the guide's voice after a stop was heard to its end with it, and
+    Whisper wrote it as words after the stop ("stop playing", "start your"): what is taken ends a tenth
+    of a second after its last frame within 20 dB of its loudest."""
+    ref, stop = guide_voice(), speak("stop")
+    [taken] = barge_run(over(reverberant(ref), stop, just_over(0.5, stop, 22.0, ref), at=2.5), ref)
+    assert taken.duration <= stop.duration + 0.2

@@ -32,6 +32,9 @@ SPREAD_DB = 10.0
 """Decibels by which the echo left in one frame may exceed what the estimate left on average over the
 stretch it learnt on: the clean coupling is assumed as `CLEAN_DEPTH` before it is measured only when
 the estimate took the echo down by this much more than that."""
+TAKEN_RANGE_DB = 20.0
+TAKEN_TAIL = 0.1
+"""Seconds of a voice taken kept after its last frame within `TAKEN_RANGE_DB` of its loudest."""
 ECHO_ONLY = 0.97
 """A voice taken is dropped when the echo, learnt again meanwhile, explains this share of its energy."""
 
@@ -175,7 +178,16 @@ class BargeIn:
         self._taken, self._near, self._quiet = [], 0, 0
         self._restoring = round(2 * self.lead / FRAME_SECONDS)
         self._pre.clear()
-        return Audio(np.concatenate(taken), self.rate) if enough else None
+        return Audio(_voice_only(np.concatenate(taken), self.frame), self.rate) if enough else None
+
+
+def _voice_only(samples: np.ndarray, frame: int) -> np.ndarray:
+    """What was taken, up to `TAKEN_TAIL` after its last frame within `TAKEN_RANGE_DB` of its loudest:
+    the rest is what is left of the guide's voice (heard as the voice's end), which the recogniser
+    wrote as words after it ("stop playing", "start your", "it's hard to go")."""
+    levels = frame_levels(samples, frame)
+    last = int(np.nonzero(levels >= levels.max() - TAKEN_RANGE_DB)[0][-1])
+    return samples[: (last + 1) * frame + round(TAKEN_TAIL * frame / FRAME_SECONDS)]
 
 
 class _Coupling:
