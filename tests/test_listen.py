@@ -322,3 +322,13 @@ def test_what_is_taken_ends_with_the_voice_not_with_the_guide_s_residue():
     ref, stop = guide_voice(), speak("stop")
     [taken] = barge_run(over(reverberant(ref), stop, just_over(0.5, stop, 22.0, ref), at=2.5), ref)
     assert taken.duration <= stop.duration + 0.2
+
+
+def test_a_voice_cut_at_its_longest_is_taken_whole():
+    """Talk over the guide goes on past `max_len` and is cut there: it is talk (perhaps the guide's
+    own), and a part of it may sound like a command, so none of it is left out."""
+    ref, stop, talk = guide_voice(), speak("stop"), speak("and let your shoulders drop and breathe slowly")
+    loud, soft = just_over(0.5, stop, 24.0, ref), just_over(0.5, talk, 2.0, ref)
+    user = Audio(np.concatenate([stop.samples * loud, talk.samples * soft]), SPEECH_RATE)
+    taken = barge_run(over(ref, user, 1.0, at=2.5), ref)
+    assert taken and taken[0].duration == pytest.approx(1.5, abs=0.03)

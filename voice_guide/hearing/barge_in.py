@@ -173,18 +173,23 @@ class BargeIn:
         self._quiet = 0 if near else self._quiet + 1
         if self._quiet < self._end and len(self._taken) < self._max:
             return None
-        taken = self._taken
+        taken, ended = self._taken, self._quiet >= self._end
         enough = self._near >= self._min and self.echo.explained(len(taken) * self.frame) < ECHO_ONLY
         self._taken, self._near, self._quiet = [], 0, 0
         self._restoring = round(2 * self.lead / FRAME_SECONDS)
         self._pre.clear()
-        return Audio(_voice_only(np.concatenate(taken), self.frame), self.rate) if enough else None
+        if not enough:
+            return None
+        samples = np.concatenate(taken)
+        return Audio(_voice_only(samples, self.frame) if ended else samples, self.rate)
 
 
 def _voice_only(samples: np.ndarray, frame: int) -> np.ndarray:
-    """What was taken, up to `TAKEN_TAIL` after its last frame within `TAKEN_RANGE_DB` of its loudest:
-    the rest is what is left of the guide's voice (heard as the voice's end), which the recogniser
-    wrote as words after it ("stop playing", "start your", "it's hard to go")."""
+    """What was taken (a voice that ended), up to `TAKEN_TAIL` after its last frame within
+    `TAKEN_RANGE_DB` of its loudest: the rest is what is left of the guide's voice (heard as the voice's
+    end), which the recogniser wrote as words after it ("stop playing", "start your", "it's hard to
+    go"). Never a voice cut at `max_len`: that is talk, perhaps the guide's own, and a part of it may
+    sound like a command ("place in the quiet" of "... the quiet of the room" was taken for stop)."""
     levels = frame_levels(samples, frame)
     last = int(np.nonzero(levels >= levels.max() - TAKEN_RANGE_DB)[0][-1])
     return samples[: (last + 1) * frame + round(TAKEN_TAIL * frame / FRAME_SECONDS)]
