@@ -49,8 +49,9 @@ class BargeIn:
     `window` seconds, so an echo arriving up to that late is covered), and after the subtraction it is
     taken as no more than `CLEAN_DEPTH` under the raw one (and as that until it has been measured, for
     as long as measuring it should take, when the estimate took the echo down by far more than that on
-    the stretch it learnt on: in a session's first sentence, after a title too short to measure it on). A frame counts as the user only when it is
-    `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is no echo and any speech
+    the stretch it learnt on: in a session's first sentence, after a title too short to measure it on).
+    A frame counts as the user only when it is `margin_db` louder than the loudest echo the recent
+    playback could cause. With headphones there is no echo and any speech
     gets through; with loud speakers and no settled echo the user must clearly speak over them. Nothing
     is heard until the coupling has been measured on `warm` seconds of playback; a stretch the echo
     turns out to explain is dropped."""
