@@ -3,7 +3,7 @@ guide, no louder than the guide's own voice, pauses it, and how often the guide 
 
     eval "$(bash scripts/virtual_sound.sh)"
     python scripts/measure_barge_in.py [--trials 10] [--volumes 1.0 0.3] [--voices en-gb en-us+f3 piper:120]
-                                       [--level 0] [--minutes 10]
+                                       [--level 0] [--minutes 10] [--keep DIR]
 
 Each trial starts a new session (a new speaker and microphone) on a long sentence, the first the
 session says after the item's title; a second program (paplay) says "stop" into the same speaker
@@ -11,8 +11,12 @@ session says after the item's title; a second program (paplay) says "stop" into 
 said by voices other than the one barge-in was tuned on (espeak-ng en-us): espeak-ng variants, and
 Piper's joe at another rate ("piper:RATE"), each scaled so that its loud frames (the 95th percentile
 of 20 ms levels) are `--level` dB from those of the guide's sentence at that volume. A trial counts
-when the guide pauses mid-sentence. Then the guide reads the library for `--minutes` with nobody
-speaking, and every command it acts on is counted (target 0). The load average is printed.
+when the guide pauses mid-sentence. It hears with the library's vocabulary, as the guide does (the
+command model decides with Whisper; with another vocabulary it would be refused). Then the guide reads the library for `--minutes` with nobody
+speaking, and every command it acts on is counted (target 0). The load average is printed, and what
+the recogniser makes of each voice's word alone in the quiet (a word it does not take for the command
+even there fails for want of hearing, not of barge-in). `--keep DIR` writes every utterance the
+recogniser was given (its guesses in the file's name), to hear what a failed trial gave it.
 """
 
 from __future__ import annotations
@@ -43,6 +47,26 @@ LONG = Item(name="long", title="Long", kind="topic", steps=(Step(
     "Sit back and let your shoulders drop, and let your breathing settle into a slow and easy rhythm, "
     "with nothing to do and nowhere to go, and notice the weight of your hands resting in your lap, "
     "and the floor under your feet, and the quiet of the room around you."),))
+
+
+class Keeping:
+    """The understander, also writing each utterance it is given to `folder` (numbered, with the
+    recogniser's guesses in the name), to hear afterwards what a failed trial gave the recogniser."""
+
+    def __init__(self, inner, folder: Path) -> None:
+        self.inner, self.folder, self.count = inner, folder, 0
+        self.personal = inner.personal
+        self.recognizer = inner.recognizer
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def understand(self, audio):
+        import soundfile as sf
+
+        heard = self.inner.understand(audio)
+        self.count += 1
+        guesses = "_".join(h.text.strip(" .!?,").replace(" ", "-").replace("/", "")[:20] for h in heard.nbest[:3])
+        sf.write(self.folder / f"{self.count:03d}-{heard.match.decision}-{guesses}.wav", audio.samples, audio.rate)
+        return heard
 
 
 class QuitWhen:
@@ -159,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--to", dest="end", type=float, default=3.0)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--keep", type=Path, help="a folder to write every utterance the recogniser is given to")
     args = ap.parse_args(argv)
     if not shutil.which("paplay"):
         ap.error("paplay (pulseaudio-utils) is needed: run scripts/setup.sh --test")
@@ -167,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.wiring import Devices, open_hearing
 
-    understander, _, _ = open_hearing(Settings(), [LONG], Devices())
+    understander, _, notices = open_hearing(Settings(), load_library().items, Devices())  # as the guide hears
+    print(*notices, sep="\n")
+    if args.keep:
+        understander = Keeping(understander, args.keep)
     print(f"recogniser: {understander.recognizer.name}; {load()}", flush=True)
     rng = random.Random(args.seed)
     results = []
@@ -176,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
         guide = EspeakSynthesizer().synthesize(LONG.steps[0].say, VoiceSettings())
         for voice in args.voices:
             word = user_word(args.word, voice)
+            alone = understander.understand(word)
+            print(f"{voice}'s '{args.word}' alone, in the quiet: {alone.match.decision} {alone.match.command or ''} "
+                  f"({', '.join(f'{h.text!r} {h.confidence:.2f}' for h in alone.nbest[:4])})", flush=True)
             for volume in args.volumes:
                 target = loud(guide.samples * np.float32(volume), guide.rate) + args.level
                 gain = 10 ** ((target - loud(word.samples, word.rate)) / 20)

@@ -286,3 +286,49 @@ def test_recordings_are_read_one_at_a_time_when_their_turn_comes():
         for _ in blocks:
             assert len(read) <= mic.said + 1  # the one being said, none ahead
     assert read == [0, 1, 2] and mic.said == 3
+
+
+def test_in_the_first_sentence_a_stop_is_heard_once_its_echo_is_learnt():
+    """A session's first sentence follows only its short title: the raw coupling has been read on the
+    title, the clean one not yet. Until it has been, the subtraction is taken to leave `CLEAN_DEPTH`
+    under the raw coupling, so a stop as loud as the guide's voice, said once the echo is learnt on the
+    sentence (0.5 s in), is heard; the sentence's echo alone never is, in a room either."""
+    title, sentence = speak("Long title"), speak("Sit back and let your shoulders drop, and let your breathing settle.")
+    stop = speak("stop")
+    sounds = [(over(title, None, 0.0, 0.0), title),
+              (over(sentence, stop, just_over(0.5, stop, 0.0, sentence), at=0.6), sentence)]
+    [(t, _)] = barge_sounds(sounds)
+    assert 0.6 < t < 1.8
+    for room in (lambda a: a, reverberant, half_reverberant):
+        echoes = [(over(room(title), None, 0.0, 0.0), title), (over(room(sentence), None, 0.0, 0.0), sentence)]
+        assert barge_sounds(echoes) == []
+
+
+def half_reverberant(ref: Audio) -> Audio:
+    """A room whose reflections hold a third of the echo's energy: the echo's estimate settles on the
+    direct sound but takes out only 5 dB, so the clean coupling must be measured before it is used."""
+    n = round(0.08 * SPEECH_RATE)
+    ir = np.random.default_rng(3).standard_normal(n) * np.exp(-np.arange(n) / (0.02 * SPEECH_RATE))
+    ir *= np.sqrt(0.5 / np.sum(ir[round(0.005 * SPEECH_RATE) :] ** 2))
+    ir[: round(0.005 * SPEECH_RATE)] = 0.0
+    ir[0] = 1.0
+    return Audio(np.convolve(ref.samples, ir)[: len(ref.samples)].astype(np.float32), SPEECH_RATE)
+
+
+def test_what_is_taken_ends_with_the_voice_not_with_the_guide_s_residue():
+    """In a room, what is left of the guide's voice after a stop was heard to its end with it, and
+    Whisper wrote it as words after the stop ("stop playing", "start your"): what is taken ends a tenth
+    of a second after its last frame within 20 dB of its loudest."""
+    ref, stop = guide_voice(), speak("stop")
+    [taken] = barge_run(over(reverberant(ref), stop, just_over(0.5, stop, 22.0, ref), at=2.5), ref)
+    assert taken.duration <= stop.duration + 0.2
+
+
+def test_a_voice_cut_at_its_longest_is_taken_whole():
+    """Talk over the guide goes on past `max_len` and is cut there: it is talk (perhaps the guide's
+    own), and a part of it may sound like a command, so none of it is left out."""
+    ref, stop, talk = guide_voice(), speak("stop"), speak("and let your shoulders drop and breathe slowly")
+    loud, soft = just_over(0.5, stop, 24.0, ref), just_over(0.5, talk, 2.0, ref)
+    user = Audio(np.concatenate([stop.samples * loud, talk.samples * soft]), SPEECH_RATE)
+    taken = barge_run(over(ref, user, 1.0, at=2.5), ref)
+    assert taken and taken[0].duration == pytest.approx(1.5, abs=0.03)

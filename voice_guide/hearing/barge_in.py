@@ -18,15 +18,23 @@ from voice_guide.hearing.listen import ABS_START, FRAME_SECONDS, PREROLL, frame_
 ECHO_ACTIVE = -35.0
 """The guide's own sound must be at least this loud (dBFS) for the echo coupling to be measured on it."""
 CLEAN_WARM = 0.2
+"""Seconds of playback the clean coupling must be measured on before it is used (until then it is taken
+as `CLEAN_DEPTH` under the raw one)."""
 CLEAN_DELAY = 0.5
 """Seconds a reading of the clean coupling waits before it counts: as long as the echo's estimate may
 take to follow a shift of the device's timing (its delay moves by milliseconds now and then), so that
 readings taken with a stale estimate are dropped when it moves, never kept for seconds as a coupling
 that would hide the user."""
-"""Seconds of playback the clean coupling must be measured on before it is used (`CLEAN_DEPTH` bounds it)."""
 CLEAN_DEPTH = 20.0
 """Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
 more than: a shift of a device's timing brings that much back before it is learnt again."""
+SPREAD_DB = 10.0
+"""Decibels by which the echo left in one frame may exceed what the estimate left on average over the
+stretch it learnt on: the clean coupling is assumed as `CLEAN_DEPTH` before it is measured only when
+the estimate took the echo down by this much more than that."""
+TAKEN_RANGE_DB = 20.0
+TAKEN_TAIL = 0.1
+"""Seconds of a voice taken kept after its last frame within `TAKEN_RANGE_DB` of its loudest."""
 ECHO_ONLY = 0.97
 """A voice taken is dropped when the echo, learnt again meanwhile, explains this share of its energy."""
 
@@ -39,8 +47,11 @@ class BargeIn:
     silent the microphone hears only the echo, so their level difference is the echo coupling; the
     largest coupling of the last few seconds is kept (measured against the loudest sound of the last
     `window` seconds, so an echo arriving up to that late is covered), and after the subtraction it is
-    taken as no more than `CLEAN_DEPTH` under the raw one. A frame counts as the user only when it is
-    `margin_db` louder than the loudest echo the recent playback could cause. With headphones there is no echo and any speech
+    taken as no more than `CLEAN_DEPTH` under the raw one (and as that until it has been measured, for
+    as long as measuring it should take, when the estimate took the echo down by far more than that on
+    the stretch it learnt on: in a session's first sentence, after a title too short to measure it on).
+    A frame counts as the user only when it is `margin_db` louder than the loudest echo the recent
+    playback could cause. With headphones there is no echo and any speech
     gets through; with loud speakers and no settled echo the user must clearly speak over them. Nothing
     is heard until the coupling has been measured on `warm` seconds of playback; a stretch the echo
     turns out to explain is dropped."""
@@ -60,6 +71,14 @@ class BargeIn:
         """Coupling as the raw microphone hears it."""
         self._clean = _Coupling(frames(memory), frames(CLEAN_DELAY), frames(CLEAN_WARM))
         """Coupling once the learnt echo is taken out."""
+        self._assume = frames(CLEAN_DELAY + CLEAN_WARM)
+        self._assumed = self._assume
+        """Frames of this sound, with its echo learnt, left in which the clean coupling is still assumed:
+        as long as measuring it takes while only the echo sounds. An estimate that keeps failing would
+        never let it be measured, and is judged on the raw microphone after that, as before."""
+        self._deepest = 0.0
+        """The deepest the echo's estimate took it down on this sound (a later one learnt on a stretch
+        with the user's voice in it takes out less)."""
         self._min, self._max = frames(min_speech), frames(max_len)
         self._end = frames(0.3)
         self._pre: deque[np.ndarray] = deque(maxlen=frames(PREROLL))
@@ -92,6 +111,7 @@ class BargeIn:
         again on it, and meanwhile the raw microphone is judged. What is left after the subtraction
         (the clean coupling) is the room's and is kept."""
         self._timeline = timeline
+        self._assumed, self._deepest = self._assume, 0.0
         self.echo.forget()
         self._clean.pending.clear()
 
@@ -117,6 +137,7 @@ class BargeIn:
             found = heard if heard is not None else found
         lag = self.echo.lag
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
+        self._deepest = max(self._deepest, self.echo.depth)
         moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
         if moved:
             self._clean.pending.clear()  # read with the stale delay, before the new one was learnt
@@ -127,9 +148,13 @@ class BargeIn:
         echo = max(self._ref)
         near_raw = self._raw.near(raw, echo, self.margin_db)
         floor = max(self._raw.values, default=-np.inf) - CLEAN_DEPTH
-        near_clean = clean is not None and self._clean.near(clean, echo, self.margin_db, floor)
-        warm_clean = clean is not None and self._clean.warm()
-        near = near_clean if warm_clean else near_raw
+        assumed = (clean is not None and not self._clean.warm() and bool(self._raw.values)
+                   and self._deepest >= CLEAN_DEPTH + SPREAD_DB
+                   and (self._assumed > 0 or bool(self._taken)))  # a voice begun in time is heard to its end
+        judged_clean = clean is not None and (self._clean.warm() or assumed)
+        near = self._clean.near(clean, echo, self.margin_db, floor) if judged_clean else near_raw
+        if assumed and echo > ECHO_ACTIVE:
+            self._assumed -= 1
         if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
             self._restoring -= 1
             near = near_raw = False
@@ -149,12 +174,26 @@ class BargeIn:
         self._quiet = 0 if near else self._quiet + 1
         if self._quiet < self._end and len(self._taken) < self._max:
             return None
-        taken = self._taken
+        taken, ended = self._taken, self._quiet >= self._end
         enough = self._near >= self._min and self.echo.explained(len(taken) * self.frame) < ECHO_ONLY
         self._taken, self._near, self._quiet = [], 0, 0
         self._restoring = round(2 * self.lead / FRAME_SECONDS)
         self._pre.clear()
-        return Audio(np.concatenate(taken), self.rate) if enough else None
+        if not enough:
+            return None
+        samples = np.concatenate(taken)
+        return Audio(_voice_only(samples, self.frame) if ended else samples, self.rate)
+
+
+def _voice_only(samples: np.ndarray, frame: int) -> np.ndarray:
+    """What was taken (a voice that ended), up to `TAKEN_TAIL` after its last frame within
+    `TAKEN_RANGE_DB` of its loudest: the rest is what is left of the guide's voice (heard as the voice's
+    end), which the recogniser wrote as words after it ("stop playing", "start your", "it's hard to
+    go"). Never a voice cut at `max_len`: that is talk, perhaps the guide's own, and a part of it may
+    sound like a command ("place in the quiet" of "... the quiet of the room" was taken for stop)."""
+    levels = frame_levels(samples, frame)
+    last = int(np.nonzero(levels >= levels.max() - TAKEN_RANGE_DB)[0][-1])
+    return samples[: (last + 1) * frame + round(TAKEN_TAIL * frame / FRAME_SECONDS)]
 
 
 class _Coupling:
@@ -171,9 +210,10 @@ class _Coupling:
         return len(self.values) >= self.frames
 
     def near(self, level: float, echo: float, margin: float, floor: float = -np.inf) -> bool:
-        """`level` is a voice over the echo (once enough has been measured; the coupling taken as at
-        least `floor`)."""
-        return self.warm() and level >= ABS_START and level > echo + max(max(self.values), floor) + margin
+        """`level` is a voice over the echo, the coupling taken as at least `floor`; until enough has
+        been measured, as `floor` itself (nothing is near while that is unknown too)."""
+        coupling = max(max(self.values), floor) if self.warm() else floor
+        return bool(np.isfinite(coupling)) and level >= ABS_START and level > echo + coupling + margin
 
     def measure(self, reading: float, voice: bool) -> None:
         if voice:

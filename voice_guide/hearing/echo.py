@@ -35,6 +35,8 @@ class EchoEstimate:
         self.lag: int | None = None
         """Samples by which the echo trails the reference; None while unknown."""
         self.gain = 0.0
+        self.depth = 0.0
+        """Decibels by which the filter took the echo down on the stretch it was learnt on (0 while unknown)."""
         self.spread = round(SPREAD * rate)
         self._lags = np.zeros(0, dtype=int)
         self._taps = np.zeros(0)
@@ -47,7 +49,7 @@ class EchoEstimate:
 
     def forget(self) -> None:
         """A new output stream: it may come with another delay."""
-        self.lag, self.gain = None, 0.0
+        self.lag, self.gain, self.depth = None, 0.0, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._fresh = 0
         self.quiet()
@@ -103,6 +105,7 @@ class EchoEstimate:
             gram = gram_matrix(self._ref.astype(np.float64), starts, self.span)
             gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
             self._taps = np.linalg.solve(gram, corr[starts])
+            self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
 
     def _best(self) -> tuple[int, float, float, np.ndarray] | None:
         """(offset into the reference history, normalised match, gain) of the best-matching delay, and
