@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from voice_guide.content.model import Item, Step
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import VoiceSettings, sentence_pause
 from voice_guide.errors import EngineError
 from voice_guide.live.lookahead import Lookahead
 from voice_guide.live.player import Player
@@ -103,9 +103,60 @@ def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays():
         player.close()
     assert list(outcome.said)[1:6] == [s.say for s in topic.steps]
     steps_on_lookahead = [t for t, name in synth.threads.items() if name == "voice-guide-lookahead"]
-    spoken = [s.say for s in topic.steps] + ["That was A topic. Goodbye."]
+    spoken = [s.say for s in topic.steps] + ["That was A topic.", "Goodbye."]
     assert set(steps_on_lookahead) == set(spoken)  # every step, and the closing sentence
     assert all(synth.calls.count(text) == 1 for text in spoken)  # rendered once, taken (up to) twice
+
+
+class SlowVoice(FakeSynthesizer):
+    """A voice slower than its words: a text holding `slow` renders only once the guide has begun
+    saying it (`begun`), or after 2 s; `late` notes the texts that waited that long."""
+
+    def __init__(self, slow: str):
+        super().__init__()
+        self.slow = slow
+        self.begun = threading.Event()
+        self.late: list[str] = []
+
+    def synthesize(self, text, settings):
+        if self.slow in text and not self.begun.wait(2):
+            self.late.append(text)
+        return super().synthesize(text, settings)
+
+
+def test_a_long_step_starts_playing_before_all_of_it_is_rendered():
+    """The first sentence of a step is handed to the speaker as soon as it is rendered; the rest renders
+    while it plays and follows it with the text's own pause, so a slow voice leaves no gap after the
+    title. The step is still echoed once, whole, and its hold starts after its last sentence."""
+    step = Step("First we settle. Second comes the long part of the step. Third is the end.", hold=0.5)
+    topic = Item("t", "A topic", "topic", (step,), order=0)
+    synth = SlowVoice("Second")
+    clock = FakeClock()
+    out = ClockAudioOut(clock)
+    echoed = []
+
+    def echo(text):
+        echoed.append(text)
+        if text == step.say:
+            synth.begun.set()
+
+    player = Player([topic], Rig(synth, out, clock), Options(voice=VOICE, read_only=True),
+                    Hooks(save_place=lambda place: None, echo=echo))
+    try:
+        outcome = player.run(item=topic)
+    finally:
+        player.close()
+    assert synth.late == []
+    assert echoed.count(step.say) == 1 and list(outcome.said)[1] == step.say
+    first, second, third = (FakeSynthesizer().synthesize(s, VOICE) for s in
+                            ("First we settle.", "Second comes the long part of the step.", "Third is the end."))
+    pause = sentence_pause(VOICE.rate)
+    sounds = [p.audio.duration for p in out.played]
+    at = sounds.index(pytest.approx(first.duration + pause, abs=1e-3))
+    assert sounds[at + 1 : at + 3] == [pytest.approx(second.duration + pause, abs=1e-3),
+                                       pytest.approx(third.duration, abs=1e-3)]
+    starts = [p.start for p in out.played]
+    assert starts[at + 1] == pytest.approx(starts[at] + sounds[at], abs=0.11)  # back to back
 
 
 def test_no_look_ahead_when_it_is_off():
