@@ -4,9 +4,11 @@ it holds silence.
 Gaps: reads topics aloud through the real player, speaker (sounddevice, on the virtual sound card
 started by scripts/virtual_sound.sh) and the configured voice (Piper by default), from an EMPTY speech
 cache, once with the look-ahead and once without it. Each sound's start is taken when it is handed to
-the sound card; the gap after a sentence is the time from its end to the next sound's start, less
-the pause the guide plans there (1 s after a title, the step's hold after a step). Prints the median,
-95th percentile and largest gap, and the load average (the machine may be shared).
+the sound card; the gap after a sound is the time from its end to the next sound's start, less
+the pause the guide plans there: 1 s after a title, the step's hold after a step, nothing between the
+sentences of one text (the player plays a text sentence by sentence, each with the text's own pause
+after it). Prints the median, 95th percentile and largest gap, within texts and in all, and the load
+average (the machine may be shared).
 
 CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
 hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it, and
@@ -47,16 +49,23 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def is_cue(audio) -> bool:
+    from voice_guide.speaking.cues import CUES
+
+    return any(len(audio) == len(cue) and np.array_equal(audio.samples, cue.samples)
+               for cue in (make() for make in CUES.values()))
+
+
 class Logged:
     """The real speaker, noting when each sound is handed to it and how long it lasts."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.starts: list[list] = []
-        """[when, seconds, words or None for a cue]"""
+        """[when, seconds, words (a text's first sentence), "" (its later sentences) or None (a cue)]"""
 
     def play(self, audio):
-        self.starts.append([time.monotonic(), audio.duration, None])
+        self.starts.append([time.monotonic(), audio.duration, None if is_cue(audio) else ""])
         return self.inner.play(audio)
 
     def said(self, text: str) -> None:
@@ -79,9 +88,9 @@ VOICE: str | None = None
 """The voice to read with (a name from `voice-guide voices`); None: the settings' default."""
 
 
-def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
+def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]]:
     """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`, each
-    with the start of the sentence it follows."""
+    with the start of the text it follows and whether it is within that text."""
     os.environ["VOICE_GUIDE_HOME"] = str(home)  # an empty speech cache for each run
     from voice_guide.adapters.sounddevice_audio import SounddeviceOut
     from voice_guide.live.clock import SystemClock
@@ -105,10 +114,13 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
         synth.close()
     pauses = planned_pauses(item)
     speech = [entry for entry in out.starts if entry[2] is not None]
-    gaps = []
-    for (start, length, text), (next_start, _, _) in zip(speech, speech[1:]):
-        if text in pauses:
-            gaps.append((next_start - (start + length) - pauses[text], text[:40].replace("\n", " ")))
+    gaps, text = [], ""
+    for (start, length, words), (next_start, _, next_words) in zip(speech, speech[1:]):
+        text = words or text
+        within = next_words == ""
+        if within or text in pauses:
+            planned = 0.0 if within else pauses[text]
+            gaps.append((next_start - (start + length) - planned, text[:40].replace("\n", " "), within))
     return gaps
 
 
@@ -118,18 +130,20 @@ def measure_gaps(names: list[str]) -> None:
 
     library = load_library()
     for lookahead in (AHEAD, 0):
-        gaps: list[tuple[float, str]] = []
+        gaps: list[tuple[float, str, bool]] = []
         started = time.monotonic()
         for name in names:
             with tempfile.TemporaryDirectory(prefix="voice-guide-gaps-") as home:
                 gaps += read_aloud(library.get(name), lookahead, Path(home))
-        ms = 1000 * np.array([gap for gap, _ in gaps])
         label = f"look-ahead {lookahead}" if lookahead else "no look-ahead"
-        print(f"gaps beyond the planned pause, {label}: {len(ms)} gaps, median {np.median(ms):.0f} ms, "
-              f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms "
-              f"({time.monotonic() - started:.0f} s of reading; {load()})", flush=True)
-        for gap, after in sorted(gaps, reverse=True)[:3]:
-            print(f"    {1000 * gap:5.0f} ms after \"{after}...\"")
+        print(f"gaps beyond the planned pause, {label} ({time.monotonic() - started:.0f} s of reading; {load()}):")
+        for kind, chosen in (("within texts", [g for g in gaps if g[2]]), ("all", gaps)):
+            if chosen:
+                ms = 1000 * np.array([gap for gap, _, _ in chosen])
+                print(f"  {kind}: {len(ms)} gaps, median {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
+                      f"max {ms.max():.0f} ms", flush=True)
+        for gap, after, within in sorted(gaps, reverse=True)[:3]:
+            print(f"    {1000 * gap:5.0f} ms {'within' if within else 'after'} \"{after}...\"")
 
 
 def cpu_seconds(pid: int) -> float:

