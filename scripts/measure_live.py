@@ -5,9 +5,9 @@ Gaps: reads topics aloud through the real player, speaker (sounddevice, on the v
 started by scripts/virtual_sound.sh) and the configured voice (Piper by default), from an EMPTY speech
 cache, once with the look-ahead and once without it. Each sound's start is taken when it is handed to
 the sound card; the gap after a sound is the time from its end to the next sound's start, less
-the pause the guide plans there: 1 s after a title, the step's hold after a step, nothing between the
-sentences of one text (the player plays a text sentence by sentence, each with the text's own pause
-after it). Prints the median, 95th percentile and largest gap, within texts and in all, and the load
+the pause the guide plans there: 1 s after a title, the step's hold after a step, and between the
+sentences of one text (played one by one, each after the quiet left of the pause between them) the
+text's own pause (`engines.sentence_pause`), counted to the end of that quiet. Prints the median, 95th percentile and largest gap, within texts and in all, and the load
 average (the machine may be shared).
 
 CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
@@ -62,10 +62,13 @@ class Logged:
     def __init__(self, inner) -> None:
         self.inner = inner
         self.starts: list[list] = []
-        """[when, seconds, words (a text's first sentence), "" (its later sentences) or None (a cue)]"""
+        """[when, seconds, words (a text's first sentence), "" (its later sentences) or None (a cue),
+        seconds of quiet it begins with]"""
 
     def play(self, audio):
-        self.starts.append([time.monotonic(), audio.duration, None if is_cue(audio) else ""])
+        sound = np.flatnonzero(audio.samples)
+        quiet = (sound[0] if len(sound) else len(audio.samples)) / audio.rate
+        self.starts.append([time.monotonic(), audio.duration, None if is_cue(audio) else "", quiet])
         return self.inner.play(audio)
 
     def said(self, text: str) -> None:
@@ -101,6 +104,8 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]
     from voice_guide.speaking import voices
     from voice_guide.engine_table import open_synthesizer
 
+    from voice_guide.engines import sentence_pause
+
     settings = voices.choose(Settings(), voices.named(VOICE)) if VOICE else Settings()
     synth = open_synthesizer(settings)
     out = Logged(SounddeviceOut())
@@ -115,12 +120,16 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]
     pauses = planned_pauses(item)
     speech = [entry for entry in out.starts if entry[2] is not None]
     gaps, text = [], ""
-    for (start, length, words), (next_start, _, next_words) in zip(speech, speech[1:]):
+    for (start, length, words, _), (next_start, _, next_words, quiet) in zip(speech, speech[1:]):
         text = words or text
         within = next_words == ""
-        if within or text in pauses:
-            planned = 0.0 if within else pauses[text]
-            gaps.append((next_start - (start + length) - planned, text[:40].replace("\n", " "), within))
+        if within:
+            gap = next_start + quiet - (start + length) - sentence_pause(settings.rate)
+        elif text in pauses:
+            gap = next_start - (start + length) - pauses[text]
+        else:
+            continue
+        gaps.append((gap, text[:40].replace("\n", " "), within))
     return gaps
 
 

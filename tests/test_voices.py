@@ -79,10 +79,21 @@ def test_settings_set_voice_keeps_a_voice_by_its_name(guide_home):
 
 
 @pytest.mark.slow
-def test_a_kokoro_voice_is_chosen_by_the_settings(guide_home):
+def test_a_kokoro_voice_is_chosen_by_the_settings(guide_home, capsys):
     synth = open_synthesizer(settings_mod.Settings(synthesizer="kokoro", voice="bf_emma"))
     synth.close()
     assert synth.name == "kokoro:bf_emma" and synth.notice == "" and "bf_emma" in synth.reason
+    assert capsys.readouterr().err.count("preparing Kokoro's voice model for its first use") == 1
+    open_synthesizer(settings_mod.Settings()).close()  # the default voice: joined already, nothing to say
+    assert "preparing" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_default_voice_is_kokoros_michael(guide_home):
+    synth = open_synthesizer(settings_mod.Settings())
+    synth.close()
+    assert synth.name == "kokoro:am_michael" and synth.notice == ""
+    assert synth.reason == "the default voice, Kokoro's am_michael"
 
 
 @pytest.mark.slow

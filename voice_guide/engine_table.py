@@ -80,11 +80,15 @@ def _kokoro(settings: Settings, model: None) -> Synthesizer:
     """The Kokoro voice the settings name, or the next one that can be used (said once in its `notice`);
     a model that cannot load is an EngineError."""
     from voice_guide import paths
-    from voice_guide.adapters.kokoro_tts import VOICES, KokoroUnavailable, first_usable
+    from voice_guide.adapters.kokoro_tts import VOICES, KokoroUnavailable, first_usable, model_joined
 
     asked = settings.voice or VOICES[0].name
+    models = paths.cache_dir() / "models"
+    if not model_joined(models):
+        _print_notice("preparing Kokoro's voice model for its first use (joining and checking its four parts, "
+                      "a few seconds)")
     try:
-        synth, failed = first_usable(asked, paths.cache_dir() / "models")
+        synth, failed = first_usable(asked, models)
     except KokoroUnavailable as exc:
         raise EngineError(f"The Kokoro voice {asked} could not be loaded ({exc.why})") from exc
     if failed:

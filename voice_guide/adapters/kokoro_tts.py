@@ -112,10 +112,16 @@ def joined(parts) -> bytes:
     return model
 
 
+def model_joined(cache_dir: Path) -> bool:
+    """The joined model is already whole in `cache_dir`/kokoro (else the first use joins it)."""
+    target = cache_dir / "kokoro" / MODEL_NAME
+    return target.is_file() and target.stat().st_size == MODEL_SIZE
+
+
 def model_file(cache_dir: Path, parts=None) -> Path:
     """The joined model in `cache_dir`/kokoro, joined and written (atomically) when it is not there whole."""
     target = cache_dir / "kokoro" / MODEL_NAME
-    if target.is_file() and target.stat().st_size == MODEL_SIZE:
+    if model_joined(cache_dir):
         return target
     model = joined(model_parts() if parts is None else parts)
     target.parent.mkdir(parents=True, exist_ok=True)

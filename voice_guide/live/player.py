@@ -131,11 +131,11 @@ class Player:
         raise error
 
     def _to_play(self, sentence: str, voice: VoiceSettings, pause: bool = False) -> Audio:
-        """One sentence's sound at the guide's volume; `pause`: with the pause after it (another of its
-        text follows)."""
+        """One sentence's sound at the guide's volume; `pause`: after the pause before it (it follows
+        another of its text; the sound queue shortens the pause by however late it starts)."""
         audio = self.render(sentence, voice.rate, to_play=True)
         if pause:
-            audio = concatenate([audio, Audio.silence(sentence_pause(voice.rate), audio.rate)], audio.rate)
+            audio = concatenate([Audio.silence(sentence_pause(voice.rate), audio.rate), audio], audio.rate)
         return audio.gain(voice.volume) if voice.volume != 1.0 else audio
 
     def _say(self, text: str, say_id: int, voice: VoiceSettings, renderer) -> None:
@@ -149,12 +149,12 @@ class Player:
         for i, sentence in enumerate(sentences):
             ends, words = (say_id if i == last else None), (text if i == 0 else "")
             if renderer is not None:
-                sound = renderer.submit(self._to_play, sentence, voice, i < last)
+                sound = renderer.submit(self._to_play, sentence, voice, i > 0)
             elif i == 0 or self.lookahead is None:
-                sound = self._to_play(sentence, voice, i < last)
+                sound = self._to_play(sentence, voice, i > 0)
             else:
-                sound = partial(self._to_play, sentence, voice, i < last)
-            self.sounds.add(sound, ends, words, continues=i > 0)
+                sound = partial(self._to_play, sentence, voice, i > 0)
+            self.sounds.add(sound, ends, words, lead=sentence_pause(voice.rate) if i else None)
             self.sounds.pump()  # the first sentence plays while the next ones render
 
     def _look_ahead(self) -> None:
