@@ -41,7 +41,7 @@ def settled(ahead: Lookahead) -> None:
 
 def test_renders_what_is_wanted_in_order_at_most_ahead_of_them():
     synth = Gated()
-    ahead = Lookahead(synth, ahead=2)
+    ahead = Lookahead(synth, ahead=2, workers=1)
     ahead.want(["One.", "Two.", "Three."], VOICE)
     synth.gate.set()
     settled(ahead)
@@ -51,6 +51,27 @@ def test_renders_what_is_wanted_in_order_at_most_ahead_of_them():
     assert ahead.take("One.", VOICE) is None
     assert ahead.take("Three.", VOICE) is None and ahead.take("Two.", VoiceSettings(rate=100)) is None
     assert synth.calls == ["One.", "Two."]
+    ahead.close()
+
+
+def test_two_sentences_render_at_once_the_ones_to_play_soon_first():
+    synth = Gated()
+    both = threading.Barrier(2, timeout=10)
+    rendering = []
+
+    def meet(text, settings):
+        rendering.append(text)
+        if len(rendering) <= 2:
+            both.wait()  # each of the first two waits for the other to have begun
+        return FakeSynthesizer.synthesize(synth, text, settings)
+
+    synth.synthesize = meet
+    ahead = Lookahead(synth, ahead=3)
+    ahead.soon(["Next.", "After that."], VOICE)
+    ahead.want(["Later.", "Next."], VOICE)  # what is wanted soon is not wanted twice
+    settled(ahead)
+    assert sorted(rendering[:2]) == ["After that.", "Next."] and rendering[2] == "Later."
+    assert ahead.take("After that.", VOICE, forget=True) is not None and ahead.take("After that.", VOICE) is None
     ahead.close()
 
 

@@ -1,7 +1,7 @@
 """Rendering what comes next while the current sound plays, so a slow voice (Kokoro renders a step
 little faster than it speaks it on a busy machine) leaves no gap between sentences or steps.
 
-One background thread renders sentences: first those the player is about to play (`soon`: the rest of
+Background threads (WORKERS) render sentences: first those the player is about to play (`soon`: the rest of
 a text whose first sentence plays now), then the few it says are coming (`want`), in order. `take`
 hands a finished one over (or the EngineError it ended in, once, so the caller's retries and messages
 work as if it had rendered it itself), waits for one being rendered right now, and otherwise returns
@@ -28,21 +28,26 @@ KEEP = 2 * AHEAD
 """Finished renders kept at most (a sentence may be taken twice: for its length, then its sound, which
 forgets it), with room for those wanted `soon`."""
 
+WORKERS = 2
+"""Sentences rendered at once, one per core: Kokoro renders a sentence on one thread (two make it no
+faster), and under other work one thread alone falls behind a voice that speaks without pause."""
+
 Key = tuple[str, VoiceSettings]
 
 
 class Lookahead:
-    def __init__(self, synth: Synthesizer, ahead: int = AHEAD, keep: int = KEEP) -> None:
+    def __init__(self, synth: Synthesizer, ahead: int = AHEAD, keep: int = KEEP, workers: int = WORKERS) -> None:
         self.synth = synth
+        self.workers = workers
         self.ahead = ahead
         self.keep = keep
         self._changed = threading.Condition()
         self._wanted: list[Key] = []
         self._soon: list[Key] = []
         self._done: OrderedDict[Key, Audio | EngineError] = OrderedDict()
-        self._busy: Key | None = None
+        self._busy: set[Key] = set()
         self._closed = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._followed: tuple | None = None
 
     def want(self, texts: Sequence[str], settings: VoiceSettings) -> None:
@@ -51,7 +56,7 @@ class Lookahead:
         with self._changed:
             if self._closed:
                 return
-            self._wanted = [k for k in keys if k not in self._done and k != self._busy and k not in self._soon]
+            self._wanted = [k for k in keys if k not in self._done and k not in self._busy and k not in self._soon]
             self._start()
 
     def soon(self, texts: Sequence[str], settings: VoiceSettings) -> None:
@@ -61,7 +66,7 @@ class Lookahead:
             if self._closed:
                 return
             for key in dict.fromkeys((t, settings) for t in texts if t.strip()):
-                if key not in self._done and key != self._busy and key not in self._soon:
+                if key not in self._done and key not in self._busy and key not in self._soon:
                     self._soon.append(key)
                 if key in self._wanted:
                     self._wanted.remove(key)
@@ -73,9 +78,11 @@ class Lookahead:
             self._soon = []
 
     def _start(self) -> None:
-        if (self._wanted or self._soon) and self._thread is None:
-            self._thread = threading.Thread(target=self._work, name="voice-guide-lookahead", daemon=True)
-            self._thread.start()
+        if (self._wanted or self._soon) and len(self._threads) < self.workers:
+            for _ in range(self.workers - len(self._threads)):
+                thread = threading.Thread(target=self._work, name="voice-guide-lookahead", daemon=True)
+                self._threads.append(thread)
+                thread.start()
         self._changed.notify_all()
 
     def follow(self, item: Item | None, step: int, closing: str, settings: VoiceSettings) -> None:
@@ -95,7 +102,7 @@ class Lookahead:
             for pending in (self._wanted, self._soon):
                 if key in pending:
                     pending.remove(key)
-            self._changed.wait_for(lambda: self._busy != key)
+            self._changed.wait_for(lambda: key not in self._busy)
             result = self._done.get(key)
             if isinstance(result, EngineError):
                 del self._done[key]
@@ -109,7 +116,7 @@ class Lookahead:
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until everything wanted has been rendered: True, or False when `timeout` passed first."""
         with self._changed:
-            return self._changed.wait_for(lambda: not self._wanted and not self._soon and self._busy is None,
+            return self._changed.wait_for(lambda: not self._wanted and not self._soon and not self._busy,
                                           timeout)
 
     def close(self) -> None:
@@ -125,7 +132,8 @@ class Lookahead:
                 self._changed.wait_for(lambda: self._wanted or self._soon or self._closed)
                 if self._closed:
                     return
-                key = self._busy = (self._soon or self._wanted).pop(0)
+                key = (self._soon or self._wanted).pop(0)
+                self._busy.add(key)
             try:
                 result: Audio | EngineError | None = self.synth.synthesize(*key)
             except EngineError as exc:
@@ -133,7 +141,7 @@ class Lookahead:
             except Exception:  # not the engine's to explain: the caller renders it itself and sees it
                 result = None
             with self._changed:
-                self._busy = None
+                self._busy.discard(key)
                 if result is not None:
                     self._done[key] = result
                     while len(self._done) > self.keep:
