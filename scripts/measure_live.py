@@ -15,7 +15,7 @@ hold after its step 4 has begun, counts the CPU time of the whole process over a
 prints its resident memory then (and its peak so far).
 
     .venv/bin/python scripts/measure_live.py [--topics what-is-facial-palsy ...] [--skip-cpu] [--skip-gaps]
-        [--voice heart]
+        [--voice heart] [--lookahead-only]
 """
 
 from __future__ import annotations
@@ -89,6 +89,8 @@ def planned_pauses(item) -> dict[str, float]:
 
 VOICE: str | None = None
 """The voice to read with (a name from `voice-guide voices`); None: the settings' default."""
+COMPARE = True
+"""Read once more without the look-ahead."""
 
 
 def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]]:
@@ -138,7 +140,7 @@ def measure_gaps(names: list[str]) -> None:
     from voice_guide.live.lookahead import AHEAD
 
     library = load_library()
-    for lookahead in (AHEAD, 0):
+    for lookahead in (AHEAD, 0) if COMPARE else (AHEAD,):
         gaps: list[tuple[float, str, bool]] = []
         started = time.monotonic()
         for name in names:
@@ -208,9 +210,10 @@ def main() -> int:
     parser.add_argument("--skip-gaps", action="store_true")
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--voice", default=None, help="a voice from `voice-guide voices` (default: the settings')")
+    parser.add_argument("--lookahead-only", action="store_true", help="skip the reading without the look-ahead")
     args = parser.parse_args()
-    global VOICE
-    VOICE = args.voice
+    global VOICE, COMPARE
+    VOICE, COMPARE = args.voice, not args.lookahead_only
     virtual_sound()
     if not args.skip_gaps:
         measure_gaps(args.topics)
