@@ -1054,8 +1054,10 @@ class TestPlaces:
         other = []
 
         def other_guide_finishes(n: int) -> None:
-            if n == 3:  # while this guide reads: the other one finishes and forgets its own place
+            if n == 3:  # while this guide reads: the other one (no keys) finishes and forgets its own place
+                keys, machine.keys = machine.keys, None
                 assert machine.main(["read", "what-to-do", "--no-listen"]) == 0
+                machine.keys = keys
                 other.append(progress.load().places)
         machine.out.on_play = other_guide_finishes
         assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
@@ -1068,7 +1070,7 @@ class TestPlaces:
     @pytest.mark.slow
     def test_a_quit_saves_the_place_even_if_the_file_went_away(self, machine, capsys):
         machine.keys = TimedKeys(machine.clock, [(8.0, "q")])
-        machine.out.on_play = lambda n: progress.clear() if n == 4 else None
+        machine.out.on_play = lambda n: progress.clear() if n == 2 else None  # as step 1 begins, after its save
         assert machine.main(["read", "safety-notice", "--no-listen"]) == 0
         assert said(capsys.readouterr().out)[-1] == "Goodbye. Your place is saved."
         assert progress.load().progress.item == "safety-notice"
