@@ -29,6 +29,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
@@ -89,7 +90,8 @@ def offline(no_network):
 
 MACHINE_SETTINGS = settings_mod.Settings(synthesizer="pyttsx3")
 """The fault tests speak with the espeak-ng voice through pyttsx3: its worker process is what row 1
-breaks, and it is the fast one; Piper's own faults are in test_piper_tts."""
+breaks, and it is the fast one (also when a broken settings file leaves the voice to the default); Piper's
+own faults are in test_piper_tts."""
 
 
 def child(argv: list[str], home: Path, extra_env: dict | None = None, **kw) -> subprocess.Popen:
@@ -177,6 +179,8 @@ def machine(guide_home):
         return m.mic
 
     def open_synthesizer(settings, tell=None):
+        if settings.synthesizer is None:  # the settings went back to the defaults: the machine's voice still
+            settings = replace(settings, synthesizer=MACHINE_SETTINGS.synthesizer)
         m.synth = real_open(settings, tell=tell)
         return m.synth
 
