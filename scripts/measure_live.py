@@ -2,13 +2,13 @@
 it holds silence.
 
 Gaps: reads topics aloud through the real player, speaker (sounddevice, on the virtual sound card
-started by scripts/virtual_sound.sh) and the configured voice (Piper by default), from an EMPTY speech
-cache, once with the look-ahead and once without it. Each sound's start is taken when it is handed to
+started by scripts/virtual_sound.sh) and the configured voice (Kokoro's Michael by default), from an EMPTY
+speech cache, once with the look-ahead and once without it. Each sound's start is taken when it is handed to
 the sound card; the gap after a sound is the time from its end to the next sound's start, less
 the pause the guide plans there: 1 s after a title, the step's hold after a step, and between the
 sentences of one text (played one by one, each after the quiet left of the pause between them) the
-text's own pause (`engines.sentence_pause`), counted to the end of that quiet. Prints the median, 95th percentile and largest gap, within texts and in all, and the load
-average (the machine may be shared).
+text's own pause (`engines.sentence_pause`), counted to the end of that quiet. Prints the median, 95th
+percentile and largest gap, within texts and in all, and the load average (the machine may be shared).
 
 CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
 hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it, and
