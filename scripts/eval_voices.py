@@ -119,7 +119,7 @@ def _time_voice(voice: str, texts: list[str]) -> tuple[float, float, float]:
 
     settings = settings_for(voice)
     before = resident_mb()
-    synth, _ = open_engine("voice", settings.synthesizer, settings)
+    synth, _ = open_engine("voice", settings.speaks_with, settings)
     try:
         start = time.perf_counter()
         audio = sum(synth.synthesize(text, voice_settings(settings)).duration for text in texts)

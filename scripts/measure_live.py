@@ -2,18 +2,20 @@
 it holds silence.
 
 Gaps: reads topics aloud through the real player, speaker (sounddevice, on the virtual sound card
-started by scripts/virtual_sound.sh) and the configured voice (Piper by default), from an EMPTY speech
-cache, once with the look-ahead and once without it. Each sound's start is taken when it is handed to
-the sound card; the gap after a sentence is the time from its end to the next sound's start, less
-the pause the guide plans there (1 s after a title, the step's hold after a step). Prints the median,
-95th percentile and largest gap, and the load average (the machine may be shared).
+started by scripts/virtual_sound.sh) and the configured voice (Kokoro's Michael by default), from an EMPTY
+speech cache, once with the look-ahead and once without it. Each sound's start is taken when it is handed to
+the sound card; the gap after a sound is the time from its end to the next sound's start, less
+the pause the guide plans there: 1 s after a title, the step's hold after a step, and between the
+sentences of one text (played one by one, each after the quiet left of the pause between them) the
+text's own pause (`engines.sentence_pause`), counted to the end of that quiet. Prints the median, 95th
+percentile and largest gap, within texts and in all, and the load average (the machine may be shared).
 
 CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
 hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it, and
 prints its resident memory then (and its peak so far).
 
     .venv/bin/python scripts/measure_live.py [--topics what-is-facial-palsy ...] [--skip-cpu] [--skip-gaps]
-        [--voice heart]
+        [--voice heart] [--lookahead-only]
 """
 
 from __future__ import annotations
@@ -47,16 +49,26 @@ def load() -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def is_cue(audio) -> bool:
+    from voice_guide.speaking.cues import CUES
+
+    return any(len(audio) == len(cue) and np.array_equal(audio.samples, cue.samples)
+               for cue in (make() for make in CUES.values()))
+
+
 class Logged:
     """The real speaker, noting when each sound is handed to it and how long it lasts."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.starts: list[list] = []
-        """[when, seconds, words or None for a cue]"""
+        """[when, seconds, words (a text's first sentence), "" (its later sentences) or None (a cue),
+        seconds of quiet it begins with]"""
 
     def play(self, audio):
-        self.starts.append([time.monotonic(), audio.duration, None])
+        sound = np.flatnonzero(audio.samples)
+        quiet = (sound[0] if len(sound) else len(audio.samples)) / audio.rate
+        self.starts.append([time.monotonic(), audio.duration, None if is_cue(audio) else "", quiet])
         return self.inner.play(audio)
 
     def said(self, text: str) -> None:
@@ -77,11 +89,13 @@ def planned_pauses(item) -> dict[str, float]:
 
 VOICE: str | None = None
 """The voice to read with (a name from `voice-guide voices`); None: the settings' default."""
+COMPARE = True
+"""Read once more without the look-ahead."""
 
 
-def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
+def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]]:
     """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`, each
-    with the start of the sentence it follows."""
+    with the start of the text it follows and whether it is within that text."""
     os.environ["VOICE_GUIDE_HOME"] = str(home)  # an empty speech cache for each run
     from voice_guide.adapters.sounddevice_audio import SounddeviceOut
     from voice_guide.live.clock import SystemClock
@@ -91,6 +105,8 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
     from voice_guide.speaking.speech import voice_settings
     from voice_guide.speaking import voices
     from voice_guide.engine_table import open_synthesizer
+
+    from voice_guide.engines import sentence_pause
 
     settings = voices.choose(Settings(), voices.named(VOICE)) if VOICE else Settings()
     synth = open_synthesizer(settings)
@@ -105,10 +121,17 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str]]:
         synth.close()
     pauses = planned_pauses(item)
     speech = [entry for entry in out.starts if entry[2] is not None]
-    gaps = []
-    for (start, length, text), (next_start, _, _) in zip(speech, speech[1:]):
-        if text in pauses:
-            gaps.append((next_start - (start + length) - pauses[text], text[:40].replace("\n", " ")))
+    gaps, text = [], ""
+    for (start, length, words, _), (next_start, _, next_words, quiet) in zip(speech, speech[1:]):
+        text = words or text
+        within = next_words == ""
+        if within:
+            gap = next_start + quiet - (start + length) - sentence_pause(settings.rate)
+        elif text in pauses:
+            gap = next_start - (start + length) - pauses[text]
+        else:
+            continue
+        gaps.append((gap, text[:40].replace("\n", " "), within))
     return gaps
 
 
@@ -117,19 +140,21 @@ def measure_gaps(names: list[str]) -> None:
     from voice_guide.live.lookahead import AHEAD
 
     library = load_library()
-    for lookahead in (AHEAD, 0):
-        gaps: list[tuple[float, str]] = []
+    for lookahead in (AHEAD, 0) if COMPARE else (AHEAD,):
+        gaps: list[tuple[float, str, bool]] = []
         started = time.monotonic()
         for name in names:
             with tempfile.TemporaryDirectory(prefix="voice-guide-gaps-") as home:
                 gaps += read_aloud(library.get(name), lookahead, Path(home))
-        ms = 1000 * np.array([gap for gap, _ in gaps])
         label = f"look-ahead {lookahead}" if lookahead else "no look-ahead"
-        print(f"gaps beyond the planned pause, {label}: {len(ms)} gaps, median {np.median(ms):.0f} ms, "
-              f"p95 {np.percentile(ms, 95):.0f} ms, max {ms.max():.0f} ms "
-              f"({time.monotonic() - started:.0f} s of reading; {load()})", flush=True)
-        for gap, after in sorted(gaps, reverse=True)[:3]:
-            print(f"    {1000 * gap:5.0f} ms after \"{after}...\"")
+        print(f"gaps beyond the planned pause, {label} ({time.monotonic() - started:.0f} s of reading; {load()}):")
+        for kind, chosen in (("within texts", [g for g in gaps if g[2]]), ("all", gaps)):
+            if chosen:
+                ms = 1000 * np.array([gap for gap, _, _ in chosen])
+                print(f"  {kind}: {len(ms)} gaps, median {np.median(ms):.0f} ms, p95 {np.percentile(ms, 95):.0f} ms, "
+                      f"max {ms.max():.0f} ms", flush=True)
+        for gap, after, within in sorted(gaps, reverse=True)[:3]:
+            print(f"    {1000 * gap:5.0f} ms {'within' if within else 'after'} \"{after}...\"")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -185,9 +210,10 @@ def main() -> int:
     parser.add_argument("--skip-gaps", action="store_true")
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--voice", default=None, help="a voice from `voice-guide voices` (default: the settings')")
+    parser.add_argument("--lookahead-only", action="store_true", help="skip the reading without the look-ahead")
     args = parser.parse_args()
-    global VOICE
-    VOICE = args.voice
+    global VOICE, COMPARE
+    VOICE, COMPARE = args.voice, not args.lookahead_only
     virtual_sound()
     if not args.skip_gaps:
         measure_gaps(args.topics)

@@ -34,23 +34,27 @@ def guide_home(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture(scope="session")
 def _spoken_library(tmp_path_factory) -> Path:
-    """The library's speech at the default voice settings, rendered once per test run (about a minute
-    with Piper on this machine) into a cache folder, by measuring every length on the voice."""
+    """A home whose settings choose Piper's Joe, with the library's speech in that voice rendered once
+    per test run (about a minute on this machine; Kokoro, the default, takes several) into its cache,
+    by measuring every length on the voice."""
+    from voice_guide import settings as settings_mod
     from voice_guide.cli import main
 
     home = tmp_path_factory.mktemp("spoken-home")
     with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()), \
             contextlib.redirect_stderr(io.StringIO()):
         patch.setenv("VOICE_GUIDE_HOME", str(home))
+        settings_mod.save(settings_mod.Settings(synthesizer="piper"))
         assert main(["list", "--exact"]) == 0
-    return home / "cache"
+    return home
 
 
 @pytest.fixture
 def spoken_home(guide_home, _spoken_library) -> Path:
-    """`guide_home` with the library's speech already in its cache, for tests of what the guide does
-    with it rather than of rendering it (each gets its own copy)."""
-    shutil.copytree(_spoken_library, guide_home / "cache")
+    """`guide_home` with Piper's Joe chosen and the library's speech in that voice already in its
+    cache, for tests of what the guide does with it rather than of rendering it (each gets its own copy)."""
+    for folder in ("config", "cache"):
+        shutil.copytree(_spoken_library / folder, guide_home / folder)
     return guide_home
 
 

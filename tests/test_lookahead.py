@@ -5,7 +5,7 @@ import threading
 import pytest
 
 from voice_guide.content.model import Item, Step
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import VoiceSettings, sentence_pause
 from voice_guide.errors import EngineError
 from voice_guide.live.lookahead import Lookahead
 from voice_guide.live.player import Player
@@ -41,7 +41,7 @@ def settled(ahead: Lookahead) -> None:
 
 def test_renders_what_is_wanted_in_order_at_most_ahead_of_them():
     synth = Gated()
-    ahead = Lookahead(synth, ahead=2)
+    ahead = Lookahead(synth, ahead=2, workers=1)
     ahead.want(["One.", "Two.", "Three."], VOICE)
     synth.gate.set()
     settled(ahead)
@@ -51,6 +51,27 @@ def test_renders_what_is_wanted_in_order_at_most_ahead_of_them():
     assert ahead.take("One.", VOICE) is None
     assert ahead.take("Three.", VOICE) is None and ahead.take("Two.", VoiceSettings(rate=100)) is None
     assert synth.calls == ["One.", "Two."]
+    ahead.close()
+
+
+def test_two_sentences_render_at_once_the_ones_to_play_soon_first():
+    synth = Gated()
+    both = threading.Barrier(2, timeout=10)
+    rendering = []
+
+    def meet(text, settings):
+        rendering.append(text)
+        if len(rendering) <= 2:
+            both.wait()  # each of the first two waits for the other to have begun
+        return FakeSynthesizer.synthesize(synth, text, settings)
+
+    synth.synthesize = meet
+    ahead = Lookahead(synth, ahead=3)
+    ahead.soon(["Next.", "After that."], VOICE)
+    ahead.want(["Later.", "Next."], VOICE)  # what is wanted soon is not wanted twice
+    settled(ahead)
+    assert sorted(rendering[:2]) == ["After that.", "Next."] and rendering[2] == "Later."
+    assert ahead.take("After that.", VOICE, forget=True) is not None and ahead.take("After that.", VOICE) is None
     ahead.close()
 
 
@@ -103,9 +124,60 @@ def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays():
         player.close()
     assert list(outcome.said)[1:6] == [s.say for s in topic.steps]
     steps_on_lookahead = [t for t, name in synth.threads.items() if name == "voice-guide-lookahead"]
-    spoken = [s.say for s in topic.steps] + ["That was A topic. Goodbye."]
+    spoken = [s.say for s in topic.steps] + ["That was A topic.", "Goodbye."]
     assert set(steps_on_lookahead) == set(spoken)  # every step, and the closing sentence
     assert all(synth.calls.count(text) == 1 for text in spoken)  # rendered once, taken (up to) twice
+
+
+class SlowVoice(FakeSynthesizer):
+    """A voice slower than its words: a text holding `slow` renders only once the guide has begun
+    saying it (`begun`), or after 2 s; `late` notes the texts that waited that long."""
+
+    def __init__(self, slow: str):
+        super().__init__()
+        self.slow = slow
+        self.begun = threading.Event()
+        self.late: list[str] = []
+
+    def synthesize(self, text, settings):
+        if self.slow in text and not self.begun.wait(2):
+            self.late.append(text)
+        return super().synthesize(text, settings)
+
+
+def test_a_long_step_starts_playing_before_all_of_it_is_rendered():
+    """The first sentence of a step is handed to the speaker as soon as it is rendered; the rest renders
+    while it plays and follows it with the text's own pause, so a slow voice leaves no gap after the
+    title. The step is still echoed once, whole, and its hold starts after its last sentence."""
+    step = Step("First we settle. Second comes the long part of the step. Third is the end.", hold=0.5)
+    topic = Item("t", "A topic", "topic", (step,), order=0)
+    synth = SlowVoice("Second")
+    clock = FakeClock()
+    out = ClockAudioOut(clock)
+    echoed = []
+
+    def echo(text):
+        echoed.append(text)
+        if text == step.say:
+            synth.begun.set()
+
+    player = Player([topic], Rig(synth, out, clock), Options(voice=VOICE, read_only=True),
+                    Hooks(save_place=lambda place: None, echo=echo))
+    try:
+        outcome = player.run(item=topic)
+    finally:
+        player.close()
+    assert synth.late == []
+    assert echoed.count(step.say) == 1 and list(outcome.said)[1] == step.say
+    first, second, third = (FakeSynthesizer().synthesize(s, VOICE) for s in
+                            ("First we settle.", "Second comes the long part of the step.", "Third is the end."))
+    pause = sentence_pause(VOICE.rate)
+    sounds = [p.audio.duration for p in out.played]
+    starts = [p.start for p in out.played]
+    at = sounds.index(pytest.approx(first.duration, abs=1e-3))
+    for n, sentence in ((1, second), (2, third)):  # each begins with what is left of the pause
+        late = starts[at + n] - (starts[at + n - 1] + sounds[at + n - 1])
+        assert 0 <= late <= 0.11 and sounds[at + n] == pytest.approx(pause - late + sentence.duration, abs=1e-3)
 
 
 def test_no_look_ahead_when_it_is_off():

@@ -90,16 +90,16 @@ def test_a_voice_config_out_of_range_is_refused_before_the_voice_loads(tmp_path,
     assert f"its config x.onnx.json is unusable ({why}" in str(err.value), err.value
 
 
-def test_piper_is_the_default_voice():
-    synthesizer, choice = open_engine("voice", "piper", settings_mod.Settings())
+def test_piper_is_chosen_by_its_setting():
+    synthesizer, choice = open_engine("voice", "piper", settings_mod.Settings(synthesizer="piper"))
     assert synthesizer.name.startswith("piper:") and synthesizer.notice == choice.notice == ""
-    assert "default" in choice.reason
+    assert choice.reason == "Piper's voice Joe, chosen by the synthesizer setting 'piper'"
 
 
 def test_a_broken_piper_falls_back_to_the_espeak_voice_saying_why_once(tmp_path, monkeypatch, guide_home):
     (tmp_path / "voice.onnx").write_bytes(b"\0" * 100)
     monkeypatch.setenv(ENV_VOICE, str(tmp_path / "voice.onnx"))
-    synth = open_synthesizer(settings_mod.Settings(), cache_dir=tmp_path / "cache")
+    synth = open_synthesizer(settings_mod.Settings(synthesizer="piper"), cache_dir=tmp_path / "cache")
     try:
         assert synth.name == "pyttsx3"
         assert synth.notice.startswith("The Piper voice could not be loaded") and synth.notice.count(".") >= 1
@@ -118,21 +118,39 @@ def test_the_old_voice_is_still_chosen_by_the_setting(name, engine):
         synthesizer.close()
 
 
-def test_a_version_1_settings_file_gets_the_new_default_voice(tmp_path):
+@pytest.mark.parametrize("version, synthesizer, voice, expected", [
+    (1, "pyttsx3", None, None),  # version 1's default, written out with every save: the default now
+    (1, "pyttsx3", "en-gb", "pyttsx3"),  # an espeak-ng voice chosen for it
+    (2, "piper", None, "piper"),  # the default then, or Joe chosen by ear: the same file, so it stays Joe
+    (2, "piper", "x", "piper"), (2, "pyttsx3", None, "pyttsx3"),
+    (3, None, None, None), (3, "piper", None, "piper"), (3, "kokoro", "af_bella", "kokoro"),
+])
+def test_only_a_settings_file_that_chose_no_voice_gets_the_default_voice(tmp_path, version, synthesizer, voice,
+                                                                          expected):
     path = tmp_path / "settings.json"
-    for version, expected in ((1, "piper"), (2, "pyttsx3")):
-        path.write_text(json.dumps({"format": settings_mod.FORMAT, "version": version,
-                                    "settings": {"synthesizer": "pyttsx3", "rate": 130}}))
-        loaded = settings_mod.load(path)
-        assert loaded.synthesizer == expected and loaded.rate == 130
+    path.write_text(json.dumps({"format": settings_mod.FORMAT, "version": version,
+                                "settings": {"synthesizer": synthesizer, "voice": voice, "rate": 130}}))
+    loaded = settings_mod.load(path)
+    assert (loaded.synthesizer, loaded.voice, loaded.rate) == (expected, voice, 130)
+    assert loaded.speaks_with == (expected or settings_mod.DEFAULT_SYNTHESIZER)
+
+
+def test_the_default_voice_is_saved_as_none_so_a_later_default_reaches_whoever_did_not_choose(tmp_path):
+    path = tmp_path / "settings.json"
+    settings_mod.save(settings_mod.Settings(rate=130), path)
+    written = json.loads(path.read_text())
+    assert written["version"] == 3 and written["settings"]["synthesizer"] is None
+    assert settings_mod.load(path).speaks_with == "kokoro"
+    settings_mod.save(settings_mod.load(path).with_changes(synthesizer="piper"), path)
+    assert json.loads(path.read_text())["settings"]["synthesizer"] == "piper"
 
 
 def test_doctor_names_the_voice_and_why(guide_home, monkeypatch, tmp_path):
     from voice_guide.commands.doctor import check_voice
 
-    check = check_voice(settings_mod.Settings())
+    check = check_voice(settings_mod.Settings(synthesizer="piper"))
     assert check.ok and check.detail.startswith("Joe, a US man, Piper's voice ('joe', piper:en_US-joe-medium) speaks (")
-    assert "why: the default" in check.detail
+    assert "why: Piper's voice Joe, chosen" in check.detail
     monkeypatch.setenv(ENV_VOICE, str(tmp_path / "gone.onnx"))
-    check = check_voice(settings_mod.Settings())
+    check = check_voice(settings_mod.Settings(synthesizer="piper"))
     assert not check.ok and check.detail.startswith("pyttsx3 speaks") and "gone.onnx is missing" in check.detail

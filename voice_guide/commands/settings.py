@@ -94,7 +94,9 @@ def run(args: argparse.Namespace) -> int:
             current = current.with_changes(**{name: value})
         settings_mod.save(current)
     for name in NAMES:
-        print(f"{name} = {getattr(current, name)}")
+        value = getattr(current, name)
+        shown = f"None (the default voice: {current.speaks_with})" if name == "synthesizer" and value is None else value
+        print(f"{name} = {shown}")
     return 0
 
 

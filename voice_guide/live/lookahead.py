@@ -1,7 +1,8 @@
-"""Rendering what comes next while the current sound plays, so a slow voice (Piper renders a few times
-faster than real time on a busy machine) leaves no gap between steps.
+"""Rendering what comes next while the current sound plays, so a slow voice (Kokoro renders a step
+little faster than it speaks it on a busy machine) leaves no gap between sentences or steps.
 
-One background thread renders the few texts the player says are coming (`want`), in order; `take`
+Background threads (WORKERS) render sentences: first those the player is about to play (`soon`: the rest of
+a text whose first sentence plays now), then the few it says are coming (`want`), in order. `take`
 hands a finished one over (or the EngineError it ended in, once, so the caller's retries and messages
 work as if it had rendered it itself), waits for one being rendered right now, and otherwise returns
 None so the caller renders it itself. Nothing here ever plays or stops a sound, so pause and stop
@@ -18,27 +19,35 @@ from voice_guide.audio import Audio
 from voice_guide.content.model import Item
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.errors import EngineError
+from voice_guide.speaking.text import split_sentences
 from voice_guide.timeline import HALFWAY_TEXT
 
-AHEAD = 3
-"""Texts rendered ahead at most: the next steps of the item being read."""
-KEEP = AHEAD + 1
-"""Finished renders kept at most (a step is taken twice: its length, then its sound, which forgets it)."""
+AHEAD = 6
+"""Sentences rendered ahead at most: about the next step of the item being read."""
+KEEP = 2 * AHEAD
+"""Finished renders kept at most (a sentence may be taken twice: for its length, then its sound, which
+forgets it), with room for those wanted `soon`."""
+
+WORKERS = 2
+"""Sentences rendered at once, one per core: Kokoro renders a sentence on one thread (two make it no
+faster), and under other work one thread alone falls behind a voice that speaks without pause."""
 
 Key = tuple[str, VoiceSettings]
 
 
 class Lookahead:
-    def __init__(self, synth: Synthesizer, ahead: int = AHEAD, keep: int = KEEP) -> None:
+    def __init__(self, synth: Synthesizer, ahead: int = AHEAD, keep: int = KEEP, workers: int = WORKERS) -> None:
         self.synth = synth
+        self.workers = workers
         self.ahead = ahead
         self.keep = keep
         self._changed = threading.Condition()
         self._wanted: list[Key] = []
+        self._soon: list[Key] = []
         self._done: OrderedDict[Key, Audio | EngineError] = OrderedDict()
-        self._busy: Key | None = None
+        self._busy: set[Key] = set()
         self._closed = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._followed: tuple | None = None
 
     def want(self, texts: Sequence[str], settings: VoiceSettings) -> None:
@@ -47,11 +56,34 @@ class Lookahead:
         with self._changed:
             if self._closed:
                 return
-            self._wanted = [k for k in keys if k not in self._done and k != self._busy]
-            if self._wanted and self._thread is None:
-                self._thread = threading.Thread(target=self._work, name="voice-guide-lookahead", daemon=True)
-                self._thread.start()
-            self._changed.notify_all()
+            self._wanted = [k for k in keys if k not in self._done and k not in self._busy and k not in self._soon]
+            self._start()
+
+    def soon(self, texts: Sequence[str], settings: VoiceSettings) -> None:
+        """Render these first, in order (they play as soon as the sound before them ends), and keep
+        them wanted whatever `want` is told next, until taken or `drop_soon`."""
+        with self._changed:
+            if self._closed:
+                return
+            for key in dict.fromkeys((t, settings) for t in texts if t.strip()):
+                if key not in self._done and key not in self._busy and key not in self._soon:
+                    self._soon.append(key)
+                if key in self._wanted:
+                    self._wanted.remove(key)
+            self._start()
+
+    def drop_soon(self) -> None:
+        """What was wanted `soon` will not play (the guide was stopped): render it no more."""
+        with self._changed:
+            self._soon = []
+
+    def _start(self) -> None:
+        if (self._wanted or self._soon) and len(self._threads) < self.workers:
+            for _ in range(self.workers - len(self._threads)):
+                thread = threading.Thread(target=self._work, name="voice-guide-lookahead", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        self._changed.notify_all()
 
     def follow(self, item: Item | None, step: int, closing: str, settings: VoiceSettings) -> None:
         """`want` what comes next after `step` of `item` (see `upcoming`), unless that is what it
@@ -67,9 +99,10 @@ class Lookahead:
         in (once: it is forgotten). `forget`: this is the last time it is needed."""
         key = (text, settings)
         with self._changed:
-            if key in self._wanted:
-                self._wanted.remove(key)
-            self._changed.wait_for(lambda: self._busy != key)
+            for pending in (self._wanted, self._soon):
+                if key in pending:
+                    pending.remove(key)
+            self._changed.wait_for(lambda: key not in self._busy)
             result = self._done.get(key)
             if isinstance(result, EngineError):
                 del self._done[key]
@@ -83,22 +116,24 @@ class Lookahead:
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until everything wanted has been rendered: True, or False when `timeout` passed first."""
         with self._changed:
-            return self._changed.wait_for(lambda: not self._wanted and self._busy is None, timeout)
+            return self._changed.wait_for(lambda: not self._wanted and not self._soon and not self._busy,
+                                          timeout)
 
     def close(self) -> None:
         """Stop after the text being rendered (the thread never holds up the program's exit)."""
         with self._changed:
             self._closed = True
-            self._wanted = []
+            self._wanted, self._soon = [], []
             self._changed.notify_all()
 
     def _work(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._wanted or self._closed)
+                self._changed.wait_for(lambda: self._wanted or self._soon or self._closed)
                 if self._closed:
                     return
-                key = self._busy = self._wanted.pop(0)
+                key = (self._soon or self._wanted).pop(0)
+                self._busy.add(key)
             try:
                 result: Audio | EngineError | None = self.synth.synthesize(*key)
             except EngineError as exc:
@@ -106,7 +141,7 @@ class Lookahead:
             except Exception:  # not the engine's to explain: the caller renders it itself and sees it
                 result = None
             with self._changed:
-                self._busy = None
+                self._busy.discard(key)
                 if result is not None:
                     self._done[key] = result
                     while len(self._done) > self.keep:
@@ -115,11 +150,12 @@ class Lookahead:
 
 
 def upcoming(item: Item | None, step: int, closing: str) -> list[str]:
-    """What the guide will say next in `item` after `step`: the later steps' words, "Halfway." (second)
-    when a step still to come has it, then `closing`; nothing at the menu."""
+    """The sentences the guide will say next in `item` after `step`: the later steps' words, "Halfway."
+    (second) when a step still to come has it, then `closing`'s; nothing at the menu."""
     if item is None:
         return []
-    texts = [s.say for s in item.steps[step + 1 :] if s.say] + [closing]
+    texts = [sentence for s in item.steps[step + 1 :] if s.say for sentence in split_sentences(s.say)]
+    texts += split_sentences(closing)
     if any(s.halfway for s in item.steps[max(0, step) :]):
         texts.insert(1, HALFWAY_TEXT)
     return texts

@@ -17,16 +17,16 @@ from __future__ import annotations
 import sys
 from collections import deque
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Iterator, Sequence
 
 import numpy as np
 
 from voice_guide import progress
 from voice_guide.speaking import cues
-from voice_guide.audio import Audio
+from voice_guide.audio import Audio, concatenate
 from voice_guide.content.model import Item
-from voice_guide.engines import VoiceSettings
+from voice_guide.engines import VoiceSettings, sentence_pause
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.live.listener import Listener, Said, SaidOver, Switched, VoiceOver
 from voice_guide.live.lookahead import Lookahead
@@ -37,6 +37,7 @@ from voice_guide.understanding.vocabulary import barge_in_commands
 from voice_guide.session.machine import Session
 from voice_guide.session.state import Speaking
 from voice_guide.live.sound_queue import SoundQueue
+from voice_guide.speaking.text import split_sentences
 from voice_guide.session.events import (Action, Ask, ClearProgress, DeviceBack, DeviceLost, Enrol, EnrolDone, Event,
                                         Finished, Key, NotUnderstood, PlaceSaved, PlayCue, SaveProgress, Say,
                                         SetVoice, StopAudio, Tick)
@@ -129,9 +130,32 @@ class Player:
         assert error is not None
         raise error
 
-    def _to_play(self, text: str, voice: VoiceSettings) -> Audio:
-        audio = self.render(text, voice.rate, to_play=True)
+    def _to_play(self, sentence: str, voice: VoiceSettings, pause: bool = False) -> Audio:
+        """One sentence's sound at the guide's volume; `pause`: after the pause before it (it follows
+        another of its text; the sound queue shortens the pause by however late it starts)."""
+        audio = self.render(sentence, voice.rate, to_play=True)
+        if pause:
+            audio = concatenate([Audio.silence(sentence_pause(voice.rate), audio.rate), audio], audio.rate)
         return audio.gain(voice.volume) if voice.volume != 1.0 else audio
+
+    def _say(self, text: str, say_id: int, voice: VoiceSettings, renderer) -> None:
+        """Queue `text` sentence by sentence, so it starts as soon as its first sentence is rendered:
+        the rest render meanwhile (on the look-ahead, or the `renderer`) and follow it at once. Its
+        words are echoed as its first sentence starts; its end is its last sentence's."""
+        sentences = split_sentences(text) or [text]
+        last = len(sentences) - 1
+        if renderer is None and self.lookahead is not None:
+            self.lookahead.soon(sentences[1:], VoiceSettings(voice.rate, 1.0, voice.voice))
+        for i, sentence in enumerate(sentences):
+            ends, words = (say_id if i == last else None), (text if i == 0 else "")
+            if renderer is not None:
+                sound = renderer.submit(self._to_play, sentence, voice, i > 0)
+            elif i == 0 or self.lookahead is None:
+                sound = self._to_play(sentence, voice, i > 0)
+            else:
+                sound = partial(self._to_play, sentence, voice, i > 0)
+            self.sounds.add(sound, ends, words, lead=sentence_pause(voice.rate) if i else None)
+            self.sounds.pump()  # the first sentence plays while the next ones render
 
     def _look_ahead(self) -> None:
         """Have the look-ahead render what comes next in the open item."""
@@ -142,7 +166,10 @@ class Player:
             self.lookahead.follow(state.item, state.step, closing, voice)
 
     def _speech_length(self, text: str, rate: int) -> float:
-        return self.render(text, rate).duration
+        """Seconds `text` lasts as `_say` plays it: its sentences and the pauses between them."""
+        sentences = split_sentences(text) or [text]
+        pauses = (len(sentences) - 1) * sentence_pause(rate)
+        return sum(self.render(sentence, rate).duration for sentence in sentences) + pauses
 
     def _log(self, text: str) -> None:
         print(f"voice-guide: {text}", file=sys.stderr)
@@ -193,19 +220,15 @@ class Player:
             self._play_cue(cue)
         for i, action in enumerate(actions):
             if isinstance(action, Say):
-                if i < last_stop:
-                    continue
-                voice = self.voice
-                if renderer is None:
-                    self.sounds.add(self._to_play(action.text, voice), action.id, action.text)
-                else:
-                    self.sounds.add(renderer.submit(self._to_play, action.text, voice), action.id, action.text)
-                self.sounds.pump()  # the first sentence plays while the next ones render
+                if i >= last_stop:
+                    self._say(action.text, action.id, self.voice, renderer)
             elif isinstance(action, PlayCue):
                 if i >= last_stop:
                     self._play_cue(action.name)
             elif isinstance(action, StopAudio):
                 self.sounds.stop()
+                if self.lookahead is not None:
+                    self.lookahead.drop_soon()
                 if cue and i == last_stop:
                     self._play_cue(cue)
             elif isinstance(action, SetVoice):

@@ -4,7 +4,11 @@ Sentences and cues play one after another on the speaker; each sentence's end is
 `SpeechDone`, for the session), and its words as it starts (the CLI prints them). A sound waits while
 `wait()` says the user has started speaking, so the echo gate does not close on them mid-command. A
 sound may be queued while it still renders elsewhere (a Future): the queue waits for it, the loop does
-not, so the microphone is heard meanwhile.
+not, so the microphone is heard meanwhile. Or as a function that gives it when its turn comes (the
+next sentence of a text, rendered meanwhile by the look-ahead). A sound that continues the one before
+it (the rest of one text, with a `lead` of quiet: the pause between its sentences) follows it at once,
+at its volume, with that quiet shortened by however late it starts after the one before ended (the
+loop's turn, the device's report), so the pause between two sentences is the text's own.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Union
 
 import numpy as np
 
@@ -20,6 +24,8 @@ from voice_guide.audio import Audio
 from voice_guide.engines import AudioOut, Clock, Playback
 from voice_guide.session.events import SpeechDone
 
+Sound = Union[Audio, "Future[Audio]", Callable[[], Audio]]
+"""A sound to play: ready, rendering elsewhere, or to be rendered (or taken) when its turn comes."""
 REFERENCE_PIECE = 0.02
 """Seconds of the echo reference placed at a time (a device's gap or duck moves the rest)."""
 
@@ -66,8 +72,14 @@ class SoundQueue:
         self.out, self.clock = out, clock
         self.on_start, self.on_done, self.wait = on_start, on_done, wait
         self.current: Playing | None = None
-        self._waiting: deque[tuple[Audio | Future[Audio], int | None, str]] = deque()
-        """Sounds waiting to play: audio (or its rendering), the id of its sentence (None for cues), its words."""
+        self._waiting: deque[tuple[Sound, int | None, str, float | None]] = deque()
+        """Sounds waiting to play: audio (or its rendering), the id of its text's end (None for cues and
+        for a text's sentences before its last), its words, and the quiet it starts with when it
+        continues the one before (else None)."""
+        self._gain = 1.0
+        """The volume the last sound ended at (a duck goes on into the rest of its text)."""
+        self._ended = 0.0
+        """When the last sound should have ended, by its start and length."""
 
     def __len__(self) -> int:
         """How many sounds wait their turn."""
@@ -77,8 +89,9 @@ class SoundQueue:
         """The guide is making (or about to make) a sound."""
         return self.current is not None or bool(self._waiting)
 
-    def add(self, audio: Audio | Future[Audio], say_id: int | None = None, text: str = "") -> None:
-        self._waiting.append((audio, say_id, text))
+    def add(self, audio: Sound, say_id: int | None = None, text: str = "", lead: float | None = None) -> None:
+        """Queue a sound; `lead`: it continues the one before, after that many seconds of quiet."""
+        self._waiting.append((audio, say_id, text, lead))
 
     def pump(self) -> None:
         """Notice a finished sound and start the next one, unless the user is speaking."""
@@ -87,18 +100,29 @@ class SoundQueue:
                 playing = self.current
                 if not playing.playback.done():
                     return
-                self.current = None
+                self.current, self._gain = None, playing.gain
+                self._ended = playing.start + playing.audio.duration
                 if playing.say_id is not None:
                     self.on_done(SpeechDone(playing.say_id, at=playing.start + playing.audio.duration))
-            if not self._waiting or self.wait():
+            if not self._waiting:
                 return
-            audio, say_id, text = self._waiting[0]
-            if isinstance(audio, Future):
-                if not audio.done():
+            sound, say_id, text, lead = self._waiting[0]
+            continues = lead is not None
+            if not continues and self.wait():
+                return
+            if isinstance(sound, Future):
+                if not sound.done():
                     return
-                audio = audio.result()  # a rendering's EngineError surfaces here, as if rendered here
+                sound = sound.result()  # a rendering's EngineError surfaces here, as if rendered here
+            elif callable(sound):
+                sound = sound()
             self._waiting.popleft()
-            self.current = Playing(self.out.play(audio), audio, say_id, self.clock.now())
+            now = self.clock.now()
+            if continues:
+                sound = sound.slice(min(lead, max(0.0, now - self._ended)))
+            self.current = Playing(self.out.play(sound), sound, say_id, now)
+            if continues and self._gain != 1.0:
+                self.current.duck(self._gain)
             if text:
                 self.on_start(text)
 

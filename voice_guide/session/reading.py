@@ -42,18 +42,21 @@ class Reading:
         s.item, s.hold, s.question, s.paused_from = item, None, None, None
         s.place_saved = None
         s.speech = [None] * len(item.steps)
+        s.speech_rates = [None] * len(item.steps)
         s.title_seconds, s.title_rate = None, s.rate  # measured when a fill hold needs it: the title starts at once
         self.begin_step(step, now)
 
     def _fill_hold(self) -> float:
         """The fill step's hold, so the session lasts its planned length: worked out when it starts,
-        from every step's measured speech (words not yet spoken are measured now, in the silence,
-        rather than all at the start, which would keep the user waiting)."""
+        from every step's measured speech, each at the rate it was (or will be) spoken. All are measured
+        now, in the silence, rather than each as its step begins: a step starts playing with its first
+        sentence, before the rest of it is rendered."""
         s = self.state
         assert s.item is not None
         for i, step in enumerate(s.item.steps):
             if s.speech[i] is None:
-                s.speech[i] = self.ctx.speech_length(step.say, s.rate) if step.say else 0.0
+                rate = s.speech_rates[i] or s.rate
+                s.speech[i] = self.ctx.speech_length(step.say, rate) if step.say else 0.0
         if s.title_seconds is None:
             s.title_seconds = self.ctx.speech_length(s.item.title, s.title_rate)
         return resolve_holds(s.item, [x or 0.0 for x in s.speech], s.title_seconds)[s.step]
@@ -65,7 +68,7 @@ class Reading:
         self.ctx.emit(SaveProgress(s.item.name, max(step, 0)))  # from the title on, so a quit knows saves work
         if step >= 0:
             text = s.item.steps[step].say
-            s.speech[step] = self.ctx.speech_length(text, s.rate) if text else 0.0
+            s.speech[step], s.speech_rates[step] = None, s.rate
         else:
             text = s.item.title
         if text:
@@ -210,4 +213,4 @@ class Reading:
         if s.item is not None:
             spoken = s.mode == "holding" or (s.mode == "paused" and s.paused_from == "holding")
             for i in range(max(0, s.step + 1 if spoken else s.step), len(s.speech)):
-                s.speech[i] = None
+                s.speech[i], s.speech_rates[i] = None, None

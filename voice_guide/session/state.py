@@ -112,7 +112,10 @@ class SessionState:
     step: int = -1
     """Index into item.steps; -1 is the spoken title."""
     speech: list[float | None] = field(default_factory=list)
-    """Measured seconds of each step's words (None until needed again after a rate change)."""
+    """Measured seconds of each step's words (None until a fill hold needs them, or again after a rate
+    change)."""
+    speech_rates: list[int | None] = field(default_factory=list)
+    """The rate each step's words were spoken at (None: not yet spoken, so the rate now)."""
     title_seconds: float | None = None
     """Measured seconds of the title, once a fill hold needs them."""
     title_rate: int = 150

@@ -59,9 +59,9 @@ def named(name: str) -> Voice:
 
 def current(settings: Settings) -> Voice | None:
     """The table's voice the settings choose; None for an espeak-ng voice chosen by its own name."""
-    if settings.synthesizer == "kokoro":
+    if settings.speaks_with == "kokoro":
         return find(settings.voice or TABLE[0].engine_voice or "") or TABLE[0]
-    if settings.synthesizer == "piper":
+    if settings.speaks_with == "piper":
         return find("joe")
     return find("espeak") if not settings.voice else None
 
