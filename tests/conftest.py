@@ -32,6 +32,16 @@ def guide_home(tmp_path, monkeypatch) -> Path:
     return home
 
 
+@pytest.fixture
+def joe_home(guide_home) -> Path:
+    """`guide_home` with Piper's Joe chosen: for tests of what the guide does with speech, not of the
+    default voice (Kokoro renders a library several times slower)."""
+    from voice_guide import settings as settings_mod
+
+    settings_mod.save(settings_mod.Settings(synthesizer="piper"))
+    return guide_home
+
+
 @pytest.fixture(scope="session")
 def _spoken_library(tmp_path_factory) -> Path:
     """A home whose settings choose Piper's Joe, with the library's speech in that voice rendered once

@@ -909,7 +909,7 @@ class TestNames:
         assert (out / f"01 - {name}.mp3").resolve().parent == out
 
     @pytest.mark.slow
-    def test_export_of_evil_titles_stays_in_the_folder(self, tmp_path, guide_home, capsys):
+    def test_export_of_evil_titles_stays_in_the_folder(self, tmp_path, joe_home, capsys):
         items = [Item(f"item-{i}", title, "topic", (Step(f"Sentence {i}."),), order=i)
                  for i, title in enumerate(EVIL_TITLES, start=1)]
         library = library_from_items((f"topics/{i.name}.toml", i) for i in items)
@@ -917,7 +917,7 @@ class TestNames:
         out.mkdir(parents=True)
         assert cli.main(["export", "--out", str(out), "--format", "wav"], library=library) == 0
         files = sorted(str(p) for p in tmp_path.rglob("*")
-                       if p.is_file() and p.parent != out and guide_home not in p.parents)
+                       if p.is_file() and p.parent != out and joe_home not in p.parents)
         assert files == [], files
         tracks = _tracks(out, "wav")
         assert len(tracks) == len(EVIL_TITLES)
@@ -953,7 +953,7 @@ class TestHostileExport:
     the playlist in the folder."""
 
     @pytest.mark.slow
-    def test_a_planted_record_deletes_nothing_outside_the_folder(self, tmp_path, guide_home, capsys):
+    def test_a_planted_record_deletes_nothing_outside_the_folder(self, tmp_path, joe_home, capsys):
         out, victims = tmp_path / "exp", tmp_path / "v"
         out.mkdir()
         victims.mkdir()
@@ -971,7 +971,7 @@ class TestHostileExport:
         no_traceback(capsys.readouterr().err)
 
     @pytest.mark.slow
-    def test_a_track_damaged_in_place_is_exported_again(self, tmp_path, guide_home, capsys):
+    def test_a_track_damaged_in_place_is_exported_again(self, tmp_path, joe_home, capsys):
         out = tmp_path / "exp"
         out.mkdir()
         argv = ["export", "safety-notice", "--format", "wav", "--out", str(out)]
@@ -986,7 +986,7 @@ class TestHostileExport:
         assert "Exported 1 of 1: Safety notice" in err and "unchanged" not in err
 
     @pytest.mark.slow
-    def test_a_later_export_keeps_the_earlier_tracks_in_the_playlist(self, tmp_path, guide_home, capsys):
+    def test_a_later_export_keeps_the_earlier_tracks_in_the_playlist(self, tmp_path, joe_home, capsys):
         out = tmp_path / "exp"
         out.mkdir()
         assert cli.main(["export", "safety-notice", "what-to-do", "--format", "wav", "--out", str(out)]) == 0

@@ -159,7 +159,7 @@ def test_read_on_a_machine_with_no_sound_device(tmp_path):
     the text, and exit 0."""
     home = tmp_path / "home"
     env = dict(os.environ, VOICE_GUIDE_HOME=str(home), PULSE_SERVER="unix:/nonexistent/native")
-    settings_mod.save(settings_mod.Settings(output_device="a speaker unplugged since"),
+    settings_mod.save(settings_mod.Settings(output_device="a speaker unplugged since", synthesizer="piper"),
                       home / "config" / "settings.json")
     proc = subprocess.run([sys.executable, "-m", "voice_guide", "read", "safety-notice", "--no-listen",
                            "--rate", "300"], env=env, capture_output=True, text=True, timeout=120)

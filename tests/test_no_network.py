@@ -26,7 +26,7 @@ def test_library_commands_stay_offline(argv, no_network, spoken_home, capsys):
 
 
 @pytest.mark.slow
-def test_export_and_hear_stay_offline(no_network, guide_home, tmp_path, capsys):
+def test_export_and_hear_stay_offline(no_network, joe_home, tmp_path, capsys):
     out = tmp_path / "out"
     out.mkdir()
     assert main(["export", "safety-notice", "--out", str(out), "--format", "wav"]) == 0
