@@ -142,7 +142,7 @@ class Player:
         """Queue `text` sentence by sentence, so it starts as soon as its first sentence is rendered:
         the rest render meanwhile (on the look-ahead, or the `renderer`) and follow it at once. Its
         words are echoed as its first sentence starts; its end is its last sentence's."""
-        sentences = split_sentences(text) or [text]
+        sentences = _sentences(text)
         last = len(sentences) - 1
         if renderer is None and self.lookahead is not None:
             self.lookahead.soon(sentences[1:], VoiceSettings(voice.rate, 1.0, voice.voice))
@@ -167,7 +167,7 @@ class Player:
 
     def _speech_length(self, text: str, rate: int) -> float:
         """Seconds `text` lasts as `_say` plays it: its sentences and the pauses between them."""
-        sentences = split_sentences(text) or [text]
+        sentences = _sentences(text)
         pauses = (len(sentences) - 1) * sentence_pause(rate)
         return sum(self.render(sentence, rate).duration for sentence in sentences) + pauses
 
@@ -408,3 +408,8 @@ class Player:
         self.outcome.said.append(text)
         if self.echo:
             self.echo(text)
+
+
+def _sentences(text: str) -> list[str]:
+    """`text` as `_say` plays it and `_speech_length` measures it: sentence by sentence."""
+    return split_sentences(text) or [text]
