@@ -49,6 +49,15 @@ def test_keys_name_every_kind_of_command():
         assert key_command(command_key(command)) == command
 
 
+def test_keys_give_back_the_matchers_own_commands(vocab):
+    """The model's and the matcher's command must compare equal, or a sure model of "the first" asks
+    "the first or the first?" and a question never takes the model's answer."""
+    commands = {p.command for p in vocab.entries + vocab.items}
+    assert Command("choice", 1) in commands
+    for command in commands:
+        assert key_command(command_key(command)) == command
+
+
 def test_pool_gives_one_length_for_any_number_of_frames():
     lengths = {pool(np.ones((n, 4))).shape for n in (1, 2, 3, 17)}
     assert lengths == {(20,)}

@@ -11,7 +11,7 @@ from voice_guide.session.prompts import say
 from voice_guide.session.reading import Reading
 from voice_guide.session.state import (ChoiceQuestion, LeaveQuestion, OpenQuestion, Question, QuitQuestion,
                                        ResumeQuestion, SuggestionQuestion, TeachQuestion)
-from voice_guide.understanding.command import Command
+from voice_guide.understanding.command import NUMBERED, Command
 
 ANSWER_SECONDS = 6.0
 """How long a question waits for its answer once it has been said; then the guide says what it does
@@ -178,7 +178,7 @@ class Questions:
         assert isinstance(q, ChoiceQuestion)
         options = q.options
         chosen = None
-        if cmd.id in ("suggestion", "step", "choice") and isinstance(cmd.arg, int) and 1 <= cmd.arg <= len(options):
+        if cmd.id in NUMBERED and isinstance(cmd.arg, int) and 1 <= cmd.arg <= len(options):
             chosen = options[cmd.arg - 1]
         for option in options:
             if option.id == cmd.id and (option.arg == cmd.arg or option.id != "open"):

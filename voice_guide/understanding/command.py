@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+NUMBERED = ("step", "suggestion", "choice")
+"""Commands whose argument is a number (the others' is an item's or a command's name)."""
+
 
 @dataclass(frozen=True)
 class Command:

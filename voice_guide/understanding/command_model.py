@@ -29,7 +29,7 @@ from voice_guide.audio import Audio
 from voice_guide.engines import Recognizer
 from voice_guide.errors import ModelError
 from voice_guide.understanding.vocabulary import Vocabulary
-from voice_guide.understanding.command import Command
+from voice_guide.understanding.command import NUMBERED, Command
 
 NOT_A_COMMAND = "-"
 """The class key of everything that is not for the guide."""
@@ -86,7 +86,7 @@ def key_command(key: str) -> Command | None:
     cid, _, arg = key.partition(":")
     if not arg:
         return Command(cid)
-    return Command(cid, int(arg) if arg.isdigit() and cid in ("step", "suggestion") else arg)
+    return Command(cid, int(arg) if arg.isdigit() and cid in NUMBERED else arg)
 
 
 def vocabulary_hash(vocab: Vocabulary) -> str:
