@@ -82,6 +82,28 @@ def test_the_matchers_action_stands_unless_the_model_is_very_sure_of_another_the
     assert (h.match.decision, h.match.alternatives, h.path) == ("ask", (Command("step", 4), Command("step", 5)), "model")
 
 
+def test_the_same_command_heard_with_another_number_asks_from_a_lower_bar(vocab):
+    """Whisper's numbers are the weak-lip near-miss ("five" for "four"); another command needs `overrule`."""
+    four, five = Command("step", 4), Command("step", 5)
+    h = heard(vocab, "step five", {four: RULE.renumber + 0.01, five: 0.05})
+    assert (h.match.decision, h.match.alternatives) == ("ask", (four, five))
+    h = heard(vocab, "step five", {PAUSE: RULE.renumber + 0.01, five: 0.05})
+    assert (h.match.decision, h.match.command) == ("act", five)
+    h = heard(vocab, "suggestion five", {Command("suggestion", 4): RULE.renumber - 0.01})
+    assert (h.match.decision, h.match.command) == ("act", Command("suggestion", 5))
+
+
+def test_whispers_word_for_what_it_could_not_make_out_acts_only_with_the_model(vocab):
+    """Whisper writes "yeah" for unclear speech: a weak "negative" was acted on as yes."""
+    yes, no = Command("yes"), Command("no")
+    h = heard(vocab, "yeah", {None: 0.6, yes: 0.004})
+    assert h.match.decision != "act"
+    assert heard(vocab, "yeah", {yes: RULE.assist + 0.01}).match.command == yes
+    h = heard(vocab, "yeah", {no: RULE.alone + 0.001, yes: 0.0})
+    assert (h.match.decision, h.match.command) == ("act", no)
+    assert heard(vocab, "yes", {None: 0.6, yes: 0.004}).match.command == yes
+
+
 def test_the_model_sure_that_an_action_is_no_command_does_not_overrule_it(vocab):
     h = heard(vocab, "go to the next one", {None: 0.999})
     assert (h.match.decision, h.match.command, h.path) == ("act", NEXT, "recogniser")
