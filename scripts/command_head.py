@@ -1,6 +1,7 @@
 """Training the command model's head in numpy: one hidden ReLU layer, softmax over the classes, Adam,
 weight decay, class-balanced loss (every command counts as much as the large "not a command" class),
-"not a command" weighted `negative_weight` times more, and Gaussian noise on the standardised inputs. Deterministic for a given seed."""
+"not a command" weighted `negative_weight` times more, optional per-clip weights, and Gaussian noise on
+the standardised inputs. Deterministic for a given seed."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from voice_guide.understanding.command_model import NOT_A_COMMAND, Head
 
 def train_head(X: np.ndarray, labels: list[str], classes: list[str], *, embedding: str, vocab_hash: str,
                hidden: int = 256, epochs: int = 60, batch: int = 128, lr: float = 2e-3, decay: float = 1e-4,
-               input_noise: float = 0.3, negative_weight: float = 3.0, seed: int = 0, card: str = "") -> Head:
+               input_noise: float = 0.3, negative_weight: float = 3.0, seed: int = 0, card: str = "",
+               sample_weight: np.ndarray | None = None) -> Head:
     rng = np.random.default_rng(seed)
     index = {c: i for i, c in enumerate(classes)}
     y = np.array([index[label] for label in labels])
@@ -42,7 +44,7 @@ def train_head(X: np.ndarray, labels: list[str], classes: list[str], *, embeddin
             idx = order[start : start + batch]
             xb = Z[idx] + rng.standard_normal((len(idx), d)).astype(np.float32) * input_noise
             yb = y[idx]
-            wb = class_weight[yb]
+            wb = class_weight[yb] if sample_weight is None else class_weight[yb] * sample_weight[idx]
             h_pre = xb @ params["w1"] + params["b1"]
             h = np.maximum(h_pre, 0)
             logits = h @ params["w2"] + params["b2"]
