@@ -383,6 +383,7 @@ class Player:
     def _enrol(self, commands: Sequence[str]) -> None:
         """Run the enrolment conversation with this player's voice, speaker and microphone, then use
         what was learnt at once; the session hears EnrolDone either way."""
+        from voice_guide.understanding.command_model import embedding_of
         from voice_guide.voice.enrollment import Enroller, commands_to_enrol
         from voice_guide.live.teaching import Teaching, use_enrolled_voice
 
@@ -390,8 +391,10 @@ class Player:
             self._events.append(EnrolDone(no_microphone=True))
             return
         teaching = Teaching(self, self.listener, self._blocks)
+        ears = self.listener.ears
         enroller = Enroller(teaching, teaching, teaching.listen, data_dir=self.voice_data, echo=self._said,
-                            voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
+                            voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice),
+                            embedder=embedding_of(ears.recognizer) if ears is not None else None)
         try:
             report = enroller.enrol(commands_to_enrol(commands))
         except DeviceError:

@@ -71,7 +71,7 @@ def use_enrolled_voice(ears: Ears | None, data_dir: Path | None, log: Callable[[
 
     if ears is None:
         return None
-    model = PersonalModel.load(data_dir)
+    model = PersonalModel.load(data_dir, encoding=ears.recognizer)
     if model.notice:
         log(model.notice)
     ears.personal = model if model.active else None
