@@ -55,6 +55,7 @@ from voice_guide.testing import MemoryAudioOut, ScriptedRecognizer  # noqa: E402
 from voice_guide.understanding.understand import Understander  # noqa: E402
 
 SPEECH_DEV = ROOT.parent / "shared" / "speech-dev"
+"""Where speech-dev is when this checkout sits beside ../shared (--speech-dev DIR names another place)."""
 REACTION = 1.0
 """Assumed seconds between the end of a prompt and the start of the user's take."""
 
@@ -109,7 +110,8 @@ def held_out_sets(speaker: str, n: int):
     tests = [(w, take(w, 100 + i, True, **voice)) for w in COMMANDS for i in range(n)]
     others = [(w, take(w, 100 + i, True, **voice)) for w in OTHER_WORDS for i in range(2)]
     near = [(w, take(w, 100 + i, True, **voice)) for w in NEAR_WORDS for i in range(2)]
-    return tests, others, near
+    clear = [(w, clean_take(w, i, **voice)) for w in COMMANDS for i in range(2)]
+    return tests, others, near, clear
 
 
 def enrolled(rec: DecodeOnce, takes: dict[str, list[Audio]]) -> dict[str, PersonalModel | None]:
@@ -125,16 +127,18 @@ def enrolled(rec: DecodeOnce, takes: dict[str, list[Audio]]) -> dict[str, Person
     return out
 
 
-HEADER = (f"{'':20} {'right act':>16} {'wrong act':>14} {'asked':>14} {'other words':>15} {'command-like':>15}"
-          f"  x right vs none")
+HEADER = (f"{'':20} {'right act':>14} {'wrong act':>14} {'asked':>14} {'other words':>15} {'command-like':>15}"
+          f" {'clear':>14}  right / none's")
 
 
-def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, others, near, commands=None) -> None:
+def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, others, near, clear,
+                  commands=None) -> None:
     models = enrolled(rec, {w: [take(w, i, **SPEAKERS[speaker]) for i in range(takes_per_command)]
                             for w in COMMANDS})
     print(f"\n== Commands: degraded speaker {speaker}, {takes_per_command} enrolment takes per command, "
           f"{len(tests)} held-out takes, {len(others)} other-word and {len(near)} command-like-word takes "
-          "(other words, command-like: acted on)")
+          "(other words, command-like: acted on; clear: the same voice undegraded, its lips recovered, "
+          "acted on right)")
     print(HEADER)
     base = None
     for label, model in models.items():
@@ -145,19 +149,19 @@ def commands_eval(rec, vocab, speaker: str, takes_per_command: int, tests, other
         asked = sum(h.match.decision == "ask" for _, h in heard)
         fa = sum(und.understand(a).match.decision == "act" for _, a in others)
         fa_near = sum(und.understand(a).match.decision == "act" for _, a in near)
+        clear_heard = [(w, und.understand(a).match) for w, a in clear]
+        ok = sum(m.decision == "act" and m.command == Command(w) for w, m in clear_heard)
         base = right if base is None else base
-        print(f"{label:20} {pct(right, len(tests)):>16} {pct(wrong, len(tests)):>14} {pct(asked, len(tests)):>14}"
-              f" {pct(fa, len(others)):>15} {pct(fa_near, len(near)):>15}  {right / max(base, 1):5.2f}")
+        print(f"{label:20} {pct(right, len(tests)):>14} {pct(wrong, len(tests)):>14} {pct(asked, len(tests)):>14}"
+              f" {pct(fa, len(others)):>15} {pct(fa_near, len(near)):>15} {pct(ok, len(clear)):>14}  "
+              f"{f'{right / base:5.2f}' if base else '  n/a'}")
 
 
-def speech_dev_eval(rec, vocab, speaker: str, takes_per_command: int, commands=None) -> None:
+def speech_dev_eval(rec, vocab, speaker: str, takes_per_command: int, clips, commands=None) -> None:
     """Real voices (speech-dev) heard with speaker `speaker`'s enrolment in place, scored as
     scripts/eval_commands.py scores them."""
     from eval_commands import expected_command
 
-    clips = speech_dev_clips()
-    if not clips:
-        return
     models = enrolled(rec, {w: [take(w, i, **SPEAKERS[speaker]) for i in range(takes_per_command)]
                             for w in COMMANDS})
     said = [(None if row["kind"] == "not-a-command" else expected_command(row["transcript"], vocab), audio)
@@ -175,15 +179,9 @@ def speech_dev_eval(rec, vocab, speaker: str, takes_per_command: int, commands=N
               f"other words {pct(other, len(said) - n_cmd)}")
 
 
-def clean_eval(rec, vocab) -> None:
-    und = Understander(rec, vocab)
-    ok = sum(und.understand(clean_take(w, i)).match.command == Command(w) for w in COMMANDS for i in range(2))
-    print(f"\nSame voice, clean and unslurred, recogniser alone: {pct(ok, 2 * len(COMMANDS))} correct")
-
-
-def speech_dev_clips() -> list[tuple[dict, Audio]]:
+def speech_dev_clips(folder: Path = SPEECH_DEV) -> list[tuple[dict, Audio]]:
     """(manifest row, sound) of every speech-dev clip; none when it is not there."""
-    manifest = SPEECH_DEV / "manifest.csv"
+    manifest = folder / "manifest.csv"
     if not manifest.exists():
         return []
     import soundfile
@@ -191,18 +189,17 @@ def speech_dev_clips() -> list[tuple[dict, Audio]]:
     out = []
     with open(manifest, newline="") as fh:
         for row in csv.DictReader(fh):
-            samples, rate = soundfile.read(SPEECH_DEV / row["file"], dtype="float32")
+            samples, rate = soundfile.read(folder / row["file"], dtype="float32")
             out.append((row, Audio(samples, rate)))
     return out
 
 
-def switch_eval(n: int) -> None:
+def switch_eval(n: int, real: list[Audio]) -> None:
     print("\n== No-words switch (generic, not enrolled): whole sounds as the endpointer hands them over; "
           "'room' = an echoing room (RT60 0.5 s)")
     speech = [take(w, 200 + i, held_out=True) for w in COMMANDS + OTHER_WORDS + NEAR_WORDS for i in range(2)]
     speech += [clean_take(w, i) for w in COMMANDS + OTHER_WORDS for i in range(2)]
     speech_room = [room(a, 0.5, i) for i, a in enumerate(speech)]
-    real = [audio for _, audio in speech_dev_clips()]
     noise = [room_noise(i) for i in range(n)]
     noise += [room(a, 0.5, i) for i, a in enumerate(noise)]
     clicks = [tongue_click(i) for i in range(n)] + [table_tap(i) for i in range(n)]
@@ -266,11 +263,16 @@ def main() -> int:
     parser.add_argument("--switch-n", type=int, default=30, help="sounds of each switch kind")
     parser.add_argument("--command-model", choices=["on", "off"], default="on" if Settings().command_model else "off",
                         help="the shipped command model decides with the recogniser (on, the guide's default) or not")
-    parser.add_argument("--speech-dev", action="store_true",
-                        help="also hear speech-dev's real voices with each speaker's enrolment in place")
+    parser.add_argument("--speech-dev", type=Path, nargs="?", const=SPEECH_DEV, metavar="DIR",
+                        help=f"also hear speech-dev's real voices with each speaker's enrolment in place "
+                        f"(default folder {SPEECH_DEV}; its clips also test the switch when it is there)")
     parser.add_argument("--no-switch", action="store_true", help="leave out the switch and enrolment-time figures")
     args = parser.parse_args()
     vocab = build_vocabulary(load_library().items)
+    clips = speech_dev_clips(args.speech_dev or SPEECH_DEV)
+    if args.speech_dev and not clips:
+        print(f"No speech-dev clips in {args.speech_dev}.", file=sys.stderr)
+        return 2
     inner, name = recogniser(args.recogniser, vocab)
     rec = DecodeOnce(inner, None if getattr(inner, "encoder", "") else tiny_encoder())
     commands = None
@@ -280,15 +282,14 @@ def main() -> int:
         commands = open_command_model(vocab, rec)
         name += " + command model" if commands else " (the command model needs Whisper's encoder: not used)"
     print(f"Recogniser: {name}; prototypes on {rec.encoder}")
-    clean_eval(rec, vocab)
     for speaker in args.speakers:
         sets = held_out_sets(speaker, args.held_out)
         for n in args.takes:
             commands_eval(rec, vocab, speaker, n, *sets, commands=commands)
-        if args.speech_dev:
-            speech_dev_eval(rec, vocab, speaker, args.takes[0], commands=commands)
+        if clips and args.speech_dev:
+            speech_dev_eval(rec, vocab, speaker, args.takes[0], clips, commands=commands)
     if not args.no_switch:
-        switch_eval(args.switch_n)
+        switch_eval(args.switch_n, [audio for _, audio in clips])
         enrolment_time(args.takes[0])
     return 0
 

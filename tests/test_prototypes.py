@@ -72,8 +72,42 @@ def test_with_that_encoder_the_prototypes_hear_the_user(folder):
     heard = Understander(encoder(), build_vocabulary(), personal=model).understand(take("pause", 11, held_out=True))
     assert (heard.match.decision, heard.match.command, heard.path) == ("act", Command("pause"), "prototype")
     assert model.last.via == "prototype"
-    result, path = model.refine(take("kitchen", 0, held_out=True), [], Match(Command("yes"), 0.9, "act", heard="yes"))
-    assert (result.decision, path) == ("reprompt", "prototype")  # sounds nothing like the user's "yes"
+
+
+class Echo(ScriptedRecognizer):
+    """A stand-in encoder that hears a sound's samples as its one frame, so a test says what it heard."""
+
+    def encoder_states(self, audio):
+        return audio.samples[None, :]
+
+
+def test_the_refine_rule_on_prototypes():
+    """The same rule as with the templates (test_personal), decided by the prototypes."""
+    from voice_guide.audio import Audio
+
+    rng = np.random.default_rng(1)
+    centres = {c: rng.standard_normal(40) for c in ("pause", "next", "yes")}
+
+    def said(vector) -> Audio:
+        return Audio(np.asarray(vector, np.float32), 16000)
+
+    takes = {c: [pool(Echo([]).encoder_states(said(m + 0.2 * rng.standard_normal(40)))) for _ in range(3)]
+             for c, m in centres.items()}
+    model = PersonalModel(TemplateSet(takes={c: [np.zeros((20, 26))] * 3 for c in centres}),
+                          prototypes=PrototypeSet(ENCODER, POOLING, takes=takes), encoding=Echo([], encoder=ENCODER),
+                          reference=lambda encoder: (np.zeros(200, np.float32), np.ones(200, np.float32)))
+    pause, stranger = said(centres["pause"] + 0.2 * rng.standard_normal(40)), said(rng.standard_normal(40))
+    act = lambda word: Match(Command(word), 0.9, "act", heard=word)  # noqa: E731
+    for audio, match, decision, command, path in [
+        (pause, act("pause"), "act", "pause", "recogniser"),
+        (pause, act("next"), "act", "pause", "prototype"),  # "next" vetoed, and the takes are sure
+        (pause, act("menu"), "ask", "menu", "prototype"),  # not enrolled: which of the two?
+        (pause, NONE, "act", "pause", "prototype"),
+        (stranger, act("yes"), "reprompt", "yes", "prototype"),  # sounds nothing like the user's "yes"
+        (stranger, NONE, "none", None, "recogniser"),
+    ]:
+        result, how = model.refine(audio, [], match)
+        assert (result.decision, result.command, how) == (decision, command and Command(command), path)
 
 
 def test_an_enrolment_from_before_prototypes_loads_unchanged_and_uses_the_templates(tmp_path):
@@ -221,7 +255,6 @@ def test_on_whisper_the_prototypes_hear_a_weak_voice_better_than_its_templates(t
         wrong = sum(m.decision == "act" and m.command != c for c, m in decided)
         taken = sum(und.understand(a).match.decision == "act" for a in others)
         scores[label] = (right, wrong, taken)
-    print(scores)
     right, wrong, taken = scores["prototypes"]
     assert right >= max(2 * scores["none"][0], scores["templates"][0] - 1, 18), scores
     assert wrong <= 1 and taken <= scores["templates"][2] + 1, scores

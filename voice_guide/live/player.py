@@ -383,7 +383,6 @@ class Player:
     def _enrol(self, commands: Sequence[str]) -> None:
         """Run the enrolment conversation with this player's voice, speaker and microphone, then use
         what was learnt at once; the session hears EnrolDone either way."""
-        from voice_guide.understanding.command_model import embedding_of
         from voice_guide.voice.enrollment import Enroller, commands_to_enrol
         from voice_guide.live.teaching import Teaching, use_enrolled_voice
 
@@ -391,10 +390,8 @@ class Player:
             self._events.append(EnrolDone(no_microphone=True))
             return
         teaching = Teaching(self, self.listener, self._blocks)
-        ears = self.listener.ears
         enroller = Enroller(teaching, teaching, teaching.listen, data_dir=self.voice_data, echo=self._said,
-                            voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice),
-                            embedder=embedding_of(ears.recognizer) if ears is not None else None)
+                            voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice), embedder=teaching.embedder())
         try:
             report = enroller.enrol(commands_to_enrol(commands))
         except DeviceError:

@@ -8,9 +8,10 @@ half-way keeps what was done: as sound templates, which any recogniser can use, 
 recogniser's encoder (`embedder`, Whisper's), as the pooled encoder vectors that hear them better
 (`voice.prototypes`). Re-enrolling one command replaces only its takes.
 
-Engines are injected: a synthesiser, a speaker, the embedder (or None), and `listen(kind, timeout) -> Audio | None` which
-returns the user's next utterance ("word"), or next switch sound ("click" / "hum"), or None when
-nothing came in time. `mic_listener` builds one over a microphone; `recordings_listener` over files.
+Engines are injected: a synthesiser, a speaker, the embedder (or None), and
+`listen(kind, timeout) -> Audio | None` which returns the user's next utterance ("word"), or next
+switch sound ("click" / "hum"), or None when nothing came in time. `mic_listener` builds one over a
+microphone; `recordings_listener` over files.
 """
 
 from __future__ import annotations

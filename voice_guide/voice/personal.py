@@ -14,9 +14,10 @@ or after an enrolment made before prototypes were kept. `PersonalModel.choice` s
 - the recogniser asks between two commands and the takes confidently pick one -> act on it; if
   they confidently hear a third, ask between that and the recogniser's best;
 - the recogniser heard nothing usable (reprompt / none) but the takes are confident -> act.
-Commands among the recogniser's guesses get a slightly wider acceptance distance (two weak pieces of
-evidence that agree are stronger than either), the others a narrower one (`Rules`). Everything else
-stays as the matcher decided, so a word that is not a command is still turned down.
+With the templates, commands among the recogniser's guesses get a slightly wider acceptance distance
+(two weak pieces of evidence that agree are stronger than either), the others a narrower one; the
+prototypes' tuning found nothing to gain by it (`Rules`). Everything else stays as the matcher decided,
+so a word that is not a command is still turned down.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ class Rules:
 
 
 TEMPLATE_RULES = Rules(relax=1.2, unoffered=0.95, veto=1.25)
-PROTOTYPE_RULES = Rules(relax=1.2, unoffered=1.0, veto=1.0)
+PROTOTYPE_RULES = Rules(relax=1.0, unoffered=1.0, veto=1.5)
 """Chosen with `scripts/tune_personal.py` on synthetic degraded voices that are not the ones reported."""
 
 PATHS = ("recogniser", "prototype", "template", "switch")

@@ -151,10 +151,11 @@ def archive(data: bytes, kind: type[H], form: str, version: int, what: str) -> I
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             header = decode_json(str(npz["header"]), kind)
-            if header.format != form:  # type: ignore[attr-defined]
+            written: Any = header  # every kind of header has a format and a version
+            if written.format != form:
                 raise ValueError(f"not a voice-guide {what} file")
-            if header.version > version:  # type: ignore[attr-defined]
-                raise ValueError(f"written by a newer voice-guide (version {header.version})")  # type: ignore[attr-defined]
+            if written.version > version:
+                raise ValueError(f"written by a newer voice-guide (version {written.version})")
             yield npz, header
     except UNREADABLE as exc:
         raise ValueError(f"unreadable {what} file ({exc})") from exc
