@@ -45,8 +45,8 @@ from voice_guide.voice.templates import TemplateSet  # noqa: E402
 
 TUNING = {"C": ("en-us+m3", 45), "D": ("en-gb-x-rp", 55), "E": ("en-029", 40), "F": ("en-us+f2", 70)}
 """The tuning voices: espeak-ng voice and pitch."""
-GRID = {"accept": (0.36, 0.40, 0.45, 0.50), "margin": (1.05, 1.1, 1.2), "relax": (1.0, 1.2),
-        "unoffered": (0.8, 0.9, 1.0), "veto": (1.0, 1.25, 1.5, 2.0, 1e9)}
+GRID = {"accept": (0.40, 0.45, 0.50, 0.55), "margin": (1.1, 1.2, 1.3), "relax": (1.0, 1.2),
+        "unoffered": (0.9, 1.0), "veto": (1.0, 1.25, 1.5, 2.0), "sure": (0.7, 0.8, 0.9, 0.95, 2.0)}
 OTHER_COST = 2.0
 """An other word acted on costs this many commands acted on right (chatter acted on derails a session)."""
 WRONG_COST = 3.0
@@ -69,7 +69,8 @@ def voice_sets(rec: DecodeOnce, understander: Understander, voice: str, pitch: i
     said += [(None, take(w, 100 + i, True, voice=voice, pitch=pitch))
              for w in OTHER_WORDS + NEAR_WORDS for i in range(2)]
     said += [(Command(w), clean_take(w, i, voice, pitch)) for w in COMMANDS for i in range(CLEAR)]
-    return (templates, prototypes), [(e, audio, understander.understand(audio).match) for e, audio in said]
+    heard = [(e, audio, understander.understand(audio)) for e, audio in said]
+    return (templates, prototypes), [(e, audio, (h.match, h.nbest)) for e, audio, h in heard]
 
 
 def score(decisions) -> tuple[int, int, int, int, int]:
@@ -93,33 +94,34 @@ def main() -> int:
     voices = {name: voice_sets(rec, understander, *voice, args.held_out) for name, voice in TUNING.items()}
     base = [0] * 5
     for _, said in voices.values():
-        base = [a + b for a, b in zip(base, score([(e, m) for e, _, m in said]))]
+        base = [a + b for a, b in zip(base, score([(e, m) for e, _, (m, _) in said]))]
     print(f"No enrolment: right {base[0]}/{base[2]}, wrong {base[1]}, other words acted on {base[3]}/{base[4]}")
     results = []
-    for accept, margin, relax, unoffered, veto in itertools.product(*GRID.values()):
+    for accept, margin, relax, unoffered, veto, sure in itertools.product(*GRID.values()):
         total = [0] * 5
         for (templates, prototypes), said in voices.values():
             classifier = PrototypeClassifier(prototypes, reference, accept=accept, margin=margin)
             hearing = Hearing("prototype", classifier, lambda a: pool(rec.encoder_states(a)),
-                              Rules(relax, unoffered, veto))
+                              Rules(relax, unoffered, veto, sure))
             model = PersonalModel(templates, hearing=hearing)
-            decided = [(e, model.refine(audio, [], match)[0]) for e, audio, match in said]
+            decided = [(e, model.refine(audio, nbest, match)[0]) for e, audio, (match, nbest) in said]
             total = [a + b for a, b in zip(total, score(decided))]
         right, wrong, n, other, n_other = total
         if wrong <= 0.01 * n:
             worth = right / n - WRONG_COST * wrong / n - OTHER_COST * other / n_other
-            results.append((worth, (accept, margin, relax, unoffered, veto), total))
+            results.append((worth, (accept, margin, relax, unoffered, veto, sure), total))
     results.sort(key=lambda r: -r[0])
-    print("accept margin relax unoffered veto: right, wrong, other words acted on")
+    print("accept margin relax unoffered veto sure: right, wrong, other words acted on")
     for _, setting, (right, wrong, n, other, n_other) in results[: args.top]:
         print(" ".join(f"{v:6.2f}" for v in setting), f": {right}/{n}, {wrong}, {other}/{n_other}")
-    priors(voices, rec, reference)
+    priors(voices, rec, reference, *results[0][1][:2])
     return 0
 
 
-def priors(voices, rec: DecodeOnce, reference) -> None:
-    """The takes alone (the recogniser heard nothing) with few or many commands enrolled, for each
-    PRIOR: centring on the voice must not centre one enrolled command away."""
+def priors(voices, rec: DecodeOnce, reference, accept: float, margin: float) -> None:
+    """The takes alone (the recogniser heard nothing), with the best setting's acceptance distance and
+    margin, few or many commands enrolled, for each PRIOR: centring on the voice must not centre one
+    enrolled command away, nor let everything near one."""
     print("\nTakes alone, by PRIOR and commands enrolled: right / commands said, wrong, other words acted on")
     for prior in (0.0, 1.0, 2.0, 4.0):
         line = []
@@ -128,7 +130,7 @@ def priors(voices, rec: DecodeOnce, reference) -> None:
             for (_, prototypes), said in voices.values():
                 own = PrototypeSet(prototypes.encoder, prototypes.pooling,
                                    takes={c: prototypes.takes[c] for c in some})
-                classifier = PrototypeClassifier(own, reference, prior=prior)
+                classifier = PrototypeClassifier(own, reference, accept=accept, margin=margin, prior=prior)
                 decided = []
                 for expected, audio, _ in said:
                     t = classifier.classify(pool(rec.encoder_states(audio)))

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from voice_guide import cli
+from voice_guide.engines import Hypothesis
 from voice_guide.understanding.command_model import POOLING, embedding_of, pool
 from voice_guide.understanding.matching import Command, Match
 from voice_guide.understanding.understand import Understander
@@ -98,15 +99,17 @@ def test_the_refine_rule_on_prototypes():
                           reference=lambda encoder: (np.zeros(200, np.float32), np.ones(200, np.float32)))
     pause, stranger = said(centres["pause"] + 0.2 * rng.standard_normal(40)), said(rng.standard_normal(40))
     act = lambda word: Match(Command(word), 0.9, "act", heard=word)  # noqa: E731
-    for audio, match, decision, command, path in [
-        (pause, act("pause"), "act", "pause", "recogniser"),
-        (pause, act("next"), "act", "pause", "prototype"),  # "next" vetoed, and the takes are sure
-        (pause, act("menu"), "ask", "menu", "prototype"),  # not enrolled: which of the two?
-        (pause, NONE, "act", "pause", "prototype"),
-        (stranger, act("yes"), "reprompt", "yes", "prototype"),  # sounds nothing like the user's "yes"
-        (stranger, NONE, "none", None, "recogniser"),
+    unsure, sure = [Hypothesis("yes", 0.6), Hypothesis("yet", 0.4)], [Hypothesis("yes", 0.97)]
+    for audio, match, nbest, decision, command, path in [
+        (pause, act("pause"), unsure, "act", "pause", "recogniser"),
+        (pause, act("next"), unsure, "act", "pause", "prototype"),  # "next" vetoed, and the takes are sure
+        (pause, act("menu"), unsure, "ask", "menu", "prototype"),  # not enrolled: which of the two?
+        (pause, NONE, [], "act", "pause", "prototype"),
+        (stranger, act("yes"), unsure, "reprompt", "yes", "prototype"),  # sounds nothing like the user's "yes"
+        (stranger, act("yes"), sure, "act", "yes", "recogniser"),  # ... but the recogniser is sure of it
+        (stranger, NONE, [], "none", None, "recogniser"),
     ]:
-        result, how = model.refine(audio, [], match)
+        result, how = model.refine(audio, nbest, match)
         assert (result.decision, result.command, how) == (decision, command and Command(command), path)
 
 

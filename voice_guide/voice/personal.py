@@ -10,7 +10,8 @@ or after an enrolment made before prototypes were kept. `PersonalModel.choice` s
 - the recogniser acts and the takes agree (or have nothing confident to say) -> act;
 - the recogniser acts but the takes confidently hear another command -> ask which;
 - the recogniser acts on an enrolled command that sounds nothing like the user's takes of it -> ask
-  again ("reprompt"), unless the takes confidently hear another command;
+  again ("reprompt"), unless the takes confidently hear another command, or (with the prototypes) the
+  recogniser is sure of what it heard, as of clear speech;
 - the recogniser asks between two commands and the takes confidently pick one -> act on it; if
   they confidently hear a third, ask between that and the recogniser's best;
 - the recogniser heard nothing usable (reprompt / none) but the takes are confident -> act.
@@ -58,11 +59,14 @@ class Rules:
     like a command, "nest" for "next", are the usual mistake)."""
     veto: float
     """The recogniser's "act" on an enrolled command becomes "say that again?" when the utterance is
-    further than this times that command's acceptance distance from every take of it."""
+    further than this times that command's acceptance distance from every take of it..."""
+    sure: float = 2.0
+    """... unless the recogniser's best guess is at least this sure of itself (2: never), as it is of
+    clear speech: the user's own once the lips recover, or another person's."""
 
 
 TEMPLATE_RULES = Rules(relax=1.2, unoffered=0.95, veto=1.25)
-PROTOTYPE_RULES = Rules(relax=1.0, unoffered=1.0, veto=1.5)
+PROTOTYPE_RULES = Rules(relax=1.2, unoffered=0.9, veto=1.0, sure=0.9)
 """Chosen with `scripts/tune_personal.py` on synthetic degraded voices that are not the ones reported."""
 
 PATHS = ("recogniser", "prototype", "template", "switch")
@@ -230,11 +234,11 @@ class PersonalModel:
         if self.switch.enabled and self.detector.detect(audio):
             result = Refinement(self.switch_match(), "switch", NO_RESULT, True)
         else:
-            result = self._combine(audio, match)
+            result = self._combine(audio, match, nbest[0].confidence if nbest else 0.0)
         self.last = result
         return result.match, result.path
 
-    def _combine(self, audio: Audio, match: Match) -> Refinement:
+    def _combine(self, audio: Audio, match: Match, sure: float) -> Refinement:
         hearing = self.hearing()
         if hearing is None:
             return Refinement(match, "recogniser", NO_RESULT, False)
@@ -242,7 +246,7 @@ class PersonalModel:
         offered = {c.id for c in (match.command, *match.alternatives) if c is not None and c.arg is None}
         t = self.classify(audio, {c: rules.relax if c in offered else rules.unoffered for c in self.enrolled})
         keep = Refinement(match, "recogniser", t, False, via)
-        if match.decision == "act" and self._vetoed(match.command, t, hearing):
+        if match.decision == "act" and sure < rules.sure and self._vetoed(match.command, t, hearing):
             match = Match(match.command, match.score, "reprompt", (match.command,), match.heard)
             keep = Refinement(match, via, t, False, via)
         if not t.accepted:

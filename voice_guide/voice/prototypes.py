@@ -34,9 +34,9 @@ VERSION = 1
 LONGEST_VECTOR = 16384
 """More numbers than any encoder's pooled output has (tiny.en: 1920, large: 6400)."""
 
-ACCEPT = 0.50
+ACCEPT = 0.45
 """Cosine distance within which an utterance may be taken for its nearest command."""
-MARGIN = 1.2
+MARGIN = 1.3
 """The next command must be this many times further away."""
 PRIOR = 2.0
 """Commands' worth of 'no offset' in the voice's centre (see the module doc).
