@@ -84,10 +84,11 @@ def take(word: str, index: int, held_out: bool = False, voice: str = "en-us", pi
     return degrade(espeak(slur(word), speed, pitch, voice), rng, snr)
 
 
-def clean_take(word: str, index: int = 0) -> Audio:
-    """The same voice without the slur or degradation (what a recogniser is good at)."""
+def clean_take(word: str, index: int = 0, voice: str = "en-us", pitch: int = 50) -> Audio:
+    """The same voice without the slur or degradation (what a recogniser is good at; a speaker whose
+    lips have recovered)."""
     rng = np.random.default_rng(index)
-    audio = espeak(word, 140, 50)
+    audio = espeak(word, 140, pitch, voice)
     pad = np.zeros(int(0.3 * audio.rate), dtype=np.float32)
     return add_noise_floor(Audio(np.concatenate([pad, audio.samples * 0.5, pad]), audio.rate), -60,
                            seed=int(rng.integers(1 << 30)))

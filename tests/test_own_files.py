@@ -17,7 +17,7 @@ from voice_guide import fileio, progress
 from voice_guide import settings as settings_mod
 from voice_guide.export.records import Records, record_path
 from voice_guide.understanding import whisper_models
-from voice_guide.voice.personal import load_switch, load_templates
+from voice_guide.voice.personal import load_prototypes, load_switch, load_templates
 from voice_guide.speaking.speech import CachedSynthesizer
 from voice_guide.testing import FakeSynthesizer
 from voice_guide.engines import VoiceSettings
@@ -117,14 +117,17 @@ def test_progress(how, guide_home):
 
 
 @pytest.mark.parametrize("how", HOWS)
-def test_enrolled_templates_and_switch(how, guide_home):
+def test_enrolled_takes_and_switch(how, guide_home):
     folder = guide_home / "data" / "voice"
     plant(folder / "templates.npz", how)
     plant(folder / "switch.json", how)
+    plant(folder / "prototypes.npz", how)
     with within(5):
         templates, said = load_templates(folder)
         switch, said_switch = load_switch(folder)
+        prototypes, said_prototypes = load_prototypes(folder)
     assert len(templates) == 0 and "saved voice samples could not be used" in said, said
+    assert len(prototypes) == 0 and "sound samples are used instead" in said_prototypes, said_prototypes
     assert not switch.enabled and "switch sound settings could not be used" in said_switch, said_switch
 
 

@@ -67,12 +67,10 @@ def test_the_command_model_hears_through_the_loaded_recognisers_encoder_or_is_le
     import numpy as np
 
     class Encoding(ScriptedRecognizer):
-        encoder = "enc"
-
         def encoder_states(self, audio):
             return np.ones((3, 2), np.float32)
 
-    rec = LoadingRecognizer(lambda: Encoding(["next"]), lambda text, deaf: None)
+    rec = LoadingRecognizer(lambda: Encoding(["next"], encoder="enc"), lambda text, deaf: None)
     assert rec.encoder == "enc" and rec.encoder_states(tone(200, 0.5, 16000)).shape == (3, 2)
     assert LoadingRecognizer(lambda: ScriptedRecognizer([]), lambda text, deaf: None).encoder == ""
 

@@ -23,6 +23,7 @@ LIMITS = {
     "progress": 1 * MB,
     "export record": 16 * MB,
     "templates": 16 * MB,
+    "prototypes": 4 * MB,
     "switch": 1 * MB,
     "checked models": 64 * KB,
     "speech": 32 * MB,

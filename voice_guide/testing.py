@@ -131,16 +131,24 @@ class ScriptedAudioIn:
 
 
 class ScriptedRecognizer:
-    """Answers each `decode` with the next scripted n-best list (empty once the script runs out)."""
+    """Answers each `decode` with the next scripted n-best list (empty once the script runs out). Given
+    an `encoder` name it also stands in for Whisper's encoder (`command_model.Encoding`): an utterance's
+    MFCC frames (`hearing.features`) are its encoder states."""
 
     name = "scripted"
     notice = ""
 
-    def __init__(self, script: Iterable[Sequence[Hypothesis] | str]) -> None:
+    def __init__(self, script: Iterable[Sequence[Hypothesis] | str], encoder: str = "") -> None:
         self._script = deque(
             [Hypothesis(item)] if isinstance(item, str) else list(item) for item in script
         )
         self.decoded: list[Audio] = []
+        self.encoder = encoder
+
+    def encoder_states(self, audio: Audio) -> np.ndarray:
+        from voice_guide.hearing.features import utterance_features
+
+        return utterance_features(audio).astype(np.float32)
 
     def decode(self, audio: Audio) -> list[Hypothesis]:
         self.decoded.append(audio)

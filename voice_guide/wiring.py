@@ -25,6 +25,7 @@ from voice_guide.understanding.understand import CommandScorer, Ears, Understand
 from voice_guide.understanding.vocabulary import Vocabulary, build_vocabulary
 
 if TYPE_CHECKING:
+    from voice_guide.understanding.command_model import Embedder
     from voice_guide.voice.personal import PersonalModel
 
 
@@ -141,15 +142,27 @@ def open_hearing(settings: Settings, items: Iterable[Item], devices: Devices,
     from voice_guide.voice.personal import PersonalModel
 
     vocab = build_vocabulary(list(items))
-    model = PersonalModel.load()
+    recognizer = wrap(lambda: devices.recognizer(settings, vocab))
+    model = PersonalModel.load(encoding=recognizer)  # type: ignore[arg-type]
     personal = model if model.active else None
     notices = [model.notice] if model.notice else []
-    recognizer = wrap(lambda: devices.recognizer(settings, vocab))
     commands = None
     if settings.command_model:
         open_model = lambda: devices.command_model(vocab, recognizer)  # noqa: E731
         commands = wrap_model(open_model) if wrap_model else _open_now(open_model, notices)
     return Understander(recognizer, vocab, personal, commands=commands), personal, notices
+
+
+def open_embedder(settings: Settings, items: Iterable[Item], devices: Devices) -> tuple["Embedder | None", str]:
+    """The recogniser's encoder, for enrolment to keep each take as it hears it (None when the
+    recogniser has none), and what to tell the user when the recogniser cannot be opened."""
+    from voice_guide.errors import EngineError
+    from voice_guide.understanding.command_model import embedding_of
+
+    try:
+        return embedding_of(devices.recognizer(settings, build_vocabulary(list(items)))), ""
+    except EngineError as err:
+        return None, f"{err} Your takes are kept as sound samples only."
 
 
 def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devices: Devices | None = None) -> Engines:

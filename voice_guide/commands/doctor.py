@@ -33,13 +33,13 @@ def check_settings(settings) -> Check:
 
 def check_enrolled(settings) -> Check:
     """The user's enrolled voice samples and switch sound, checked as `hear` and the guide load them."""
+    from voice_guide.commands.model import encoder_in_use
     from voice_guide.voice.personal import PersonalModel
 
     model = PersonalModel.load()
     if model.notice:
         return Check("your voice", False, model.notice)
-    parts = [f"{len(model.enrolled)} command(s) enrolled"] + (["the switch sound is on"] if model.switch.enabled else [])
-    return Check("your voice", True, ", ".join(parts))
+    return Check("your voice", True, model.describe(encoder_in_use(settings)))
 
 
 def check_voice(settings) -> Check:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from voice_guide import settings as settings_mod
 from voice_guide.engines import VoiceSettings
 from voice_guide.errors import NO_INPUT, DeviceError
-from voice_guide.commands import devices_of, load_settings
+from voice_guide.commands import devices_of, library_of, load_settings
 
 if TYPE_CHECKING:  # sound maths is imported when enrolling, so other commands start quickly
     from voice_guide.audio import Audio
@@ -81,6 +81,7 @@ def _engines(args: argparse.Namespace, settings: settings_mod.Settings):
 def run(args: argparse.Namespace) -> int:
     from voice_guide.voice.enrollment import Enroller, commands_to_enrol, forget, switch_off
     from voice_guide.speaking.speech import voice_settings
+    from voice_guide.wiring import open_embedder
 
     if args.forget:
         gone = forget(commands=commands_to_enrol(args.commands) if args.commands else ())
@@ -92,7 +93,13 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     commands = commands_to_enrol(args.commands)
     synth, out, listen = _engines(args, settings)
-    enroller = Enroller(synth, out, listen, voice=voice_settings(settings), takes=args.takes, echo=_echo)
+    embedder = None
+    if not args.switch:
+        embedder, notice = open_embedder(settings, library_of(args).items, devices_of(args))
+        if notice:
+            print(f"voice-guide: {notice}", file=sys.stderr)
+    enroller = Enroller(synth, out, listen, voice=voice_settings(settings), takes=args.takes, echo=_echo,
+                        embedder=embedder)
     try:
         if args.switch:
             ok = enroller.enrol_switch(args.switch, args.switch_action)

@@ -24,7 +24,8 @@ def command_label(heard: Heard) -> str | None:
     return None if command is None else str(command)
 
 
-def as_record(file: str, heard: Heard) -> dict:
+def as_record(file: str, heard: Heard, personal: str | None = None) -> dict:
+    """`personal`: which enrolled takes were consulted ("prototype", "template"; None: nothing enrolled)."""
     return {
         "file": file,
         "text": heard.text,
@@ -34,6 +35,7 @@ def as_record(file: str, heard: Heard) -> dict:
         "path": heard.path,
         "decode_ms": heard.decode_ms,
         "alternatives": [str(c) for c in heard.match.alternatives],
+        "personal": personal,
     }
 
 
@@ -60,7 +62,7 @@ def _hear(args: argparse.Namespace, out) -> int:
     from voice_guide.wiring import open_hearing
 
     settings = load_settings()
-    understander, _, notices = open_hearing(settings, library_of(args).items, devices_of(args))
+    understander, personal, notices = open_hearing(settings, library_of(args).items, devices_of(args))
     for notice in notices:
         print(f"voice-guide: {notice}", file=sys.stderr)
     notice = understander.recognizer.notice
@@ -78,7 +80,9 @@ def _hear(args: argparse.Namespace, out) -> int:
                 print(f"voice-guide: {printable(str(err))}", file=sys.stderr, flush=True)
             continue
         heard = understander.understand(audio)
-        print(json.dumps(as_record(file, heard)) if args.json else printable(as_line(file, heard)), file=out,
+        hearing = personal.hearing() if personal is not None else None
+        record = as_record(file, heard, hearing.via if hearing is not None else None)
+        print(json.dumps(record) if args.json else printable(as_line(file, heard)), file=out,
               flush=True)
     return 1 if failed else 0
 
@@ -94,5 +98,6 @@ def register(subparsers) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE.wav", help="a recording of one utterance "
                         "(WAV of any rate, channels or bit depth; 16 kHz mono is best)")
     parser.add_argument("--json", action="store_true", help="one JSON object per file and line: "
-                        "file, text, command, score, decision, path, decode_ms (or file, error)")
+                        "file, text, command, score, decision, path, decode_ms, alternatives, personal (which enrolled takes "
+                        "heard it: prototype, template, or null) (or file, error)")
     parser.set_defaults(func=run)

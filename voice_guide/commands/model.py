@@ -29,7 +29,24 @@ def describe(settings) -> list[str]:
             lines.append("model: none (pocketsphinx is not installed)")
     lines.append(f"why: {choice.reason}")
     lines.append(f"command model: {command_model_line(settings, choice)}")
+    lines.append(f"your voice: {personal_line(settings, choice)}")
     return lines
+
+
+def encoder_in_use(settings, choice=None) -> str:
+    """The encoder of the recogniser the settings would open ("" when it is not Whisper)."""
+    from voice_guide.engine_table import recognizer_choice
+    from voice_guide.understanding.whisper_models import encoder_name
+
+    choice = choice or recognizer_choice(settings, thorough=True)
+    return encoder_name(settings.whisper_model) if choice.engine == "whisper" else ""
+
+
+def personal_line(settings, choice=None) -> str:
+    """How the user's enrolled commands are heard with that recogniser (`PersonalModel.describe`)."""
+    from voice_guide.voice.personal import PersonalModel
+
+    return PersonalModel.load().describe(encoder_in_use(settings, choice))
 
 
 def command_model_line(settings, choice=None) -> str:
@@ -38,14 +55,10 @@ def command_model_line(settings, choice=None) -> str:
     if not settings.command_model:
         return "off in the settings (voice-guide settings set command_model true turns it on)"
     from voice_guide.content.loader import load_library
-    from voice_guide.engine_table import recognizer_choice
     from voice_guide.understanding.command_model import describe
     from voice_guide.understanding.vocabulary import build_vocabulary
-    from voice_guide.understanding.whisper_models import encoder_name
 
-    choice = choice or recognizer_choice(settings, thorough=True)
-    encoder = encoder_name(settings.whisper_model) if choice.engine == "whisper" else ""
-    return describe(build_vocabulary(load_library().items), encoder)
+    return describe(build_vocabulary(load_library().items), encoder_in_use(settings, choice))
 
 
 def run(args: argparse.Namespace) -> int:

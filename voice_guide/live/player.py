@@ -391,7 +391,7 @@ class Player:
             return
         teaching = Teaching(self, self.listener, self._blocks)
         enroller = Enroller(teaching, teaching, teaching.listen, data_dir=self.voice_data, echo=self._said,
-                            voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice))
+                            voice=VoiceSettings(self.voice.rate, 1.0, self.voice.voice), embedder=teaching.embedder())
         try:
             report = enroller.enrol(commands_to_enrol(commands))
         except DeviceError:

@@ -4,7 +4,7 @@ the enroller's synthesiser, speaker and ears, through the small `Stage` it offer
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Iterator, Protocol
+from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
 import numpy as np
 
@@ -12,6 +12,9 @@ from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.engines import VoiceSettings
 from voice_guide.live.listener import Listener
 from voice_guide.understanding.understand import Ears
+
+if TYPE_CHECKING:
+    from voice_guide.understanding.command_model import Embedder
 
 
 class Stage(Protocol):
@@ -32,6 +35,13 @@ class Teaching:
 
     def __init__(self, stage: Stage, listener: Listener, blocks: Iterator[np.ndarray]) -> None:
         self.stage, self.listener, self.blocks = stage, listener, blocks
+
+    def embedder(self) -> "Embedder | None":
+        """The recogniser's encoder, for the enroller to keep each take as it hears it (None: it has none)."""
+        from voice_guide.understanding.command_model import embedding_of
+
+        ears = self.listener.ears
+        return embedding_of(ears.recognizer) if ears is not None else None
 
     def synthesize(self, text: str, settings: VoiceSettings) -> Audio:
         return self.stage.render(text, settings.rate)
@@ -71,7 +81,7 @@ def use_enrolled_voice(ears: Ears | None, data_dir: Path | None, log: Callable[[
 
     if ears is None:
         return None
-    model = PersonalModel.load(data_dir)
+    model = PersonalModel.load(data_dir, encoding=ears.recognizer)
     if model.notice:
         log(model.notice)
     ears.personal = model if model.active else None

@@ -35,6 +35,8 @@ NOT_A_COMMAND = "-"
 """The class key of everything that is not for the guide."""
 SEGMENTS = 3
 """The utterance's frames are pooled whole (mean and max) and in this many equal parts (mean)."""
+POOLING = f"mean, max, {SEGMENTS} part means"
+"""`pool`'s recipe in a few words, recorded with vectors kept for later (enrolled prototypes)."""
 RETRAIN = "run python scripts/train_commands.py to train it for this vocabulary"
 
 
@@ -167,24 +169,40 @@ class CommandModel:
         return {c: float(v) for c, v in zip(self.commands, p)}
 
 
-def check_head(head: Head, embedding: str, vocab: Vocabulary) -> Head:
-    """`head`, when it was trained on `embedding` for `vocab`; ModelError, with how to retrain, when not."""
+def _check_embedding(head: Head, embedding: str) -> Head:
     if head.embedding != embedding:
         raise ModelError(f"The command model was trained on {head.embedding}, not {embedding}; {RETRAIN}.")
-    if head.vocab_hash != vocabulary_hash(vocab):
+    return head
+
+
+def check_head(head: Head, embedding: str, vocab: Vocabulary) -> Head:
+    """`head`, when it was trained on `embedding` for `vocab`; ModelError, with how to retrain, when not."""
+    if _check_embedding(head, embedding).vocab_hash != vocabulary_hash(vocab):
         raise ModelError(f"The command model was trained for another list of commands or topics "
                          f"(commands.toml or the library changed since); {RETRAIN}.")
     return head
+
+
+def embedding_of(recognizer: Recognizer) -> RecognizerEmbedding | None:
+    """The recogniser's encoder as an embedding; None when it has none (not Whisper)."""
+    return RecognizerEmbedding(recognizer) if getattr(recognizer, "encoder", "") else None  # type: ignore[arg-type]
 
 
 def open_command_model(vocab: Vocabulary, recognizer: Recognizer, head_path: Path | None = None) -> CommandModel | None:
     """The shipped head on the recogniser's own encoder, checked against `vocab`; None when the
     recogniser has no encoder (not Whisper: the model is then simply not used); ModelError (with what
     to do) when the head is missing, damaged or trained for another vocabulary or encoder."""
-    if not getattr(recognizer, "encoder", ""):
+    embedder = embedding_of(recognizer)
+    if embedder is None:
         return None
-    embedder = RecognizerEmbedding(recognizer)  # type: ignore[arg-type]
     return CommandModel(embedder, Head.load(head_path or shipped_head_path()), vocab)
+
+
+def standardisation(encoder: str, head_path: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread of each pooled feature of `encoder` over the head's many training voices (the
+    head's own input scaling); ModelError when the head is unusable or made for another encoder."""
+    head = _check_embedding(Head.load(head_path or shipped_head_path()), encoder)
+    return head.mean, head.scale
 
 
 def describe(vocab: Vocabulary, encoder: str, head_path: Path | None = None) -> str:

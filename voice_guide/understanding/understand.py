@@ -34,7 +34,7 @@ class Heard:
     match: Match
     path: str
     """"recogniser", "model" or "both" (the command model's part, `hearing.fusion`), or what the
-    personal refinement used: "template" or "switch"."""
+    personal refinement used: "prototype", "template" or "switch"."""
     decode_ms: float
     """Time the recogniser took, in milliseconds."""
     nbest: tuple[Hypothesis, ...] = field(default=())
@@ -44,7 +44,8 @@ class Refiner(Protocol):
     """The user's own voice templates or switch sound: may replace the matcher's decision."""
 
     def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
-        """The final match and how it was reached: "recogniser" (unchanged), "template" or "switch"."""
+        """The final match and how it was reached: "recogniser" (unchanged), "prototype", "template" or
+        "switch"."""
         ...
 
 
@@ -53,6 +54,8 @@ class Ears(Protocol):
 
     personal: Refiner | None
     """The user's enrolled voice, replaced when the guide has just learnt it."""
+    recognizer: Recognizer
+    """Whose encoder (when it has one) also hears the user's enrolled takes."""
 
     def understand(self, audio: Audio) -> Heard: ...
 

@@ -4,11 +4,14 @@ For each command the guide says "Say 'pause'.", listens, checks the take (nothin
 too loud and crackling, too long, too short, or unlike the other takes) and asks again with one plain
 sentence when it is not usable; then "Again." until it has the takes it wants. Each command's takes
 are saved (as features, never as recordings) the moment they are complete, atomically, so stopping
-half-way keeps what was done. Re-enrolling one command replaces only its takes.
+half-way keeps what was done: as sound templates, which any recogniser can use, and, given the
+recogniser's encoder (`embedder`, Whisper's), as the pooled encoder vectors that hear them better
+(`voice.prototypes`). Re-enrolling one command replaces only its takes.
 
-Engines are injected: a synthesiser, a speaker, and `listen(kind, timeout) -> Audio | None` which
-returns the user's next utterance ("word"), or next switch sound ("click" / "hum"), or None when
-nothing came in time. `mic_listener` builds one over a microphone; `recordings_listener` over files.
+Engines are injected: a synthesiser, a speaker, the embedder (or None), and
+`listen(kind, timeout) -> Audio | None` which returns the user's next utterance ("word"), or next
+switch sound ("click" / "hum"), or None when nothing came in time. `mic_listener` builds one over a
+microphone; `recordings_listener` over files.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
 from voice_guide.engines import TRAILING_SILENCE, AudioIn, AudioOut, Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.hearing.features import dtw_distance, sounding_span, utterance_features
-from voice_guide.voice.personal import SWITCH_FILE, TEMPLATES_FILE, load_switch, load_templates, voice_dir
+from voice_guide.understanding.command_model import POOLING, Embedder, pool
+from voice_guide.voice.personal import (PROTOTYPES_FILE, SWITCH_FILE, TEMPLATES_FILE, load_prototypes, load_switch,
+                                        load_templates, voice_dir)
+from voice_guide.voice.prototypes import PrototypeSet
 from voice_guide.session.prompts import say
 from voice_guide.hearing.switch import KINDS, SwitchDetector, SwitchProfile, TransientWatcher, measure
 from voice_guide.voice.templates import CORE, EXTRA, LONGEST, TAKES_RANGE
@@ -109,11 +115,11 @@ class Enroller:
 
     def __init__(self, synthesizer: Synthesizer, audio_out: AudioOut, listen: Listen, *,
                  voice: VoiceSettings = VoiceSettings(), data_dir: Path | None = None, takes: int = TAKES,
-                 echo: Callable[[str], None] | None = None) -> None:
+                 echo: Callable[[str], None] | None = None, embedder: Embedder | None = None) -> None:
         if not TAKES_RANGE[0] <= takes <= TAKES_RANGE[1]:
             raise UsageError(f"--takes must be {TAKES_RANGE[0]} to {TAKES_RANGE[1]}, not {takes}.")
         self.synth, self.out, self.listen = synthesizer, audio_out, listen
-        self.voice, self.takes, self.echo = voice, takes, echo
+        self.voice, self.takes, self.echo, self.embedder = voice, takes, echo, embedder
         self.folder = voice_dir(data_dir)
         self.report = EnrolmentReport()
         self._silent = 0
@@ -140,29 +146,42 @@ class Enroller:
     def enrol(self, commands: Sequence[str]) -> EnrolmentReport:
         """Ask for each command's takes, saving each command as soon as it is complete."""
         templates, notice = load_templates(self.folder)
-        if notice:
-            self.say(notice)
+        prototypes, notice2 = load_prototypes(self.folder)
+        for text in (notice, notice2):
+            if text:
+                self.say(text)
+        if self.embedder is not None and (prototypes.encoder, prototypes.pooling) != (self.embedder.name, POOLING):
+            prototypes = PrototypeSet(self.embedder.name, POOLING)  # another encoder's vectors cannot be mixed in
         many = len(commands) > 1
         self.say(say("enrolment.intro_many" if many else "enrolment.intro_one", takes=self.takes))
         for i, command in enumerate(commands):
-            feats = self._takes_of(command)
+            takes = self._takes_of(command)
             if self.report.stopped:
                 self.report.skipped.extend(commands[i:])
                 self.say(say("enrolment.stopped"))
                 return self.report
-            if feats is None:
+            if takes is None:
                 self.report.skipped.append(command)
                 self.say(say("enrolment.leave_word", command=command))
                 continue
+            feats, audios = takes
             templates.replace(command, feats)
             templates.save(self.folder / TEMPLATES_FILE)
+            if self.embedder is not None:
+                prototypes.replace(command, [pool(self.embedder.embed(a)) for a in audios])
+            else:
+                prototypes.remove(command)
+            if prototypes.takes or (self.folder / PROTOTYPES_FILE).exists():
+                prototypes.save(self.folder / PROTOTYPES_FILE)
             self.report.enrolled.append(command)
             self.say(say("enrolment.thanks"))
         self.say(say("enrolment.all_done" if self.report.enrolled else "enrolment.nothing_saved"))
         return self.report
 
-    def _takes_of(self, command: str) -> list[np.ndarray] | None:
+    def _takes_of(self, command: str) -> tuple[list[np.ndarray], list[Audio]] | None:
+        """The features and sound of each usable take of `command`; None when it is left for another time."""
         feats: list[np.ndarray] = []
+        audios: list[Audio] = []
         failures = 0
         prompt = say("enrolment.say_word", command=command)
         asked_unlike = False
@@ -176,6 +195,7 @@ class Enroller:
                     problem, asked_unlike = "unlike", True
                 else:
                     feats.append(f)
+                    audios.append(audio)
                     prompt = say("enrolment.again") if len(feats) < self.takes else ""
                     continue
             self._problem(problem)
@@ -183,7 +203,7 @@ class Enroller:
             if failures >= MAX_TRIES * self.takes or self.report.stopped:
                 return None
             prompt = f"{say(f'take.{problem}')} {say('enrolment.say_word', command=command)}"
-        return feats
+        return feats, audios
 
     def enrol_switch(self, kind: str, action: str = "toggle") -> bool:
         """Record SWITCH_TAKES examples of the switch sound and turn the switch on."""
@@ -226,11 +246,15 @@ def forget(data_dir: Path | None = None, commands: Sequence[str] = ()) -> list[s
         shutil.rmtree(folder)
         return gone
     templates, _ = load_templates(folder)
+    prototypes, _ = load_prototypes(folder)
     gone = [c for c in commands if c in templates.commands]
     for c in gone:
         templates.remove(c)
+        prototypes.remove(c)
     if gone:
         templates.save(folder / TEMPLATES_FILE)
+        if (folder / PROTOTYPES_FILE).exists():
+            prototypes.save(folder / PROTOTYPES_FILE)
     return gone
 
 

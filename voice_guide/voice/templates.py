@@ -9,13 +9,14 @@ distance from how far its takes lie from each other, and the nearest neighbours 
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Iterator, Literal, TypeVar
 
 import numpy as np
 from msgspec import Meta
@@ -26,6 +27,8 @@ from voice_guide.schema import between, decode_json, text
 
 FORMAT = "voice-guide-templates"
 VERSION = 1
+H = TypeVar("H")
+S = TypeVar("S", bound="Takes")
 
 CORE = ("next", "back", "repeat", "pause", "resume", "stop", "slower", "louder", "quieter", "help",
         "yes", "no")
@@ -62,26 +65,50 @@ class TemplatesHeader:
     version: between(0, 10**6, whole=True) = 0
 
 
-@dataclass
-class TemplateSet:
-    """Feature matrices of the enrolled takes, by command id."""
+@dataclass(kw_only=True)
+class Takes:
+    """What is kept of each enrolled take (one array), by command id."""
 
-    config: FeatureConfig = DEFAULT
     takes: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    dtype: ClassVar[type] = np.float64
+    kind: ClassVar[str] = "templates"
+    """Its kind of file (`fileio.LIMITS`); `to_bytes` and `from_bytes` are each kind's own."""
 
     @property
     def commands(self) -> list[str]:
         return sorted(c for c, t in self.takes.items() if t)
 
-    def replace(self, command: str, features: list[np.ndarray]) -> None:
+    def replace(self, command: str, arrays: list[np.ndarray]) -> None:
         """Set the takes of one command (re-enrolling it drops the old ones)."""
-        self.takes[command] = [np.ascontiguousarray(f, dtype=np.float64) for f in features]
+        self.takes[command] = [np.ascontiguousarray(a, dtype=self.dtype) for a in arrays]
 
     def remove(self, command: str) -> None:
         self.takes.pop(command, None)
 
     def __len__(self) -> int:
         return sum(len(t) for t in self.takes.values())
+
+    def counted(self: S) -> S:
+        """Itself, when it holds no more takes of a command than enrolment records (ValueError if not)."""
+        too_many = [c for c, takes in self.takes.items() if len(takes) > TAKES_RANGE[1]]
+        if too_many:
+            raise ValueError(f"it holds more than {TAKES_RANGE[1]} takes of {too_many[0]!r}")
+        return self
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, self.to_bytes())  # type: ignore[attr-defined]
+
+    @classmethod
+    def load(cls: type[S], path: Path) -> S:
+        return cls.from_bytes(read_own(path, cls.kind))  # type: ignore[attr-defined]
+
+
+@dataclass
+class TemplateSet(Takes):
+    """Feature matrices of the enrolled takes, by command id."""
+
+    config: FeatureConfig = DEFAULT
 
     def to_bytes(self) -> bytes:
         """An .npz archive with a JSON header; no pickles, so loading a file cannot run code."""
@@ -102,42 +129,51 @@ class TemplateSet:
         """Raises ValueError (one sentence) when the data is not a template file this version can read:
         its header is checked against `TemplatesHeader` and each take's shape against the config
         before the take is loaded."""
-        if not data.startswith(b"PK"):  # else numpy tries it as a pickle and talks of loading it unsafely
-            raise ValueError("not a voice-guide template file")
-        try:
-            with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-                header = decode_json(str(npz["header"]), TemplatesHeader)
-                if header.format != FORMAT:
-                    raise ValueError("not a voice-guide template file")
-                if header.version > VERSION:
-                    raise ValueError(f"written by a newer voice-guide (version {header.version})")
-                config = header.config.check()
-                out = cls(config=config)
-                for entry in header.takes:
-                    out.takes.setdefault(entry.command, []).append(_take(npz, entry.array, config))
-                too_many = [c for c, takes in out.takes.items() if len(takes) > TAKES_RANGE[1]]
-                if too_many:
-                    raise ValueError(f"it holds more than {TAKES_RANGE[1]} takes of {too_many[0]!r}")
-                return out
-        except (OSError, EOFError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError,
-                zipfile.BadZipFile) as exc:
-            raise ValueError(f"unreadable template file ({exc})") from exc
-
-    def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, self.to_bytes())
-
-    @classmethod
-    def load(cls, path: Path) -> "TemplateSet":
-        return cls.from_bytes(read_own(path, "templates"))
+        with archive(data, TemplatesHeader, FORMAT, VERSION, "template") as (npz, header):
+            config = header.config.check()
+            out = cls(config=config)
+            for entry in header.takes:
+                out.takes.setdefault(entry.command, []).append(_take(npz, entry.array, config))
+        return out.counted()
 
 
-def _take(npz, name: str, config: FeatureConfig) -> np.ndarray:
-    """One stored take, its shape read from the array's header and checked before it is loaded."""
+UNREADABLE = (OSError, EOFError, KeyError, TypeError, AttributeError, ArithmeticError, RecursionError,
+              zipfile.BadZipFile)
+"""What numpy, zipfile and json raise on a truncated or foreign archive."""
+
+
+@contextlib.contextmanager
+def archive(data: bytes, kind: type[H], form: str, version: int, what: str) -> Iterator[tuple[Any, H]]:
+    """An .npz archive of enrolled takes and its JSON header, checked against `kind` (its schema);
+    ValueError (one sentence) when it is not a `what` file this version can read, or cannot be read."""
+    if not data.startswith(b"PK"):  # else numpy tries it as a pickle and talks of loading it unsafely
+        raise ValueError(f"not a voice-guide {what} file")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            header = decode_json(str(npz["header"]), kind)
+            written: Any = header  # every kind of header has a format and a version
+            if written.format != form:
+                raise ValueError(f"not a voice-guide {what} file")
+            if written.version > version:
+                raise ValueError(f"written by a newer voice-guide (version {written.version})")
+            yield npz, header
+    except UNREADABLE as exc:
+        raise ValueError(f"unreadable {what} file ({exc})") from exc
+
+
+def array_header(npz, name: str) -> tuple[tuple[int, ...], np.dtype]:
+    """The shape and type of one array of an .npz archive, read from its header before it is loaded
+    (a planted header cannot make the guide allocate gigabytes)."""
     with npz.zip.open(f"{name}.npy") as f:
         version = np.lib.format.read_magic(f)
         read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
         shape, _, dtype = read(f)
+    return shape, dtype
+
+
+def _take(npz, name: str, config: FeatureConfig) -> np.ndarray:
+    """One stored take, its shape read from the array's header and checked before it is loaded."""
+    shape, dtype = array_header(npz, name)
     longest = math.ceil(LONGEST_FEATURES / config.hop)
     if dtype.kind != "f" or len(shape) != 2 or shape[1] != config.width:
         raise ValueError(f"take {name} is not {config.width} columns of numbers, as its config says")
