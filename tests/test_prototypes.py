@@ -100,16 +100,18 @@ def test_the_refine_rule_on_prototypes():
     pause, stranger = said(centres["pause"] + 0.2 * rng.standard_normal(40)), said(rng.standard_normal(40))
     act = lambda word: Match(Command(word), 0.9, "act", heard=word)  # noqa: E731
     unsure, sure = [Hypothesis("yes", 0.6), Hypothesis("yet", 0.4)], [Hypothesis("yes", 0.97)]
-    for audio, match, nbest, decision, command, path in [
-        (pause, act("pause"), unsure, "act", "pause", "recogniser"),
-        (pause, act("next"), unsure, "act", "pause", "prototype"),  # "next" vetoed, and the takes are sure
-        (pause, act("menu"), unsure, "ask", "menu", "prototype"),  # not enrolled: which of the two?
-        (pause, NONE, [], "act", "pause", "prototype"),
-        (stranger, act("yes"), unsure, "reprompt", "yes", "prototype"),  # sounds nothing like the user's "yes"
-        (stranger, act("yes"), sure, "act", "yes", "recogniser"),  # ... but the recogniser is sure of it
-        (stranger, NONE, [], "none", None, "recogniser"),
+    for audio, match, nbest, agreed, decision, command, path in [
+        (pause, act("pause"), unsure, False, "act", "pause", "recogniser"),
+        (pause, act("next"), unsure, False, "act", "pause", "prototype"),  # "next" vetoed, the takes are sure
+        (pause, act("next"), unsure, True, "act", "pause", "prototype"),  # ... even when the model heard it
+        (pause, act("menu"), unsure, False, "ask", "menu", "prototype"),  # not enrolled: which of the two?
+        (pause, NONE, [], False, "act", "pause", "prototype"),
+        (stranger, act("yes"), unsure, False, "reprompt", "yes", "prototype"),  # nothing like the user's "yes"
+        (stranger, act("yes"), sure, False, "act", "yes", "recogniser"),  # ... but the recogniser is sure of it
+        (stranger, act("yes"), unsure, True, "act", "yes", "recogniser"),  # ... or the command model heard it too
+        (stranger, NONE, [], False, "none", None, "recogniser"),
     ]:
-        result, how = model.refine(audio, nbest, match)
+        result, how = model.refine(audio, nbest, match, agreed=agreed)
         assert (result.decision, result.command, how) == (decision, command and Command(command), path)
 
 

@@ -71,7 +71,7 @@ class Personal:
         self.path = path
         self.seen: list[tuple[Audio, tuple, Match]] = []
 
-    def refine(self, audio, nbest, match):
+    def refine(self, audio, nbest, match, agreed=False):
         self.seen.append((audio, tuple(nbest), match))
         if self.path == "recogniser":
             return match, "recogniser"

@@ -43,9 +43,10 @@ class Heard:
 class Refiner(Protocol):
     """The user's own voice templates or switch sound: may replace the matcher's decision."""
 
-    def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
+    def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match,
+               agreed: bool = False) -> tuple[Match, str]:
         """The final match and how it was reached: "recogniser" (unchanged), "prototype", "template" or
-        "switch"."""
+        "switch". `agreed`: the command model heard the matcher's action too."""
         ...
 
 
@@ -89,6 +90,6 @@ class Understander:
             result, path = fuse(result, self.commands.scores(audio), self.vocab)
         decode_ms = (self._timer() - start) * 1000.0
         if self.personal is not None:
-            result, refined = self.personal.refine(audio, nbest, result)
+            result, refined = self.personal.refine(audio, nbest, result, agreed=path == "both")
             path = path if refined == "recogniser" else refined
         return Heard(nbest[0].text if nbest else "", result, path, round(decode_ms, 1), nbest)

@@ -11,7 +11,8 @@ or after an enrolment made before prototypes were kept. `PersonalModel.choice` s
 - the recogniser acts but the takes confidently hear another command -> ask which;
 - the recogniser acts on an enrolled command that sounds nothing like the user's takes of it -> ask
   again ("reprompt"), unless the takes confidently hear another command, or (with the prototypes) the
-  recogniser is sure of what it heard, as of clear speech;
+  recogniser is sure of what it heard, as of clear speech, or the command model heard that action too
+  and the takes hear nothing else (other people's voices, the user's own once the lips recover);
 - the recogniser asks between two commands and the takes confidently pick one -> act on it; if
   they confidently hear a third, ask between that and the recogniser's best;
 - the recogniser heard nothing usable (reprompt / none) but the takes are confident -> act.
@@ -229,16 +230,18 @@ class PersonalModel:
         or "pause"."""
         return Match(Command(self.switch.action), 1.0, "act", heard=f"({self.switch.kind})")
 
-    def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match) -> tuple[Match, str]:
-        """The final decision for one utterance and which path made it (see the module doc)."""
+    def refine(self, audio: Audio, nbest: Sequence[Hypothesis], match: Match,
+               agreed: bool = False) -> tuple[Match, str]:
+        """The final decision for one utterance and which path made it (see the module doc); `agreed`:
+        the command model heard the matcher's action too."""
         if self.switch.enabled and self.detector.detect(audio):
             result = Refinement(self.switch_match(), "switch", NO_RESULT, True)
         else:
-            result = self._combine(audio, match, nbest[0].confidence if nbest else 0.0)
+            result = self._combine(audio, match, nbest[0].confidence if nbest else 0.0, agreed)
         self.last = result
         return result.match, result.path
 
-    def _combine(self, audio: Audio, match: Match, sure: float) -> Refinement:
+    def _combine(self, audio: Audio, match: Match, sure: float, agreed: bool) -> Refinement:
         hearing = self.hearing()
         if hearing is None:
             return Refinement(match, "recogniser", NO_RESULT, False)
@@ -246,7 +249,8 @@ class PersonalModel:
         offered = {c.id for c in (match.command, *match.alternatives) if c is not None and c.arg is None}
         t = self.classify(audio, {c: rules.relax if c in offered else rules.unoffered for c in self.enrolled})
         keep = Refinement(match, "recogniser", t, False, via)
-        if match.decision == "act" and sure < rules.sure and self._vetoed(match.command, t, hearing):
+        trusted = sure >= rules.sure or (agreed and not t.accepted)
+        if match.decision == "act" and not trusted and self._vetoed(match.command, t, hearing):
             match = Match(match.command, match.score, "reprompt", (match.command,), match.heard)
             keep = Refinement(match, via, t, False, via)
         if not t.accepted:
