@@ -9,13 +9,15 @@ the pause the guide plans there: 1 s after a title, the step's hold after a step
 sentences of one text (played one by one, each after the quiet left of the pause between them) the
 text's own pause (`engines.sentence_pause`), counted to the end of that quiet. Prints the median, 95th
 percentile and largest gap, within texts and in all, and the load average (the machine may be shared).
+With --home DIR the topics are read with DIR as the home folder instead (its speech cache kept): the
+first reading with a new DIR is from an empty cache, a later one plays what the earlier rendered.
 
 CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
 hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it, and
 prints its resident memory then (and its peak so far).
 
     .venv/bin/python scripts/measure_live.py [--topics what-is-facial-palsy ...] [--skip-cpu] [--skip-gaps]
-        [--voice heart] [--lookahead-only]
+        [--voice heart] [--lookahead-only] [--home DIR]
 """
 
 from __future__ import annotations
@@ -91,12 +93,14 @@ VOICE: str | None = None
 """The voice to read with (a name from `voice-guide voices`); None: the settings' default."""
 COMPARE = True
 """Read once more without the look-ahead."""
+HOME: Path | None = None
+"""The home folder to read with (its speech cache kept); None: an empty one for each reading."""
 
 
 def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]]:
     """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`, each
     with the start of the text it follows and whether it is within that text."""
-    os.environ["VOICE_GUIDE_HOME"] = str(home)  # an empty speech cache for each run
+    os.environ["VOICE_GUIDE_HOME"] = str(home)  # its speech cache: empty, unless --home
     from voice_guide.adapters.sounddevice_audio import SounddeviceOut
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player
@@ -144,9 +148,13 @@ def measure_gaps(names: list[str]) -> None:
         gaps: list[tuple[float, str, bool]] = []
         started = time.monotonic()
         for name in names:
+            if HOME is not None:
+                gaps += read_aloud(library.get(name), lookahead, HOME)
+                continue
             with tempfile.TemporaryDirectory(prefix="voice-guide-gaps-") as home:
                 gaps += read_aloud(library.get(name), lookahead, Path(home))
         label = f"look-ahead {lookahead}" if lookahead else "no look-ahead"
+        label += f", speech cache in {HOME}" if HOME else ", from an empty speech cache"
         print(f"gaps beyond the planned pause, {label} ({time.monotonic() - started:.0f} s of reading; {load()}):")
         for kind, chosen in (("within texts", [g for g in gaps if g[2]]), ("all", gaps)):
             if chosen:
@@ -211,9 +219,11 @@ def main() -> int:
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--voice", default=None, help="a voice from `voice-guide voices` (default: the settings')")
     parser.add_argument("--lookahead-only", action="store_true", help="skip the reading without the look-ahead")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="read with this home folder, keeping its speech cache (default: an empty one each time)")
     args = parser.parse_args()
-    global VOICE, COMPARE
-    VOICE, COMPARE = args.voice, not args.lookahead_only
+    global VOICE, COMPARE, HOME
+    VOICE, COMPARE, HOME = args.voice, not args.lookahead_only, args.home
     virtual_sound()
     if not args.skip_gaps:
         measure_gaps(args.topics)

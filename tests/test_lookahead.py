@@ -7,9 +7,10 @@ import pytest
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings, sentence_pause
 from voice_guide.errors import EngineError
-from voice_guide.live.lookahead import Lookahead
+from voice_guide.live.lookahead import AHEAD, Lookahead
 from voice_guide.live.player import Player
 from voice_guide.live.rig import Hooks, Options, Rig
+from voice_guide.speaking.speech import CachedSynthesizer
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer
 
 VOICE = VoiceSettings(rate=200, volume=1.0)
@@ -39,18 +40,23 @@ def settled(ahead: Lookahead) -> None:
     assert ahead.settle(timeout=10)
 
 
-def test_renders_what_is_wanted_in_order_at_most_ahead_of_them():
+def test_keeps_ahead_of_what_is_wanted_ready_and_renders_the_rest_into_the_voices_cache(tmp_path):
     synth = Gated()
-    ahead = Lookahead(synth, ahead=2, workers=1)
-    ahead.want(["One.", "Two.", "Three."], VOICE)
+    cached = CachedSynthesizer(synth, tmp_path)
+    ahead = Lookahead(cached, ahead=2, workers=1)
+    ahead.want(["One.", "Two.", "Three.", "Four."], VOICE)
     synth.gate.set()
     settled(ahead)
-    assert synth.calls == ["One.", "Two."]
+    assert synth.calls == ["One.", "Two.", "Three.", "Four."]  # in order, the whole of what is wanted
     assert ahead.take("One.", VOICE).duration == pytest.approx(0.3)
     assert ahead.take("One.", VOICE, forget=True) is not None  # asked twice: its length, then its sound
     assert ahead.take("One.", VOICE) is None
-    assert ahead.take("Three.", VOICE) is None and ahead.take("Two.", VoiceSettings(rate=100)) is None
-    assert synth.calls == ["One.", "Two."]
+    assert ahead.take("Four.", VOICE) is None  # rendered, but kept only by the voice's cache
+    assert ahead.take("Two.", VoiceSettings(rate=100)) is None
+    ahead.want(["Three.", "Four."], VOICE)  # moved on: kept ready here now, from the cache
+    settled(ahead)
+    assert ahead.take("Four.", VOICE) is not None and cached.synthesize("Three.", VOICE) is not None
+    assert synth.calls == ["One.", "Two.", "Three.", "Four."]  # nothing rendered twice
     ahead.close()
 
 
@@ -109,15 +115,15 @@ class PatientOut(ClockAudioOut):
         return super().play(audio)
 
 
-def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays():
+def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays(tmp_path):
     topic = Item("t", "A topic", "topic",
                  tuple(Step(f"Paragraph number {n} is here.", hold=0.5) for n in range(5)), order=0)
     synth = Gated()
     synth.gate.set()
     clock = FakeClock()
     out = PatientOut(clock)
-    player = out.player = Player([topic], Rig(synth, out, clock), Options(voice=VOICE, read_only=True),
-                                 Hooks(save_place=lambda place: None))
+    player = out.player = Player([topic], Rig(CachedSynthesizer(synth, tmp_path), out, clock),
+                                 Options(voice=VOICE, read_only=True), Hooks(save_place=lambda place: None))
     try:
         outcome = player.run(item=topic)
     finally:
@@ -127,6 +133,37 @@ def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays():
     spoken = [s.say for s in topic.steps] + ["That was A topic.", "Goodbye."]
     assert set(steps_on_lookahead) == set(spoken)  # every step, and the closing sentence
     assert all(synth.calls.count(text) == 1 for text in spoken)  # rendered once, taken (up to) twice
+
+
+def test_the_whole_rest_of_a_long_item_is_rendered_while_its_title_plays(tmp_path):
+    """More steps than the look-ahead keeps ready: all of them are rendered before the first plays (into
+    the voice's cache), each once, on the look-ahead."""
+    topic = Item("t", "A topic", "topic",
+                 tuple(Step(f"Paragraph number {n} is here.", hold=0.5) for n in range(3 * AHEAD)), order=0)
+    synth = Gated()
+    synth.gate.set()
+    clock = FakeClock()
+    out = PatientOut(clock)
+    player = out.player = Player([topic], Rig(CachedSynthesizer(synth, tmp_path), out, clock),
+                                 Options(voice=VOICE, read_only=True), Hooks(save_place=lambda place: None))
+    rendered_by_second_sound = []
+    first_play = out.play
+
+    def play(audio):
+        if len(out.played) == 1:
+            rendered_by_second_sound.extend(synth.calls)
+        return first_play(audio)
+
+    out.play = play
+    try:
+        outcome = player.run(item=topic)
+    finally:
+        player.close()
+    spoken = [s.say for s in topic.steps]
+    assert list(outcome.said)[1 : 1 + len(spoken)] == spoken
+    assert set(spoken) <= set(rendered_by_second_sound)
+    assert all(synth.calls.count(text) == 1 for text in spoken)
+    assert all(synth.threads[text] == "voice-guide-lookahead" for text in spoken)
 
 
 class SlowVoice(FakeSynthesizer):

@@ -2,7 +2,11 @@
 little faster than it speaks it on a busy machine) leaves no gap between sentences or steps.
 
 Background threads (WORKERS) render sentences: first those the player is about to play (`soon`: the rest of
-a text whose first sentence plays now), then the few it says are coming (`want`), in order. `take`
+a text whose first sentence plays now), then the few it says are coming (`want`), in order, then the rest
+of what it says is coming (the rest of the open item), which is kept nowhere here: the guide's synthesiser
+is a `speech.CachedSynthesizer`, which keeps it in memory and on disk, so taking it later costs no
+synthesis, this time and every later time. A slow voice on a busy machine thus gets the whole item's
+head start rather than one step's. `take`
 hands a finished one over (or the EngineError it ended in, once, so the caller's retries and messages
 work as if it had rendered it itself), waits for one being rendered right now, and otherwise returns
 None so the caller renders it itself. Nothing here ever plays or stops a sound, so pause and stop
@@ -23,7 +27,7 @@ from voice_guide.speaking.text import split_sentences
 from voice_guide.timeline import HALFWAY_TEXT
 
 AHEAD = 6
-"""Sentences rendered ahead at most: about the next step of the item being read."""
+"""Sentences rendered ahead and kept ready here at most: about the next step of the item being read."""
 KEEP = 2 * AHEAD
 """Finished renders kept at most (a sentence may be taken twice: for its length, then its sound, which
 forgets it), with room for those wanted `soon`."""
@@ -44,6 +48,10 @@ class Lookahead:
         self._changed = threading.Condition()
         self._wanted: list[Key] = []
         self._soon: list[Key] = []
+        self._later: list[Key] = []
+        """Wanted beyond `ahead`: rendered last, kept only by the synthesiser's cache."""
+        self._cached: set[Key] = set()
+        """Rendered for `_later` (so not rendered for it again)."""
         self._done: OrderedDict[Key, Audio | EngineError] = OrderedDict()
         self._busy: set[Key] = set()
         self._closed = False
@@ -51,12 +59,15 @@ class Lookahead:
         self._followed: tuple | None = None
 
     def want(self, texts: Sequence[str], settings: VoiceSettings) -> None:
-        """Render these next (replacing what was wanted before), at most `ahead` of them."""
-        keys = [(t, settings) for t in dict.fromkeys(texts) if t.strip()][: self.ahead]
+        """Render these next, in order (replacing what was wanted before): the first `ahead` are kept
+        ready here, the rest only rendered (into the synthesiser's cache)."""
+        keys = [(t, settings) for t in dict.fromkeys(texts) if t.strip()]
         with self._changed:
             if self._closed:
                 return
-            self._wanted = [k for k in keys if k not in self._done and k not in self._busy and k not in self._soon]
+            new = [k for k in keys if k not in self._done and k not in self._busy and k not in self._soon]
+            self._wanted = [k for k in new if k in keys[: self.ahead]]
+            self._later = [k for k in new if k not in self._wanted and k not in self._cached]
             self._start()
 
     def soon(self, texts: Sequence[str], settings: VoiceSettings) -> None:
@@ -68,8 +79,9 @@ class Lookahead:
             for key in dict.fromkeys((t, settings) for t in texts if t.strip()):
                 if key not in self._done and key not in self._busy and key not in self._soon:
                     self._soon.append(key)
-                if key in self._wanted:
-                    self._wanted.remove(key)
+                for pending in (self._wanted, self._later):
+                    if key in pending:
+                        pending.remove(key)
             self._start()
 
     def drop_soon(self) -> None:
@@ -78,7 +90,7 @@ class Lookahead:
             self._soon = []
 
     def _start(self) -> None:
-        if (self._wanted or self._soon) and len(self._threads) < self.workers:
+        if self._pending() and len(self._threads) < self.workers:
             for _ in range(self.workers - len(self._threads)):
                 thread = threading.Thread(target=self._work, name="voice-guide-lookahead", daemon=True)
                 self._threads.append(thread)
@@ -99,7 +111,7 @@ class Lookahead:
         in (once: it is forgotten). `forget`: this is the last time it is needed."""
         key = (text, settings)
         with self._changed:
-            for pending in (self._wanted, self._soon):
+            for pending in (self._wanted, self._soon, self._later):
                 if key in pending:
                     pending.remove(key)
             self._changed.wait_for(lambda: key not in self._busy)
@@ -116,23 +128,28 @@ class Lookahead:
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until everything wanted has been rendered: True, or False when `timeout` passed first."""
         with self._changed:
-            return self._changed.wait_for(lambda: not self._wanted and not self._soon and not self._busy,
-                                          timeout)
+            return self._changed.wait_for(lambda: not self._pending() and not self._busy, timeout)
 
     def close(self) -> None:
         """Stop after the text being rendered (the thread never holds up the program's exit)."""
         with self._changed:
             self._closed = True
-            self._wanted, self._soon = [], []
+            self._wanted, self._soon, self._later = [], [], []
             self._changed.notify_all()
+
+    def _pending(self) -> list[Key]:
+        """What is still to render, in the order it is rendered."""
+        return self._soon or self._wanted or self._later
 
     def _work(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._wanted or self._soon or self._closed)
+                self._changed.wait_for(lambda: self._pending() or self._closed)
                 if self._closed:
                     return
-                key = (self._soon or self._wanted).pop(0)
+                pending = self._pending()
+                keep = pending is not self._later
+                key = pending.pop(0)
                 self._busy.add(key)
             try:
                 result: Audio | EngineError | None = self.synth.synthesize(*key)
@@ -142,7 +159,9 @@ class Lookahead:
                 result = None
             with self._changed:
                 self._busy.discard(key)
-                if result is not None:
+                if result is not None and not keep:
+                    self._cached.add(key)
+                elif result is not None:
                     self._done[key] = result
                     while len(self._done) > self.keep:
                         self._done.popitem(last=False)

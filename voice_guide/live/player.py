@@ -77,7 +77,7 @@ class Player:
         voice = options.voice
         self.synth = rig.synthesizer
         self.lookahead = Lookahead(rig.synthesizer, options.lookahead) if options.lookahead > 0 else None
-        """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
+        """Renders the rest of the item while the current step plays (none when `lookahead` is 0)."""
         self.renderer = rig.renderer
         """Renders the answer to what the user said while the loop goes on hearing the microphone
         (None: in the loop, as tests on a fake clock need). The guide's own narration renders in the

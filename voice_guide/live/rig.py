@@ -59,7 +59,8 @@ class Options:
     max_said: int = 500
     """How many heard and said lines `Outcome` keeps (memory stays flat in long runs)."""
     lookahead: int = AHEAD
-    """Sentences rendered ahead of the one playing (0: none)."""
+    """Sentences kept rendered ahead of the one playing (0: no look-ahead); the rest of the open item
+    renders after them, into the synthesiser's cache (`live.lookahead`)."""
     voice_data: Path | None = None
     """The data folder the user's enrolled voice is kept in (paths.data_dir() when None)."""
     voices: tuple[tuple[str, str], ...] = ()
