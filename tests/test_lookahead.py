@@ -1,6 +1,7 @@
 """The look-ahead renderer, and the player using it to render the next steps while one plays."""
 
 import threading
+import time
 
 import pytest
 
@@ -102,6 +103,84 @@ def test_an_engine_error_is_handed_over_once():
         ahead.take("Bad.", VOICE)
     assert ahead.take("Bad.", VOICE) is None
     ahead.close()
+
+
+class Timed(Gated):
+    """Each render takes a fifth of its sound's length on `clock`."""
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
+
+    def synthesize(self, text, settings):
+        audio = super().synthesize(text, settings)
+        self.clock.advance(0.2 * audio.duration)
+        return audio
+
+
+LONG = "This long sentence has twelve words in it and takes its time."
+
+
+def test_a_text_is_in_time_when_what_it_still_renders_will_be_ready_when_due():
+    clock = FakeClock()
+    synth = Timed(clock)
+    ahead = Lookahead(synth, workers=1, now=clock.now)
+    assert ahead.in_time([LONG], VOICE, first=0.3, pause=0.2)  # the pace is not known yet
+    synth.gate.set()
+    ahead.want(["Learn the pace here."], VOICE)
+    settled(ahead)
+    assert ahead.pace.rtf == pytest.approx(0.2)
+    synth.gate.clear()
+    synth.entered.clear()
+    ahead.soon([LONG], VOICE)
+    assert synth.entered.wait(10)
+    # 3.6 s of speech, about 0.72 s of rendering: not ready 0.5 s after a 0.3 s first sentence, but
+    # ready 1.5 s after a 1.3 s one; a sentence nobody renders here does not wait.
+    assert not ahead.in_time([LONG], VOICE, first=0.3, pause=0.2)
+    assert ahead.in_time([LONG], VOICE, first=1.3, pause=0.2)
+    assert ahead.in_time(["Not rendered here."], VOICE, first=0.0, pause=0.0)
+    clock.advance(0.5)  # it has been rendering for 0.5 s
+    assert ahead.in_time([LONG], VOICE, first=0.1, pause=0.2)
+    synth.gate.set()
+    settled(ahead)
+    assert ahead.in_time([LONG], VOICE, first=0.0, pause=0.0)
+    ahead.close()
+
+
+class Stalling(FakeSynthesizer):
+    """Renders LONG only once `clock` reaches `at` (or after 2 s of real time)."""
+
+    def __init__(self, clock, at):
+        super().__init__()
+        self.clock, self.at = clock, at
+
+    def synthesize(self, text, settings):
+        if text == LONG:
+            waited = time.monotonic()
+            while self.clock.now() < self.at and time.monotonic() - waited < 2:
+                time.sleep(0.001)
+        return super().synthesize(text, settings)
+
+
+def test_a_step_whose_rest_would_stop_mid_way_waits_at_its_start_instead(tmp_path):
+    """The voice renders slower than it speaks: the step's first sentence waits (in the pause after the
+    title) until the long one after it is ready, then they play one after the other."""
+    topic = Item("t", "A topic", "topic", (Step(f"Just a short one. {LONG}", hold=0.5),), order=0)
+    clock = FakeClock()
+    out = ClockAudioOut(clock)
+    player = Player([topic], Rig(CachedSynthesizer(Stalling(clock, at=5.0), tmp_path), out, clock),
+                    Options(voice=VOICE, read_only=True), Hooks(save_place=lambda place: None))
+    player.lookahead.pace.rtf, player.lookahead.pace.per_char = 4.0, 0.05  # far slower than it speaks
+    try:
+        player.run(item=topic)
+    finally:
+        player.close()
+    short, long = (FakeSynthesizer().synthesize(s, VOICE).duration for s in ("Just a short one.", LONG))
+    first = next(p for p in out.played if p.audio.duration == pytest.approx(short, abs=1e-3))
+    after = out.played[out.played.index(first) + 1]
+    assert first.start >= 5.0  # not at the title's end and 1 s (1.6 s)
+    assert after.audio.duration == pytest.approx(sentence_pause(VOICE.rate) + long, abs=0.11)
+    assert after.start - (first.start + short) <= 0.11
 
 
 class PatientOut(ClockAudioOut):

@@ -6,7 +6,9 @@ a text whose first sentence plays now), then the few it says are coming (`want`)
 of what it says is coming (the rest of the open item), which is kept nowhere here: the guide's synthesiser
 is a `speech.CachedSynthesizer`, which keeps it in memory and on disk, so taking it later costs no
 synthesis, this time and every later time. A slow voice on a busy machine thus gets the whole item's
-head start rather than one step's. `take`
+head start rather than one step's. Where even that is not enough (an item's first step, on a machine
+busier than the voice can keep up with), `in_time` says so from the pace of the renders so far, and the
+player lets the text wait at its start, in the pause planned there, rather than stop mid-way. `take`
 hands a finished one over (or the EngineError it ended in, once, so the caller's retries and messages
 work as if it had rendered it itself), waits for one being rendered right now, and otherwise returns
 None so the caller renders it itself. Nothing here ever plays or stops a sound, so pause and stop
@@ -16,8 +18,10 @@ still cut in at once.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from typing import Sequence
+from dataclasses import dataclass
+from typing import Callable, Sequence
 
 from voice_guide.audio import Audio
 from voice_guide.content.model import Item
@@ -36,12 +40,38 @@ WORKERS = 2
 """Sentences rendered at once, one per core: Kokoro renders a sentence on one thread (two make it no
 faster), and under other work one thread alone falls behind a voice that speaks without pause."""
 
+FROM_CACHE = 0.02
+"""A render quicker than this many seconds per second of its sound came from the synthesiser's cache and
+says nothing of the voice's pace (the voices here take 0.09 to 0.9)."""
+PACE_WEIGHT = 0.5
+"""How far each render moves the pace towards its own (the machine's load changes)."""
+
 Key = tuple[str, VoiceSettings]
 
 
+@dataclass
+class Pace:
+    """How fast the voice renders now, from the look-ahead's renders (None until one is known)."""
+
+    rtf: float | None = None
+    """Seconds of rendering per second of speech."""
+    per_char: float | None = None
+    """Seconds of speech per character of text."""
+
+    def note(self, text: str, wall: float, seconds: float) -> None:
+        if seconds <= 0 or wall < FROM_CACHE * seconds:
+            return
+        for name, value in (("rtf", wall / seconds), ("per_char", seconds / max(1, len(text)))):
+            old = getattr(self, name)
+            setattr(self, name, value if old is None else old + PACE_WEIGHT * (value - old))
+
+
 class Lookahead:
-    def __init__(self, synth: Synthesizer, ahead: int = AHEAD, keep: int = KEEP, workers: int = WORKERS) -> None:
+    def __init__(self, synth: Synthesizer, ahead: int = AHEAD, keep: int = KEEP, workers: int = WORKERS,
+                 now: Callable[[], float] = time.monotonic) -> None:
         self.synth = synth
+        self.now = now
+        self.pace = Pace()
         self.workers = workers
         self.ahead = ahead
         self.keep = keep
@@ -53,7 +83,8 @@ class Lookahead:
         self._cached: set[Key] = set()
         """Rendered for `_later` (so not rendered for it again)."""
         self._done: OrderedDict[Key, Audio | EngineError] = OrderedDict()
-        self._busy: set[Key] = set()
+        self._busy: dict[Key, float] = {}
+        """Being rendered, since when."""
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._followed: tuple | None = None
@@ -125,6 +156,26 @@ class Lookahead:
                 self._done.move_to_end(key)
             return result
 
+    def in_time(self, texts: Sequence[str], settings: VoiceSettings, first: float, pause: float) -> bool:
+        """Whether the rest of a text (`texts`: its sentences after the first, which is ready and lasts
+        `first` seconds; `pause` between them) plays on without a stop: each of them that is still to
+        render here is expected ready when it is due, at the pace of the renders so far, `workers` at
+        once. True while that pace is unknown."""
+        with self._changed:
+            if self.pace.rtf is None or self.pace.per_char is None:
+                return True
+            now, due, work = self.now(), first + pause, 0.0
+            for key in ((t, settings) for t in texts):
+                done = self._done.get(key)
+                length = done.duration if isinstance(done, Audio) else len(key[0]) * self.pace.per_char
+                if key in self._busy or key in self._soon or key in self._wanted or key in self._later:
+                    left = max(0.0, length * self.pace.rtf - (now - self._busy.get(key, now)))
+                    work += left
+                    if max(work / self.workers, left) > due:
+                        return False
+                due += length + pause
+            return True
+
     def settle(self, timeout: float | None = None) -> bool:
         """Wait until everything wanted has been rendered: True, or False when `timeout` passed first."""
         with self._changed:
@@ -150,7 +201,7 @@ class Lookahead:
                 pending = self._pending()
                 keep = pending is not self._later
                 key = pending.pop(0)
-                self._busy.add(key)
+                self._busy[key] = started = self.now()
             try:
                 result: Audio | EngineError | None = self.synth.synthesize(*key)
             except EngineError as exc:
@@ -158,7 +209,9 @@ class Lookahead:
             except Exception:  # not the engine's to explain: the caller renders it itself and sees it
                 result = None
             with self._changed:
-                self._busy.discard(key)
+                del self._busy[key]
+                if isinstance(result, Audio):
+                    self.pace.note(key[0], self.now() - started, result.duration)
                 if result is not None and not keep:
                     self._cached.add(key)
                 elif result is not None:
