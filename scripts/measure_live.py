@@ -65,17 +65,28 @@ class Logged:
         self.inner = inner
         self.starts: list[list] = []
         """[when, seconds, words (a text's first sentence), "" (its later sentences) or None (a cue),
-        seconds of quiet it begins with]"""
+        the sound]"""
 
     def play(self, audio):
-        sound = np.flatnonzero(audio.samples)
-        quiet = (sound[0] if len(sound) else len(audio.samples)) / audio.rate
-        self.starts.append([time.monotonic(), audio.duration, None if is_cue(audio) else "", quiet])
+        self.starts.append([time.monotonic(), audio.duration, None if is_cue(audio) else "", audio])
         return self.inner.play(audio)
 
     def said(self, text: str) -> None:
         """The player's echo, called just after it started the sound of `text`."""
         self.starts[-1][2] = text
+
+
+def lead(audio, sentences) -> float:
+    """Seconds of quiet a played sound begins with before its sentence: the sound ends with one of
+    `sentences` (as rendered), after that quiet. Its leading silent samples when it ends with none:
+    counted so, a sentence read back from the cache in 16 bits, which begins with its own silent
+    samples, would seem to start late."""
+    for own in sentences:
+        n = len(own.samples)
+        if n <= len(audio.samples) and np.array_equal(audio.samples[len(audio.samples) - n :], own.samples):
+            return (len(audio.samples) - n) / audio.rate
+    sound = np.flatnonzero(audio.samples)
+    return (sound[0] if len(sound) else len(audio.samples)) / audio.rate
 
 
 def planned_pauses(item) -> dict[str, float]:
@@ -110,7 +121,8 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]
     from voice_guide.speaking import voices
     from voice_guide.engine_table import open_synthesizer
 
-    from voice_guide.engines import sentence_pause
+    from voice_guide.engines import VoiceSettings, sentence_pause
+    from voice_guide.speaking.text import split_sentences
 
     settings = voices.choose(Settings(), voices.named(VOICE)) if VOICE else Settings()
     synth = open_synthesizer(settings)
@@ -120,17 +132,20 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]
                     Hooks(save_place=lambda place: None, echo=out.said))
     try:
         player.run(item=item)
+        full = VoiceSettings(settings.rate, 1.0, settings.voice)  # as the player renders (from the cache now)
+        texts = [step.say for step in item.steps if step.say] + [player.session.closing(item)]
+        sentences = [synth.synthesize(s, full) for t in texts for s in split_sentences(t)]
     finally:
         player.close()
         synth.close()
     pauses = planned_pauses(item)
     speech = [entry for entry in out.starts if entry[2] is not None]
     gaps, text = [], ""
-    for (start, length, words, _), (next_start, _, next_words, quiet) in zip(speech, speech[1:]):
+    for (start, length, words, _), (next_start, _, next_words, sound) in zip(speech, speech[1:]):
         text = words or text
         within = next_words == ""
         if within:
-            gap = next_start + quiet - (start + length) - sentence_pause(settings.rate)
+            gap = next_start + lead(sound, sentences) - (start + length) - sentence_pause(settings.rate)
         elif text in pauses:
             gap = next_start - (start + length) - pauses[text]
         else:
