@@ -13,6 +13,7 @@ first --rtf-texts texts one after another: the real-time factor (wall seconds pe
 and the process's resident memory growth from opening the voice to the end of that.
 
     .venv/bin/python scripts/eval_voices.py [NAME ...] [--voices heart joe espeak-ng] [--format mp3]
+    .venv/bin/python scripts/eval_voices.py --rtf-only --voices joe michael    (the timing alone)
 """
 
 from __future__ import annotations
@@ -129,6 +130,26 @@ def _time_voice(voice: str, texts: list[str]) -> tuple[float, float, float]:
     return wall / audio, audio, resident_mb() - before
 
 
+def timed_texts(library, count: int) -> list[str]:
+    """The texts bare synthesis is timed on: the library's first titles and steps, in order."""
+    return [t for item in library.items for t in [item.title] + [s.say for s in item.steps if s.say]][:count]
+
+
+def print_real_time_factors(voices: list[str], count: int) -> int:
+    from voice_guide.content.loader import load_library
+
+    texts = timed_texts(load_library(), count)
+    for voice in voices:
+        rtf, seconds, memory = real_time_factor(voice, texts)
+        print(f"{voice}: real-time factor {rtf:.3f} ({seconds:.0f} s of speech, one text after another), "
+              f"+{memory:.0f} MB resident ({load()})", flush=True)
+    return 0
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def export(voice: str, names: list[str], fmt: str, folder: Path):
     os.environ["VOICE_GUIDE_HOME"] = str(folder / "home")  # an empty speech cache
     from voice_guide.content.loader import load_library
@@ -160,6 +181,7 @@ def main() -> int:
                         help="voices (voice-guide voices) or synthesizers (piper, pyttsx3, espeak-ng)")
     parser.add_argument("--format", default="mp3", choices=("mp3", "ogg", "wav", "m4a"))
     parser.add_argument("--rtf-texts", type=int, default=12, help="texts timed for the real-time factor")
+    parser.add_argument("--rtf-only", action="store_true", help="only the real-time factor and memory (no export)")
     args = parser.parse_args()
     from voice_guide.settings import SYNTHESIZERS
     from voice_guide.speaking import voices
@@ -167,6 +189,8 @@ def main() -> int:
     unknown = [v for v in args.voices if voices.find(v) is None and v not in SYNTHESIZERS]
     if unknown:
         parser.error(f"no voice called {', '.join(unknown)}")
+    if args.rtf_only:
+        return print_real_time_factors(args.voices, args.rtf_texts)
     model = whisper()
     scratch = Path(tempfile.mkdtemp(prefix="voice-guide-voices-"))
     totals = {}
@@ -187,12 +211,11 @@ def main() -> int:
                         "  near full scale" if peak >= NEAR_FULL_SCALE_DBFS else "")
                 print(f"{track.file[:48]:<48} {len(reference):5d} {100 * wrong / len(reference):5.1f}% "
                       f"{lufs:6.1f} {peak:9.1f}{flag}", flush=True)
-            texts = [t for item in library.items for t in [item.title] + [s.say for s in item.steps if s.say]]
-            rtf, seconds, memory = real_time_factor(voice, texts[: args.rtf_texts])
+            rtf, seconds, memory = real_time_factor(voice, timed_texts(library, args.rtf_texts))
             totals[f"{voice} ({engine})"] = (100 * errors / count, rtf, memory)
             print(f"{engine}: word error rate {totals[f'{voice} ({engine})'][0]:.1f}% over {count} words; "
                   f"real-time factor {rtf:.3f} ({seconds:.0f} s of speech, one text after another), "
-                  f"+{memory:.0f} MB resident (load average {' '.join(f'{x:.2f}' for x in os.getloadavg())})",
+                  f"+{memory:.0f} MB resident ({load()})",
                   flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

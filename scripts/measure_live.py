@@ -9,13 +9,15 @@ the pause the guide plans there: 1 s after a title, the step's hold after a step
 sentences of one text (played one by one, each after the quiet left of the pause between them) the
 text's own pause (`engines.sentence_pause`), counted to the end of that quiet. Prints the median, 95th
 percentile and largest gap, within texts and in all, and the load average (the machine may be shared).
+With --home DIR the topics are read with DIR as the home folder instead (its speech cache kept): the
+first reading with a new DIR is from an empty cache, a later one plays what the earlier rendered.
 
 CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
 hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it, and
 prints its resident memory then (and its peak so far).
 
     .venv/bin/python scripts/measure_live.py [--topics what-is-facial-palsy ...] [--skip-cpu] [--skip-gaps]
-        [--voice heart] [--lookahead-only]
+        [--voice heart] [--lookahead-only] [--home DIR]
 """
 
 from __future__ import annotations
@@ -63,17 +65,28 @@ class Logged:
         self.inner = inner
         self.starts: list[list] = []
         """[when, seconds, words (a text's first sentence), "" (its later sentences) or None (a cue),
-        seconds of quiet it begins with]"""
+        the sound]"""
 
     def play(self, audio):
-        sound = np.flatnonzero(audio.samples)
-        quiet = (sound[0] if len(sound) else len(audio.samples)) / audio.rate
-        self.starts.append([time.monotonic(), audio.duration, None if is_cue(audio) else "", quiet])
+        self.starts.append([time.monotonic(), audio.duration, None if is_cue(audio) else "", audio])
         return self.inner.play(audio)
 
     def said(self, text: str) -> None:
         """The player's echo, called just after it started the sound of `text`."""
         self.starts[-1][2] = text
+
+
+def lead(audio, sentences) -> float:
+    """Seconds of quiet a played sound begins with before its sentence: the sound ends with one of
+    `sentences` (as rendered), after that quiet. Its leading silent samples when it ends with none:
+    counted so, a sentence read back from the cache in 16 bits, which begins with its own silent
+    samples, would seem to start late."""
+    for own in sentences:
+        n = len(own.samples)
+        if n <= len(audio.samples) and np.array_equal(audio.samples[len(audio.samples) - n :], own.samples):
+            return (len(audio.samples) - n) / audio.rate
+    sound = np.flatnonzero(audio.samples)
+    return (sound[0] if len(sound) else len(audio.samples)) / audio.rate
 
 
 def planned_pauses(item) -> dict[str, float]:
@@ -91,12 +104,14 @@ VOICE: str | None = None
 """The voice to read with (a name from `voice-guide voices`); None: the settings' default."""
 COMPARE = True
 """Read once more without the look-ahead."""
+HOME: Path | None = None
+"""The home folder to read with (its speech cache kept); None: an empty one for each reading."""
 
 
 def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]]:
     """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`, each
     with the start of the text it follows and whether it is within that text."""
-    os.environ["VOICE_GUIDE_HOME"] = str(home)  # an empty speech cache for each run
+    os.environ["VOICE_GUIDE_HOME"] = str(home)  # its speech cache: empty, unless --home
     from voice_guide.adapters.sounddevice_audio import SounddeviceOut
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player
@@ -106,7 +121,8 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]
     from voice_guide.speaking import voices
     from voice_guide.engine_table import open_synthesizer
 
-    from voice_guide.engines import sentence_pause
+    from voice_guide.engines import VoiceSettings, sentence_pause
+    from voice_guide.speaking.text import split_sentences
 
     settings = voices.choose(Settings(), voices.named(VOICE)) if VOICE else Settings()
     synth = open_synthesizer(settings)
@@ -116,17 +132,20 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]
                     Hooks(save_place=lambda place: None, echo=out.said))
     try:
         player.run(item=item)
+        full = VoiceSettings(settings.rate, 1.0, settings.voice)  # as the player renders (from the cache now)
+        texts = [step.say for step in item.steps if step.say] + [player.session.closing(item)]
+        sentences = [synth.synthesize(s, full) for t in texts for s in split_sentences(t)]
     finally:
         player.close()
         synth.close()
     pauses = planned_pauses(item)
     speech = [entry for entry in out.starts if entry[2] is not None]
     gaps, text = [], ""
-    for (start, length, words, _), (next_start, _, next_words, quiet) in zip(speech, speech[1:]):
+    for (start, length, words, _), (next_start, _, next_words, sound) in zip(speech, speech[1:]):
         text = words or text
         within = next_words == ""
         if within:
-            gap = next_start + quiet - (start + length) - sentence_pause(settings.rate)
+            gap = next_start + lead(sound, sentences) - (start + length) - sentence_pause(settings.rate)
         elif text in pauses:
             gap = next_start - (start + length) - pauses[text]
         else:
@@ -144,9 +163,13 @@ def measure_gaps(names: list[str]) -> None:
         gaps: list[tuple[float, str, bool]] = []
         started = time.monotonic()
         for name in names:
+            if HOME is not None:
+                gaps += read_aloud(library.get(name), lookahead, HOME)
+                continue
             with tempfile.TemporaryDirectory(prefix="voice-guide-gaps-") as home:
                 gaps += read_aloud(library.get(name), lookahead, Path(home))
         label = f"look-ahead {lookahead}" if lookahead else "no look-ahead"
+        label += f", speech cache in {HOME}" if HOME else ", from an empty speech cache"
         print(f"gaps beyond the planned pause, {label} ({time.monotonic() - started:.0f} s of reading; {load()}):")
         for kind, chosen in (("within texts", [g for g in gaps if g[2]]), ("all", gaps)):
             if chosen:
@@ -211,9 +234,11 @@ def main() -> int:
     parser.add_argument("--skip-cpu", action="store_true")
     parser.add_argument("--voice", default=None, help="a voice from `voice-guide voices` (default: the settings')")
     parser.add_argument("--lookahead-only", action="store_true", help="skip the reading without the look-ahead")
+    parser.add_argument("--home", type=Path, default=None,
+                        help="read with this home folder, keeping its speech cache (default: an empty one each time)")
     args = parser.parse_args()
-    global VOICE, COMPARE
-    VOICE, COMPARE = args.voice, not args.lookahead_only
+    global VOICE, COMPARE, HOME
+    VOICE, COMPARE, HOME = args.voice, not args.lookahead_only, args.home
     virtual_sound()
     if not args.skip_gaps:
         measure_gaps(args.topics)

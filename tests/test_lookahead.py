@@ -1,15 +1,17 @@
 """The look-ahead renderer, and the player using it to render the next steps while one plays."""
 
 import threading
+import time
 
 import pytest
 
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import VoiceSettings, sentence_pause
 from voice_guide.errors import EngineError
-from voice_guide.live.lookahead import Lookahead
+from voice_guide.live.lookahead import AHEAD, Lookahead
 from voice_guide.live.player import Player
 from voice_guide.live.rig import Hooks, Options, Rig
+from voice_guide.speaking.speech import CachedSynthesizer
 from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer
 
 VOICE = VoiceSettings(rate=200, volume=1.0)
@@ -39,18 +41,23 @@ def settled(ahead: Lookahead) -> None:
     assert ahead.settle(timeout=10)
 
 
-def test_renders_what_is_wanted_in_order_at_most_ahead_of_them():
+def test_keeps_ahead_of_what_is_wanted_ready_and_renders_the_rest_into_the_voices_cache(tmp_path):
     synth = Gated()
-    ahead = Lookahead(synth, ahead=2, workers=1)
-    ahead.want(["One.", "Two.", "Three."], VOICE)
+    cached = CachedSynthesizer(synth, tmp_path)
+    ahead = Lookahead(cached, ahead=2, workers=1)
+    ahead.want(["One.", "Two.", "Three.", "Four."], VOICE)
     synth.gate.set()
     settled(ahead)
-    assert synth.calls == ["One.", "Two."]
+    assert synth.calls == ["One.", "Two.", "Three.", "Four."]  # in order, the whole of what is wanted
     assert ahead.take("One.", VOICE).duration == pytest.approx(0.3)
     assert ahead.take("One.", VOICE, forget=True) is not None  # asked twice: its length, then its sound
     assert ahead.take("One.", VOICE) is None
-    assert ahead.take("Three.", VOICE) is None and ahead.take("Two.", VoiceSettings(rate=100)) is None
-    assert synth.calls == ["One.", "Two."]
+    assert ahead.take("Four.", VOICE) is None  # rendered, but kept only by the voice's cache
+    assert ahead.take("Two.", VoiceSettings(rate=100)) is None
+    ahead.want(["Three.", "Four."], VOICE)  # moved on: kept ready here now, from the cache
+    settled(ahead)
+    assert ahead.take("Four.", VOICE) is not None and cached.synthesize("Three.", VOICE) is not None
+    assert synth.calls == ["One.", "Two.", "Three.", "Four."]  # nothing rendered twice
     ahead.close()
 
 
@@ -98,6 +105,84 @@ def test_an_engine_error_is_handed_over_once():
     ahead.close()
 
 
+class Timed(Gated):
+    """Each render takes a fifth of its sound's length on `clock`."""
+
+    def __init__(self, clock):
+        super().__init__()
+        self.clock = clock
+
+    def synthesize(self, text, settings):
+        audio = super().synthesize(text, settings)
+        self.clock.advance(0.2 * audio.duration)
+        return audio
+
+
+LONG = "This long sentence has twelve words in it and takes its time."
+
+
+def test_a_text_is_in_time_when_what_it_still_renders_will_be_ready_when_due():
+    clock = FakeClock()
+    synth = Timed(clock)
+    ahead = Lookahead(synth, workers=1, now=clock.now)
+    assert ahead.in_time([LONG], VOICE, first=0.3, pause=0.2)  # the pace is not known yet
+    synth.gate.set()
+    ahead.want(["Learn the pace here."], VOICE)
+    settled(ahead)
+    assert ahead.pace.rtf == pytest.approx(0.2)
+    synth.gate.clear()
+    synth.entered.clear()
+    ahead.soon([LONG], VOICE)
+    assert synth.entered.wait(10)
+    # 3.6 s of speech, about 0.72 s of rendering: not ready 0.5 s after a 0.3 s first sentence, but
+    # ready 1.5 s after a 1.3 s one; a sentence nobody renders here does not wait.
+    assert not ahead.in_time([LONG], VOICE, first=0.3, pause=0.2)
+    assert ahead.in_time([LONG], VOICE, first=1.3, pause=0.2)
+    assert ahead.in_time(["Not rendered here."], VOICE, first=0.0, pause=0.0)
+    clock.advance(0.5)  # it has been rendering for 0.5 s
+    assert ahead.in_time([LONG], VOICE, first=0.1, pause=0.2)
+    synth.gate.set()
+    settled(ahead)
+    assert ahead.in_time([LONG], VOICE, first=0.0, pause=0.0)
+    ahead.close()
+
+
+class Stalling(FakeSynthesizer):
+    """Renders LONG only once `clock` reaches `at` (or after 2 s of real time)."""
+
+    def __init__(self, clock, at):
+        super().__init__()
+        self.clock, self.at = clock, at
+
+    def synthesize(self, text, settings):
+        if text == LONG:
+            waited = time.monotonic()
+            while self.clock.now() < self.at and time.monotonic() - waited < 2:
+                time.sleep(0.001)
+        return super().synthesize(text, settings)
+
+
+def test_a_step_whose_rest_would_stop_mid_way_waits_at_its_start_instead(tmp_path):
+    """The voice renders slower than it speaks: the step's first sentence waits (in the pause after the
+    title) until the long one after it is ready, then they play one after the other."""
+    topic = Item("t", "A topic", "topic", (Step(f"Just a short one. {LONG}", hold=0.5),), order=0)
+    clock = FakeClock()
+    out = ClockAudioOut(clock)
+    player = Player([topic], Rig(CachedSynthesizer(Stalling(clock, at=5.0), tmp_path), out, clock),
+                    Options(voice=VOICE, read_only=True), Hooks(save_place=lambda place: None))
+    player.lookahead.pace.rtf, player.lookahead.pace.per_char = 4.0, 0.05  # far slower than it speaks
+    try:
+        player.run(item=topic)
+    finally:
+        player.close()
+    short, long = (FakeSynthesizer().synthesize(s, VOICE).duration for s in ("Just a short one.", LONG))
+    first = next(p for p in out.played if p.audio.duration == pytest.approx(short, abs=1e-3))
+    after = out.played[out.played.index(first) + 1]
+    assert first.start >= 5.0  # not at the title's end and 1 s (1.6 s)
+    assert after.audio.duration == pytest.approx(sentence_pause(VOICE.rate) + long, abs=0.11)
+    assert after.start - (first.start + short) <= 0.11
+
+
 class PatientOut(ClockAudioOut):
     """Each sound starts once the look-ahead has rendered what it was asked for: a sound takes long
     enough for that, as a real one does."""
@@ -109,15 +194,15 @@ class PatientOut(ClockAudioOut):
         return super().play(audio)
 
 
-def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays():
+def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays(tmp_path):
     topic = Item("t", "A topic", "topic",
                  tuple(Step(f"Paragraph number {n} is here.", hold=0.5) for n in range(5)), order=0)
     synth = Gated()
     synth.gate.set()
     clock = FakeClock()
     out = PatientOut(clock)
-    player = out.player = Player([topic], Rig(synth, out, clock), Options(voice=VOICE, read_only=True),
-                                 Hooks(save_place=lambda place: None))
+    player = out.player = Player([topic], Rig(CachedSynthesizer(synth, tmp_path), out, clock),
+                                 Options(voice=VOICE, read_only=True), Hooks(save_place=lambda place: None))
     try:
         outcome = player.run(item=topic)
     finally:
@@ -127,6 +212,37 @@ def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays():
     spoken = [s.say for s in topic.steps] + ["That was A topic.", "Goodbye."]
     assert set(steps_on_lookahead) == set(spoken)  # every step, and the closing sentence
     assert all(synth.calls.count(text) == 1 for text in spoken)  # rendered once, taken (up to) twice
+
+
+def test_the_whole_rest_of_a_long_item_is_rendered_while_its_title_plays(tmp_path):
+    """More steps than the look-ahead keeps ready: all of them are rendered before the first plays (into
+    the voice's cache), each once, on the look-ahead."""
+    topic = Item("t", "A topic", "topic",
+                 tuple(Step(f"Paragraph number {n} is here.", hold=0.5) for n in range(3 * AHEAD)), order=0)
+    synth = Gated()
+    synth.gate.set()
+    clock = FakeClock()
+    out = PatientOut(clock)
+    player = out.player = Player([topic], Rig(CachedSynthesizer(synth, tmp_path), out, clock),
+                                 Options(voice=VOICE, read_only=True), Hooks(save_place=lambda place: None))
+    rendered_by_second_sound = []
+    first_play = out.play
+
+    def play(audio):
+        if len(out.played) == 1:
+            rendered_by_second_sound.extend(synth.calls)
+        return first_play(audio)
+
+    out.play = play
+    try:
+        outcome = player.run(item=topic)
+    finally:
+        player.close()
+    spoken = [s.say for s in topic.steps]
+    assert list(outcome.said)[1 : 1 + len(spoken)] == spoken
+    assert set(spoken) <= set(rendered_by_second_sound)
+    assert all(synth.calls.count(text) == 1 for text in spoken)
+    assert all(synth.threads[text] == "voice-guide-lookahead" for text in spoken)
 
 
 class SlowVoice(FakeSynthesizer):

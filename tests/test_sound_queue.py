@@ -88,3 +88,23 @@ def test_the_rest_of_a_text_follows_its_first_sentence_at_once_and_at_its_volume
     out.played[1].finish()
     queue.pump()
     assert [d.say_id for d in done] == [7] and len(out.played) == 2  # the next text waits for the voice
+
+
+def test_a_text_waits_at_its_start_until_it_is_ready_and_its_rest_follows_at_once():
+    """`ready` holds a text's first sentence (asked on each pump); a sentence that continues it never
+    waits on it."""
+    from voice_guide.live.sound_queue import SoundQueue
+    from voice_guide.testing import FakeClock, MemoryAudioOut
+
+    out, started, go = MemoryAudioOut(instant=False), [], []
+    queue = SoundQueue(out, FakeClock(), on_start=started.append, on_done=lambda done: None, wait=lambda: False)
+    queue.add(RAMP, None, "First.", ready=lambda: bool(go))
+    queue.add(RAMP, 1, "", lead=0.2, ready=lambda: False)
+    queue.pump()
+    assert out.played == [] and started == [] and queue.busy()
+    go.append(True)
+    queue.pump()
+    assert started == ["First."]
+    out.played[0].finish()
+    queue.pump()
+    assert len(out.played) == 2

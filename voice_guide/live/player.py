@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sys
 from collections import deque
-from dataclasses import dataclass
 from functools import lru_cache, partial
 from typing import Iterator, Sequence
 
@@ -30,7 +29,7 @@ from voice_guide.engines import VoiceSettings, sentence_pause
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.live.listener import Listener, Said, SaidOver, Switched, VoiceOver
 from voice_guide.live.lookahead import Lookahead
-from voice_guide.live.rig import Hooks, Options, Rig
+from voice_guide.live.rig import Hooks, Options, Outcome, Rig
 from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Heard
 from voice_guide.understanding.vocabulary import barge_in_commands
@@ -53,17 +52,6 @@ TICK_SECONDS = 0.1
 """How often the clock is read when no microphone paces the loop."""
 
 
-@dataclass
-class Outcome:
-    """What a run did, for the CLI and tests (the last `max_said` of each, so memory stays flat)."""
-
-    heard: deque[str]
-    """'words -> decision command' for each utterance decoded."""
-    said: deque[str]
-    """Sentences spoken (started playing), in order."""
-    mic_lost: bool = False
-
-
 @lru_cache(maxsize=None)
 def _cue(name: str) -> Audio:
     return cues.CUES[name]()
@@ -76,8 +64,8 @@ class Player:
     def __init__(self, items: Sequence[Item], rig: Rig, options: Options = Options(), hooks: Hooks = Hooks()) -> None:
         voice = options.voice
         self.synth = rig.synthesizer
-        self.lookahead = Lookahead(rig.synthesizer, options.lookahead) if options.lookahead > 0 else None
-        """Renders the item's next steps while the current one plays (none when `lookahead` is 0)."""
+        self.lookahead = Lookahead(rig.synthesizer, options.lookahead, now=rig.clock.now) if options.lookahead > 0 else None
+        """Renders the rest of the item while the current step plays (none when `lookahead` is 0)."""
         self.renderer = rig.renderer
         """Renders the answer to what the user said while the loop goes on hearing the microphone
         (None: in the loop, as tests on a fake clock need). The guide's own narration renders in the
@@ -139,22 +127,28 @@ class Player:
         return audio.gain(voice.volume) if voice.volume != 1.0 else audio
 
     def _say(self, text: str, say_id: int, voice: VoiceSettings, renderer) -> None:
-        """Queue `text` sentence by sentence, so it starts as soon as its first sentence is rendered:
-        the rest render meanwhile (on the look-ahead, or the `renderer`) and follow it at once. Its
-        words are echoed as its first sentence starts; its end is its last sentence's."""
+        """Queue `text` sentence by sentence, so it starts as soon as its first sentence is rendered
+        (and, on the look-ahead, the rest is expected in time): the rest render meanwhile (on the
+        look-ahead, or the `renderer`) and follow it at once. Its words are echoed as its first
+        sentence starts; its end is its last sentence's."""
         sentences = _sentences(text)
         last = len(sentences) - 1
-        if renderer is None and self.lookahead is not None:
-            self.lookahead.soon(sentences[1:], VoiceSettings(voice.rate, 1.0, voice.voice))
+        ahead = self.lookahead if renderer is None else None
+        settings = VoiceSettings(voice.rate, 1.0, voice.voice)
+        if ahead is not None:
+            ahead.soon(sentences[1:], settings)
         for i, sentence in enumerate(sentences):
             ends, words = (say_id if i == last else None), (text if i == 0 else "")
+            ready = None
             if renderer is not None:
                 sound = renderer.submit(self._to_play, sentence, voice, i > 0)
-            elif i == 0 or self.lookahead is None:
+            elif i == 0 or ahead is None:
                 sound = self._to_play(sentence, voice, i > 0)
+                if ahead is not None and last:  # the rest must follow without a stop: else it waits here
+                    ready = partial(ahead.in_time, sentences[1:], settings, sound.duration, sentence_pause(voice.rate))
             else:
                 sound = partial(self._to_play, sentence, voice, i > 0)
-            self.sounds.add(sound, ends, words, lead=sentence_pause(voice.rate) if i else None)
+            self.sounds.add(sound, ends, words, lead=sentence_pause(voice.rate) if i else None, ready=ready)
             self.sounds.pump()  # the first sentence plays while the next ones render
 
     def _look_ahead(self) -> None:

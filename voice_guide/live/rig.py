@@ -1,10 +1,11 @@
 """What a run of the guide is handed, grouped: the engines it talks to (`Rig`), how it behaves
-(`Options`) and what it tells its caller (`Hooks`). The wiring fills them from this machine; tests and
-scripts from fakes."""
+(`Options`) and what it tells its caller (`Hooks`); and what it did (`Outcome`). The wiring fills them
+from this machine; tests and scripts from fakes."""
 
 from __future__ import annotations
 
 import queue
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -59,7 +60,8 @@ class Options:
     max_said: int = 500
     """How many heard and said lines `Outcome` keeps (memory stays flat in long runs)."""
     lookahead: int = AHEAD
-    """Sentences rendered ahead of the one playing (0: none)."""
+    """Sentences kept rendered ahead of the one playing (0: no look-ahead); the rest of the open item
+    renders after them, into the synthesiser's cache (`live.lookahead`)."""
     voice_data: Path | None = None
     """The data folder the user's enrolled voice is kept in (paths.data_dir() when None)."""
     voices: tuple[tuple[str, str], ...] = ()
@@ -83,3 +85,14 @@ class Hooks:
     user keeps it (the CLI saves it)."""
     echo: Callable[[str], None] | None = None
     """Called with each sentence as it starts to play (the CLI prints it)."""
+
+
+@dataclass
+class Outcome:
+    """What a run did, for the CLI and tests (the last `max_said` of each, so memory stays flat)."""
+
+    heard: deque[str]
+    """'words -> decision command' for each utterance decoded."""
+    said: deque[str]
+    """Sentences spoken (started playing), in order."""
+    mic_lost: bool = False

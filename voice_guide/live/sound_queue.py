@@ -8,7 +8,8 @@ not, so the microphone is heard meanwhile. Or as a function that gives it when i
 next sentence of a text, rendered meanwhile by the look-ahead). A sound that continues the one before
 it (the rest of one text, with a `lead` of quiet: the pause between its sentences) follows it at once,
 at its volume, with that quiet shortened by however late it starts after the one before ended (the
-loop's turn, the device's report), so the pause between two sentences is the text's own.
+loop's turn, the device's report), so the pause between two sentences is the text's own. A text may also wait at its start until `ready` says the rest of it will follow in time
+(it waits in the pause planned before it rather than stop mid-way).
 """
 
 from __future__ import annotations
@@ -72,10 +73,10 @@ class SoundQueue:
         self.out, self.clock = out, clock
         self.on_start, self.on_done, self.wait = on_start, on_done, wait
         self.current: Playing | None = None
-        self._waiting: deque[tuple[Sound, int | None, str, float | None]] = deque()
+        self._waiting: deque[tuple[Sound, int | None, str, float | None, Callable[[], bool] | None]] = deque()
         """Sounds waiting to play: audio (or its rendering), the id of its text's end (None for cues and
-        for a text's sentences before its last), its words, and the quiet it starts with when it
-        continues the one before (else None)."""
+        for a text's sentences before its last), its words, the quiet it starts with when it
+        continues the one before (else None), and what says it may start (None: at once)."""
         self._gain = 1.0
         """The volume the last sound ended at (a duck goes on into the rest of its text)."""
         self._ended = 0.0
@@ -89,9 +90,11 @@ class SoundQueue:
         """The guide is making (or about to make) a sound."""
         return self.current is not None or bool(self._waiting)
 
-    def add(self, audio: Sound, say_id: int | None = None, text: str = "", lead: float | None = None) -> None:
-        """Queue a sound; `lead`: it continues the one before, after that many seconds of quiet."""
-        self._waiting.append((audio, say_id, text, lead))
+    def add(self, audio: Sound, say_id: int | None = None, text: str = "", lead: float | None = None,
+            ready: Callable[[], bool] | None = None) -> None:
+        """Queue a sound; `lead`: it continues the one before, after that many seconds of quiet; `ready`:
+        it starts once this says so (asked each `pump`; a sound that continues another never waits)."""
+        self._waiting.append((audio, say_id, text, lead, ready))
 
     def pump(self) -> None:
         """Notice a finished sound and start the next one, unless the user is speaking."""
@@ -106,9 +109,9 @@ class SoundQueue:
                     self.on_done(SpeechDone(playing.say_id, at=playing.start + playing.audio.duration))
             if not self._waiting:
                 return
-            sound, say_id, text, lead = self._waiting[0]
+            sound, say_id, text, lead, ready = self._waiting[0]
             continues = lead is not None
-            if not continues and self.wait():
+            if not continues and (self.wait() or (ready is not None and not ready())):
                 return
             if isinstance(sound, Future):
                 if not sound.done():
