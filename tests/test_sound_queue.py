@@ -108,3 +108,20 @@ def test_a_text_waits_at_its_start_until_it_is_ready_and_its_rest_follows_at_onc
     out.played[0].finish()
     queue.pump()
     assert len(out.played) == 2
+
+
+def test_a_text_never_waits_for_its_rest_longer_than_the_longest_wait():
+    """On a machine too busy to render ahead, a long silence is taken for the end: it starts anyway."""
+    from voice_guide.live.sound_queue import READY_WAIT, SoundQueue
+    from voice_guide.testing import FakeClock, MemoryAudioOut
+
+    out, clock, started = MemoryAudioOut(instant=False), FakeClock(), []
+    queue = SoundQueue(out, clock, on_start=started.append, on_done=lambda done: None, wait=lambda: False)
+    queue.add(RAMP, 1, "Never ready.", ready=lambda: False)
+    queue.pump()
+    clock.advance(READY_WAIT - 0.1)
+    queue.pump()
+    assert started == []
+    clock.advance(0.2)
+    queue.pump()
+    assert started == ["Never ready."]

@@ -8,8 +8,9 @@ not, so the microphone is heard meanwhile. Or as a function that gives it when i
 next sentence of a text, rendered meanwhile by the look-ahead). A sound that continues the one before
 it (the rest of one text, with a `lead` of quiet: the pause between its sentences) follows it at once,
 at its volume, with that quiet shortened by however late it starts after the one before ended (the
-loop's turn, the device's report), so the pause between two sentences is the text's own. A text may also wait at its start until `ready` says the rest of it will follow in time
-(it waits in the pause planned before it rather than stop mid-way).
+loop's turn, the device's report), so the pause between two sentences is the text's own. A text may
+also wait at its start until `ready` says the rest of it will follow in time (it waits in the pause
+planned before it rather than stop mid-way), but never longer than READY_WAIT.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ class Playing:
         return out
 
 
+READY_WAIT = 3.0
+"""The longest a text waits at its start for the rest of it to be expected in time. On a machine too
+busy to render ahead, a first step once waited 49 s after its title: a listener takes a silence that
+long for the end, while a stop mid-way is heard as a pause."""
+
+
 class SoundQueue:
     """Plays queued sounds in order on `out`; `pump()` moves it on (call it often)."""
 
@@ -81,6 +88,8 @@ class SoundQueue:
         """The volume the last sound ended at (a duck goes on into the rest of its text)."""
         self._ended = 0.0
         """When the last sound should have ended, by its start and length."""
+        self._held: float | None = None
+        """Since when the first waiting sound could have started but for its `ready`."""
 
     def __len__(self) -> int:
         """How many sounds wait their turn."""
@@ -111,7 +120,7 @@ class SoundQueue:
                 return
             sound, say_id, text, lead, ready = self._waiting[0]
             continues = lead is not None
-            if not continues and (self.wait() or (ready is not None and not ready())):
+            if not continues and (self.wait() or self._holds(ready)):
                 return
             if isinstance(sound, Future):
                 if not sound.done():
@@ -120,6 +129,7 @@ class SoundQueue:
             elif callable(sound):
                 sound = sound()
             self._waiting.popleft()
+            self._held = None
             now = self.clock.now()
             if continues:
                 sound = sound.slice(min(lead, max(0.0, now - self._ended)))
@@ -129,9 +139,19 @@ class SoundQueue:
             if text:
                 self.on_start(text)
 
+    def _holds(self, ready: Callable[[], bool] | None) -> bool:
+        """The first waiting sound is not to start yet: `ready` says no, and it has not waited READY_WAIT."""
+        if ready is None or ready():
+            return False
+        now = self.clock.now()
+        if self._held is None:
+            self._held = now
+        return now - self._held < READY_WAIT
+
     def stop(self) -> None:
         """Silence at once: what plays is cut, what waits is dropped."""
         self._waiting.clear()
+        self._held = None
         if self.current is not None:
             self.current.playback.stop()
             self.current = None
