@@ -111,10 +111,12 @@ def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path,
         keys = QuitWhen(paused, limit=14.0)
         player = holder["p"] = _player([LONG], understander, volume, keys, work / f"p{i}.json")
 
+        delay = rng.uniform(*when)
+
         def user() -> None:
             while not any(line.startswith("Sit back") for line in player.outcome.said):
                 time.sleep(0.05)
-            time.sleep(rng.uniform(*when))
+            time.sleep(delay)
             subprocess.run(["paplay", str(wav)], check=False)
 
         threading.Thread(target=user, daemon=True).start()
@@ -124,7 +126,7 @@ def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path,
             player.close()
         ok = paused_from == ["speaking"] and any("act stop" in h for h in player.outcome.heard)
         count += ok
-        print(f"  {wav.stem} volume {volume:.1f} trial {i + 1}: {'paused' if ok else 'NOT paused'} "
+        print(f"  {wav.stem} volume {volume:.1f} trial {i + 1}, said {delay:.2f} s in: {'paused' if ok else 'NOT paused'} "
               f"(from {paused_from}) {list(player.outcome.heard)}", flush=True)
     return count
 

@@ -64,6 +64,38 @@ def test_an_echo_between_two_samples_is_taken_out_too():
     assert np.sqrt(np.mean(residual[late] ** 2)) < 0.03 * np.sqrt(np.mean(mic[late] ** 2))
 
 
+def test_a_new_stream_s_echo_is_taken_out_from_its_first_tenths_with_the_last_stream_s_filter():
+    """Each output stream reaches the microphone with a delay of its own, while what the sound server
+    does to the sound (here half a sample's shift) stays: the last stream's filter, moved to the new
+    delay found on the first `QUICK` seconds, takes the echo out long before a whole `span` is heard."""
+    def shifted(whole):
+        return 0.5 * whole + 0.5 * np.concatenate([np.zeros(1, np.float32), whole[:-1]])
+
+    first = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
+    second = espeak_speech("Now let your forehead soften and your jaw go loose.", noise_floor=-60).samples
+    est = EchoEstimate()
+    _run(est, shifted(_echoed(first, 0.12, 0.4)), first)
+    est.forget()
+    est.quiet()
+    mic = shifted(_echoed(second, 0.135, 0.4))
+    residual = _run(est, mic, second)
+    assert est.settled and est.lag == round(0.135 * SPEECH_RATE)
+    early = slice(round(0.3 * SPEECH_RATE), round(0.5 * SPEECH_RATE))  # before a whole span of it
+    assert np.sqrt(np.mean(residual[early] ** 2)) < 0.05 * np.sqrt(np.mean(mic[early] ** 2))
+
+
+def test_a_moved_filter_is_not_trusted_on_what_is_not_the_echo():
+    ref = espeak_speech("Sit back and let your shoulders drop.", noise_floor=-60).samples
+    other = espeak_speech("The kettle has boiled, shall we have lunch now?", "en-gb", noise_floor=-60).samples
+    est = EchoEstimate()
+    _run(est, _echoed(ref, 0.05, 0.5), ref)
+    est.forget()
+    est.quiet()
+    mic = np.resize(other, 6400)
+    residual = _run(est, mic, ref[:6400])
+    assert not est.settled and np.array_equal(residual, mic)
+
+
 def test_correlation_is_scipys_valid_correlation():
     signal = pytest.importorskip("scipy.signal")
     rng = np.random.default_rng(4)

@@ -107,9 +107,9 @@ class BargeIn:
         self.echo.quiet()
 
     def _new_timeline(self, timeline: object) -> None:
-        """Another output stream may reach the microphone with another delay: the echo is learnt
-        again on it, and meanwhile the raw microphone is judged. What is left after the subtraction
-        (the clean coupling) is the room's and is kept."""
+        """Another output stream may reach the microphone with another delay: the echo's filter is
+        moved to it (`EchoEstimate.forget`) or learnt again, and meanwhile the raw microphone is
+        judged. What is left after the subtraction (the clean coupling) is the room's and is kept."""
         self._timeline = timeline
         self._assumed, self._deepest = self._assume, 0.0
         self.echo.forget()

@@ -19,6 +19,14 @@ from voice_guide.audio import SPEECH_RATE
 
 SPREAD = 0.001
 """Seconds either side of the learnt delay that the filter spans."""
+QUICK = 0.15
+"""Seconds of a new output stream's sound after which the last stream's filter, moved to the delay
+found on them, may be trusted (a device starts each stream with a delay of its own, 40-300 samples
+apart, while what the speaker and the sound server do to the sound stays): a "stop" said in a
+sound's first half second was otherwise judged on the raw microphone, where it is not heard."""
+QUICK_MATCH = 0.9
+"""Normalised correlation of that moved filter's copy with the microphone from which it is trusted:
+higher than a whole `span` needs, the stretch being shorter."""
 
 
 class EchoEstimate:
@@ -43,12 +51,22 @@ class EchoEstimate:
         """The filter: delays (samples) and their weights; empty while unknown."""
         self._fresh = 0
         """Samples heard since the last `forget`."""
+        self.quick = round(QUICK * rate)
+        self._prior: tuple[np.ndarray, np.ndarray] | None = None
+        """The last stream's filter (delays relative to its main one, and weights), to move to the
+        next stream's delay; None before any was learnt."""
+        self.moved = False
+        """The filter is the last stream's, moved to this one's delay (trusted before a whole `span`)."""
         keep = self.span + self.max_lag
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
 
     def forget(self) -> None:
-        """A new output stream: it may come with another delay."""
+        """A new output stream: it may come with another delay (the filter's shape is kept, to be
+        moved to it)."""
+        if self.lag is not None:
+            self._prior = (self._lags - self.lag, self._taps)
+        self.moved = False
         self.lag, self.gain, self.depth = None, 0.0, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._fresh = 0
@@ -63,8 +81,8 @@ class EchoEstimate:
     @property
     def settled(self) -> bool:
         """An estimate is trusted, learnt on a whole `span` of this sound (a shorter stretch can
-        match well at a wrong delay)."""
-        return self.lag is not None and self._fresh >= self.span
+        match well at a wrong delay), or the last stream's moved to this one's delay."""
+        return self.lag is not None and (self._fresh >= self.span or self.moved)
 
     def residual(self, mic: np.ndarray, ref: np.ndarray) -> np.ndarray:
         """`mic` less the echo of `ref` (both the same length, `ref` aligned as the player passes it);
@@ -95,7 +113,12 @@ class EchoEstimate:
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
         over the guide), then the filter around that delay; keeps the old estimate when this stretch
-        does not match well enough."""
+        does not match well enough. Before a whole `span`, the last stream's filter is moved to this
+        one's delay instead, once `QUICK` of it matches."""
+        if self._fresh < self.span and self._prior is not None:
+            if not self.moved and self._fresh >= self.quick:
+                self._move(*self._prior)
+            return
         best = self._best()
         if best is not None and best[1] >= self.min_match:
             k, _, gain, corr = best
@@ -107,16 +130,40 @@ class EchoEstimate:
             self._taps = np.linalg.solve(gram, corr[starts])
             self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
 
+    def _move(self, offsets: np.ndarray, taps: np.ndarray) -> None:
+        """Find the delay at which the filter (`offsets` from its main delay, `taps`) copies the last
+        `quick` microphone samples best, and take it there when the match is `QUICK_MATCH` or more."""
+        spread = int(np.abs(offsets).max())
+        kernel = np.zeros(2 * spread + 1)
+        kernel[offsets + spread] = taps
+        ref = self._ref.astype(np.float64)
+        shaped = np.convolve(ref, kernel)[spread : spread + len(ref)]  # shaped[t] = sum of w * ref[t - offset]
+        best = self._match(shaped[len(shaped) - self.quick - self.max_lag :], self.quick)
+        if best is None:
+            return
+        k, match, scale, _ = best
+        lag = self.max_lag - k
+        if match < QUICK_MATCH or lag + offsets.min() < 0 or lag + offsets.max() > self.max_lag:
+            return
+        self.lag, self.gain, self._lags, self._taps = lag, scale * float(taps.sum()), lag + offsets, taps * scale
+        self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.quick), 1e-9))
+        self.moved = True
+
     def _best(self) -> tuple[int, float, float, np.ndarray] | None:
-        """(offset into the reference history, normalised match, gain) of the best-matching delay, and
-        the correlation at every offset."""
-        mic = self._mic[-self.span :].astype(np.float64)
-        window = self._ref.astype(np.float64)
-        if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-self.span :] ** 2)) < self.min_rms:
+        """The best-matching delay of the reference history for the last `span` of the microphone
+        (`_match`)."""
+        return self._match(self._ref.astype(np.float64), self.span)
+
+    def _match(self, window: np.ndarray, n: int) -> tuple[int, float, float, np.ndarray] | None:
+        """(offset into `window`, normalised match, gain) of the stretch of `window` that best matches
+        the last `n` microphone samples, and the correlation at every offset; None when either is
+        too quiet to tell."""
+        mic = self._mic[-n:].astype(np.float64)
+        if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-n:] ** 2)) < self.min_rms:
             return None
         corr = correlate(window, mic)
         running = np.concatenate([[0.0], np.cumsum(window**2)])
-        energy = running[self.span :] - running[: -self.span]  # energy[k] = window[k : k + span] . itself
+        energy = running[n:] - running[:-n]  # energy[k] = window[k : k + n] . itself
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
         return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12)), corr
