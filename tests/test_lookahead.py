@@ -194,15 +194,21 @@ class PatientOut(ClockAudioOut):
         return super().play(audio)
 
 
-def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays(tmp_path):
-    topic = Item("t", "A topic", "topic",
-                 tuple(Step(f"Paragraph number {n} is here.", hold=0.5) for n in range(5)), order=0)
+def patient_player(topic, tmp_path):
+    """A player of `topic` whose sounds each wait for the look-ahead, with an open gate."""
     synth = Gated()
     synth.gate.set()
     clock = FakeClock()
     out = PatientOut(clock)
     player = out.player = Player([topic], Rig(CachedSynthesizer(synth, tmp_path), out, clock),
                                  Options(voice=VOICE, read_only=True), Hooks(save_place=lambda place: None))
+    return player, out, synth
+
+
+def test_the_player_renders_what_comes_next_on_the_look_ahead_while_one_plays(tmp_path):
+    topic = Item("t", "A topic", "topic",
+                 tuple(Step(f"Paragraph number {n} is here.", hold=0.5) for n in range(5)), order=0)
+    player, out, synth = patient_player(topic, tmp_path)
     try:
         outcome = player.run(item=topic)
     finally:
@@ -219,12 +225,7 @@ def test_the_whole_rest_of_a_long_item_is_rendered_while_its_title_plays(tmp_pat
     the voice's cache), each once, on the look-ahead."""
     topic = Item("t", "A topic", "topic",
                  tuple(Step(f"Paragraph number {n} is here.", hold=0.5) for n in range(3 * AHEAD)), order=0)
-    synth = Gated()
-    synth.gate.set()
-    clock = FakeClock()
-    out = PatientOut(clock)
-    player = out.player = Player([topic], Rig(CachedSynthesizer(synth, tmp_path), out, clock),
-                                 Options(voice=VOICE, read_only=True), Hooks(save_place=lambda place: None))
+    player, out, synth = patient_player(topic, tmp_path)
     rendered_by_second_sound = []
     first_play = out.play
 
