@@ -307,3 +307,20 @@ def test_no_look_ahead_when_it_is_off():
     player.run(item=topic)
     player.close()
     assert set(synth.threads.values()) == {threading.current_thread().name}
+
+
+def test_only_the_followed_items_own_sentences_may_wait_for_the_look_ahead():
+    """A reply ("Paused. Press space to go on.") is never held at its start: pausing by key while a step
+    waited once left the pause unsaid until the user pressed again."""
+    one = Item("one", "One", "topic", (Step("First here. Second here.", hold=0.5),), order=0)
+    two = Item("two", "Two", "topic", (Step("Other words. More words.", hold=0.5),), order=1)
+    ahead = Lookahead(FakeSynthesizer())
+    try:
+        ahead.follow(one, -1, "Goodbye.", VOICE)
+        assert ahead.narrates(["Second here."], VOICE)
+        assert not ahead.narrates(["Press space to go on."], VOICE)
+        assert not ahead.narrates(["Second here."], VoiceSettings(rate=150, volume=1.0))
+        ahead.follow(two, -1, "Goodbye.", VOICE)
+        assert ahead.narrates(["More words."], VOICE) and not ahead.narrates(["Second here."], VOICE)
+    finally:
+        ahead.close()

@@ -88,6 +88,8 @@ class Lookahead:
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._followed: tuple | None = None
+        self._narration: set[Key] = set()
+        """Everything `want`ed for the item followed: its own sentences, never a reply to the user."""
 
     def want(self, texts: Sequence[str], settings: VoiceSettings) -> None:
         """Render these next, in order (replacing what was wanted before): the first `ahead` are kept
@@ -96,6 +98,7 @@ class Lookahead:
         with self._changed:
             if self._closed:
                 return
+            self._narration.update(keys)
             new = [k for k in keys if k not in self._done and k not in self._busy and k not in self._soon]
             self._wanted = [k for k in new if k in keys[: self.ahead]]
             self._later = [k for k in new if k not in self._wanted and k not in self._cached]
@@ -133,6 +136,8 @@ class Lookahead:
         already wants."""
         place = (item, step, settings)
         if place != self._followed:
+            if self._followed is None or self._followed[0] is not item:
+                self._narration = set()
             self._followed = place
             self.want(upcoming(item, step, closing), settings)
 
@@ -155,6 +160,11 @@ class Lookahead:
             elif result is not None:
                 self._done.move_to_end(key)
             return result
+
+    def narrates(self, texts: Sequence[str], settings: VoiceSettings) -> bool:
+        """These sentences are the followed item's own (wanted before they were due), not a reply."""
+        with self._changed:
+            return all((t, settings) in self._narration for t in texts if t.strip())
 
     def in_time(self, texts: Sequence[str], settings: VoiceSettings, first: float, pause: float) -> bool:
         """Whether the rest of a text (`texts`: its sentences after the first, which is ready and lasts

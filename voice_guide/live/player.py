@@ -135,6 +135,7 @@ class Player:
         last = len(sentences) - 1
         ahead = self.lookahead if renderer is None else None
         settings = VoiceSettings(voice.rate, 1.0, voice.voice)
+        narrated = ahead is not None and ahead.narrates(sentences[1:], settings)  # a reply never waits
         if ahead is not None:
             ahead.soon(sentences[1:], settings)
         for i, sentence in enumerate(sentences):
@@ -144,7 +145,7 @@ class Player:
                 sound = renderer.submit(self._to_play, sentence, voice, i > 0)
             elif i == 0 or ahead is None:
                 sound = self._to_play(sentence, voice, i > 0)
-                if ahead is not None and last:  # the rest must follow without a stop: else it waits here
+                if narrated and last:  # the rest must follow without a stop: else it waits here
                     ready = partial(ahead.in_time, sentences[1:], settings, sound.duration, sentence_pause(voice.rate))
             else:
                 sound = partial(self._to_play, sentence, voice, i > 0)
