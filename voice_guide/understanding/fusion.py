@@ -73,9 +73,9 @@ class Rule:
 RULE = Rule()
 
 
-def _renumbered(top: Command, match: Match) -> bool:
+def _renumbered(top: Command | None, match: Match) -> bool:
     """The model and the matcher hear the same numbered command with another number."""
-    return match.command is not None and top.id == match.command.id and top.id in NUMBERED
+    return top is not None and match.command is not None and top.id == match.command.id and top.id in NUMBERED
 
 
 def _words(match: Match) -> int:
@@ -96,7 +96,7 @@ def fuse(match: Match, scores: Mapping[Command | None, float], vocab: Vocabulary
     if match.decision == "act" and heard in rule.unclear and scores.get(match.command, 0.0) < rule.assist:
         match = replace(match, decision="reprompt")
     if match.decision == "act":
-        bar = rule.renumber if top is not None and _renumbered(top, match) else rule.overrule
+        bar = rule.renumber if _renumbered(top, match) else rule.overrule
         if top is not None and top != match.command and p >= bar:
             return Match(top, round(p, 4), "ask", (top, match.command), heard=match.heard), "model"
         return match, "both" if top == match.command and not long else "recogniser"
