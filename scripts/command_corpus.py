@@ -51,11 +51,31 @@ def read_rows(manifest: Path, vocab) -> list[Row]:
     return out
 
 
+def microphone(audio: Audio, seed: int) -> Audio:
+    """The clip as an everyday device records it: a phone's or laptop's band (thin bass, dull top),
+    the steady hiss a real recording has where a synthetic one is digital silence, and a level
+    anywhere from quiet to a little clipped."""
+    from scipy.signal import butter, lfilter, sosfilt
+
+    rng = np.random.default_rng(seed)
+    band = butter(2, [rng.uniform(80, 300), rng.uniform(3400, 7500)], btype="bandpass", fs=audio.rate, output="sos")
+    x = sosfilt(band, audio.samples).astype(np.float32)
+    hiss = rng.standard_normal(len(x))
+    if rng.random() < 0.5:  # pink-ish rather than white
+        hiss = lfilter([1.0], [1.0, -0.95], hiss)
+    x = mix_at_snr(x, hiss.astype(np.float32), rng.uniform(15, 40))
+    peak = float(np.max(np.abs(x))) or 1.0
+    return Audio(np.clip(x * 10 ** (rng.uniform(-30, 3) / 20) / peak, -1, 1).astype(np.float32), audio.rate)
+
+
 def noisy(audio: Audio, variant: str, seed: int) -> Audio:
-    """variant "clean", "NOISE@SNR" (fan@12) or "speed@F": played F times faster, pitch and pace
-    together (speed@1.1 sounds like a smaller speaker talking faster; the usual speed perturbation)."""
+    """variant "clean", "mic" (`microphone`), "NOISE@SNR" (fan@12) or "speed@F": played F times
+    faster, pitch and pace together (speed@1.1 sounds like a smaller speaker talking faster; the usual
+    speed perturbation)."""
     if variant == "clean":
         return audio
+    if variant == "mic":
+        return microphone(audio, seed)
     noise, snr = variant.split("@")
     if noise == "speed":
         return Audio(resample(audio.samples, round(audio.rate * float(snr)), audio.rate), audio.rate)

@@ -8,8 +8,9 @@ guide, no louder than the guide's own voice, pauses it, and how often the guide 
 Each trial starts a new session (a new speaker and microphone) on a long sentence, the first the
 session says after the item's title; a second program (paplay) says "stop" into the same speaker
 `--from`-`--to` s into it, as a user over it; the speaker's monitor is the microphone. The "stop" is
-said by voices other than the one barge-in was tuned on (espeak-ng en-us): espeak-ng variants, and
-Piper's joe at another rate ("piper:RATE"), each scaled so that its loud frames (the 95th percentile
+said by voices other than the one barge-in was tuned on (espeak-ng en-us): espeak-ng variants,
+Piper's joe at another rate ("piper:RATE"), and Kokoro voices ("kokoro:NAME" for a shipped voice, or
+"kokoro:FILE" for a kokoro-js voice file such as the command model's held-out bm_daniel), each scaled so that its loud frames (the 95th percentile
 of 20 ms levels) are `--level` dB from those of the guide's sentence at that volume. A trial counts
 when the guide pauses mid-sentence. It hears with the library's vocabulary, as the guide does (the
 command model decides with Whisper; with another vocabulary it would be refused). Then the guide reads the library for `--minutes` with nobody
@@ -154,10 +155,15 @@ def loud(samples: np.ndarray, rate: int) -> float:
 
 
 def user_word(word: str, voice: str):
-    """`word` said by an espeak-ng voice, or by Piper ("piper:RATE")."""
-    from voice_guide.audio import add_noise_floor
+    """`word` said by an espeak-ng voice, by Piper ("piper:RATE"), or by a Kokoro voice ("kokoro:NAME",
+    a shipped voice's name or a kokoro-js voice file)."""
+    from voice_guide.audio import Audio, add_noise_floor
     from voice_guide.testing import espeak_speech
 
+    if voice.startswith("kokoro:"):
+        from voice_guide.adapters.kokoro_tts import SAMPLE_RATE, speak
+
+        return add_noise_floor(Audio(speak(word, voice.split(":", 1)[1]), SAMPLE_RATE), -60.0, seed=1)
     if voice.startswith("piper:"):
         from voice_guide.adapters.piper_tts import PiperSynthesizer
 
@@ -212,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
             for volume in args.volumes:
                 target = loud(guide.samples * np.float32(volume), guide.rate) + args.level
                 gain = 10 ** ((target - loud(word.samples, word.rate)) / 20)
-                wav = work / f"{args.word}-{voice.replace(':', '-')}.wav"
+                wav = work / f"{args.word}-{Path(voice).stem.replace(':', '-')}.wav"
                 sf.write(wav, np.clip(word.samples * np.float32(gain), -1.0, 1.0), word.rate)
                 n = stop_trials(understander, volume, args.trials, wav, work, rng, (args.start, args.end))
                 line = (f"'{args.word}' in {voice} at {target:.1f} dBFS (the guide's voice {args.level:+.0f} dB) "

@@ -128,3 +128,14 @@ def test_a_risky_command_the_model_acts_on_still_asks_for_confirmation(vocab):
 def test_an_answer_the_model_is_unsure_of_stands(vocab):
     h = heard(vocab, "the first", {PAUSE: RULE.overrule - 0.05, None: 0.05})
     assert (h.match.decision, h.match.command, h.path) == ("act", Command("choice", 1), "recogniser")
+
+
+def test_the_model_hearing_the_teaching_of_the_word_whisper_heard_alone_never_asks(vocab):
+    """A stop said over the guide comes with a little of the guide's voice before it, which the model
+    took for "teach me" (teach:stop, 0.999 sure): Whisper wrote "stop" alone, and would have written
+    "teach me" had it been said. The model sure of another command's teaching still asks."""
+    stop = Command("stop")
+    h = heard(vocab, "stop", {Command("teach", "stop"): 0.999, stop: 0.001})
+    assert (h.match.decision, h.match.command) == ("act", stop)
+    h = heard(vocab, "stop", {Command("teach", "pause"): 0.999, stop: 0.001})
+    assert h.match.decision == "ask"

@@ -386,3 +386,31 @@ def test_whisper_text_punctuation_digits_and_repetitions(vocab, heard, command):
                                    "where are my glasses", "what time is it"])
 def test_whispers_fillers_and_room_talk_are_not_commands(vocab, heard):
     assert match(heard, vocab).decision != "act"
+
+
+@pytest.mark.parametrize("heard", ["Star.", "staff", "Stuff!", "a star"])
+def test_what_whisper_writes_for_a_weak_lipped_stop_is_stop(vocab, heard):
+    """"stop" whose closing p the lips did not close ("star"), or only breathed through ("staff")."""
+    m = match(heard, vocab)
+    assert (m.command, m.decision) == (C("stop"), "act"), m
+
+
+@pytest.mark.parametrize("heard", ["start", "stars", "store", "stir", "starve", "stark", "stuffy",
+                                   "a star is born", "the staff room"])
+def test_near_misses_of_weak_lip_spellings_are_not_stop(vocab, heard):
+    m = match(heard, vocab)
+    assert not (m.command == C("stop") and m.decision == "act"), m
+
+
+def test_weak_lip_spellings_stay_out_of_grammars_proposals_and_the_models_vocabulary(vocab):
+    said = set(vocab.phrases()) | set(vocab.short_commands()) | {p.text for p in vocab.entries}
+    assert vocab.weak_lips and not said & set(vocab.weak_lips)
+
+
+def test_a_weak_lip_spelling_that_is_a_phrase_already_is_refused():
+    from voice_guide.errors import ContentError
+    from voice_guide.understanding.vocabulary import Vocabulary, _command_data
+
+    data = dict(_command_data(), weak_lips={"stop": ["next"]})
+    with pytest.raises(ContentError, match="weak_lips"):
+        Vocabulary(data)

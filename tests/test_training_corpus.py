@@ -58,6 +58,22 @@ def test_weak_lips_on_the_sound_keep_its_length_and_stay_finite():
         assert y.shape == x.shape and np.isfinite(y).all() and np.abs(y[4000:4200]).max() < np.abs(x[4000:4200]).max()
 
 
+def test_an_everyday_microphone_keeps_the_clip_and_puts_hiss_where_synthesis_left_silence():
+    from command_corpus import noisy
+
+    from voice_guide.audio import Audio
+
+    t = np.arange(16000) / 16000
+    clip = Audio(np.concatenate([np.zeros(8000), 0.5 * np.sin(2 * np.pi * 300 * t[:8000])]).astype(np.float32), 16000)
+    heard = noisy(clip, "mic", 1000)
+    assert len(heard.samples) == len(clip.samples) and heard.rate == clip.rate
+    assert np.all(np.isfinite(heard.samples)) and np.max(np.abs(heard.samples)) <= 1.0
+    silence, speech = np.std(heard.samples[:8000]), np.std(heard.samples[8000:])
+    assert 0 < silence < speech / 3
+    assert np.array_equal(noisy(clip, "mic", 1000).samples, heard.samples)
+    assert not np.array_equal(noisy(clip, "mic", 1001).samples, heard.samples)
+
+
 def test_no_held_out_voice_is_ever_used_for_training():
     held = {v.name for v in VOICES if v.split == "heldout"}
     assert {"af_sarah", "am_liam", "bf_isabella", "bm_daniel", "en-us+m6", "en-gb-scotland+Annie"} <= held

@@ -32,6 +32,13 @@ SPREAD_DB = 10.0
 """Decibels by which the echo left in one frame may exceed what the estimate left on average over the
 stretch it learnt on: the clean coupling is assumed as `CLEAN_DEPTH` before it is measured only when
 the estimate took the echo down by this much more than that."""
+STALE_DB = 1.0
+"""Decibels by which the subtraction may leave a frame louder than the raw microphone before that
+frame is judged on the raw one and says nothing of the clean coupling: a copy of the echo a few
+milliseconds off (the device's timing moved, by an underrun, until the estimate learns it again) adds
+to the echo instead of taking it out (2-4 dB on the card), and that stretch of the guide's own voice
+was taken. Not 0: where the user's voice is most of the microphone, a good subtraction may leave
+a frame a fraction of a decibel louder, and a stop lost one of its few frames over the echo."""
 TAKEN_RANGE_DB = 20.0
 TAKEN_TAIL = 0.1
 """Seconds of a voice taken kept after its last frame within `TAKEN_RANGE_DB` of its loudest."""
@@ -79,6 +86,8 @@ class BargeIn:
         self._deepest = 0.0
         """The deepest the echo's estimate took it down on this sound (a later one learnt on a stretch
         with the user's voice in it takes out less)."""
+        self._read_moved = False
+        """The clean coupling has readings taken with a moved filter (`EchoEstimate.moved`)."""
         self._min, self._max = frames(min_speech), frames(max_len)
         self._end = frames(0.3)
         self._pre: deque[np.ndarray] = deque(maxlen=frames(PREROLL))
@@ -132,7 +141,8 @@ class BargeIn:
         found = None
         for i in range(n):
             frame = blocks[1, i * self.frame : (i + 1) * self.frame]
-            heard = self._frame(frame, float(raw_levels[i]), float(clean_levels[i]) if cleaned else None,
+            stale = clean_levels[i] > raw_levels[i] + STALE_DB
+            heard = self._frame(frame, float(raw_levels[i]), float(clean_levels[i]) if cleaned and not stale else None,
                                 float(ref_levels[i]))
             found = heard if heard is not None else found
         lag = self.echo.lag
@@ -141,7 +151,20 @@ class BargeIn:
         moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
         if moved:
             self._clean.pending.clear()  # read with the stale delay, before the new one was learnt
+        if self._read_moved and not self.echo.moved:
+            self._remeasure()
         return found
+
+    def _remeasure(self) -> None:
+        """The echo's filter learnt on this sound replaced the last stream's, moved to it (which took
+        the echo down 13-15 dB on the card where the new one takes 30-70 dB): the clean coupling read
+        with the moved one says what that one left, and kept for seconds it hid a user no louder than
+        the guide. It is measured again, and assumed meanwhile as before it was first measured (once
+        a sound: the moved filter is replaced once)."""
+        self._clean.values.clear()
+        self._clean.pending.clear()
+        self._read_moved = False
+        self._assumed = self._assume
 
     def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:
         self._ref.append(ref_level)
@@ -162,6 +185,7 @@ class BargeIn:
             self._raw.measure(raw - echo, voice=near_raw or near)
             if clean is not None:
                 self._clean.measure(clean - echo, voice=near)
+                self._read_moved = self._read_moved or self.echo.moved
         if not self._taken:
             if near:
                 self._taken = [*self._pre, frame]

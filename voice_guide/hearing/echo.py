@@ -56,7 +56,8 @@ class EchoEstimate:
         """The last stream's filter (delays relative to its main one, and weights), to move to the
         next stream's delay; None before any was learnt."""
         self.moved = False
-        """The filter is the last stream's, moved to this one's delay (trusted before a whole `span`)."""
+        """The filter is the last stream's, moved to this one's delay (trusted before a whole `span`),
+        until one is learnt on a whole `span` of this sound."""
         keep = self.span + self.max_lag
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
@@ -128,6 +129,7 @@ class EchoEstimate:
             gram = gram_matrix(self._ref.astype(np.float64), starts, self.span)
             gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
             self._taps = np.linalg.solve(gram, corr[starts])
+            self.moved = False
             self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
 
     def _move(self, offsets: np.ndarray, taps: np.ndarray) -> None:

@@ -69,6 +69,8 @@ def _candidates(text: str, vocab: Vocabulary) -> dict[Command | None, float]:
     """Similarity of one normalised guess to every command (None: to a known non-command)."""
     if text in vocab.exact:
         return {vocab.exact[text]: 1.0}
+    if text in vocab.weak_lips:
+        return {vocab.weak_lips[text]: 1.0}
     found: dict[Command | None, float] = {}
 
     def offer(command: Command | None, score: float) -> None:

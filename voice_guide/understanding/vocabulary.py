@@ -39,6 +39,7 @@ class Vocabulary:
             teach_words = [spoken(w) for w in teach.get("words", ())]
             self.carriers = frozenset(normalise(w) for w in data.get("contained", {}).get("carriers", ()))
             barge_in = frozenset(str(cid) for cid in data["barge_in"]["commands"])
+            weak_lips = {normalise(w): Command(str(cid)) for cid, ws in data.get("weak_lips", {}).items() for w in ws}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ContentError(f"commands.toml: {exc} is missing or malformed; restore the file.") from exc
         self.barge_in = barge_in
@@ -95,6 +96,13 @@ class Vocabulary:
         for word in self._lookalikes:
             add(word, None, exact_only=True)
         self.exact = {p.text: p.command for p in self.entries}
+        clash = sorted(w for w, c in weak_lips.items() if w in self.exact or c.id not in commands)
+        if clash:
+            raise ContentError(f"commands.toml: weak_lips {', '.join(clash)} is a phrase already, or not "
+                               "of a command; restore the file.")
+        self.weak_lips = weak_lips
+        """What a recogniser writes for a command said with weak lips ("star" for stop): that command
+        when heard exactly so, kept out of `entries` (grammars, proposals, the command model's hash)."""
         self.prefixes = [Phrase.of(normalise(p), Command(kind)) for kind, ps in prefixes.items() for p in ps]
         low, high = self._number_range
         self._numbered = [
