@@ -1,12 +1,15 @@
 """The Piper voice (real model, loaded once for the module) and the choice between voices."""
 
 import json
+import threading
 
 import numpy as np
 import pytest
 
 from voice_guide import settings as settings_mod
-from voice_guide.adapters.piper_tts import ENV_VOICE, PiperSynthesizer, PiperUnavailable, length_scale
+from voice_guide.adapters.onnx_runtime import EXIT_WAIT, Renders, ShrinkingSession, session_options
+from voice_guide.adapters.piper_tts import ENV_VOICE, PiperSynthesizer, PiperUnavailable, length_scale, voice_files
+from voice_guide.errors import EngineError
 from voice_guide.content.model import Item, Step
 from voice_guide.engines import Synthesizer, VoiceSettings
 from voice_guide.speaking.render import render_item
@@ -154,3 +157,33 @@ def test_doctor_names_the_voice_and_why(guide_home, monkeypatch, tmp_path):
     monkeypatch.setenv(ENV_VOICE, str(tmp_path / "gone.onnx"))
     check = check_voice(settings_mod.Settings(synthesizer="piper"))
     assert not check.ok and check.detail.startswith("pyttsx3 speaks") and "gone.onnx is missing" in check.detail
+
+
+def test_at_exit_a_running_render_is_stopped_and_no_new_one_starts():
+    """A stop's exit must not wait for a long sentence (13-30 s at load 6) or abort mid-run: the
+    exit's wait tells the running onnxruntime runs to stop, and refuses new ones."""
+    import onnxruntime
+    from piper import PiperConfig, PiperVoice
+
+    model, config = voice_files()
+    renders = Renders()
+    raw = onnxruntime.InferenceSession(str(model), sess_options=session_options(1), providers=["CPUExecutionProvider"])
+    voice = PiperVoice(session=ShrinkingSession(raw, renders), config=PiperConfig.from_dict(json.loads(config.read_text())))
+    ids = voice.phonemes_to_ids(voice.phonemize("Rest your face and breathe out slowly. " * 40)[0])
+    outcome: list[object] = []
+
+    def render() -> None:
+        try:
+            outcome.append(voice.phoneme_ids_to_audio(ids))
+        except Exception as exc:  # onnxruntime's own error for a run told to stop
+            outcome.append(exc)
+
+    worker = threading.Thread(target=render)
+    worker.start()
+    while not renders._running and worker.is_alive():
+        threading.Event().wait(0.005)
+    renders.wait(EXIT_WAIT)
+    worker.join(EXIT_WAIT)
+    assert not worker.is_alive() and isinstance(outcome[0], Exception), outcome
+    with pytest.raises(EngineError):
+        voice.phoneme_ids_to_audio(ids[:10])

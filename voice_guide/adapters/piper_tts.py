@@ -10,8 +10,6 @@ lock; the neural part (onnxruntime) runs outside it and can render two texts at 
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import functools
 import json
 import os
@@ -78,44 +76,6 @@ class PiperUnavailable(EngineError):
 _phonemize_lock = threading.Lock()
 
 
-class _Rendering:
-    """The renders running in onnxruntime, so the program never exits in the middle of one: a stop
-    (Ctrl-C, SIGTERM) ends the main thread while an export's or the look-ahead's thread is inside
-    onnxruntime, and exiting then aborts the process in C++ ("terminate called without an active
-    exception", exit 134). At exit no new render starts and the running ones are waited for (each
-    is one sentence), so a stop ends with exit 130 and one line."""
-
-    def __init__(self) -> None:
-        self._changed = threading.Condition()
-        self._running = 0
-        self._exiting = False
-        self._watching = False
-
-    @contextlib.contextmanager
-    def one(self):
-        with self._changed:
-            if self._exiting:
-                raise EngineError("The guide is stopping.")
-            if not self._watching:
-                self._watching = True
-                atexit.register(self.wait, EXIT_WAIT)
-            self._running += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._running -= 1
-                self._changed.notify_all()
-
-    def wait(self, timeout: float) -> None:
-        with self._changed:
-            self._exiting = True
-            self._changed.wait_for(lambda: self._running == 0, timeout)
-
-
-EXIT_WAIT = 20.0
-"""Seconds the exit waits for sentences still being rendered (one takes well under a second here)."""
-_rendering = _Rendering()
 
 
 def voice_files() -> tuple[Path, Path]:
@@ -206,8 +166,7 @@ class PiperSynthesizer:
         parts: list[np.ndarray] = []
         for sentence_ids in ids:
             try:
-                with _rendering.one():
-                    audio = np.asarray(self.voice.phoneme_ids_to_audio(sentence_ids, config), dtype=np.float32)
+                audio = np.asarray(self.voice.phoneme_ids_to_audio(sentence_ids, config), dtype=np.float32)
             except EngineError:
                 raise
             except Exception as exc:
