@@ -13,8 +13,10 @@ With --home DIR the topics are read with DIR as the home folder instead (its spe
 first reading with a new DIR is from an empty cache, a later one plays what the earlier rendered.
 
 CPU: runs `voice-guide read quiet-face` (listening on the virtual microphone) and, once the 40-second
-hold after its step 4 has begun, counts the CPU time of the whole process over a stretch of it, and
-prints its resident memory then (and its peak so far).
+hold after its step 4 has begun and the look-ahead has rendered what is to come (the process has used
+less than `IDLE_SHARE` of a core for `IDLE_SECONDS` running), counts the CPU time of the whole process
+over a stretch of it, and prints its resident memory then (and its peak so far). With --home DIR
+it starts with that home folder (a later start: Kokoro's model joined, the speech cache kept).
 
     .venv/bin/python scripts/measure_live.py [--topics what-is-facial-palsy ...] [--skip-cpu] [--skip-gaps]
         [--voice heart] [--lookahead-only] [--home DIR]
@@ -23,6 +25,7 @@ prints its resident memory then (and its peak so far).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -192,8 +195,23 @@ def memory_mb(pid: int) -> dict[str, float]:
     return {k: int(v.split()[0]) / 1024 for k, v in (l.split(":", 1) for l in lines) if k in ("VmRSS", "VmHWM")}
 
 
+IDLE_SHARE = 0.15
+IDLE_SECONDS = 3
+"""The guide only listens once its process has used less than IDLE_SHARE of a core for IDLE_SECONDS
+seconds running (on a busy machine the look-ahead may still render well into the hold)."""
+
+
+def wait_until_listening(pid: int, limit: float = 8.0) -> None:
+    """Until the process only listens, or `limit` seconds (the hold is 40 s; the CPU is measured in it)."""
+    quiet, last, start = 0, cpu_seconds(pid), time.monotonic()
+    while quiet < IDLE_SECONDS and time.monotonic() - start < limit:
+        time.sleep(1)
+        now = cpu_seconds(pid)
+        quiet, last = (quiet + 1 if now - last < IDLE_SHARE else 0), now
+
+
 def measure_hold_cpu(window: float = 20.0) -> None:
-    with tempfile.TemporaryDirectory(prefix="voice-guide-cpu-") as home:
+    with (contextlib.nullcontext(str(HOME)) if HOME else tempfile.TemporaryDirectory(prefix="voice-guide-cpu-")) as home:
         env = dict(os.environ, VOICE_GUIDE_HOME=home)
         if VOICE:
             subprocess.run([sys.executable, "-m", "voice_guide", "settings", "set", "voice", VOICE], cwd=ROOT,
@@ -213,7 +231,8 @@ def measure_hold_cpu(window: float = 20.0) -> None:
             if not seen.wait(300):
                 print("quiet-face never reached step 4; is the virtual sound card running?")
                 return
-            time.sleep(18)  # its words (about 12 s) are said; the next steps are rendered meanwhile
+            time.sleep(12)  # its words are said
+            wait_until_listening(proc.pid)
             before, start = cpu_seconds(proc.pid), time.monotonic()
             time.sleep(window)
             used, wall = cpu_seconds(proc.pid) - before, time.monotonic() - start
