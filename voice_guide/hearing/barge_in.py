@@ -12,6 +12,7 @@ from collections import deque
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.engines import EchoPath
 from voice_guide.hearing.echo import EchoEstimate
 from voice_guide.hearing.listen import ABS_START, FRAME_SECONDS, PREROLL, frame_levels
 
@@ -68,7 +69,10 @@ class BargeIn:
     exact, and an echo that seems to come before its sound must still be covered."""
 
     def __init__(self, rate: int = SPEECH_RATE, margin_db: float = 12.0, window: float = 0.6,
-                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.1, max_len: float = 1.5) -> None:
+                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.1, max_len: float = 1.5,
+                 known: EchoPath | None = None) -> None:
+        """`known`: the echo path learnt in an earlier session with this speaker and microphone
+        (`EchoEstimate.seed`)."""
         self.rate = rate
         self.frame = round(FRAME_SECONDS * rate)
         self.margin_db = margin_db
@@ -97,6 +101,8 @@ class BargeIn:
         self._pending = np.zeros((3, 0), dtype=np.float32)
         """Microphone, microphone less echo, and reference samples short of a whole frame."""
         self.echo = EchoEstimate(rate)
+        if known is not None:
+            self.echo.seed(known)
         self._timeline: object = None
 
     @property

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE
+from voice_guide.engines import EchoPath
 
 
 SPREAD = 0.001
@@ -27,6 +28,16 @@ sound's first half second was otherwise judged on the raw microphone, where it i
 QUICK_MATCH = 0.9
 """Normalised correlation of that moved filter's copy with the microphone from which it is trusted:
 higher than a whole `span` needs, the stretch being shorter."""
+CHECK_LEVEL = -35.0
+"""dBFS the moved filter's copy of the echo must reach, over what followed its fit, for its depth to
+be read there: on a quieter stretch the microphone's own noise sets the reading (a quiet tenth of a
+second of "Sit back", -46 dBFS over a -60 dBFS noise floor, read 14 dB where the filter took 31-37
+dB, offline)."""
+KEEP_DB = 10.0
+"""Decibels by which a filter learnt on a whole `span` may take the echo down less than the moved one
+did on what followed its fit, and still replace it: less than that, it was learnt with a voice over
+the echo (a stop 0.4 s into a sentence: 17 dB where the moved one took 37 dB, offline), and taking
+it in hid that voice."""
 
 
 class EchoEstimate:
@@ -58,6 +69,11 @@ class EchoEstimate:
         self.moved = False
         """The filter is the last stream's, moved to this one's delay (trusted before a whole `span`),
         until one is learnt on a whole `span` of this sound."""
+        self._fitted = 0
+        """`_fresh` when the moved filter's weights were fitted again on this sound; 0 once its depth
+        has been read on what followed (or while there is no such filter)."""
+        self.learnt: EchoPath | None = None
+        """The filter last learnt on a whole `span` of a sound, to keep for this speaker and microphone."""
         keep = self.span + self.max_lag
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
@@ -67,11 +83,18 @@ class EchoEstimate:
         moved to it)."""
         if self.lag is not None:
             self._prior = (self._lags - self.lag, self._taps)
-        self.moved = False
+        self.moved, self._fitted = False, 0
         self.lag, self.gain, self.depth = None, 0.0, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._fresh = 0
         self.quiet()
+
+    def seed(self, path: EchoPath) -> None:
+        """Start from the filter kept for this speaker and microphone (`learnt` in an earlier session),
+        moved to the first sound's delay as the last stream's would be; a path kept at another sample
+        rate is not this one's."""
+        if path.rate == self.rate and path.offsets:
+            self._prior = (np.asarray(path.offsets, dtype=int), np.asarray(path.taps, dtype=np.float64))
 
     def quiet(self) -> None:
         """The guide fell silent (and was not followed meanwhile): the histories start again from
@@ -119,22 +142,47 @@ class EchoEstimate:
         if self._fresh < self.span and self._prior is not None:
             if not self.moved and self._fresh >= self.quick:
                 self._move(*self._prior)
+            elif self._fitted:
+                self._check()
             return
         best = self._best()
-        if best is not None and best[1] >= self.min_match:
-            k, _, gain, corr = best
-            self.lag, self.gain = self.max_lag - k, gain
-            self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
-            starts = self.max_lag - self._lags  # where each delay's stretch of the reference history starts
-            gram = gram_matrix(self._ref.astype(np.float64), starts, self.span)
-            gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
-            self._taps = np.linalg.solve(gram, corr[starts])
-            self.moved = False
-            self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
+        if best is None or best[1] < self.min_match:
+            return
+        kept = self.lag, self.gain, self._lags, self._taps
+        k, _, gain = best
+        self.lag, self.gain = self.max_lag - k, gain
+        self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
+        self._fit(self.span)
+        depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
+        if self.moved and not self._fitted and depth < self.depth - KEEP_DB:
+            self.lag, self.gain, self._lags, self._taps = kept
+            return
+        self.moved, self._fitted, self.depth = False, 0, depth
+        self.learnt = EchoPath(self.rate, tuple(int(d) for d in self._lags - self.lag), tuple(float(w) for w in self._taps))
+
+    def _fit(self, n: int) -> None:
+        """The filter's weights at its delays (`_lags`), by least squares on the last `n` samples."""
+        ref = self._ref.astype(np.float64)
+        mic = self._mic[-n:].astype(np.float64)
+        starts = len(ref) - n - self._lags  # where each delay's stretch of the reference history starts
+        gram = gram_matrix(ref, starts, n)
+        gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
+        self._taps = np.linalg.solve(gram, np.array([np.sum(ref[s : s + n] * mic) for s in starts]))
+
+    def _check(self) -> None:
+        """The depth of the moved filter, fitted again, read on what followed the fit (which it was
+        not fitted on, so it says how well it will do), once that held `CHECK_LEVEL` of its copy."""
+        n = min(self._fresh - self._fitted, len(self._ref) - int(self._lags.max()))
+        if np.sqrt(np.mean(self._echo(n) ** 2)) >= 10 ** (CHECK_LEVEL / 20):
+            self.depth = -10.0 * np.log10(max(1.0 - self.explained(n), 1e-9))
+            self._fitted = 0
 
     def _move(self, offsets: np.ndarray, taps: np.ndarray) -> None:
         """Find the delay at which the filter (`offsets` from its main delay, `taps`) copies the last
-        `quick` microphone samples best, and take it there when the match is `QUICK_MATCH` or more."""
+        `quick` microphone samples best, and take it there when the match is `QUICK_MATCH` or more,
+        its weights fitted again on this sound: unchanged, it took the echo down only 13-15 dB on the
+        card (the sound server treats each stream a little differently). Its depth is read after
+        (`_check`), on what it was not fitted on."""
         spread = int(np.abs(offsets).max())
         kernel = np.zeros(2 * spread + 1)
         kernel[offsets + spread] = taps
@@ -143,23 +191,22 @@ class EchoEstimate:
         best = self._match(shaped[len(shaped) - self.quick - self.max_lag :], self.quick)
         if best is None:
             return
-        k, match, scale, _ = best
+        k, match, _ = best
         lag = self.max_lag - k
         if match < QUICK_MATCH or lag + offsets.min() < 0 or lag + offsets.max() > self.max_lag:
             return
-        self.lag, self.gain, self._lags, self._taps = lag, scale * float(taps.sum()), lag + offsets, taps * scale
-        self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.quick), 1e-9))
-        self.moved = True
+        self.lag, self._lags = lag, lag + offsets
+        self._fit(min(self._fresh, self.span))
+        self.gain, self.depth, self._fitted, self.moved = float(self._taps.sum()), 0.0, self._fresh, True
 
-    def _best(self) -> tuple[int, float, float, np.ndarray] | None:
+    def _best(self) -> tuple[int, float, float] | None:
         """The best-matching delay of the reference history for the last `span` of the microphone
         (`_match`)."""
         return self._match(self._ref.astype(np.float64), self.span)
 
-    def _match(self, window: np.ndarray, n: int) -> tuple[int, float, float, np.ndarray] | None:
+    def _match(self, window: np.ndarray, n: int) -> tuple[int, float, float] | None:
         """(offset into `window`, normalised match, gain) of the stretch of `window` that best matches
-        the last `n` microphone samples, and the correlation at every offset; None when either is
-        too quiet to tell."""
+        the last `n` microphone samples; None when either is too quiet to tell."""
         mic = self._mic[-n:].astype(np.float64)
         if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-n:] ** 2)) < self.min_rms:
             return None
@@ -168,7 +215,7 @@ class EchoEstimate:
         energy = running[n:] - running[:-n]  # energy[k] = window[k : k + n] . itself
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
-        return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12)), corr
+        return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12))
 
 
 def gram_matrix(window: np.ndarray, starts: np.ndarray, span: int) -> np.ndarray:
