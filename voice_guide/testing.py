@@ -117,8 +117,11 @@ class FakeEchoMemory:
 
     def __init__(self, kept: Mapping[str, EchoPath] | None = None) -> None:
         self.kept: dict[str, EchoPath] = dict(kept or {})
+        self.loaded: list[tuple[str, EchoPath | None]] = []
+        """Each pair asked for, with what was found."""
 
     def load(self, key: str) -> EchoPath | None:
+        self.loaded.append((key, self.kept.get(key)))
         return self.kept.get(key)
 
     def save(self, key: str, path: EchoPath) -> None:

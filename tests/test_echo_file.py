@@ -1,0 +1,87 @@
+"""The echo paths kept per speaker and microphone pair: read back as written, a missing or damaged
+file ignored (never raised), every write atomic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from voice_guide.adapters.echo_file import FORMAT, VERSION, EchoFile, echo_path
+from voice_guide.engines import EchoMemory, EchoPath
+from voice_guide.testing import FakeEchoMemory
+
+PATH = EchoPath(16000, (-2, -1, 0, 1, 2), (0.01, -0.1, 0.9, 0.2, -0.02))
+
+
+@pytest.mark.parametrize("memory", [EchoFile, FakeEchoMemory])
+def test_a_path_is_kept_for_its_pair_only(guide_home, memory):
+    kept: EchoMemory = memory()
+    assert kept.load("default -> default") is None
+    kept.save("default -> default", PATH)
+    kept.save("2 -> 1", EchoPath(48000, (0,), (0.5,)))
+    assert kept.load("default -> default") == PATH
+    assert kept.load("2 -> 1") == EchoPath(48000, (0,), (0.5,))
+    assert kept.load("3 -> 1") is None
+
+
+def test_the_file_is_in_the_user_s_data_folder_and_nothing_half_written_is_left(guide_home):
+    EchoFile().save("a", PATH)
+    EchoFile().save("b", PATH)
+    assert echo_path().parent == guide_home / "data"
+    assert [p.name for p in (guide_home / "data").iterdir()] == ["echo.json"]
+    assert EchoFile().load("a") == EchoFile().load("b") == PATH
+
+
+def record(**path) -> bytes:
+    good = {"rate": 16000, "offsets": [-1, 0, 1], "taps": [0.1, 0.8, 0.1]}
+    return json.dumps({"format": FORMAT, "version": VERSION, "paths": {"a": {**good, **path}}}).encode()
+
+
+BAD = [
+    ("corrupt", b"{not json"),
+    ("not text", b"\xff\xfe\x00garbage\x81"),
+    ("not ours", json.dumps({"format": "something-else", "paths": {}}).encode()),
+    ("newer", record().replace(b'"version": 1', b'"version": 9')),
+    ("a list", b"[1, 2, 3]"),
+    ("no rate", record(rate=None)),
+    ("boolean rate", record(rate=True)),
+    ("taps and delays differ", record(taps=[0.5])),
+    ("delays not a run", record(offsets=[-1, 0, 2])),
+    ("delays not whole", record(offsets=[-1.0, 0.0, 1.0])),
+    ("weights not numbers", record(taps=["a", 0.8, 0.1])),
+    ("no filter", record(offsets=[], taps=[])),
+    ("a folder", None),
+]
+
+
+@pytest.mark.parametrize("why, data", BAD, ids=[b[0] for b in BAD])
+def test_a_missing_or_damaged_file_is_ignored_and_replaced_by_what_is_learnt(guide_home, why, data):
+    path = echo_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if data is None:
+        path.mkdir()
+    else:
+        path.write_bytes(data)
+    assert EchoFile().load("a") is None
+    EchoFile().save("b", PATH)  # never raises, even where it cannot write
+    if data is not None:
+        assert EchoFile().load("b") == PATH
+
+
+def test_a_good_record_is_read_even_when_another_is_damaged(guide_home):
+    path = echo_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(record())
+    data["paths"]["b"] = {"rate": "fast"}
+    path.write_text(json.dumps(data))
+    assert EchoFile().load("a") == EchoPath(16000, (-1, 0, 1), (0.1, 0.8, 0.1))
+    assert EchoFile().load("b") is None
+
+
+def test_only_the_latest_pairs_are_kept(guide_home):
+    from voice_guide.adapters.echo_file import MAX_PAIRS
+
+    for n in range(MAX_PAIRS + 3):
+        EchoFile().save(f"pair {n}", PATH)
+    assert EchoFile().load("pair 0") is None and EchoFile().load(f"pair {MAX_PAIRS + 2}") == PATH
