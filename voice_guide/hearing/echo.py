@@ -28,11 +28,13 @@ sound's first half second was otherwise judged on the raw microphone, where it i
 QUICK_MATCH = 0.9
 """Normalised correlation of that moved filter's copy with the microphone from which it is trusted:
 higher than a whole `span` needs, the stretch being shorter."""
-CHECK_LEVEL = -35.0
-"""dBFS the moved filter's copy of the echo must reach, over what followed its fit, for its depth to
-be read there: on a quieter stretch the microphone's own noise sets the reading (a quiet tenth of a
-second of "Sit back", -46 dBFS over a -60 dBFS noise floor, read 14 dB where the filter took 31-37
-dB, offline)."""
+PHASES = 16
+"""Steps per sample in which the last stream's filter is moved: each output stream lies a little
+otherwise between two samples (the sound server's resampling starts it anew), and moved by whole
+samples only the filter took the echo down 13-15 dB on the card (15-20 dB offline, where a 16th of
+a sample takes 47-60 dB)."""
+FRACTION = 8
+"""Weights either side of the centre of the filter that delays by a part of a sample."""
 KEEP_DB = 10.0
 """Decibels by which a filter learnt on a whole `span` may take the echo down less than the moved one
 did on what followed its fit, and still replace it: less than that, it was learnt with a voice over
@@ -69,9 +71,6 @@ class EchoEstimate:
         self.moved = False
         """The filter is the last stream's, moved to this one's delay (trusted before a whole `span`),
         until one is learnt on a whole `span` of this sound."""
-        self._fitted = 0
-        """`_fresh` when the moved filter's weights were fitted again on this sound; 0 once its depth
-        has been read on what followed (or while there is no such filter)."""
         self.learnt: EchoPath | None = None
         """The filter last learnt on a whole `span` of a sound, to keep for this speaker and microphone."""
         keep = self.span + self.max_lag
@@ -83,7 +82,7 @@ class EchoEstimate:
         moved to it)."""
         if self.lag is not None:
             self._prior = (self._lags - self.lag, self._taps)
-        self.moved, self._fitted = False, 0
+        self.moved = False
         self.lag, self.gain, self.depth = None, 0.0, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._fresh = 0
@@ -142,8 +141,8 @@ class EchoEstimate:
         if self._fresh < self.span and self._prior is not None:
             if not self.moved and self._fresh >= self.quick:
                 self._move(*self._prior)
-            elif self._fitted:
-                self._check()
+            elif self.moved:  # read again on all of this sound so far: on more of the echo, less of the noise
+                self.depth = -10.0 * np.log10(max(1.0 - self.explained(self._fresh), 1e-9))
             return
         best = self._best()
         if best is None or best[1] < self.min_match:
@@ -154,10 +153,10 @@ class EchoEstimate:
         self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
         self._fit(self.span)
         depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
-        if self.moved and not self._fitted and depth < self.depth - KEEP_DB:
+        if self.moved and depth < self.depth - KEEP_DB:
             self.lag, self.gain, self._lags, self._taps = kept
             return
-        self.moved, self._fitted, self.depth = False, 0, depth
+        self.moved, self.depth = False, depth
         self.learnt = EchoPath(self.rate, tuple(int(d) for d in self._lags - self.lag), tuple(float(w) for w in self._taps))
 
     def _fit(self, n: int) -> None:
@@ -169,35 +168,31 @@ class EchoEstimate:
         gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
         self._taps = np.linalg.solve(gram, np.array([np.sum(ref[s : s + n] * mic) for s in starts]))
 
-    def _check(self) -> None:
-        """The depth of the moved filter, fitted again, read on what followed the fit (which it was
-        not fitted on, so it says how well it will do), once that held `CHECK_LEVEL` of its copy."""
-        n = min(self._fresh - self._fitted, len(self._ref) - int(self._lags.max()))
-        if np.sqrt(np.mean(self._echo(n) ** 2)) >= 10 ** (CHECK_LEVEL / 20):
-            self.depth = -10.0 * np.log10(max(1.0 - self.explained(n), 1e-9))
-            self._fitted = 0
-
     def _move(self, offsets: np.ndarray, taps: np.ndarray) -> None:
-        """Find the delay at which the filter (`offsets` from its main delay, `taps`) copies the last
-        `quick` microphone samples best, and take it there when the match is `QUICK_MATCH` or more,
-        its weights fitted again on this sound: unchanged, it took the echo down only 13-15 dB on the
-        card (the sound server treats each stream a little differently). Its depth is read after
-        (`_check`), on what it was not fitted on."""
+        """Find the delay, to a `PHASES`th of a sample, at which the filter (`offsets` from its main
+        delay, `taps`) copies the last `quick` microphone samples best, and take it there when the
+        match is `QUICK_MATCH` or more. Its depth on them is trusted as it is: a delay and a gain
+        are all that was fitted."""
         spread = int(np.abs(offsets).max())
         kernel = np.zeros(2 * spread + 1)
         kernel[offsets + spread] = taps
         ref = self._ref.astype(np.float64)
-        shaped = np.convolve(ref, kernel)[spread : spread + len(ref)]  # shaped[t] = sum of w * ref[t - offset]
-        best = self._match(shaped[len(shaped) - self.quick - self.max_lag :], self.quick)
-        if best is None:
+        found = None
+        for phase in np.arange(-(PHASES // 2), PHASES // 2 + 1) / PHASES:
+            shifted = np.convolve(kernel, fractional_delay(phase))[FRACTION : FRACTION + len(kernel)]
+            shaped = np.convolve(ref, shifted)[spread : spread + len(ref)]  # shaped[t] = sum of w * ref[t - offset]
+            best = self._match(shaped[len(shaped) - self.quick - self.max_lag :], self.quick)
+            if best is not None and (found is None or best[1] > found[0][1]):
+                found = best, shifted
+        if found is None:
             return
-        k, match, _ = best
+        (k, match, scale), shifted = found
         lag = self.max_lag - k
-        if match < QUICK_MATCH or lag + offsets.min() < 0 or lag + offsets.max() > self.max_lag:
+        if match < QUICK_MATCH or lag - spread < 0 or lag + spread > self.max_lag:
             return
-        self.lag, self._lags = lag, lag + offsets
-        self._fit(min(self._fresh, self.span))
-        self.gain, self.depth, self._fitted, self.moved = float(self._taps.sum()), 0.0, self._fresh, True
+        self.lag, self._lags, self._taps = lag, lag + np.arange(-spread, spread + 1), shifted * scale
+        self.gain, self.moved = float(self._taps.sum()), True
+        self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.quick), 1e-9))
 
     def _best(self) -> tuple[int, float, float] | None:
         """The best-matching delay of the reference history for the last `span` of the microphone
@@ -216,6 +211,14 @@ class EchoEstimate:
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
         return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12))
+
+
+def fractional_delay(delay: float) -> np.ndarray:
+    """A filter of 2 * `FRACTION` + 1 weights (a Hann-windowed sinc) that delays a sound by `delay`
+    of a sample."""
+    k = np.arange(-FRACTION, FRACTION + 1)
+    h = np.sinc(k - delay) * np.hanning(2 * FRACTION + 3)[1:-1]
+    return h / h.sum()
 
 
 def gram_matrix(window: np.ndarray, starts: np.ndarray, span: int) -> np.ndarray:
