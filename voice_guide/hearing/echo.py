@@ -7,7 +7,9 @@ squares) and trusts them only when the match is close; `residual` is then the mi
 copy, in which a user's voice stands out even when it is no louder than the guide. Around that delay a
 short filter (a millisecond either side, fitted by least squares) follows what a sound server's
 resampling and the speaker do to the copy, which a single delay and gain cannot; room reverberation is
-not modelled: what is left of it is measured by `listen.BargeIn` as before.
+not modelled: what is left of it is measured by `listen.BargeIn` as before. The filter is kept from
+one output stream to the next, and from one session to the next (`seed`, `learnt`), and moved to
+each new stream's delay within its first tenths of a second.
 """
 
 from __future__ import annotations
@@ -37,9 +39,8 @@ FRACTION = 8
 """Weights either side of the centre of the filter that delays by a part of a sample."""
 KEEP_DB = 10.0
 """Decibels by which a filter learnt on a whole `span` may take the echo down less than the moved one
-did on what followed its fit, and still replace it: less than that, it was learnt with a voice over
-the echo (a stop 0.4 s into a sentence: 17 dB where the moved one took 37 dB, offline), and taking
-it in hid that voice."""
+did, and still replace it: less than that, it was learnt with a voice over the echo (a stop 0.4 s
+into a sentence: 17 dB where the moved one took 37 dB, offline), and taking it in hid that voice."""
 
 
 class EchoEstimate:
