@@ -7,14 +7,15 @@ import json
 
 import pytest
 
-from voice_guide.adapters.echo_file import FORMAT, VERSION, EchoFile, echo_path
+from voice_guide.adapters.echo_file import FORMAT, VERSION, EchoFile
 from voice_guide.engines import EchoMemory, EchoPath
 from voice_guide.testing import FakeEchoMemory
+from voice_guide.wiring import Devices, echo_file
 
 PATH = EchoPath(16000, (-2, -1, 0, 1, 2), (0.01, -0.1, 0.9, 0.2, -0.02))
 
 
-@pytest.mark.parametrize("memory", [EchoFile, FakeEchoMemory])
+@pytest.mark.parametrize("memory", [lambda: EchoFile(echo_file()), FakeEchoMemory])
 def test_a_path_is_kept_for_its_pair_only(guide_home, memory):
     kept: EchoMemory = memory()
     assert kept.load("default -> default") is None
@@ -25,12 +26,11 @@ def test_a_path_is_kept_for_its_pair_only(guide_home, memory):
     assert kept.load("3 -> 1") is None
 
 
-def test_the_file_is_in_the_user_s_data_folder_and_nothing_half_written_is_left(guide_home):
-    EchoFile().save("a", PATH)
-    EchoFile().save("b", PATH)
-    assert echo_path().parent == guide_home / "data"
+def test_the_guide_s_file_is_in_the_user_s_data_folder_and_nothing_half_written_is_left(guide_home):
+    Devices().echo_memory().save("a", PATH)
+    Devices().echo_memory().save("b", PATH)
     assert [p.name for p in (guide_home / "data").iterdir()] == ["echo.json"]
-    assert EchoFile().load("a") == EchoFile().load("b") == PATH
+    assert Devices().echo_memory().load("a") == EchoFile(echo_file()).load("b") == PATH
 
 
 def record(**path) -> bytes:
@@ -57,31 +57,31 @@ BAD = [
 
 @pytest.mark.parametrize("why, data", BAD, ids=[b[0] for b in BAD])
 def test_a_missing_or_damaged_file_is_ignored_and_replaced_by_what_is_learnt(guide_home, why, data):
-    path = echo_path()
+    path = echo_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     if data is None:
         path.mkdir()
     else:
         path.write_bytes(data)
-    assert EchoFile().load("a") is None
-    EchoFile().save("b", PATH)  # never raises, even where it cannot write
+    assert EchoFile(echo_file()).load("a") is None
+    EchoFile(echo_file()).save("b", PATH)  # never raises, even where it cannot write
     if data is not None:
-        assert EchoFile().load("b") == PATH
+        assert EchoFile(echo_file()).load("b") == PATH
 
 
 def test_a_good_record_is_read_even_when_another_is_damaged(guide_home):
-    path = echo_path()
+    path = echo_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(record())
     data["paths"]["b"] = {"rate": "fast"}
     path.write_text(json.dumps(data))
-    assert EchoFile().load("a") == EchoPath(16000, (-1, 0, 1), (0.1, 0.8, 0.1))
-    assert EchoFile().load("b") is None
+    assert EchoFile(echo_file()).load("a") == EchoPath(16000, (-1, 0, 1), (0.1, 0.8, 0.1))
+    assert EchoFile(echo_file()).load("b") is None
 
 
 def test_only_the_latest_pairs_are_kept(guide_home):
     from voice_guide.adapters.echo_file import MAX_PAIRS
 
     for n in range(MAX_PAIRS + 3):
-        EchoFile().save(f"pair {n}", PATH)
-    assert EchoFile().load("pair 0") is None and EchoFile().load(f"pair {MAX_PAIRS + 2}") == PATH
+        EchoFile(echo_file()).save(f"pair {n}", PATH)
+    assert EchoFile(echo_file()).load("pair 0") is None and EchoFile(echo_file()).load(f"pair {MAX_PAIRS + 2}") == PATH

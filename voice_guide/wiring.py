@@ -11,8 +11,10 @@ from __future__ import annotations
 import queue
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from voice_guide import paths
 from voice_guide.background import Deferred
 from voice_guide.content.model import Item
 from voice_guide.engine_table import open_recognizer_for, open_synthesizer
@@ -65,10 +67,15 @@ def _command_model(vocab: Vocabulary, recognizer: Recognizer) -> "CommandScorer 
     return open_command_model(vocab, recognizer)
 
 
+def echo_file() -> Path:
+    """Where the echo paths barge-in learns are kept."""
+    return paths.data_dir() / "echo.json"
+
+
 def _echo_memory() -> EchoMemory:
     from voice_guide.adapters.echo_file import EchoFile
 
-    return EchoFile()
+    return EchoFile(echo_file())
 
 
 def echo_key(settings: Settings) -> str:

@@ -1,5 +1,5 @@
-"""The echo paths learnt for each speaker and microphone pair, kept in one small JSON file in the
-user's data folder (`engines.EchoMemory`). A missing, damaged or foreign file is ignored (the path
+"""The echo paths learnt for each speaker and microphone pair, kept in one small JSON file (the
+wiring's is `echo.json` in the user's data folder; `engines.EchoMemory`). A missing, damaged or foreign file is ignored (the path
 is learnt again, and the file replaced by what was learnt), never raised; every write replaces the
 file atomically."""
 
@@ -9,7 +9,7 @@ import json
 import math
 from pathlib import Path
 
-from voice_guide import fileio, paths
+from voice_guide.fileio import atomic_write_text, read_own_text
 from voice_guide.engines import EchoPath
 
 FORMAT, VERSION = "voice-guide echo paths", 1
@@ -17,10 +17,6 @@ MAX_TAPS = 256
 """The most weights a kept filter may have (the guide's own have 33): more is a damaged file."""
 MAX_PAIRS = 32
 """Speaker and microphone pairs kept; the oldest kept is dropped first."""
-
-
-def echo_path() -> Path:
-    return paths.data_dir() / "echo.json"
 
 
 def _path(data: object) -> EchoPath:
@@ -40,14 +36,14 @@ def _path(data: object) -> EchoPath:
 
 
 class EchoFile:
-    """`engines.EchoMemory` on a JSON file (`echo_path()` by default)."""
+    """`engines.EchoMemory` on the JSON file `path`."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path or echo_path()
+    def __init__(self, path: Path) -> None:
+        self.path = path
 
     def _read(self) -> dict[str, object]:
         try:
-            data = json.loads(fileio.read_own_text(self.path, "echo paths"))
+            data = json.loads(read_own_text(self.path, "echo paths"))
         except (OSError, ValueError):  # missing, unreadable, refused or not JSON: learnt again
             return {}
         if not isinstance(data, dict) or data.get("format") != FORMAT or data.get("version") != VERSION:
@@ -66,7 +62,7 @@ class EchoFile:
         kept[key] = {"rate": path.rate, "offsets": list(path.offsets), "taps": list(path.taps)}
         kept = dict(list(kept.items())[-MAX_PAIRS:])
         try:
-            paths.ensure(self.path.parent)
-            fileio.atomic_write_text(self.path, json.dumps({"format": FORMAT, "version": VERSION, "paths": kept}))
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps({"format": FORMAT, "version": VERSION, "paths": kept}))
         except OSError:  # a full disk or a read-only folder: the path is learnt again next time
             pass
