@@ -22,11 +22,13 @@ from voice_guide.engines import EchoPath
 
 SPREAD = 0.001
 """Seconds either side of the learnt delay that the filter spans."""
-QUICK = 0.15
+QUICK = 0.1
 """Seconds of a new output stream's sound after which the last stream's filter, moved to the delay
 found on them, may be trusted (a device starts each stream with a delay of its own, 40-300 samples
 apart, while what the speaker and the sound server do to the sound stays): a "stop" said in a
-sound's first half second was otherwise judged on the raw microphone, where it is not heard."""
+sound's first half second was otherwise judged on the raw microphone, where it is not heard. On the
+card a sentence's echo is in the microphone from its first block (92-196 samples after the reference
+handed ahead), so the first block (0.1 s) is enough; most stops missed were said in the first 0.25 s."""
 QUICK_MATCH = 0.9
 """Normalised correlation of that moved filter's copy with the microphone from which it is trusted:
 higher than a whole `span` needs, the stretch being shorter."""
