@@ -100,6 +100,8 @@ class BargeIn:
         """`_restoring`: frames left while the guide's volume comes back after a voice was taken."""
         self._pending = np.zeros((3, 0), dtype=np.float32)
         """Microphone, microphone less echo, and reference samples short of a whole frame."""
+        self._cleaned = False
+        """The last block was judged with the echo taken out."""
         self.echo = EchoEstimate(rate)
         if known is not None:
             self.echo.seed(known)
@@ -140,6 +142,9 @@ class BargeIn:
             self._new_timeline(timeline)
         residual = self.echo.residual(mic, ref)
         cleaned = self.echo.settled
+        if cleaned and not self._cleaned:
+            self._clean_preroll(n)
+        self._cleaned = cleaned
         blocks = np.concatenate([self._pending, np.stack([mic, residual, ref])], axis=1)
         n = blocks.shape[1] // self.frame
         raw_levels, clean_levels, ref_levels = (frame_levels(b, self.frame)[:n] for b in blocks)
@@ -160,6 +165,23 @@ class BargeIn:
         if self._read_moved and not self.echo.moved:
             self._remeasure()
         return found
+
+    def _clean_preroll(self, n: int) -> None:
+        """The echo's estimate settled with this block (of `n` samples): the frames kept to begin a
+        voice with, and the samples short of a frame before it, were heard on the raw microphone,
+        full of the guide's voice (a stop said in a sound's first fifth of a second was taken with
+        it, and written "it's done" or "star"; a frame half raw was taken as a voice): the echo is
+        taken out of them too, as far back as this sound goes."""
+        short = self._pending.shape[1]
+        samples = self.echo.cleaned(len(self._pre) * self.frame + short, n)
+        if len(samples) >= short:
+            self._pending[1] = samples[len(samples) - short :]
+            samples = samples[: len(samples) - short]
+        k = len(samples) // self.frame
+        if k:
+            kept = list(self._pre)[: len(self._pre) - k]
+            self._pre = deque([*kept, *samples[len(samples) - k * self.frame :].reshape(k, self.frame)],
+                              maxlen=self._pre.maxlen)
 
     def _remeasure(self) -> None:
         """The echo's filter learnt on this sound replaced the last stream's, moved to it (which took
