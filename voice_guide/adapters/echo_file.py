@@ -1,7 +1,7 @@
 """The echo paths learnt for each speaker and microphone pair, kept in one small JSON file (the
-wiring's is `echo.json` in the user's data folder; `engines.EchoMemory`). A missing, damaged or foreign file is ignored (the path
-is learnt again, and the file replaced by what was learnt), never raised; every write replaces the
-file atomically."""
+wiring's is `echo.json` in the user's data folder; `engines.EchoMemory`). A missing, damaged or
+foreign file is ignored (the path is learnt again, and the file replaced by what was learnt), never
+raised; every write replaces the file atomically."""
 
 from __future__ import annotations
 

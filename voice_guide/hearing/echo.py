@@ -171,7 +171,8 @@ class EchoEstimate:
             self.lag, self.gain, self._lags, self._taps = kept
             return
         self.moved, self.depth = False, depth
-        self.learnt = EchoPath(self.rate, tuple(int(d) for d in self._lags - self.lag), tuple(float(w) for w in self._taps))
+        self.learnt = EchoPath(self.rate, tuple(int(d) for d in self._lags - self.lag),
+                               tuple(float(w) for w in self._taps))
 
     def _fit(self, n: int) -> None:
         """The filter's weights at its delays (`_lags`), by least squares on the last `n` samples."""
