@@ -155,8 +155,6 @@ class EchoEstimate:
         if self._fresh < self.span and self._prior is not None:
             if not self.moved and self._fresh >= self.quick:
                 self._move(*self._prior)
-            elif self.moved:  # read again on all of this sound so far: on more of the echo, less of the noise
-                self.depth = -10.0 * np.log10(max(1.0 - self.explained(self._fresh), 1e-9))
             return
         best = self._best()
         if best is None or best[1] < self.min_match:
