@@ -36,8 +36,8 @@ higher than a whole `span` needs, the stretch being shorter."""
 PHASES = 16
 """Steps per sample in which the last stream's filter is moved: each output stream lies a little
 otherwise between two samples (the sound server's resampling starts it anew), and moved by whole
-samples only the filter took the echo down 13-15 dB on the card (15-20 dB offline, where a 16th of
-a sample takes 47-60 dB)."""
+samples only the filter took the echo down 13-15 dB on the card, in 16ths 39-42 dB (15-20 dB and
+47-60 dB offline)."""
 FRACTION = 8
 """Weights either side of the centre of the filter that delays by a part of a sample."""
 KEEP_DB = 10.0
