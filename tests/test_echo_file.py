@@ -85,3 +85,12 @@ def test_only_the_latest_pairs_are_kept(guide_home):
     for n in range(MAX_PAIRS + 3):
         EchoFile(echo_file()).save(f"pair {n}", PATH)
     assert EchoFile(echo_file()).load("pair 0") is None and EchoFile(echo_file()).load(f"pair {MAX_PAIRS + 2}") == PATH
+
+
+def test_each_speaker_and_microphone_pair_has_its_own_path():
+    from voice_guide.settings import Settings
+    from voice_guide.wiring import echo_key
+
+    assert echo_key(Settings()) == "default -> default"
+    assert echo_key(Settings(output_device="USB speaker", input_device=2)) == "USB speaker -> 2"
+    assert echo_key(Settings(output_device="USB speaker")) != echo_key(Settings(input_device="USB speaker"))
