@@ -102,6 +102,8 @@ class BargeIn:
         """Microphone, microphone less echo, and reference samples short of a whole frame."""
         self._cleaned = False
         """The last block was judged with the echo taken out."""
+        self._looked = False
+        """This sound's start has been looked back on (`_look_back`), or a voice was taken in it."""
         self.echo = EchoEstimate(rate)
         if known is not None:
             self.echo.seed(known)
@@ -128,7 +130,7 @@ class BargeIn:
         moved to it (`EchoEstimate.forget`) or learnt again, and meanwhile the raw microphone is
         judged. What is left after the subtraction (the clean coupling) is the room's and is kept."""
         self._timeline = timeline
-        self._assumed, self._deepest = self._assume, 0.0
+        self._assumed, self._deepest, self._looked = self._assume, 0.0, False
         self.echo.forget()
         self._clean.pending.clear()
 
@@ -159,12 +161,43 @@ class BargeIn:
         lag = self.echo.lag
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
         self._deepest = max(self._deepest, self.echo.depth)
+        if self._deepest >= CLEAN_DEPTH + SPREAD_DB and not self._looked:
+            self._look_back()
         moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
         if moved:
             self._clean.pending.clear()  # read with the stale delay, before the new one was learnt
         if self._read_moved and not self.echo.moved:
             self._remeasure()
         return found
+
+    def _look_back(self) -> None:
+        """The echo's estimate took it down far enough to be trusted for the first time on this sound
+        (`CLEAN_DEPTH` + `SPREAD_DB`): what was heard of the sound before, on the raw microphone, is
+        judged again with the echo taken out, as later frames are. A stop said in a sound's first
+        fifth of a second covers the stretch the filter is moved on, which is moved only once the
+        stop has ended: it is taken then, from where it began (the guide pauses half a second
+        later than it would have)."""
+        self._looked = True
+        if self._taken or self._restoring or not self._raw.values:
+            return
+        short = self._pending.shape[1]
+        mic, ref, clean = self.echo.heard(self._max * self.frame, short)
+        k = len(clean) // self.frame
+        if k == 0:
+            return
+        raw_l, ref_l, clean_l = (frame_levels(x[len(x) - k * self.frame :], self.frame)[:k] for x in (mic, ref, clean))
+        floor = max(self._raw.values) - CLEAN_DEPTH
+        reach = self._ref.maxlen or 1
+        near = [bool(clean_l[i] <= raw_l[i] + STALE_DB)
+                and self._clean.near(float(clean_l[i]), float(ref_l[max(0, i - reach + 1) : i + 1].max()),
+                                     self.margin_db, floor) for i in range(k)]
+        if sum(near) < self._min:
+            return
+        first, last = near.index(True), k - 1 - near[::-1].index(True)
+        frames = clean[len(clean) - k * self.frame :].reshape(k, self.frame)
+        self._taken = list(frames[max(0, first - (self._pre.maxlen or 0)) :])
+        self._near, self._quiet = sum(near), k - 1 - last
+        self._pre.clear()
 
     def _clean_preroll(self, n: int) -> None:
         """The echo's estimate settled with this block (of `n` samples): the frames kept to begin a
@@ -173,7 +206,7 @@ class BargeIn:
         it, and written "it's done" or "star"; a frame half raw was taken as a voice): the echo is
         taken out of them too, as far back as this sound goes."""
         short = self._pending.shape[1]
-        samples = self.echo.cleaned(len(self._pre) * self.frame + short, n)
+        samples = self.echo.heard(len(self._pre) * self.frame + short, n)[2]
         if len(samples) >= short:
             self._pending[1] = samples[len(samples) - short :]
             samples = samples[: len(samples) - short]
@@ -227,6 +260,7 @@ class BargeIn:
         if self._quiet < self._end and len(self._taken) < self._max:
             return None
         taken, ended = self._taken, self._quiet >= self._end
+        self._looked = True  # what was taken is not looked back on again
         enough = self._near >= self._min and self.echo.explained(len(taken) * self.frame) < ECHO_ONLY
         self._taken, self._near, self._quiet = [], 0, 0
         self._restoring = round(2 * self.lead / FRAME_SECONDS)

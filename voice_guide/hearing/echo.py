@@ -40,6 +40,10 @@ samples only the filter took the echo down 13-15 dB on the card, in 16ths 39-42 
 47-60 dB offline)."""
 FRACTION = 8
 """Weights either side of the centre of the filter that delays by a part of a sample."""
+HISTORY = 1.5
+"""Seconds of microphone and reference kept: as long as a voice taken over the guide may be
+(`BargeIn`'s `max_len`), so that a stop said at a sound's very start, before its echo could be
+learnt, is still there to be looked back on when it is (a second in, offline)."""
 KEEP_DB = 10.0
 """Decibels by which a filter learnt on a whole `span` may take the echo down less than the moved one
 did, and still replace it: less than that, it was learnt with a voice over the echo (a stop 0.4 s
@@ -77,7 +81,7 @@ class EchoEstimate:
         until one is learnt on a whole `span` of this sound."""
         self.learnt: EchoPath | None = None
         """The filter last learnt on a whole `span` of a sound, to keep for this speaker and microphone."""
-        keep = self.span + self.max_lag
+        keep = max(self.span + self.max_lag, round(HISTORY * rate))
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
 
@@ -138,23 +142,25 @@ class EchoEstimate:
         return sum(w * self._ref[m - lag - n : m - lag].astype(np.float64)
                    for lag, w in zip(self._lags, self._taps))
 
-    def cleaned(self, n: int, before: int) -> np.ndarray:
-        """Up to `n` microphone samples of this sound ending `before` samples from the last, less
-        the echo as now estimated: what was heard just before the estimate settled, cleaned after."""
+    def heard(self, n: int, before: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Up to `n` samples of this sound ending `before` samples from the last: the microphone, the
+        reference as it was handed in, and the microphone less the echo as now estimated (what was
+        heard before the estimate settled, cleaned after)."""
         n = max(0, min(n, self._fresh - before, len(self._ref) - int(self._lags.max()) - before))
         if self.lag is None or n == 0:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32)
         end = len(self._mic) - before
-        return (self._mic[end - n : end] - self._echo(n, before)).astype(np.float32)
+        mic = self._mic[end - n : end]
+        return mic, self._ref[end - n : end], (mic - self._echo(n, before)).astype(np.float32)
 
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
         over the guide), then the filter around that delay; keeps the old estimate when this stretch
         does not match well enough. Before a whole `span`, the last stream's filter is moved to this
         one's delay instead, once `QUICK` of it matches."""
+        if self._prior is not None and self.lag is None and self._fresh >= self.quick:
+            self._move(*self._prior)  # after a whole span too, while a voice over the echo kept it from matching
         if self._fresh < self.span and self._prior is not None:
-            if not self.moved and self._fresh >= self.quick:
-                self._move(*self._prior)
             return
         best = self._best()
         if best is None or best[1] < self.min_match:
@@ -210,7 +216,7 @@ class EchoEstimate:
     def _best(self) -> tuple[int, float, float] | None:
         """The best-matching delay of the reference history for the last `span` of the microphone
         (`_match`)."""
-        return self._match(self._ref.astype(np.float64), self.span)
+        return self._match(self._ref[len(self._ref) - self.span - self.max_lag :].astype(np.float64), self.span)
 
     def _match(self, window: np.ndarray, n: int) -> tuple[int, float, float] | None:
         """(offset into `window`, normalised match, gain) of the stretch of `window` that best matches
