@@ -156,8 +156,8 @@ class EchoEstimate:
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
         over the guide), then the filter around that delay; keeps the old estimate when this stretch
-        does not match well enough. Before a whole `span`, the last stream's filter is moved to this
-        one's delay instead, once `QUICK` of it matches."""
+        does not match well enough, or (`KEEP_DB`) is far worse than the moved one. Before that, the
+        last stream's filter is moved to this one's delay, once `QUICK` of it matches."""
         if self._prior is not None and self.lag is None and self._fresh >= self.quick:
             self._move(*self._prior)  # after a whole span too, while a voice over the echo kept it from matching
         if self._fresh < self.span and self._prior is not None:
