@@ -16,8 +16,9 @@ Piper's joe at another rate ("piper:RATE"), and Kokoro voices ("kokoro:NAME" for
 "kokoro:FILE" for a kokoro-js voice file such as the command model's held-out bm_daniel), each scaled so that its loud frames (the 95th percentile
 of 20 ms levels) are `--level` dB from those of the guide's sentence at that volume. A trial counts
 when the guide pauses mid-sentence. It hears with the library's vocabulary, as the guide does (the
-command model decides with Whisper; with another vocabulary it would be refused). Then the guide reads the library for `--minutes` with nobody
-speaking, and every command it acts on is counted (target 0). The load average is printed, and what
+command model decides with Whisper; with another vocabulary it would be refused). Then the guide reads the
+library for `--minutes` with nobody speaking, at the first of `--volumes`, and every command it acts on
+is counted (target 0). The load average is printed, and what
 the recogniser makes of each voice's word alone in the quiet (a word it does not take for the command
 even there fails for want of hearing, not of barge-in). `--keep DIR` writes every utterance the
 recogniser was given (its guesses in the file's name), to hear what a failed trial gave it.
@@ -146,12 +147,12 @@ def learn_path(understander, work: Path, echoes) -> None:
         player.close()
 
 
-def self_talk(understander, minutes: float, work: Path, echoes) -> tuple[int, list[str], float]:
+def self_talk(understander, minutes: float, work: Path, echoes, volume: float) -> tuple[int, list[str], float]:
     items = [i for i in load_library().items if i.kind == "topic"]
     steps = tuple(s for item in items for s in item.steps)
     long = Item(name="all", title="All topics", kind="topic", steps=steps)
     start = time.monotonic()
-    player = _player([long], understander, 1.0, QuitWhen(lambda: False, limit=minutes * 60), work / "self.json",
+    player = _player([long], understander, volume, QuitWhen(lambda: False, limit=minutes * 60), work / "self.json",
                      echoes, "card")
     try:
         player.run(item=long)
@@ -250,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(line, flush=True)
         print("\n".join(["", *results]), flush=True)
         if args.minutes > 0:
-            acted, lines, minutes = self_talk(understander, args.minutes, work, echoes)
+            acted, lines, minutes = self_talk(understander, args.minutes, work, echoes, args.volumes[0])
             print(f"guide talking to itself for {minutes:.1f} min: {acted} commands acted on; "
                   f"heard over its own voice: {lines[:10]} ({load()})")
     return 0
