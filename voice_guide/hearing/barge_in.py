@@ -176,7 +176,10 @@ class BargeIn:
         judged again with the echo taken out, as later frames are. A stop said in a sound's first
         fifth of a second covers the stretch the filter is moved on, which is moved only once the
         stop has ended: it is taken then, from where it began (the guide pauses half a second
-        later than it would have)."""
+        later than it would have). Only when the filter takes the echo out of the rest of that
+        stretch by `CLEAN_DEPTH`: a filter learnt after an underrun moved the device's timing does
+        not, and the guide's own voice from before the move stood out of it as a voice (taken and
+        written "you", "I'll thank your" on the card)."""
         self._looked = True
         if self._taken or self._restoring or not self._raw.values:
             return
@@ -191,8 +194,9 @@ class BargeIn:
         near = [bool(clean_l[i] <= raw_l[i] + STALE_DB)
                 and self._clean.near(float(clean_l[i]), float(ref_l[max(0, i - reach + 1) : i + 1].max()),
                                      self.margin_db, floor) for i in range(k)]
-        if sum(near) < self._min:
-            return
+        echo_only = [raw_l[i] - clean_l[i] for i in range(k) if not near[i] and ref_l[i] > ECHO_ACTIVE]
+        if sum(near) < self._min or not echo_only or float(np.median(echo_only)) < CLEAN_DEPTH:
+            return  # the filter is not seen to take the echo out of that stretch (its timing moved since)
         first, last = near.index(True), k - 1 - near[::-1].index(True)
         frames = clean[len(clean) - k * self.frame :].reshape(k, self.frame)
         self._taken = list(frames[max(0, first - (self._pre.maxlen or 0)) :])
