@@ -162,7 +162,7 @@ class BargeIn:
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
         self._deepest = max(self._deepest, self.echo.depth)
         if self._deepest >= CLEAN_DEPTH + SPREAD_DB and not self._looked:
-            self._look_back()
+            self._look_back(len(mic))
         moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
         if moved:
             self._clean.pending.clear()  # read with the stale delay, before the new one was learnt
@@ -170,7 +170,7 @@ class BargeIn:
             self._remeasure()
         return found
 
-    def _look_back(self) -> None:
+    def _look_back(self, block: int) -> None:
         """The echo's estimate took it down far enough to be trusted for the first time on this sound
         (`CLEAN_DEPTH` + `SPREAD_DB`): what was heard of the sound before, on the raw microphone, is
         judged again with the echo taken out, as later frames are. A stop said in a sound's first
@@ -179,15 +179,19 @@ class BargeIn:
         later than it would have). Only when the filter takes the echo out of the rest of that
         stretch by `CLEAN_DEPTH`: a filter learnt after an underrun moved the device's timing does
         not, and the guide's own voice from before the move stood out of it as a voice (taken and
-        written "you", "I'll thank your" on the card)."""
+        written "you", "I'll thank your" on the card). Only when the sound so far is longer than the
+        pre-roll and this block: looked back on when the filter was moved at once, a sound's first
+        tenths (where it fits least) were taken as a voice, and a stop said 0.15-0.5 s in was taken
+        with them and not understood (19-21 of 28 paused where 24 did without looking back)."""
         self._looked = True
         if self._taken or self._restoring or not self._raw.values:
             return
         short = self._pending.shape[1]
         mic, ref, clean = self.echo.heard(self._max * self.frame, short)
         k = len(clean) // self.frame
-        if k == 0:
-            return
+        if k * self.frame <= block + (self._pre.maxlen or 0) * self.frame:
+            return  # no more than the pre-roll, cleaned as it settled, and this block hold
+
         raw_l, ref_l, clean_l = (frame_levels(x[len(x) - k * self.frame :], self.frame)[:k] for x in (mic, ref, clean))
         floor = max(self._raw.values) - CLEAN_DEPTH
         reach = self._ref.maxlen or 1
