@@ -191,8 +191,8 @@ class BargeIn:
         k = len(clean) // self.frame
         if k * self.frame <= block + (self._pre.maxlen or 0) * self.frame:
             return  # no more than the pre-roll, cleaned as it settled, and this block hold
-
-        raw_l, ref_l, clean_l = (frame_levels(x[len(x) - k * self.frame :], self.frame)[:k] for x in (mic, ref, clean))
+        raw_l, ref_l, clean_l = (frame_levels(x[len(x) - k * self.frame :], self.frame)[:k]
+                                 for x in (mic, ref, clean))
         floor = max(self._raw.values) - CLEAN_DEPTH
         reach = self._ref.maxlen or 1
         near = [bool(clean_l[i] <= raw_l[i] + STALE_DB)
