@@ -359,7 +359,8 @@ def test_a_stop_as_loud_as_the_guide_is_heard_seconds_into_a_sound_begun_with_a_
     assert barge_sounds(sounds) == []
 
 
-@pytest.mark.parametrize("at, jump", [(2.0, 0.01), (3.0, 0.005), (3.0, 0.003), (0.6, 0.01), (0.15, 0.01), (0.25, 0.005), (0.1, 0.003), (0.3, 0.02)])
+@pytest.mark.parametrize("at, jump", [(2.0, 0.01), (3.0, 0.005), (3.0, 0.003), (0.6, 0.01), (0.15, 0.01), (0.25, 0.005),
+                                      (0.1, 0.003), (0.3, 0.02)])
 def test_the_guide_s_voice_is_never_taken_when_the_device_s_timing_moves_inside_a_sound(at, jump):
     """Under load an underrun moves the echo a few milliseconds against what the guide plays, in
     the middle of a sound, until the estimate learns it again: the copy then subtracted adds to the
