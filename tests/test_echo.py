@@ -121,9 +121,9 @@ def _later(whole: np.ndarray, part: float) -> np.ndarray:
 
 def test_a_kept_path_takes_a_session_s_first_echo_out_from_its_first_tenths():
     """The filter kept from an earlier session with this speaker and microphone is moved to the first
-    sound's delay, fitted again on it (this stream lies a little otherwise between two samples), and
-    its depth read on what followed the fit: the echo is out long before a whole `span`; with nothing
-    kept, the raw microphone is all there is until then."""
+    sound's delay, to a 16th of a sample (this stream lies a little otherwise between two samples):
+    the echo is out long before a whole `span`; with nothing kept, the raw microphone is all there is
+    until then."""
     earlier = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
     first = espeak_speech("Now let your forehead soften and your jaw go loose.", noise_floor=-60).samples
     learnt = EchoEstimate()
