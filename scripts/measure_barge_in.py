@@ -3,18 +3,22 @@ guide, no louder than the guide's own voice, pauses it, and how often the guide 
 
     eval "$(bash scripts/virtual_sound.sh)"
     python scripts/measure_barge_in.py [--trials 10] [--volumes 1.0 0.3] [--voices en-gb en-us+f3 piper:120]
-                                       [--level 0] [--minutes 10] [--keep DIR]
+                                       [--level 0] [--from 0.5] [--to 3] [--fresh] [--minutes 10] [--keep DIR]
 
 Each trial starts a new session (a new speaker and microphone) on a long sentence, the first the
 session says after the item's title; a second program (paplay) says "stop" into the same speaker
-`--from`-`--to` s into it, as a user over it; the speaker's monitor is the microphone. The "stop" is
+`--from`-`--to` s into it, as a user over it; the speaker's monitor is the microphone. The echo path
+learnt is kept between sessions (`adapters.echo_file`, in a scratch folder) as for a user's second and
+later sessions, after one session that learns it; `--fresh` makes each trial a speaker and microphone
+pair never seen (nothing kept), as a user's very first session. The "stop" is
 said by voices other than the one barge-in was tuned on (espeak-ng en-us): espeak-ng variants,
 Piper's joe at another rate ("piper:RATE"), and Kokoro voices ("kokoro:NAME" for a shipped voice, or
 "kokoro:FILE" for a kokoro-js voice file such as the command model's held-out bm_daniel), each scaled so that its loud frames (the 95th percentile
 of 20 ms levels) are `--level` dB from those of the guide's sentence at that volume. A trial counts
 when the guide pauses mid-sentence. It hears with the library's vocabulary, as the guide does (the
-command model decides with Whisper; with another vocabulary it would be refused). Then the guide reads the library for `--minutes` with nobody
-speaking, and every command it acts on is counted (target 0). The load average is printed, and what
+command model decides with Whisper; with another vocabulary it would be refused). Then the guide reads the
+library for `--minutes` with nobody speaking, at the first of `--volumes`, and every command it acts on
+is counted (target 0). The load average is printed, and what
 the recogniser makes of each voice's word alone in the quiet (a word it does not take for the command
 even there fails for want of hearing, not of barge-in). `--keep DIR` writes every utterance the
 recogniser was given (its guesses in the file's name), to hear what a failed trial gave it.
@@ -83,7 +87,7 @@ class QuitWhen:
         pass
 
 
-def _player(items, understander, volume: float, keys, progress: Path):
+def _player(items, understander, volume: float, keys, progress: Path, echoes, pair: str):
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
     from voice_guide.live.clock import SystemClock
@@ -91,13 +95,14 @@ def _player(items, understander, volume: float, keys, progress: Path):
     from voice_guide.live.rig import Hooks, Options, Rig
 
     rig = Rig(EspeakSynthesizer(), SounddeviceOut(), SystemClock(), mic=SounddeviceIn(), ears=understander, keys=keys,
-              renderer=ThreadPoolExecutor(1))  # as the guide renders its answers: off its loop
+              renderer=ThreadPoolExecutor(1),  # as the guide renders its answers: off its loop
+              echo_memory=echoes, echo_key=pair)
     return Player(items, rig, Options(voice=VoiceSettings(volume=volume), read_only=True),
                   Hooks(progress_path=progress))
 
 
 def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path, rng: random.Random,
-                when: tuple[float, float]) -> int:
+                when: tuple[float, float], echoes, fresh: bool) -> int:
     count = 0
     for i in range(trials):
         holder: dict = {}
@@ -110,7 +115,8 @@ def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path,
             return bool(paused_from)
 
         keys = QuitWhen(paused, limit=14.0)
-        player = holder["p"] = _player([LONG], understander, volume, keys, work / f"p{i}.json")
+        pair = f"{wav.stem} {volume} trial {i}" if fresh else "card"
+        player = holder["p"] = _player([LONG], understander, volume, keys, work / f"p{i}.json", echoes, pair)
 
         delay = rng.uniform(*when)
 
@@ -132,12 +138,22 @@ def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path,
     return count
 
 
-def self_talk(understander, minutes: float, work: Path) -> tuple[int, list[str], float]:
+def learn_path(understander, work: Path, echoes) -> None:
+    """One session with nobody speaking, as a user's first: the echo path it learns is kept."""
+    player = _player([LONG], understander, 1.0, QuitWhen(lambda: False, limit=5.0), work / "first.json", echoes, "card")
+    try:
+        player.run(item=LONG)
+    finally:
+        player.close()
+
+
+def self_talk(understander, minutes: float, work: Path, echoes, volume: float) -> tuple[int, list[str], float]:
     items = [i for i in load_library().items if i.kind == "topic"]
     steps = tuple(s for item in items for s in item.steps)
     long = Item(name="all", title="All topics", kind="topic", steps=steps)
     start = time.monotonic()
-    player = _player([long], understander, 1.0, QuitWhen(lambda: False, limit=minutes * 60), work / "self.json")
+    player = _player([long], understander, volume, QuitWhen(lambda: False, limit=minutes * 60), work / "self.json",
+                     echoes, "card")
     try:
         player.run(item=long)
     finally:
@@ -189,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--level", type=float, default=0.0, help="dB of the user's word over the guide's voice")
     ap.add_argument("--from", dest="start", type=float, default=0.5, help="earliest second into the sentence")
     ap.add_argument("--to", dest="end", type=float, default=3.0)
+    ap.add_argument("--fresh", action="store_true", help="each trial a speaker and microphone never seen")
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--keep", type=Path, help="a folder to write every utterance the recogniser is given to")
@@ -197,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("paplay (pulseaudio-utils) is needed: run scripts/setup.sh --test")
     import soundfile as sf
 
+    from voice_guide.adapters.echo_file import EchoFile
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
     from voice_guide.wiring import Devices, open_hearing
 
@@ -209,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        echoes = EchoFile(work / "echo.json")
+        if not args.fresh:
+            learn_path(understander, work, echoes)
+            print(f"echo path kept: {echoes.load('card') is not None}", flush=True)
         guide = EspeakSynthesizer().synthesize(LONG.steps[0].say, VoiceSettings())
         for voice in args.voices:
             word = user_word(args.word, voice)
@@ -220,14 +242,16 @@ def main(argv: list[str] | None = None) -> int:
                 gain = 10 ** ((target - loud(word.samples, word.rate)) / 20)
                 wav = work / f"{args.word}-{Path(voice).stem.replace(':', '-')}.wav"
                 sf.write(wav, np.clip(word.samples * np.float32(gain), -1.0, 1.0), word.rate)
-                n = stop_trials(understander, volume, args.trials, wav, work, rng, (args.start, args.end))
+                n = stop_trials(understander, volume, args.trials, wav, work, rng, (args.start, args.end), echoes,
+                                args.fresh)
                 line = (f"'{args.word}' in {voice} at {target:.1f} dBFS (the guide's voice {args.level:+.0f} dB) "
-                        f"over the guide at volume {volume:.1f}: paused {n} of {args.trials} ({load()})")
+                        f"over the guide at volume {volume:.1f}, {args.start:g}-{args.end:g} s in, "
+                        f"{'fresh' if args.fresh else 'path kept'}: paused {n} of {args.trials} ({load()})")
                 results.append(line)
                 print(line, flush=True)
         print("\n".join(["", *results]), flush=True)
         if args.minutes > 0:
-            acted, lines, minutes = self_talk(understander, args.minutes, work)
+            acted, lines, minutes = self_talk(understander, args.minutes, work, echoes, args.volumes[0])
             print(f"guide talking to itself for {minutes:.1f} min: {acted} commands acted on; "
                   f"heard over its own voice: {lines[:10]} ({load()})")
     return 0

@@ -112,3 +112,59 @@ def test_the_filter_s_gram_matrix_is_the_plain_product_of_the_delayed_stretches(
     span, starts = 2000, np.arange(40, 7, -1)
     stretches = np.stack([window[s : s + span] for s in starts])
     np.testing.assert_allclose(gram_matrix(window, starts, span), stretches @ stretches.T, rtol=1e-10, atol=1e-9)
+
+
+def _later(whole: np.ndarray, part: float) -> np.ndarray:
+    """`whole` `part` of a sample later (as a sound server's resampling leaves a stream)."""
+    return ((1 - part) * whole + part * np.concatenate([np.zeros(1, np.float32), whole[:-1]])).astype(np.float32)
+
+
+def test_a_kept_path_takes_a_session_s_first_echo_out_from_its_first_tenths():
+    """The filter kept from an earlier session with this speaker and microphone is moved to the first
+    sound's delay, to a 16th of a sample (this stream lies a little otherwise between two samples):
+    the echo is out long before a whole `span`; with nothing kept, the raw microphone is all there is
+    until then."""
+    earlier = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
+    first = espeak_speech("Now let your forehead soften and your jaw go loose.", noise_floor=-60).samples
+    learnt = EchoEstimate()
+    _run(learnt, _later(_echoed(earlier, 0.12, 0.4), 0.5), earlier)
+    assert learnt.learnt is not None
+    mic = _later(_echoed(first, 0.09, 0.4), 0.2)
+    early = slice(round(0.3 * SPEECH_RATE), round(0.4 * SPEECH_RATE))
+    fresh = EchoEstimate()
+    assert np.array_equal(_run(fresh, mic[:6400], first[:6400])[early], mic[early])
+    kept = EchoEstimate()
+    kept.seed(learnt.learnt)
+    residual = _run(kept, mic[:6400], first[:6400])
+    assert kept.settled and abs(kept.lag - round(0.09 * SPEECH_RATE)) <= 1 and kept.depth > 30.0
+    assert np.sqrt(np.mean(residual[early] ** 2)) < 0.03 * np.sqrt(np.mean(mic[early] ** 2))
+
+
+def test_a_path_kept_at_another_sample_rate_is_not_used():
+    from voice_guide.engines import EchoPath
+
+    ref = espeak_speech("Now let your forehead soften and your jaw go loose.", noise_floor=-60).samples
+    mic = _echoed(ref, 0.09, 0.4)
+    est = EchoEstimate()
+    est.seed(EchoPath(2 * SPEECH_RATE, (-1, 0, 1), (0.0, 1.0, 0.0)))
+    assert np.array_equal(_run(est, mic[:6400], ref[:6400]), mic[:6400])
+
+
+def test_a_moved_filter_is_not_replaced_by_one_learnt_with_a_voice_over_the_echo():
+    """A voice said just before a whole `span` of the sound has been heard is in the stretch the
+    filter is learnt on: that filter takes the echo down far less than the moved one did, and the
+    voice stays in what is left."""
+    ref = espeak_speech("Sit back and let your shoulders drop, and breathe slowly and easily.", noise_floor=-60).samples
+    voice = espeak_speech("stop", "en-gb", noise_floor=-60).samples
+    est = EchoEstimate()
+    _run(est, _echoed(ref, 0.12, 0.4), ref)
+    est.forget()
+    est.quiet()
+    mic = _echoed(ref, 0.1, 0.4)
+    at, n = round(0.4 * SPEECH_RATE), min(len(voice), round(0.5 * SPEECH_RATE))
+    mic[at : at + n] += 0.4 * voice[:n]
+    residual = _run(est, mic[:12800], ref[:12800])
+    assert est.moved and est.depth > 30.0
+    said = slice(at, at + n)
+    left = np.sum((residual[said] - 0.4 * voice[:n]) ** 2) / np.sum((0.4 * voice[:n]) ** 2)
+    assert left < 0.01  # the echo is out and the voice is whole

@@ -359,7 +359,8 @@ def test_a_stop_as_loud_as_the_guide_is_heard_seconds_into_a_sound_begun_with_a_
     assert barge_sounds(sounds) == []
 
 
-@pytest.mark.parametrize("at, jump", [(2.0, 0.01), (3.0, 0.005), (3.0, 0.003)])
+@pytest.mark.parametrize("at, jump", [(2.0, 0.01), (3.0, 0.005), (3.0, 0.003), (0.6, 0.01), (0.15, 0.01), (0.25, 0.005),
+                                      (0.1, 0.003), (0.3, 0.02)])
 def test_the_guide_s_voice_is_never_taken_when_the_device_s_timing_moves_inside_a_sound(at, jump):
     """Under load an underrun moves the echo a few milliseconds against what the guide plays, in
     the middle of a sound, until the estimate learns it again: the copy then subtracted adds to the
@@ -369,3 +370,39 @@ def test_the_guide_s_voice_is_never_taken_when_the_device_s_timing_moves_inside_
     k = round(at * SPEECH_RATE)
     mic = Audio(np.concatenate([before.samples[:k], after.samples[k:]]), SPEECH_RATE)
     assert barge_sounds([(over(title, None, 0.0, 0.0), title), (mic, sentence)]) == []
+
+
+def through_card(ref: Audio, delay: float, part: float, user: Audio | None = None, user_gain: float = 0.0,
+                 at: float = 0.0) -> Audio:
+    """The microphone as a sound card's monitor gives a stream back: `ref` `delay` seconds and `part` of
+    a sample later (each stream lies otherwise between two samples), at half its level, plus the user
+    at `at` seconds and a faint noise floor."""
+    from voice_guide.hearing.echo import FRACTION, fractional_delay
+
+    d = round(delay * SPEECH_RATE)
+    late = np.concatenate([np.zeros(d), ref.samples[: len(ref.samples) - d]])
+    echo = 0.5 * np.convolve(late, fractional_delay(part))[FRACTION : FRACTION + len(late)]
+    if user is not None:
+        i = round(at * SPEECH_RATE)
+        n = min(len(user.samples), len(echo) - i)
+        echo[i : i + n] += user.samples[:n] * user_gain
+    return add_noise_floor(Audio(echo.astype(np.float32), SPEECH_RATE), -80.0, seed=9)
+
+
+@pytest.mark.parametrize("at", [0.05, 0.1, 0.2, 0.3])
+def test_a_stop_said_in_the_first_tenths_of_a_session_s_first_sentence_is_heard_without_the_guide(at):
+    """The title's filter, moved to the first sentence's delay to a 16th of a sample, takes its echo
+    out from 0.15 s on; a stop as loud as the guide said a fifth of a second in is heard, and what was
+    kept to begin it with, heard on the raw microphone before, is cleaned of the guide's voice (taken
+    with it, a stop was written "it's done"). A stop said earlier covers the stretch the filter is
+    moved on: once it has ended and the filter is moved, the sound so far is looked back on, and it
+    is heard then. The echo alone never is."""
+    title, sentence = title_and_sentence()
+    stop = speak("stop")
+    gain = just_over(0.5, stop, 0.0, sentence)
+    [(t, taken)] = barge_sounds([(through_card(title, 0.1, 0.3), title),
+                                 (through_card(sentence, 0.01, 0.7, stop, gain, at), sentence)])
+    assert at < t < at + 1.2
+    onset = frame_levels(taken.samples, 320)[:2]  # before the stop's own onset: what is left of the guide
+    assert onset.max() < frame_levels(stop.samples * gain, 320).max() - 30.0
+    assert barge_sounds([(through_card(title, 0.1, 0.3), title), (through_card(sentence, 0.01, 0.7), sentence)]) == []

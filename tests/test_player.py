@@ -25,7 +25,8 @@ from voice_guide.live.rig import Hooks, Options, Rig
 from voice_guide.understanding.command import Command
 from voice_guide.session.events import Key
 from voice_guide.live.player import DUCK_GAIN
-from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, TimedKeys, espeak_speech
+from voice_guide.testing import (ClockAudioOut, FakeClock, FakeEchoMemory, FakeSynthesizer, ScriptedRecognizer, TimedKeys,
+                                 espeak_speech)
 from voice_guide.understanding.understand import Understander
 
 SHORT = Item(
@@ -231,6 +232,28 @@ class EchoAndUserMic(EchoMic):
 LONG_SENTENCE = Item(name="long", title="Long", kind="topic", steps=(Step(
     "Sit back and let your shoulders drop, and let your breathing settle into a slow and easy rhythm, "
     "with nothing to do and nowhere to go."),))
+
+
+def test_the_echo_path_learnt_in_a_session_starts_the_next_one(tmp_path):
+    """The echo path barge-in learns on a session's sounds is kept for its speaker and microphone
+    pair, and the next session with that pair starts from it; a session that hears nothing over the
+    guide (no microphone) neither reads nor keeps one."""
+    memory = FakeEchoMemory()
+    for session in range(2):
+        clock = FakeClock(0.0)
+        out = ClockAudioOut(clock)
+        ears = Understander(ScriptedRecognizer([]), build_vocabulary([LONG_SENTENCE]))
+        rig = Rig(FakeSynthesizer(rate=SPEECH_RATE), out, clock, mic=EchoMic(out, clock, seconds=10), ears=ears,
+                  echo_memory=memory, echo_key="speaker -> microphone")
+        player = Player([LONG_SENTENCE], rig, Options(read_only=True), Hooks(progress_path=tmp_path / "p.json"))
+        player.run(item=LONG_SENTENCE)
+        player.close()
+    first, second = memory.loaded
+    assert first == ("speaker -> microphone", None)
+    assert second[1] is not None and second[1].rate == SPEECH_RATE
+    deaf = Rig(FakeSynthesizer(), ClockAudioOut(FakeClock(0.0)), FakeClock(0.0), echo_memory=memory, echo_key="other")
+    Player([LONG_SENTENCE], deaf, Options(read_only=True), Hooks(progress_path=tmp_path / "p.json")).close()
+    assert len(memory.loaded) == 2 and "other" not in memory.kept
 
 
 @pytest.mark.slow

@@ -114,6 +114,30 @@ class AudioOut(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class EchoPath:
+    """The guide's echo as one speaker and microphone pass it (`hearing.echo.EchoEstimate`): a short
+    filter, as delays in samples at `rate` relative to its main delay (a run of whole numbers) and
+    their weights."""
+
+    rate: int
+    offsets: tuple[int, ...]
+    taps: tuple[float, ...]
+
+
+class EchoMemory(Protocol):
+    """The echo path learnt for each speaker and microphone pair (`key`), kept across sessions, so a
+    session's first sound is not judged on the raw microphone until it is learnt again."""
+
+    def load(self, key: str) -> EchoPath | None:
+        """The path last kept for `key`; None when there is none (or it cannot be read): never raises."""
+        ...
+
+    def save(self, key: str, path: EchoPath) -> None:
+        """Keep `path` for `key`; a failure to write is left unsaid (the path is learnt again)."""
+        ...
+
+
 @runtime_checkable
 class AudioIn(Protocol):
     """A microphone: `blocks()` yields float32 mono blocks at `rate` until closed."""

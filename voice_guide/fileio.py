@@ -30,6 +30,7 @@ LIMITS = {
     "voice config": 1 * MB,
     "chapter list": 1 * MB,
     "playlist": 4 * MB,
+    "echo paths": 256 * KB,
 }
 """The largest file of each kind the guide reads, in bytes: each is many times what the guide itself
 writes (a settings file is under 1 KB, enrolled takes under 1 MB, a cached sentence under 2 MB), so

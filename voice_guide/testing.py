@@ -13,7 +13,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from voice_guide.audio import Audio, tone, wav_bytes
-from voice_guide.engines import Hypothesis, VoiceSettings
+from voice_guide.engines import EchoPath, Hypothesis, VoiceSettings
 from voice_guide.export.tracks import Chapter, Tags
 from voice_guide.errors import ExportError
 
@@ -110,6 +110,22 @@ class MemoryAudioOut:
 
     def prepare(self) -> None:
         """Nothing to open ahead."""
+
+
+class FakeEchoMemory:
+    """Echo paths kept in memory, by speaker and microphone pair (`engines.EchoMemory`)."""
+
+    def __init__(self, kept: Mapping[str, EchoPath] | None = None) -> None:
+        self.kept: dict[str, EchoPath] = dict(kept or {})
+        self.loaded: list[tuple[str, EchoPath | None]] = []
+        """Each pair asked for, with what was found."""
+
+    def load(self, key: str) -> EchoPath | None:
+        self.loaded.append((key, self.kept.get(key)))
+        return self.kept.get(key)
+
+    def save(self, key: str, path: EchoPath) -> None:
+        self.kept[key] = path
 
 
 class ScriptedAudioIn:

@@ -11,12 +11,14 @@ from __future__ import annotations
 import queue
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
+from voice_guide import paths
 from voice_guide.background import Deferred
 from voice_guide.content.model import Item
 from voice_guide.engine_table import open_recognizer_for, open_synthesizer
-from voice_guide.engines import AudioIn, AudioOut, Clock, KeySource, Recognizer, Synthesizer
+from voice_guide.engines import AudioIn, AudioOut, Clock, EchoMemory, KeySource, Recognizer, Synthesizer
 from voice_guide.export.tracks import Encoder
 from voice_guide.live.clock import SystemClock
 from voice_guide.session.events import Notice
@@ -65,6 +67,23 @@ def _command_model(vocab: Vocabulary, recognizer: Recognizer) -> "CommandScorer 
     return open_command_model(vocab, recognizer)
 
 
+def echo_file() -> Path:
+    """Where the echo paths barge-in learns are kept."""
+    return paths.data_dir() / "echo.json"
+
+
+def _echo_memory() -> EchoMemory:
+    from voice_guide.adapters.echo_file import EchoFile
+
+    return EchoFile(echo_file())
+
+
+def echo_key(settings: Settings) -> str:
+    """The speaker and microphone pair an echo path is kept for (`EchoMemory`)."""
+    return f"{settings.output_device if settings.output_device is not None else 'default'} -> " \
+           f"{settings.input_device if settings.input_device is not None else 'default'}"
+
+
 def _encoder() -> Encoder:
     from voice_guide.adapters.pydub_export import PydubEncoder
 
@@ -95,6 +114,8 @@ class Devices:
     cannot be used."""
     encoder: Callable[[], Encoder] = _encoder
     """Writes exported sound files."""
+    echo_memory: Callable[[], EchoMemory] = _echo_memory
+    """Where the echo path barge-in learns is kept for each speaker and microphone pair."""
 
 
 @dataclass
@@ -118,6 +139,9 @@ class Engines:
     """Loads what the first words did not need; called once the first sound plays."""
     renderer: Executor | None = None
     """Renders what the guide says while its loop goes on hearing (None: in the loop)."""
+    echo_memory: EchoMemory | None = None
+    """Keeps barge-in's echo path for the pair `echo_key` names (None when not listening)."""
+    echo_key: str = ""
 
 
 def _open_now(open_it: Callable[[], CommandScorer | None], notices: list[str]) -> CommandScorer | None:
@@ -210,6 +234,8 @@ def build_engines(settings: Settings, items: Iterable[Item], listen: bool, devic
         # On real time the loop must not stop hearing while a sentence renders; a fake clock's loop
         # waits for it, so that a run on it stays the same every time.
         renderer=ThreadPoolExecutor(1, "voice-guide-render") if isinstance(devices.clock, SystemClock) else None,
+        echo_memory=devices.echo_memory() if listen else None,
+        echo_key=echo_key(settings),
     )
 
 

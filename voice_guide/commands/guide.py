@@ -119,7 +119,7 @@ def run(args: argparse.Namespace, engines: Engines | None = None, library: Libra
     rig = Rig(engines.synthesizer, SpeakerOrText(engines.audio_out, engines.clock, echo), engines.clock, mic=mic,
               ears=engines.ears if listen else None, keys=None if recordings is not None else engines.keys,
               watch=engines.personal.watch if engines.personal else None, late_notices=engines.late_notices,
-              renderer=engines.renderer)
+              renderer=engines.renderer, echo_memory=engines.echo_memory, echo_key=engines.echo_key)
     options = Options(voice=voice_settings(settings), trailing_silence=settings.trailing_silence,
                       max_utterance=settings.max_utterance, read_only=item is not None,
                       voices=tuple((v.name, v.label) for v in voices.TABLE),

@@ -12,6 +12,7 @@ from collections import deque
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio
+from voice_guide.engines import EchoPath
 from voice_guide.hearing.echo import EchoEstimate
 from voice_guide.hearing.listen import ABS_START, FRAME_SECONDS, PREROLL, frame_levels
 
@@ -68,7 +69,10 @@ class BargeIn:
     exact, and an echo that seems to come before its sound must still be covered."""
 
     def __init__(self, rate: int = SPEECH_RATE, margin_db: float = 12.0, window: float = 0.6,
-                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.1, max_len: float = 1.5) -> None:
+                 memory: float = 3.0, warm: float = 0.5, min_speech: float = 0.1, max_len: float = 1.5,
+                 known: EchoPath | None = None) -> None:
+        """`known`: the echo path learnt in an earlier session with this speaker and microphone
+        (`EchoEstimate.seed`)."""
         self.rate = rate
         self.frame = round(FRAME_SECONDS * rate)
         self.margin_db = margin_db
@@ -96,7 +100,13 @@ class BargeIn:
         """`_restoring`: frames left while the guide's volume comes back after a voice was taken."""
         self._pending = np.zeros((3, 0), dtype=np.float32)
         """Microphone, microphone less echo, and reference samples short of a whole frame."""
+        self._cleaned = False
+        """The last block was judged with the echo taken out."""
+        self._looked = False
+        """This sound's start has been looked back on (`_look_back`), or a voice was taken in it."""
         self.echo = EchoEstimate(rate)
+        if known is not None:
+            self.echo.seed(known)
         self._timeline: object = None
 
     @property
@@ -120,7 +130,7 @@ class BargeIn:
         moved to it (`EchoEstimate.forget`) or learnt again, and meanwhile the raw microphone is
         judged. What is left after the subtraction (the clean coupling) is the room's and is kept."""
         self._timeline = timeline
-        self._assumed, self._deepest = self._assume, 0.0
+        self._assumed, self._deepest, self._looked = self._assume, 0.0, False
         self.echo.forget()
         self._clean.pending.clear()
 
@@ -134,6 +144,9 @@ class BargeIn:
             self._new_timeline(timeline)
         residual = self.echo.residual(mic, ref)
         cleaned = self.echo.settled
+        if cleaned and not self._cleaned:
+            self._clean_preroll(n)
+        self._cleaned = cleaned
         blocks = np.concatenate([self._pending, np.stack([mic, residual, ref])], axis=1)
         n = blocks.shape[1] // self.frame
         raw_levels, clean_levels, ref_levels = (frame_levels(b, self.frame)[:n] for b in blocks)
@@ -148,12 +161,68 @@ class BargeIn:
         lag = self.echo.lag
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
         self._deepest = max(self._deepest, self.echo.depth)
+        if self._deepest >= CLEAN_DEPTH + SPREAD_DB and not self._looked:
+            self._look_back(len(mic))
         moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
         if moved:
             self._clean.pending.clear()  # read with the stale delay, before the new one was learnt
         if self._read_moved and not self.echo.moved:
             self._remeasure()
         return found
+
+    def _look_back(self, block: int) -> None:
+        """The echo's estimate took it down far enough to be trusted for the first time on this sound
+        (`CLEAN_DEPTH` + `SPREAD_DB`): what was heard of the sound before, on the raw microphone, is
+        judged again with the echo taken out, as later frames are. A stop said in a sound's first
+        fifth of a second covers the stretch the filter is moved on, which is moved only once the
+        stop has ended: it is taken then, from where it began (the guide pauses half a second
+        later than it would have). Only when the filter takes the echo out of the rest of that
+        stretch by `CLEAN_DEPTH`: a filter learnt after an underrun moved the device's timing does
+        not, and the guide's own voice from before the move stood out of it as a voice (taken and
+        written "you", "I'll thank your" on the card). Only when the sound so far is longer than the
+        pre-roll and this block: looked back on when the filter was moved at once, a sound's first
+        tenths (where it fits least) were taken as a voice, and a stop said 0.15-0.5 s in was taken
+        with them and not understood (19-21 of 28 paused where 24 did without looking back)."""
+        self._looked = True
+        if self._taken or self._restoring or not self._raw.values:
+            return
+        short = self._pending.shape[1]
+        mic, ref, clean = self.echo.heard(self._max * self.frame, short)
+        k = len(clean) // self.frame
+        if k * self.frame <= block + (self._pre.maxlen or 0) * self.frame:
+            return  # no more than the pre-roll, cleaned as it settled, and this block hold
+        raw_l, ref_l, clean_l = (frame_levels(x[len(x) - k * self.frame :], self.frame)[:k]
+                                 for x in (mic, ref, clean))
+        floor = max(self._raw.values) - CLEAN_DEPTH
+        reach = self._ref.maxlen or 1
+        near = [bool(clean_l[i] <= raw_l[i] + STALE_DB)
+                and self._clean.near(float(clean_l[i]), float(ref_l[max(0, i - reach + 1) : i + 1].max()),
+                                     self.margin_db, floor) for i in range(k)]
+        echo_only = [raw_l[i] - clean_l[i] for i in range(k) if not near[i] and ref_l[i] > ECHO_ACTIVE]
+        if sum(near) < self._min or not echo_only or float(np.median(echo_only)) < CLEAN_DEPTH:
+            return  # the filter is not seen to take the echo out of that stretch (its timing moved since)
+        first, last = near.index(True), k - 1 - near[::-1].index(True)
+        frames = clean[len(clean) - k * self.frame :].reshape(k, self.frame)
+        self._taken = list(frames[max(0, first - (self._pre.maxlen or 0)) :])
+        self._near, self._quiet = sum(near), k - 1 - last
+        self._pre.clear()
+
+    def _clean_preroll(self, n: int) -> None:
+        """The echo's estimate settled with this block (of `n` samples): the frames kept to begin a
+        voice with, and the samples short of a frame before it, were heard on the raw microphone,
+        full of the guide's voice (a stop said in a sound's first fifth of a second was taken with
+        it, and written "it's done" or "star"; a frame half raw was taken as a voice): the echo is
+        taken out of them too, as far back as this sound goes."""
+        short = self._pending.shape[1]
+        samples = self.echo.heard(len(self._pre) * self.frame + short, n)[2]
+        if len(samples) >= short:
+            self._pending[1] = samples[len(samples) - short :]
+            samples = samples[: len(samples) - short]
+        k = len(samples) // self.frame
+        if k:
+            kept = list(self._pre)[: len(self._pre) - k]
+            self._pre = deque([*kept, *samples[len(samples) - k * self.frame :].reshape(k, self.frame)],
+                              maxlen=self._pre.maxlen)
 
     def _remeasure(self) -> None:
         """The echo's filter learnt on this sound replaced the last stream's, moved to it (which took
@@ -199,6 +268,7 @@ class BargeIn:
         if self._quiet < self._end and len(self._taken) < self._max:
             return None
         taken, ended = self._taken, self._quiet >= self._end
+        self._looked = True  # what was taken is not looked back on again
         enough = self._near >= self._min and self.echo.explained(len(taken) * self.frame) < ECHO_ONLY
         self._taken, self._near, self._quiet = [], 0, 0
         self._restoring = round(2 * self.lead / FRAME_SECONDS)

@@ -7,7 +7,9 @@ squares) and trusts them only when the match is close; `residual` is then the mi
 copy, in which a user's voice stands out even when it is no louder than the guide. Around that delay a
 short filter (a millisecond either side, fitted by least squares) follows what a sound server's
 resampling and the speaker do to the copy, which a single delay and gain cannot; room reverberation is
-not modelled: what is left of it is measured by `listen.BargeIn` as before.
+not modelled: what is left of it is measured by `listen.BargeIn` as before. The filter is kept from
+one output stream to the next, and from one session to the next (`seed`, `learnt`), and moved to
+each new stream's delay within its first tenths of a second.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE
+from voice_guide.engines import EchoPath
 
 
 SPREAD = 0.001
@@ -23,10 +26,28 @@ QUICK = 0.15
 """Seconds of a new output stream's sound after which the last stream's filter, moved to the delay
 found on them, may be trusted (a device starts each stream with a delay of its own, 40-300 samples
 apart, while what the speaker and the sound server do to the sound stays): a "stop" said in a
-sound's first half second was otherwise judged on the raw microphone, where it is not heard."""
+sound's first half second was otherwise judged on the raw microphone, where it is not heard. Not
+0.1 (the first block): a sentence's first tenth, often a fricative onset, is where the filter
+learnt on the sounds before fits least (18 dB offline, 31-38 dB on the next tenth), and on the card
+3 stops in 10 said in the first 0.8 s paused the guide where 6 did with 0.15."""
 QUICK_MATCH = 0.9
 """Normalised correlation of that moved filter's copy with the microphone from which it is trusted:
 higher than a whole `span` needs, the stretch being shorter."""
+PHASES = 16
+"""Steps per sample in which the last stream's filter is moved: each output stream lies a little
+otherwise between two samples (the sound server's resampling starts it anew), and moved by whole
+samples only the filter took the echo down 13-15 dB on the card, in 16ths 39-42 dB (15-20 dB and
+47-60 dB offline)."""
+FRACTION = 8
+"""Weights either side of the centre of the filter that delays by a part of a sample."""
+HISTORY = 1.5
+"""Seconds of microphone and reference kept: as long as a voice taken over the guide may be
+(`BargeIn`'s `max_len`), so that a stop said at a sound's very start, before its echo could be
+learnt, is still there to be looked back on when it is (a second in, offline)."""
+KEEP_DB = 10.0
+"""Decibels by which a filter learnt on a whole `span` may take the echo down less than the moved one
+did, and still replace it: less than that, it was learnt with a voice over the echo (a stop 0.4 s
+into a sentence: 17 dB where the moved one took 37 dB, offline), and taking it in hid that voice."""
 
 
 class EchoEstimate:
@@ -58,7 +79,9 @@ class EchoEstimate:
         self.moved = False
         """The filter is the last stream's, moved to this one's delay (trusted before a whole `span`),
         until one is learnt on a whole `span` of this sound."""
-        keep = self.span + self.max_lag
+        self.learnt: EchoPath | None = None
+        """The filter last learnt on a whole `span` of a sound, to keep for this speaker and microphone."""
+        keep = max(self.span + self.max_lag, round(HISTORY * rate))
         self._mic = np.zeros(keep, dtype=np.float32)
         self._ref = np.zeros(keep, dtype=np.float32)
 
@@ -72,6 +95,13 @@ class EchoEstimate:
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._fresh = 0
         self.quiet()
+
+    def seed(self, path: EchoPath) -> None:
+        """Start from the filter kept for this speaker and microphone (`learnt` in an earlier session),
+        moved to the first sound's delay as the last stream's would be; a path kept at another sample
+        rate is not this one's."""
+        if path.rate == self.rate and path.offsets:
+            self._prior = (np.asarray(path.offsets, dtype=int), np.asarray(path.taps, dtype=np.float64))
 
     def quiet(self) -> None:
         """The guide fell silent (and was not followed meanwhile): the histories start again from
@@ -105,61 +135,92 @@ class EchoEstimate:
         mic = self._mic[-n:].astype(np.float64)
         return 1.0 - float(np.sum((mic - self._echo(n)) ** 2)) / max(float(mic @ mic), 1e-12)
 
-    def _echo(self, n: int) -> np.ndarray:
-        """The filter's copy of the last `n` microphone samples, from the reference history."""
-        m = len(self._ref)
+    def _echo(self, n: int, before: int = 0) -> np.ndarray:
+        """The filter's copy of `n` microphone samples ending `before` samples from the last, from
+        the reference history."""
+        m = len(self._ref) - before
         return sum(w * self._ref[m - lag - n : m - lag].astype(np.float64)
                    for lag, w in zip(self._lags, self._taps))
+
+    def heard(self, n: int, before: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Up to `n` samples of this sound ending `before` samples from the last: the microphone, the
+        reference as it was handed in, and the microphone less the echo as now estimated (what was
+        heard before the estimate settled, cleaned after)."""
+        n = max(0, min(n, self._fresh - before, len(self._ref) - int(self._lags.max()) - before))
+        if self.lag is None or n == 0:
+            return np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32)
+        end = len(self._mic) - before
+        mic = self._mic[end - n : end]
+        return mic, self._ref[end - n : end], (mic - self._echo(n, before)).astype(np.float32)
 
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
         over the guide), then the filter around that delay; keeps the old estimate when this stretch
-        does not match well enough. Before a whole `span`, the last stream's filter is moved to this
-        one's delay instead, once `QUICK` of it matches."""
+        does not match well enough, or (`KEEP_DB`) is far worse than the moved one. Before that, the
+        last stream's filter is moved to this one's delay, once `QUICK` of it matches."""
+        if self._prior is not None and self.lag is None and self._fresh >= self.quick:
+            self._move(*self._prior)  # after a whole span too, while a voice over the echo kept it from matching
         if self._fresh < self.span and self._prior is not None:
-            if not self.moved and self._fresh >= self.quick:
-                self._move(*self._prior)
             return
         best = self._best()
-        if best is not None and best[1] >= self.min_match:
-            k, _, gain, corr = best
-            self.lag, self.gain = self.max_lag - k, gain
-            self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
-            starts = self.max_lag - self._lags  # where each delay's stretch of the reference history starts
-            gram = gram_matrix(self._ref.astype(np.float64), starts, self.span)
-            gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
-            self._taps = np.linalg.solve(gram, corr[starts])
-            self.moved = False
-            self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
+        if best is None or best[1] < self.min_match:
+            return
+        kept = self.lag, self.gain, self._lags, self._taps
+        k, _, gain = best
+        self.lag, self.gain = self.max_lag - k, gain
+        self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
+        self._fit(self.span)
+        depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
+        if self.moved and depth < self.depth - KEEP_DB:
+            self.lag, self.gain, self._lags, self._taps = kept
+            return
+        self.moved, self.depth = False, depth
+        self.learnt = EchoPath(self.rate, tuple(int(d) for d in self._lags - self.lag),
+                               tuple(float(w) for w in self._taps))
+
+    def _fit(self, n: int) -> None:
+        """The filter's weights at its delays (`_lags`), by least squares on the last `n` samples."""
+        ref = self._ref.astype(np.float64)
+        mic = self._mic[-n:].astype(np.float64)
+        starts = len(ref) - n - self._lags  # where each delay's stretch of the reference history starts
+        gram = gram_matrix(ref, starts, n)
+        gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
+        self._taps = np.linalg.solve(gram, np.array([np.sum(ref[s : s + n] * mic) for s in starts]))
 
     def _move(self, offsets: np.ndarray, taps: np.ndarray) -> None:
-        """Find the delay at which the filter (`offsets` from its main delay, `taps`) copies the last
-        `quick` microphone samples best, and take it there when the match is `QUICK_MATCH` or more."""
+        """Find the delay, to a `PHASES`th of a sample, at which the filter (`offsets` from its main
+        delay, `taps`) copies the last `quick` microphone samples best, and take it there when the
+        match is `QUICK_MATCH` or more. Its depth on them is trusted as it is: a delay and a gain
+        are all that was fitted."""
         spread = int(np.abs(offsets).max())
         kernel = np.zeros(2 * spread + 1)
         kernel[offsets + spread] = taps
         ref = self._ref.astype(np.float64)
-        shaped = np.convolve(ref, kernel)[spread : spread + len(ref)]  # shaped[t] = sum of w * ref[t - offset]
-        best = self._match(shaped[len(shaped) - self.quick - self.max_lag :], self.quick)
-        if best is None:
+        found = None
+        for phase in np.arange(-(PHASES // 2), PHASES // 2 + 1) / PHASES:
+            shifted = np.convolve(kernel, fractional_delay(phase))[FRACTION : FRACTION + len(kernel)]
+            shaped = np.convolve(ref, shifted)[spread : spread + len(ref)]  # shaped[t] = sum of w * ref[t - offset]
+            best = self._match(shaped[len(shaped) - self.quick - self.max_lag :], self.quick)
+            if best is not None and (found is None or best[1] > found[0][1]):
+                found = best, shifted
+        if found is None:
             return
-        k, match, scale, _ = best
+        (k, match, scale), shifted = found
         lag = self.max_lag - k
-        if match < QUICK_MATCH or lag + offsets.min() < 0 or lag + offsets.max() > self.max_lag:
+        if match < QUICK_MATCH or lag - spread < 0 or lag + spread > self.max_lag:
             return
-        self.lag, self.gain, self._lags, self._taps = lag, scale * float(taps.sum()), lag + offsets, taps * scale
+        self.lag, self._lags, self._taps = lag, lag + np.arange(-spread, spread + 1), shifted * scale
+        self.gain, self.moved = float(self._taps.sum()), True
         self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.quick), 1e-9))
-        self.moved = True
 
-    def _best(self) -> tuple[int, float, float, np.ndarray] | None:
+    def _best(self) -> tuple[int, float, float] | None:
         """The best-matching delay of the reference history for the last `span` of the microphone
         (`_match`)."""
-        return self._match(self._ref.astype(np.float64), self.span)
+        return self._match(self._ref[len(self._ref) - self.span - self.max_lag :].astype(np.float64), self.span)
 
-    def _match(self, window: np.ndarray, n: int) -> tuple[int, float, float, np.ndarray] | None:
+    def _match(self, window: np.ndarray, n: int) -> tuple[int, float, float] | None:
         """(offset into `window`, normalised match, gain) of the stretch of `window` that best matches
-        the last `n` microphone samples, and the correlation at every offset; None when either is
-        too quiet to tell."""
+        the last `n` microphone samples; None when either is too quiet to tell."""
         mic = self._mic[-n:].astype(np.float64)
         if np.sqrt(np.mean(mic**2)) < self.min_rms or np.sqrt(np.mean(window[-n:] ** 2)) < self.min_rms:
             return None
@@ -168,7 +229,15 @@ class EchoEstimate:
         energy = running[n:] - running[:-n]  # energy[k] = window[k : k + n] . itself
         match = corr / np.sqrt(np.maximum(energy, 1e-12) * float(mic @ mic))
         k = int(np.argmax(match))
-        return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12)), corr
+        return k, float(match[k]), float(corr[k] / max(energy[k], 1e-12))
+
+
+def fractional_delay(delay: float) -> np.ndarray:
+    """A filter of 2 * `FRACTION` + 1 weights (a Hann-windowed sinc) that delays a sound by `delay`
+    of a sample."""
+    k = np.arange(-FRACTION, FRACTION + 1)
+    h = np.sinc(k - delay) * np.hanning(2 * FRACTION + 3)[1:-1]
+    return h / h.sum()
 
 
 def gram_matrix(window: np.ndarray, starts: np.ndarray, span: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from voice_guide.engines import Clock
+from voice_guide.engines import Clock, EchoPath
 from voice_guide.hearing.barge_in import BargeIn
 from voice_guide.hearing.listen import BlockTimes, EchoGate, Endpointer
 from voice_guide.understanding.matching import Match
@@ -63,12 +63,14 @@ class Listener:
     utterance means and `watch` (block, rate -> Match or None) spots the user's switch."""
 
     def __init__(self, clock: Clock, ears: Ears | None, rate: int, trailing_silence: float, max_utterance: float,
-                 barge_in: bool, watch: Callable[[np.ndarray, int], Match | None] | None = None) -> None:
+                 barge_in: bool, watch: Callable[[np.ndarray, int], Match | None] | None = None,
+                 echo: EchoPath | None = None) -> None:
+        """`echo`: the echo path kept for this speaker and microphone, if any (`BargeIn`'s `known`)."""
         self.ears = ears
         self.rate = rate
         self.watch = watch
         self.endpointer = Endpointer(rate, trailing_silence, max_utterance)
-        self.barge = BargeIn(rate) if ears is not None and barge_in else None
+        self.barge = BargeIn(rate, known=echo) if ears is not None and barge_in else None
         self.gate = EchoGate()
         self.times = BlockTimes(clock)
         self._recent: deque[Playing] = deque(maxlen=RECENT)

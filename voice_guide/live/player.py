@@ -73,8 +73,12 @@ class Player:
         (scripts/measure_barge_in.py, en-us+f3 at the guide's level)."""
         self.clock = clock = rig.clock
         self.mic = rig.mic if rig.ears is not None else None
+        barge_in = options.barge_in and self.mic is not None
+        self.echo_memory = rig.echo_memory if barge_in else None
+        self.echo_key = rig.echo_key
         self.listener = Listener(clock, rig.ears, self.mic.rate if self.mic else 16000, options.trailing_silence,
-                                 options.max_utterance, options.barge_in and self.mic is not None, rig.watch)
+                                 options.max_utterance, barge_in, rig.watch,
+                                 self.echo_memory.load(self.echo_key) if self.echo_memory else None)
         """The microphone side: echo gate, endpointer, barge-in and the switch."""
         self.late_notices = rig.late_notices
         self.keys = rig.keys
@@ -196,6 +200,9 @@ class Player:
             self.lookahead.close()
         if self.renderer is not None:
             self.renderer.shutdown(wait=False, cancel_futures=True)
+        barge = self.listener.barge
+        if self.echo_memory is not None and barge is not None and barge.echo.learnt is not None:
+            self.echo_memory.save(self.echo_key, barge.echo.learnt)
 
     def _user_speaking(self) -> bool:
         """Someone has started a command: the next sound waits for its end (at most max_utterance),

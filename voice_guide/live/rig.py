@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from voice_guide.engines import TRAILING_SILENCE, AudioIn, AudioOut, Clock, KeySource, Synthesizer, VoiceSettings
+from voice_guide.engines import (TRAILING_SILENCE, AudioIn, AudioOut, Clock, EchoMemory, KeySource, Synthesizer,
+                                 VoiceSettings)
 from voice_guide.live.lookahead import AHEAD
 from voice_guide.session.events import Notice
 from voice_guide.understanding.matching import Match
@@ -43,6 +44,10 @@ class Rig:
     """Notices from engines still loading in the background, said as they arrive."""
     renderer: "Executor | None" = None
     """Renders answers to the user while the loop goes on hearing (None: in the loop, as on a fake clock)."""
+    echo_memory: EchoMemory | None = None
+    """Keeps the echo path barge-in learns across runs, for the speaker and microphone `echo_key` names:
+    a session's first sound is then heard over as a later one is."""
+    echo_key: str = ""
 
 
 @dataclass(frozen=True)
