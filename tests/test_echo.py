@@ -24,6 +24,15 @@ def _run(est: EchoEstimate, mic: np.ndarray, ref: np.ndarray, block: int = 1600)
     return np.concatenate(out)
 
 
+
+def _on_the_next_sound(ref: np.ndarray, mic: np.ndarray) -> EchoEstimate:
+    """An estimate that learnt the echo on one sound (`ref` heard as `mic`), on the next one's stream."""
+    est = EchoEstimate()
+    _run(est, mic, ref)
+    est.forget()
+    est.quiet()
+    return est
+
 def test_the_delay_and_gain_are_learnt_and_the_echo_taken_out():
     ref = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
     mic = _echoed(ref, delay=0.12, gain=0.4)
@@ -73,10 +82,7 @@ def test_a_new_stream_s_echo_is_taken_out_from_its_first_tenths_with_the_last_st
 
     first = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
     second = espeak_speech("Now let your forehead soften and your jaw go loose.", noise_floor=-60).samples
-    est = EchoEstimate()
-    _run(est, shifted(_echoed(first, 0.12, 0.4)), first)
-    est.forget()
-    est.quiet()
+    est = _on_the_next_sound(first, shifted(_echoed(first, 0.12, 0.4)))
     mic = shifted(_echoed(second, 0.135, 0.4))
     residual = _run(est, mic, second)
     assert est.settled and est.lag == round(0.135 * SPEECH_RATE)
@@ -87,10 +93,7 @@ def test_a_new_stream_s_echo_is_taken_out_from_its_first_tenths_with_the_last_st
 def test_a_moved_filter_is_not_trusted_on_what_is_not_the_echo():
     ref = espeak_speech("Sit back and let your shoulders drop.", noise_floor=-60).samples
     other = espeak_speech("The kettle has boiled, shall we have lunch now?", "en-gb", noise_floor=-60).samples
-    est = EchoEstimate()
-    _run(est, _echoed(ref, 0.05, 0.5), ref)
-    est.forget()
-    est.quiet()
+    est = _on_the_next_sound(ref, _echoed(ref, 0.05, 0.5))
     mic = np.resize(other, 6400)
     residual = _run(est, mic, ref[:6400])
     assert not est.settled and np.array_equal(residual, mic)
@@ -156,10 +159,7 @@ def test_a_moved_filter_is_not_replaced_by_one_learnt_with_a_voice_over_the_echo
     voice stays in what is left."""
     ref = espeak_speech("Sit back and let your shoulders drop, and breathe slowly and easily.", noise_floor=-60).samples
     voice = espeak_speech("stop", "en-gb", noise_floor=-60).samples
-    est = EchoEstimate()
-    _run(est, _echoed(ref, 0.12, 0.4), ref)
-    est.forget()
-    est.quiet()
+    est = _on_the_next_sound(ref, _echoed(ref, 0.12, 0.4))
     mic = _echoed(ref, 0.1, 0.4)
     at, n = round(0.4 * SPEECH_RATE), min(len(voice), round(0.5 * SPEECH_RATE))
     mic[at : at + n] += 0.4 * voice[:n]
