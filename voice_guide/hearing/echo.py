@@ -195,12 +195,13 @@ class EchoEstimate:
         spread = int(np.abs(offsets).max())
         kernel = np.zeros(2 * spread + 1)
         kernel[offsets + spread] = taps
-        ref = self._ref.astype(np.float64)
+        tail = self.quick + self.max_lag  # the stretch matched, and the reference it needs
+        ref = self._ref[len(self._ref) - tail - 2 * spread :].astype(np.float64)
         found = None
         for phase in np.arange(-(PHASES // 2), PHASES // 2 + 1) / PHASES:
             shifted = np.convolve(kernel, fractional_delay(phase))[FRACTION : FRACTION + len(kernel)]
             shaped = np.convolve(ref, shifted)[spread : spread + len(ref)]  # shaped[t] = sum of w * ref[t - offset]
-            best = self._match(shaped[len(shaped) - self.quick - self.max_lag :], self.quick)
+            best = self._match(shaped[len(shaped) - tail :], self.quick)
             if best is not None and (found is None or best[1] > found[0][1]):
                 found = best, shifted
         if found is None:
