@@ -105,7 +105,7 @@ def devices(private_sink):
 
     out = SounddeviceOut()
     yield out, SounddeviceIn(rate=16000, blocksize=1600)
-    out.stop()
+    out.close()
 
 
 @pytest.mark.sound
@@ -265,53 +265,153 @@ def test_microphone_that_stops_sending_raises_device_error(private_sink):
 
 
 class _Sd:
+    """sounddevice as far as the speaker's stream uses it, with no device: the test calls the callback."""
+
     class CallbackStop(Exception):
         pass
 
+    class OutputStream:
+        def __init__(self, callback, finished_callback, **settings) -> None:
+            self.callback, self.finished = callback, finished_callback
 
-def test_the_playback_says_when_each_moment_sounds_from_the_devices_own_report(monkeypatch):
-    """No device needed: the output callback is fed PortAudio-like timing (the sound reaches the
-    speaker 60 ms after its block is asked for). A millisecond of jitter moves nothing; a 30 ms gap
-    (an underrun) moves what sounds after it; a duck is reported from when it reaches the speaker."""
+        def abort(self) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+
+@pytest.fixture
+def fake_stream(monkeypatch):
+    """A speaker's stream at 16 kHz on a fake clock, past its first stretch of silence at 100 s, and
+    `block(latency)`: the device asks for a 20 ms block that it will sound `latency` seconds later."""
     from types import SimpleNamespace
 
     from voice_guide.adapters import sounddevice_audio as sda
 
-    clock = SimpleNamespace(t=100.0)
+    clock = SimpleNamespace(t=100.0 - sda.SETTLE_SECONDS)
     monkeypatch.setattr(sda, "time", SimpleNamespace(monotonic=lambda: clock.t))
-    playback = sda.SounddevicePlayback(np.zeros(16000, np.float32), _Sd, 16000)
+    stream = sda._Stream(_Sd, None, 16000)
     out = np.zeros((320, 1), np.float32)
+
+    def block(latency: float) -> np.ndarray:
+        try:
+            stream._callback(out, 320, SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.0 + latency), None)
+        finally:
+            clock.t += 0.02
+        return out[:, 0].copy()
+
+    while clock.t < 100.0 - 0.01:  # the stream's first stretch, always silence
+        block(0.06)
+    yield SimpleNamespace(sda=sda, stream=stream, clock=clock, block=block)
+    stream.close()
+
+
+def test_the_playback_says_when_each_moment_sounds_from_the_devices_own_report(fake_stream):
+    """No device needed: the output callback is fed PortAudio-like timing (the sound reaches the
+    speaker 60 ms after its block is asked for). A millisecond of jitter moves nothing; a 30 ms gap
+    (an underrun) moves what sounds after it; a duck is reported from when it reaches the speaker."""
+    f = fake_stream
+    playback = f.sda.SounddevicePlayback(np.zeros(16000, np.float32), f.stream)
+    assert f.stream.place(playback)
     assert playback.position(100.0) is None
-
-    def block(latency: float) -> None:
-        playback._callback(out, 320, SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.0 + latency), None)
-        clock.t += 0.02
-
     for i in range(5):
-        block(0.06 + (0.001 if i % 2 else 0.0))
+        f.block(0.06 + (0.001 if i % 2 else 0.0))
     assert playback.position(100.5) == pytest.approx((0.44, 1.0))
     playback.set_gain(0.3)
     for _ in range(3):
-        block(0.09)  # the device fell 30 ms behind
+        f.block(0.09)  # the device fell 30 ms behind
     assert playback.position(100.5) == pytest.approx((0.41, 0.3))
     assert playback.position(100.18)[1] == 1.0  # the duck asked for at 100.1 sounds from 100.19
 
 
-def test_a_sound_is_not_done_before_its_last_block_has_sounded(monkeypatch):
+def test_sounds_follow_each_other_on_one_stream_with_silence_between(fake_stream):
+    """No device needed: the second sound is written from the block after it was played, on the same
+    timeline, and counted from when its first block sounds; between sounds the stream writes silence."""
+    f = fake_stream
+    first = f.sda.SounddevicePlayback(np.ones(480, np.float32), f.stream)
+    f.stream.place(first)
+    assert f.block(0.06).min() == 1.0
+    assert f.block(0.06)[:160].min() == 1.0 and not f.block(0.06).any()
+    second = f.sda.SounddevicePlayback(np.full(640, 0.5, np.float32), f.stream)
+    assert f.stream.place(second)
+    assert second.timeline is first.timeline
+    assert f.block(0.06).min() == 0.5  # asked for at 100.06, sounding from 100.12
+    assert second.position(100.2) == pytest.approx((0.08, 1.0))
+    second.stop()
+    assert second.done() and not f.block(0.06).any()
+
+
+def test_a_sound_is_not_done_before_its_last_block_has_sounded(fake_stream):
     """No device needed: the stream has taken the last block (it sounds 60 ms later, by the device's
-    report) and finished; the sound is done only once that block has sounded, so the echo gate does
-    not open on the guide's last words."""
+    report); the sound is done only once that block has sounded, so the echo gate does not open on
+    the guide's last words."""
+    f = fake_stream
+    playback = f.sda.SounddevicePlayback(np.zeros(320, np.float32), f.stream)
+    f.stream.place(playback)
+    f.block(0.06)
+    assert not playback.done()
+    f.clock.t = 100.08
+    assert playback.done()
+
+
+def test_a_stream_with_nothing_to_play_ends_itself_and_takes_no_more_sounds(fake_stream):
+    """No device needed: silent for `IDLE_SECONDS`, the stream ends (the speaker opens another for the
+    next sound)."""
+    f = fake_stream
+    f.block(0.06)
+    f.clock.t += f.sda.IDLE_SECONDS
+    with pytest.raises(_Sd.CallbackStop):
+        f.block(0.06)
+    assert f.stream.ended
+    assert not f.stream.place(f.sda.SounddevicePlayback(np.zeros(320, np.float32), f.stream))
+
+
+def test_a_new_stream_begins_with_silence_whatever_is_placed_on_it(monkeypatch):
+    """No device needed: a sound placed on a stream just opened is written once the stream's first
+    `SETTLE_SECONDS` have passed (sounds written into a stream's first blocks came out later than
+    the rest, on the card), and counted from there."""
     from types import SimpleNamespace
 
     from voice_guide.adapters import sounddevice_audio as sda
 
     clock = SimpleNamespace(t=100.0)
     monkeypatch.setattr(sda, "time", SimpleNamespace(monotonic=lambda: clock.t))
-    playback = sda.SounddevicePlayback(np.zeros(320, np.float32), _Sd, 16000)
-    with pytest.raises(_Sd.CallbackStop):
-        playback._callback(np.zeros((320, 1), np.float32), 320,
-                           SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.06), None)
-    playback._on_finished()
-    assert not playback.done()
-    clock.t = 100.08
-    assert playback.done()
+    stream = sda._Stream(_Sd, None, 16000)
+    playback = sda.SounddevicePlayback(np.ones(16000, np.float32), stream)
+    stream.place(playback)
+    out, written = np.zeros((320, 1), np.float32), []
+    for _ in range(10):
+        stream._callback(out, 320, SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.06), None)
+        clock.t += 0.02
+        written.append(out[:, 0].copy())
+    settle = round(sda.SETTLE_SECONDS / 0.02)
+    assert not np.concatenate(written[:settle]).any() and np.concatenate(written[settle:]).min() == 1.0
+    assert playback.position(100.5) == pytest.approx((0.5 - 0.06 - sda.SETTLE_SECONDS, 1.0))
+    stream.close()
+
+
+@pytest.mark.sound
+def test_every_sound_on_one_speaker_reaches_the_microphone_with_one_delay(devices):
+    """Short tones played one after another, the first on a stream just opened: each is heard on the
+    microphone where its reported position says it sounds, all with one delay (a stream of its own
+    for each sound gave each a delay of its own, 13-15 ms apart), so the echo learnt on one sound
+    holds from the next one's first sample."""
+    out, mic = devices
+    starts, timelines = [], set()
+    with Recorder(mic) as rec:
+        time.sleep(0.3)
+        for _ in range(4):
+            playback = out.play(tone(1000.0, 0.1, 22050, volume=0.5, fade=0.001))
+            timelines.add(id(playback.timeline))
+            while (at := time.monotonic()) and (position := playback.position(at)) is None:
+                time.sleep(0.01)
+            starts.append(at - position[0])
+            assert playback.wait(5)
+            time.sleep(0.2)
+        time.sleep(0.3)
+    loud = np.abs(rec.all()) > 0.1
+    onsets = [i for i in range(1, len(loud)) if loud[i] and not loud[max(0, i - 800) : i].any()]
+    assert len(onsets) == 4 and len(timelines) == 1
+    delays = np.array(onsets) / mic.rate - np.array(starts)
+    assert np.ptp(delays) < 0.003

@@ -1,9 +1,11 @@
 """Speaker and microphone through sounddevice (PortAudio).
 
 sounddevice is imported lazily: PortAudio enumerates devices once, when it is first loaded, so a sound
-server (e.g. the virtual one from scripts/virtual_sound.sh) must be reachable before then. Playback
-feeds a callback from an in-memory buffer so `stop()` cuts within one block, mid-word; recording hands
-fixed-size blocks over a queue so a slow consumer never makes PortAudio drop audio.
+server (e.g. the virtual one from scripts/virtual_sound.sh) must be reachable before then. The speaker
+keeps one stream open from sound to sound, so all reach the microphone with one delay; its callback
+plays the current sound from an in-memory buffer, so `stop()` cuts within one block (plus the
+device's latency), mid-word. Recording hands fixed-size blocks over a queue so a slow consumer never
+makes PortAudio drop audio.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import contextlib
 import queue
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -38,16 +39,28 @@ STALL_SECONDS = 3.0
 START_SECONDS = 8.0
 """Extra patience for a stream's first block: a sleeping sound server can take ~2 s to wake."""
 
+SETTLE_SECONDS = 0.1
+"""A new stream's first stretch, always silence: through PulseAudio's ALSA plugin a sound written
+into a stream's first blocks came out 71-81 ms later than the sounds after it on the same stream
+(their delay, as the echo learns it, would not have been the first's); begun after 0.02-1 s of
+silence, every sound on it came with one delay."""
 
-_playing: "weakref.WeakSet[SounddevicePlayback]" = weakref.WeakSet()
+IDLE_SECONDS = 30.0
+"""A speaker's stream with nothing to play ends after this long: open and silent it cost 3% of a core
+(2% in the guide, 1.2% in the sound server, on the virtual card). The next sound opens another, whose
+delay barge-in finds again in its first 0.15 s (`hearing.echo.QUICK`)."""
+
+
+_open: "set[_Stream]" = set()
+"""Every output stream open: held here so none is collected while PortAudio still calls it."""
 _registered = False
 
 
 def _stop_all() -> None:
     """At exit, before sounddevice shuts PortAudio down: a callback firing into a half-finalised
     interpreter aborts the process."""
-    for playback in list(_playing):
-        playback.stop()
+    for stream in list(_open):
+        stream.close()
 
 
 def _sd():
@@ -127,73 +140,149 @@ def _check_device(sd, device, kind: str) -> dict:
     return info
 
 
-class SounddevicePlayback:
-    """One sound playing through an OutputStream; `error` holds a DeviceError if the device failed."""
+class _Stream:
+    """One output stream kept open from sound to sound, writing silence in between: every sound on it
+    reaches the microphone with the one delay of this stream (a stream of its own for each sound came
+    with a delay of its own, unknown to barge-in for a sound's first tenths), and it is the timeline
+    their positions are counted on. It ends itself after `IDLE_SECONDS` with nothing to play."""
 
-    def __init__(self, samples: np.ndarray, sd, rate: int, stall_seconds: float = STALL_SECONDS) -> None:
-        self._samples = samples
+    def __init__(self, sd, device, rate: int) -> None:
+        self.rate = rate
         self._sd = sd
-        self._rate = rate
+        self._lock = threading.Lock()
+        self._playing: SounddevicePlayback | None = None
+        self._written = 0
+        """Frames handed to the device so far."""
+        self._settle = round(SETTLE_SECONDS * rate)
+        self._starts: tuple[float, ...] = ()
+        """When the stream's first frame sounded, as each of the last blocks tells it (monotonic)."""
+        self.start: float | None = None
+        """When its first frame sounded, moved only by a real shift of the device's timing."""
+        self.progress_at = time.monotonic() + START_SECONDS
+        self._idle_since = time.monotonic()
+        self.ended = False
+        """No sound is placed on it any more (it ended itself, failed, or was closed)."""
+        self._closed = False
+        self.stream = sd.OutputStream(samplerate=rate, blocksize=max(64, round(rate * BLOCK_SECONDS)), device=device,
+                                      channels=1, dtype="float32", callback=self._callback,
+                                      finished_callback=self._on_finished)
+
+    def _callback(self, outdata, frames, time_info, status) -> None:
+        now = time.monotonic()
+        ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
+        sounds_at = now + min(1.0, max(0.0, ahead))  # more than a second is not believed
+        self._starts = (*self._starts[1 - TIMELINE_BLOCKS :], sounds_at - self._written / self.rate)
+        start = float(np.median(self._starts))
+        if self.start is None or abs(start - self.start) > TIMELINE_SHIFT:
+            self.start = start
+        self.progress_at = now
+        with self._lock:
+            playing = self._playing
+            if playing is not None and self._written >= self._settle:
+                if playing._fill(outdata, frames, self._written, sounds_at):
+                    self._playing, self._idle_since = None, now
+            else:
+                outdata.fill(0.0)
+                if playing is None and now - self._idle_since > IDLE_SECONDS:
+                    self.ended = True
+                    raise self._sd.CallbackStop
+        self._written += frames
+
+    def place(self, playback: "SounddevicePlayback") -> bool:
+        """Play `playback` from the next block on, in place of what plays; False when the stream has
+        ended (another must be opened)."""
+        with self._lock:
+            if self.ended:
+                return False
+            if self._playing is not None:
+                self._playing._cut()
+            self._playing = playback
+            return True
+
+    def remove(self, playback: "SounddevicePlayback") -> None:
+        """Silence from the next block on, if `playback` is what plays."""
+        with self._lock:
+            if self._playing is playback:
+                self._playing, self._idle_since = None, time.monotonic()
+
+    def _on_finished(self) -> None:
+        """The stream stopped: ended itself while idle, failed, or was closed. It is closed off the
+        device's thread (PortAudio's own may not close it)."""
+        with self._lock:
+            self.ended = True
+            playing, self._playing = self._playing, None
+            closing = self._closed
+        if playing is not None:
+            playing._lost("The sound output stopped in the middle of playing; check the speaker or headphones.")
+        if not closing:
+            threading.Thread(target=self.close, name="voice-guide-speaker", daemon=True).start()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = self.ended = True
+            playing, self._playing = self._playing, None
+        if playing is not None:
+            playing._cut()
+        with contextlib.suppress(Exception):
+            self.stream.abort()
+        with contextlib.suppress(Exception):
+            self.stream.close()
+        _open.discard(self)
+
+
+class SounddevicePlayback:
+    """One sound playing on the speaker's stream; `error` holds a DeviceError if the device failed."""
+
+    def __init__(self, samples: np.ndarray, stream: _Stream, stall_seconds: float = STALL_SECONDS) -> None:
+        self._samples = samples
+        self._stream = stream
+        self._rate = stream.rate
         self._pos = 0
         self._gain = np.float32(1.0)
-        self._starts: tuple[float, ...] = ()
-        """When the sound's first sample sounded, as each of the last blocks tells it (monotonic)."""
-        self._start: float | None = None
-        """When its first sample sounded, moved only by a real shift of the device's timing."""
+        self._first: int | None = None
+        """The stream's frame its first sample was written to."""
         self._gains: tuple[tuple[float, float], ...] = ()
-        """(monotonic time it sounds, gain) of each change of gain. Both tuples are replaced whole by
-        the callback thread, never changed in place, so a reader always sees a consistent one."""
+        """(monotonic time it sounds, gain) of each change of gain. Replaced whole by the callback
+        thread, never changed in place, so a reader always sees a consistent one."""
         self._finished = threading.Event()
-        self._lock = threading.Lock()
-        self._stopped = False
-        self._closed = False
         self._stall_seconds = stall_seconds
-        self._progress_at = time.monotonic() + START_SECONDS
-        self.stream = None
-        self.timeline: object = self
-        """Each sound has a stream of its own, which may reach the microphone with its own delay."""
+        self.timeline: object = stream
+        """Every sound on one stream reaches the microphone with one delay."""
         self._ends_at = 0.0
         """When its last sample sounds, by the device's report: it is not done before (the echo gate
         would open on its last words)."""
         self.error: DeviceError | None = None
 
-    def _callback(self, outdata, frames, time_info, status) -> None:
+    def _fill(self, outdata, frames: int, at: int, sounds_at: float) -> bool:
+        """Write its next block (from the stream's frame `at`, which sounds at `sounds_at`); True
+        once its last sample is written."""
         a = self._pos
         gain = self._gain
-        ahead = time_info.outputBufferDacTime - time_info.currentTime  # 0 when PortAudio cannot tell
-        sounds_at = time.monotonic() + min(1.0, max(0.0, ahead))  # more than a second is not believed
-        self._starts = (*self._starts[1 - TIMELINE_BLOCKS :], sounds_at - a / self._rate)
-        start = float(np.median(self._starts))
-        if self._start is None or abs(start - self._start) > TIMELINE_SHIFT:
-            self._start = start
+        if self._first is None:
+            self._first = at
         if not self._gains or self._gains[-1][1] != gain:
             self._gains = (*self._gains[-7:], (sounds_at, float(gain)))
         chunk = self._samples[a : a + frames]
         outdata[: len(chunk), 0] = chunk * gain
         outdata[len(chunk) :, 0] = 0.0
         self._pos = a + frames
-        self._progress_at = time.monotonic()
-        if self._pos >= len(self._samples):
-            self._ends_at = sounds_at + len(chunk) / self._rate
-            raise self._sd.CallbackStop
+        if self._pos < len(self._samples):
+            return False
+        self._ends_at = sounds_at + len(chunk) / self._rate
+        self._finished.set()
+        return True
 
-    def _on_finished(self) -> None:
-        if not self._stopped and self._pos < len(self._samples) and self.error is None:
-            self.error = DeviceError(
-                "The sound output stopped in the middle of playing; check the speaker or headphones."
-            )
+    def _cut(self) -> None:
+        """Nothing more of it is written (what the device holds, its latency, still sounds)."""
+        self._ends_at = 0.0
         self._finished.set()
 
-    def _close(self) -> None:
-        with self._lock:
-            if self._closed or self.stream is None:
-                return
-            self._closed = True
-            stream = self.stream
-        with contextlib.suppress(Exception):
-            stream.abort()
-        with contextlib.suppress(Exception):
-            stream.close()
+    def _lost(self, message: str) -> None:
+        if not self._finished.is_set():
+            self.error = DeviceError(message)
+            self._finished.set()
 
     def set_gain(self, gain: float) -> None:
         """Takes effect with the next block the device asks for (a few tens of milliseconds)."""
@@ -201,40 +290,32 @@ class SounddevicePlayback:
 
     def position(self, at: float) -> tuple[float, float] | None:
         """From the device's own report of when each block reaches the speaker (PortAudio's DAC
-        time): it moves on by the stream's start-up and by any gap the device leaves (an underrun).
-        Through PulseAudio's ALSA plugin the report leaves out the server's own buffer (and is 0 for
-        a stream's first blocks), so what is left is constant per stream and the echo's learnt delay
-        takes it up."""
-        start, gains = self._start, self._gains
-        if start is None or not gains:
+        time): it moves on by any gap the device leaves (an underrun). Through PulseAudio's ALSA
+        plugin the report leaves out the server's own buffer (and is 0 for a stream's first blocks),
+        so what is left is constant per stream, and the echo's learnt delay takes it up."""
+        start, first, gains = self._stream.start, self._first, self._gains
+        if start is None or first is None or not gains:
             return None
         gain = next((g for t, g in reversed(gains) if t <= at), gains[0][1])
-        return at - start, gain
+        return at - start - first / self._rate, gain
 
     def stop(self) -> None:
-        """Cut the sound now: abort drops what the device still has buffered."""
-        self._stopped = True
-        self._ends_at = 0.0
-        self._close()
-        self._finished.set()
+        """Cut the sound now: the stream writes silence from its next block on."""
+        self._cut()
+        self._stream.remove(self)
 
     def _watch(self) -> None:
-        """A stream that stops asking for audio without finishing has lost its device."""
-        if self._finished.is_set() or self.stream is None:
+        """A stream that stops asking for audio has lost its device: it is closed, and the next sound
+        opens another."""
+        if self._finished.is_set():
             return
-        if time.monotonic() - self._progress_at > self._stall_seconds:
-            self.error = DeviceError(
-                "The sound output stopped responding; check the speaker or headphones."
-            )
-            self._close()
-            self._finished.set()
+        if time.monotonic() - self._stream.progress_at > self._stall_seconds:
+            self._lost("The sound output stopped responding; check the speaker or headphones.")
+            self._stream.close()
 
     def done(self) -> bool:
         self._watch()
-        if self._finished.is_set() and (self.error is not None or time.monotonic() >= self._ends_at):
-            self._close()
-            return True
-        return False
+        return self._finished.is_set() and (self.error is not None or time.monotonic() >= self._ends_at)
 
     def wait(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -250,12 +331,14 @@ class SounddevicePlayback:
 
 
 class SounddeviceOut:
-    """The speaker: one sound at a time; a new `play` stops the one before."""
+    """The speaker: one sound at a time, on one stream kept open while sounds follow each other; a
+    new `play` stops the one before."""
 
     def __init__(self, device: str | int | None = None, stall_seconds: float = STALL_SECONDS) -> None:
         self.device = _device(device)
         self.stall_seconds = stall_seconds
         self._current: SounddevicePlayback | None = None
+        self._stream: _Stream | None = None
 
     def prepare(self) -> None:
         """Load PortAudio now (it lists the devices as it loads, which takes a moment), so the guide
@@ -267,47 +350,51 @@ class SounddeviceOut:
         sd = _sd()
         if self._current is not None:
             self._current.stop()
+        for _ in range(2):  # the stream may end itself, idle, just as the sound comes
+            stream = self._stream if self._stream is not None and not self._stream.ended else self._open(sd, audio.rate)
+            samples = resample(np.ascontiguousarray(audio.samples, dtype=np.float32), audio.rate, stream.rate)
+            playback = SounddevicePlayback(samples, stream, self.stall_seconds)
+            self._current = playback
+            if len(samples) == 0:
+                playback.stop()
+                return playback
+            if stream.place(playback):
+                return playback
+        raise DeviceError("The speaker stopped as a sound began. " + NO_OUTPUT)
+
+    def _open(self, sd, rate: int) -> _Stream:
+        """A new stream at `rate`, or at the device's own rate where it takes only that (later sounds
+        are resampled to the stream's rate). Any other stream this process has open is closed first
+        (another speaker's, left open): through PulseAudio's ALSA plugin a second stream open at once
+        underran without end, taking sound 5 times faster than it plays (this one's too)."""
+        for other in list(_open):
+            other.close()
         info = _check_device(sd, self.device, "output")
-        samples = np.ascontiguousarray(audio.samples, dtype=np.float32)
-        playback = SounddevicePlayback(samples, sd, audio.rate, self.stall_seconds)
         try:
-            stream = self._open(sd, playback, audio.rate)
+            stream = _Stream(sd, self.device, rate)
         except sd.PortAudioError:
-            # Some hardware takes only its own rate: resample once and retry.
-            device_rate = int(info["default_samplerate"])
-            playback = SounddevicePlayback(resample(samples, audio.rate, device_rate), sd, device_rate,
-                                           self.stall_seconds)
             try:
-                stream = self._open(sd, playback, device_rate)
+                stream = _Stream(sd, self.device, int(info["default_samplerate"]))
             except sd.PortAudioError as exc:
                 raise DeviceError(f"The speaker could not be opened ({exc}). " + NO_OUTPUT) from exc
-        playback.stream = stream
-        self._current = playback
-        _playing.add(playback)
-        if len(samples) == 0:
-            playback.stop()
-            return playback
+        _open.add(stream)
         try:
-            stream.start()
+            stream.stream.start()
         except sd.PortAudioError as exc:
-            playback.stop()
+            stream.close()
             raise DeviceError(f"The speaker could not be started ({exc}). " + NO_OUTPUT) from exc
-        return playback
-
-    def _open(self, sd, playback: SounddevicePlayback, rate: int):
-        return sd.OutputStream(
-            samplerate=rate,
-            blocksize=max(64, round(rate * BLOCK_SECONDS)),
-            device=self.device,
-            channels=1,
-            dtype="float32",
-            callback=playback._callback,
-            finished_callback=playback._on_finished,
-        )
+        self._stream = stream
+        return stream
 
     def stop(self) -> None:
         if self._current is not None:
             self._current.stop()
+
+    def close(self) -> None:
+        """Stop any sound and close the stream (a later `play` opens another)."""
+        self.stop()
+        if self._stream is not None:
+            self._stream.close()
 
 
 class SounddeviceIn:

@@ -72,6 +72,8 @@ class EchoEstimate:
         """The filter: delays (samples) and their weights; empty while unknown."""
         self._fresh = 0
         """Samples heard since the last `forget`."""
+        self._heard = 0
+        """Samples heard since the last `quiet` or `forget`: of the sound being heard."""
         self.quick = round(QUICK * rate)
         self._prior: tuple[np.ndarray, np.ndarray] | None = None
         """The last stream's filter (delays relative to its main one, and weights), to move to the
@@ -105,9 +107,11 @@ class EchoEstimate:
 
     def quiet(self) -> None:
         """The guide fell silent (and was not followed meanwhile): the histories start again from
-        silence, the estimate is kept for its next sound on the same stream."""
+        silence, the estimate is kept for its next sound on the same stream (and replaced only by one
+        learnt on a whole `span` of it)."""
         self._mic[:] = 0.0
         self._ref[:] = 0.0
+        self._heard = 0
 
     @property
     def settled(self) -> bool:
@@ -120,6 +124,7 @@ class EchoEstimate:
         `mic` unchanged until the estimate is settled. The histories move on by the block either way."""
         n = len(mic)
         self._fresh += n
+        self._heard += n
         self._mic = np.concatenate([self._mic, mic])[-len(self._mic) :]
         self._ref = np.concatenate([self._ref, ref])[-len(self._ref) :]
         if not self.settled or n > len(self._ref) - self.max_lag:
@@ -162,6 +167,8 @@ class EchoEstimate:
             self._move(*self._prior)  # after a whole span too, while a voice over the echo kept it from matching
         if self._fresh < self.span and self._prior is not None:
             return
+        if self.lag is not None and self._heard < self.span:
+            return  # after a silence the histories are silence: a short stretch can match at a wrong delay
         best = self._best()
         if best is None or best[1] < self.min_match:
             return
