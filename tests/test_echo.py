@@ -85,7 +85,7 @@ def test_a_new_stream_s_echo_is_taken_out_from_its_first_tenths_with_the_last_st
     est = _on_the_next_sound(first, shifted(_echoed(first, 0.12, 0.4)))
     mic = shifted(_echoed(second, 0.135, 0.4))
     residual = _run(est, mic, second)
-    assert est.settled and est.lag == round(0.135 * SPEECH_RATE)
+    assert est.settled and abs(est.lag - round(0.135 * SPEECH_RATE)) <= 1  # the filter spans a part of a sample either way
     early = slice(round(0.3 * SPEECH_RATE), round(0.5 * SPEECH_RATE))  # before a whole span of it
     assert np.sqrt(np.mean(residual[early] ** 2)) < 0.05 * np.sqrt(np.mean(mic[early] ** 2))
 

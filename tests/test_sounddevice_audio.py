@@ -310,11 +310,12 @@ def fake_stream(monkeypatch):
 def test_the_playback_says_when_each_moment_sounds_from_the_devices_own_report(fake_stream):
     """No device needed: the output callback is fed PortAudio-like timing (the sound reaches the
     speaker 60 ms after its block is asked for). A millisecond of jitter moves nothing; a 30 ms gap
-    (an underrun) moves what sounds after it; a duck is reported from when it reaches the speaker."""
+    (an underrun) moves what sounds after it; a duck is reported from when it reaches the speaker.
+    Before its first block is written, it is placed where the stream's next block sounds."""
     f = fake_stream
     playback = f.sda.SounddevicePlayback(np.zeros(16000, np.float32), f.stream)
     assert f.stream.place(playback)
-    assert playback.position(100.0) is None
+    assert playback.position(100.0) == pytest.approx((-0.06, 1.0))  # not written yet: from the next block
     for i in range(5):
         f.block(0.06 + (0.001 if i % 2 else 0.0))
     assert playback.position(100.5) == pytest.approx((0.44, 1.0))

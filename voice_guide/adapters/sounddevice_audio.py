@@ -186,7 +186,11 @@ class _Stream:
                 if playing is None and now - self._idle_since > IDLE_SECONDS:
                     self.ended = True
                     raise self._sd.CallbackStop
-        self._written += frames
+            self._written += frames
+
+    def next_frame(self) -> int:
+        """The frame a sound placed now is written from."""
+        return max(self._written, self._settle)
 
     def place(self, playback: "SounddevicePlayback") -> bool:
         """Play `playback` from the next block on, in place of what plays; False when the stream has
@@ -292,11 +296,16 @@ class SounddevicePlayback:
         """From the device's own report of when each block reaches the speaker (PortAudio's DAC
         time): it moves on by any gap the device leaves (an underrun). Through PulseAudio's ALSA
         plugin the report leaves out the server's own buffer (and is 0 for a stream's first blocks),
-        so what is left is constant per stream, and the echo's learnt delay takes it up."""
+        so what is left is constant per stream, and the echo's learnt delay takes it up. Before
+        its first block is written, where the stream's next block sounds: the echo's reference is
+        cut ahead of the microphone, and a guess of when the sound was played put a sentence's
+        first tenth of a second 60 ms early, where the learnt echo no longer took it out."""
         start, first, gains = self._stream.start, self._first, self._gains
-        if start is None or first is None or not gains:
+        if start is None:
             return None
-        gain = next((g for t, g in reversed(gains) if t <= at), gains[0][1])
+        if first is None:  # not written yet: it will be from the stream's next block
+            first = self._stream.next_frame()
+        gain = next((g for t, g in reversed(gains) if t <= at), gains[0][1]) if gains else float(self._gain)
         return at - start - first / self._rate, gain
 
     def stop(self) -> None:

@@ -49,6 +49,19 @@ KEEP_DB = 10.0
 did, and still replace it: less than that, it was learnt with a voice over the echo (a stop 0.4 s
 into a sentence: 17 dB where the moved one took 37 dB, offline), and taking it in hid that voice."""
 
+REFIT_DB = 3.0
+"""Decibels by which a filter learnt on the last `span` must take the echo down more than the one
+learnt before does, on that same stretch, to replace it. On one output stream the delay stays, and
+a stretch the last filter no longer fits is one the device's timing moved on (tens of decibels
+apart); where it does fit, what a new one gains is what it fitted of a voice over the echo: a stop
+said in a sentence's first half second was learnt into the filter (which took the echo down 3-6 dB
+where the last one took 26-60 dB), and hidden."""
+
+SOUNDING = 0.5
+"""Share of a `span` in which the guide must sound for a filter to be learnt on it: learnt on a
+title's last tenth of a second and the silence after it, a filter took that stretch down 75 dB and
+the next sentence's echo 17 dB (and a stop said in it was not heard)."""
+
 
 class EchoEstimate:
     """Delay, gain and the short filter of the echo, learnt while nobody speaks over the guide."""
@@ -81,6 +94,9 @@ class EchoEstimate:
         self.moved = False
         """The filter is the last stream's, moved to this one's delay (trusted before a whole `span`),
         until one is learnt on a whole `span` of this sound."""
+        self.refits = 0
+        """How often a filter learnt on this stream was replaced by one that takes the echo out
+        better (`REFIT_DB`): what was left of the echo with the last one says little of the new one."""
         self.learnt: EchoPath | None = None
         """The filter last learnt on a whole `span` of a sound, to keep for this speaker and microphone."""
         keep = max(self.span + self.max_lag, round(HISTORY * rate))
@@ -161,29 +177,48 @@ class EchoEstimate:
     def learn(self) -> None:
         """Estimate delay and gain from the last `span` of both histories (call while nobody speaks
         over the guide), then the filter around that delay; keeps the old estimate when this stretch
-        does not match well enough, or (`KEEP_DB`) is far worse than the moved one. Before that, the
+        does not match well enough, or (`KEEP_DB`) is far worse than the moved one, or (`REFIT_DB`)
+        takes the echo out of it no better than the one learnt before. Before that, the
         last stream's filter is moved to this one's delay, once `QUICK` of it matches."""
         if self._prior is not None and self.lag is None and self._fresh >= self.quick:
             self._move(*self._prior)  # after a whole span too, while a voice over the echo kept it from matching
         if self._fresh < self.span and self._prior is not None:
             return
+        if (self.lag is not None and not self.moved and self.quick <= self._heard and self._sounding(self.quick)
+                and self._depth(self.quick) < self.depth - KEEP_DB):
+            self._move(self._lags - self.lag, self._taps)  # the device's timing moved: so does the filter
         if self.lag is not None and self._heard < self.span:
             return  # after a silence the histories are silence: a short stretch can match at a wrong delay
+        if not self._sounding(self.span):
+            return
         best = self._best()
         if best is None or best[1] < self.min_match:
             return
         kept = self.lag, self.gain, self._lags, self._taps
+        held = self._depth(self.span) if self.lag is not None and not self.moved else None
         k, _, gain = best
         self.lag, self.gain = self.max_lag - k, gain
         self._lags = np.arange(max(0, self.lag - self.spread), min(self.max_lag, self.lag + self.spread) + 1)
         self._fit(self.span)
-        depth = -10.0 * np.log10(max(1.0 - self.explained(self.span), 1e-9))
-        if self.moved and depth < self.depth - KEEP_DB:
+        depth = self._depth(self.span)
+        if (self.moved and depth < self.depth - KEEP_DB) or (held is not None and depth < held + REFIT_DB):
             self.lag, self.gain, self._lags, self._taps = kept
             return
+        self.refits += held is not None
         self.moved, self.depth = False, depth
         self.learnt = EchoPath(self.rate, tuple(int(d) for d in self._lags - self.lag),
                                tuple(float(w) for w in self._taps))
+
+    def _sounding(self, n: int) -> bool:
+        """The guide sounds (its reference over `min_rms`) in at least `SOUNDING` of the last `n`
+        samples' 20 ms frames."""
+        frame = round(0.02 * self.rate)
+        ref = self._ref[len(self._ref) - n // frame * frame :].astype(np.float64).reshape(-1, frame)
+        return float(np.mean(np.sqrt(np.mean(ref**2, axis=1)) >= self.min_rms)) >= SOUNDING
+
+    def _depth(self, n: int) -> float:
+        """Decibels by which the filter takes the echo down on the last `n` samples."""
+        return -10.0 * np.log10(max(1.0 - self.explained(n), 1e-9))
 
     def _fit(self, n: int) -> None:
         """The filter's weights at its delays (`_lags`), by least squares on the last `n` samples."""
@@ -219,7 +254,7 @@ class EchoEstimate:
             return
         self.lag, self._lags, self._taps = lag, lag + np.arange(-spread, spread + 1), shifted * scale
         self.gain, self.moved = float(self._taps.sum()), True
-        self.depth = -10.0 * np.log10(max(1.0 - self.explained(self.quick), 1e-9))
+        self.depth = self._depth(self.quick)
 
     def _best(self) -> tuple[int, float, float] | None:
         """The best-matching delay of the reference history for the last `span` of the microphone

@@ -161,6 +161,8 @@ class BlockTimes:
         """When the last block given out ended."""
         self.any = False
         """A block has come at all (a microphone that fails before one is missing at the start)."""
+        self.moves = 0
+        """How often the start has been moved: each move shifts the guide's echo off its learnt delay."""
 
     def follow(self, blocks: Iterator[np.ndarray], rate: int) -> Iterator[np.ndarray]:
         samples, origin = 0, float("inf")
@@ -169,6 +171,7 @@ class BlockTimes:
             samples += len(block)
             arrived = self.clock.now() - samples / rate
             if arrived < origin - BLOCK_JITTER:
+                self.moves += origin != float("inf")
                 origin = arrived
             self.end = origin + samples / rate
             yield block
