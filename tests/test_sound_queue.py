@@ -125,3 +125,22 @@ def test_a_text_never_waits_for_its_rest_longer_than_the_longest_wait():
     clock.advance(0.2)
     queue.pump()
     assert started == ["Never ready."]
+
+
+class BetweenSamplesPlayback(MemoryPlayback):
+    """The device reports the sound sounding from 0.3 s and a quarter of a sample after `play`."""
+
+    def position(self, at: float) -> tuple[float, float]:
+        return at - 0.3 - 0.25 / SPEECH_RATE, 1.0
+
+
+def test_the_reference_is_placed_between_samples_where_the_device_says_the_sound_is():
+    """A sound on the speaker's one stream starts a part of a sample otherwise on the microphone's:
+    its echo reference is the sound taken that part of a sample later, not at the nearest sample."""
+    t = np.arange(SPEECH_RATE) / SPEECH_RATE
+    sine = Audio(np.sin(2 * np.pi * 500.0 * t).astype(np.float32), SPEECH_RATE)
+    playing = Playing(BetweenSamplesPlayback(sine, instant=False), sine, None, start=0.0)
+    ref = playing.reference(SPEECH_RATE, 0.8, round(0.1 * SPEECH_RATE))
+    exact = np.sin(2 * np.pi * 500.0 * (np.arange(len(ref)) / SPEECH_RATE + 0.5 - 0.25 / SPEECH_RATE))
+    nearest = sine.samples[round(0.5 * SPEECH_RATE) :][: len(ref)]
+    assert np.max(np.abs(ref - exact)) < 0.01 < np.max(np.abs(nearest - exact))
