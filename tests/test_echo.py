@@ -176,6 +176,7 @@ def _next_sound_on_one_stream(ref: np.ndarray, mic: np.ndarray) -> EchoEstimate:
     est = EchoEstimate()
     _run(est, mic, ref)
     est.quiet()
+    est.next_sound()
     return est
 
 

@@ -289,7 +289,8 @@ def fake_stream(monkeypatch):
 
     from voice_guide.adapters import sounddevice_audio as sda
 
-    clock = SimpleNamespace(t=100.0 - sda.SETTLE_SECONDS)
+    settle = -(-round(sda.SETTLE_SECONDS * 16000) // 320)  # whole blocks of the stream's first silence
+    clock = SimpleNamespace(t=100.0 - settle * 0.02)
     monkeypatch.setattr(sda, "time", SimpleNamespace(monotonic=lambda: clock.t))
     stream = sda._Stream(_Sd, None, 16000)
     out = np.zeros((320, 1), np.float32)
@@ -301,7 +302,7 @@ def fake_stream(monkeypatch):
             clock.t += 0.02
         return out[:, 0].copy()
 
-    while clock.t < 100.0 - 0.01:  # the stream's first stretch, always silence
+    for _ in range(settle):  # the stream's first stretch, always silence
         block(0.06)
     yield SimpleNamespace(sda=sda, stream=stream, clock=clock, block=block)
     stream.close()
@@ -382,13 +383,13 @@ def test_a_new_stream_begins_with_silence_whatever_is_placed_on_it(monkeypatch):
     playback = sda.SounddevicePlayback(np.ones(16000, np.float32), stream)
     stream.place(playback)
     out, written = np.zeros((320, 1), np.float32), []
-    for _ in range(10):
+    for _ in range(20):
         stream._callback(out, 320, SimpleNamespace(currentTime=5.0, outputBufferDacTime=5.06), None)
         clock.t += 0.02
         written.append(out[:, 0].copy())
-    settle = round(sda.SETTLE_SECONDS / 0.02)
+    settle = -(-round(sda.SETTLE_SECONDS * 16000) // 320)
     assert not np.concatenate(written[:settle]).any() and np.concatenate(written[settle:]).min() == 1.0
-    assert playback.position(100.5) == pytest.approx((0.5 - 0.06 - sda.SETTLE_SECONDS, 1.0))
+    assert playback.position(100.5) == pytest.approx((0.5 - 0.06 - settle * 0.02, 1.0))
     stream.close()
 
 

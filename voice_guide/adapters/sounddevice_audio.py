@@ -39,11 +39,12 @@ STALL_SECONDS = 3.0
 START_SECONDS = 8.0
 """Extra patience for a stream's first block: a sleeping sound server can take ~2 s to wake."""
 
-SETTLE_SECONDS = 0.1
+SETTLE_SECONDS = 0.25
 """A new stream's first stretch, always silence: through PulseAudio's ALSA plugin a sound written
-into a stream's first blocks came out 71-81 ms later than the sounds after it on the same stream
-(their delay, as the echo learns it, would not have been the first's); begun after 0.02-1 s of
-silence, every sound on it came with one delay."""
+into a stream's first blocks came out 71-81 ms later than the sounds after it on the same stream,
+and the device's report of when a block sounds moved by 17-40 ms within its first 0.14 s (a session's
+title, begun 0.1 s in, straddled the move, and no echo filter took its echo down more than 12-25 dB,
+where it took the sentences after 50-75 dB)."""
 
 IDLE_SECONDS = 30.0
 """A speaker's stream with nothing to play ends after this long: open and silent it cost 3% of a core

@@ -136,19 +136,28 @@ class BargeIn:
         self.echo.forget()
         self._clean.pending.clear()
 
+    def _next_sound(self) -> None:
+        """The next sound on the same stream: its echo comes with the last one's delay, and is taken
+        out from its first sample (`EchoEstimate.next_sound`), where it is judged clean. It has frames
+        of its own in which the clean coupling may be assumed (a session's title used its own up, and
+        its first sentence's first half second was judged on the raw microphone, where a stop is not
+        heard); there is nothing of it to look back on."""
+        self._assumed, self._looked = self._assume, True
+        self.echo.next_sound()
+        self._clean.pending.clear()
+
     def feed(self, mic: np.ndarray, ref: np.ndarray, timeline: object = None, sound: object = None) -> Audio | None:
         """`timeline`: the output stream `ref` is placed on (`Playback.timeline`); `sound`: the latest
-        sound in `ref`. Each sound, on its stream or another, has frames of its own in which the
-        clean coupling may be assumed (on one stream a session's title used them up, and its first
-        sentence's first half second was judged on the raw microphone, where a stop is not heard)."""
+        sound in `ref` (each has frames of its own in which the clean coupling may be assumed)."""
         mic = np.asarray(mic, dtype=np.float32).reshape(-1)
         ref = np.asarray(ref, dtype=np.float32).reshape(-1)
         n = min(len(mic), len(ref))
         mic, ref = mic[:n], ref[:n]
         if timeline is not self._timeline:
             self._new_timeline(timeline)
-        if sound is not self._sound:
-            self._sound, self._assumed = sound, self._assume
+        elif sound is not self._sound:
+            self._next_sound()
+        self._sound = sound
         residual = self.echo.residual(mic, ref)
         cleaned = self.echo.settled
         if cleaned and not self._cleaned:

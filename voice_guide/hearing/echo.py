@@ -85,8 +85,8 @@ class EchoEstimate:
         """The filter: delays (samples) and their weights; empty while unknown."""
         self._fresh = 0
         """Samples heard since the last `forget`."""
-        self._heard = 0
-        """Samples heard since the last `quiet` or `forget`: of the sound being heard."""
+        self._kept = False
+        """The filter is the last sound's on this stream, not yet checked on this one (`next_sound`)."""
         self.quick = round(QUICK * rate)
         self._prior: tuple[np.ndarray, np.ndarray] | None = None
         """The last stream's filter (delays relative to its main one, and weights), to move to the
@@ -108,11 +108,21 @@ class EchoEstimate:
         moved to it)."""
         if self.lag is not None:
             self._prior = (self._lags - self.lag, self._taps)
-        self.moved = False
+        self.moved = self._kept = False
         self.lag, self.gain, self.depth = None, 0.0, 0.0
         self._lags, self._taps = np.zeros(0, dtype=int), np.zeros(0)
         self._fresh = 0
         self.quiet()
+
+    def next_sound(self) -> None:
+        """The next sound on the same stream reaches the microphone with the last one's delay: the
+        filter is trusted from its first sample, as if moved to it, checked once `QUICK` of it is
+        heard (and moved, if the device's timing moved meanwhile), and replaced by one learnt on a
+        whole `span` of it unless that is far worse (`KEEP_DB`: it was learnt with a voice over the
+        echo)."""
+        self._fresh = 0
+        if self.lag is not None:
+            self.moved = self._kept = True
 
     def seed(self, path: EchoPath) -> None:
         """Start from the filter kept for this speaker and microphone (`learnt` in an earlier session),
@@ -123,11 +133,9 @@ class EchoEstimate:
 
     def quiet(self) -> None:
         """The guide fell silent (and was not followed meanwhile): the histories start again from
-        silence, the estimate is kept for its next sound on the same stream (and replaced only by one
-        learnt on a whole `span` of it)."""
+        silence, the estimate is kept for its next sound on the same stream (`next_sound`)."""
         self._mic[:] = 0.0
         self._ref[:] = 0.0
-        self._heard = 0
 
     @property
     def settled(self) -> bool:
@@ -140,7 +148,6 @@ class EchoEstimate:
         `mic` unchanged until the estimate is settled. The histories move on by the block either way."""
         n = len(mic)
         self._fresh += n
-        self._heard += n
         self._mic = np.concatenate([self._mic, mic])[-len(self._mic) :]
         self._ref = np.concatenate([self._ref, ref])[-len(self._ref) :]
         if not self.settled or n > len(self._ref) - self.max_lag:
@@ -182,13 +189,12 @@ class EchoEstimate:
         last stream's filter is moved to this one's delay, once `QUICK` of it matches."""
         if self._prior is not None and self.lag is None and self._fresh >= self.quick:
             self._move(*self._prior)  # after a whole span too, while a voice over the echo kept it from matching
-        if self._fresh < self.span and self._prior is not None:
+        if self._kept and self._fresh >= self.quick and self._sounding(self.quick):
+            self._kept = False
+            if self._depth(self.quick) < self.depth - KEEP_DB:  # the device's timing moved: so does the filter
+                self._move(self._lags - self.lag, self._taps)
+        if self._fresh < self.span and (self._prior is not None or self.moved):
             return
-        if (self.lag is not None and not self.moved and self.quick <= self._heard and self._sounding(self.quick)
-                and self._depth(self.quick) < self.depth - KEEP_DB):
-            self._move(self._lags - self.lag, self._taps)  # the device's timing moved: so does the filter
-        if self.lag is not None and self._heard < self.span:
-            return  # after a silence the histories are silence: a short stretch can match at a wrong delay
         if not self._sounding(self.span):
             return
         best = self._best()
