@@ -417,3 +417,16 @@ def test_every_sound_on_one_speaker_reaches_the_microphone_with_one_delay(device
     assert len(onsets) == 4 and len(timelines) == 1
     delays = np.array(onsets) / mic.rate - np.array(starts)
     assert np.ptp(delays) < 0.003
+
+
+def test_a_sound_cut_is_silent_from_where_it_was_cut(fake_stream):
+    """No device needed: a sound stopped after two blocks says it sounds at gain 0 from where its
+    third block would have sounded (the echo's reference holds nothing it never played)."""
+    f = fake_stream
+    playback = f.sda.SounddevicePlayback(np.ones(16000, np.float32), f.stream)
+    f.stream.place(playback)
+    f.block(0.06)
+    f.block(0.06)
+    playback.stop()
+    assert not f.block(0.06).any()
+    assert playback.position(100.09)[1] == 1.0 and playback.position(100.11)[1] == 0.0  # cut at 100.1

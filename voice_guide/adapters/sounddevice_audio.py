@@ -310,9 +310,15 @@ class SounddevicePlayback:
         return at - start - first / self._rate, gain
 
     def stop(self) -> None:
-        """Cut the sound now: the stream writes silence from its next block on."""
-        self._cut()
+        """Cut the sound now: the stream writes silence from its next block on, and its position says
+        so (as silence, gain 0, from where that block sounds): the echo's reference made of what was
+        never played left the guide's own words, upside down, where barge-in took them for a voice
+        ("shoulders drop")."""
         self._stream.remove(self)
+        self._cut()
+        start, first = self._stream.start, self._first
+        if start is not None and first is not None and not self.error:
+            self._gains = (*self._gains, (start + (first + self._pos) / self._rate, 0.0))
 
     def _watch(self) -> None:
         """A stream that stops asking for audio has lost its device: it is closed, and the next sound
