@@ -89,7 +89,8 @@ class QuitWhen:
 
 def _player(items, understander, volume: float, keys, progress: Path, echoes, pair: str):
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
-    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player
     from voice_guide.live.rig import Hooks, Options, Rig

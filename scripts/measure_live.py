@@ -115,7 +115,7 @@ def read_aloud(item, lookahead: int, home: Path) -> list[tuple[float, str, bool]
     """Gaps (seconds beyond the planned pause) between the sentences of one reading of `item`, each
     with the start of the text it follows and whether it is within that text."""
     os.environ["VOICE_GUIDE_HOME"] = str(home)  # its speech cache: empty, unless --home
-    from voice_guide.adapters.sounddevice_audio import SounddeviceOut
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player
     from voice_guide.live.rig import Hooks, Options, Rig

@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     import soundfile as sf
 
     from scripts.measure_barge_in import loud
-    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
     from voice_guide.content.loader import load_library
     from voice_guide.live.clock import SystemClock
     from voice_guide.live.player import Player

@@ -210,7 +210,8 @@ def own_sink(sound_server, monkeypatch):
 def test_a_take_is_heard_through_the_sound_card(own_sink):
     import threading
 
-    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
     from voice_guide.hearing.features import dtw_distance, utterance_features
 
     said = take("pause", 0)

@@ -511,7 +511,8 @@ def test_through_the_real_speaker_with_its_monitor_as_the_microphone(tmp_path):
     import time
 
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
-    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
     from voice_guide.live.clock import SystemClock
 
     topic = Item(name="echo", title="Next", kind="topic",
@@ -568,7 +569,8 @@ def test_stop_said_over_the_real_speaker_cuts_it(tmp_path):
     import threading
 
     from voice_guide.adapters.espeak_tts import EspeakSynthesizer
-    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
     from voice_guide.live.clock import SystemClock
 
     holder = {}

@@ -101,7 +101,8 @@ def private_sink(sound_server):
 
 @pytest.fixture
 def devices(private_sink):
-    from voice_guide.adapters.sounddevice_audio import SounddeviceIn, SounddeviceOut
+    from voice_guide.adapters.sounddevice_audio import SounddeviceIn
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
 
     out = SounddeviceOut()
     yield out, SounddeviceIn(rate=16000, blocksize=1600)
@@ -203,7 +204,8 @@ def test_list_devices_sees_the_virtual_card(devices):
 def test_no_sound_server_means_device_errors_that_say_what_to_do(tmp_path):
     """In a fresh process that can reach no sound server, both directions fail with DeviceError."""
     code = (
-        "from voice_guide.adapters.sounddevice_audio import SounddeviceOut, SounddeviceIn, list_devices\n"
+        "from voice_guide.adapters.sounddevice_audio import SounddeviceIn, list_devices\n"
+        "from voice_guide.adapters.sounddevice_speaker import SounddeviceOut\n"
         "from voice_guide.audio import tone\n"
         "from voice_guide.errors import DeviceError\n"
         "ins, outs = list_devices()\n"
@@ -229,7 +231,7 @@ def test_no_sound_server_means_device_errors_that_say_what_to_do(tmp_path):
 
 @pytest.mark.sound
 def test_speaker_that_stops_taking_sound_ends_the_playback_with_an_error(private_sink):
-    from voice_guide.adapters.sounddevice_audio import SounddeviceOut
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
 
     out = SounddeviceOut(stall_seconds=1.0)
     playback = out.play(tone(440.0, 20.0, 22050))
@@ -287,7 +289,7 @@ def fake_stream(monkeypatch):
     `block(latency)`: the device asks for a 20 ms block that it will sound `latency` seconds later."""
     from types import SimpleNamespace
 
-    from voice_guide.adapters import sounddevice_audio as sda
+    from voice_guide.adapters import sounddevice_speaker as sda
 
     settle = -(-round(sda.SETTLE_SECONDS * 16000) // 320)  # whole blocks of the stream's first silence
     clock = SimpleNamespace(t=100.0 - settle * 0.02)
@@ -375,7 +377,7 @@ def test_a_new_stream_begins_with_silence_whatever_is_placed_on_it(monkeypatch):
     the rest, on the card), and counted from there."""
     from types import SimpleNamespace
 
-    from voice_guide.adapters import sounddevice_audio as sda
+    from voice_guide.adapters import sounddevice_speaker as sda
 
     clock = SimpleNamespace(t=100.0)
     monkeypatch.setattr(sda, "time", SimpleNamespace(monotonic=lambda: clock.t))

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 
 def _speaker(device: str | None) -> AudioOut:
-    from voice_guide.adapters.sounddevice_audio import SounddeviceOut
+    from voice_guide.adapters.sounddevice_speaker import SounddeviceOut
 
     return SounddeviceOut(device)
 
