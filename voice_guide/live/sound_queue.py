@@ -32,9 +32,10 @@ REFERENCE_PIECE = 0.02
 """Seconds of the echo reference placed at a time (a device's gap or duck moves the rest)."""
 REFERENCE_PHASES = 32
 """Steps per sample in which a sound's echo reference is placed: each sound on the speaker's one
-stream starts a part of a sample otherwise on the microphone's, and placed to the nearest sample,
-the echo learnt on a session's title took its first sentence's down 25-29 dB (where it took the
-title's 45-75 dB), and a stop said early in it was not heard."""
+stream starts a part of a sample otherwise on the microphone's, and the echo filter learnt on one
+sound is kept for the next. Offline (espeak-ng sentences, 16 kHz), that filter took the next
+sound's echo down 13 dB with its reference half a sample off (placed to the nearest sample), 19 dB
+a quarter off, and 43 dB a 64th off (the most it is off in 32nds)."""
 
 
 @dataclass
