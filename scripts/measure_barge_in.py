@@ -102,8 +102,25 @@ def _player(items, understander, volume: float, keys, progress: Path, echoes, pa
                   Hooks(progress_path=progress))
 
 
+WHEN = (0.15, 0.5, 0.8)
+"""Seconds into the sentence at which the counts by when the stop was said are split (a sound's first
+0.15 s is where its echo was least known)."""
+
+
+def by_when(said: list[tuple[float, bool]]) -> str:
+    """How many stops paused the guide, of how many said, by when they were said."""
+    edges = (0.0, *WHEN, float("inf"))
+    parts = []
+    for a, b in zip(edges, edges[1:]):
+        hits = [ok for t, ok in said if a <= t < b]
+        if hits:
+            parts.append(f"{a:g}-{b:g} s: {sum(hits)} of {len(hits)}".replace("-inf", "+"))
+    return "; ".join(parts)
+
+
 def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path, rng: random.Random,
-                when: tuple[float, float], echoes, fresh: bool) -> int:
+                when: tuple[float, float], echoes, fresh: bool, said: list[tuple[float, bool]]) -> int:
+    """`said`: (seconds into the sentence, paused) of each trial is added to it."""
     count = 0
     for i in range(trials):
         holder: dict = {}
@@ -134,6 +151,7 @@ def stop_trials(understander, volume: float, trials: int, wav: Path, work: Path,
             player.close()
         ok = paused_from == ["speaking"] and any("act stop" in h for h in player.outcome.heard)
         count += ok
+        said.append((delay, ok))
         print(f"  {wav.stem} volume {volume:.1f} trial {i + 1}, said {delay:.2f} s in: {'paused' if ok else 'NOT paused'} "
               f"(from {paused_from}) {list(player.outcome.heard)}", flush=True)
     return count
@@ -225,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         understander = Keeping(understander, args.keep)
     print(f"recogniser: {understander.recognizer.name}; {load()}", flush=True)
     rng = random.Random(args.seed)
-    results = []
+    results, said = [], []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         echoes = EchoFile(work / "echo.json")
@@ -244,13 +262,15 @@ def main(argv: list[str] | None = None) -> int:
                 wav = work / f"{args.word}-{Path(voice).stem.replace(':', '-')}.wav"
                 sf.write(wav, np.clip(word.samples * np.float32(gain), -1.0, 1.0), word.rate)
                 n = stop_trials(understander, volume, args.trials, wav, work, rng, (args.start, args.end), echoes,
-                                args.fresh)
+                                args.fresh, said)
                 line = (f"'{args.word}' in {voice} at {target:.1f} dBFS (the guide's voice {args.level:+.0f} dB) "
                         f"over the guide at volume {volume:.1f}, {args.start:g}-{args.end:g} s in, "
                         f"{'fresh' if args.fresh else 'path kept'}: paused {n} of {args.trials} ({load()})")
                 results.append(line)
                 print(line, flush=True)
         print("\n".join(["", *results]), flush=True)
+        if said:
+            print(f"paused, by when the stop was said: {by_when(said)}", flush=True)
         if args.minutes > 0:
             acted, lines, minutes = self_talk(understander, args.minutes, work, echoes, args.volumes[0])
             print(f"guide talking to itself for {minutes:.1f} min: {acted} commands acted on; "
