@@ -46,6 +46,19 @@ def test_mild_changes_fewer_sounds_than_moderate_and_sounds_without_lips_stay():
     assert palsy.weaken("nˈɛkst ɡˌoʊ", "moderate", "espeak", random.Random(1)) == "nˈɛkst ɡˌoʊ"
 
 
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")
+def test_every_weak_vowel_espeak_is_given_is_one_it_says():
+    import subprocess
+
+    def said(phonemes: str) -> int:
+        return len(subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", f"[[{phonemes}]]"],
+                                  check=True, capture_output=True).stdout)
+
+    nothing = said("n'n")
+    for vowel in set(palsy.ESPEAK["vowels"].values()):
+        assert said(f"n'{vowel}n") > 1.5 * nothing, vowel
+
+
 def test_the_same_seed_gives_the_same_weak_phonemes():
     assert len({palsy.weaken("pˈɔːz bˈæk mˈɛnjuː", "mild", "ipa", random.Random(9)) for _ in range(3)}) == 1
 
@@ -111,10 +124,14 @@ def test_negatives_and_rows_carry_the_phrase_its_meaning_and_how_it_was_made():
     assert rows == [c.row() for c in corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=True)]
 
 
-def test_every_meaning_gets_a_balanced_share():
+def test_every_meaning_gets_a_balanced_share_and_every_word_said_alone_at_least_a_few_takes():
     clips = corpus.plan_training(LABELS, VOICES, seed=2, scale=1.0, negatives=False)
     counts = {label: sum(c.command == label for c in clips) for label in LABELS}
     assert set(counts.values()) == {corpus.PER_LABEL[0]}
+    many = {"stop": ["stop"] + [f"stop number {n}" for n in range(30)]}
+    said = [c.transcript for c in corpus.plan_training(many, VOICES, seed=2, scale=1.0, negatives=True)]
+    assert said.count("stop") == corpus.SHORT_WORDS > said.count("stop number 7")
+    assert min(said.count(w) for w in corpus_text.near_misses("train") if " " not in w) == corpus.SHORT_WORDS
 
 
 @pytest.mark.slow
