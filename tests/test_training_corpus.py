@@ -124,14 +124,10 @@ def test_negatives_and_rows_carry_the_phrase_its_meaning_and_how_it_was_made():
     assert rows == [c.row() for c in corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=True)]
 
 
-def test_every_meaning_gets_a_balanced_share_and_every_word_said_alone_at_least_a_few_takes():
+def test_every_meaning_gets_a_balanced_share():
     clips = corpus.plan_training(LABELS, VOICES, seed=2, scale=1.0, negatives=False)
     counts = {label: sum(c.command == label for c in clips) for label in LABELS}
     assert set(counts.values()) == {corpus.PER_LABEL[0]}
-    many = {"stop": ["stop"] + [f"stop number {n}" for n in range(30)]}
-    said = [c.transcript for c in corpus.plan_training(many, VOICES, seed=2, scale=1.0, negatives=True)]
-    assert said.count("stop") == corpus.SHORT_WORDS > said.count("stop number 7")
-    assert min(said.count(w) for w in corpus_text.near_misses("train") if " " not in w) == corpus.SHORT_WORDS
 
 
 @pytest.mark.slow
