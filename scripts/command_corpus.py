@@ -113,9 +113,16 @@ def open_embedder(name: str, threads: int = 2):
     return SpeechEmbedding()
 
 
-def _embed_part(task: tuple[list[Row], str, str]) -> None:
-    rows, name, variant = task
-    embed_rows(rows, open_embedder(name, threads=1), variant)
+_WORKER: dict = {}
+
+
+def _open_worker(name: str) -> None:
+    _WORKER["embedder"] = open_embedder(name, threads=1)
+
+
+def _embed_part(task: tuple[list[Row], str]) -> None:
+    rows, variant = task
+    embed_rows(rows, _WORKER["embedder"], variant)
 
 
 def embed_in_parallel(parts: list[tuple[list[Row], str]], name: str, jobs: int) -> None:
@@ -125,6 +132,6 @@ def embed_in_parallel(parts: list[tuple[list[Row], str]], name: str, jobs: int) 
     time of the embedding pass."""
     from concurrent.futures import ProcessPoolExecutor
 
-    tasks = sorted(((rows, name, variant) for rows, variant in parts if rows), key=lambda t: -len(t[0]))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
+    tasks = sorted(((rows, variant) for rows, variant in parts if rows), key=lambda t: -len(t[0]))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_open_worker, initargs=(name,)) as pool:
         list(pool.map(_embed_part, tasks))
