@@ -99,7 +99,7 @@ def embed_rows(rows: list[Row], embedder, variant: str = "clean", tag: str = "")
     return X
 
 
-def open_embedder(name: str):
+def open_embedder(name: str, threads: int = 2):
     """"whisper": tiny.en's encoder, as the guide uses it (`command_model.RecognizerEmbedding`);
     "speech": Google's speech_embedding, the alternative it was measured against."""
     if name == "whisper":
@@ -107,7 +107,31 @@ def open_embedder(name: str):
         from voice_guide.understanding.command_model import RecognizerEmbedding
         from voice_guide.understanding.whisper_models import encoder_name, packaged_tiny
 
-        return RecognizerEmbedding(WhisperRecognizer(packaged_tiny(), encoder=encoder_name("tiny.en")))
+        return RecognizerEmbedding(WhisperRecognizer(packaged_tiny(), encoder=encoder_name("tiny.en"), threads=threads))
     from voice_guide.adapters.speech_embedding import SpeechEmbedding
 
     return SpeechEmbedding()
+
+
+_WORKER: dict = {}
+
+
+def _open_worker(name: str) -> None:
+    _WORKER["embedder"] = open_embedder(name, threads=1)
+
+
+def _embed_part(task: tuple[list[Row], str]) -> None:
+    rows, variant = task
+    embed_rows(rows, _WORKER["embedder"], variant)
+
+
+def embed_in_parallel(parts: list[tuple[list[Row], str]], name: str, jobs: int) -> None:
+    """Fill the cache for each (rows, variant) in `jobs` processes of one thread each, largest first.
+    The encoder gains little from a second thread of its own (on this machine, 39 ms of CPU a clip
+    on one thread, 51 ms on two, for the same wall time), so separate processes nearly halve the
+    time of the embedding pass."""
+    from concurrent.futures import ProcessPoolExecutor
+
+    tasks = sorted(((rows, variant) for rows, variant in parts if rows), key=lambda t: -len(t[0]))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_open_worker, initargs=(name,)) as pool:
+        list(pool.map(_embed_part, tasks))

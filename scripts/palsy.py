@@ -29,11 +29,12 @@ IPA = {
 """Replacements in espeak-ng's IPA (what Piper and Kokoro are given)."""
 ESPEAK = {
     "consonants": {"p": ("h",), "b": ("B",), "m": ("N", "n", ""), "f": ("h",), "v": ("B",), "w": ("",)},
-    "vowels": {"oU": "@", "aU": "a@", "OI": "AI", "o@": "A@", "O@": "A@", "u:": "@:", "O:": "A:", "U": "@",
-               "O": "A", "0": "A"},
+    "vowels": {"oU": "@", "aU": "a@", "OI": "aI", "o@": "A@", "O@": "A@", "u:": "@:", "O:": "A:", "U": "@",
+               "O": "A:", "0": "A:"},
 }
 """The same in espeak-ng's own phoneme names ([[...]] input; its English table has β (B) but no ɸ,
-whose nearest is a plain breath, h)."""
+whose nearest is a plain breath, h). Every replacement is a phoneme the English voices say: an unknown
+name such as "A" or "AI" is said as nothing, which left "on" silent and "doctor" without its vowel."""
 KOKORO = {"consonants": IPA["consonants"],
           "vowels": {**IPA["vowels"], "O": "ɤɯ", "W": "aɯ", "Y": "ʌɪ", "Q": "əɯ"}}
 """The same in Kokoro's phoneme set (espeak-ng's IPA with one letter per diphthong: O is oʊ, W aʊ, Y ɔɪ,

@@ -46,6 +46,19 @@ def test_mild_changes_fewer_sounds_than_moderate_and_sounds_without_lips_stay():
     assert palsy.weaken("nˈɛkst ɡˌoʊ", "moderate", "espeak", random.Random(1)) == "nˈɛkst ɡˌoʊ"
 
 
+@pytest.mark.skipif(not shutil.which("espeak-ng"), reason="espeak-ng is not installed")
+def test_every_weak_vowel_espeak_is_given_is_one_it_says():
+    import subprocess
+
+    def said(phonemes: str) -> int:
+        return len(subprocess.run(["espeak-ng", "-v", "en-us", "--stdout", f"[[{phonemes}]]"],
+                                  check=True, capture_output=True).stdout)
+
+    nothing = said("n'n")
+    for vowel in set(palsy.ESPEAK["vowels"].values()):
+        assert said(f"n'{vowel}n") > 1.5 * nothing, vowel
+
+
 def test_the_same_seed_gives_the_same_weak_phonemes():
     assert len({palsy.weaken("pˈɔːz bˈæk mˈɛnjuː", "mild", "ipa", random.Random(9)) for _ in range(3)}) == 1
 
