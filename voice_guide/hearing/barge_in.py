@@ -109,7 +109,7 @@ class BargeIn:
             self.echo.seed(known)
         self._timeline: object = None
         self._sound: object = None
-        self._refits = 0
+        self._refits = self._moves = 0
 
     @property
     def hearing(self) -> bool:
@@ -177,6 +177,8 @@ class BargeIn:
         lag = self.echo.lag
         self.echo.learn()  # also while taking: a voice over the echo is no copy of it, and is not learnt
         self._deepest = max(self._deepest, self.echo.depth)
+        if self.echo.moves != self._moves:
+            self._moved()
         if self._deepest >= CLEAN_DEPTH + SPREAD_DB and not self._looked:
             self._look_back(len(mic))
         moved = lag is None or self.echo.lag is None or abs(self.echo.lag - lag) > self.echo.spread
@@ -240,6 +242,15 @@ class BargeIn:
             kept = list(self._pre)[: len(self._pre) - k]
             self._pre = deque([*kept, *samples[len(samples) - k * self.frame :].reshape(k, self.frame)],
                               maxlen=self._pre.maxlen)
+
+    def _moved(self) -> None:
+        """The echo's filter was moved to where this sound's echo is (`EchoEstimate._move`): readings
+        of the clean coupling still waiting were taken with the filter before, and what was heard of
+        the sound so far is looked back on with this one, as on a new stream (a stop over the
+        sound's first `QUICK` delays the move until it ends)."""
+        self._moves = self.echo.moves
+        self._clean.pending.clear()
+        self._looked = False
 
     def _remeasure(self) -> None:
         """The echo's filter learnt on this sound replaced the last stream's, moved to it (which took
