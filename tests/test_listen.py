@@ -437,3 +437,30 @@ def test_a_stop_said_in_the_first_tenths_of_a_session_s_first_sentence_is_heard_
     onset = frame_levels(taken.samples, 320)[:2]  # before the stop's own onset: what is left of the guide
     assert onset.max() < frame_levels(stop.samples * gain, 320).max() - 30.0
     assert barge_sounds([(through_card(title, 0.1, 0.3), title), (through_card(sentence, 0.01, 0.7), sentence)]) == []
+
+
+
+def test_a_microphone_silent_until_the_echo_arrives_says_nothing_of_the_coupling():
+    """On the virtual card the microphone is digital silence until a sound's echo arrives, then the
+    echo alone. In a user's second session the echo path kept is moved to the title's delay 0.15 s
+    in, and the title's and the sentence's own voice are never taken (those silent frames, read as
+    the coupling, made every frame after them a voice over the guide)."""
+    title, sentence = title_and_sentence()
+
+    def card(ref: Audio) -> Audio:
+        d = round(0.1 * SPEECH_RATE)
+        return Audio(np.concatenate([np.zeros(d, np.float32), 0.5 * ref.samples[: len(ref.samples) - d]]), SPEECH_RATE)
+
+    def session(barge: BargeIn) -> list[Audio]:
+        found = []
+        for n, ref in enumerate((title, sentence)):
+            mic = card(ref)
+            for i in range(0, len(mic.samples), 1600):
+                u = barge.feed(mic.samples[i : i + 1600], ref.samples[i : i + 1600], 0, n)
+                found += [u] if u is not None else []
+        return found
+
+    first = BargeIn()
+    session(first)
+    assert first.echo.learnt is not None
+    assert session(BargeIn(known=first.echo.learnt)) == []

@@ -40,6 +40,12 @@ milliseconds off (the device's timing moved, by an underrun, until the estimate 
 to the echo instead of taking it out (2-4 dB on the card), and that stretch of the guide's own voice
 was taken. Not 0: where the user's voice is most of the microphone, a good subtraction may leave
 a frame a fraction of a decibel louder, and a stop lost one of its few frames over the echo."""
+SILENT = -100.0
+"""dBFS under which a microphone frame is digital silence (no microphone with a voice or an echo in
+it is that quiet): it says nothing of the echo coupling. On the virtual card the microphone is silent
+while a sound's first echo is still on its way, and those readings (-170 dB) were a session's
+first of the coupling: taken for it, they made the guide's own title and first words a voice over
+it (taken up to `max_len` with a stop said in them, and written "its next time let your")."""
 TAKEN_RANGE_DB = 20.0
 TAKEN_TAIL = 0.1
 """Seconds of a voice taken kept after its last frame within `TAKEN_RANGE_DB` of its loudest."""
@@ -279,7 +285,7 @@ class BargeIn:
         if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
             self._restoring -= 1
             near = near_raw = False
-        elif not self._taken and echo > ECHO_ACTIVE:
+        elif not self._taken and echo > ECHO_ACTIVE and raw > SILENT:
             self._raw.measure(raw - echo, voice=near_raw or near)
             if clean is not None:
                 self._clean.measure(clean - echo, voice=near)

@@ -121,10 +121,10 @@ class EchoEstimate:
         """The next sound on the same stream: the filter is trusted from its first sample (a stop
         said in a sound's first 0.15 s was heard 15 times in 20 where a filter moved only after them
         heard 10), and once `QUICK` of it is heard it is moved to where this sound's echo is, as a
-        new stream's is (`forget`), then learnt again on a whole `span` as on any sound. Kept and
-        only checked, it was moved only when it had become far worse (`KEEP_DB`): a filter off by a
-        part of a sample left enough of the guide's voice in a stop said 0.15-0.8 s in that the stop
-        was written "stop" but not decided on (78 of 100 paused where moving per sound gave 89)."""
+        new stream's is (`forget`), if that takes the echo of that stretch down more than the kept
+        one does; then it is learnt again on a whole `span` as on any sound. Kept and moved only
+        when it had become `KEEP_DB` worse, a filter a part of a sample off left enough of the
+        guide's voice in a stop said 0.15-0.8 s in that it was written "stop" but not decided on."""
         self._fresh = 0
         if self.lag is not None:
             self._prior = (self._lags - self.lag, self._taps)
@@ -195,8 +195,11 @@ class EchoEstimate:
         last stream's filter is moved to this one's delay, once `QUICK` of it matches."""
         if self._prior is not None and self.lag is None and self._fresh >= self.quick:
             self._move(*self._prior)  # after a whole span too, while a voice over the echo kept it from matching
-        if self._kept and self._fresh >= self.quick and self._prior is not None:
-            self._kept = not self._move(*self._prior)  # else tried again, the kept one used meanwhile
+        if self._kept and self._fresh >= self.quick and self._sounding(self.quick):
+            kept, moves = self._depth(self.quick), self.moves
+            if self._move(*self._prior, better=kept) is not None:  # else tried again, the kept one used meanwhile
+                self._kept = False
+                self.depth = self.depth if self.moves != moves else kept  # on this sound, as a moved one's
         if self._fresh < self.span and (self._prior is not None or self.moved):
             return
         if not self._sounding(self.span):
@@ -240,11 +243,12 @@ class EchoEstimate:
         gram[np.diag_indices_from(gram)] += 1e-9 * np.trace(gram) + 1e-12  # a silent stretch stays solvable
         self._taps = np.linalg.solve(gram, np.array([np.sum(ref[s : s + n] * mic) for s in starts]))
 
-    def _move(self, offsets: np.ndarray, taps: np.ndarray) -> bool:
+    def _move(self, offsets: np.ndarray, taps: np.ndarray, better: float = -np.inf) -> float | None:
         """Find the delay, to a `PHASES`th of a sample, at which the filter (`offsets` from its main
         delay, `taps`) copies the last `quick` microphone samples best, and take it there when the
-        match is `QUICK_MATCH` or more. Its depth on them is trusted as it is: a delay and a gain
-        are all that was fitted. True when it was moved."""
+        match is `QUICK_MATCH` or more and it takes their echo down by more than `better` dB (the
+        filter in use does, on the same stretch). Its depth on them is trusted as it is: a delay
+        and a gain are all that was fitted. Its depth there, or None when nothing matched."""
         spread = int(np.abs(offsets).max())
         kernel = np.zeros(2 * spread + 1)
         kernel[offsets + spread] = taps
@@ -258,16 +262,19 @@ class EchoEstimate:
             if best is not None and (found is None or best[1] > found[0][1]):
                 found = best, shifted
         if found is None:
-            return False
+            return None
         (k, match, scale), shifted = found
         lag = self.max_lag - k
         if match < QUICK_MATCH or lag - spread < 0 or lag + spread > self.max_lag:
-            return False
+            return None
+        depth = -10.0 * np.log10(max(1.0 - match**2, 1e-9))  # of the copy scaled by least squares
+        if depth <= better:
+            return depth
         self.lag, self._lags, self._taps = lag, lag + np.arange(-spread, spread + 1), shifted * scale
         self.gain, self.moved = float(self._taps.sum()), True
         self.depth = self._depth(self.quick)
         self.moves += 1
-        return True
+        return depth
 
     def _best(self) -> tuple[int, float, float] | None:
         """The best-matching delay of the reference history for the last `span` of the microphone
