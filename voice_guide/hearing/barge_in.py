@@ -39,7 +39,10 @@ frame is judged on the raw one and says nothing of the clean coupling: a copy of
 milliseconds off (the device's timing moved, by an underrun, until the estimate learns it again) adds
 to the echo instead of taking it out (2-4 dB on the card), and that stretch of the guide's own voice
 was taken. Not 0: where the user's voice is most of the microphone, a good subtraction may leave
-a frame a fraction of a decibel louder, and a stop lost one of its few frames over the echo."""
+a frame a fraction of a decibel louder, and a stop lost one of its few frames over the echo. Such a
+frame is kept as the raw microphone heard it, to begin a voice with or in one: the copy subtracted
+put the guide's voice, turned over, into what was taken (on the card an underrun left the
+microphone silent for 40 ms where the copy was not, and a stop begun just after was written "oh")."""
 SILENT = -100.0
 """dBFS under which a microphone frame is digital silence (no microphone with a voice or an echo in
 it is that quiet): it says nothing of the echo coupling. On the virtual card the microphone is silent
@@ -175,8 +178,8 @@ class BargeIn:
         self._pending = blocks[:, n * self.frame :]
         found = None
         for i in range(n):
-            frame = blocks[1, i * self.frame : (i + 1) * self.frame]
             stale = clean_levels[i] > raw_levels[i] + STALE_DB
+            frame = blocks[0 if stale else 1, i * self.frame : (i + 1) * self.frame]
             heard = self._frame(frame, float(raw_levels[i]), float(clean_levels[i]) if cleaned and not stale else None,
                                 float(ref_levels[i]))
             found = heard if heard is not None else found
@@ -227,7 +230,9 @@ class BargeIn:
         if sum(near) < self._min or not echo_only or float(np.median(echo_only)) < CLEAN_DEPTH:
             return  # the filter is not seen to take the echo out of that stretch (its timing moved since)
         first, last = near.index(True), k - 1 - near[::-1].index(True)
-        frames = clean[len(clean) - k * self.frame :].reshape(k, self.frame)
+        stale = (clean_l > raw_l + STALE_DB)[:, None]
+        frames = np.where(stale, mic[len(mic) - k * self.frame :].reshape(k, self.frame),
+                          clean[len(clean) - k * self.frame :].reshape(k, self.frame))
         self._taken = list(frames[max(0, first - (self._pre.maxlen or 0)) :])
         self._near, self._quiet = sum(near), k - 1 - last
         self._pre.clear()
