@@ -481,3 +481,20 @@ def test_what_is_taken_begins_with_the_voice_not_with_the_faint_stretch_before_i
     [taken] = barge_run(over(ref, user, 1.0, at=2.5), ref)
     levels = frame_levels(taken.samples, 320)
     assert int(np.argmax(levels >= levels.max() - 20.0)) <= 3  # 0.06 s at most before the voice
+
+
+def test_a_stop_in_a_gap_between_the_guide_s_words_early_in_the_first_sentence_is_heard():
+    """Early in a session's first sentence the clean coupling is not yet measured. A short stop, a
+    little softer than the guide's voice, said where the guide pauses between two words is compared
+    with what the guide played within its echo's reach, not with a word long taken out: it is heard
+    (it was not). The sentence alone never is."""
+    title = speak("Long title")
+    sentence = concatenate([speak("Sit back and"), quiet(0.3), speak("let your shoulders drop, and breathe.")], SPEECH_RATE)
+    stop = speak("stop", "en-gb")
+    at = len(speak("Sit back and").samples) / SPEECH_RATE + 0.15
+    sounds = [(through_card(title, 0.1, 0.3), title),
+              (through_card(sentence, 0.1, 0.3, stop, just_over(0.5, stop, -3.0, sentence), at), sentence)]
+    [(t, _)] = barge_sounds(sounds, one_stream=True, silent_between=False)
+    assert at < t < at + 1.2
+    sounds[1] = (through_card(sentence, 0.1, 0.3), sentence)
+    assert barge_sounds(sounds, one_stream=True, silent_between=False) == []
