@@ -29,6 +29,11 @@ that would hide the user."""
 CLEAN_DEPTH = 20.0
 """Decibels of the echo (as the raw microphone hears it) the subtraction is never trusted to take out
 more than: a shift of a device's timing brings that much back before it is learnt again."""
+RAW_KNOWN = 0.1
+"""Seconds of readings of the raw coupling from which the clean one may be assumed from it (before
+it is measured itself): a sound's first reading may be of a frame the echo had only begun to reach
+(-44 dB on the card, the rest of the frame silent), and taken alone for the coupling it made the
+title's own last word a voice over the guide (decoded in 2 of 5 runs of the real-speaker test)."""
 SPREAD_DB = 10.0
 """Decibels by which the echo left in one frame may exceed what the estimate left on average over the
 stretch it learnt on: the clean coupling is assumed as `CLEAN_DEPTH` before it is measured only when
@@ -104,6 +109,7 @@ class BargeIn:
         """Coupling as the raw microphone hears it."""
         self._clean = _Coupling(frames(memory), frames(CLEAN_DELAY), frames(CLEAN_WARM))
         """Coupling once the learnt echo is taken out."""
+        self._raw_known = frames(RAW_KNOWN)
         self._assume = frames(CLEAN_DELAY + CLEAN_WARM)
         self._assumed = self._assume
         """Frames of this sound, with its echo learnt, left in which the clean coupling is still assumed:
@@ -225,7 +231,7 @@ class BargeIn:
         tenths (where it fits least) were taken as a voice, and a stop said 0.15-0.5 s in was taken
         with them and not understood (19-21 of 28 paused where 24 did without looking back)."""
         self._looked = True
-        if self._taken or self._restoring or not self._raw.values:
+        if self._taken or self._restoring or len(self._raw.values) < self._raw_known:
             return
         short = self._pending.shape[1]
         mic, ref, clean = self.echo.heard(self._max * self.frame, short)
@@ -299,7 +305,7 @@ class BargeIn:
         echo = max(self._ref)
         near_raw = self._raw.near(raw, echo, self.margin_db)
         floor = max(self._raw.values, default=-np.inf) - CLEAN_DEPTH
-        assumed = (clean is not None and not self._clean.warm() and bool(self._raw.values)
+        assumed = (clean is not None and not self._clean.warm() and len(self._raw.values) >= self._raw_known
                    and self._deepest >= CLEAN_DEPTH + SPREAD_DB
                    and (self._assumed > 0 or bool(self._taken)))  # a voice begun in time is heard to its end
         judged_clean = clean is not None and (self._clean.warm() or assumed)
