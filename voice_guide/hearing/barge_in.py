@@ -169,7 +169,7 @@ class BargeIn:
         out from its first sample (`EchoEstimate.next_sound`), where it is judged clean. It has frames
         of its own in which the clean coupling may be assumed (a session's title used its own up, and
         its first sentence's first half second was judged on the raw microphone, where a stop is not
-        heard); there is nothing of it to look back on."""
+        heard); it is looked back on only once its filter is moved (`_moved`)."""
         self._assumed, self._looked = self._assume, True
         self.echo.next_sound()
         self._clean.pending.clear()
