@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from voice_guide.audio import Audio, resample  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
+from voice_guide.hearing.listen import FRAME_SECONDS, frame_levels  # noqa: E402
 from voice_guide.understanding.command_model import command_key, pool  # noqa: E402
 from eval_commands import expected_command  # noqa: E402
 from make_corpus import NOISES, mix_at_snr  # noqa: E402
@@ -68,14 +69,53 @@ def microphone(audio: Audio, seed: int) -> Audio:
     return Audio(np.clip(x * 10 ** (rng.uniform(-30, 3) / 20) / peak, -1, 1).astype(np.float32), audio.rate)
 
 
+CUT_ROOM = (0.0, 0.5)
+"""Seconds of the clip kept before its first and after its last sound, drawn in this range: the guide's
+endpointer keeps about 0.2 s each side (`hearing.listen.PREROLL`, `TAIL`), a one-second recording
+anything from none to half a second."""
+CUT_INTO = (0.2, 0.04)
+"""How often (each end on its own) and at most how many seconds of the word's own start or end are lost:
+a recording started or stopped a little late."""
+SOUNDING = (35.0, 10.0, 6.0)
+"""A frame sounds when it is within the first figure's decibels of the loudest and the second's above
+the quietest tenth (the room the corpus mixed in, 0-30 dB under the words), or, in a loud room, within
+the third's of the loudest."""
+
+
+def cut(audio: Audio, seed: int) -> Audio:
+    """The clip cut close around its sound, as the guide's endpointer or a one-second recording holds a
+    short word, then recorded as an everyday device does (`microphone`). The synthetic clips have half
+    a second or more of quiet after their words: a head trained on them alone heard 69% of speech-dev's
+    real commands, cut tight as they are, and 86% with quiet put around them (0.25 s before, up to 2 s)."""
+    rng = np.random.default_rng(seed)
+    frame = round(FRAME_SECONDS * audio.rate)
+    levels = frame_levels(audio.samples, frame)
+    if len(levels) == 0:
+        return microphone(audio, seed)
+    peak, floor = levels.max(), np.percentile(levels, 10)
+    below, over_floor, loud = SOUNDING
+    sounding = np.flatnonzero(levels >= max(peak - below, min(floor + over_floor, peak - loud)))
+    first, last = sounding[0] * frame, (sounding[-1] + 1) * frame
+    before, after = (round(rng.uniform(*CUT_ROOM) * audio.rate) for _ in range(2))
+    share, most = CUT_INTO
+    if rng.random() < share:
+        before = -round(rng.uniform(0, most) * audio.rate)
+    if rng.random() < share:
+        after = -round(rng.uniform(0, most) * audio.rate)
+    start, end = max(0, first - before), min(len(audio.samples), last + after)
+    return microphone(Audio(audio.samples[start:max(end, start + frame)], audio.rate), seed)
+
+
 def noisy(audio: Audio, variant: str, seed: int) -> Audio:
-    """variant "clean", "mic" (`microphone`), "NOISE@SNR" (fan@12) or "speed@F": played F times
+    """variant "clean", "mic" (`microphone`), "cut" (`cut`), "NOISE@SNR" (fan@12) or "speed@F": played F times
     faster, pitch and pace together (speed@1.1 sounds like a smaller speaker talking faster; the usual
     speed perturbation)."""
     if variant == "clean":
         return audio
     if variant == "mic":
         return microphone(audio, seed)
+    if variant == "cut":
+        return cut(audio, seed)
     noise, snr = variant.split("@")
     if noise == "speed":
         return Audio(resample(audio.samples, round(audio.rate * float(snr)), audio.rate), audio.rate)

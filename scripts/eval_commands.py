@@ -3,6 +3,7 @@
     python scripts/eval_commands.py MANIFEST [--noise fan|kitchen|babble] [--snr DB ...]
         [--recogniser auto|whisper|pocketsphinx|vosk] [--whisper-model tiny.en|base] [--split]
         [--no-items] [--plot out.png] [--json] [--command-model on|off] [--head weights.npz]
+        [--as-heard]
 
 MANIFEST is a CSV with file,transcript,speaker,kind (paths relative to it). A clip whose transcript the
 matcher maps to a command (unless its kind is "not-a-command": room talk that happens to hold one) (yes,
@@ -11,8 +12,9 @@ command; any other clip (left, right, on, off, cat, coughs ...) is a false accep
 "act" with any command; a command clip acted on as another command is a WRONG action (worse than
 asking again, so counted apart). Prints right / false / wrong rates, a confusion table, decode-time
 percentiles (recogniser, matcher and command model together) and peak memory; with --snr, mixes noise
-at each SNR. --command-model on (the default, as in the guide) lets the shipped command model decide
-with Whisper (`hearing.fusion`); off is the recogniser and the matcher alone.
+at each SNR; with --as-heard, each clip is first cut out as the live guide's endpointer cuts it.
+--command-model on (the default, as in the guide) lets the shipped command model decide with Whisper
+(`hearing.fusion`); off is the recogniser and the matcher alone.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from voice_guide.understanding import matching  # noqa: E402
 from voice_guide.understanding.vocabulary import build_vocabulary  # noqa: E402
 from voice_guide.audio import Audio  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
+from voice_guide.hearing.listen import Endpointer, RecordingsIn, noise_block  # noqa: E402
 from voice_guide.understanding.understand import Understander  # noqa: E402
 from voice_guide.settings import Settings  # noqa: E402
 
@@ -136,13 +139,33 @@ def read_manifest(path: Path, vocab) -> list[Clip]:
     ]
 
 
+def as_heard(audio: Audio, seed: int) -> Audio | None:
+    """The clip as the live guide takes it from its microphone: said after a moment of a faint room,
+    cut out by the guide's own endpointer (which keeps about 0.2 s each side of the speech); the
+    longest utterance it found, None when it found none."""
+    rng = np.random.default_rng(seed)
+    block = RecordingsIn.blocksize
+    quiet = [noise_block(block, RecordingsIn.noise_dbfs, rng) for _ in range(10)]
+    x = audio.resample(RecordingsIn.rate).samples
+    x = np.concatenate([x, np.zeros(-len(x) % block, np.float32)])
+    said = [x[i : i + block] + noise_block(block, RecordingsIn.noise_dbfs, rng) for i in range(0, len(x), block)]
+    endpointer = Endpointer(RecordingsIn.rate)
+    found = [u for b in quiet + said + quiet for u in [endpointer.feed(b)] if u is not None]
+    return max(found, key=lambda u: len(u.samples)) if found else None
+
+
 def run(clips: list[Clip], ears: Understander, noise: str | None = None, snr: float | None = None,
-        seed: int = 0) -> list[Result]:
+        seed: int = 0, heard_live: bool = False) -> list[Result]:
     results = []
     for i, clip in enumerate(clips):
         audio = read_utterance(clip.path)
         if noise is not None and snr is not None:
             audio = Audio(mix_at_snr(audio.samples, NOISES[noise](len(audio.samples), audio.rate, seed + i), snr), audio.rate)
+        if heard_live:
+            audio = as_heard(audio, seed + i)
+            if audio is None:
+                results.append(Result(clip, "none", None, "", 0.0))
+                continue
         heard = ears.understand(audio)
         m = heard.match
         results.append(Result(clip, m.decision, m.command, m.heard, heard.decode_ms / 1000))
@@ -211,6 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quiet", action="store_true", help="no confusion table")
     ap.add_argument("--command-model", choices=["on", "off"], default="on",
                     help="the command model decides with the recogniser (on, as in the guide) or not (off)")
+    ap.add_argument("--as-heard", action="store_true",
+                    help="each clip as the live guide's endpointer cuts it from the microphone (`as_heard`)")
     ap.add_argument("--head", type=Path, help="command model weights to use instead of the shipped ones")
     ap.add_argument("--no-items", action="store_true",
                     help="commands only; by default the library's topics and sessions are phrases too, as in the guide")
@@ -243,8 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     report, points = [], []
     for noise, snr in conditions:
         via = recognizer.name + (" + command model" if commands else "")
-        label = f"{args.manifest.parent.name}/{args.manifest.name} via {via}" + (f", {noise} noise at {snr:g} dB SNR" if noise else "")
-        results = run(clips, ears, noise, snr)
+        label = f"{args.manifest.parent.name}/{args.manifest.name} via {via}" + (f", {noise} noise at {snr:g} dB SNR" if noise else "") + (", as heard live" if args.as_heard else "")
+        results = run(clips, ears, noise, snr, heard_live=args.as_heard)
         f = figures(label, results)
         groups = [f]
         if args.split:

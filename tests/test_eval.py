@@ -75,6 +75,19 @@ def test_noise_is_mixed_at_the_asked_snr(noise, snr):
     assert got == pytest.approx(snr, abs=1.0)
 
 
+def test_a_clip_as_heard_live_is_its_sound_cut_out_as_the_endpointer_cuts_it():
+    from voice_guide.audio import Audio
+    from voice_guide.hearing.listen import PREROLL, TAIL
+
+    t = np.arange(6400) / 16000
+    word = (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32)
+    clip = Audio(np.concatenate([np.zeros(16000, np.float32), word, np.zeros(16000, np.float32)]), 16000)
+    heard = eval_commands.as_heard(clip, 0)
+    assert heard is not None and 0.4 <= len(heard.samples) / 16000 <= 0.4 + PREROLL + TAIL + 0.1
+    assert np.sqrt(np.mean(heard.samples**2)) > 0.1
+    assert eval_commands.as_heard(Audio(np.zeros(32000, np.float32), 16000), 0) is None
+
+
 def test_expected_commands_come_from_the_matcher():
     vocab = eval_commands.build_vocabulary()
     assert eval_commands.expected_command("go", vocab).id == "resume"

@@ -87,6 +87,22 @@ def test_an_everyday_microphone_keeps_the_clip_and_puts_hiss_where_synthesis_lef
     assert not np.array_equal(noisy(clip, "mic", 1001).samples, heard.samples)
 
 
+def test_a_cut_clip_keeps_its_sound_and_little_of_the_quiet_around_it():
+    from command_corpus import CUT_INTO, CUT_ROOM, noisy
+
+    from voice_guide.audio import Audio
+
+    rate, t = 16000, np.arange(4800) / 16000
+    word = 0.5 * np.sin(2 * np.pi * 300 * t)
+    clip = Audio(np.concatenate([np.zeros(rate), word, np.zeros(rate)]).astype(np.float32), rate)
+    for seed in range(40):
+        heard = noisy(clip, "cut", seed)
+        assert heard.rate == rate and np.all(np.isfinite(heard.samples)) and np.max(np.abs(heard.samples)) <= 1.0
+        room = len(heard.samples) / rate - len(word) / rate
+        assert -2 * CUT_INTO[1] - 0.02 <= room <= 2 * CUT_ROOM[1] + 0.04
+    assert np.array_equal(noisy(clip, "cut", 3).samples, noisy(clip, "cut", 3).samples)
+
+
 def test_no_held_out_voice_is_ever_used_for_training():
     held = {v.name for v in VOICES if v.split == "heldout"}
     assert {"af_sarah", "am_liam", "bf_isabella", "bm_daniel", "en-us+m6", "en-gb-scotland+Annie"} <= held
@@ -124,10 +140,14 @@ def test_negatives_and_rows_carry_the_phrase_its_meaning_and_how_it_was_made():
     assert rows == [c.row() for c in corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=True)]
 
 
-def test_every_meaning_gets_a_balanced_share():
+def test_every_meaning_gets_a_balanced_share_and_every_word_said_alone_at_least_a_few_takes():
     clips = corpus.plan_training(LABELS, VOICES, seed=2, scale=1.0, negatives=False)
     counts = {label: sum(c.command == label for c in clips) for label in LABELS}
     assert set(counts.values()) == {corpus.PER_LABEL[0]}
+    many = {"stop": ["stop"] + [f"stop number {n}" for n in range(30)]}
+    said = [c.transcript for c in corpus.plan_training(many, VOICES, seed=2, scale=1.0, negatives=True)]
+    assert said.count("stop") == corpus.SHORT_WORDS > said.count("stop number 7")
+    assert min(said.count(w) for w in corpus_text.near_misses("train") if " " not in w) == corpus.SHORT_WORDS
 
 
 @pytest.mark.slow
