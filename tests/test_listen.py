@@ -470,19 +470,6 @@ def test_a_microphone_silent_until_the_echo_arrives_says_nothing_of_the_coupling
     assert session(barge) == [] and not barge.hearing
 
 
-def test_what_is_taken_begins_with_the_voice_not_with_the_faint_stretch_before_it():
-    """A stop begun after a faint stretch (the speaker's own noise floor, 0.2 s of it) is taken from
-    just before its loud frames: with that stretch before it, the command model was sure of "faster"
-    for a stop Whisper wrote plainly."""
-    ref, stop = guide_voice(), speak("stop")
-    gain = just_over(0.5, stop, 6.0, ref)
-    faint = np.random.default_rng(2).normal(0.0, 10 ** (-62 / 20), round(0.2 * SPEECH_RATE)).astype(np.float32)
-    user = Audio(np.concatenate([faint, stop.samples * gain]), SPEECH_RATE)
-    [taken] = barge_run(over(ref, user, 1.0, at=2.5), ref)
-    levels = frame_levels(taken.samples, 320)
-    assert int(np.argmax(levels >= levels.max() - 20.0)) <= 3  # 0.06 s at most before the voice
-
-
 def test_a_stop_in_a_gap_between_the_guide_s_words_early_in_the_first_sentence_is_heard():
     """Early in a session's first sentence the clean coupling is not yet measured. A short stop, a
     little softer than the guide's voice, said where the guide pauses between two words is compared

@@ -64,12 +64,6 @@ out, and stood over it in 4 frames of the 5 it needs (heard on the card: nothing
 TAKEN_RANGE_DB = 20.0
 TAKEN_TAIL = 0.1
 """Seconds of a voice taken kept after its last frame within `TAKEN_RANGE_DB` of its loudest."""
-TAKEN_LEAD = 0.04
-"""Seconds of a voice taken kept before its first frame within `TAKEN_RANGE_DB` of its loudest (the
-pre-roll, kept for a voice's weak start, holds up to 0.2 s before it). A Kokoro af_sarah "stop" said
-over the guide, taken with 0.1-0.2 s of its faint noise floor (-62 dBFS) before it, made the command
-model 0.95-1.0 sure of "faster", and the guide asked instead of pausing (3 of 60 stops in a
-sentence's first 0.8 s, Whisper writing "stop"); with 0.02-0.05 s before it, "stop" at 0.61-1.0."""
 ECHO_ONLY = 0.97
 """A voice taken is dropped when the echo, learnt again meanwhile, explains this share of its energy."""
 
@@ -347,18 +341,14 @@ class BargeIn:
 
 
 def _voice_only(samples: np.ndarray, frame: int) -> np.ndarray:
-    """What was taken (a voice that ended), from `TAKEN_LEAD` before its first frame within
-    `TAKEN_RANGE_DB` of its loudest up to `TAKEN_TAIL` after its last one: after it is what is left
-    of the guide's voice (heard as the voice's end), which the recogniser wrote as words after it
-    ("stop playing", "start your", "it's hard to go"), before it the faint pre-roll. Never a voice
-    cut at `max_len`: that is talk, perhaps the guide's own, and a part of it may sound like a
-    command ("place in the quiet" of "... the quiet of the room" was taken for stop)."""
+    """What was taken (a voice that ended), up to `TAKEN_TAIL` after its last frame within
+    `TAKEN_RANGE_DB` of its loudest: the rest is what is left of the guide's voice (heard as the voice's
+    end), which the recogniser wrote as words after it ("stop playing", "start your", "it's hard to
+    go"). Never a voice cut at `max_len`: that is talk, perhaps the guide's own, and a part of it may
+    sound like a command ("place in the quiet" of "... the quiet of the room" was taken for stop)."""
     levels = frame_levels(samples, frame)
-    loud = np.nonzero(levels >= levels.max() - TAKEN_RANGE_DB)[0]
-    per_second = frame / FRAME_SECONDS
-    start = max(0, int(loud[0]) * frame - round(TAKEN_LEAD * per_second))
-    end = (int(loud[-1]) + 1) * frame + round(TAKEN_TAIL * per_second)
-    return samples[start:end]
+    last = int(np.nonzero(levels >= levels.max() - TAKEN_RANGE_DB)[0][-1])
+    return samples[: (last + 1) * frame + round(TAKEN_TAIL * frame / FRAME_SECONDS)]
 
 
 class _Coupling:
