@@ -25,12 +25,17 @@ def _run(est: EchoEstimate, mic: np.ndarray, ref: np.ndarray, block: int = 1600)
 
 
 
-def _on_the_next_sound(ref: np.ndarray, mic: np.ndarray) -> EchoEstimate:
-    """An estimate that learnt the echo on one sound (`ref` heard as `mic`), on the next one's stream."""
+def _on_the_next_sound(ref: np.ndarray, mic: np.ndarray, one_stream: bool = False) -> EchoEstimate:
+    """An estimate that learnt the echo on one sound (`ref` heard as `mic`), on the next one's stream
+    (`one_stream`: on the same stream, the guide silent since)."""
     est = EchoEstimate()
     _run(est, mic, ref)
-    est.forget()
-    est.quiet()
+    if one_stream:
+        est.quiet()
+        est.next_sound()
+    else:
+        est.forget()
+        est.quiet()
     return est
 
 def test_the_delay_and_gain_are_learnt_and_the_echo_taken_out():
@@ -170,16 +175,6 @@ def test_a_moved_filter_is_not_replaced_by_one_learnt_with_a_voice_over_the_echo
     assert left < 0.01  # the echo is out and the voice is whole
 
 
-def _next_sound_on_one_stream(ref: np.ndarray, mic: np.ndarray) -> EchoEstimate:
-    """An estimate that learnt the echo on one sound (`ref` heard as `mic`), the guide silent since,
-    the next sound on the same stream."""
-    est = EchoEstimate()
-    _run(est, mic, ref)
-    est.quiet()
-    est.next_sound()
-    return est
-
-
 def test_on_one_stream_a_filter_learnt_before_is_not_replaced_by_one_learnt_with_a_voice_over_the_echo():
     """The next sound reaches the microphone with the same delay: the filter is used from its first
     sample, and a stop said in it, in the stretch a new filter would be learnt on, is left whole in
@@ -187,7 +182,7 @@ def test_on_one_stream_a_filter_learnt_before_is_not_replaced_by_one_learnt_with
     first = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
     second = espeak_speech("Now let your forehead soften and your jaw go loose.", noise_floor=-60).samples
     voice = espeak_speech("stop", "en-gb", noise_floor=-60).samples
-    est = _next_sound_on_one_stream(first, _echoed(first, 0.12, 0.4))
+    est = _on_the_next_sound(first, _echoed(first, 0.12, 0.4), one_stream=True)
     mic = _echoed(second, 0.12, 0.4)
     at, n = round(0.8 * SPEECH_RATE), min(len(voice), round(0.5 * SPEECH_RATE))
     mic[at : at + n] += 0.4 * voice[:n]
@@ -203,7 +198,7 @@ def test_on_one_stream_a_filter_that_no_longer_fits_is_moved_to_where_the_echo_n
     `span` is heard."""
     first = espeak_speech("Sit back and let your shoulders drop, and breathe slowly.", noise_floor=-60).samples
     second = espeak_speech("Now let your forehead soften and your jaw go loose.", noise_floor=-60).samples
-    est = _next_sound_on_one_stream(first, _echoed(first, 0.12, 0.4))
+    est = _on_the_next_sound(first, _echoed(first, 0.12, 0.4), one_stream=True)
     mic = _echoed(second, 0.124, 0.4)
     residual = _run(est, mic, second)
     early = slice(round(0.3 * SPEECH_RATE), round(0.5 * SPEECH_RATE))
