@@ -54,13 +54,6 @@ it is that quiet): it says nothing of the echo coupling. On the virtual card the
 while a sound's first echo is still on its way, and those readings (-170 dB) were a session's
 first of the coupling: taken for it, they made the guide's own title and first words a voice over
 it (taken up to `max_len` with a stop said in them, and written "its next time let your")."""
-CLEAN_REACH = 0.15
-"""Seconds after its learnt delay in which what the guide played is still heard, once the echo is
-taken out (what the filter leaves: a room's tail, the device's timing jitter): a frame judged clean
-is compared with the loudest of the guide's sound that far back, not of the whole `window` (kept for
-an echo whose delay is unknown). A stop said in a gap between the guide's words 0.5 s into a
-sentence, as loud as its voice, was compared with a word 0.3 s before it that had long been taken
-out, and stood over it in 4 frames of the 5 it needs (heard on the card: nothing)."""
 TAKEN_RANGE_DB = 20.0
 TAKEN_TAIL = 0.1
 """Seconds of a voice taken kept after its last frame within `TAKEN_RANGE_DB` of its loudest."""
@@ -235,7 +228,7 @@ class BargeIn:
         raw_l, ref_l, clean_l = (frame_levels(x[len(x) - k * self.frame :], self.frame)[:k]
                                  for x in (mic, ref, clean))
         floor = max(self._raw.values) - CLEAN_DEPTH
-        reach = self._reach()
+        reach = self._ref.maxlen or 1
         near = [bool(clean_l[i] <= raw_l[i] + STALE_DB)
                 and self._clean.near(float(clean_l[i]), float(ref_l[max(0, i - reach + 1) : i + 1].max()),
                                      self.margin_db, floor) for i in range(k)]
@@ -288,12 +281,6 @@ class BargeIn:
         self._read_moved = False
         self._assumed = self._assume
 
-    def _reach(self) -> int:
-        """Frames of the guide's sound whose echo a frame judged with the echo taken out may hold: its
-        learnt delay and `CLEAN_REACH` (the raw microphone is judged on the whole `window`, the delay
-        unknown)."""
-        return max(1, min(len(self._ref), round((self.echo.lag or 0) / self.frame + CLEAN_REACH / FRAME_SECONDS)))
-
     def _frame(self, frame: np.ndarray, raw: float, clean: float | None, ref_level: float) -> Audio | None:
         self._ref.append(ref_level)
         echo = max(self._ref)
@@ -303,17 +290,15 @@ class BargeIn:
                    and self._deepest >= CLEAN_DEPTH + SPREAD_DB
                    and (self._assumed > 0 or bool(self._taken)))  # a voice begun in time is heard to its end
         judged_clean = clean is not None and (self._clean.warm() or assumed)
-        if clean is not None:
-            echo = max(list(self._ref)[-self._reach() :])
         near = self._clean.near(clean, echo, self.margin_db, floor) if judged_clean else near_raw
         if assumed and echo > ECHO_ACTIVE:
             self._assumed -= 1
         if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
             self._restoring -= 1
             near = near_raw = False
-        elif not self._taken and max(self._ref) > ECHO_ACTIVE and raw > SILENT:
-            self._raw.measure(raw - max(self._ref), voice=near_raw or near)
-            if clean is not None and echo > ECHO_ACTIVE:
+        elif not self._taken and echo > ECHO_ACTIVE and raw > SILENT:
+            self._raw.measure(raw - echo, voice=near_raw or near)
+            if clean is not None:
                 self._clean.measure(clean - echo, voice=near)
                 self._read_moved = self._read_moved or self.echo.moved
         if not self._taken:
