@@ -17,7 +17,7 @@ from voice_guide import progress
 from voice_guide.understanding.vocabulary import build_vocabulary
 from voice_guide.audio import SPEECH_RATE, Audio
 from voice_guide.content.model import Item, Step
-from voice_guide.engines import RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, VoiceSettings
+from voice_guide.engines import LONGEST_UTTERANCE, RATE_MAX, RATE_MIN, VOLUME_MAX, VOLUME_MIN, VoiceSettings
 from voice_guide.errors import DeviceError, EngineError
 from voice_guide.hearing.listen import RecordingsIn
 from voice_guide.live.player import Player
@@ -157,7 +157,9 @@ def test_an_unhurried_session_lasts_its_planned_length(tmp_path):
 def test_noise_coughs_and_long_talk_do_nothing(tmp_path):
     rng = np.random.default_rng(5)
     cough = Audio((rng.standard_normal(5600) * np.hanning(5600) * 0.3).astype(np.float32), SPEECH_RATE)
-    talk = speak("well I was just saying to my sister that the garden needs a lot of work this year")
+    talk = speak("well I was just saying to my sister that the garden needs a lot of work this year "
+                 "and the fence at the back wants painting before the winter comes")
+    assert talk.duration > LONGEST_UTTERANCE + 1.0
     clock = FakeClock(0.0)
     holder = {}
     mic = RecordingsIn([cough, talk, speak("purple window")], clock.sleep, ready=lambda: holder["p"].listening())

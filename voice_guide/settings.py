@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Literal, Optional, Union, get_args
 
 from voice_guide import paths, schema
-from voice_guide.engines import (DEFAULT_LUFS, LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN, TRAILING_SILENCE, VOLUME_MAX,
-                                  VOLUME_MIN)
+from voice_guide.engines import (DEFAULT_LUFS, LONGEST_UTTERANCE, LUFS_MAX, LUFS_MIN, RATE_MAX, RATE_MIN,
+                                  TRAILING_SILENCE, VOLUME_MAX, VOLUME_MIN)
 from voice_guide.errors import StorageError, UsageError
 from voice_guide.fileio import LIMITS, RefusedFile, atomic_write_text, open_regular, read_own, set_aside, unstoppable
 
@@ -69,7 +69,7 @@ class Settings:
     """Path of a Vosk model folder; VOICE_GUIDE_VOSK_MODEL overrides it."""
     trailing_silence: schema.between(0.2, 5.0, "seconds") = TRAILING_SILENCE
     """Seconds of quiet that end an utterance; raise it for slow speakers."""
-    max_utterance: schema.between(1.0, MAX_UTTERANCE, "seconds") = 4.0
+    max_utterance: schema.between(1.0, MAX_UTTERANCE, "seconds") = LONGEST_UTTERANCE
     """Longest utterance in seconds; longer speech is not a command."""
     loudness: schema.between(LUFS_MIN, LUFS_MAX, "LUFS") = DEFAULT_LUFS
     """Exported tracks' integrated loudness in LUFS; -16 suits phones."""

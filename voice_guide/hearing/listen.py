@@ -17,7 +17,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
-from voice_guide.engines import TRAILING_SILENCE
+from voice_guide.engines import LONGEST_UTTERANCE, TRAILING_SILENCE
 
 FRAME_SECONDS = 0.02
 START_SECONDS = 0.1
@@ -46,8 +46,8 @@ def frame_levels(samples: np.ndarray, frame: int) -> np.ndarray:
 class Endpointer:
     """Cuts a stream of blocks into utterances. `feed` returns a finished utterance or None."""
 
-    def __init__(self, rate: int = SPEECH_RATE, trailing_silence: float = TRAILING_SILENCE, max_utterance: float = 4.0,
-                 floor: float | None = None) -> None:
+    def __init__(self, rate: int = SPEECH_RATE, trailing_silence: float = TRAILING_SILENCE,
+                 max_utterance: float = LONGEST_UTTERANCE, floor: float | None = None) -> None:
         self.rate = rate
         self.frame = round(FRAME_SECONDS * rate)
         self.trailing_frames = max(1, round(trailing_silence / FRAME_SECONDS))

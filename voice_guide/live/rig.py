@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
-from voice_guide.engines import (TRAILING_SILENCE, AudioIn, AudioOut, Clock, EchoMemory, KeySource, Synthesizer,
-                                 VoiceSettings)
+from voice_guide.engines import (LONGEST_UTTERANCE, TRAILING_SILENCE, AudioIn, AudioOut, Clock, EchoMemory, KeySource,
+                                 Synthesizer, VoiceSettings)
 from voice_guide.live.lookahead import AHEAD
 from voice_guide.session.events import Notice
 from voice_guide.understanding.matching import Match
@@ -57,7 +57,7 @@ class Options:
     voice: VoiceSettings = VoiceSettings()
     trailing_silence: float = TRAILING_SILENCE
     """Seconds of quiet that end an utterance."""
-    max_utterance: float = 4.0
+    max_utterance: float = LONGEST_UTTERANCE
     read_only: bool = False
     """Reading one item (`voice-guide read`): stopping closes the guide instead of going to the menu."""
     barge_in: bool = True

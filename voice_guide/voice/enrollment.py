@@ -24,7 +24,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from voice_guide.audio import SPEECH_RATE, Audio, frame_dbfs
-from voice_guide.engines import TRAILING_SILENCE, AudioIn, AudioOut, Synthesizer, VoiceSettings
+from voice_guide.engines import LONGEST_UTTERANCE, TRAILING_SILENCE, AudioIn, AudioOut, Synthesizer, VoiceSettings
 from voice_guide.errors import UsageError
 from voice_guide.hearing.features import dtw_distance, sounding_span, utterance_features
 from voice_guide.understanding.command_model import POOLING, Embedder, pool
@@ -279,7 +279,7 @@ def recordings_listener(recordings: Sequence[Audio]) -> Listen:
     return listen
 
 
-def mic_listener(mic: AudioIn, trailing_silence: float = TRAILING_SILENCE, max_utterance: float = 4.0,
+def mic_listener(mic: AudioIn, trailing_silence: float = TRAILING_SILENCE, max_utterance: float = LONGEST_UTTERANCE,
                  guard: float = 0.3) -> Listen:
     """Takes from a microphone, opened afresh for each take (so the guide never hears its own
     prompt), skipping `guard` seconds of room echo. Words come through the player's endpointer;
