@@ -46,6 +46,17 @@ def test_the_model_helps_the_matchers_own_unsure_guess(vocab):
     assert unsure.decision == "reprompt"
 
 
+def test_the_model_sure_of_another_command_than_the_matchers_unsure_guess_acts_from_a_lower_bar(vocab):
+    """Whisper heard a command's shape ("pawz": pause?) but the model is sure it was "next": a weak
+    "next" Whisper misheard; heard as no command at all ("mhmm"), the model's usual bar stands."""
+    m = match("pawz", vocab)
+    assert m.decision == "reprompt" and RULE.unsure < RULE.alone
+    fused, path = fuse(m, {NEXT: RULE.unsure + 0.01, None: 0.01}, vocab)
+    assert (fused.decision, fused.command, path) == ("act", NEXT, "model")
+    assert fuse(m, {NEXT: RULE.unsure - 0.01, None: 0.01}, vocab)[0].decision == "reprompt"
+    assert heard(vocab, "mhmm", {NEXT: RULE.unsure + 0.01}).match.decision == "none"
+
+
 def test_a_fairly_sure_model_alone_does_not_act_on_a_mumble(vocab):
     h = heard(vocab, "mhmm", {NEXT: RULE.alone - 0.05, None: 0.1})
     assert h.match.decision == "none"
