@@ -40,6 +40,24 @@ def test_deferred_hands_its_error_to_whoever_asks():
         Deferred(fail).get(5)
 
 
+def test_a_stop_that_was_lost_still_ends_a_wait_for_a_load_that_never_finishes():
+    """A stop's KeyboardInterrupt can be lost (raised inside an import that then holds the import lock
+    for ever, so a loader never finishes): waiting for the load still ends at the stop."""
+    from voice_guide import fileio
+    from voice_guide.commands.export import sigterm_stops
+
+    gate = threading.Event()
+    never = Deferred(lambda: gate.wait(10))
+    try:
+        with sigterm_stops():
+            assert not fileio.defer_stop()  # what the signal handler asks first: the stop is noted
+            with pytest.raises(KeyboardInterrupt):
+                never.get()
+        fileio.check_stop()  # a new run starts without it
+    finally:
+        gate.set()
+
+
 def test_a_recogniser_that_cannot_load_is_said_once_and_hears_nothing():
     told = []
 

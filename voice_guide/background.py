@@ -5,18 +5,31 @@ from __future__ import annotations
 
 import atexit
 import threading
+import time
 from typing import Callable, Generic, TypeVar
 
 from voice_guide.audio import Audio
 from voice_guide.engines import Hypothesis, Recognizer
 from voice_guide.errors import EngineError
+from voice_guide.fileio import check_stop
 
 T = TypeVar("T")
 
 EXIT_WAIT = 20.0
-"""Longest wait at exit for a load still running: a native engine (onnxruntime, CTranslate2) whose
-loading thread is cut off by the interpreter's exit aborts the process in C++ ("terminate called
-without an active exception") instead of the stop's exit 130 and one line."""
+"""Longest wait at exit for the loads still running, all together: a native engine (onnxruntime,
+CTranslate2) whose loading thread is cut off by the interpreter's exit aborts the process in C++
+("terminate called without an active exception") instead of the stop's exit 130 and one line."""
+WAIT_SLICE = 0.1
+"""`get` looks for a stop this often while it waits (`fileio.check_stop`)."""
+_loading: list[threading.Event] = []
+"""The loads started in this process, waited for at exit."""
+
+
+@atexit.register
+def _wait_for_loads() -> None:
+    deadline = time.monotonic() + EXIT_WAIT
+    for done in _loading:
+        done.wait(max(0.0, deadline - time.monotonic()))
 
 
 class Deferred(Generic[T]):
@@ -36,7 +49,8 @@ class Deferred(Generic[T]):
     def start(self) -> None:
         with self._lock:
             if not self._thread.is_alive() and not self._done.is_set() and self._thread.ident is None:
-                atexit.register(self._done.wait, EXIT_WAIT)
+                _loading[:] = [done for done in _loading if not done.is_set()]
+                _loading.append(self._done)
                 self._thread.start()
 
     def _run(self) -> None:
@@ -52,8 +66,11 @@ class Deferred(Generic[T]):
 
     def get(self, timeout: float | None = None) -> T:
         self.start()
-        if not self._done.wait(timeout):
-            raise TimeoutError("still loading")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._done.wait(WAIT_SLICE if deadline is None else min(WAIT_SLICE, deadline - time.monotonic())):
+            check_stop()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError("still loading")
         if self._error is not None:
             raise self._error
         return self._value  # type: ignore[return-value]

@@ -110,6 +110,8 @@ _unstoppable = 0
 """How deep we are in `unstoppable` blocks."""
 _stop_waiting = False
 """A stop arrived inside one and waits for its end."""
+_stop_asked = False
+"""A stop arrived (see `check_stop`)."""
 
 
 @contextlib.contextmanager
@@ -130,10 +132,26 @@ def unstoppable() -> Iterator[None]:
 
 def defer_stop() -> bool:
     """For a signal handler: True when the stop must wait for an `unstoppable` block (it is noted)."""
-    global _stop_waiting
+    global _stop_waiting, _stop_asked
+    _stop_asked = True
     if _unstoppable:
         _stop_waiting = True
     return bool(_unstoppable)
+
+
+def check_stop() -> None:
+    """KeyboardInterrupt when a stop arrived and did not end the run. The signal handler raises it at
+    whatever line runs; one raised inside an import or a library's own clean-up can be lost (1 stop in
+    about 15 at the start of `read --input` on a busy machine ran on, or waited for a loader that would
+    never finish), so the loops that wait ask again here."""
+    if _stop_asked and not _unstoppable:
+        raise KeyboardInterrupt
+
+
+def clear_stop() -> None:
+    """A new run: no stop has arrived."""
+    global _stop_asked, _stop_waiting
+    _stop_asked = _stop_waiting = False
 
 
 @contextlib.contextmanager

@@ -89,11 +89,13 @@ def sigterm_stops() -> Iterator[None]:
     except ValueError:  # not the main thread: leave signals alone
         yield
         return
+    fileio.clear_stop()
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        fileio.clear_stop()
 
 
 def summary(result: ExportResult) -> str:

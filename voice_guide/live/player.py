@@ -27,6 +27,7 @@ from voice_guide.audio import Audio, concatenate
 from voice_guide.content.model import Item
 from voice_guide.engines import VoiceSettings, sentence_pause
 from voice_guide.errors import DeviceError, EngineError
+from voice_guide.fileio import check_stop
 from voice_guide.live.listener import Listener, Said, SaidOver, Switched, VoiceOver
 from voice_guide.live.lookahead import Lookahead
 from voice_guide.live.rig import Hooks, Options, Outcome, Rig
@@ -339,6 +340,7 @@ class Player:
         and run until the user quits, a read-only item ends, or recorded input is used up."""
         self.start(item=item, resume=resume, notices=notices, first_time=first_time)
         while not self._done():
+            check_stop()
             lost = self._mic_lost_at
             if self.mic is not None and (lost is None or self.clock.now() - lost >= MIC_RETRY_SECONDS):
                 self._listen()
@@ -359,6 +361,7 @@ class Player:
             with self.mic.blocks() as blocks:
                 self._blocks = self.listener.follow(blocks)
                 for block in self._blocks:
+                    check_stop()
                     if self._mic_lost_at is not None:
                         self._mic_lost_at = None
                         self.feed(DeviceBack())
