@@ -1,5 +1,5 @@
 """Corpora for the command model: manifests read into labelled clips, and their pooled embeddings,
-cached under /tmp/vg/emb so retraining and re-evaluating need no second pass over the audio.
+cached under WORK/emb so retraining and re-evaluating need no second pass over the audio.
 
 A manifest is a CSV with file,transcript,speaker,kind (and optionally split = train | heldout). A clip's
 label is what the guide's matcher makes of its transcript said perfectly (`eval_commands.expected_command`),
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
+from voice_guide import paths  # noqa: E402
 from voice_guide.audio import Audio, resample  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
 from voice_guide.hearing.listen import FRAME_SECONDS, frame_levels  # noqa: E402
@@ -27,7 +29,10 @@ from voice_guide.understanding.command_model import command_key, pool  # noqa: E
 from eval_commands import expected_command  # noqa: E402
 from make_corpus import NOISES, mix_at_snr  # noqa: E402
 
-CACHE = Path("/tmp/vg/emb")
+WORK = Path(os.environ.get("VOICE_GUIDE_TRAINING_DIR") or paths.cache_dir() / "training")
+"""The training scripts' own folder (corpora they make, Kokoro's voice files, the embedding cache): in
+the guide's cache folder, or VOICE_GUIDE_TRAINING_DIR; a few GB, safe to delete."""
+CACHE = WORK / "emb"
 
 
 @dataclass(frozen=True)

