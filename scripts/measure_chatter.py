@@ -1,9 +1,10 @@
 """Room talk during a session: does the guide stall, and how soon is it back where it was?
 
 Each chatter phrase is said once (as espeak-ng speech, through the real endpointer, matcher and
-session machine, on a simulated clock) during the quiet-face session's first long hold. By default a
-scripted recogniser writes exactly the phrase (what Whisper wrote for room talk in the field);
-`--whisper` hears the speech with the real Whisper tiny.en instead. For each phrase it prints what was
+session machine, on a simulated clock) during the quiet-face session's first long hold: INTO_HOLD
+seconds after the session itself entered it. By default a scripted recogniser writes exactly the phrase
+(what Whisper wrote for room talk in the field); `--whisper` hears the speech as the guide does, with
+the real Whisper tiny.en and the command model. For each phrase it prints what was
 decided, whether a question was asked, and how many seconds after the phrase ended the session was
 back in its own flow (holding, speaking, or paused with how to go on said): a stall is a question
 still waiting, or silence, after 15 s.
@@ -31,6 +32,8 @@ INTO_HOLD = 3.0
 """The phrase is said this many seconds into quiet-face's first hold of 20 s or more."""
 AFTER = 40.0
 """Seconds the run goes on after the phrase."""
+LONGEST = 600.0
+"""Seconds of the simulated clock after which a run ends even if the phrase was never said."""
 BACK_WITHIN = 15.0
 BLOCK = 0.1
 
@@ -39,10 +42,11 @@ class ChatterMic:
     """A quiet room whose microphone hears `speech` once, at `at` seconds of the fake clock; it records
     the session's mode, item and step at every block."""
 
-    def __init__(self, clock, speech, at: float, until: float, player_of) -> None:
-        self.clock, self.speech, self.at, self.until, self.player_of = clock, speech, at, until, player_of
+    def __init__(self, clock, speech, hold_step: int, player_of) -> None:
+        self.clock, self.speech, self.hold_step, self.player_of = clock, speech, hold_step, player_of
         self.rate = speech.rate
         self.trace: list[tuple[float, str, str | None, int]] = []
+        self.held_at: float | None = None
         self.ended_at: float | None = None
 
     @contextlib.contextmanager
@@ -52,32 +56,30 @@ class ChatterMic:
     def _gen(self):
         rng = np.random.default_rng(0)
         size = round(BLOCK * self.rate)
-        start = self.clock.now()
-        pending = self.speech.samples
-        while self.clock.now() - start < self.until:
+        start, pending = self.clock.now(), self.speech.samples
+        while (self.ended_at is None or self.clock.now() - self.ended_at < AFTER) and self.clock.now() - start < LONGEST:
             self.clock.sleep(BLOCK)
             block = (rng.standard_normal(size) * 10 ** (-62 / 20)).astype(np.float32)
-            if self.clock.now() - start >= self.at and len(pending):
+            session = self.player_of().session
+            if self.held_at is None and session.mode == "holding" and session.state.step == self.hold_step:
+                self.held_at = self.clock.now()
+            if self.held_at is not None and self.clock.now() - self.held_at >= INTO_HOLD and len(pending):
                 piece, pending = pending[:size], pending[size:]
                 block[: len(piece)] += piece
                 if not len(pending):
                     self.ended_at = self.clock.now()
-            session = self.player_of().session
             item = session.state.item
             self.trace.append((self.clock.now(), session.mode, item.name if item else None, session.state.step))
             yield block
 
 
-def say_at(item, rate: int = 150) -> float:
-    """When to speak: INTO_HOLD seconds into the first long hold, on the fake voice's timeline."""
-    from dataclasses import replace
-
-    from voice_guide.speaking.render import spoken_title
+def long_hold(item) -> int:
+    """The step of the item's first hold of 20 s or more (the timeline's; its start on the clock is
+    what the session itself does, which a timeline drawn with a fake voice's durations misses)."""
     from voice_guide.timeline import build_timeline
 
-    spoken = replace(item, title=spoken_title(item))
-    segments = build_timeline(spoken, lambda text: max(1, len(text.split())) * 60.0 / rate)
-    return next(s.start for s in segments if s.kind == "silence" and s.duration >= 20) + INTO_HOLD
+    segments = build_timeline(item, lambda text: 1.0)
+    return next(s.step for s in segments if s.kind == "silence" and s.duration >= 20 and s.step is not None)
 
 
 def run_one(phrase: str, whisper: bool) -> dict:
@@ -89,21 +91,24 @@ def run_one(phrase: str, whisper: bool) -> dict:
     from voice_guide.testing import ClockAudioOut, FakeClock, FakeSynthesizer, ScriptedRecognizer, espeak_speech
 
     library = load_library()
+    vocab = build_vocabulary(library.items)
     item = library.get("quiet-face")
     clock = FakeClock(1000.0)
     if whisper:
         from voice_guide.engine_table import open_recognizer_for
         from voice_guide.settings import Settings
 
-        recognizer = open_recognizer_for(Settings(recogniser="whisper"), build_vocabulary(library.items))
+        from voice_guide.understanding.command_model import open_command_model
+
+        recognizer = open_recognizer_for(Settings(recogniser="whisper"), vocab)
+        commands = open_command_model(vocab, recognizer)
     else:
-        recognizer = ScriptedRecognizer([phrase] * 3)
+        recognizer, commands = ScriptedRecognizer([phrase] * 3), None
     holder: dict = {}
     speech = espeak_speech(phrase, pad=0.2, noise_floor=-62)
-    at = say_at(item)
-    mic = ChatterMic(clock, speech, at, at + AFTER, lambda: holder["p"])
+    mic = ChatterMic(clock, speech, long_hold(item), lambda: holder["p"])
     rig = Rig(FakeSynthesizer(), ClockAudioOut(clock), clock, mic=mic,
-              ears=Understander(recognizer, build_vocabulary(library.items)))
+              ears=Understander(recognizer, vocab, commands=commands))
     player = holder["p"] = Player(library.items, rig, Options(read_only=True), Hooks(save_place=lambda place: None))
     player.run(item=item)
     end = mic.ended_at
