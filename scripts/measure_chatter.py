@@ -39,8 +39,8 @@ BLOCK = 0.1
 
 
 class ChatterMic:
-    """A quiet room whose microphone hears `speech` once, at `at` seconds of the fake clock; it records
-    the session's mode, item and step at every block."""
+    """A quiet room whose microphone hears `speech` once, INTO_HOLD seconds after the session entered
+    the hold of step `hold_step`; it records the session's mode, item and step at every block."""
 
     def __init__(self, clock, speech, hold_step: int, player_of) -> None:
         self.clock, self.speech, self.hold_step, self.player_of = clock, speech, hold_step, player_of
