@@ -3,7 +3,8 @@
 Each candidate phrase is said by several voices that were not used to tune the matcher (espeak-ng
 en-us, en, en-gb, en-gb-x-rp, en-us+f3, en+m3, each at a slow and a normal rate, and the Piper voice
 when it loads), heard by Whisper tiny.en through the real matcher, and counted as understood when the
-guide would act on the intended command. Words that the real speech in --real (a manifest of one-word
+guide would act on the intended command (with the command model, as the guide hears; `--command-model
+off`: Whisper and the matcher alone). Words that the real speech in --real (a manifest of one-word
 clips, e.g. ../shared/speech-dev/manifest.csv) holds are also counted on it. Prints, per command, each
 phrase's rate of being understood; the prompts offer the best two (tests/test_prompts.py checks that
 every word a prompt offers is a phrase of its command).
@@ -37,6 +38,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--real", type=Path, help="a manifest (file,transcript,...) of real one-word clips")
     parser.add_argument("--commands", nargs="*", default=list(CANDIDATES))
+    parser.add_argument("--command-model", choices=["on", "off"], default="on",
+                        help="the shipped command model decides with Whisper, as in the guide (on), or not")
     args = parser.parse_args()
     from voice_guide.content.loader import load_library
     from voice_guide.hearing.audio_files import read_utterance
@@ -46,8 +49,12 @@ def main() -> int:
     from voice_guide.settings import Settings
     from voice_guide.testing import espeak_speech
 
+    from voice_guide.understanding.command_model import open_command_model
+
     vocab = build_vocabulary(load_library().items)
-    ears = Understander(open_recognizer_for(Settings(recogniser="whisper"), vocab), vocab)
+    recognizer = open_recognizer_for(Settings(recogniser="whisper"), vocab)
+    commands = open_command_model(vocab, recognizer) if args.command_model == "on" else None
+    ears = Understander(recognizer, vocab, commands=commands)
     piper = None
     try:
         from voice_guide.adapters.piper_tts import PiperSynthesizer
