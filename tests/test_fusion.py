@@ -157,3 +157,11 @@ def test_the_model_hearing_the_teaching_of_the_word_whisper_heard_alone_never_as
     assert (h.match.decision, h.match.command) == ("act", stop)
     h = heard(vocab, "stop", {Command("teach", "pause"): 0.999, stop: 0.001})
     assert h.match.decision == "ask"
+
+
+def test_the_teaching_of_a_command_never_said_over_the_guide_is_asked_about(vocab):
+    """Only a command said over the guide's voice has the guide's words before it: "learn yes" in
+    noise, written "yes", was acted on as yes."""
+    yes = Command("yes")
+    h = heard(vocab, "yes", {Command("teach", "yes"): 0.999, yes: 0.001})
+    assert (h.match.decision, h.match.alternatives) == ("ask", (Command("teach", "yes"), yes))
