@@ -48,7 +48,6 @@ def main() -> int:
     from voice_guide.understanding.vocabulary import build_vocabulary
     from voice_guide.settings import Settings
     from voice_guide.testing import espeak_speech
-
     from voice_guide.understanding.command_model import open_command_model
 
     vocab = build_vocabulary(load_library().items)

@@ -97,7 +97,6 @@ def run_one(phrase: str, whisper: bool) -> dict:
     if whisper:
         from voice_guide.engine_table import open_recognizer_for
         from voice_guide.settings import Settings
-
         from voice_guide.understanding.command_model import open_command_model
 
         recognizer = open_recognizer_for(Settings(recogniser="whisper"), vocab)

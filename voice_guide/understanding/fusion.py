@@ -6,16 +6,18 @@ was trained on synthetic voices. A wrong action is worse than asking again, so:
 - Whisper heard exactly a word the guide knows is not a command ("left", "dog") -> the matcher alone:
   on real voices the model, trained on synthetic ones, is too often sure of a command there;
 - the matcher acts -> act, unless the model is `overrule` sure of another command (`renumber` sure of
-  the same command with another number; never of its teaching, "teach:stop" for "stop"): then ask
-  which of the two (Whisper's near-misses: "step five" for a weak "step four", "quieter" for "step
-  twelve"); Whisper's `unclear` words need the model's `assist` to count as an action at all;
+  the same command with another number; never of the teaching of a command said over the guide,
+  "teach:stop" for "stop"): then ask which of the two (Whisper's near-misses: "step five" for a weak
+  "step four", "quieter" for "step twelve"); Whisper's `unclear` words need the model's `assist` to
+  count as an action at all;
 - the matcher did not act, but its best guess is the model's command and the model is fairly sure
   (`assist`), or the model alone is very sure (`alone`; `alone_long` when Whisper wrote `long` words or
   more, which it does for slurred speech and for room talk alike, or for a command with an argument:
   an item, a numbered step or suggestion, a word to teach, which the model confuses more; `unsure` at
-  most when Whisper wrote a word or two the matcher took for a command, unsure) -> act on
-  the model's command, but an item Whisper heard as several words that are not its name only when the
-  model is `item_long` sure (room talk of a few words is easily near an item's title);
+  most when Whisper wrote a word or two the matcher took for a command, unsure, and not its `unclear`
+  word) -> act on the model's command, but an item Whisper heard as several words that are not its
+  name only when the model is `item_long` sure (room talk of a few words is easily near an item's
+  title);
 - otherwise the matcher's decision stands.
 """
 
@@ -26,7 +28,7 @@ from typing import Mapping
 
 from voice_guide.understanding.matching import Match
 from voice_guide.understanding.phrases import normalise
-from voice_guide.understanding.vocabulary import Vocabulary, barge_in_commands
+from voice_guide.understanding.vocabulary import Vocabulary
 from voice_guide.understanding.command import NUMBERED, Command
 
 
@@ -92,7 +94,7 @@ def _renumbered(top: Command | None, match: Match) -> bool:
     return top is not None and match.command is not None and top.id == match.command.id and top.id in NUMBERED
 
 
-def _taught(top: Command | None, match: Match) -> bool:
+def _taught(top: Command | None, match: Match, vocab: Vocabulary) -> bool:
     """The model hears the teaching of the very command the matcher acts on ("teach:stop" for "stop"):
     it took what came before the word for "teach me" (the guide's own voice under a stop said over
     it: 0.997-0.999 sure, as it was 0.98-0.99 for two real "stop"s in speech-dev), words Whisper,
@@ -100,7 +102,7 @@ def _taught(top: Command | None, match: Match) -> bool:
     that may be said over the guide (commands.toml's `barge_in`); otherwise "learn yes", written "yes",
     is asked about, not acted on as yes (in noise it was, in all 3 held-out corpora)."""
     return (top is not None and match.command is not None and top.id == "teach" and top.arg == match.command.id
-            and match.command.id in barge_in_commands())
+            and match.command.id in vocab.barge_in)
 
 
 def _words(match: Match) -> int:
@@ -123,7 +125,7 @@ def fuse(match: Match, scores: Mapping[Command | None, float], vocab: Vocabulary
         match = replace(match, decision="reprompt")
     if match.decision == "act":
         bar = rule.renumber if _renumbered(top, match) else rule.overrule
-        if top is not None and top != match.command and p >= bar and not _taught(top, match):
+        if top is not None and top != match.command and p >= bar and not _taught(top, match, vocab):
             return Match(top, round(p, 4), "ask", (top, match.command), heard=match.heard), "model"
         return match, "both" if top == match.command and not long else "recogniser"
     if top is None:
