@@ -39,7 +39,7 @@ import pytest
 import soundfile as sf
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from voice_guide import cli, progress
+from voice_guide import background, cli, progress
 from voice_guide.adapters import onnx_runtime
 from voice_guide import settings as settings_mod
 from voice_guide.audio import SPEECH_RATE, Audio, add_noise_floor, tone
@@ -73,11 +73,11 @@ CHILD = textwrap.dedent("""
         if used:
             print("NETWORK", used, file=sys.stderr, flush=True)
     sys.addaudithook(audit)
-    from voice_guide.cli import main
+    from voice_guide.cli import exit_with, main
     code = main(sys.argv[1:])
     peak = next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:"))
     print("maxrss_kib", peak, file=sys.stderr)
-    sys.exit(code)
+    exit_with(code)
 """)
 """`voice-guide ARGS` in a child interpreter that reports any network use and its peak memory (VmHWM:
 unlike getrusage's ru_maxrss it starts again at exec, so the forking test process is not counted)."""
@@ -1203,6 +1203,27 @@ class TestStoppedCommands:
                 os.killpg(proc.pid, signal.SIGKILL)
         assert code == 130 and err.strip().splitlines()[-2] == "voice-guide: stopped.", err
         no_traceback(err)
+
+    @pytest.mark.slow
+    def test_a_stopped_run_ends_though_a_thread_it_leaves_never_returns(self, tmp_path):
+        """A stop that broke off a library's import left a thread waiting for ever, and the process
+        that had said "stopped." with it (1 CI run in about 5): the exit waits a bounded time."""
+        script = ("import threading, sys\nfrom voice_guide.cli import exit_with, main\n"
+                  "threading.Thread(target=threading.Event().wait, name='stuck').start()\n"
+                  "exit_with(main(sys.argv[1:]))\n")
+        env = dict(os.environ, VOICE_GUIDE_HOME=str(tmp_path / "home"), PYTHONPATH=str(ROOT))
+        settings_mod.save(MACHINE_SETTINGS, tmp_path / "home" / "config" / "settings.json")
+        proc = subprocess.Popen([sys.executable, "-c", script, "read", "what-to-do", "--no-listen"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                                text=True, start_new_session=True)
+        try:
+            assert select.select([proc.stdout], [], [], 120)[0], "nothing was said"
+            proc.terminate()
+            code, _, err = finished(proc, timeout=background.STOP_EXIT + 30)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        assert code == 130 and "voice-guide: stopped." in err, err
 
 
 class TestSmallerHoles:

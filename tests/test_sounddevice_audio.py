@@ -395,13 +395,9 @@ def test_a_new_stream_begins_with_silence_whatever_is_placed_on_it(monkeypatch):
     stream.close()
 
 
-@pytest.mark.sound
-def test_every_sound_on_one_speaker_reaches_the_microphone_with_one_delay(devices):
-    """Short tones played one after another, the first on a stream just opened: each is heard on the
-    microphone where its reported position says it sounds, all with one delay (a stream of its own
-    for each sound gave each a delay of its own, 13-15 ms apart), so the echo learnt on one sound
-    holds from the next one's first sample."""
-    out, mic = devices
+def _four_tones_delays(out, mic) -> tuple[np.ndarray, int]:
+    """Where each of four tones is heard on the microphone less where its position says it sounds,
+    and how many timelines they were counted on."""
     starts, timelines = [], set()
     with Recorder(mic) as rec:
         time.sleep(0.3)
@@ -416,9 +412,26 @@ def test_every_sound_on_one_speaker_reaches_the_microphone_with_one_delay(device
         time.sleep(0.3)
     loud = np.abs(rec.all()) > 0.1
     onsets = [i for i in range(1, len(loud)) if loud[i] and not loud[max(0, i - 800) : i].any()]
-    assert len(onsets) == 4 and len(timelines) == 1
-    delays = np.array(onsets) / mic.rate - np.array(starts)
-    assert np.ptp(delays) < 0.003
+    assert len(onsets) == 4, onsets
+    return np.array(onsets) / mic.rate - np.array(starts), len(timelines)
+
+
+@pytest.mark.sound
+def test_every_sound_on_one_speaker_reaches_the_microphone_with_one_delay(devices):
+    """Short tones played one after another, the first on a stream just opened: each is heard on the
+    microphone where its reported position says it sounds, all with one delay (a stream of its own
+    for each sound gave each a delay of its own, 13-15 ms apart, every time), so the echo learnt on
+    one sound holds from the next one's first sample. A busy machine can starve the sound server in
+    the middle of a run (one tone then came 124 ms late, once in some twenty runs): of three runs,
+    one must hold."""
+    spreads = []
+    for _ in range(3):
+        delays, timelines = _four_tones_delays(*devices)
+        assert timelines == 1
+        spreads.append(float(np.ptp(delays)))
+        if spreads[-1] < 0.003:
+            break
+    assert min(spreads) < 0.003, spreads
 
 
 def test_a_sound_cut_is_silent_from_where_it_was_cut(fake_stream):

@@ -4,6 +4,9 @@ recogniser (or anything else slow to open) that is only needed once the user ans
 from __future__ import annotations
 
 import atexit
+import contextlib
+import os
+import sys
 import threading
 import time
 from typing import Callable, Generic, TypeVar
@@ -21,6 +24,10 @@ CTranslate2) whose loading thread is cut off by the interpreter's exit aborts th
 ("terminate called without an active exception") instead of the stop's exit 130 and one line."""
 WAIT_SLICE = 0.1
 """`get` looks for a stop this often while it waits (`fileio.check_stop`)."""
+STOP_EXIT = EXIT_WAIT + 5.0
+"""Longest a stopped run takes to end once its last line is out, past the waits above: a thread that
+never returns (a library's import that a stop broke off, left holding its lock) would otherwise hold
+the interpreter's exit, which joins every thread and exit handler without a limit."""
 _loading: list[threading.Event] = []
 """The loads started in this process, waited for at exit."""
 
@@ -30,6 +37,18 @@ def _wait_for_loads() -> None:
     deadline = time.monotonic() + EXIT_WAIT
     for done in _loading:
         done.wait(max(0.0, deadline - time.monotonic()))
+
+
+def exit_within(seconds: float, code: int) -> None:
+    """End the process with `code` after `seconds` unless it has ended by itself by then."""
+    def end() -> None:
+        time.sleep(seconds)
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+    threading.Thread(target=end, name="voice-guide-exit", daemon=True).start()
 
 
 class Deferred(Generic[T]):

@@ -9,7 +9,7 @@ import importlib
 import os
 import pkgutil
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 # Numpy's BLAS must not start a thread per core for the small products of every microphone block: on a
 # busy 2-core machine those threads wait for a core (the echo estimate took 14 ms a block instead of
@@ -65,3 +65,18 @@ def main(argv: list[str] | None = None, devices: Devices | None = None, library:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def exit_with(code: int) -> NoReturn:
+    """Exit the `voice-guide` command; a stopped run (130) ends within `background.STOP_EXIT` even
+    when a thread it leaves behind never returns."""
+    if code == 130:
+        from voice_guide import background
+
+        background.exit_within(background.STOP_EXIT, code)
+    sys.exit(code)
+
+
+def run() -> NoReturn:
+    """The `voice-guide` command's entry point."""
+    exit_with(main())
