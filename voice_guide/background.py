@@ -25,9 +25,9 @@ CTranslate2) whose loading thread is cut off by the interpreter's exit aborts th
 WAIT_SLICE = 0.1
 """`get` looks for a stop this often while it waits (`fileio.check_stop`)."""
 STOP_EXIT = EXIT_WAIT + 5.0
-"""Longest a stopped run takes to end once its last line is out, past the waits above: a thread that
-never returns (a library's import that a stop broke off, left holding its lock) would otherwise hold
-the interpreter's exit, which joins every thread and exit handler without a limit."""
+"""Longest a stopped run takes to end once its last line is out, past the waits above: the
+interpreter's exit joins every thread and exit handler without a limit, and a thread that never
+returned held it (a CI run's stopped `read --input` said "stopped." and was still there 60 s on)."""
 _loading: list[threading.Event] = []
 """The loads started in this process, waited for at exit."""
 
