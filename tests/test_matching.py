@@ -407,6 +407,28 @@ def test_weak_lip_spellings_stay_out_of_grammars_proposals_and_the_models_vocabu
     assert vocab.weak_lips and not said & set(vocab.weak_lips)
 
 
+def test_top_said_over_the_guide_is_stop_and_in_the_quiet_nothing(vocab):
+    """The guide's voice masks the soft first sound of "stop" said over it; in the quiet, "top" is
+    a lookalike, and a sentence with it is no stop anywhere."""
+    from voice_guide.understanding.vocabulary import said_over_echo
+
+    assert said_over_echo("top") == C("stop") and match("top", vocab).decision == "none"
+    assert said_over_echo("Top.") == C("stop")
+    assert [said_over_echo(t) for t in ("on top", "tops", "stop", "shop", "next")] == [None] * 5
+
+
+@pytest.mark.parametrize("over_echo", [{"next": ["top"]}, {"stop": ["pause"]}],
+                         ids=["not a barge-in command", "a command phrase already"])
+def test_an_over_echo_spelling_that_could_act_elsewhere_is_refused(over_echo):
+    from voice_guide.errors import ContentError
+    from voice_guide.understanding.vocabulary import Vocabulary, _command_data
+
+    data = _command_data()
+    data = dict(data, barge_in=dict(data["barge_in"], over_echo=over_echo))
+    with pytest.raises(ContentError, match="over_echo"):
+        Vocabulary(data)
+
+
 def test_a_weak_lip_spelling_that_is_a_phrase_already_is_refused():
     from voice_guide.errors import ContentError
     from voice_guide.understanding.vocabulary import Vocabulary, _command_data

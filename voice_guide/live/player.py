@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from collections import deque
+from dataclasses import replace
 from functools import lru_cache, partial
 from typing import Iterator, Sequence
 
@@ -33,7 +34,7 @@ from voice_guide.live.lookahead import Lookahead
 from voice_guide.live.rig import Hooks, Options, Outcome, Rig
 from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Heard
-from voice_guide.understanding.vocabulary import barge_in_commands
+from voice_guide.understanding.vocabulary import barge_in_commands, said_over_echo
 from voice_guide.session.machine import Session
 from voice_guide.session.state import Speaking
 from voice_guide.live.sound_queue import SoundQueue
@@ -272,11 +273,14 @@ class Player:
     # -- hearing -----------------------------------------------------------------------------------
 
     def _barged(self, heard: Heard) -> None:
-        """Speech over the guide's voice: only a clear command that commands.toml lets barge in counts;
-        anything else is ignored, without a re-prompt (the guide is talking). A voice begun as the guide
-        fell silent and heard to its end in the quiet was said to a guide that listens: it gets the
-        "not understood" cue, never silence (it may hold the guide's own last words, so it does not act)."""
+        """Speech over the guide's voice: only a clear command that commands.toml lets barge in counts (or
+        its spelling over the guide's voice, "top" for stop); anything else is ignored, without a
+        re-prompt (the guide is talking). A voice begun as the guide fell silent and heard to its end in
+        the quiet was said to a guide that listens: it gets the "not understood" cue, never silence (it
+        may hold the guide's own last words, so it does not act)."""
         match = heard.match
+        if match.decision != "act" and (spelt := said_over_echo(match.heard)) is not None:
+            match = replace(match, decision="act", command=spelt)
         if match.decision == "act" and match.command is not None and match.command.id in barge_in_commands():
             self._decide(match)
             return

@@ -39,6 +39,8 @@ class Vocabulary:
             teach_words = [spoken(w) for w in teach.get("words", ())]
             self.carriers = frozenset(normalise(w) for w in data.get("contained", {}).get("carriers", ()))
             barge_in = frozenset(str(cid) for cid in data["barge_in"]["commands"])
+            over_echo = {normalise(w): Command(str(cid))
+                         for cid, ws in data["barge_in"].get("over_echo", {}).items() for w in ws}
             weak_lips = {normalise(w): Command(str(cid)) for cid, ws in data.get("weak_lips", {}).items() for w in ws}
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ContentError(f"commands.toml: {exc} is missing or malformed; restore the file.") from exc
@@ -103,6 +105,13 @@ class Vocabulary:
         self.weak_lips = weak_lips
         """What a recogniser writes for a command said with weak lips ("star" for stop): that command
         when heard exactly so, kept out of `entries` (grammars, proposals, the command model's hash)."""
+        clash = sorted(w for w, c in over_echo.items() if self.exact.get(w) is not None or c.id not in barge_in)
+        if clash:
+            raise ContentError(f"commands.toml: barge_in over_echo {', '.join(clash)} is a command phrase "
+                               "already, or not of a barge-in command; restore the file.")
+        self.over_echo = over_echo
+        """What a recogniser writes for a barge-in command said over the guide's voice ("top" for stop):
+        that command only then, heard exactly so; kept out of `entries` like `weak_lips`."""
         self.prefixes = [Phrase.of(normalise(p), Command(kind)) for kind, ps in prefixes.items() for p in ps]
         low, high = self._number_range
         self._numbered = [
@@ -163,6 +172,12 @@ def _command_data() -> dict:
 def barge_in_commands() -> frozenset[str]:
     """The commands acted on when said over the guide's own voice (commands.toml's `barge_in`)."""
     return _plain().barge_in
+
+
+def said_over_echo(heard: str) -> Command | None:
+    """The barge-in command that words heard over the guide's voice are a spelling of (commands.toml's
+    `barge_in.over_echo`), if any."""
+    return _plain().over_echo.get(normalise(heard))
 
 
 @lru_cache(maxsize=1)
