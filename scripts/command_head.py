@@ -1,7 +1,8 @@
 """Training the command model's head in numpy: one hidden ReLU layer, softmax over the classes, Adam,
 weight decay, class-balanced loss (every command counts as much as the large "not a command" class),
 "not a command" weighted `negative_weight` times more, optional per-clip weights, and Gaussian noise on
-the standardised inputs. Deterministic for a given seed."""
+the standardised inputs. Deterministic for a given seed. `train_head` makes one member; `stack` joins
+members trained from other seeds into the head that ships."""
 
 from __future__ import annotations
 
@@ -67,4 +68,15 @@ def train_head(X: np.ndarray, labels: list[str], classes: list[str], *, embeddin
                 vh = v2[name] / (1 - 0.999**step)
                 params[name] -= (rate * mh / (np.sqrt(vh) + 1e-8)).astype(np.float32)
     return Head(tuple(classes), embedding, vocab_hash, mean.astype(np.float32), scale.astype(np.float32),
-                params["w1"], params["b1"], params["w2"], params["b2"], card=card)
+                params["w1"][None], params["b1"][None], params["w2"][None], params["b2"][None], card=card)
+
+
+def stack(heads: list[Head]) -> Head:
+    """One head whose members are `heads`' (trained alike, on the same speech: one input scaling)."""
+    first = heads[0]
+    for head in heads[1:]:
+        same = (head.classes, head.embedding, head.vocab_hash) == (first.classes, first.embedding, first.vocab_hash)
+        if not same or not (np.array_equal(head.mean, first.mean) and np.array_equal(head.scale, first.scale)):
+            raise ValueError("only heads trained on the same speech for the same vocabulary can be stacked")
+    joined = {k: np.concatenate([getattr(h, k) for h in heads]) for k in ("w1", "b1", "w2", "b2")}
+    return Head(first.classes, first.embedding, first.vocab_hash, first.mean, first.scale, card=first.card, **joined)

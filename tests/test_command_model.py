@@ -4,6 +4,9 @@ decoding of the same utterance), and the speech embedding it was measured agains
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -33,14 +36,16 @@ class Frames:
         return np.full((5, 4), level, dtype=np.float32)
 
 
-def tiny_head(vocab, classes=("pause", NOT_A_COMMAND), embedding="fake") -> Head:
-    n_in, hidden = 20, 3
-    w2 = np.zeros((hidden, len(classes)), np.float32)
-    w2[0, 0] = 10.0
-    w1 = np.zeros((n_in, hidden), np.float32)
-    w1[0, 0] = 1.0
+def tiny_head(vocab, classes=("pause", NOT_A_COMMAND), embedding="fake", sureness=(10.0,)) -> Head:
+    """One member per sureness: the louder the audio, the surer each member is of "pause"."""
+    n_in, hidden, m = 20, 3, len(sureness)
+    w2 = np.zeros((m, hidden, len(classes)), np.float32)
+    w2[:, 0, 0] = sureness
+    w1 = np.zeros((m, n_in, hidden), np.float32)
+    w1[:, 0, 0] = 1.0
     return Head(tuple(classes), embedding, vocabulary_hash(vocab), np.zeros(n_in, np.float32),
-                np.ones(n_in, np.float32), w1, np.zeros(hidden, np.float32), w2, np.zeros(len(classes), np.float32))
+                np.ones(n_in, np.float32), w1, np.zeros((m, hidden), np.float32), w2,
+                np.zeros((m, len(classes)), np.float32))
 
 
 def test_keys_name_every_kind_of_command():
@@ -75,6 +80,21 @@ def test_saved_head_scores_the_same_after_loading(tmp_path, vocab):
     assert sum(loud.values()) == pytest.approx(1.0)
 
 
+def test_members_are_averaged_and_a_head_written_before_members_loads_as_one(tmp_path, vocab):
+    loud = pool(Frames().embed(Audio(np.full(16000, 0.5, np.float32), 16000)))
+    sure, doubting = tiny_head(vocab, sureness=(10.0,)), tiny_head(vocab, sureness=(-10.0,))
+    both = tiny_head(vocab, sureness=(10.0, -10.0))
+    assert both.members == 2
+    assert both.probabilities(loud) == pytest.approx((sure.probabilities(loud) + doubting.probabilities(loud)) / 2)
+    batch = both.probabilities(np.stack([loud, np.zeros_like(loud)]))
+    assert batch.shape == (2, 2) and batch[0] == pytest.approx(both.probabilities(loud))
+    np.savez(tmp_path / "old.npz", meta=np.frombuffer(b'{"classes": ["pause", "-"], "embedding": "fake", '
+                                                      b'"vocab_hash": "x"}', np.uint8),
+             mean=sure.mean, scale=sure.scale, w1=sure.w1[0], b1=sure.b1[0], w2=sure.w2[0], b2=sure.b2[0])
+    old = Head.load(tmp_path / "old.npz")
+    assert old.members == 1 and old.probabilities(loud) == pytest.approx(sure.probabilities(loud))
+
+
 def test_missing_and_damaged_weights_are_refused_with_how_to_retrain(tmp_path, vocab):
     with pytest.raises(ModelError, match="missing.*train_commands"):
         Head.load(tmp_path / "none.npz")
@@ -86,6 +106,12 @@ def test_missing_and_damaged_weights_are_refused_with_how_to_retrain(tmp_path, v
              mean=head.mean, scale=head.scale, w1=head.w1, b1=head.b1, w2=head.w2, b2=head.b2)
     with pytest.raises(ModelError, match="damaged"):
         Head.load(tmp_path / "short.npz")
+    two = tiny_head(vocab, sureness=(1.0, 2.0))
+    np.savez(tmp_path / "uneven.npz", meta=np.frombuffer(b'{"classes": ["pause", "-"], "embedding": "fake", '
+                                                         b'"vocab_hash": "x"}', np.uint8),
+             mean=two.mean, scale=two.scale, w1=two.w1, b1=two.b1[:1], w2=two.w2, b2=two.b2)
+    with pytest.raises(ModelError, match="damaged"):
+        Head.load(tmp_path / "uneven.npz")
 
 
 def test_a_head_for_another_vocabulary_or_embedding_is_refused(vocab):
@@ -196,7 +222,7 @@ def test_the_shipped_head_is_for_the_guides_vocabulary_and_covers_every_command(
     known = {p.command for p in vocab.entries if p.command is not None and p.command.id not in ("open", "choice")}
     assert {c for c in known if c.id != "teach" or c.arg is None} <= set(model.commands)
     assert None in model.commands and any(c is not None and c.id == "open" for c in model.commands)
-    assert shipped_head_path().stat().st_size < 4_000_000
+    assert shipped_head_path().stat().st_size < 6_000_000  # a few MB: three members at float16
 
 
 def test_the_shipped_head_is_refused_for_a_changed_vocabulary(whisper):
@@ -227,3 +253,25 @@ def test_the_real_command_model_never_raises_on_any_audio(shipped, samples, rate
     model, _ = shipped
     scores = model.scores(Audio(np.asarray(samples, dtype=np.float32), rate))
     assert sum(scores.values()) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_members_trained_from_other_seeds_stack_into_one_head_and_only_alike_ones():
+    """Also when trained side by side in two processes, as `train_commands.py` does: the same weights."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+    from command_head import stack, train_head
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(-1, 1, (40, 6)), rng.normal(1, 1, (40, 6))]).astype(np.float32)
+    labels = ["pause"] * 40 + [NOT_A_COMMAND] * 40
+    kw = dict(embedding="fake", vocab_hash="x", hidden=8, epochs=3, batch=16)
+    members = [train_head(X, labels, ["pause", NOT_A_COMMAND], seed=seed, **kw) for seed in (0, 1)]
+    head = stack(members)
+    assert head.members == 2 and not np.array_equal(members[0].w1, members[1].w1)
+    assert head.probabilities(X) == pytest.approx((members[0].probabilities(X) + members[1].probabilities(X)) / 2)
+    other = train_head(X[:60], labels[:60], ["pause", NOT_A_COMMAND], seed=2, **kw)
+    with pytest.raises(ValueError, match="same speech"):
+        stack([members[0], other])
+    from train_commands import train_members
+
+    side_by_side = train_members([0, 1], 2, X=X, labels=labels, classes=["pause", NOT_A_COMMAND], **kw)
+    assert np.array_equal(side_by_side.w1, head.w1) and np.array_equal(side_by_side.w2, head.w2)
