@@ -4,6 +4,7 @@ decoding of the same utterance), and the speech embedding it was measured agains
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -48,6 +49,13 @@ def tiny_head(vocab, classes=("pause", NOT_A_COMMAND), embedding="fake", surenes
                 np.zeros((m, len(classes)), np.float32))
 
 
+def write_weights(path, head: Head, classes=("pause", NOT_A_COMMAND), **arrays) -> None:
+    """`head`'s weights as a file, with `arrays` in place of its own (a file written otherwise)."""
+    meta = {"classes": list(classes), "embedding": "fake", "vocab_hash": "x"}
+    weights = {k: getattr(head, k) for k in ("mean", "scale", "w1", "b1", "w2", "b2")} | arrays
+    np.savez(path, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **weights)
+
+
 def test_keys_name_every_kind_of_command():
     for command in (Command("pause"), Command("open", "quiet-face"), Command("step", 3), Command("suggestion", 12),
                     Command("teach", "pause"), None):
@@ -88,9 +96,7 @@ def test_members_are_averaged_and_a_head_written_before_members_loads_as_one(tmp
     assert both.probabilities(loud) == pytest.approx((sure.probabilities(loud) + doubting.probabilities(loud)) / 2)
     batch = both.probabilities(np.stack([loud, np.zeros_like(loud)]))
     assert batch.shape == (2, 2) and batch[0] == pytest.approx(both.probabilities(loud))
-    np.savez(tmp_path / "old.npz", meta=np.frombuffer(b'{"classes": ["pause", "-"], "embedding": "fake", '
-                                                      b'"vocab_hash": "x"}', np.uint8),
-             mean=sure.mean, scale=sure.scale, w1=sure.w1[0], b1=sure.b1[0], w2=sure.w2[0], b2=sure.b2[0])
+    write_weights(tmp_path / "old.npz", sure, w1=sure.w1[0], b1=sure.b1[0], w2=sure.w2[0], b2=sure.b2[0])
     old = Head.load(tmp_path / "old.npz")
     assert old.members == 1 and old.probabilities(loud) == pytest.approx(sure.probabilities(loud))
 
@@ -101,15 +107,11 @@ def test_missing_and_damaged_weights_are_refused_with_how_to_retrain(tmp_path, v
     (tmp_path / "bad.npz").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(ModelError, match="damaged.*train_commands"):
         Head.load(tmp_path / "bad.npz")
-    head = tiny_head(vocab)
-    np.savez(tmp_path / "short.npz", meta=np.frombuffer(b'{"classes": ["a"], "embedding": "fake", "vocab_hash": "x"}', np.uint8),
-             mean=head.mean, scale=head.scale, w1=head.w1, b1=head.b1, w2=head.w2, b2=head.b2)
+    write_weights(tmp_path / "short.npz", tiny_head(vocab), classes=("a",))
     with pytest.raises(ModelError, match="damaged"):
         Head.load(tmp_path / "short.npz")
     two = tiny_head(vocab, sureness=(1.0, 2.0))
-    np.savez(tmp_path / "uneven.npz", meta=np.frombuffer(b'{"classes": ["pause", "-"], "embedding": "fake", '
-                                                         b'"vocab_hash": "x"}', np.uint8),
-             mean=two.mean, scale=two.scale, w1=two.w1, b1=two.b1[:1], w2=two.w2, b2=two.b2)
+    write_weights(tmp_path / "uneven.npz", two, b1=two.b1[:1])
     with pytest.raises(ModelError, match="damaged"):
         Head.load(tmp_path / "uneven.npz")
 

@@ -57,8 +57,8 @@ class Rule:
     something like a command but was unsure of it (it would ask "did you mean ...?"): a command's shape,
     not room talk, and the model this sure of a command is then right more often than the matcher's
     guess. Not after an `unclear` word, which is no command's shape: a degraded "next" written "yeah"
-    was acted on as no (`scripts/eval_personal.py`, speaker A, one member: 4 -> 12 of 96 wrong with the lower bar
-    there, 7 without)."""
+    was acted on as no (`scripts/eval_personal.py`, speaker A, one member: 4 -> 12 of 96 wrong with
+    the lower bar there, 7 without)."""
     long: int = 3
     """Words heard from which the model needs `alone_long`, and `item_long` to open an item."""
     item_long: float = 0.98
