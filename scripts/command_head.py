@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voice_guide.understanding.command_model import NOT_A_COMMAND, Head
+from voice_guide.understanding.command_model import MEMBER_WEIGHTS, NOT_A_COMMAND, Head
 
 
 def train_head(X: np.ndarray, labels: list[str], classes: list[str], *, embedding: str, vocab_hash: str,
@@ -78,5 +78,5 @@ def stack(heads: list[Head]) -> Head:
         same = (head.classes, head.embedding, head.vocab_hash) == (first.classes, first.embedding, first.vocab_hash)
         if not same or not (np.array_equal(head.mean, first.mean) and np.array_equal(head.scale, first.scale)):
             raise ValueError("only heads trained on the same speech for the same vocabulary can be stacked")
-    joined = {k: np.concatenate([getattr(h, k) for h in heads]) for k in ("w1", "b1", "w2", "b2")}
+    joined = {k: np.concatenate([getattr(h, k) for h in heads]) for k in MEMBER_WEIGHTS}
     return Head(first.classes, first.embedding, first.vocab_hash, first.mean, first.scale, card=first.card, **joined)

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from voice_guide.audio import Audio
 from voice_guide.errors import ModelError
-from voice_guide.understanding.command_model import (NOT_A_COMMAND, CommandModel, Head, describe, key_command,
-                                               command_key, open_command_model, pool, shipped_head_path,
-                                               vocabulary_hash)
+from voice_guide.understanding.command_model import (NOT_A_COMMAND, WEIGHTS, CommandModel, Head, describe,
+                                                     key_command, command_key, open_command_model, pool,
+                                                     shipped_head_path, vocabulary_hash)
 from voice_guide.understanding.matching import Command
 from voice_guide.understanding.vocabulary import build_vocabulary
 
@@ -52,7 +52,7 @@ def tiny_head(vocab, classes=("pause", NOT_A_COMMAND), embedding="fake", surenes
 def write_weights(path, head: Head, classes=("pause", NOT_A_COMMAND), **arrays) -> None:
     """`head`'s weights as a file, with `arrays` in place of its own (a file written otherwise)."""
     meta = {"classes": list(classes), "embedding": "fake", "vocab_hash": "x"}
-    weights = {k: getattr(head, k) for k in ("mean", "scale", "w1", "b1", "w2", "b2")} | arrays
+    weights = {k: getattr(head, k) for k in WEIGHTS} | arrays
     np.savez(path, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **weights)
 
 

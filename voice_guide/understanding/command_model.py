@@ -13,7 +13,7 @@ head trained for another commands.toml or library is refused, with how to retrai
 
 Inference is numpy: pooled embedding -> standardise -> one hidden layer (ReLU) -> softmax, in each of
 a few members trained alike from different seeds, whose probabilities are averaged: one retrain alone
-moved wrong actions on held-out weak lips from 14 to 26, and the average is surer only where they agree.
+moved wrong actions on held-out weak lips from 14 to 26, and the average is sure only where they agree.
 """
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ SEGMENTS = 3
 POOLING = f"mean, max, {SEGMENTS} part means"
 """`pool`'s recipe in a few words, recorded with vectors kept for later (enrolled prototypes)."""
 RETRAIN = "run python scripts/train_commands.py to train it for this vocabulary"
+MEMBER_WEIGHTS = ("w1", "b1", "w2", "b2")
+"""The weights each member has its own of, stacked on a leading axis (`Head`)."""
+WEIGHTS = ("mean", "scale", *MEMBER_WEIGHTS)
+"""Every array of a head's file."""
 
 
 class Embedder(Protocol):
@@ -151,9 +155,9 @@ class Head:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(bytes(data["meta"]).decode())
-                arrays = {k: np.asarray(data[k], dtype=np.float32) for k in ("mean", "scale", "w1", "b1", "w2", "b2")}
+                arrays = {k: np.asarray(data[k], dtype=np.float32) for k in WEIGHTS}
             if arrays["w1"].ndim == 2:
-                arrays.update({k: arrays[k][None] for k in ("w1", "b1", "w2", "b2")})
+                arrays.update({k: arrays[k][None] for k in MEMBER_WEIGHTS})
             head = cls(tuple(meta["classes"]), str(meta["embedding"]), str(meta["vocab_hash"]),
                        card=str(meta.get("card", "")), **arrays)
             members, n_in, n_hidden = head.w1.shape
