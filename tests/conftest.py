@@ -12,7 +12,7 @@ from pathlib import Path
 
 # One OpenBLAS thread, set before numpy loads: the tests' matrices are small (the echo's filter is 33 x 33),
 # and OpenBLAS threads waiting for a core of a busy two-core machine made the echo and barge-in tests
-# several times slower (test_listen, test_echo and test_loudness: 34 s against 11 s).
+# several times slower (the listening, barge-in, echo and loudness tests: 34 s against 11 s).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pytest  # noqa: E402
