@@ -331,3 +331,47 @@ def test_a_microphone_silent_until_the_echo_arrives_says_nothing_of_the_coupling
     assert first.echo.learnt is not None
     barge = BargeIn(known=first.echo.learnt)
     assert session(barge) == [] and not barge.hearing
+
+
+@pytest.mark.parametrize("at", [1.1, 1.3])
+def test_on_a_card_silent_between_words_a_stop_is_heard_while_the_clean_coupling_is_still_read(at):
+    """A virtual card's microphone is digital silence wherever the guide is (a gap between its words,
+    between a title and a sentence): those frames say nothing of the clean coupling, and the frames in
+    which it is assumed are counted as its readings, not as frames. Counted as frames, they ran out
+    before the coupling was read, and a British stop as loud as the guide said 1.1-1.4 s into a
+    session's first sentence was judged on the raw microphone and dropped (volume 0.3 on the card).
+    The echo alone is never taken."""
+    def card(ref: Audio, user: Audio | None = None, gain: float = 0.0) -> Audio:
+        d = round(0.1 * SPEECH_RATE)
+        mic = 0.5 * np.concatenate([np.zeros(d, np.float32), ref.samples[: len(ref.samples) - d]])
+        if user is not None:
+            i = round(at * SPEECH_RATE)
+            mic[i : i + len(user.samples)] += gain * user.samples[: len(mic) - i]
+        return Audio(mic.astype(np.float32), SPEECH_RATE)
+
+    title = concatenate([speak("Long"), quiet(0.3)], SPEECH_RATE)
+    sentence = concatenate([speak("Sit back"), quiet(0.4), speak("and let your shoulders drop, and let your "
+                                                                  "breathing settle into a slow and easy rhythm.")],
+                           SPEECH_RATE)
+    stop = speak("stop", "en-gb")
+    gain = just_over(0.5, stop, 0.0, sentence)
+    [(t, _)] = barge_sounds([(card(title), title), (card(sentence, stop, gain), sentence)], one_stream=True,
+                            silent_between=False)
+    assert at < t < at + 1.0
+    assert barge_sounds([(card(title), title), (card(sentence), sentence)], one_stream=True,
+                        silent_between=False) == []
+
+
+@pytest.mark.parametrize("at", [1.5, 2.0, 2.5])
+def test_a_short_british_stop_a_little_softer_than_the_guide_is_heard(at):
+    """A voice begins only `margin_db` over the echo, but its frames count towards `min_speech` from
+    `HOLD_DB` less: a short British "stop" has few frames over the full margin (on the card one as
+    loud as the guide's voice had 4, one short of 0.1 s, and was dropped). One 4 dB softer than the
+    guide's voice is heard seconds into a sentence; the echo alone never is."""
+    title, sentence = title_and_sentence()
+    stop = speak("stop", "en-gb")
+    gain = just_over(0.5, stop, -4.0, sentence)
+    [(t, _)] = barge_sounds([(through_card(title, 0.1, 0.3), title),
+                             (through_card(sentence, 0.01, 0.7, stop, gain, at), sentence)])
+    assert at < t < at + 1.0
+    assert barge_sounds([(through_card(title, 0.1, 0.3), title), (through_card(sentence, 0.01, 0.7), sentence)]) == []

@@ -57,6 +57,11 @@ it (taken up to `max_len` with a stop said in them, and written "its next time l
 TAKEN_RANGE_DB = 20.0
 TAKEN_TAIL = 0.1
 """Seconds of a voice taken kept after its last frame within `TAKEN_RANGE_DB` of its loudest."""
+HOLD_DB = 3.0
+"""Decibels under `margin_db` by which a frame of a voice already taken may fall and still count
+towards `min_speech`; a voice still begins only at the full margin. A short British "stop" as loud
+as the guide's voice had 4 frames over the full margin, one short of 0.1 s, and was dropped (3 of 40
+said in a sentence's first 0.8 s at volume 1.0 on the card)."""
 ECHO_ONLY = 0.97
 """A voice taken is dropped when the echo, learnt again meanwhile, explains this share of its energy."""
 
@@ -73,7 +78,8 @@ class BargeIn:
     as long as measuring it should take, when the estimate took the echo down by far more than that on
     the stretch it learnt on: in a session's first sentence, after a title too short to measure it on).
     A frame counts as the user only when it is `margin_db` louder than the loudest echo the recent
-    playback could cause. With headphones there is no echo and any speech
+    playback could cause (once a voice has begun, `HOLD_DB` less, towards its `min_speech` seconds
+    over the echo). With headphones there is no echo and any speech
     gets through; with loud speakers and no settled echo the user must clearly speak over them. Nothing
     is heard until the coupling has been measured on `warm` seconds of playback; a stretch the echo
     turns out to explain is dropped."""
@@ -99,9 +105,13 @@ class BargeIn:
         self._raw_known = frames(RAW_KNOWN)
         self._assume = frames(CLEAN_DELAY + CLEAN_WARM)
         self._assumed = self._assume
-        """Frames of this sound, with its echo learnt, left in which the clean coupling is still assumed:
-        as long as measuring it takes while only the echo sounds. An estimate that keeps failing would
-        never let it be measured, and is judged on the raw microphone after that, as before."""
+        """Readings of the clean coupling on this sound, with its echo learnt, left in which it is still
+        assumed: as many as measuring it takes. An estimate that keeps failing would never let it be
+        measured, and is judged on the raw microphone after that, as before. Counted in readings, not
+        frames: a digitally silent microphone (the virtual card's, between the guide's words) gives
+        none, and counted as frames they ran the assumption out before the coupling was measured,
+        while a British stop said 1.1 s into a session's first sentence was judged on the raw
+        microphone and dropped."""
         self._deepest = 0.0
         """The deepest the echo's estimate took it down on this sound (a later one learnt on a stretch
         with the user's voice in it takes out less)."""
@@ -291,16 +301,18 @@ class BargeIn:
                    and (self._assumed > 0 or bool(self._taken)))  # a voice begun in time is heard to its end
         judged_clean = clean is not None and (self._clean.warm() or assumed)
         near = self._clean.near(clean, echo, self.margin_db, floor) if judged_clean else near_raw
-        if assumed and echo > ECHO_ACTIVE:
-            self._assumed -= 1
+        hold = self.margin_db - HOLD_DB
+        held = near or (self._clean.near(clean, echo, hold, floor) if judged_clean else self._raw.near(raw, echo, hold))
         if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
             self._restoring -= 1
-            near = near_raw = False
+            near = near_raw = held = False
         elif not self._taken and echo > ECHO_ACTIVE and raw > SILENT:
             self._raw.measure(raw - echo, voice=near_raw or near)
             if clean is not None:
                 self._clean.measure(clean - echo, voice=near)
                 self._read_moved = self._read_moved or self.echo.moved
+                if assumed:
+                    self._assumed -= 1
         if not self._taken:
             if near:
                 self._taken = [*self._pre, frame]
@@ -309,7 +321,7 @@ class BargeIn:
                 self._pre.append(frame)
             return None
         self._taken.append(frame)
-        self._near += near
+        self._near += held
         self._quiet = 0 if near else self._quiet + 1
         if self._quiet < self._end and len(self._taken) < self._max:
             return None
