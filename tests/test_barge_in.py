@@ -335,7 +335,7 @@ def test_a_microphone_silent_until_the_echo_arrives_says_nothing_of_the_coupling
 
 @pytest.mark.parametrize("at", [1.1, 1.3])
 def test_on_a_card_silent_between_words_a_stop_is_heard_while_the_clean_coupling_is_still_read(at):
-    """A virtual card's microphone is digital silence wherever the guide is (a gap between its words,
+    """A virtual card's microphone is digital silence wherever the guide is silent (between its words,
     between a title and a sentence): those frames say nothing of the clean coupling, and the frames in
     which it is assumed are counted as its readings, not as frames. Counted as frames, they ran out
     before the coupling was read, and a British stop as loud as the guide said 1.1-1.4 s into a
