@@ -40,15 +40,17 @@ def guide_voice() -> Audio:
 
 
 def over(ref: Audio, user: Audio | None, user_gain: float, at: float, echo_gain: float = 0.5,
-         delay: float = 0.08) -> Audio:
-    """The microphone: the delayed, scaled echo of `ref`, plus the user at `at` seconds, plus noise."""
+         delay: float = 0.08, noisy: bool = True) -> Audio:
+    """The microphone: the delayed, scaled echo of `ref`, plus the user at `at` seconds, plus noise
+    (not `noisy`: digital silence wherever nothing sounds, as a virtual card's)."""
     d = round(delay * SPEECH_RATE)
     echo = np.concatenate([np.zeros(d, np.float32), ref.samples[: len(ref.samples) - d]]) * echo_gain
     if user is not None:
         i = round(at * SPEECH_RATE)
         n = min(len(user.samples), len(echo) - i)
         echo[i : i + n] += user.samples[:n] * user_gain
-    return add_noise_floor(Audio(echo, SPEECH_RATE), -60.0, seed=9)
+    heard = Audio(echo, SPEECH_RATE)
+    return add_noise_floor(heard, -60.0, seed=9) if noisy else heard
 
 
 def test_barge_in_never_hears_the_echo_alone():
@@ -342,12 +344,7 @@ def test_on_a_card_silent_between_words_a_stop_is_heard_while_the_clean_coupling
     session's first sentence was judged on the raw microphone and dropped (volume 0.3 on the card).
     The echo alone is never taken."""
     def card(ref: Audio, user: Audio | None = None, gain: float = 0.0) -> Audio:
-        d = round(0.1 * SPEECH_RATE)
-        mic = 0.5 * np.concatenate([np.zeros(d, np.float32), ref.samples[: len(ref.samples) - d]])
-        if user is not None:
-            i = round(at * SPEECH_RATE)
-            mic[i : i + len(user.samples)] += gain * user.samples[: len(mic) - i]
-        return Audio(mic.astype(np.float32), SPEECH_RATE)
+        return over(ref, user, gain, at, delay=0.1, noisy=False)
 
     title = concatenate([speak("Long"), quiet(0.3)], SPEECH_RATE)
     sentence = concatenate([speak("Sit back"), quiet(0.4), speak("and let your shoulders drop, and let your "

@@ -300,12 +300,14 @@ class BargeIn:
                    and self._deepest >= CLEAN_DEPTH + SPREAD_DB
                    and (self._assumed > 0 or bool(self._taken)))  # a voice begun in time is heard to its end
         judged_clean = clean is not None and (self._clean.warm() or assumed)
-        near = self._clean.near(clean, echo, self.margin_db, floor) if judged_clean else near_raw
-        hold = self.margin_db - HOLD_DB
-        held = near or (self._clean.near(clean, echo, hold, floor) if judged_clean else self._raw.near(raw, echo, hold))
+
+        def over(margin: float) -> bool:
+            return self._clean.near(clean, echo, margin, floor) if judged_clean else self._raw.near(raw, echo, margin)
+
+        near = over(self.margin_db)
         if self._restoring:  # the reference handed ahead still has the lowered gain: nothing is judged
             self._restoring -= 1
-            near = near_raw = held = False
+            near = near_raw = False
         elif not self._taken and echo > ECHO_ACTIVE and raw > SILENT:
             self._raw.measure(raw - echo, voice=near_raw or near)
             if clean is not None:
@@ -321,7 +323,7 @@ class BargeIn:
                 self._pre.append(frame)
             return None
         self._taken.append(frame)
-        self._near += held
+        self._near += near or over(self.margin_db - HOLD_DB)
         self._quiet = 0 if near else self._quiet + 1
         if self._quiet < self._end and len(self._taken) < self._max:
             return None
