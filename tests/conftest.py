@@ -46,16 +46,27 @@ def joe_home(guide_home) -> Path:
 def _spoken_library(tmp_path_factory) -> Path:
     """A home whose settings choose Piper's Joe, with the library's speech in that voice rendered once
     per test run (about a minute on this machine; Kokoro, the default, takes several) into its cache,
-    by measuring every length on the voice."""
+    by measuring every length on the voice. With test workers (pytest-xdist), the first worker to need
+    it renders it into the run's shared folder and the others wait for it under a lock."""
+    from filelock import FileLock
+
     from voice_guide import settings as settings_mod
     from voice_guide.cli import main
 
-    home = tmp_path_factory.mktemp("spoken-home")
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
-        patch.setenv("VOICE_GUIDE_HOME", str(home))
-        settings_mod.save(settings_mod.Settings(synthesizer="piper"))
-        assert main(["list", "--exact"]) == 0
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    home, done = shared / "spoken-home", shared / "spoken-home.done"
+    with FileLock(str(shared / "spoken-home.lock")):
+        if not done.exists():
+            shutil.rmtree(home, ignore_errors=True)
+            home.mkdir()
+            with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                patch.setenv("VOICE_GUIDE_HOME", str(home))
+                settings_mod.save(settings_mod.Settings(synthesizer="piper"))
+                assert main(["list", "--exact"]) == 0
+            done.touch()
     return home
 
 
@@ -108,11 +119,26 @@ def sound_server() -> str:
     return server
 
 
+PHASE = os.environ.get("VOICE_GUIDE_TEST_PHASE", "")
+"""scripts/test.sh runs the suite in two phases: "others" in two workers (pytest-xdist), then "sound"
+alone. A test marked `sound` plays and records in real time through the one virtual card: beside
+the other worker (Kokoro rendering, subprocesses, another test's sound) the guide took its own last
+word ("Goodbye") as the user's, in 2 runs of 2 (alone, and beside busy loops, never). Unset: every
+test, in one run."""
+
+
 def pytest_collection_modifyitems(config, items) -> None:
-    """Every test marked `sound` gets the sound server, whether or not it asks for the fixture."""
+    """Every test marked `sound` gets the sound server, whether or not it asks for the fixture; the
+    tests not of this `PHASE` are deselected."""
+    keep, skip = [], []
     for item in items:
-        if item.get_closest_marker("sound") and "sound_server" not in item.fixturenames:
+        sound = item.get_closest_marker("sound") is not None
+        if sound and "sound_server" not in item.fixturenames:
             item.fixturenames.insert(0, "sound_server")
+        (skip if PHASE and (PHASE == "sound") != sound else keep).append(item)
+    if skip:
+        config.hook.pytest_deselected(items=skip)
+        items[:] = keep
 
 
 _network: list[str] = []
