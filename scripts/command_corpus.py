@@ -33,6 +33,16 @@ WORK = Path(os.environ.get("VOICE_GUIDE_TRAINING_DIR") or paths.cache_dir() / "t
 """The training scripts' own folder (corpora they make, Kokoro's voice files, the embedding cache): in
 the guide's cache folder, or VOICE_GUIDE_TRAINING_DIR; a few GB, safe to delete."""
 CACHE = WORK / "emb"
+VALIDATION = ("af_nicole", "am_echo", "bf_alice", "bm_george", "en-gb-x-gbcwmd+Rob", "en-us-nyc+f2", "en-029+Gene")
+"""Training voices a second head is trained without (`train_commands.py --validation`), so that
+choices (`fusion.Rule`'s bars, `scripts/choose_fusion_bars.py`) are made on voices it never heard, and
+never on the held-out voices the figures are reported for: Kokoro US and UK women and men, and three
+espeak-ng accents."""
+
+
+def validation_voice(speaker: str) -> bool:
+    """A VALIDATION voice, or a Kokoro blend with one ("af_nicole+af_sky@0.5")."""
+    return speaker in VALIDATION or any(part in VALIDATION for part in speaker.split("@")[0].split("+"))
 
 
 @dataclass(frozen=True)

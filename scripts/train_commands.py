@@ -2,7 +2,7 @@
 
     python scripts/train_commands.py [--corpus DIR ...] [--out voice_guide/data/command_model.npz]
         [--card voice_guide/data/command_model.md] [--epochs N] [--hidden H] [--seeds S ...]
-        [--embedding whisper|speech] [--jobs N]
+        [--embedding whisper|speech] [--jobs N] [--validation]
 
 1. the training speech: `scripts/make_training_corpus.py` writes it (all synthetic: espeak-ng, Piper
    and Kokoro voices, facial-palsy speech, chatter and near-misses; some voices held out), one corpus
@@ -15,7 +15,8 @@
    of split "train", --jobs at a time;
 4. it is evaluated on the held-out voices, per kind and condition, and the weights
    (with the vocabulary's hash) and a data card are written.
-speech-dev is never read here.
+speech-dev is never read here. --validation trains a second head without `command_corpus.VALIDATION`'s
+voices (and blends with them), for `scripts/choose_fusion_bars.py`; write it elsewhere (--out, --card).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from command_corpus import WORK, Row, embed_in_parallel, embed_rows, open_embedder, read_rows  # noqa: E402
+from command_corpus import (VALIDATION, WORK, Row, embed_in_parallel, embed_rows, open_embedder,  # noqa: E402
+                            read_rows, validation_voice)
 from command_head import stack, train_head  # noqa: E402
 from voice_guide.content.loader import load_library  # noqa: E402
 from voice_guide.understanding.command_model import NOT_A_COMMAND, SEGMENTS, Head, vocabulary_hash  # noqa: E402
@@ -177,6 +179,8 @@ def card_text(head: Head, rows: list[Row], train: list[Row], figures: dict, seco
         f"- **Corpora:** {made_by(manifests)}.",
         f"- **Held out (never trained on):** {len(held)} voices, {sum(r.split == 'heldout' for r in rows)} clips.",
         f"- **Never used:** speech-dev (real recordings; evaluation only, scripts/eval_commands.py).",
+        *([f"- **Validation head:** trained without {', '.join(VALIDATION)} and blends with them "
+           f"(`scripts/choose_fusion_bars.py`); not for shipping."] if args.validation else []),
         "",
         f"## Held-out voices, head alone (acts at p >= {ACT})",
         "",
@@ -204,6 +208,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=list(MEMBERS), help="one member per seed")
     ap.add_argument("--embedding", choices=sorted(EMBEDDINGS), default="whisper")
     ap.add_argument("--jobs", type=int, default=2, help="processes for the embedding pass and the members")
+    ap.add_argument("--validation", action="store_true",
+                    help="leave command_corpus.VALIDATION's voices out of training (a head to choose fusion bars with)")
     args = ap.parse_args(argv)
 
     vocab = build_vocabulary(load_library().items)
@@ -211,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
     corpora = [read_rows(manifest, vocab) for manifest in manifests]
     rows = [r for c in corpora for r in c]
     embedder = open_embedder(args.embedding)
-    trains = [[r for r in c if r.split != "heldout"] for c in corpora]
+    trains = [[r for r in c if r.split != "heldout" and not (args.validation and validation_voice(r.speaker))]
+              for c in corpora]
     helds = [[r for r in c if r.split == "heldout"] for c in corpora]
     train, held = [r for c in trains for r in c], [r for c in helds for r in c]
     print(f"{len(train)} training clips, {len(held)} held out", flush=True)

@@ -1,0 +1,153 @@
+"""Choose `fusion.Rule`'s bars on validation voices: training voices a second head never trained on.
+
+    python scripts/train_commands.py --validation --out /tmp/validation-head.npz --card /tmp/validation-head.md
+    python scripts/choose_fusion_bars.py --head /tmp/validation-head.npz MANIFEST [MANIFEST ...]
+        [--voices VOICE ...] [--grid alone=0.95,0.97 alone_long=0.8,0.9 ...] [--cache FILE] [--limit N]
+
+The bars must never be chosen on the held-out voices the figures are reported for, nor on speech-dev
+alone. So a head is trained without `command_corpus.VALIDATION` (`--validation`), and its training
+corpora's clips of those voices are heard here as the live guide hears them (cut out by its
+endpointer, Whisper's n-best, the head's scores; kept in --cache, so a second grid costs no
+decoding). Every combination of --grid's values (`fusion.Rule` fields; the others as shipped) then
+decides each clip, and one line per combination prints, fewest wrong actions first: weak-lip and
+plain commands acted on right and wrong, and room talk acted on. Pick the most right at no more wrong
+actions than the shipped rule gives, then check the choice on speech-dev (`scripts/eval_commands.py`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import sys
+from dataclasses import fields, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from command_corpus import VALIDATION, Row, read_rows  # noqa: E402
+from eval_commands import as_heard  # noqa: E402
+from voice_guide.audio import SPEECH_RATE  # noqa: E402
+from voice_guide.engines import Hypothesis  # noqa: E402
+from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
+from voice_guide.understanding.command_model import NOT_A_COMMAND, command_key, key_command  # noqa: E402
+from voice_guide.understanding.fusion import RULE, Rule, fuse  # noqa: E402
+from voice_guide.understanding.matching import match  # noqa: E402
+
+
+def group(row: Row) -> str:
+    """"weak lips" or "plain": the corpus's condition says whether a clip was said with weak lips."""
+    return "weak lips" if row.condition.startswith("palsy") else "plain"
+
+
+def hear(rows: list[Row], head: Path, cache: Path) -> dict[str, dict]:
+    """Each clip's n-best (text, confidence) and the head's scores, as heard live; from --cache when
+    it already holds them for this head."""
+    from voice_guide.content.loader import load_library
+    from voice_guide.engine_table import open_recognizer_for
+    from voice_guide.settings import Settings
+    from voice_guide.understanding.command_model import open_command_model
+    from voice_guide.understanding.vocabulary import build_vocabulary
+
+    heard = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
+    key = f"{head.resolve()}:{head.stat().st_mtime_ns}"
+    if heard.get("head") != key:
+        heard = {"head": key, "clips": {}}
+    missing = [r for r in rows if str(r.path) not in heard["clips"]]
+    if missing:
+        vocab = build_vocabulary(load_library().items)
+        recognizer = open_recognizer_for(Settings(recogniser="whisper"), vocab)
+        model = open_command_model(vocab, recognizer, head_path=head)
+        if model is None:
+            raise SystemExit(f"choose_fusion_bars: {head} cannot be used with this vocabulary and recogniser")
+        for i, row in enumerate(missing):
+            audio = as_heard(read_utterance(row.path), i)
+            clip = {"nbest": [], "scores": {}}
+            if audio is not None:
+                audio = audio.resample(SPEECH_RATE)
+                clip["nbest"] = [(h.text, h.confidence) for h in recognizer.decode(audio)]
+                clip["scores"] = {command_key(c): p for c, p in model.scores(audio).items()} if clip["nbest"] else {}
+            heard["clips"][str(row.path)] = clip
+            if (i + 1) % 200 == 0:
+                print(f"  heard {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(heard), encoding="utf-8")
+    return heard["clips"]
+
+
+def figures(rows: list[Row], heard: dict[str, dict], rule: Rule, vocab) -> dict[str, list[int]]:
+    """Per group: [commands, right, wrong, room talk, room talk acted on]."""
+    out = {g: [0, 0, 0, 0, 0] for g in ("weak lips", "plain")}
+    for row in rows:
+        clip = heard[str(row.path)]
+        f = out[group(row)]
+        decision, command = "none", None
+        if clip["nbest"]:
+            m = match([Hypothesis(t, c) for t, c in clip["nbest"]], vocab)
+            scores = {key_command(k): p for k, p in clip["scores"].items()}
+            m, _ = fuse(m, scores, vocab, rule)
+            decision, command = m.decision, m.command
+        acted = decision == "act"
+        if row.label == NOT_A_COMMAND:
+            f[3] += 1
+            f[4] += acted
+        else:
+            f[0] += 1
+            f[1] += acted and command_key(command) == row.label
+            f[2] += acted and command_key(command) != row.label
+    return out
+
+
+def grid_rules(specs: list[str]) -> list[Rule]:
+    """Every combination of the --grid values, the other fields as shipped."""
+    names = {f.name for f in fields(Rule)}
+    axes = []
+    for spec in specs:
+        name, _, values = spec.partition("=")
+        if name not in names or not values:
+            raise SystemExit(f"choose_fusion_bars: --grid takes FIELD=V1,V2,... with FIELD one of {sorted(names)}")
+        kind = type(getattr(RULE, name))
+        if kind not in (float, int):
+            raise SystemExit(f"choose_fusion_bars: --grid takes numeric fields of fusion.Rule, not {name}")
+        axes.append([(name, kind(v)) for v in values.split(",")])
+    return [replace(RULE, **dict(combo)) for combo in itertools.product(*axes)] if axes else [RULE]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("manifests", type=Path, nargs="+", help="training corpora's manifest.csv")
+    ap.add_argument("--head", type=Path, required=True, help="a head trained without these voices")
+    ap.add_argument("--voices", nargs="+", default=list(VALIDATION))
+    ap.add_argument("--grid", nargs="*", default=[], help="FIELD=V1,V2,... of fusion.Rule")
+    ap.add_argument("--cache", type=Path, default=Path("validation-heard.json"))
+    ap.add_argument("--limit", type=int, help="only the first N clips (a quick look)")
+    args = ap.parse_args(argv)
+
+    from voice_guide.content.loader import load_library
+    from voice_guide.understanding.vocabulary import build_vocabulary
+
+    vocab = build_vocabulary(load_library().items)
+    rows = [r for m in args.manifests for r in read_rows(m, vocab) if r.speaker in args.voices and r.split != "heldout"]
+    rows = rows[: args.limit] if args.limit else rows
+    if not rows:
+        raise SystemExit("choose_fusion_bars: none of these voices' clips are in the manifests")
+    rules = grid_rules(args.grid)
+    heard = hear(rows, args.head, args.cache)
+    print(f"{len(rows)} clips of {len({r.speaker for r in rows})} validation voices")
+    print("rule | weak lips right, wrong, room talk acted | plain right, wrong, room talk acted")
+    lines = []
+    for rule in rules:
+        f = figures(rows, heard, rule, vocab)
+        wrong = f["weak lips"][2] + f["plain"][2]
+        changed = ", ".join(f"{s.split('=')[0]}={getattr(rule, s.split('=')[0])}" for s in args.grid) or "as shipped"
+        cells = " | ".join(f"{g[1]}/{g[0]}, {g[2]}, {g[4]}/{g[3]}" for g in f.values())
+        lines.append((wrong, -(f["weak lips"][1] + f["plain"][1]), f"{changed} | {cells}"))
+    for *_, line in sorted(lines):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
