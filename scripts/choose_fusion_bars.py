@@ -42,14 +42,12 @@ def group(row: Row) -> str:
     return "weak lips" if row.condition.startswith("palsy") else "plain"
 
 
-def hear(rows: list[Row], head: Path, cache: Path) -> dict[str, dict]:
+def hear(rows: list[Row], head: Path, cache: Path, vocab) -> dict[str, dict]:
     """Each clip's n-best (text, confidence) and the head's scores, as heard live; from --cache when
     it already holds them for this head."""
-    from voice_guide.content.loader import load_library
     from voice_guide.engine_table import open_recognizer_for
     from voice_guide.settings import Settings
     from voice_guide.understanding.command_model import open_command_model
-    from voice_guide.understanding.vocabulary import build_vocabulary
 
     heard = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
     key = f"{head.resolve()}:{head.stat().st_mtime_ns}"
@@ -57,7 +55,6 @@ def hear(rows: list[Row], head: Path, cache: Path) -> dict[str, dict]:
         heard = {"head": key, "clips": {}}
     missing = [r for r in rows if str(r.path) not in heard["clips"]]
     if missing:
-        vocab = build_vocabulary(load_library().items)
         recognizer = open_recognizer_for(Settings(recogniser="whisper"), vocab)
         model = open_command_model(vocab, recognizer, head_path=head)
         if model is None:
@@ -134,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         raise SystemExit("choose_fusion_bars: none of these voices' clips are in the manifests")
     rules = grid_rules(args.grid)
-    heard = hear(rows, args.head, args.cache)
+    heard = hear(rows, args.head, args.cache, vocab)
     print(f"{len(rows)} clips of {len({r.speaker for r in rows})} validation voices")
     print("rule | weak lips right, wrong, room talk acted | plain right, wrong, room talk acted")
     lines = []

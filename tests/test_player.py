@@ -59,6 +59,19 @@ def real_recognizer():
     return open_recognizer_for(Settings(), build_vocabulary(ITEMS))
 
 
+_made: list[Player] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_players():
+    """Every player a test made is closed after it: its look-ahead threads would otherwise wait on,
+    and render what it still wanted, beside the tests after it (more than a hundred by this file's
+    end; in a test worker, the memory traced by a later test grew with them)."""
+    yield
+    while _made:
+        _made.pop().close()
+
+
 def make_player(clock, mic=None, recognizer=None, items=ITEMS, synthesizer=None, audio_out=None, keys=None,
                 progress_path=None, save_place=None, **options) -> Player:
     """A player on fakes; `options` are `Options` fields."""
@@ -66,7 +79,9 @@ def make_player(clock, mic=None, recognizer=None, items=ITEMS, synthesizer=None,
     if recognizer is not None:
         ears = Understander(recognizer, build_vocabulary(items))
     rig = Rig(synthesizer or FakeSynthesizer(), audio_out or ClockAudioOut(clock), clock, mic=mic, ears=ears, keys=keys)
-    return Player(items, rig, Options(**options), Hooks(save_place=save_place, progress_path=progress_path))
+    player = Player(items, rig, Options(**options), Hooks(save_place=save_place, progress_path=progress_path))
+    _made.append(player)
+    return player
 
 
 SCRIPT = ["start short rest", "wait", "where are we", "resume", "slower", "next"]
