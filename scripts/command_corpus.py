@@ -184,9 +184,11 @@ def embed_in_parallel(parts: list[tuple[list[Row], str]], name: str, jobs: int) 
     """Fill the cache for each (rows, variant) in `jobs` processes of one thread each, largest first.
     The encoder gains little from a second thread of its own (on this machine, 39 ms of CPU a clip
     on one thread, 51 ms on two, for the same wall time), so separate processes nearly halve the
-    time of the embedding pass."""
+    time of the embedding pass. Spawned, not forked: see `make_training_corpus.render_all`."""
+    import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     tasks = sorted(((rows, variant) for rows, variant in parts if rows), key=lambda t: -len(t[0]))
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_open_worker, initargs=(name,)) as pool:
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn, initializer=_open_worker, initargs=(name,)) as pool:
         list(pool.map(_embed_part, tasks))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import multiprocessing
 import random
 import sys
 import time
@@ -320,7 +321,11 @@ def render_all(clips: list[Clip], out: Path, jobs: int, kokoro_dir: Path | None,
     todo = [c for c in clips if not (out / c.file).exists()]
     seconds, start, done = 0.0, time.perf_counter(), 0
     init = (str(kokoro_dir) if kokoro_dir else None, str(echo) if echo else None)
-    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=init) as pool:
+    # Spawned, not forked: a forked worker inherits the caller's objects without their threads, and a
+    # Whisper model the caller had let go of (CTranslate2's thread pool) hung the worker that
+    # collected it (a test process).
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn, initializer=_start_worker, initargs=init) as pool:
         for phase in ([c for c in todo if not c.take], [c for c in todo if c.take]):
             for length in pool.map(_render_one, [(c, out) for c in phase], chunksize=8):
                 seconds += length

@@ -22,6 +22,7 @@ voices (and blends with them), for `scripts/choose_fusion_bars.py`; write it els
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import subprocess
@@ -117,6 +118,9 @@ def train_members(seeds: list[int], jobs: int, **data) -> Head:
     """One member per seed, `jobs` at a time, stacked into one head."""
     _MEMBER_DATA.update(data)
     if jobs > 1 and len(seeds) > 1:
+        # Forked, to share the inputs; garbage is collected first, so that no child collects an object
+        # whose native threads stayed behind (a dropped Whisper model's hung a forked corpus worker).
+        gc.collect()
         with multiprocessing.get_context("fork").Pool(min(jobs, len(seeds))) as pool:
             return stack(pool.map(_member, seeds))
     return stack([_member(seed) for seed in seeds])
