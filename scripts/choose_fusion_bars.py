@@ -31,6 +31,7 @@ from command_corpus import VALIDATION, Row, read_rows  # noqa: E402
 from eval_commands import as_heard  # noqa: E402
 from voice_guide.audio import SPEECH_RATE  # noqa: E402
 from voice_guide.engines import Hypothesis  # noqa: E402
+from voice_guide.fileio import atomic_path  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
 from voice_guide.understanding.command_model import NOT_A_COMMAND, command_key, key_command  # noqa: E402
 from voice_guide.understanding.fusion import RULE, Rule, fuse  # noqa: E402
@@ -59,8 +60,9 @@ def hear(rows: list[Row], head: Path, cache: Path, vocab) -> dict[str, dict]:
         model = open_command_model(vocab, recognizer, head_path=head)
         if model is None:
             raise SystemExit(f"choose_fusion_bars: {head} cannot be used with this vocabulary and recogniser")
+        seeds = {str(r.path): i for i, r in enumerate(rows)}  # the same faint room whatever was cached
         for i, row in enumerate(missing):
-            audio = as_heard(read_utterance(row.path), i)
+            audio = as_heard(read_utterance(row.path), seeds[str(row.path)])
             clip = {"nbest": [], "scores": {}}
             if audio is not None:
                 audio = audio.resample(SPEECH_RATE)
@@ -70,7 +72,8 @@ def hear(rows: list[Row], head: Path, cache: Path, vocab) -> dict[str, dict]:
             if (i + 1) % 200 == 0:
                 print(f"  heard {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(heard), encoding="utf-8")
+        with atomic_path(cache) as part:
+            part.write_text(json.dumps(heard), encoding="utf-8")
     return heard["clips"]
 
 

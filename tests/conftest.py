@@ -123,8 +123,8 @@ PHASE = os.environ.get("VOICE_GUIDE_TEST_PHASE", "")
 """scripts/test.sh runs the suite in two phases: "others" in two workers (pytest-xdist), then "sound"
 alone. A test marked `sound` plays and records in real time through the one virtual card: beside
 the other worker (Kokoro rendering, subprocesses, another test's sound) the guide took its own last
-word ("Goodbye") as the user's, in 2 runs of 2 (alone, and beside busy loops, never). Unset: every
-test, in one run."""
+word ("Goodbye") as the user's, in each of 3 runs (alone, and beside busy loops, never). Unset:
+every test, in one run."""
 
 
 def pytest_collection_modifyitems(config, items) -> None:
