@@ -28,14 +28,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from command_corpus import VALIDATION, Row, read_rows  # noqa: E402
-from eval_commands import as_heard  # noqa: E402
+from eval_commands import Clip, Figures, Result, as_heard  # noqa: E402
 from voice_guide.audio import SPEECH_RATE  # noqa: E402
 from voice_guide.engines import Hypothesis  # noqa: E402
 from voice_guide.fileio import atomic_path  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
-from voice_guide.understanding.command_model import NOT_A_COMMAND, command_key, key_command  # noqa: E402
+from voice_guide.understanding.command_model import command_key, key_command  # noqa: E402
 from voice_guide.understanding.fusion import RULE, Rule, fuse  # noqa: E402
-from voice_guide.understanding.matching import match  # noqa: E402
+from voice_guide.understanding.matching import Match, match  # noqa: E402
 
 
 def group(row: Row) -> str:
@@ -78,26 +78,18 @@ def hear(rows: list[Row], head: Path, cache: Path, vocab) -> dict[str, dict]:
 
 
 def figures(rows: list[Row], heard: dict[str, dict], rule: Rule, vocab) -> dict[str, list[int]]:
-    """Per group: [commands, right, wrong, room talk, room talk acted on]."""
-    out = {g: [0, 0, 0, 0, 0] for g in ("weak lips", "plain")}
+    """Per group: [commands, right, wrong, room talk, room talk acted on], counted as
+    `scripts/eval_commands.py` counts them."""
+    out = {g: Figures(g) for g in ("weak lips", "plain")}
     for row in rows:
         clip = heard[str(row.path)]
-        f = out[group(row)]
-        decision, command = "none", None
+        decided = Match(None, 0.0, "none")
         if clip["nbest"]:
-            m = match([Hypothesis(t, c) for t, c in clip["nbest"]], vocab)
-            scores = {key_command(k): p for k, p in clip["scores"].items()}
-            m, _ = fuse(m, scores, vocab, rule)
-            decision, command = m.decision, m.command
-        acted = decision == "act"
-        if row.label == NOT_A_COMMAND:
-            f[3] += 1
-            f[4] += acted
-        else:
-            f[0] += 1
-            f[1] += acted and command_key(command) == row.label
-            f[2] += acted and command_key(command) != row.label
-    return out
+            decided = match([Hypothesis(t, c) for t, c in clip["nbest"]], vocab)
+            decided, _ = fuse(decided, {key_command(k): p for k, p in clip["scores"].items()}, vocab, rule)
+        said = Clip(row.path, row.transcript, row.speaker, row.kind, key_command(row.label))
+        out[group(row)].add(Result(said, decided.decision, decided.command, decided.heard, 0.0))
+    return {g: [f.commands, f.right, f.wrong, f.others, f.accepted] for g, f in out.items()}
 
 
 def grid_rules(specs: list[str]) -> list[Rule]:
@@ -137,11 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     heard = hear(rows, args.head, args.cache, vocab)
     print(f"{len(rows)} clips of {len({r.speaker for r in rows})} validation voices")
     print("rule | weak lips right, wrong, room talk acted | plain right, wrong, room talk acted")
+    names = [spec.partition("=")[0] for spec in args.grid]
     lines = []
     for rule in rules:
         f = figures(rows, heard, rule, vocab)
         wrong = f["weak lips"][2] + f["plain"][2]
-        changed = ", ".join(f"{s.split('=')[0]}={getattr(rule, s.split('=')[0])}" for s in args.grid) or "as shipped"
+        changed = ", ".join(f"{name}={getattr(rule, name)}" for name in names) or "as shipped"
         cells = " | ".join(f"{g[1]}/{g[0]}, {g[2]}, {g[4]}/{g[3]}" for g in f.values())
         lines.append((wrong, -(f["weak lips"][1] + f["plain"][1]), f"{changed} | {cells}"))
     for *_, line in sorted(lines):
