@@ -417,6 +417,17 @@ def test_top_said_over_the_guide_is_stop_and_in_the_quiet_nothing(vocab):
     assert [said_over_echo(t) for t in ("on top", "tops", "stop", "shop", "next")] == [None] * 5
 
 
+def test_words_that_may_be_a_command_gone_wrong_are_told_from_fillers_greetings_and_noise(vocab):
+    """What counts towards the guide saying which words it hears best (`session.questions.MISHEARD`):
+    a weak "pause" written "falls", room talk; not "hmm", "hello", "thank you" or carriers alone."""
+    from voice_guide.understanding.vocabulary import meant_for_the_guide
+
+    for text in ("falls", "the boys", "it is always like this", "reveal"):
+        assert meant_for_the_guide(match(text, vocab).heard), text
+    for text in ("", "hmm", "hello", "thank you", "and so", "um the", "[noise]", "right"):
+        assert not meant_for_the_guide(match(text, vocab).heard), text
+
+
 @pytest.mark.parametrize("over_echo", [{"next": ["top"]}, {"stop": ["pause"]}],
                          ids=["not a barge-in command", "a command phrase already"])
 def test_an_over_echo_spelling_that_could_act_elsewhere_is_refused(over_echo):

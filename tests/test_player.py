@@ -788,6 +788,24 @@ def test_words_that_are_no_command_get_the_not_understood_cue_once_and_no_questi
     assert not any(s.startswith("Sorry") for s in player.outcome.said)  # no "say that again" question
 
 
+def test_room_talk_again_and_again_brings_the_words_heard_best_once(tmp_path):
+    """Utterances that are no command count towards `questions.MISHEARD` as near misses do: a person
+    whose weak lips turn every command into other words is told, once, which words are heard best."""
+    from voice_guide.session.prompts import say
+    from voice_guide.session.questions import MISHEARD
+
+    clock = FakeClock(0.0)
+    holder = {}
+    talk = ["it is always like this", "falls", "the boys"] * 2
+    mic = RecordingsIn([speak(t) for t in talk], clock.sleep, ready=lambda: holder["p"].listening())
+    recognizer = ScriptedRecognizer(talk)
+    player = holder["p"] = make_player(clock, mic, recognizer, progress_path=tmp_path / "p.json")
+    player.run()
+    assert MISHEARD <= len(talk) and len(recognizer.decoded) == len(talk)
+    assert sum(say("help.lip_light") in s for s in player.outcome.said) == 1
+    assert not any(s.startswith("Sorry") for s in player.outcome.said)  # room talk is asked about by no one
+
+
 class SlowToRender(FakeSynthesizer):
     """A voice that notes, as it renders each sentence, how many sounds the speaker has started and
     how many utterances the recogniser has decoded."""

@@ -194,6 +194,51 @@ def test_reprompt_is_said_once_then_only_the_cue():
     assert says(d.event(NotUnderstood()))
 
 
+def test_misheard_again_and_again_the_guide_says_once_which_words_it_hears_best():
+    """A person with weak lips may not think to ask for help: the `MISHEARD`th utterance in a row that
+    was no command brings the words heard best (and, where it can be done, how to teach a word), once
+    a run; a command in between starts the count again; near misses say "Sorry" first."""
+    from voice_guide.session.prompts import say
+    from voice_guide.session.questions import MISHEARD
+
+    tip = say("help.lip_light")
+    d = at("holding")
+    heard = [says(d.event(NotUnderstood(near=False))) for _ in range(MISHEARD)]
+    assert heard[:-1] == [[]] * (MISHEARD - 1)
+    assert heard[-1] == [f"{say('answer.misheard')} {tip}"]  # running: no teaching offered mid-step
+    assert not any(says(d.event(NotUnderstood(near=near))) for near in (False, True) * MISHEARD)  # once a run
+    d = at("menu")
+    for _ in range(MISHEARD - 1):
+        d.event(NotUnderstood(near=False))
+    d.event(Command("where"))
+    assert [says(d.event(NotUnderstood(near=False))) for _ in range(MISHEARD - 1)] == [[]] * (MISHEARD - 1)
+    assert says(d.event(NotUnderstood(near=False))) == [f"{say('answer.misheard')} {say('help.teach')} {tip}"]
+    d = at("paused")
+    assert says(d.event(Command("no-such-command"))) == [say("answer.not_caught")]  # a command with no handler
+    near = [says(d.event(NotUnderstood())) for _ in range(MISHEARD - 1)]
+    assert near[0] == [] and tip in near[1][0]
+
+
+def test_misheard_while_a_question_waits_or_with_keys_only_brings_no_words_heard_best():
+    """A question waits for yes or no: the words heard best wait for the next miss after it. With
+    keys only, nothing is heard to be misheard."""
+    from voice_guide.session.prompts import say
+    from voice_guide.session.questions import MISHEARD
+
+    d = at("confirming")
+    for _ in range(MISHEARD):
+        assert say("help.lip_light") not in " ".join(says(d.event(NotUnderstood())))
+    d = at("confirming")
+    for _ in range(MISHEARD):
+        d.event(NotUnderstood())
+    d.now += 30
+    d.event(Tick())  # no answer: back to the step, paused
+    assert say("help.lip_light") in " ".join(says(d.event(NotUnderstood(near=False))))
+    deaf = Driver(Session(ITEMS, length, speaking=Speaking(rate=120), listening=False))
+    deaf.record(deaf.s.start(deaf.now))
+    assert not any(says(deaf.event(NotUnderstood(near=False))) for _ in range(2 * MISHEARD))
+
+
 def test_nothing_destructive_without_yes():
     """Leaving a running session, opening another item or quitting by voice needs a spoken yes."""
     for command in (Command("menu"), Command("open", "tip"), Command("suggestion", 1)):

@@ -34,7 +34,7 @@ from voice_guide.live.lookahead import Lookahead
 from voice_guide.live.rig import Hooks, Options, Outcome, Rig
 from voice_guide.understanding.matching import Match
 from voice_guide.understanding.understand import Heard
-from voice_guide.understanding.vocabulary import barge_in_commands, said_over_echo
+from voice_guide.understanding.vocabulary import barge_in_commands, meant_for_the_guide, said_over_echo
 from voice_guide.session.machine import Session
 from voice_guide.session.state import Speaking
 from voice_guide.live.sound_queue import SoundQueue
@@ -300,8 +300,10 @@ class Player:
             self.feed(Ask(options) if len(options) > 1 else NotUnderstood(), answer=True)
         elif decision == "reprompt":
             self.feed(NotUnderstood(), answer=True)
+        elif meant_for_the_guide(match.heard):
+            self.feed(NotUnderstood(near=False), answer=True)  # no command: no question, and not silence
         else:
-            self._play_cue("not-understood")  # speech, but no command: no question, and not silence
+            self._play_cue("not-understood")  # noise, a filler or a greeting: not silence either
 
     def turn(self, block) -> None:
         """One pass of the loop: finished sounds, the microphone block, keys, the clock."""

@@ -24,6 +24,10 @@ class Ask:
 class NotUnderstood:
     """Speech was heard but matched nothing well enough."""
 
+    near: bool = True
+    """It sounded like a command: the guide asks to hear it again. False: like no command at all (room
+    talk, or words the recogniser could not make out): the "not understood" cue alone."""
+
 
 @dataclass(frozen=True)
 class Key:

@@ -126,7 +126,7 @@ class Session:
         elif isinstance(event, Ask):
             self.questions.choice(event, now)
         elif isinstance(event, NotUnderstood):
-            self.questions.not_understood(now)
+            self.questions.not_understood(now, event.near)
         elif isinstance(event, PlaceSaved):
             s.place_saved = event.ok
         elif isinstance(event, DeviceLost):
@@ -183,6 +183,7 @@ class Session:
     def _command(self, cmd: Command, now: float) -> None:
         s = self.state
         s.reprompted = False
+        s.misheard = 0
         listing = self.menu.stop_list()
         if s.mode in ("menu", "paused", "confirming"):
             # Whatever the guide is saying here (the list, a question) gives way to the answer at once.

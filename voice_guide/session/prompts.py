@@ -140,5 +140,15 @@ def help_text(mode: str, hears: bool) -> str:
     text = say(f"help.{mode}", hears)
     if not hears:
         return text
-    teach = f" {say('help.teach')}" if mode in ("menu", "paused") else ""
-    return f"{text}{teach} {say('help.lip_light')}"
+    return f"{text} {_heard_best(mode in ('menu', 'paused'))}"
+
+
+def misheard(teach: bool) -> str:
+    """After `questions.MISHEARD` utterances in a row that were no command (spoken commands only)."""
+    return f"{say('answer.misheard')} {_heard_best(teach)}"
+
+
+def _heard_best(teach: bool) -> str:
+    """How to be heard better: teaching the guide a word (`teach`: where it can be done), and the
+    words with no lip sound."""
+    return f"{say('help.teach')} {say('help.lip_light')}" if teach else say("help.lip_light")

@@ -16,6 +16,10 @@ from voice_guide.understanding.command import NUMBERED, Command
 ANSWER_SECONDS = 6.0
 """How long a question waits for its answer once it has been said; then the guide says what it does
 and goes back to where it was (a running item goes on paused), so a question never leaves silence."""
+MISHEARD = 3
+"""Utterances in a row that were no command after which the guide says, once a run, which words it
+hears best and how to teach it a word: a person with weak lips, misheard again and again, may not
+think to ask for help (and "help" has a lip sound itself)."""
 
 
 class Questions:
@@ -155,6 +159,7 @@ class Questions:
     def choice(self, event: Ask, now: float) -> None:
         """Commands scored too close to choose between: ask which one was meant."""
         options = event.options[:3]
+        self.state.misheard = 0
         if self.state.mode == "confirming":
             return
         names = [self._describe(o) for o in options]
@@ -188,13 +193,22 @@ class Questions:
         self._instead(q, Command(chosen.id, chosen.arg), now)
         return True
 
-    def not_understood(self, now: float) -> None:
-        """Heard but not a command: the not-understood sound, the first time a word of help, and a
+    def not_understood(self, now: float, near: bool = True) -> None:
+        """Heard but not a command: the not-understood sound; the `MISHEARD`th in a row, outside a
+        question, the words heard best; else near a command, the first time a word of help, and a
         pending question waits a little longer (they tried: time to try again)."""
         s = self.state
         self.ctx.emit(PlayCue("not-understood"))
+        kind = "info" if self.ctx.running() else "prompt"
+        s.misheard += 1
+        if s.misheard >= MISHEARD and not s.tipped and self.ctx.hears and s.mode != "confirming":
+            s.tipped = s.reprompted = True
+            self.ctx.say(prompts.misheard(teach=s.mode in ("menu", "paused")), kind)
+            return
+        if not near:
+            return
         if s.mode == "confirming" and s.question_due is not None:
             s.question_due = max(s.question_due, now + ANSWER_SECONDS)
         if not s.reprompted:
             s.reprompted = True
-            self.ctx.say(say("answer.not_caught"), "info" if self.ctx.running() else "prompt")
+            self.ctx.say(say("answer.not_caught"), kind)

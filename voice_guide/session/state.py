@@ -135,6 +135,10 @@ class SessionState:
     voice: str | None = None
     """The voice speaking (a name from the session's voices; None: the one the settings chose)."""
     reprompted: bool = False
+    misheard: int = 0
+    """Utterances in a row that were no command (`questions.MISHEARD`)."""
+    tipped: bool = False
+    """The words heard best were said after being misheard (once a run)."""
     mic_lost: bool = False
     device_paused: bool = False
     """Paused because the microphone went away (not by the user): going on when it comes back."""

@@ -180,6 +180,14 @@ def said_over_echo(heard: str) -> Command | None:
     return _plain().over_echo.get(normalise(heard))
 
 
+def meant_for_the_guide(heard: str) -> bool:
+    """Words heard (normalised) that may have been a command gone wrong: some word is neither a carrier
+    ("so", "please") nor a known non-command ("hello", "hmm"). Fillers, noise and greetings are not
+    counted as the guide mishearing someone (`session.questions.MISHEARD`)."""
+    plain = _plain()
+    return any(w not in plain.carriers and plain.exact.get(w, w) is not None for w in heard.split())
+
+
 @lru_cache(maxsize=1)
 def _plain() -> Vocabulary:
     return Vocabulary(_command_data())
