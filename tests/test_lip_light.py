@@ -65,3 +65,10 @@ def test_help_offers_a_lip_light_phrase_for_every_command_but_teaching():
 def test_help_tells_about_them_only_when_the_guide_hears(mode):
     assert say("help.lip_light") in help_text(mode, True)
     assert say("help.lip_light") not in help_text(mode, False)
+
+
+def test_help_shows_teaching_with_a_lip_light_example():
+    example = say("help.teach").split("for example:", 1)[1].strip().rstrip(".")
+    assert lip_light(example), example
+    m = match(example, build_vocabulary())
+    assert m.decision == "act" and m.command == Command("teach", "next")

@@ -26,7 +26,7 @@ def test_a_sentence_is_filled_in_and_fits_how_the_user_answers():
 
 
 def test_help_adds_how_to_teach_only_when_the_guide_hears():
-    assert "To teach me how you say a word, say, for example: teach me pause again." in help_text("menu", True)
+    assert "To teach me how you say a word, say, for example: learn next." in help_text("menu", True)
     assert "teach" not in help_text("menu", False) and help_text("question", False) == "Press y for yes, or n for no."
 
 
@@ -113,7 +113,7 @@ OFFERS = {
     "question.none_asked": {"help": "help"},
     "answer.go_on_or_finish": {"go": "resume", "keep going": "resume", "stop": "stop"},
     "answer.go_on_or_menu": {"go": "resume", "keep going": "resume", "main menu": "menu"},
-    "help.teach": {"teach me pause again": "teach"},
+    "help.teach": {"learn next": "teach"},
     "help.lip_light": {"again": "repeat", "cancel": "stop", "hold on": "pause", "hurry": "faster",
                        "instructions": "help", "list": "menu", "louder": "louder", "no": "no", "ready": "resume",
                        "status": "where", "take it easy": "slower", "too loud": "quieter", "yes": "yes",
