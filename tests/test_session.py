@@ -228,9 +228,6 @@ def test_misheard_while_a_question_waits_or_with_keys_only_brings_no_words_heard
     d = at("confirming")
     for _ in range(MISHEARD):
         assert say("help.lip_light") not in " ".join(says(d.event(NotUnderstood())))
-    d = at("confirming")
-    for _ in range(MISHEARD):
-        d.event(NotUnderstood())
     d.now += 30
     d.event(Tick())  # no answer: back to the step, paused
     assert say("help.lip_light") in " ".join(says(d.event(NotUnderstood(near=False))))
