@@ -7,8 +7,8 @@
 The bars must never be chosen on the held-out voices the figures are reported for, nor on speech-dev
 alone. So a head is trained without `command_corpus.VALIDATION` (`--validation`), and its training
 corpora's clips of those voices are heard here as the live guide hears them (cut out by its
-endpointer, Whisper's n-best, the head's scores; kept in --cache, so a second grid costs no
-decoding). Every combination of --grid's values (`fusion.Rule` fields; the others as shipped) then
+endpointer, Whisper's n-best, the pooled embedding the head scores; kept in --cache, so a second grid
+or another head costs no decoding). Every combination of --grid's values (`fusion.Rule` fields; the others as shipped) then
 decides each clip, and one line per combination prints, fewest wrong actions first: weak-lip and
 plain commands acted on right and wrong, and room talk acted on. Pick the most right at no more wrong
 actions than the shipped rule gives, then check the choice on speech-dev (`scripts/eval_commands.py`).
@@ -23,6 +23,8 @@ import sys
 from dataclasses import fields, replace
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -31,9 +33,12 @@ from command_corpus import VALIDATION, Row, read_rows  # noqa: E402
 from eval_commands import Clip, Figures, Result, as_heard  # noqa: E402
 from voice_guide.audio import SPEECH_RATE  # noqa: E402
 from voice_guide.engines import Hypothesis  # noqa: E402
+from voice_guide.errors import ModelError  # noqa: E402
 from voice_guide.fileio import atomic_path  # noqa: E402
 from voice_guide.hearing.audio_files import read_utterance  # noqa: E402
-from voice_guide.understanding.command_model import command_key, key_command  # noqa: E402
+from voice_guide.settings import Settings  # noqa: E402
+from voice_guide.understanding import whisper_models  # noqa: E402
+from voice_guide.understanding.command_model import Head, check_head, key_command  # noqa: E402
 from voice_guide.understanding.fusion import RULE, Rule, fuse  # noqa: E402
 from voice_guide.understanding.matching import Match, match  # noqa: E402
 
@@ -43,38 +48,73 @@ def group(row: Row) -> str:
     return "weak lips" if row.condition.startswith("palsy") else "plain"
 
 
-def hear(rows: list[Row], head: Path, cache: Path, vocab) -> dict[str, dict]:
-    """Each clip's n-best (text, confidence) and the head's scores, as heard live; from --cache when
-    it already holds them for this head."""
-    from voice_guide.engine_table import open_recognizer_for
-    from voice_guide.settings import Settings
-    from voice_guide.understanding.command_model import open_command_model
+Heard = tuple[list, np.ndarray | None]
+"""A clip's n-best and pooled embedding (`hear`)."""
 
-    heard = json.loads(cache.read_text(encoding="utf-8")) if cache.exists() else {}
-    key = f"{head.resolve()}:{head.stat().st_mtime_ns}"
-    if heard.get("head") != key:
-        heard = {"head": key, "clips": {}}
-    missing = [r for r in rows if str(r.path) not in heard["clips"]]
+
+def hear(rows: list[Row], cache: Path, vocab) -> dict[str, Heard]:
+    """Each clip as heard live: Whisper's n-best (text, confidence) and the pooled embedding a head
+    scores (None when no utterance was found or Whisper heard no words). No head changes these, so
+    --cache keeps them for every head to come: another head costs no decoding."""
+    from voice_guide.engine_table import open_recognizer_for
+    from voice_guide.understanding.command_model import embedding_of, pool
+
+    settings = Settings(recogniser="whisper")
+    name = whisper_models.encoder_name(settings.whisper_model)
+    heard = _read(cache, name)
+    missing = [r for r in rows if str(r.path) not in heard]
     if missing:
-        recognizer = open_recognizer_for(Settings(recogniser="whisper"), vocab)
-        model = open_command_model(vocab, recognizer, head_path=head)
-        if model is None:
-            raise SystemExit(f"choose_fusion_bars: {head} cannot be used with this vocabulary and recogniser")
+        recognizer = open_recognizer_for(settings, vocab)
+        embedder = embedding_of(recognizer)
         seeds = {str(r.path): i for i, r in enumerate(rows)}  # the same faint room whatever was cached
         for i, row in enumerate(missing):
             audio = as_heard(read_utterance(row.path), seeds[str(row.path)])
-            clip = {"nbest": [], "scores": {}}
+            nbest, pooled = [], None
             if audio is not None:
                 audio = audio.resample(SPEECH_RATE)
-                clip["nbest"] = [(h.text, h.confidence) for h in recognizer.decode(audio)]
-                clip["scores"] = {command_key(c): p for c, p in model.scores(audio).items()} if clip["nbest"] else {}
-            heard["clips"][str(row.path)] = clip
+                nbest = [(h.text, h.confidence) for h in recognizer.decode(audio)]
+                pooled = pool(embedder.embed(audio)) if nbest else None
+            heard[str(row.path)] = (nbest, pooled)
             if (i + 1) % 200 == 0:
                 print(f"  heard {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cache) as part:
-            part.write_text(json.dumps(heard), encoding="utf-8")
-    return heard["clips"]
+        _write(cache, name, heard)
+    return heard
+
+
+def _read(cache: Path, name: str) -> dict[str, Heard]:
+    """The clips --cache holds, when it was heard through the embedding `name`."""
+    if not cache.exists():
+        return {}
+    with np.load(cache, allow_pickle=False) as data:
+        if str(data["embedding"]) != name:
+            return {}
+        nbests, pooled, has = json.loads(str(data["nbest"])), data["pooled"], data["has"]
+        return {str(path): (nbest, pooled[i] if has[i] else None)
+                for i, (path, nbest) in enumerate(zip(data["paths"], nbests))}
+
+
+def _write(cache: Path, name: str, heard: dict[str, Heard]) -> None:
+    paths = list(heard)
+    width = next((len(v) for _, v in heard.values() if v is not None), 0)
+    pooled = np.zeros((len(paths), width), np.float32)
+    for i, path in enumerate(paths):
+        if heard[path][1] is not None:
+            pooled[i] = heard[path][1]
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(cache) as part, open(part, "wb") as fh:
+        np.savez(fh, embedding=np.array(name), paths=np.array(paths), nbest=np.array(json.dumps([heard[p][0] for p in paths])),
+                 pooled=pooled, has=np.array([heard[p][1] is not None for p in paths]))
+
+
+def scored(heard: dict[str, Heard], head: Path, vocab) -> dict[str, dict]:
+    """Each clip's n-best and the head's scores of it (none where it heard no words)."""
+    try:
+        trained = check_head(Head.load(head), whisper_models.encoder_name(Settings().whisper_model), vocab)
+    except ModelError as err:
+        raise SystemExit(f"choose_fusion_bars: {head} cannot be used here: {err}") from err
+    return {path: {"nbest": nbest,
+                   "scores": {} if pooled is None else dict(zip(trained.classes, map(float, trained.probabilities(pooled))))}
+            for path, (nbest, pooled) in heard.items()}
 
 
 def figures(rows: list[Row], heard: dict[str, dict], rule: Rule, vocab) -> dict[str, list[int]]:
@@ -113,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--head", type=Path, required=True, help="a head trained without these voices")
     ap.add_argument("--voices", nargs="+", default=list(VALIDATION))
     ap.add_argument("--grid", nargs="*", default=[], help="FIELD=V1,V2,... of fusion.Rule")
-    ap.add_argument("--cache", type=Path, default=Path("validation-heard.json"))
+    ap.add_argument("--cache", type=Path, default=Path("validation-heard.npz"),
+                    help="what was heard of each clip (n-best, pooled embedding), for any head")
     ap.add_argument("--limit", type=int, help="only the first N clips (a quick look)")
     args = ap.parse_args(argv)
 
@@ -126,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         raise SystemExit("choose_fusion_bars: none of these voices' clips are in the manifests")
     rules = grid_rules(args.grid)
-    heard = hear(rows, args.head, args.cache, vocab)
+    heard = scored(hear(rows, args.cache, vocab), args.head, vocab)
     print(f"{len(rows)} clips of {len({r.speaker for r in rows})} validation voices")
     print("rule | weak lips right, wrong, room talk acted | plain right, wrong, room talk acted")
     names = [spec.partition("=")[0] for spec in args.grid]

@@ -60,6 +60,7 @@ def test_a_grid_of_an_unknown_or_non_numeric_field_is_refused(spec):
 @pytest.mark.slow
 def test_a_tiny_corpus_is_heard_once_through_whisper_and_the_shipped_head(tmp_path, capsys):
     import csv
+    import shutil
 
     import make_training_corpus
 
@@ -72,13 +73,18 @@ def test_a_tiny_corpus_is_heard_once_through_whisper_and_the_shipped_head(tmp_pa
     rows = list(csv.DictReader(open(out / "manifest.csv", encoding="utf-8")))
     voice = next(r["speaker"] for r in rows if r["split"] == "train" and r["kind"] == "command")
     argv = [str(out / "manifest.csv"), "--head", str(shipped_head_path()), "--voices", voice,
-            "--cache", str(tmp_path / "heard.json"), "--grid", "alone=0.9,0.99"]
+            "--cache", str(tmp_path / "heard.npz"), "--grid", "alone=0.9,0.99"]
     assert bars.main(argv) == 0
     first = capsys.readouterr().out.splitlines()
-    cached = (tmp_path / "heard.json").stat().st_mtime_ns
-    assert bars.main(argv) == 0
+    cached = (tmp_path / "heard.npz").stat().st_mtime_ns
+    other = tmp_path / "other-head.npz"  # another head: the same clips, heard once
+    shutil.copy(shipped_head_path(), other)
+    assert bars.main(argv[:1] + ["--head", str(other)] + argv[3:]) == 0
     assert capsys.readouterr().out.splitlines() == first
-    assert (tmp_path / "heard.json").stat().st_mtime_ns == cached  # nothing heard again
+    assert (tmp_path / "heard.npz").stat().st_mtime_ns == cached  # nothing heard again
+    other.write_bytes(b"not a head")
+    with pytest.raises(SystemExit, match="cannot be used"):
+        bars.main(argv[:1] + ["--head", str(other)] + argv[3:])
     lines = [line for line in first if line.startswith("alone=")]
     assert len(lines) == 2 and {line.split(" |")[0] for line in lines} == {"alone=0.9", "alone=0.99"}
     clips = sum(r["speaker"] == voice and r["split"] == "train" for r in rows)
