@@ -7,10 +7,10 @@
 The bars must never be chosen on the held-out voices the figures are reported for, nor on speech-dev
 alone. So a head is trained without `command_corpus.VALIDATION` (`--validation`), and its training
 corpora's clips of those voices are heard here as the live guide hears them (cut out by its
-endpointer, Whisper's n-best, the pooled embedding the head scores; kept in --cache, so a second grid
-or another head costs no decoding). Every combination of --grid's values (`fusion.Rule` fields; the others as shipped) then
-decides each clip, and one line per combination prints, fewest wrong actions first: weak-lip and
-plain commands acted on right and wrong, and room talk acted on. Pick the most right at no more wrong
+endpointer, Whisper's n-best, the pooled embedding the head scores; kept in --cache, so a second
+grid or another head costs no decoding). Every combination of --grid's values (`fusion.Rule` fields;
+the others as shipped) then decides each clip, and one line per combination prints, fewest wrong
+actions first: weak-lip and plain commands acted on right and wrong, and room talk acted on. Pick the most right at no more wrong
 actions than the shipped rule gives, then check the choice on speech-dev (`scripts/eval_commands.py`).
 """
 
@@ -52,6 +52,20 @@ Heard = tuple[list, np.ndarray | None]
 """A clip's n-best and pooled embedding (`hear`)."""
 
 
+SETTINGS = Settings(recogniser="whisper")
+"""The guide's own recogniser, as it ships."""
+EMBEDDING = whisper_models.encoder_name(SETTINGS.whisper_model)
+"""The embedding its encoder gives, which the cache and every head must be of."""
+
+
+def load_head(path: Path, vocab) -> Head:
+    """The head at `path`, checked for this vocabulary and embedding before anything is heard."""
+    try:
+        return check_head(Head.load(path), EMBEDDING, vocab)
+    except ModelError as err:
+        raise SystemExit(f"choose_fusion_bars: {path} cannot be used here: {err}") from err
+
+
 def hear(rows: list[Row], cache: Path, vocab) -> dict[str, Heard]:
     """Each clip as heard live: Whisper's n-best (text, confidence) and the pooled embedding a head
     scores (None when no utterance was found or Whisper heard no words). No head changes these, so
@@ -59,12 +73,10 @@ def hear(rows: list[Row], cache: Path, vocab) -> dict[str, Heard]:
     from voice_guide.engine_table import open_recognizer_for
     from voice_guide.understanding.command_model import embedding_of, pool
 
-    settings = Settings(recogniser="whisper")
-    name = whisper_models.encoder_name(settings.whisper_model)
-    heard = _read(cache, name)
+    heard = _read(cache)
     missing = [r for r in rows if str(r.path) not in heard]
     if missing:
-        recognizer = open_recognizer_for(settings, vocab)
+        recognizer = open_recognizer_for(SETTINGS, vocab)
         embedder = embedding_of(recognizer)
         seeds = {str(r.path): i for i, r in enumerate(rows)}  # the same faint room whatever was cached
         for i, row in enumerate(missing):
@@ -77,23 +89,23 @@ def hear(rows: list[Row], cache: Path, vocab) -> dict[str, Heard]:
             heard[str(row.path)] = (nbest, pooled)
             if (i + 1) % 200 == 0:
                 print(f"  heard {i + 1}/{len(missing)}", file=sys.stderr, flush=True)
-        _write(cache, name, heard)
+        _write(cache, heard)
     return heard
 
 
-def _read(cache: Path, name: str) -> dict[str, Heard]:
-    """The clips --cache holds, when it was heard through the embedding `name`."""
+def _read(cache: Path) -> dict[str, Heard]:
+    """The clips --cache holds, when it was heard through `EMBEDDING`."""
     if not cache.exists():
         return {}
     with np.load(cache, allow_pickle=False) as data:
-        if str(data["embedding"]) != name:
+        if str(data["embedding"]) != EMBEDDING:
             return {}
         nbests, pooled, has = json.loads(str(data["nbest"])), data["pooled"], data["has"]
         return {str(path): (nbest, pooled[i] if has[i] else None)
                 for i, (path, nbest) in enumerate(zip(data["paths"], nbests))}
 
 
-def _write(cache: Path, name: str, heard: dict[str, Heard]) -> None:
+def _write(cache: Path, heard: dict[str, Heard]) -> None:
     paths = list(heard)
     width = next((len(v) for _, v in heard.values() if v is not None), 0)
     pooled = np.zeros((len(paths), width), np.float32)
@@ -102,18 +114,15 @@ def _write(cache: Path, name: str, heard: dict[str, Heard]) -> None:
             pooled[i] = heard[path][1]
     cache.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(cache) as part, open(part, "wb") as fh:
-        np.savez(fh, embedding=np.array(name), paths=np.array(paths), nbest=np.array(json.dumps([heard[p][0] for p in paths])),
-                 pooled=pooled, has=np.array([heard[p][1] is not None for p in paths]))
+        np.savez(fh, embedding=np.array(EMBEDDING), paths=np.array(paths), pooled=pooled,
+                 nbest=np.array(json.dumps([heard[p][0] for p in paths])),
+                 has=np.array([heard[p][1] is not None for p in paths]))
 
 
-def scored(heard: dict[str, Heard], head: Path, vocab) -> dict[str, dict]:
+def scored(heard: dict[str, Heard], head: Head) -> dict[str, dict]:
     """Each clip's n-best and the head's scores of it (none where it heard no words)."""
-    try:
-        trained = check_head(Head.load(head), whisper_models.encoder_name(Settings().whisper_model), vocab)
-    except ModelError as err:
-        raise SystemExit(f"choose_fusion_bars: {head} cannot be used here: {err}") from err
     return {path: {"nbest": nbest,
-                   "scores": {} if pooled is None else dict(zip(trained.classes, map(float, trained.probabilities(pooled))))}
+                   "scores": {} if pooled is None else dict(zip(head.classes, map(float, head.probabilities(pooled))))}
             for path, (nbest, pooled) in heard.items()}
 
 
@@ -167,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     if not rows:
         raise SystemExit("choose_fusion_bars: none of these voices' clips are in the manifests")
     rules = grid_rules(args.grid)
-    heard = scored(hear(rows, args.cache, vocab), args.head, vocab)
+    head = load_head(args.head, vocab)
+    heard = scored(hear(rows, args.cache, vocab), head)
     print(f"{len(rows)} clips of {len({r.speaker for r in rows})} validation voices")
     print("rule | weak lips right, wrong, room talk acted | plain right, wrong, room talk acted")
     names = [spec.partition("=")[0] for spec in args.grid]
