@@ -10,8 +10,9 @@ corpora's clips of those voices are heard here as the live guide hears them (cut
 endpointer, Whisper's n-best, the pooled embedding the head scores; kept in --cache, so a second
 grid or another head costs no decoding). Every combination of --grid's values (`fusion.Rule` fields;
 the others as shipped) then decides each clip, and one line per combination prints, fewest wrong
-actions first: weak-lip and plain commands acted on right and wrong, and room talk acted on. Pick the most right at no more wrong
-actions than the shipped rule gives, then check the choice on speech-dev (`scripts/eval_commands.py`).
+actions first: weak-lip and plain commands acted on right and wrong, and room talk acted on. Pick
+the most right at no more wrong actions than the shipped rule gives, then check the choice on
+speech-dev (`scripts/eval_commands.py`).
 """
 
 from __future__ import annotations

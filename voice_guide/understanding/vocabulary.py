@@ -185,7 +185,7 @@ def meant_for_the_guide(heard: str) -> bool:
     ("so", "please") nor a known non-command ("hello", "hmm"). Fillers, noise and greetings are not
     counted as the guide mishearing someone (`session.questions.MISHEARD`)."""
     plain = _plain()
-    return any(w not in plain.carriers and plain.exact.get(w, w) is not None for w in heard.split())
+    return any(w not in plain.carriers and not (w in plain.exact and plain.exact[w] is None) for w in heard.split())
 
 
 @lru_cache(maxsize=1)
