@@ -186,6 +186,15 @@ def split_halves(results: list[Result]) -> tuple[list[Result], list[Result]]:
     return [r for r in results if r.clip.speaker in first], [r for r in results if r.clip.speaker not in first]
 
 
+def plain_commands(results: list[Result]) -> tuple[list[Result], list[Result]]:
+    """The commands people say most, apart: those with no argument (no step, suggestion, topic or word
+    to teach), and of those the ones said as one word. A set of every phrase is mostly numbered and
+    argument commands, which do better: on the held-out weak lips, 87.8% right in all, 76.5% without
+    an argument, 66.7% said as one word."""
+    plain = [r for r in results if r.clip.expected is not None and r.clip.expected.arg is None]
+    return plain, [r for r in plain if len(r.clip.transcript.split()) == 1]
+
+
 def print_figures(f: Figures, confusion: bool = True) -> None:
     s = f.summary()
     print(f"== {f.label}")
@@ -229,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--recogniser", default="auto", choices=["auto", "whisper", "pocketsphinx", "vosk"])
     ap.add_argument("--whisper-model", default="tiny.en", choices=["tiny.en", "base"])
     ap.add_argument("--split", action="store_true", help="also report two speaker-disjoint halves")
+    ap.add_argument("--plain", action="store_true",
+                    help="also report the commands with no argument, and those said as one word, apart")
     ap.add_argument("--plot", type=Path)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--quiet", action="store_true", help="no confusion table")
@@ -275,6 +286,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.split:
             a, b = split_halves(results)
             groups += [figures(label + " [speaker half A]", a), figures(label + " [speaker half B]", b)]
+        if args.plain:
+            plain, one_word = plain_commands(results)
+            groups += [figures(label + " [commands with no argument]", plain),
+                       figures(label + " [commands said as one word]", one_word)]
         for g in groups:
             report.append(g.summary())
             if not args.json:

@@ -88,6 +88,23 @@ def test_a_clip_as_heard_live_is_its_sound_cut_out_as_the_endpointer_cuts_it():
     assert eval_commands.as_heard(Audio(np.zeros(32000, np.float32), 16000), 0) is None
 
 
+def test_commands_with_no_argument_and_one_word_commands_are_counted_apart():
+    """The aggregate of a set of every phrase hides the commands people say most."""
+    from voice_guide.understanding.command import Command
+
+    def result(transcript, expected, got):
+        clip = eval_commands.Clip(Path(transcript), transcript, "v", "command", expected)
+        return eval_commands.Result(clip, "act" if got else "none", got, transcript, 0.0)
+
+    results = [result("next", Command("next"), Command("next")), result("go on", Command("next"), None),
+               result("step four", Command("step", 4), Command("step", 4)), result("window", None, None)]
+    plain, one_word = eval_commands.plain_commands(results)
+    assert [r.clip.transcript for r in plain] == ["next", "go on"]
+    assert [r.clip.transcript for r in one_word] == ["next"]
+    f = eval_commands.figures("x", plain)
+    assert (f.commands, f.right, f.others) == (2, 1, 0)
+
+
 def test_expected_commands_come_from_the_matcher():
     vocab = eval_commands.build_vocabulary()
     assert eval_commands.expected_command("go", vocab).id == "resume"
