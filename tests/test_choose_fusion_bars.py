@@ -28,9 +28,26 @@ def test_the_validation_voices_are_training_voices_and_their_blends_are_left_out
     assert not command_corpus.validation_voice("joe")
 
 
-def _row(name: str, label: str, condition: str = "plain+normal+dry") -> command_corpus.Row:
+def _row(name: str, label: str, condition: str = "plain+normal+dry", speaker: str = "af_nicole",
+         split: str = "train") -> command_corpus.Row:
     kind = "not-a-command" if label == NOT_A_COMMAND else "command"
-    return command_corpus.Row(Path(name), "", "af_nicole", kind, label, "train", condition)
+    return command_corpus.Row(Path(name), "", speaker, kind, label, split, condition)
+
+
+def test_a_validation_head_embeds_the_clips_the_shipped_head_does_and_learns_from_fewer():
+    """The validation voices are left out after the embedding pass, so one embedding cache serves both
+    heads; held-out clips are never training clips."""
+    from train_commands import training_rows
+
+    corpora = [[_row("a.wav", "next", speaker="af_nicole+af_sky@0.5"), _row("b.wav", "next", speaker="af_bella"),
+                _row("c.wav", "next", speaker="am_liam", split="heldout")],
+               [_row("d.wav", NOT_A_COMMAND, speaker="en-us-nyc+f2"), _row("e.wav", "stop", speaker="joe")]]
+    shipped, everything = training_rows(corpora, validation=False)
+    validation, kept = training_rows(corpora, validation=True)
+    assert shipped == validation
+    assert [[r.path.name for r in c] for c in validation] == [["a.wav", "b.wav"], ["d.wav", "e.wav"]]
+    assert everything.tolist() == [True] * 4
+    assert kept.tolist() == [False, True, False, True]
 
 
 def test_a_grid_decides_each_clip_heard_once_by_its_own_bars():
