@@ -187,7 +187,9 @@ def test_a_tiny_corpus_end_to_end(tmp_path):
         data, rate = sf.read(out / r["file"])
         assert rate == 16000 and data.ndim == 1 and 0.3 < len(data) / rate < 15 and np.abs(data).max() > 0.01
     assert {r["split"] for r in rows} == {"train", "heldout"}
-    assert "## Sources and licences" in (out / "datacard.md").read_text(encoding="utf-8")
+    card = (out / "datacard.md").read_text(encoding="utf-8")
+    assert "## Sources and licences" in card
+    assert "(engines espeak, scale 1.0, quick, 2 phrases only) on " in card  # how it was narrowed, to redo it
     clips = eval_commands.read_manifest(out / "heldout-clean.csv", build_vocabulary())
     assert clips and all(c.expected is not None and c.expected.id in ("next", "pause") for c in clips)
     palsy_rows = list(csv.DictReader(open(out / "heldout-palsy.csv", encoding="utf-8")))
