@@ -125,14 +125,15 @@ class Engines:
     def piper_say(self, text: str, speed: float, severity: str | None, rng: random.Random,
                   scales: tuple[float, float, float] | None = None) -> np.ndarray:
         """Piper joe with its noise, length and duration-noise scales drawn anew each time (`scales`
-        fixes them: noise, length, noise_w), so one speaker gives many takes."""
+        fixes them: noise, length, noise_w), so one speaker gives many takes; each take the same on
+        every run (`piper_take`)."""
         from piper import SynthesisConfig
 
         if self._piper is None:
             from voice_guide.adapters.piper_tts import PiperSynthesizer
 
             self._piper = PiperSynthesizer(threads=1)
-        voice = self._piper.voice
+        voice = self.piper_take(rng.getrandbits(31))
         noise, length, noise_w = scales or (rng.uniform(0.3, 1.0), rng.uniform(0.85, 1.2), rng.uniform(0.4, 1.2))
         config = SynthesisConfig(noise_scale=noise, length_scale=length / speed, noise_w_scale=noise_w,
                                  normalize_audio=False)
@@ -143,6 +144,21 @@ class Engines:
                 phonemes = palsy.weaken(phonemes, severity, "ipa", rng)
             parts.append(np.asarray(voice.phoneme_ids_to_audio(voice.phonemes_to_ids(list(phonemes)), config)).reshape(-1))
         return _to_16k(np.concatenate(parts), self._piper.rate)
+
+    def piper_take(self, seed: int):
+        """Piper joe on a session of its own, started from `seed`. Piper draws its noise inside the
+        model, from a generator onnxruntime seeds once as a session starts (onnxruntime.set_seed), so
+        on one shared session a take depended on which worker rendered it and after which others:
+        no two renders of a corpus were the same. A session per take costs 0.3 s of CPU."""
+        import onnxruntime
+        from piper import PiperVoice
+
+        from voice_guide.adapters.onnx_runtime import session_options
+
+        onnxruntime.set_seed(seed)
+        session = onnxruntime.InferenceSession(str(self._piper.model), sess_options=session_options(1),
+                                               providers=["CPUExecutionProvider"])
+        return PiperVoice(session=session, config=self._piper.voice.config)
 
     def kokoro_table(self, name: str) -> np.ndarray:
         """A voice's style table, or a blend 'a+b@w' (w of a, the rest of b)."""

@@ -63,6 +63,15 @@ def test_the_same_seed_gives_the_same_weak_phonemes():
     assert len({palsy.weaken("pˈɔːz bˈæk mˈɛnjuː", "mild", "ipa", random.Random(9)) for _ in range(3)}) == 1
 
 
+def test_a_piper_take_is_the_same_on_every_run_whatever_was_rendered_before():
+    """Piper draws noise inside its model: a take must not depend on the worker or the takes before it."""
+    first, second = corpus_voices.Engines(), corpus_voices.Engines()
+    take = first.piper_say("hold on", 0.75, "mild", random.Random(7))
+    second.piper_say("next", 1.0, None, random.Random(1))
+    assert np.array_equal(second.piper_say("hold on", 0.75, "mild", random.Random(7)), take)
+    assert not np.array_equal(first.piper_say("hold on", 0.75, "mild", random.Random(8)), take)
+
+
 def test_weak_lips_on_the_sound_keep_its_length_and_stay_finite():
     rng = np.random.default_rng(0)
     x = (np.sin(np.arange(16000) / 5) * (np.arange(16000) > 4000)).astype(np.float32)
