@@ -40,9 +40,14 @@ never on the held-out voices the figures are reported for: Kokoro US and UK wome
 espeak-ng accents."""
 
 
+VALIDATION_PARTS = {name.split("+")[-1] for name in VALIDATION}
+"""The Kokoro voices and espeak-ng variants of VALIDATION: any speaker made with one is theirs."""
+
+
 def validation_voice(speaker: str) -> bool:
-    """A VALIDATION voice, or a Kokoro blend with one ("af_nicole+af_sky@0.5")."""
-    return speaker in VALIDATION or any(part in VALIDATION for part in speaker.split("@")[0].split("+"))
+    """A VALIDATION voice, a Kokoro blend with one ("af_nicole+af_sky@0.5") or an espeak-ng voice of
+    one's variant in another accent ("en-us+Rob", which `corpus_voices.fresh_voice` makes)."""
+    return any(part in VALIDATION_PARTS for part in speaker.split("@")[0].split("+"))
 
 
 @dataclass(frozen=True)
@@ -184,7 +189,7 @@ def embed_in_parallel(parts: list[tuple[list[Row], str]], name: str, jobs: int) 
     """Fill the cache for each (rows, variant) in `jobs` processes of one thread each, largest first.
     The encoder gains little from a second thread of its own (on this machine, 39 ms of CPU a clip
     on one thread, 51 ms on two, for the same wall time), so separate processes nearly halve the
-    time of the embedding pass. Spawned, not forked: see `make_training_corpus.render_all`."""
+    time of the embedding pass. Spawned, not forked: see `corpus_render.render_all`."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

@@ -1,5 +1,6 @@
 """What the training corpus says that is not a command: everyday room talk (a training list and a
-separate held-out list, never both), near misses of command words, and the guide's own sentences
+separate held-out list, never both), room talk with a command's word in it (training only), near
+misses of command words, and the guide's own sentences
 (make_corpus.guide_sentences), split between training and held out."""
 
 from __future__ import annotations
@@ -51,6 +52,27 @@ NEAR_MISSES = [
 ]
 """Words that sound like commands but are not ("book", "mess", "pose"), and other single words; no
 homophone of a command ("paws", "wear", "know"), which no ear could tell apart."""
+
+
+NEAR_TALK = [
+    "the door won't open", "is the shop open", "leave it open", "the jar won't open", "the bus stop",
+    "it won't stop raining", "next door's cat", "see you next week", "next time maybe", "come back later",
+    "my back hurts", "he's back home", "I'm fed up", "pick it up", "time to wake up", "sit down please",
+    "the lift is down", "I can't wait", "help yourself", "that doesn't help", "yes I know", "not again",
+    "where are you going", "what's on the menu", "it's louder outside", "the music is too quiet",
+    "skip breakfast", "start the car", "I'll go on my own", "hold the door", "back in a minute",
+    "up the stairs", "down the road", "it's a bit louder", "can't stop coughing", "go back to bed",
+    "open the curtains", "open your eyes", "I need help with this", "where's my cup", "say that to her",
+    "up and down", "the quiet room", "slower than usual", "faster than me", "resume work tomorrow",
+    "step outside", "mute the telly", "I'm done", "read the paper", "what's the time", "I can't hear you",
+]
+"""Training room talk with a command's word in it, which the matcher does not act on ("the door won't
+open", "my back hurts"): the room talk a model of the guide's phrases most easily takes for a command.
+None says what a person asking the guide for something would ("say that again", "help me up")."""
+
+
+def near_talk() -> list[str]:
+    return NEAR_TALK
 
 
 def chatter(split: str) -> list[str]:

@@ -66,6 +66,18 @@ def kokoro_voices(seed: int) -> list[Voice]:
     return voices + blends
 
 
+def fresh_voice(engine: str, rng: random.Random) -> Voice:
+    """A training speaker drawn for one clip: a Kokoro blend of two training voices of one accent at
+    any weight, or an espeak-ng variant in any accent. Training voices come from a handful of speakers
+    each said thousands of times; a speaker a clip gives more voices for the same clips."""
+    if engine == "espeak":
+        return Voice("espeak", f"{rng.choice(ESPEAK_ACCENTS)}+{rng.choice(ESPEAK_VARIANTS)}", "train")
+    train = [n for n in KOKORO_VOICES if n not in KOKORO_HELDOUT]
+    a = rng.choice(train)
+    b = rng.choice([n for n in train if n[0] == a[0] and n != a])
+    return Voice("kokoro", f"{min(a, b)}+{max(a, b)}@{round(rng.uniform(0.2, 0.8), 2)}", "train")
+
+
 def all_voices(engines: tuple[str, ...], seed: int) -> list[Voice]:
     out: list[Voice] = []
     if "espeak" in engines:
@@ -161,19 +173,19 @@ class Engines:
         return PiperVoice(session=session, config=self._piper.voice.config)
 
     def kokoro_table(self, name: str) -> np.ndarray:
-        """A voice's style table, or a blend 'a+b@w' (w of a, the rest of b)."""
+        """A voice's style table, or a blend 'a+b@w' (w of a, the rest of b; made anew each time, as a
+        corpus of fresh speakers has thousands)."""
         from voice_guide.adapters.kokoro_tts import load_voice
 
+        if "+" in name:
+            pair, weight = name.split("@")
+            a, b = pair.split("+")
+            w = float(weight)
+            return (w * self.kokoro_table(a) + (1 - w) * self.kokoro_table(b)).astype(np.float32)
         if name not in self._tables:
-            if "+" in name:
-                pair, weight = name.split("@")
-                a, b = pair.split("+")
-                w = float(weight)
-                self._tables[name] = (w * self.kokoro_table(a) + (1 - w) * self.kokoro_table(b)).astype(np.float32)
-            else:
-                if self.kokoro_voice_dir is None:
-                    raise RuntimeError("Kokoro voices need --kokoro-voices DIR (scripts/fetch_kokoro_voices.sh --all DIR)")
-                self._tables[name] = load_voice(self.kokoro_voice_dir / f"{name}.bin")
+            if self.kokoro_voice_dir is None:
+                raise RuntimeError("Kokoro voices need --kokoro-voices DIR (scripts/fetch_kokoro_voices.sh --all DIR)")
+            self._tables[name] = load_voice(self.kokoro_voice_dir / f"{name}.bin")
         return self._tables[name]
 
     def kokoro_say(self, text: str, voice: Voice, speed: float, severity: str | None, rng: random.Random) -> np.ndarray:

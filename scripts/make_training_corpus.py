@@ -4,6 +4,7 @@ the guide's own voice as an echo. Deterministic for a seed; offline.
 
     python scripts/make_training_corpus.py --out OUT [--quick] [--seed S] [--heldout-only]
         [--engines espeak,piper,kokoro] [--kokoro-voices DIR] [--jobs N] [--scale F] [--phrases P ...]
+        [--kind standard|weak-lips]
 
 Writes 16 kHz mono WAVs, OUT/manifest.csv (file,transcript,speaker,kind,command,engine,condition,split),
 one manifest per held-out set that scripts/eval_commands.py reads (OUT/heldout-palsy.csv: the vocabulary
@@ -19,17 +20,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import multiprocessing
 import random
 import sys
 import time
 import zlib
 from collections import defaultdict
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
@@ -37,7 +34,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
 import corpus_text  # noqa: E402
 import palsy  # noqa: E402
 import rooms  # noqa: E402
-from corpus_voices import OUTPUT_RATE, Engines, Voice, all_voices  # noqa: E402
+from corpus_render import guide_echo, render_all  # noqa: E402
+from corpus_voices import Voice, all_voices, fresh_voice  # noqa: E402
 
 COLUMNS = ["file", "transcript", "speaker", "kind", "command", "engine", "condition", "split"]
 ENGINES = ("espeak", "piper", "kokoro")
@@ -53,6 +51,37 @@ up after the rest. A meaning's share is spread over its phrases, so a meaning wi
 missed commands were 9 real "up", 3 "down" and a "stop"). Near misses are topped up alike, so a short
 word alone does not come to mean a command."""
 HELDOUT_PER_LABEL = {"palsy": 6, "clean": 3}
+PLAIN_PACE = (0.7, 0.2, 0.1)
+"""How often speech without weak lips is said at a normal, slow and very slow pace."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What a corpus is drawn for (--kind)."""
+
+    severity: tuple[float, float, float]
+    """How often a training clip has no, mild and moderate weak lips."""
+    pace: tuple[float, float, float]
+    """How often weak lips are said at a normal, slow and very slow pace (plain speech: PLAIN_PACE)."""
+    engine_share: dict[str, float]
+    fresh_speakers: bool
+    """Each Kokoro and espeak-ng clip in a speaker drawn for it (`corpus_voices.fresh_voice`), not one
+    of the corpus's few."""
+    negatives: tuple[int, int, int, int]
+    """Takes of each line of room talk, of the guide's sentences, of near misses and of
+    `corpus_text.near_talk` (room talk with a command's word in it)."""
+    heldout: bool
+    """Whether the corpus also holds the held-out sets."""
+
+
+KINDS = {
+    "standard": Kind((0.3, 0.35, 0.35), (0.5, 0.3, 0.2), ENGINE_SHARE, False, (4, 2, 4, 0), True),
+    "weak-lips": Kind((0.1, 0.4, 0.5), (0.3, 0.35, 0.35), {"kokoro": 0.5, "espeak": 0.45, "piper": 0.05}, True,
+                      (1, 1, 2, 6), False),
+}
+"""standard: the voices, phrases and kinds of speech the model is for. weak-lips: more speakers with
+weak lips, more often slow (the held-out weak lips missed 44 of 108 no-argument commands said very
+slowly, 10 of 108 at a normal pace), and the room talk that sounds most like a command."""
 SOUNDS = ("cough", "click", "breath")
 
 
@@ -126,17 +155,19 @@ def slug(text: str) -> str:
     return "_".join("".join(c if c.isalnum() else " " for c in text.lower()).split())[:40] or "sound"
 
 
-def pick_voice(voices: list[Voice], rng: random.Random) -> Voice:
+def pick_voice(voices: list[Voice], rng: random.Random, kind: Kind = KINDS["standard"]) -> Voice:
     engines = sorted({v.engine for v in voices})
-    weights = [ENGINE_SHARE[e] for e in engines]
+    weights = [kind.engine_share[e] for e in engines]
     engine = rng.choices(engines, weights)[0]
+    if kind.fresh_speakers and engine != "piper":
+        return fresh_voice(engine, rng)
     return rng.choice([v for v in voices if v.engine == engine])
 
 
-def training_conditions(clip: Clip, rng: random.Random) -> Clip:
+def training_conditions(clip: Clip, rng: random.Random, kind: Kind = KINDS["standard"]) -> Clip:
     """Random weak lips, pace, room, noise, echo and level for a training clip."""
-    severity = rng.choices([None, "mild", "moderate"], [0.3, 0.35, 0.35])[0] if clip.voice else None
-    rate = rng.choices(list(palsy.RATES), [0.5, 0.3, 0.2] if severity else [0.7, 0.2, 0.1])[0]
+    severity = rng.choices([None, "mild", "moderate"], kind.severity)[0] if clip.voice else None
+    rate = rng.choices(list(palsy.RATES), kind.pace if severity else PLAIN_PACE)[0]
     room = rng.choices(["dry", "reverb", "far"], [0.4, 0.4, 0.2])[0]
     noise = (rng.choice(list(rooms.NOISES)), rng.choice([0, 5, 10, 15, 20, 30])) if rng.random() < 0.6 else None
     echo = rng.choice([10, 12, 15, 20]) if rng.random() < 0.15 else None
@@ -145,28 +176,29 @@ def training_conditions(clip: Clip, rng: random.Random) -> Clip:
 
 
 def plan_training(labels: dict[str, list[str]], voices: list[Voice], seed: int, scale: float,
-                  negatives: bool) -> list[Clip]:
+                  negatives: bool, kind: Kind = KINDS["standard"]) -> list[Clip]:
     rng = random.Random(seed_of(seed, "train"))
     train = [v for v in voices if v.split == "train"]
     clips: list[Clip] = []
 
-    def add(text: str, kind: str, command: str, voice: Voice | None, folder: str) -> None:
+    def add(text: str, what: str, command: str, voice: Voice | None, folder: str) -> None:
         n = len(clips)
-        clip = Clip(f"train/{folder}/{n:05d}_{slug(text)}.wav", text, voice, kind, command, seed_of(seed, f"t{n}"))
-        clips.append(training_conditions(clip, rng))
+        clip = Clip(f"train/{folder}/{n:05d}_{slug(text)}.wav", text, voice, what, command, seed_of(seed, f"t{n}"))
+        clips.append(training_conditions(clip, rng, kind))
 
     low, high = PER_LABEL
     for label, phrases in sorted(labels.items()):
         count = max(1, round(scale * min(high, max(low, 3 * len(phrases)))))
         order = rng.sample(phrases, len(phrases))
         for i in range(count):
-            add(order[i % len(order)], "command", label, pick_voice(train, rng), label.replace(":", "-"))
+            add(order[i % len(order)], "command", label, pick_voice(train, rng, kind), label.replace(":", "-"))
     if negatives:
-        said = ([(t, 4) for t in corpus_text.chatter("train")] + [(t, 2) for t in corpus_text.guide_lines("train")]
-                + [(t, 4) for t in corpus_text.near_misses("train")])
-        for text, times in said[:: max(1, round(1 / scale))]:
+        talk, guide, near, near_talk = kind.negatives
+        said = ([(t, talk) for t in corpus_text.chatter("train")] + [(t, guide) for t in corpus_text.guide_lines("train")]
+                + [(t, near) for t in corpus_text.near_misses("train")])[:: max(1, round(1 / scale))]
+        for text, times in said + [(t, near_talk) for t in corpus_text.near_talk() if near_talk]:
             for _ in range(max(1, round(scale * times))):
-                add(text, "not-a-command", "", pick_voice(train, rng), "other")
+                add(text, "not-a-command", "", pick_voice(train, rng, kind), "other")
         for i in range(max(1, round(scale * 40))):
             add(f"[{rng.choice(SOUNDS + ('noise',))}]", "not-a-command", "", None, "other")
     said_alone = [(p, "command", label) for label, phrases in sorted(labels.items()) for p in phrases
@@ -177,9 +209,9 @@ def plan_training(labels: dict[str, list[str]], voices: list[Voice], seed: int, 
     have = defaultdict(int)
     for clip in clips:
         have[clip.transcript] += 1
-    for text, kind, label in said_alone:
+    for text, what, label in said_alone:
         for _ in range(round(scale * SHORT_WORDS) - have[text]):
-            add(text, kind, label, pick_voice(train, rng), label.replace(":", "-") if label else "other")
+            add(text, what, label, pick_voice(train, rng, kind), label.replace(":", "-") if label else "other")
     return clips
 
 
@@ -236,105 +268,6 @@ def plan_heldout(labels: dict[str, list[str]], voices: list[Voice], seed: int, s
     return clips
 
 
-# ---- rendering ----------------------------------------------------------------------------------
-
-_WORKER: dict = {}
-
-
-def _start_worker(kokoro_dir: str | None, echo_file: str | None) -> None:
-    _WORKER["engines"] = Engines(Path(kokoro_dir) if kokoro_dir else None)
-    _WORKER["echo"] = np.load(echo_file) if echo_file else None
-
-
-def not_speech(transcript: str, nrng: np.random.Generator, seed: int) -> np.ndarray:
-    """A cough, click or breath (make_corpus's), or a stretch of room noise alone."""
-    import make_corpus
-
-    what = transcript.strip("[]")
-    if what == "noise":
-        length = int(nrng.uniform(0.8, 1.6) * OUTPUT_RATE)
-        return rooms.NOISES[str(nrng.choice(list(rooms.NOISES)))](length, OUTPUT_RATE, seed) * 0.1
-    return {"cough": make_corpus.cough, "click": make_corpus.click, "breath": make_corpus.breath}[what](nrng)
-
-
-def render(clip: Clip, out: Path) -> float:
-    """Render and write one clip; its length in seconds."""
-    import soundfile as sf
-
-    from make_corpus import padded
-
-    rng = random.Random(clip.seed)
-    nrng = np.random.default_rng(clip.seed)
-    if clip.take:
-        x, _ = sf.read(out / clip.take, dtype="float32")
-        return _write(rooms.at_level(rooms.noisy(x, OUTPUT_RATE, clip.noise[0], clip.noise[1], clip.seed),
-                                     clip.peak_db), out / clip.file)
-    if clip.voice is None:
-        x = not_speech(clip.transcript, nrng, clip.seed)
-    else:
-        x = _WORKER["engines"].say(clip.transcript, clip.voice, palsy.RATES[clip.rate], clip.severity, rng)
-        if clip.severity:
-            x = palsy.palsy_sound(x, OUTPUT_RATE, clip.severity, nrng)
-    x = padded(np.asarray(x, dtype=np.float32), rng, 0.5)
-    if clip.room == "reverb":
-        x = rooms.reverberate(x, OUTPUT_RATE, rng.uniform(0.2, 0.6), rng.uniform(2, 10), nrng)
-    elif clip.room == "far":
-        x = rooms.far_microphone(x, OUTPUT_RATE, nrng)
-    if clip.echo_db is not None and _WORKER["echo"] is not None:
-        x = rooms.with_echo(x, _WORKER["echo"], clip.echo_db, nrng)
-    if clip.noise:
-        x = rooms.noisy(x, OUTPUT_RATE, clip.noise[0], clip.noise[1], clip.seed)
-    return _write(rooms.at_level(x, clip.peak_db), out / clip.file)
-
-
-def _write(x: np.ndarray, path: Path) -> float:
-    """Write whole or not at all (a rerun renders what is missing); the length in seconds."""
-    import soundfile as sf
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    sf.write(part, x, OUTPUT_RATE, subtype="PCM_16", format="WAV")
-    part.replace(path)
-    return len(x) / OUTPUT_RATE
-
-
-def _render_one(args: tuple[Clip, Path]) -> float:
-    return render(*args)
-
-
-def guide_echo(out: Path, engines: tuple[str, ...]) -> Path | None:
-    """The guide's own voice (Piper joe reading a few of its sentences), rendered once for the echoes."""
-    if "piper" not in engines:
-        return None
-    path = out / "echo.npy"
-    if not path.exists():
-        import corpus_voices
-
-        text = ". ".join(corpus_text.guide_lines("train")[:8]) + "."
-        x = corpus_voices.Engines().piper_say(text, 1.0, None, random.Random(0), scales=(0.667, 1.0, 0.8))
-        np.save(path, x.astype(np.float32))
-    return path
-
-
-def render_all(clips: list[Clip], out: Path, jobs: int, kokoro_dir: Path | None, echo: Path | None) -> float:
-    """Render every clip not yet in `out`: first the new takes, then those made from another take."""
-    todo = [c for c in clips if not (out / c.file).exists()]
-    seconds, start, done = 0.0, time.perf_counter(), 0
-    init = (str(kokoro_dir) if kokoro_dir else None, str(echo) if echo else None)
-    # Spawned, not forked: a forked worker inherits the caller's objects without their threads, and a
-    # Whisper model the caller had let go of (CTranslate2's thread pool) hung the worker that
-    # collected it (a test process).
-    spawn = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=spawn, initializer=_start_worker, initargs=init) as pool:
-        for phase in ([c for c in todo if not c.take], [c for c in todo if c.take]):
-            for length in pool.map(_render_one, [(c, out) for c in phase], chunksize=8):
-                seconds += length
-                done += 1
-                if done % 250 == 0 or done == len(todo):
-                    print(f"  {done}/{len(todo)} clips, {time.perf_counter() - start:.0f} s", flush=True)
-    return seconds
-
-
 # ---- manifests and data card --------------------------------------------------------------------
 
 def write_manifest(path: Path, clips: list[Clip]) -> None:
@@ -377,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--phrases", nargs="*", help="only these vocabulary phrases (default: all)")
     ap.add_argument("--no-negatives", action="store_true", help="no chatter, near misses or sounds")
+    ap.add_argument("--kind", choices=sorted(KINDS), default="standard", help="what the corpus is drawn for (KINDS)")
     args = ap.parse_args(argv)
     engines = tuple(e for e in args.engines.split(",") if e)
     if "kokoro" in engines and not args.kokoro_voices:
@@ -391,9 +325,10 @@ def main(argv: list[str] | None = None) -> int:
     labels = labelled_phrases(args.phrases)
     voices = all_voices(ENGINES, args.seed)
     negatives = not args.no_negatives
-    clips = plan_heldout(labels, voices, args.seed, scale, negatives)
+    kind = KINDS[args.kind]
+    clips = plan_heldout(labels, voices, args.seed, scale, negatives) if kind.heldout else []
     if not args.heldout_only:
-        clips = plan_training(labels, voices, args.seed, scale, negatives) + clips
+        clips = plan_training(labels, voices, args.seed, scale, negatives, kind) + clips
     clips = [c for c in clips if c.voice is None or c.voice.engine in engines]
     voices = [v for v in voices if v.engine in engines]
     args.out.mkdir(parents=True, exist_ok=True)

@@ -17,15 +17,20 @@ from voice_guide.understanding.fusion import RULE  # noqa: E402
 from voice_guide.understanding.vocabulary import build_vocabulary  # noqa: E402
 
 
-def test_the_validation_voices_are_training_voices_and_their_blends_are_left_out_too():
+def test_the_validation_voices_are_training_voices_and_voices_made_with_them_are_left_out_too():
     voices = corpus_voices.all_voices(("espeak", "piper", "kokoro"), seed=18)
     train = {v.name for v in voices if v.split == "train"}
     assert set(command_corpus.VALIDATION) <= train
     assert command_corpus.validation_voice("af_nicole+af_sky@0.5")
     assert command_corpus.validation_voice("en-us-nyc+f2")
+    assert command_corpus.validation_voice("en-us+f2")  # f2's voice in another accent
     assert not command_corpus.validation_voice("af_bella+af_sky@0.5")
-    assert not command_corpus.validation_voice("en-us+f2")
+    assert not command_corpus.validation_voice("en-us+f1")
+    assert not command_corpus.validation_voice("en-us+Robert")
     assert not command_corpus.validation_voice("joe")
+    # a standard corpus's voices: the validation voices themselves and Kokoro blends with them
+    named = {v for v in train if set(v.split("@")[0].split("+")) & set(command_corpus.VALIDATION)}
+    assert {v for v in train if command_corpus.validation_voice(v)} == named | set(command_corpus.VALIDATION)
 
 
 def _row(name: str, label: str, condition: str = "plain+normal+dry", speaker: str = "af_nicole",

@@ -203,3 +203,32 @@ def test_a_tiny_corpus_end_to_end(tmp_path):
     assert clips and all(c.expected is not None and c.expected.id in ("next", "pause") for c in clips)
     palsy_rows = list(csv.DictReader(open(out / "heldout-palsy.csv", encoding="utf-8")))
     assert {r["condition"].split("+")[0] for r in palsy_rows if r["kind"] == "command"} == {"palsy-mild", "palsy-moderate"}
+
+
+def test_a_weak_lips_corpus_draws_a_speaker_for_each_clip_and_never_a_held_out_one():
+    weak = corpus.KINDS["weak-lips"]
+    clips = corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=False, kind=weak)
+    speakers = [c.voice.name for c in clips if c.voice.engine != "piper"]
+    assert len(set(speakers)) > 0.8 * len(speakers)
+    held = set(corpus_voices.KOKORO_HELDOUT) | {"Annie", "m6"}
+    assert all(not set(s.split("@")[0].split("+")) & held for s in speakers)
+    assert all(c.split == "train" for c in clips)
+    weak_share = sum(c.severity is not None for c in clips) / len(clips)
+    standard = corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=False)
+    assert weak_share > sum(c.severity is not None for c in standard) / len(standard)
+    assert corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=False, kind=weak) == clips
+
+
+def test_room_talk_with_a_command_word_is_training_talk_the_matcher_does_not_act_on():
+    from voice_guide.content.loader import load_library
+    from voice_guide.understanding.matching import match
+    from voice_guide.understanding.vocabulary import build_vocabulary
+
+    vocab = build_vocabulary(load_library().items)
+    assert all(match(t, vocab).decision in ("none", "reprompt") for t in corpus_text.near_talk())
+    assert not set(corpus_text.near_talk()) & set(corpus_text.chatter("heldout"))
+    talk = corpus.plan_training(LABELS, VOICES, seed=1, scale=0.5, negatives=True, kind=corpus.KINDS["weak-lips"])
+    said = {c.transcript for c in talk if c.kind == "not-a-command"}
+    assert set(corpus_text.near_talk()) <= said
+    standard = corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=True)
+    assert not set(corpus_text.near_talk()) & {c.transcript for c in standard}
