@@ -28,7 +28,7 @@ import os
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the members train side by side, one core each
@@ -69,6 +69,9 @@ INPUT_NOISE = 0.5
 must hear voices it never met. On 7 validation voices left out of a head's training, cut as heard and
 fused: 0.3 -> 0.5 took commands acted on right from 931 to 1,021 of 1,608 with the same fusion rules
 (wrong 42 -> 56), and to 990 at equal wrong actions (42) with `fusion.Rule.alone_long` 0.99."""
+FEW_CLIPS = 20
+"""The card names each training voice with this many clips or more, and counts the others (a corpus
+of the weak-lips kind draws a speaker for each clip)."""
 ACT = 0.5
 """For the card's head-alone figures: the head acts when its top class (not "not a command") has this."""
 SEEDS = (18, 19, 20)
@@ -84,7 +87,12 @@ and without it, as shipped): weak-lip no-argument commands 128 -> 139 of 279 rig
 that held wrong actions to 41, 874 right. Every word said alone is topped up to
 `make_training_corpus.SHORT_WORDS` takes a corpus: without "cut" among AUGMENT that left speech-dev's
 commands as they were (88.3% right) and let more held-out weak-lip room talk through (6 -> 11 of 171),
-fused; with it, the same corpora gave the head that ships (weak-lip room talk 6 -> 7 of 171)."""
+fused; with it, the same corpora gave the head that ships (weak-lip room talk 6 -> 7 of 171). Nor
+did a half-size fourth corpus of the weak-lips kind (`--kind weak-lips`, seed 21: 3,384 clips, 1,693
+speakers drawn one for a clip or a few, room talk with a command's word in it), validation heads with
+and without it, as shipped: weak lips 575 -> 570 of 1,016 right, 34 -> 30 wrong, room talk 23 -> 26
+of 251; plain speech 309 -> 314 of 433, 10 -> 12 wrong, 7 -> 8 of 111; weak-lip no-argument
+commands 130 of 279 either way."""
 MEMBERS = (0, 1, 2)
 """The head's members: trained alike from these seeds, their probabilities averaged. One member alone
 depends on its seed: fused as heard, the held-out weak lips had 14, 19 and 26 wrong actions with seeds
@@ -173,6 +181,13 @@ def made_by(manifests: list[Path]) -> str:
     return "; ".join(lines)
 
 
+def voice_list(train: list[Row]) -> str:
+    """The training voices of FEW_CLIPS clips or more by name, and how many others there are."""
+    clips = Counter(r.speaker for r in train)
+    named = sorted(s for s, n in clips.items() if n >= FEW_CLIPS)
+    return ", ".join(named) + (f", and {len(clips) - len(named)} drawn for a clip or a few" if len(named) < len(clips) else "")
+
+
 def card_text(head: Head, rows: list[Row], train: list[Row], figures: dict, seconds: float, args,
               manifests: list[Path]) -> str:
     speakers = sorted({r.speaker for r in train})
@@ -190,13 +205,13 @@ def card_text(head: Head, rows: list[Row], train: list[Row], figures: dict, seco
         f"{', '.join(map(str, args.seeds))}.",
         f"- **Vocabulary hash:** {head.vocab_hash}",
         f"- **Training speech:** all synthetic, {len(train)} clips from {len(speakers)} voices "
-        f"({', '.join(sorted({r.speaker.split(':')[0] for r in train}))} ...); each clip also mixed with "
+        f"({voice_list(train)}); each clip also mixed with "
         f"{', '.join(a for a in AUGMENT if a != 'clean') or 'nothing more'} (noise@SNR dB, speed@factor, mic: as an everyday device records it); not-a-command weighs 3x its "
         f"balanced share in the loss, a one-word command {ONE_WORD:g}x.",
         f"- **Corpora:** {made_by(manifests)}.",
         f"- **Held out (never trained on):** {len(held)} voices, {sum(r.split == 'heldout' for r in rows)} clips.",
         f"- **Never used:** speech-dev (real recordings; evaluation only, scripts/eval_commands.py).",
-        *([f"- **Validation head:** trained without {', '.join(VALIDATION)} and blends with them "
+        *([f"- **Validation head:** trained without {', '.join(VALIDATION)} and voices made with them "
            f"(`scripts/choose_fusion_bars.py`); not for shipping."] if args.validation else []),
         "",
         f"## Held-out voices, head alone (acts at p >= {ACT})",

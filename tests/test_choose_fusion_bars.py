@@ -55,6 +55,15 @@ def test_a_validation_head_embeds_the_clips_the_shipped_head_does_and_learns_fro
     assert kept.tolist() == [False, True, False, True]
 
 
+def test_the_card_names_the_corpus_voices_and_counts_the_speakers_drawn_for_a_clip():
+    from train_commands import FEW_CLIPS, voice_list
+
+    train = [_row(f"{i}.wav", "next", speaker="joe") for i in range(FEW_CLIPS)]
+    assert voice_list(train) == "joe"
+    train += [_row(f"b{i}.wav", "next", speaker=f"af_bella+af_sky@0.{i}") for i in range(1, 4)]
+    assert voice_list(train) == "joe, and 3 drawn for a clip or a few"
+
+
 def test_a_grid_decides_each_clip_heard_once_by_its_own_bars():
     """A weak "pause" written "jaws" (no command to the matcher) acts only at the lower `alone`; room
     talk of five words the model takes for next (0.95) only at the lower `alone_long`; a plain "next"
