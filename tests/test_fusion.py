@@ -67,6 +67,20 @@ def test_a_word_whisper_heard_plainly_as_no_command_is_never_overruled(vocab):
     assert (h.match.decision, h.path) == ("none", "recogniser")
 
 
+@pytest.mark.parametrize("vague", ["i", "the", "and"])
+def test_a_word_nobody_says_alone_whisper_wrote_for_unclear_speech_leaves_the_decision_to_the_model(vocab, vague):
+    h = heard(vocab, vague, {PAUSE: RULE.alone, None: 0.01})
+    assert (h.match.decision, h.match.command, h.path) == ("act", PAUSE, "model")
+    h = heard(vocab, vague, {PAUSE: RULE.alone - 0.05, None: 0.1})
+    assert (h.match.decision, h.path) == ("none", "recogniser")
+
+
+@pytest.mark.parametrize("word", ["left", "back up", "top", "oh", "ah", "okay", "what"])
+def test_a_word_people_say_alone_is_still_no_command_however_sure_the_model(vocab, word):
+    h = heard(vocab, word, {BACK: 0.999})
+    assert (h.match.decision, h.path) == ("none", "recogniser")
+
+
 def test_room_talk_of_several_words_needs_the_model_very_sure_and_more_so_to_open_an_item(vocab):
     assert heard(vocab, "i found nice chart", {NEXT: RULE.alone_long - 0.01}).match.decision != "act"
     assert heard(vocab, "i found nice chart", {NEXT: RULE.alone_long + 0.005}).match.command == NEXT
