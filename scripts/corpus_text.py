@@ -71,10 +71,6 @@ open", "my back hurts"): the room talk a model of the guide's phrases most easil
 None says what a person asking the guide for something would ("say that again", "help me up")."""
 
 
-def near_talk() -> list[str]:
-    return NEAR_TALK
-
-
 def chatter(split: str) -> list[str]:
     return HELDOUT_CHATTER if split == "heldout" else list(dict.fromkeys(EVERYDAY + MORE_CHATTER))
 

@@ -68,8 +68,8 @@ def kokoro_voices(seed: int) -> list[Voice]:
 
 def fresh_voice(engine: str, rng: random.Random) -> Voice:
     """A training speaker drawn for one clip: a Kokoro blend of two training voices of one accent at
-    any weight, or an espeak-ng variant in any accent. Training voices come from a handful of speakers
-    each said thousands of times; a speaker a clip gives more voices for the same clips."""
+    any weight, or an espeak-ng variant in any accent: as many voices as clips, where a corpus's own
+    few dozen speakers each say hundreds."""
     if engine == "espeak":
         return Voice("espeak", f"{rng.choice(ESPEAK_ACCENTS)}+{rng.choice(ESPEAK_VARIANTS)}", "train")
     train = [n for n in KOKORO_VOICES if n not in KOKORO_HELDOUT]

@@ -49,7 +49,8 @@ def datacard(clips, labels: dict[str, list[str]], engines, sets: dict[str, int],
              audio_s: float, args) -> str:
     from palsy import SEVERITIES
 
-    how = [f"engines {', '.join(engines)}", f"scale {args.scale}"] + [f"kind {args.kind}"] * (args.kind != "standard") + [
+    how = [f"engines {', '.join(engines)}", f"scale {args.scale}"] + [
+        f"kind {args.kind}"] * (args.kind != "standard") + [
         note for narrowed, note in ((args.quick, "quick"), (args.heldout_only, "held-out only"),
                                     (args.phrases, f"{len(args.phrases or ())} phrases only"),
                                     (args.no_negatives, "no room talk or near misses")) if narrowed]

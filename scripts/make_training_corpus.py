@@ -69,7 +69,7 @@ class Kind:
     of the corpus's few."""
     negatives: tuple[int, int, int, int]
     """Takes of each line of room talk, of the guide's sentences, of near misses and of
-    `corpus_text.near_talk` (room talk with a command's word in it)."""
+    `corpus_text.NEAR_TALK` (room talk with a command's word in it)."""
     heldout: bool
     """Whether the corpus also holds the held-out sets."""
 
@@ -194,9 +194,10 @@ def plan_training(labels: dict[str, list[str]], voices: list[Voice], seed: int, 
             add(order[i % len(order)], "command", label, pick_voice(train, rng, kind), label.replace(":", "-"))
     if negatives:
         talk, guide, near, near_talk = kind.negatives
-        said = ([(t, talk) for t in corpus_text.chatter("train")] + [(t, guide) for t in corpus_text.guide_lines("train")]
+        said = ([(t, talk) for t in corpus_text.chatter("train")]
+                + [(t, guide) for t in corpus_text.guide_lines("train")]
                 + [(t, near) for t in corpus_text.near_misses("train")])[:: max(1, round(1 / scale))]
-        for text, times in said + [(t, near_talk) for t in corpus_text.near_talk() if near_talk]:
+        for text, times in said + [(t, near_talk) for t in corpus_text.NEAR_TALK if near_talk]:
             for _ in range(max(1, round(scale * times))):
                 add(text, "not-a-command", "", pick_voice(train, rng, kind), "other")
         for i in range(max(1, round(scale * 40))):

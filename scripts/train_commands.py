@@ -185,7 +185,8 @@ def voice_list(train: list[Row]) -> str:
     """The training voices of FEW_CLIPS clips or more by name, and how many others there are."""
     clips = Counter(r.speaker for r in train)
     named = sorted(s for s, n in clips.items() if n >= FEW_CLIPS)
-    return ", ".join(named) + (f", and {len(clips) - len(named)} drawn for a clip or a few" if len(named) < len(clips) else "")
+    others = len(clips) - len(named)
+    return ", ".join(named) + (f", and {others} drawn for a clip or a few" if others else "")
 
 
 def card_text(head: Head, rows: list[Row], train: list[Row], figures: dict, seconds: float, args,

@@ -68,7 +68,7 @@ def test_a_word_whisper_heard_plainly_as_no_command_is_never_overruled(vocab):
 
 
 @pytest.mark.parametrize("vague", ["i", "the", "and"])
-def test_a_word_nobody_says_alone_whisper_wrote_for_unclear_speech_leaves_the_decision_to_the_model(vocab, vague):
+def test_a_word_nobody_says_alone_whisper_wrote_for_unclear_speech_is_left_to_the_model(vocab, vague):
     h = heard(vocab, vague, {PAUSE: RULE.alone, None: 0.01})
     assert (h.match.decision, h.match.command, h.path) == ("act", PAUSE, "model")
     h = heard(vocab, vague, {PAUSE: RULE.alone - 0.05, None: 0.1})

@@ -219,16 +219,18 @@ def test_a_weak_lips_corpus_draws_a_speaker_for_each_clip_and_never_a_held_out_o
     assert corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=False, kind=weak) == clips
 
 
+@pytest.mark.slow
 def test_room_talk_with_a_command_word_is_training_talk_the_matcher_does_not_act_on():
+    """Slow: the library is read and matched."""
     from voice_guide.content.loader import load_library
     from voice_guide.understanding.matching import match
     from voice_guide.understanding.vocabulary import build_vocabulary
 
     vocab = build_vocabulary(load_library().items)
-    assert all(match(t, vocab).decision in ("none", "reprompt") for t in corpus_text.near_talk())
-    assert not set(corpus_text.near_talk()) & set(corpus_text.chatter("heldout"))
+    assert all(match(t, vocab).decision in ("none", "reprompt") for t in corpus_text.NEAR_TALK)
+    assert not set(corpus_text.NEAR_TALK) & set(corpus_text.chatter("heldout"))
     talk = corpus.plan_training(LABELS, VOICES, seed=1, scale=0.5, negatives=True, kind=corpus.KINDS["weak-lips"])
     said = {c.transcript for c in talk if c.kind == "not-a-command"}
-    assert set(corpus_text.near_talk()) <= said
+    assert set(corpus_text.NEAR_TALK) <= said
     standard = corpus.plan_training(LABELS, VOICES, seed=1, scale=1.0, negatives=True)
-    assert not set(corpus_text.near_talk()) & {c.transcript for c in standard}
+    assert not set(corpus_text.NEAR_TALK) & {c.transcript for c in standard}
