@@ -30,6 +30,7 @@ KOKORO_VOICES = ["af_alloy", "af_aoede", "af_bella", "af_heart", "af_jessica", "
                  "am_michael", "am_onyx", "am_puck", "am_santa", "bf_alice", "bf_emma", "bf_isabella", "bf_lily",
                  "bm_daniel", "bm_fable", "bm_george", "bm_lewis"]
 KOKORO_HELDOUT = ["af_sarah", "am_liam", "bf_isabella", "bm_daniel"]
+KOKORO_TRAIN = [n for n in KOKORO_VOICES if n not in KOKORO_HELDOUT]
 KOKORO_BLENDS = 14
 """How many two-voice blends of training voices join the training speakers."""
 OUTPUT_RATE = 16000
@@ -56,7 +57,7 @@ def kokoro_voices(seed: int) -> list[Voice]:
     """The 28 English voices and KOKORO_BLENDS blends of two training voices of the same accent."""
     voices = [Voice("kokoro", n, "heldout" if n in KOKORO_HELDOUT else "train") for n in KOKORO_VOICES]
     rng = random.Random(seed)
-    train = [n for n in KOKORO_VOICES if n not in KOKORO_HELDOUT]
+    train = KOKORO_TRAIN
     blends: list[Voice] = []
     while len(blends) < KOKORO_BLENDS:
         a, b = sorted(rng.sample(train, 2))
@@ -72,9 +73,8 @@ def fresh_voice(engine: str, rng: random.Random) -> Voice:
     few dozen speakers each say hundreds."""
     if engine == "espeak":
         return Voice("espeak", f"{rng.choice(ESPEAK_ACCENTS)}+{rng.choice(ESPEAK_VARIANTS)}", "train")
-    train = [n for n in KOKORO_VOICES if n not in KOKORO_HELDOUT]
-    a = rng.choice(train)
-    b = rng.choice([n for n in train if n[0] == a[0] and n != a])
+    a = rng.choice(KOKORO_TRAIN)
+    b = rng.choice([n for n in KOKORO_TRAIN if n[0] == a[0] and n != a])
     return Voice("kokoro", f"{min(a, b)}+{max(a, b)}@{round(rng.uniform(0.2, 0.8), 2)}", "train")
 
 
