@@ -100,11 +100,25 @@ def test_the_model_alone_needs_its_own_bar_for_a_plain_command_and_for_a_numbere
 
 def test_the_matchers_action_stands_unless_the_model_is_very_sure_of_another_then_it_asks(vocab):
     """Whisper's near-misses ("step five" for a weak "step four"): the model, very sure, asks which."""
-    h = heard(vocab, "back", {PAUSE: RULE.overrule - 0.002, BACK: 0.001, None: 0.001})
+    h = heard(vocab, "back", {PAUSE: RULE.overrule - 0.002, BACK: RULE.doubt, None: 0.001})
     assert (h.match.decision, h.match.command, h.path) == ("act", BACK, "recogniser")
     assert heard(vocab, "back", {BACK: 0.9, None: 0.1}).path == "both"
     h = heard(vocab, "step five", {Command("step", 4): RULE.overrule + 0.001})
     assert (h.match.decision, h.match.alternatives, h.path) == ("ask", (Command("step", 4), Command("step", 5)), "model")
+
+
+def test_an_action_the_model_all_but_rules_out_is_asked_about_when_it_hears_another_command(vocab):
+    """"step up", acted on as louder, for a weak "step four" the model was sure of; but not when the
+    model's choice is "not a command" (a real, clear "yes" it gave 0.0000)."""
+    four, louder = Command("step", 4), Command("louder")
+    h = heard(vocab, "step up", {four: RULE.doubt_other + 0.01, louder: RULE.doubt - 0.001})
+    assert (h.match.decision, h.match.alternatives, h.path) == ("ask", (four, louder), "model")
+    h = heard(vocab, "step up", {four: RULE.doubt_other - 0.01, louder: RULE.doubt - 0.001})
+    assert (h.match.decision, h.match.command) == ("act", louder)
+    h = heard(vocab, "step up", {four: RULE.doubt_other + 0.01, louder: RULE.doubt})
+    assert (h.match.decision, h.match.command) == ("act", louder)
+    h = heard(vocab, "yes", {None: 1.0, Command("yes"): 0.0})
+    assert (h.match.decision, h.match.command) == ("act", Command("yes"))
 
 
 def test_the_same_command_heard_with_another_number_asks_from_a_lower_bar(vocab):
@@ -114,8 +128,9 @@ def test_the_same_command_heard_with_another_number_asks_from_a_lower_bar(vocab)
     assert (h.match.decision, h.match.alternatives) == ("ask", (four, five))
     h = heard(vocab, "step five", {PAUSE: RULE.renumber + 0.01, five: 0.05})
     assert (h.match.decision, h.match.command) == ("act", five)
-    h = heard(vocab, "suggestion five", {Command("suggestion", 4): RULE.renumber - 0.01})
-    assert (h.match.decision, h.match.command) == ("act", Command("suggestion", 5))
+    four, five = Command("suggestion", 4), Command("suggestion", 5)
+    h = heard(vocab, "suggestion five", {four: RULE.renumber - 0.01, five: 0.05})
+    assert (h.match.decision, h.match.command) == ("act", five)
 
 
 def test_whispers_word_for_what_it_could_not_make_out_acts_only_with_the_model(vocab):
@@ -158,7 +173,7 @@ def test_a_risky_command_the_model_acts_on_still_asks_for_confirmation(vocab):
 
 
 def test_an_answer_the_model_is_unsure_of_stands(vocab):
-    h = heard(vocab, "the first", {PAUSE: RULE.overrule - 0.05, None: 0.05})
+    h = heard(vocab, "the first", {PAUSE: RULE.overrule - 0.05, Command("choice", 1): 0.05})
     assert (h.match.decision, h.match.command, h.path) == ("act", Command("choice", 1), "recogniser")
 
 
