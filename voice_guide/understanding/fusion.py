@@ -77,7 +77,7 @@ class Rule:
     doubt: float = 0.01
     """The model giving the matcher's action less than this all but rules it out: then `doubt_other`
     sure of another command is enough to ask which of the two. On the validation voices this turned
-    wrong actions into questions (weak lips 34 -> 24 of 977, plain 10 -> 6 of 420) and no action
+    wrong actions into questions (weak lips 34 -> 24 of 1,016, plain 10 -> 6 of 433) and no action
     that was right (the same from 0.003 to 0.01 and `doubt_other` up to 0.3); on speech-dev it
     changed no decision. Not when the model's choice is "not a command": on real voices it was as
     sure of that for a clear "yes" and "no" (0.0000 and 0.0009 for the command), so the action stands."""
