@@ -57,10 +57,9 @@ def kokoro_voices(seed: int) -> list[Voice]:
     """The 28 English voices and KOKORO_BLENDS blends of two training voices of the same accent."""
     voices = [Voice("kokoro", n, "heldout" if n in KOKORO_HELDOUT else "train") for n in KOKORO_VOICES]
     rng = random.Random(seed)
-    train = KOKORO_TRAIN
     blends: list[Voice] = []
     while len(blends) < KOKORO_BLENDS:
-        a, b = sorted(rng.sample(train, 2))
+        a, b = sorted(rng.sample(KOKORO_TRAIN, 2))
         name = f"{a}+{b}@{rng.choice([0.3, 0.4, 0.5, 0.6, 0.7])}"
         if a[0] == b[0] and all(not v.name.startswith(f"{a}+{b}@") for v in blends):
             blends.append(Voice("kokoro", name, "train"))
